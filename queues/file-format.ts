@@ -1,0 +1,94 @@
+/**
+ * The queue file format, version 1:
+ *
+ *     SWITCHYARD-QUEUE 1 <json length> <message length>\n
+ *     <JSON: {"metadata": {...}, "control": {...}}>\n
+ *     <message bytes, exactly as received>
+ *
+ * The first line names the format and its version and gives both lengths, so
+ * a truncated or padded file is detected rather than half-read. JSON comes
+ * first and the message is appended raw: any byte sequence (NUL, bare CR,
+ * invalid UTF-8) round-trips exactly, and a 7-bit message's file reads well in
+ * `less`. `metadata` belongs to the caller; `control` to the switchboard
+ * (restore count, where and why the entry was moved). Decoding is pure
+ * JSON.parse: a queue file is data, never code.
+ */
+import { FileFormatError } from './errors.js';
+import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
+
+export const FORMAT_MAGIC = 'SWITCHYARD-QUEUE';
+export const FORMAT_VERSION = 1;
+const MAX_HEADER_LINE = 128;
+
+/** What the switchboard records about an entry, beside the caller's metadata. */
+export interface EntryControl {
+  /** How many times the entry was restored from `.bak` after a crash. */
+  restores: number;
+  /** ISO time the entry was first enqueued. */
+  enqueuedAt: string;
+  /** The queue the entry came from, once it has moved (retry, shunt, bad). */
+  originalQueue?: string;
+  /** Why it was moved or quarantined. */
+  reason?: string;
+  /** ISO time of the last move. */
+  movedAt?: string;
+  [key: string]: JsonValue | undefined;
+}
+
+export interface DecodedEntry {
+  metadata: JsonObject;
+  control: EntryControl;
+  message: Buffer;
+}
+
+export function encodeEntry(metadata: JsonObject, control: EntryControl, message: Uint8Array): Buffer[] {
+  const json = Buffer.from(JSON.stringify({ metadata, control }), 'utf8');
+  const header = Buffer.from(`${FORMAT_MAGIC} ${FORMAT_VERSION} ${json.length} ${message.length}\n`, 'latin1');
+  return [header, json, Buffer.from('\n'), Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength)];
+}
+
+export function decodeEntry(bytes: Buffer): DecodedEntry {
+  const newline = bytes.indexOf(0x0a);
+  if (newline < 0 || newline > MAX_HEADER_LINE) {
+    throw new FileFormatError(bytes.length === 0 ? 'empty file' : 'no header line: not a switchyard queue file');
+  }
+  const header = bytes.subarray(0, newline).toString('latin1').split(' ');
+  if (header.length !== 4 || header[0] !== FORMAT_MAGIC) {
+    throw new FileFormatError('bad header line: not a switchyard queue file');
+  }
+  if (header[1] !== String(FORMAT_VERSION)) {
+    throw new FileFormatError(`unknown queue file format version ${JSON.stringify(header[1])} (this switchyard reads ${FORMAT_VERSION})`);
+  }
+  const jsonLength = parseLength(header[2]);
+  const messageLength = parseLength(header[3]);
+  const jsonStart = newline + 1;
+  const messageStart = jsonStart + jsonLength + 1;
+  const expected = messageStart + messageLength;
+  if (bytes.length !== expected) {
+    throw new FileFormatError(`${bytes.length < expected ? 'truncated' : 'overlong'} file: ${bytes.length} bytes, header says ${expected}`);
+  }
+  if (bytes[messageStart - 1] !== 0x0a) throw new FileFormatError('missing separator after JSON');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bytes.subarray(jsonStart, jsonStart + jsonLength).toString('utf8'));
+  } catch (error) {
+    throw new FileFormatError(`metadata is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isJsonObject(parsed) || !isJsonObject(parsed.metadata) || !isJsonObject(parsed.control)) {
+    throw new FileFormatError('metadata JSON lacks the metadata and control objects');
+  }
+  const control = parsed.control;
+  if (typeof control.restores !== 'number' || !Number.isInteger(control.restores) || control.restores < 0) {
+    throw new FileFormatError('control.restores is not a non-negative integer');
+  }
+  return {
+    metadata: parsed.metadata,
+    control: control as EntryControl,
+    message: bytes.subarray(messageStart),
+  };
+}
+
+function parseLength(text: string | undefined): number {
+  if (text === undefined || !/^\d{1,15}$/.test(text)) throw new FileFormatError(`bad length ${JSON.stringify(text)} in header`);
+  return Number(text);
+}

@@ -1,0 +1,269 @@
+/**
+ * The spool as a whole: what operators' tools (the queue CLI, status) need
+ * beyond one slice. Listing reads only each file's header and JSON, never the
+ * message, so `queue list` stays cheap for 50 MB messages.
+ *
+ * Files touched: `move` renames a waiting `.pck` straight to its target (one
+ * atomic rename; a runner that claimed it first wins and the move fails);
+ * `requeue` and moves out of `bad` use moveEntry (rewrite, then rename);
+ * `purge` unlinks. None of them touches a `.bak`: that belongs to the runner
+ * processing it.
+ */
+import { open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseEntryId } from './entry-id.js';
+import { EntryNotFoundError, FileFormatError, QueueError } from './errors.js';
+import { decodeEntry, FORMAT_MAGIC, type EntryControl } from './file-format.js';
+import { renameCreatingDir } from './durable-file.js';
+import { isJsonObject, type JsonObject } from './json.js';
+import { sliceOf } from './slice.js';
+import {
+  assertQueueName,
+  BAD_QUEUE,
+  ENTRY_STATES,
+  entryPath,
+  moveEntry,
+  Switchboard,
+  type EntryState,
+} from './switchboard.js';
+
+export const STANDARD_QUEUES = ['in', 'out', 'bounces', 'virgin', 'retry', 'shunt', 'bad'] as const;
+
+export interface SpoolOptions {
+  root: string;
+  durability?: 'fsync' | 'none';
+  fileMode?: number;
+}
+
+export interface StateCounts {
+  pck: number;
+  bak: number;
+  psv: number;
+}
+
+export interface EntryInfo {
+  id: string;
+  queue: string;
+  state: EntryState;
+  path: string;
+  size: number;
+  /** Time part of the id, in ms since the epoch. */
+  time: number;
+  /** Slice in a queue of `numSlices` slices. */
+  slice: number;
+  metadata?: JsonObject;
+  control?: EntryControl;
+  /** Set instead of metadata/control when the head cannot be decoded. */
+  error?: string;
+}
+
+export class EntryBusyError extends QueueError {
+  constructor(readonly queue: string, readonly id: string) {
+    super('SY_QUEUE_ENTRY_BUSY', `entry ${id} in queue ${queue} is being processed (.bak); wait for its runner, or stop it first`);
+  }
+}
+
+export class NotRequeueableError extends QueueError {
+  constructor(readonly id: string, why: string) {
+    super('SY_QUEUE_NOT_REQUEUEABLE', `entry ${id} cannot be requeued: ${why}`);
+  }
+}
+
+export class UnknownQueueError extends QueueError {
+  constructor(readonly queue: string) {
+    super('SY_QUEUE_UNKNOWN', `no queue named ${queue}`);
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+/** Read a queue file's metadata without its message. */
+export async function readEntryHead(path: string): Promise<{ metadata: JsonObject; control: EntryControl }> {
+  const handle = await open(path, 'r');
+  try {
+    const first = Buffer.alloc(128);
+    const { bytesRead } = await handle.read(first, 0, first.length, 0);
+    const newline = first.subarray(0, bytesRead).indexOf(0x0a);
+    const header = newline < 0 ? [] : first.subarray(0, newline).toString('latin1').split(' ');
+    if (header[0] !== FORMAT_MAGIC || header.length !== 4 || !/^\d+$/.test(header[2] ?? '')) {
+      // Not ours, or not a version we can read cheaply: let the full decoder say why.
+      return decodeEntry(await readFile(path));
+    }
+    const jsonLength = Number(header[2]);
+    const json = Buffer.alloc(jsonLength);
+    await handle.read(json, 0, jsonLength, newline + 1);
+    const parsed: unknown = JSON.parse(json.toString('utf8'));
+    if (!isJsonObject(parsed) || !isJsonObject(parsed.metadata) || !isJsonObject(parsed.control)) {
+      throw new FileFormatError('metadata JSON lacks the metadata and control objects');
+    }
+    return { metadata: parsed.metadata, control: parsed.control as EntryControl };
+  } finally {
+    await handle.close();
+  }
+}
+
+export class Spool {
+  readonly root: string;
+  private readonly durability: 'fsync' | 'none';
+  private readonly fileMode: number;
+
+  constructor(options: SpoolOptions) {
+    this.root = options.root;
+    this.durability = options.durability ?? 'fsync';
+    this.fileMode = options.fileMode ?? 0o660;
+  }
+
+  switchboard(name: string, slice = 0, numSlices = 1): Switchboard {
+    return new Switchboard({ root: this.root, name, slice, numSlices, durability: this.durability, fileMode: this.fileMode });
+  }
+
+  /** The standard queues plus every queue directory present, sorted. */
+  async queueNames(): Promise<string[]> {
+    const names = new Set<string>(STANDARD_QUEUES);
+    try {
+      for (const entry of await readdir(this.root, { withFileTypes: true })) {
+        if (entry.isDirectory() && /^[a-z][a-z0-9_-]{0,31}$/.test(entry.name)) names.add(entry.name);
+      }
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    return [...names].sort();
+  }
+
+  async assertKnownQueue(name: string): Promise<void> {
+    assertQueueName(name);
+    if (!(await this.queueNames()).includes(name)) throw new UnknownQueueError(name);
+  }
+
+  async count(name: string): Promise<StateCounts> {
+    const counts: StateCounts = { pck: 0, bak: 0, psv: 0 };
+    for (const entry of await this.switchboard(name).list(ENTRY_STATES)) counts[entry.state]++;
+    return counts;
+  }
+
+  /** Every entry of a queue with its size, slice (in `numSlices`) and metadata. */
+  async entries(name: string, numSlices = 1, states: readonly EntryState[] = ENTRY_STATES): Promise<EntryInfo[]> {
+    const infos: EntryInfo[] = [];
+    for (const { id, state, path } of await this.switchboard(name).list(states)) {
+      const { micros, sha1 } = parseEntryId(id);
+      const info: EntryInfo = { id, queue: name, state, path, size: 0, time: Number(micros / 1000n), slice: sliceOf(sha1, numSlices) };
+      try {
+        info.size = (await stat(path)).size;
+        Object.assign(info, await readEntryHead(path));
+      } catch (error) {
+        if (isMissing(error)) continue; // finished while we looked
+        info.error = (error as Error).message;
+      }
+      infos.push(info);
+    }
+    return infos;
+  }
+
+  /** Find an entry by id in any queue and state. */
+  async find(id: string): Promise<EntryInfo> {
+    const { micros, sha1 } = parseEntryId(id);
+    for (const queue of await this.queueNames()) {
+      for (const state of ENTRY_STATES) {
+        const path = entryPath(this.root, queue, id, state);
+        try {
+          const size = (await stat(path)).size;
+          const info: EntryInfo = { id, queue, state, path, size, time: Number(micros / 1000n), slice: sliceOf(sha1, 1) };
+          try {
+            Object.assign(info, await readEntryHead(path));
+          } catch (error) {
+            info.error = (error as Error).message;
+          }
+          return info;
+        } catch (error) {
+          if (!isMissing(error)) throw error;
+        }
+      }
+    }
+    throw new EntryNotFoundError('any', id, 'queued');
+  }
+
+  /** Read an entry's whole file. */
+  async read(id: string): Promise<{ info: EntryInfo; bytes: Buffer }> {
+    const info = await this.find(id);
+    return { info, bytes: await readFile(info.path) };
+  }
+
+  /** Move an entry to another queue, atomically. Returns where it went. */
+  async move(id: string, toQueue: string): Promise<EntryInfo> {
+    assertQueueName(toQueue);
+    const info = await this.find(id);
+    if (info.state === 'bak') throw new EntryBusyError(info.queue, id);
+    if (info.queue === toQueue) return info;
+    const toState: EntryState = toQueue === BAD_QUEUE ? 'psv' : 'pck';
+    if (info.state === toState) {
+      try {
+        await renameCreatingDir(info.path, entryPath(this.root, toQueue, id, toState));
+      } catch (error) {
+        if (isMissing(error)) throw new EntryBusyError(info.queue, id);
+        throw error;
+      }
+    } else {
+      await moveEntry(this.root, info.queue, id, info.state, toQueue, toState, { reason: 'moved by operator' }, this.writeOptions());
+    }
+    return this.find(id);
+  }
+
+  /**
+   * Send an entry from `bad` or `shunt` back to the queue it came from, with
+   * its restore count reset (Mailman's unshunt).
+   */
+  async requeue(id: string): Promise<EntryInfo> {
+    const info = await this.find(id);
+    if (info.queue !== BAD_QUEUE && info.queue !== 'shunt') {
+      throw new NotRequeueableError(id, `it is in ${info.queue}, not in bad or shunt`);
+    }
+    if (info.error !== undefined || info.control?.corrupt === true) {
+      throw new NotRequeueableError(id, 'its queue file was corrupt; inspect it with `queue show --raw`');
+    }
+    const target = info.control?.originalQueue;
+    if (typeof target !== 'string') throw new NotRequeueableError(id, 'no original queue is recorded; use `queue move`');
+    assertQueueName(target);
+    await moveEntry(this.root, info.queue, id, info.state, target, 'pck', { control: { restores: 0, requeuedAt: new Date().toISOString() } }, this.writeOptions());
+    return this.find(id);
+  }
+
+  /** Every requeueable entry of `bad` and `shunt`. */
+  async requeueAll(onProgress?: (done: number, total: number) => void): Promise<{ requeued: string[]; skipped: { id: string; reason: string }[] }> {
+    const candidates = [...(await this.entries(BAD_QUEUE)), ...(await this.entries('shunt'))].filter((e) => e.state !== 'bak');
+    const result = { requeued: [] as string[], skipped: [] as { id: string; reason: string }[] };
+    for (const [index, entry] of candidates.entries()) {
+      try {
+        await this.requeue(entry.id);
+        result.requeued.push(entry.id);
+      } catch (error) {
+        if (!(error instanceof QueueError)) throw error;
+        result.skipped.push({ id: entry.id, reason: error.message });
+      }
+      onProgress?.(index + 1, candidates.length);
+    }
+    return result;
+  }
+
+  /** Delete a queue's waiting and preserved entries last modified more than `olderThanMs` ago. */
+  async purge(name: string, olderThanMs: number, now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    for (const { id, path } of await this.switchboard(name).list(['pck', 'psv'])) {
+      try {
+        if (now - (await stat(path)).mtimeMs >= olderThanMs) {
+          await unlink(path);
+          removed.push(id);
+        }
+      } catch (error) {
+        if (!isMissing(error)) throw error;
+      }
+    }
+    return removed;
+  }
+
+  private writeOptions() {
+    return { fsync: this.durability === 'fsync', mode: this.fileMode };
+  }
+}
+

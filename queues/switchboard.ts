@@ -1,0 +1,391 @@
+/**
+ * A switchboard: one slice of one queue directory.
+ *
+ * Files (`<root>/<queue>/<shard>/<id>.<state>`):
+ * - `<id>.pck`  waiting. enqueue() creates it via writeNewFile (temp, fdatasync,
+ *   rename, fsync of the directory); acknowledged only then.
+ * - `<id>.bak`  being processed. dequeue() renames `.pck` to `.bak` and reads it.
+ *   Killed after that: the `.bak` stays, and the next recoverBackupFiles() of
+ *   the slice's owner returns it to `.pck` with `restores` + 1, or to `bad`
+ *   once `restores` reaches `maxRestores`.
+ * - finish() unlinks the `.bak`. Killed before the unlink: the entry is
+ *   recovered and processed again (the documented duplicate). A lost rename
+ *   or unlink in a power cut has the same effect, so neither is fsynced.
+ * - `<id>.psv` in `bad`: quarantined, with the reason and original queue in
+ *   its control data; nothing consumes `bad`.
+ * - `*.tmp`: a writer's temp file; removed by removeStaleTemps() once older
+ *   than the configured age.
+ *
+ * Moves between queues (retry, shunt, bad, requeue) rewrite the entry in
+ * place and then rename it (replaceAndMove): at every moment the entry exists
+ * exactly once. Only the slice's owner renames `.pck` to `.bak`, and only it
+ * restores `.bak` files, which is why one runner process owns one slice.
+ */
+import { readdir, readFile, rename, stat, unlink, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
+import { CorruptEntryError, EntryNotFoundError, FileFormatError, InvalidQueueNameError, QueueOptionsError } from './errors.js';
+import { decodeEntry, encodeEntry, type DecodedEntry, type EntryControl } from './file-format.js';
+import { replaceAndMove, writeNewFile, type WriteOptions } from './durable-file.js';
+import type { JsonObject } from './json.js';
+import { assertSlicing, shardOf, shardsOfSlice, sliceOf } from './slice.js';
+import { SliceWatcher } from './slice-watcher.js';
+
+export type EntryState = 'pck' | 'bak' | 'psv';
+export const ENTRY_STATES: readonly EntryState[] = ['pck', 'bak', 'psv'];
+export const BAD_QUEUE = 'bad';
+const QUEUE_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
+
+export interface SwitchboardOptions {
+  /** The spool's queue root: one directory per queue below it. */
+  root: string;
+  /** Queue name (`in`, `out`, ...): 1-32 of a-z, 0-9, '-', '_', starting with a letter. */
+  name: string;
+  /** Which slice this instance lists, dequeues and recovers. Default 0. */
+  slice?: number;
+  /** Power of two from 1 to 256. Default 1. */
+  numSlices?: number;
+  /** 'fsync' (default) makes enqueue durable before it resolves; 'none' is for tests and benchmarks. */
+  durability?: 'fsync' | 'none';
+  /** Mode of new queue files before the process umask. Default 0o660. */
+  fileMode?: number;
+  /** Recoveries after which a `.bak` goes to `bad` instead. Default 3. */
+  maxRestores?: number;
+  /** Metadata key whose string value is mixed into the sha1 (the list id). Default 'listId'. */
+  hashKeyField?: string;
+  /** How often a waiting consumer rescans even without events, in ms. Default 60 000. */
+  rescanIntervalMs?: number;
+}
+
+export interface DequeuedEntry extends DecodedEntry {
+  id: string;
+}
+
+export interface EnqueueOptions {
+  /** The time part of the name (microseconds); defaults to now. `retry` uses the due time. */
+  micros?: bigint;
+  /** Extra control fields to record. */
+  control?: Partial<EntryControl>;
+}
+
+export interface MoveOptions {
+  reason?: string;
+  /** New time part of the name (keeps the sha1, so the slice is unchanged). */
+  micros?: bigint;
+  /** Replace the caller's metadata. */
+  metadata?: JsonObject;
+  /** Extra control fields to record. */
+  control?: Partial<EntryControl>;
+}
+
+export interface FinishOptions {
+  /** Quarantine in `bad` as `.psv` instead of deleting. */
+  preserve?: boolean;
+  reason?: string;
+}
+
+export interface RecoveryReport {
+  restored: string[];
+  quarantined: string[];
+}
+
+export interface EntryListing {
+  id: string;
+  state: EntryState;
+  path: string;
+}
+
+export function assertQueueName(name: string): void {
+  if (!QUEUE_NAME_PATTERN.test(name)) throw new InvalidQueueNameError(name);
+}
+
+export function entryPath(root: string, queue: string, id: string, state: EntryState): string {
+  return join(root, queue, shardOf(parseEntryId(id).sha1), `${id}.${state}`);
+}
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+export class Switchboard {
+  readonly root: string;
+  readonly name: string;
+  readonly slice: number;
+  readonly numSlices: number;
+  readonly maxRestores: number;
+  private readonly write: WriteOptions;
+  private readonly hashKeyField: string;
+  private readonly rescanIntervalMs: number;
+  private readonly shards: readonly string[];
+  private readonly knownDirs = new Set<string>();
+
+  constructor(options: SwitchboardOptions) {
+    assertQueueName(options.name);
+    this.root = options.root;
+    this.name = options.name;
+    this.slice = options.slice ?? 0;
+    this.numSlices = options.numSlices ?? 1;
+    assertSlicing(this.slice, this.numSlices);
+    this.maxRestores = options.maxRestores ?? 3;
+    if (!Number.isInteger(this.maxRestores) || this.maxRestores < 1) {
+      throw new QueueOptionsError(`maxRestores must be a positive integer, got ${options.maxRestores}`);
+    }
+    this.write = { fsync: (options.durability ?? 'fsync') === 'fsync', mode: options.fileMode ?? 0o660 };
+    this.hashKeyField = options.hashKeyField ?? 'listId';
+    this.rescanIntervalMs = options.rescanIntervalMs ?? 60_000;
+    this.shards = shardsOfSlice(this.slice, this.numSlices);
+  }
+
+  get queueDir(): string {
+    return join(this.root, this.name);
+  }
+
+  /** Does this slice own the entry? */
+  owns(id: string): boolean {
+    return sliceOf(parseEntryId(id).sha1, this.numSlices) === this.slice;
+  }
+
+  path(id: string, state: EntryState, queue = this.name): string {
+    return entryPath(this.root, queue, id, state);
+  }
+
+  /** Durably add an entry to the queue (any slice); resolves with its id once it is safe. */
+  async enqueue(message: Uint8Array | string, metadata: JsonObject = {}, options: EnqueueOptions = {}): Promise<string> {
+    const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+    const micros = options.micros ?? nowMicros();
+    const hashKey = metadata[this.hashKeyField];
+    const id = makeEntryId(bytes, typeof hashKey === 'string' ? hashKey : '', micros);
+    const control: EntryControl = { restores: 0, enqueuedAt: new Date().toISOString(), ...options.control };
+    const path = this.path(id, 'pck');
+    await this.ensureDir(join(this.queueDir, shardOf(parseEntryId(id).sha1)));
+    await writeNewFile(path, encodeEntry(metadata, control, bytes), this.write);
+    return id;
+  }
+
+  /** Ids of this slice's waiting entries, oldest first. */
+  async files(): Promise<string[]> {
+    return (await this.list(['pck'])).map((entry) => entry.id);
+  }
+
+  /** This slice's entries in the given states, oldest first. */
+  async list(states: readonly EntryState[] = ENTRY_STATES): Promise<EntryListing[]> {
+    const found: EntryListing[] = [];
+    for (const shard of this.shards) {
+      const dir = join(this.queueDir, shard);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (error) {
+        if (isMissing(error)) continue;
+        throw error;
+      }
+      for (const name of names) {
+        const dot = name.length - 4;
+        if (name.charCodeAt(dot) !== 0x2e) continue;
+        const state = name.slice(dot + 1) as EntryState;
+        if (!states.includes(state)) continue;
+        const id = name.slice(0, dot);
+        if (ENTRY_ID_PATTERN.test(id)) found.push({ id, state, path: join(dir, name) });
+      }
+    }
+    // Fixed-width times make name order time order.
+    return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /**
+   * Claim a waiting entry (`.pck` to `.bak`) and read it. A corrupt file is
+   * quarantined in `bad` and reported as CorruptEntryError; a file another
+   * process took first is EntryNotFoundError. Either way: go on to the next.
+   */
+  async dequeue(id: string): Promise<DequeuedEntry> {
+    this.assertOwned(id);
+    const bak = this.path(id, 'bak');
+    try {
+      await rename(this.path(id, 'pck'), bak);
+    } catch (error) {
+      if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'waiting');
+      throw error;
+    }
+    return { id, ...(await this.readOrQuarantine(id, bak)) };
+  }
+
+  /** Done with a dequeued entry: delete it, or quarantine it in `bad` with a reason. */
+  async finish(id: string, options: FinishOptions = {}): Promise<void> {
+    this.assertOwned(id);
+    const bak = this.path(id, 'bak');
+    if (options.preserve) {
+      await this.quarantine(id, options.reason ?? 'preserved by request');
+      return;
+    }
+    try {
+      await unlink(bak);
+    } catch (error) {
+      if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'in-flight');
+      throw error;
+    }
+  }
+
+  /**
+   * Move a dequeued entry (its `.bak`) to another queue as `.pck`, recording
+   * where it came from. Moving it back to its original queue clears that
+   * record. Returns the id in the target queue.
+   */
+  async moveTo(id: string, queue: string, options: MoveOptions = {}): Promise<string> {
+    assertQueueName(queue);
+    this.assertOwned(id);
+    return moveEntry(this.root, this.name, id, 'bak', queue, 'pck', options, this.write);
+  }
+
+  /** Quarantine a dequeued entry in `bad` as `.psv`. */
+  async quarantine(id: string, reason: string): Promise<string> {
+    return moveEntry(this.root, this.name, id, 'bak', BAD_QUEUE, 'psv', { reason }, this.write);
+  }
+
+  /**
+   * Return this slice's `.bak` files to `.pck`, each with its restore count
+   * incremented durably; one that reaches `maxRestores` goes to `bad`.
+   * Call once at start, before dequeuing.
+   */
+  async recoverBackupFiles(): Promise<RecoveryReport> {
+    const report: RecoveryReport = { restored: [], quarantined: [] };
+    for (const { id, path } of await this.list(['bak'])) {
+      let entry: DecodedEntry;
+      try {
+        entry = decodeEntry(await readFile(path));
+      } catch (error) {
+        if (isMissing(error)) continue;
+        if (!(error instanceof FileFormatError)) throw error;
+        await this.quarantineCorrupt(id, path, error.message);
+        report.quarantined.push(id);
+        continue;
+      }
+      const restores = entry.control.restores + 1;
+      if (restores >= this.maxRestores) {
+        await moveEntry(this.root, this.name, id, 'bak', BAD_QUEUE, 'psv', {
+          reason: `crashed ${restores} times while being processed`,
+          control: { restores },
+        }, this.write, entry);
+        report.quarantined.push(id);
+      } else {
+        const control: EntryControl = { ...entry.control, restores };
+        await replaceAndMove(path, this.path(id, 'pck'), encodeEntry(entry.metadata, control, entry.message), this.write);
+        report.restored.push(id);
+      }
+    }
+    return report;
+  }
+
+  /** Remove writers' temp files in this slice older than `maxAgeMs`. Returns how many. */
+  async removeStaleTemps(maxAgeMs: number, now = Date.now()): Promise<number> {
+    let removed = 0;
+    for (const shard of this.shards) {
+      const dir = join(this.queueDir, shard);
+      let names: string[];
+      try {
+        names = await readdir(dir);
+      } catch (error) {
+        if (isMissing(error)) continue;
+        throw error;
+      }
+      for (const name of names) {
+        if (!name.endsWith('.tmp')) continue;
+        const path = join(dir, name);
+        try {
+          if (now - (await stat(path)).mtimeMs > maxAgeMs) {
+            await unlink(path);
+            removed++;
+          }
+        } catch (error) {
+          if (!isMissing(error)) throw error;
+        }
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * A watcher over this slice's shard directories. Create it before listing,
+   * so that nothing enqueued between the listing and the wait is missed.
+   */
+  async watch(): Promise<SliceWatcher> {
+    const dirs = this.shards.map((shard) => join(this.queueDir, shard));
+    for (const dir of dirs) await this.ensureDir(dir);
+    return new SliceWatcher(dirs, this.rescanIntervalMs);
+  }
+
+  private assertOwned(id: string): void {
+    if (!this.owns(id)) {
+      throw new QueueOptionsError(`entry ${id} belongs to slice ${sliceOf(parseEntryId(id).sha1, this.numSlices)} of ${this.numSlices} of queue ${this.name}, not to slice ${this.slice}`);
+    }
+  }
+
+  private async readOrQuarantine(id: string, path: string): Promise<DecodedEntry> {
+    const bytes = await readFile(path);
+    try {
+      return decodeEntry(bytes);
+    } catch (error) {
+      if (!(error instanceof FileFormatError)) throw error;
+      await this.quarantineCorrupt(id, path, error.message, bytes);
+      throw new CorruptEntryError(this.name, id, error.message);
+    }
+  }
+
+  /** Wrap a corrupt file's bytes, untouched, as the message of a well-formed `.psv` in `bad`. */
+  private async quarantineCorrupt(id: string, path: string, reason: string, bytes?: Buffer): Promise<void> {
+    const raw = bytes ?? (await readFile(path));
+    const control: EntryControl = {
+      restores: 0,
+      enqueuedAt: new Date().toISOString(),
+      originalQueue: this.name,
+      reason: `corrupt queue file: ${reason}`,
+      movedAt: new Date().toISOString(),
+      corrupt: true,
+    };
+    await replaceAndMove(path, entryPath(this.root, BAD_QUEUE, id, 'psv'), encodeEntry({}, control, raw), this.write);
+  }
+
+  private async ensureDir(dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    await mkdir(dir, { recursive: true, mode: 0o770 });
+    this.knownDirs.add(dir);
+  }
+}
+
+/**
+ * Move an entry between queues and states by rewrite-then-rename (see
+ * durable-file.ts), recording the move in its control data. Shared by the
+ * switchboard (its `.bak` files) and the spool tools (`bad`, `shunt`).
+ */
+export async function moveEntry(
+  root: string,
+  fromQueue: string,
+  id: string,
+  fromState: EntryState,
+  toQueue: string,
+  toState: EntryState,
+  options: MoveOptions,
+  write: WriteOptions,
+  decoded?: DecodedEntry,
+): Promise<string> {
+  const from = entryPath(root, fromQueue, id, fromState);
+  let entry = decoded;
+  if (!entry) {
+    try {
+      entry = decodeEntry(await readFile(from));
+    } catch (error) {
+      if (isMissing(error)) throw new EntryNotFoundError(fromQueue, id, fromState);
+      throw error;
+    }
+  }
+  const control: EntryControl = { ...entry.control, movedAt: new Date().toISOString(), ...options.control };
+  if (toQueue === entry.control.originalQueue) {
+    delete control.originalQueue;
+    delete control.reason;
+  } else {
+    control.originalQueue = entry.control.originalQueue ?? fromQueue;
+    if (options.reason !== undefined) control.reason = options.reason;
+  }
+  const newId = options.micros === undefined ? id : withTime(id, options.micros);
+  await replaceAndMove(from, entryPath(root, toQueue, newId, toState), encodeEntry(options.metadata ?? entry.metadata, control, entry.message), write);
+  return newId;
+}

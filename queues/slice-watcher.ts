@@ -9,11 +9,17 @@ import { watch, type FSWatcher } from 'node:fs';
 
 export type WakeReason = 'entry' | 'rescan' | 'closed';
 
+/** Names remembered between two takeNames() calls before the watcher asks for a full rescan instead. */
+const MAX_REMEMBERED_NAMES = 65_536;
+
 export class SliceWatcher {
   private readonly watchers: FSWatcher[] = [];
   private pending = false;
+  private names = new Set<string>();
+  private overflowed = false;
   private closed = false;
   private wakeUp: ((reason: WakeReason) => void) | undefined;
+  private waiting: Promise<WakeReason> | undefined;
 
   constructor(
     dirs: readonly string[],
@@ -23,16 +29,27 @@ export class SliceWatcher {
     for (const dir of dirs) {
       const watcher = watch(dir, { persistent: true }, (_event, filename) => {
         // A null filename means the kernel could not say which file: treat it as news.
-        if (filename === null || filename.endsWith(this.suffix)) this.notify('entry');
+        if (filename === null) {
+          this.overflowed = true;
+          this.notify('entry');
+        } else if (filename.endsWith(this.suffix)) {
+          this.remember(filename.slice(0, -this.suffix.length));
+          this.notify('entry');
+        }
       });
-      watcher.on('error', () => this.notify('rescan'));
+      watcher.on('error', () => {
+        this.overflowed = true;
+        this.notify('rescan');
+      });
       this.watchers.push(watcher);
     }
   }
 
   /**
    * Resolves when something may have arrived since the previous call (at once
-   * if it already has), after the rescan interval, or when closed.
+   * if it already has), after the rescan interval, or when closed. A call
+   * while an earlier wait is still pending returns that same promise, so a
+   * consumer that raced the wait against a timer loses nothing by calling again.
    */
   wait(): Promise<WakeReason> {
     if (this.closed) return Promise.resolve('closed');
@@ -40,15 +57,35 @@ export class SliceWatcher {
       this.pending = false;
       return Promise.resolve('entry');
     }
-    return new Promise<WakeReason>((resolve) => {
+    this.waiting ??= new Promise<WakeReason>((resolve) => {
       const timer = setTimeout(() => this.notify('rescan'), this.rescanIntervalMs);
       this.wakeUp = (reason) => {
         clearTimeout(timer);
         this.wakeUp = undefined;
+        this.waiting = undefined;
         this.pending = false;
         resolve(reason);
       };
     });
+    return this.waiting;
+  }
+
+  /**
+   * The entry names seen in events since the last call. An event means a
+   * file of that name appeared or disappeared: consumers must treat a name as
+   * a hint and cope with it being gone. `complete: false` means names were
+   * lost (too many, or an event without a name): list the directories instead.
+   */
+  takeNames(): { names: string[]; complete: boolean } {
+    const taken = { names: [...this.names], complete: !this.overflowed };
+    this.names.clear();
+    this.overflowed = false;
+    return taken;
+  }
+
+  private remember(name: string): void {
+    if (this.names.size >= MAX_REMEMBERED_NAMES) this.overflowed = true;
+    else this.names.add(name);
   }
 
   private notify(reason: WakeReason): void {

@@ -9,12 +9,10 @@
  * `purge` unlinks. None of them touches a `.bak`: that belongs to the runner
  * processing it.
  */
-import { open, readdir, readFile, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { parseEntryId } from './entry-id.js';
-import { EntryNotFoundError, FileFormatError, QueueError } from './errors.js';
-import { decodeEntry, FORMAT_MAGIC, type EntryControl } from './file-format.js';
-import { renameCreatingDir } from './durable-file.js';
+import { FileFormatError, QueueError } from './errors.js';
+import { decodeEntry, FORMAT_MAGIC, FORMAT_VERSION, type EntryControl } from './file-format.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import { sliceOf } from './slice.js';
 import {
@@ -69,6 +67,12 @@ export class NotRequeueableError extends QueueError {
   }
 }
 
+export class UnknownEntryError extends QueueError {
+  constructor(readonly id: string) {
+    super('SY_QUEUE_ENTRY_MISSING', `no entry ${id} in any queue`);
+  }
+}
+
 export class UnknownQueueError extends QueueError {
   constructor(readonly queue: string) {
     super('SY_QUEUE_UNKNOWN', `no queue named ${queue}`);
@@ -87,11 +91,16 @@ export async function readEntryHead(path: string): Promise<{ metadata: JsonObjec
     const { bytesRead } = await handle.read(first, 0, first.length, 0);
     const newline = first.subarray(0, bytesRead).indexOf(0x0a);
     const header = newline < 0 ? [] : first.subarray(0, newline).toString('latin1').split(' ');
-    if (header[0] !== FORMAT_MAGIC || header.length !== 4 || !/^\d+$/.test(header[2] ?? '')) {
+    if (header[0] !== FORMAT_MAGIC || header.length !== 4 || header[1] !== String(FORMAT_VERSION) || !/^\d+$/.test(header[2] ?? '') || !/^\d+$/.test(header[3] ?? '')) {
       // Not ours, or not a version we can read cheaply: let the full decoder say why.
       return decodeEntry(await readFile(path));
     }
     const jsonLength = Number(header[2]);
+    const expectedSize = newline + 1 + jsonLength + 1 + Number(header[3]);
+    const { size } = await handle.stat();
+    if (size !== expectedSize) {
+      throw new FileFormatError(`${size < expectedSize ? 'truncated' : 'overlong'} file: ${size} bytes, header says ${expectedSize}`);
+    }
     const json = Buffer.alloc(jsonLength);
     await handle.read(json, 0, jsonLength, newline + 1);
     const parsed: unknown = JSON.parse(json.toString('utf8'));
@@ -181,7 +190,7 @@ export class Spool {
         }
       }
     }
-    throw new EntryNotFoundError('any', id, 'queued');
+    throw new UnknownEntryError(id);
   }
 
   /** Read an entry's whole file. */
@@ -190,23 +199,33 @@ export class Spool {
     return { info, bytes: await readFile(info.path) };
   }
 
-  /** Move an entry to another queue, atomically. Returns where it went. */
+  /**
+   * Move an entry to another queue, recording where it came from. A waiting
+   * `.pck` is first claimed by renaming it to `.bak` in place, exactly as a
+   * runner's dequeue does, so a runner cannot take it while it is rewritten;
+   * killed after the claim, it is recovered by its slice's runner at the next
+   * start. Returns where it went.
+   */
   async move(id: string, toQueue: string): Promise<EntryInfo> {
     assertQueueName(toQueue);
     const info = await this.find(id);
     if (info.state === 'bak') throw new EntryBusyError(info.queue, id);
     if (info.queue === toQueue) return info;
-    const toState: EntryState = toQueue === BAD_QUEUE ? 'psv' : 'pck';
-    if (info.state === toState) {
+    if ((info.error !== undefined || info.control?.corrupt === true) && toQueue !== BAD_QUEUE) {
+      throw new NotRequeueableError(id, 'its queue file is corrupt; it can only stay in bad');
+    }
+    let fromState: EntryState = info.state;
+    if (fromState === 'pck') {
       try {
-        await renameCreatingDir(info.path, entryPath(this.root, toQueue, id, toState));
+        await rename(info.path, entryPath(this.root, info.queue, id, 'bak'));
       } catch (error) {
         if (isMissing(error)) throw new EntryBusyError(info.queue, id);
         throw error;
       }
-    } else {
-      await moveEntry(this.root, info.queue, id, info.state, toQueue, toState, { reason: 'moved by operator' }, this.writeOptions());
+      fromState = 'bak';
     }
+    const toState: EntryState = toQueue === BAD_QUEUE ? 'psv' : 'pck';
+    await moveEntry(this.root, info.queue, id, fromState, toQueue, toState, { reason: 'moved by operator' }, this.writeOptions());
     return this.find(id);
   }
 

@@ -76,6 +76,11 @@ export interface MoveOptions {
   metadata?: JsonObject;
   /** Extra control fields to record. */
   control?: Partial<EntryControl>;
+  /**
+   * The entry starts a new life in the target queue (a pipeline step, not a
+   * detour): its restore count, original queue and reason are cleared.
+   */
+  forward?: boolean;
 }
 
 export interface FinishOptions {
@@ -236,6 +241,20 @@ export class Switchboard {
     return moveEntry(this.root, this.name, id, 'bak', queue, 'pck', options, this.write);
   }
 
+  /**
+   * Give a dequeued entry back untouched (`.bak` to `.pck`, restore count
+   * unchanged): for a runner that stops before it did anything irreversible.
+   */
+  async release(id: string): Promise<void> {
+    this.assertOwned(id);
+    try {
+      await rename(this.path(id, 'bak'), this.path(id, 'pck'));
+    } catch (error) {
+      if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'in-flight');
+      throw error;
+    }
+  }
+
   /** Quarantine a dequeued entry in `bad` as `.psv`. */
   async quarantine(id: string, reason: string): Promise<string> {
     return moveEntry(this.root, this.name, id, 'bak', BAD_QUEUE, 'psv', { reason }, this.write);
@@ -378,7 +397,11 @@ export async function moveEntry(
     }
   }
   const control: EntryControl = { ...entry.control, movedAt: new Date().toISOString(), ...options.control };
-  if (toQueue === entry.control.originalQueue) {
+  if (options.forward) {
+    control.restores = 0;
+    delete control.originalQueue;
+    delete control.reason;
+  } else if (toQueue === entry.control.originalQueue) {
     delete control.originalQueue;
     delete control.reason;
   } else {

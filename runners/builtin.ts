@@ -1,0 +1,20 @@
+/**
+ * The runners switchyard ships, by name: what `[runner.NAME]` refers to when
+ * it names no module. Each is one file in this directory whose default
+ * export is a Runner subclass.
+ */
+import { fileURLToPath } from 'node:url';
+
+export interface BuiltinRunner {
+  queue: string;
+  module: string;
+  description: string;
+}
+
+function here(file: string): string {
+  return fileURLToPath(new URL(file, import.meta.url));
+}
+
+export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
+  retry: { queue: 'retry', module: here('./retry.js'), description: 'returns temporarily failed entries to their queue when due' },
+};

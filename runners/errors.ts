@@ -1,0 +1,43 @@
+/**
+ * What a runner's process() may throw, and what becomes of the entry:
+ * - TemporaryFailure: to `retry`, due again after the retry schedule's delay;
+ * - anything else: to `shunt`, with the error's name, message and stack, for
+ *   an operator to look at and `switchyard queue requeue`.
+ */
+
+export class RunnerError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Try again later: the entry goes to `retry` (4xx, a full disk, a busy store). */
+export class TemporaryFailure extends RunnerError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('SY_TEMPFAIL', message, options);
+  }
+}
+
+/** A CPU-heavy step ran past its time limit; its worker thread was terminated. */
+export class TaskTimeoutError extends RunnerError {
+  constructor(readonly task: string, readonly timeoutMs: number) {
+    super('SY_TASK_TIMEOUT', `worker task ${task} exceeded its ${timeoutMs} ms limit and was terminated`);
+  }
+}
+
+/** A CPU-heavy step crashed its worker thread. */
+export class TaskCrashedError extends RunnerError {
+  constructor(readonly task: string, cause: unknown) {
+    super('SY_TASK_CRASHED', `worker task ${task} failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** A runner's configuration or module is unusable. */
+export class RunnerSetupError extends RunnerError {
+  constructor(message: string) {
+    super('SY_RUNNER_SETUP', message);
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * The runner base class: one process's loop over one slice of one queue.
+ *
+ * Start: recover the slice's `.bak` files (Switchboard.recoverBackupFiles),
+ * remove stale temp files, watch the slice's directories, list it once.
+ * Then: take the oldest waiting id, dequeue it (`.pck` to `.bak`), call
+ * process(), and settle the entry by the outcome:
+ *   returned          finish(): the `.bak` is unlinked;
+ *   ctx.forward(q)    the `.bak` was rewritten and renamed into q: nothing left;
+ *   TemporaryFailure  moved to `retry`, its name's time part the due time;
+ *   any other error   moved to `shunt` with the error's name, message, stack.
+ * Killed at any point: the `.bak` stays and the next start recovers it (the
+ * entry runs again; its restore count bounds how often). Stopped gracefully:
+ * no new entry is taken and the ones in flight finish; an entry whose
+ * process() gives up because stop() was forced (abort()) is released back to
+ * `.pck` unchanged, never shunted, so a half-done entry is not treated as a
+ * failure.
+ *
+ * Waiting is event-driven: file events feed an in-memory heap of ids, so an
+ * idle runner sleeps in epoll and a busy one does not list its directories
+ * per entry. A slow periodic full listing covers lost events.
+ *
+ * This class knows nothing of processes or supervision: it emits events
+ * (`ready`, `entry-start`, `entry-end`, `progress`) that whoever runs it may
+ * forward.
+ */
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import {
+  CorruptEntryError,
+  EntryNotFoundError,
+  parseEntryId,
+  Switchboard,
+  type DequeuedEntry,
+  type EntryControl,
+  type JsonObject,
+  type SliceWatcher,
+} from '../queues/index.js';
+import { TemporaryFailure } from './errors.js';
+import { IdHeap } from './id-heap.js';
+import { retryDelay, type RetrySchedule } from './retry-schedule.js';
+import type { TaskOptions, TaskPool } from './task-pool.js';
+
+export const RETRY_QUEUE = 'retry';
+export const SHUNT_QUEUE = 'shunt';
+
+export interface RunnerOptions {
+  /** The runner's name (a config section, `[runner.NAME]`). */
+  name: string;
+  queue: string;
+  slice: number;
+  numSlices: number;
+  /** The spool's queue root (`<home>/queues`). */
+  spoolRoot: string;
+  concurrency: number;
+  durability: 'fsync' | 'none';
+  maxRestores: number;
+  rescanIntervalMs: number;
+  tempMaxAgeMs: number;
+  retry: RetrySchedule;
+  logger: Logger;
+  pool: TaskPool;
+  /** The `[runner.NAME.options]` table, for the subclass to validate. */
+  options: Record<string, unknown>;
+  /** Injected clock for tests of schedules that span days. */
+  now?: () => number;
+}
+
+export interface EntryContext {
+  readonly id: string;
+  readonly log: Logger;
+  /** Aborted only when the runner must stop at once; then give up quietly. */
+  readonly signal: AbortSignal;
+  /** Move this entry to `queue` as a new entry there, atomically; it counts as finished here. */
+  forward(queue: string, options?: { metadata?: JsonObject; micros?: bigint }): Promise<string>;
+  /** Add a new entry to any queue (durably). */
+  enqueue(queue: string, message: Uint8Array | string, metadata?: JsonObject): Promise<string>;
+  /** Tell the watchdog this entry is making progress (long deliveries). */
+  progress(): void;
+  /** Run a CPU-heavy step in the worker pool, with a time limit. */
+  runTask<T>(filename: string, data: unknown, options?: TaskOptions): Promise<T>;
+}
+
+export interface RunnerStats {
+  processed: number;
+  failed: number;
+  retried: number;
+  inFlight: number;
+  lastError?: { message: string; at: string; entry: string };
+}
+
+export type EntryOutcome = 'finished' | 'forwarded' | 'retry' | 'shunt' | 'released' | 'skipped';
+
+export abstract class Runner extends EventEmitter {
+  readonly name: string;
+  readonly queue: string;
+  readonly slice: number;
+  readonly numSlices: number;
+  readonly log: Logger;
+  readonly stats: RunnerStats = { processed: 0, failed: 0, retried: 0, inFlight: 0 };
+  protected readonly options: RunnerOptions;
+  protected readonly switchboard: Switchboard;
+  protected readonly now: () => number;
+  /** `retry` sets this: entries are taken only once the time in their name has come. */
+  protected readonly waitsForDueTime: boolean = false;
+
+  private readonly producers = new Map<string, Switchboard>();
+  private readonly heap = new IdHeap();
+  /** Ids this runner claimed recently: their disappearance events are not news. */
+  private readonly claimed = new Set<string>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly abortController = new AbortController();
+  private stopping = false;
+  private fatal: Error | undefined;
+  private wakeStop: (() => void) | undefined;
+  private finished: Promise<void> | undefined;
+
+  constructor(options: RunnerOptions) {
+    super();
+    this.options = options;
+    this.name = options.name;
+    this.queue = options.queue;
+    this.slice = options.slice;
+    this.numSlices = options.numSlices;
+    this.now = options.now ?? Date.now;
+    this.log = options.logger;
+    this.switchboard = new Switchboard({
+      root: options.spoolRoot,
+      name: options.queue,
+      slice: options.slice,
+      numSlices: options.numSlices,
+      durability: options.durability,
+      maxRestores: options.maxRestores,
+      rescanIntervalMs: options.rescanIntervalMs,
+    });
+  }
+
+  /** Do the work of one entry. See the module comment for what its outcome means. */
+  abstract process(entry: DequeuedEntry, ctx: EntryContext): Promise<void>;
+
+  /** Run until stop(); resolves once every entry in flight is settled. */
+  run(): Promise<void> {
+    this.finished ??= this.loop();
+    return this.finished;
+  }
+
+  /** Take no new entry; let those in flight finish. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wakeStop?.();
+    await this.finished;
+  }
+
+  /** Ask the entries in flight to give up now; they are released, not shunted. */
+  abort(): void {
+    this.abortController.abort(new Error('runner stopping'));
+  }
+
+  /** A switchboard for enqueueing into any queue of the spool. */
+  protected producer(queue: string): Switchboard {
+    let switchboard = this.producers.get(queue);
+    if (!switchboard) {
+      switchboard = new Switchboard({ root: this.options.spoolRoot, name: queue, durability: this.options.durability });
+      this.producers.set(queue, switchboard);
+    }
+    return switchboard;
+  }
+
+  private async loop(): Promise<void> {
+    const recovered = await this.switchboard.recoverBackupFiles();
+    if (recovered.restored.length > 0 || recovered.quarantined.length > 0) {
+      this.log.warn({ restored: recovered.restored, quarantined: recovered.quarantined }, 'recovered entries left in flight by a previous crash');
+    }
+    for (const id of recovered.quarantined) {
+      this.log.error({ entry: id, reason: `crashed ${this.options.maxRestores} times while being processed` }, 'entry quarantined in bad');
+    }
+    await this.switchboard.removeStaleTemps(this.options.tempMaxAgeMs);
+    const watcher = await this.switchboard.watch();
+    try {
+      await this.fullRescan();
+      this.emit('ready');
+      while (!this.stopping) {
+        if (this.fatal) throw this.fatal;
+        this.absorbEvents(watcher);
+        if (this.needRescan) await this.fullRescan();
+        const next = this.nextDue();
+        if (next.id !== undefined) {
+          if (this.inFlight.size >= this.options.concurrency) {
+            await Promise.race(this.inFlight);
+            continue;
+          }
+          this.heap.pop();
+          this.start(next.id);
+          continue;
+        }
+        const reason = await this.sleep(watcher, next.wakeAt);
+        if (reason === 'rescan') await this.fullRescan();
+      }
+      await Promise.all(this.inFlight);
+      if (this.fatal) throw this.fatal;
+    } finally {
+      watcher.close();
+      await this.options.pool.close();
+    }
+  }
+
+  /** The next id to take, or when to look again. */
+  private nextDue(): { id?: string; wakeAt?: number } {
+    const id = this.heap.peek();
+    if (id === undefined) return {};
+    if (!this.waitsForDueTime) return { id };
+    const dueAt = Number(parseEntryId(id).micros / 1000n);
+    return dueAt <= this.now() ? { id } : { wakeAt: dueAt };
+  }
+
+  private async sleep(watcher: SliceWatcher, wakeAt: number | undefined): Promise<'entry' | 'rescan' | 'due' | 'stop'> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        watcher.wait().then((reason) => (reason === 'closed' ? 'stop' : reason)),
+        new Promise<'stop'>((resolve) => {
+          this.wakeStop = () => resolve('stop');
+          if (this.stopping) resolve('stop');
+        }),
+        ...(wakeAt === undefined
+          ? []
+          : [new Promise<'due'>((resolve) => (timer = setTimeout(() => resolve('due'), Math.max(0, wakeAt - this.now()))))]),
+        // In-flight entries may free a slot; none of them needs a wake-up here, since
+        // the heap only grows from events, which the watcher reports.
+      ]);
+    } finally {
+      this.wakeStop = undefined;
+      if (timer) clearTimeout(timer);
+    }
+  }
+
+  private absorbEvents(watcher: SliceWatcher): void {
+    const { names, complete } = watcher.takeNames();
+    for (const id of names) {
+      if (this.claimed.delete(id)) continue;
+      if (this.switchboard.owns(id)) this.heap.push(id);
+    }
+    if (!complete) this.needRescan = true;
+  }
+
+  private needRescan = false;
+
+  private async fullRescan(): Promise<void> {
+    this.needRescan = false;
+    this.claimed.clear();
+    for (const id of await this.switchboard.files()) this.heap.push(id);
+  }
+
+  private start(id: string): void {
+    if (this.claimed.size > 100_000) this.claimed.clear();
+    this.claimed.add(id);
+    const work = this.handle(id).catch((error: unknown) => {
+      // The spool itself failed (disk full, permissions): stop taking entries and
+      // let the process die; the `.bak` is recovered when it is restarted.
+      this.fatal ??= error instanceof Error ? error : new Error(String(error));
+      this.stopping = true;
+      this.wakeStop?.();
+    }).finally(() => {
+      this.inFlight.delete(work);
+      this.stats.inFlight = this.inFlight.size;
+    });
+    this.inFlight.add(work);
+    this.stats.inFlight = this.inFlight.size;
+  }
+
+  private async handle(id: string): Promise<void> {
+    let entry: DequeuedEntry;
+    try {
+      entry = await this.switchboard.dequeue(id);
+    } catch (error) {
+      if (error instanceof EntryNotFoundError) return; // a stale event: someone else's move, or already done
+      if (error instanceof CorruptEntryError) {
+        this.stats.failed++;
+        this.log.error({ entry: id, reason: error.reason }, 'corrupt queue file quarantined in bad');
+        return;
+      }
+      throw error;
+    }
+    const log = this.log.child({ entry: id });
+    log.debug({ restores: entry.control.restores }, 'entry dequeued');
+    this.emit('entry-start', id);
+    let forwardedTo: string | undefined;
+    const ctx: EntryContext = {
+      id,
+      log,
+      signal: this.abortController.signal,
+      forward: async (queue, options = {}) => {
+        const newId = await this.switchboard.moveTo(id, queue, { forward: true, ...options });
+        forwardedTo = queue;
+        return newId;
+      },
+      enqueue: (queue, message, metadata) => this.producer(queue).enqueue(message, metadata),
+      progress: () => this.emit('progress', id),
+      runTask: (filename, data, options = {}) => this.options.pool.run(filename, data, { signal: this.abortController.signal, ...options }),
+    };
+    let outcome: EntryOutcome;
+    try {
+      await this.process(entry, ctx);
+      if (forwardedTo === undefined) {
+        await this.switchboard.finish(id);
+        outcome = 'finished';
+      } else {
+        outcome = 'forwarded';
+      }
+      this.stats.processed++;
+    } catch (error) {
+      outcome = await this.settleFailure(entry, error, log);
+    }
+    log.debug({ outcome, ...(forwardedTo ? { to: forwardedTo } : {}) }, 'entry settled');
+    this.emit('entry-end', id, outcome);
+  }
+
+  private async settleFailure(entry: DequeuedEntry, error: unknown, log: Logger): Promise<EntryOutcome> {
+    const err = error instanceof Error ? error : new Error(String(error));
+    if (this.abortController.signal.aborted) {
+      await this.switchboard.release(entry.id);
+      log.warn({ err }, 'entry released unfinished: the runner is stopping');
+      return 'released';
+    }
+    const at = new Date(this.now()).toISOString();
+    this.stats.lastError = { message: `${err.name}: ${err.message}`, at, entry: entry.id };
+    if (err instanceof TemporaryFailure) {
+      const control = entry.control;
+      const attempts = (typeof control.attempts === 'number' ? control.attempts : 0) + 1;
+      const firstFailureAt = typeof control.firstFailureAt === 'string' ? control.firstFailureAt : at;
+      const age = this.now() - Date.parse(firstFailureAt);
+      if (age < this.options.retry.lifetimeMs) {
+        const dueAt = this.now() + retryDelay(this.options.retry, attempts);
+        await this.switchboard.moveTo(entry.id, RETRY_QUEUE, {
+          reason: err.message,
+          micros: BigInt(dueAt) * 1000n,
+          control: { attempts, firstFailureAt, lastError: err.message, dueAt: new Date(dueAt).toISOString() },
+        });
+        this.stats.retried++;
+        log.warn({ err: err.message, attempts, dueAt: new Date(dueAt).toISOString() }, 'temporary failure: entry deferred to retry');
+        return 'retry';
+      }
+      return this.shunt(entry, err, log, `gave up after ${attempts} attempts since ${firstFailureAt}: ${err.message}`);
+    }
+    return this.shunt(entry, err, log, `${err.name}: ${err.message}`);
+  }
+
+  private async shunt(entry: DequeuedEntry, err: Error, log: Logger, reason: string): Promise<EntryOutcome> {
+    const control: Partial<EntryControl> = {
+      error: { name: err.name, message: err.message, stack: err.stack ?? '' },
+      failedAt: new Date(this.now()).toISOString(),
+      failedRunner: this.name,
+    };
+    await this.switchboard.moveTo(entry.id, SHUNT_QUEUE, { reason, control });
+    this.stats.failed++;
+    log.error({ err, reason }, 'entry failed: moved to shunt');
+    return 'shunt';
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * CPU-heavy steps (rendering 10,000 personalised copies, parsing a huge
+ * bounce) run in a piscina worker pool so the runner's event loop keeps
+ * serving its other entries and its watchdog heartbeats. Each task has a time
+ * limit: past it piscina terminates the worker thread, and the entry fails
+ * with TaskTimeoutError (to shunt) while the runner lives on. A worker that
+ * crashes fails only its task, likewise. The pool starts no thread until the
+ * first task, so a runner that never needs one pays nothing for it.
+ */
+import { Piscina } from 'piscina';
+import { TaskCrashedError, TaskTimeoutError } from './errors.js';
+
+export interface TaskPoolOptions {
+  maxThreads: number;
+  taskTimeoutMs: number;
+}
+
+export interface TaskOptions {
+  /** Overrides the pool's default limit. */
+  timeoutMs?: number;
+  /** Abort early (the runner is stopping hard). */
+  signal?: AbortSignal;
+  /** Named export of the worker module to call; default its default export. */
+  name?: string;
+}
+
+export class TaskPool {
+  private pool: Piscina | undefined;
+
+  constructor(private readonly options: TaskPoolOptions) {}
+
+  /** Run `data` through the worker module at `filename` (absolute path or file URL). */
+  async run<T>(filename: string, data: unknown, options: TaskOptions = {}): Promise<T> {
+    this.pool ??= new Piscina({ maxThreads: this.options.maxThreads, minThreads: 0, idleTimeout: 30_000 });
+    const timeoutMs = options.timeoutMs ?? this.options.taskTimeoutMs;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const task = options.name ? `${filename}#${options.name}` : filename;
+    try {
+      return (await this.pool.run(data, { filename, signal, ...(options.name ? { name: options.name } : {}) })) as T;
+    } catch (error) {
+      if (timeout.aborted) throw new TaskTimeoutError(task, timeoutMs);
+      if (options.signal?.aborted) throw error;
+      throw new TaskCrashedError(task, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+    this.pool = undefined;
+  }
+}

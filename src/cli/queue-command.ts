@@ -1,0 +1,334 @@
+/**
+ * `switchyard queue ...`: look into the spool and repair it by hand, in the
+ * manner of `mailman qfile`/`unshunt` and Postfix's `postqueue`/`postsuper`.
+ * Tables for people, `--json` (one document on stdout) for scripts.
+ *
+ * Files touched, all through Spool (queues/spool.ts):
+ * - `move`: one rename of a waiting `.pck`, or rewrite-then-rename into or out
+ *   of `bad`. Killed in between: the entry is still in its old queue, perhaps
+ *   with its new control data; run the move again.
+ * - `requeue`: rewrite-then-rename from `bad`/`shunt` to the original queue.
+ *   Killed during `--all`: what was done is in its queue, the rest is still in
+ *   `bad`/`shunt`; run it again.
+ * - `purge`: one unlink per entry. Killed: some old entries remain; run it again.
+ * None of them touches a `.bak`: it belongs to the runner processing it.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import {
+  BAD_QUEUE,
+  decodeEntry,
+  FileFormatError,
+  Spool,
+  type DecodedEntry,
+  type EntryInfo,
+  type EntryState,
+  type EntryControl,
+  type JsonObject,
+  type StateCounts,
+} from '../../queues/index.js';
+import { homePaths, resolveHome } from '../home.js';
+import { parseDuration } from '../config/duration.js';
+import { CliError } from './exit-codes.js';
+import { createProgress } from './progress.js';
+import { formatTable } from './table.js';
+
+const STATE_NAMES: Record<EntryState, string> = { pck: 'waiting', bak: 'in flight', psv: 'preserved' };
+/** Queues whose entries were put aside for a reason worth a column. */
+const REASON_QUEUES = new Set([BAD_QUEUE, 'shunt']);
+
+export function queueCommand(): Command {
+  return new Command('queue')
+    .description('inspect and repair the queues (waiting .pck, in-flight .bak, preserved .psv entries)')
+    .addCommand(countCommand())
+    .addCommand(listCommand())
+    .addCommand(showCommand())
+    .addCommand(moveCommand())
+    .addCommand(requeueCommand())
+    .addCommand(purgeCommand())
+    .addHelpText('after', `
+Examples:
+  switchyard queue count
+  switchyard queue list bad
+  switchyard queue show --raw <id> > message.eml
+  switchyard queue requeue --all
+  switchyard queue purge shunt --older-than 30d
+
+Exit codes: 0 ok, 1 error (the message says why), 2 bad arguments.`);
+}
+
+function countCommand(): Command {
+  return new Command('count')
+    .description('count the entries of every queue by state')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const spool = spoolOf(command);
+      const queues: ({ queue: string } & StateCounts)[] = [];
+      for (const queue of await spool.queueNames()) queues.push({ queue, ...(await spool.count(queue)) });
+      if (options.json) return printJson({ queues });
+      const total = { pck: 0, bak: 0, psv: 0 };
+      for (const q of queues) for (const state of ['pck', 'bak', 'psv'] as const) total[state] += q[state];
+      const rows = [...queues, { queue: 'total', ...total }].map((q) => [q.queue, String(q.pck), String(q.bak), String(q.psv)]);
+      process.stdout.write(formatTable(['QUEUE', 'WAITING', 'IN-FLIGHT', 'PRESERVED'], rows, ['left', 'right', 'right', 'right']));
+    });
+}
+
+function listCommand(): Command {
+  return new Command('list')
+    .description('list the entries of one queue, oldest first')
+    .argument('<queue>', 'queue name (see `queue count`)')
+    .option('--slices <n>', 'show each entry\'s slice as if the queue had N slices (a power of two, 1-256)', parseSlices, 1)
+    .option('--json', 'print JSON')
+    .action(async (queue: string, options: { slices: number; json?: boolean }, command: Command) => {
+      const spool = spoolOf(command);
+      await spool.assertKnownQueue(queue);
+      const entries = (await spool.entries(queue, options.slices)).map(describeEntry);
+      if (options.json) return printJson({ queue, slices: options.slices, entries });
+      if (entries.length === 0) return void process.stdout.write(`queue ${queue} is empty\n`);
+      const withReason = REASON_QUEUES.has(queue) || entries.some((e) => e.error !== null);
+      const header = ['ID', 'TIME', 'SLICE', 'SIZE', 'LIST', 'RESTORES', 'STATE', ...(withReason ? ['REASON'] : [])];
+      const rows = entries.map((e) => [
+        e.id,
+        e.time,
+        String(e.slice),
+        String(e.size),
+        printable(e.listId ?? '-'),
+        e.restores === null ? '-' : String(e.restores),
+        STATE_NAMES[e.state],
+        ...(withReason ? [printable(e.error === null ? (e.reason ?? '') : `unreadable: ${e.error}`)] : []),
+      ]);
+      process.stdout.write(formatTable(header, rows, ['left', 'left', 'right', 'right', 'left', 'right']));
+    });
+}
+
+function showCommand(): Command {
+  return new Command('show')
+    .description('show an entry\'s metadata, control data and message headers')
+    .argument('<id>', 'entry id (see `queue list`)')
+    .addOption(new Option('--raw', 'write the exact message bytes to stdout (the whole file if it is corrupt)').conflicts('json'))
+    .option('--json', 'print JSON')
+    .action(async (id: string, options: { raw?: boolean; json?: boolean }, command: Command) => {
+      const { info, bytes } = await entryOp(id, readEntry(spoolOf(command), id));
+      let decoded: DecodedEntry | undefined;
+      let corrupt: string | undefined;
+      try {
+        decoded = decodeEntry(bytes);
+      } catch (error) {
+        if (!(error instanceof FileFormatError)) throw error;
+        corrupt = error.message;
+      }
+      if (options.raw) {
+        if (decoded) return void process.stdout.write(decoded.message);
+        process.stderr.write(`switchyard: entry ${id} is corrupt (${corrupt}); writing the whole file\n`);
+        return void process.stdout.write(bytes);
+      }
+      const headers = decoded ? decodeText(headerBlock(decoded.message)) : null;
+      const facts = {
+        id,
+        queue: info.queue,
+        state: info.state,
+        path: info.path,
+        time: new Date(info.time).toISOString(),
+        size: info.size,
+        messageSize: decoded ? decoded.message.length : null,
+        corrupt: corrupt ?? null,
+        metadata: decoded?.metadata ?? null,
+        control: decoded?.control ?? null,
+        headers,
+      };
+      if (options.json) return printJson(facts);
+      process.stdout.write(formatShow(facts, decoded));
+    });
+}
+
+function moveCommand(): Command {
+  return new Command('move')
+    .description('move a waiting or preserved entry to another queue')
+    .argument('<id>', 'entry id')
+    .argument('<queue>', 'target queue')
+    .option('--json', 'print JSON')
+    .action(async (id: string, queue: string, options: { json?: boolean }, command: Command) => {
+      const spool = spoolOf(command);
+      await spool.assertKnownQueue(queue);
+      const before = await entryOp(id, spool.find(id));
+      // A quarantined corrupt file is wrapped as the message of a sound entry:
+      // moved to a working queue, a runner would take the garbage for mail.
+      if (before.control?.corrupt === true && queue !== BAD_QUEUE) {
+        throw new CliError(`entry ${id} is a quarantined corrupt queue file and stays in ${BAD_QUEUE}; inspect it with \`queue show --raw\``);
+      }
+      const after = await entryOp(id, spool.move(id, queue));
+      if (options.json) return printJson({ id, from: before.queue, to: after.queue, state: after.state });
+      process.stdout.write(before.queue === after.queue ? `${id} is already in ${queue}\n` : `moved ${id} from ${before.queue} to ${after.queue}\n`);
+    });
+}
+
+function requeueCommand(): Command {
+  return new Command('requeue')
+    .description('send entries from bad or shunt back to the queue they came from, restore count reset (unshunt)')
+    .argument('[id]', 'entry id')
+    .option('--all', 'every entry of bad and shunt')
+    .option('--json', 'print JSON')
+    .action(async (id: string | undefined, options: { all?: boolean; json?: boolean }, command: Command) => {
+      if ((id === undefined) === (options.all !== true)) command.error('give either an entry id or --all');
+      const spool = spoolOf(command);
+      let result: { requeued: string[]; skipped: { id: string; reason: string }[] };
+      if (id !== undefined) {
+        const before = await entryOp(id, spool.find(id));
+        const after = await entryOp(id, spool.requeue(id));
+        if (!options.json) return void process.stdout.write(`requeued ${id} from ${before.queue} to ${after.queue}\n`);
+        result = { requeued: [id], skipped: [] };
+      } else {
+        const progress = createProgress('requeueing');
+        try {
+          result = await spool.requeueAll((done, total) => progress.update(done, total));
+        } finally {
+          progress.end();
+        }
+      }
+      if (options.json) return printJson(result);
+      const lines = [`requeued ${plural(result.requeued.length, 'entry', 'entries')}`];
+      if (result.skipped.length > 0) lines.push(`skipped ${result.skipped.length}:`, ...result.skipped.map((s) => `  ${s.id}: ${printable(s.reason)}`));
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}
+
+function purgeCommand(): Command {
+  return new Command('purge')
+    .description('delete a queue\'s waiting and preserved entries not modified for a while')
+    .argument('<queue>', 'queue name')
+    .requiredOption('--older-than <duration>', 'age, e.g. 30s, 15m, 12h, 7d, 2w')
+    .option('--json', 'print JSON: the removed ids')
+    .action(async (queue: string, options: { olderThan: string; json?: boolean }, command: Command) => {
+      let olderThanMs: number;
+      try {
+        olderThanMs = parseDuration(options.olderThan);
+      } catch (error) {
+        return command.error((error as Error).message);
+      }
+      const spool = spoolOf(command);
+      await spool.assertKnownQueue(queue);
+      const removed = await spool.purge(queue, olderThanMs);
+      if (options.json) return printJson({ queue, olderThanMs, removed });
+      process.stdout.write(`removed ${plural(removed.length, 'entry', 'entries')} older than ${options.olderThan} from ${queue}\n`);
+    });
+}
+
+function spoolOf(command: Command): Spool {
+  const { home } = command.optsWithGlobals<{ home?: string }>();
+  return new Spool({ root: homePaths(resolveHome(home)).queues });
+}
+
+function parseSlices(text: string): number {
+  const n = /^\d{1,3}$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 1 && n <= 256 && (n & (n - 1)) === 0)) throw new InvalidArgumentError('expected a power of two from 1 to 256');
+  return n;
+}
+
+/** A corrupt file's decoder message does not name the entry: say it in the operator's terms. */
+async function entryOp<T>(id: string, operation: Promise<T>): Promise<T> {
+  try {
+    return await operation;
+  } catch (error) {
+    if (error instanceof FileFormatError) throw new CliError(`entry ${id} has a corrupt queue file (${error.message}); inspect it with \`queue show --raw\``);
+    throw error;
+  }
+}
+
+/** A runner may rename the entry between finding and reading it: look again. */
+async function readEntry(spool: Spool, id: string): Promise<{ info: EntryInfo; bytes: Buffer }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await spool.read(id);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw error;
+    }
+  }
+}
+
+function describeEntry(info: EntryInfo) {
+  const listId = info.metadata?.listId;
+  return {
+    id: info.id,
+    time: new Date(info.time).toISOString(),
+    slice: info.slice,
+    size: info.size,
+    state: info.state,
+    listId: typeof listId === 'string' ? listId : null,
+    restores: info.control?.restores ?? null,
+    reason: info.control?.reason ?? null,
+    error: info.error ?? null,
+    path: info.path,
+    metadata: info.metadata ?? null,
+    control: info.control ?? null,
+  };
+}
+
+interface ShowFacts {
+  id: string;
+  queue: string;
+  state: EntryState;
+  path: string;
+  time: string;
+  size: number;
+  messageSize: number | null;
+  corrupt: string | null;
+  metadata: JsonObject | null;
+  control: EntryControl | null;
+  headers: string | null;
+}
+
+function formatShow(facts: ShowFacts, decoded: DecodedEntry | undefined): string {
+  const field = (name: string, value: string): string => `${name.padEnd(10)}${value.replace(/\n/g, `\n${' '.repeat(10)}`)}\n`;
+  let text =
+    field('id', facts.id) +
+    field('queue', facts.queue) +
+    field('state', `${STATE_NAMES[facts.state]} (.${facts.state})`) +
+    field('time', facts.time) +
+    field('size', facts.messageSize === null ? `${facts.size} bytes` : `${facts.size} bytes (message ${facts.messageSize} bytes)`) +
+    field('path', printable(facts.path));
+  if (!decoded) return text + field('corrupt', `${printable(facts.corrupt ?? '')}; \`queue show --raw\` writes the whole file`);
+  text += field('metadata', JSON.stringify(facts.metadata, null, 2)) + field('control', JSON.stringify(facts.control, null, 2));
+  if (decoded.control.corrupt === true) text += field('note', 'the message is the unreadable queue file as found; `queue show --raw` writes it');
+  const headers = printable(facts.headers ?? '', true);
+  return `${text}\n${headers}${headers.endsWith('\n') ? '' : '\n'}`;
+}
+
+/** The message's header block: up to (not including) the first empty line, CRLF or LF. */
+export function headerBlock(message: Buffer): Buffer {
+  let start = 0;
+  while (start < message.length) {
+    const newline = message.indexOf(0x0a, start);
+    const end = newline < 0 ? message.length : newline;
+    const contentEnd = end > start && message[end - 1] === 0x0d ? end - 1 : end;
+    if (contentEnd === start) return message.subarray(0, start);
+    if (newline < 0) break;
+    start = newline + 1;
+  }
+  return message;
+}
+
+/** UTF-8 when the bytes are valid UTF-8, else latin1 (8-bit headers from old mailers). */
+function decodeText(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
+/**
+ * Mail and metadata are written by strangers: escape control characters
+ * (terminal escape sequences, NUL, bare CR) before they reach a terminal.
+ */
+function printable(text: string, keepLines = false): string {
+  const shown = keepLines ? text.replace(/\r\n/g, '\n') : text;
+  const controls = keepLines ? /[\x00-\x08\x0b-\x1f\x7f-\x9f]/g : /[\x00-\x08\x0a-\x1f\x7f-\x9f]/g;
+  return shown.replace(controls, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

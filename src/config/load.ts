@@ -1,0 +1,86 @@
+/**
+ * Reading `<home>/switchyard.toml`. No file: the embedded defaults. A syntax
+ * error or a bad value: ConfigError naming the file, the key and the problem,
+ * so the operator can fix it without reading code.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse as parseToml, TomlError } from 'smol-toml';
+import type { z } from 'zod';
+import { configSchema, runnerSchema, type Config, type RunnerConfig } from './schema.js';
+import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
+
+export class ConfigError extends Error {
+  readonly code = 'SY_CONFIG';
+  constructor(readonly file: string, readonly problems: string[]) {
+    super(`${file}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ResolvedRunner extends RunnerConfig {
+  name: string;
+  queue: string;
+  /** Absolute module path or package specifier of the runner class. */
+  module: string;
+}
+
+export interface LoadedConfig {
+  file: string;
+  /** Whether the file existed (otherwise: embedded defaults). */
+  fromFile: boolean;
+  config: Config;
+  /** The runners to start, built-ins merged with the file's tables. */
+  runners: ResolvedRunner[];
+}
+
+function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const key = issue.path.map(String).join('.');
+    return key ? `${key}: ${issue.message}` : issue.message;
+  });
+}
+
+export function parseConfig(text: string, file: string): LoadedConfig {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (error) {
+    if (error instanceof TomlError) throw new ConfigError(file, [`TOML syntax error at line ${error.line}, column ${error.column}: ${error.message.split('\n')[0]}`]);
+    throw error;
+  }
+  const result = configSchema.safeParse(raw);
+  if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
+  return { file, fromFile: true, config: result.data, runners: resolveRunners(result.data, file) };
+}
+
+export function resolveRunners(config: Config, file: string): ResolvedRunner[] {
+  const runners: ResolvedRunner[] = [];
+  const problems: string[] = [];
+  const names = new Set([...Object.keys(BUILTIN_RUNNERS), ...Object.keys(config.runner)]);
+  for (const name of [...names].sort()) {
+    const builtin = BUILTIN_RUNNERS[name];
+    const section = config.runner[name] ?? runnerSchema.parse({});
+    const module = section.module ?? builtin?.module;
+    if (module === undefined) {
+      problems.push(`runner.${name}: no built-in runner has this name; set module = "path/to/runner.js"`);
+      continue;
+    }
+    if (!section.enabled) continue;
+    runners.push({ ...section, name, queue: section.queue ?? builtin?.queue ?? name, module });
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return runners;
+}
+
+/** Load the configuration of a home directory (see home.ts for its layout). */
+export async function loadConfig(file: string): Promise<LoadedConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    const config = configSchema.parse({});
+    return { file, fromFile: false, config, runners: resolveRunners(config, file) };
+  }
+  return parseConfig(text, file);
+}

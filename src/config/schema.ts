@@ -1,0 +1,132 @@
+/**
+ * Every configuration knob: its type, default and one line of documentation.
+ * This schema is the single source: `switchyard config show` and the README's
+ * configuration table are generated from it. Names follow Mailman and Postfix
+ * where the meaning is the same (instances, maxRestarts, maximalQueueLifetime).
+ */
+import { z } from 'zod';
+import cron from 'node-cron';
+import { parseDuration, DurationSyntaxError } from './duration.js';
+
+function secondsToMs(seconds: number): number {
+  if (!Number.isFinite(seconds) || seconds < 0) throw new DurationSyntaxError(`invalid duration ${seconds}: a number of seconds must be zero or more`);
+  return Math.round(seconds * 1000);
+}
+
+function duration(defaultValue: string, description: string) {
+  return z
+    .union([z.string(), z.number()])
+    .transform((value, ctx) => {
+      try {
+        return typeof value === 'number' ? secondsToMs(value) : parseDuration(value);
+      } catch (error) {
+        if (!(error instanceof DurationSyntaxError)) throw error;
+        ctx.addIssue({ code: 'custom', message: error.message });
+        return z.NEVER;
+      }
+    })
+    .prefault(defaultValue)
+    .describe(description);
+}
+
+function integer(defaultValue: number, min: number, max: number, description: string) {
+  return z.number().int().min(min).max(max).default(defaultValue).describe(description);
+}
+
+function cronExpression(defaultValue: string, description: string) {
+  return z
+    .string()
+    .refine((value) => cron.validate(value), { message: 'not a valid cron expression (five or six fields, e.g. "*/15 * * * *")' })
+    .default(defaultValue)
+    .describe(description);
+}
+
+const powerOfTwo = z
+  .number()
+  .int()
+  .min(1)
+  .max(256)
+  .refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two from 1 to 256' });
+
+const octalMode = z
+  .string()
+  .regex(/^0?[0-7]{3}$/, 'an octal mode such as "007"')
+  .transform((value) => Number.parseInt(value, 8));
+
+export const runnerSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('start this runner at all'),
+    instances: powerOfTwo.default(1).describe('processes, each owning one slice of the queue; a power of two from 1 to 256'),
+    concurrency: integer(1, 1, 1000, 'entries each process works on at once'),
+    queue: z.string().optional().describe('queue consumed; default: the runner name'),
+    module: z.string().optional().describe('ES module whose default export is the runner class; built-in runners need none'),
+    watchdogTimeout: duration('10m', 'kill and restart a runner holding an entry this long without progress'),
+    maxRestores: integer(3, 1, 1000, 'times an entry may be recovered after crashes before it is quarantined in bad'),
+    options: z.record(z.string(), z.unknown()).default({}).describe('runner-specific settings'),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    master: z
+      .object({
+        startTimeout: duration('30s', '`switchyard start` fails if the runners are not all up by then'),
+        stopTimeout: duration('30s', 'runners still busy this long after TERM are killed (their entries are recovered at next start)'),
+        maxRestarts: integer(5, 1, 1_000_000, 'a runner that crashes this many times within restartWindow is no longer restarted'),
+        restartWindow: duration('60s', 'the window for maxRestarts'),
+        restartBackoff: duration('1s', 'delay before restarting a crashed runner, doubled on each consecutive crash'),
+        restartBackoffMax: duration('1m', 'upper bound of that delay'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the master process'),
+    queues: z
+      .object({
+        durability: z.enum(['fsync', 'none']).default('fsync').describe("'fsync' makes every accepted entry survive a power cut; 'none' is for tests"),
+        umask: octalMode.prefault('007').describe('process umask: queue files come out 0660, directories 0770'),
+        tempMaxAge: duration('1h', 'temp files of crashed writers older than this are removed'),
+        rescanInterval: duration('1m', 'a waiting runner rescans its slice this often even without file events'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the switchboards'),
+    retry: z
+      .object({
+        initialDelay: duration('5m', 'first delay after a temporary failure'),
+        maxDelay: duration('4h', 'the delay doubles after each failure up to this'),
+        jitter: z.number().min(0).max(1).default(0.1).describe('each delay is randomly shortened or lengthened by up to this fraction'),
+        maximalQueueLifetime: duration('5d', 'an entry still failing temporarily this long after its first failure goes to shunt'),
+      })
+      .strict()
+      .prefault({})
+      .describe('temporary failures'),
+    pool: z
+      .object({
+        maxThreads: integer(2, 1, 64, 'worker threads per runner process for CPU-heavy steps'),
+        taskTimeout: duration('30s', 'a CPU-heavy step running longer fails its entry (to shunt)'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the piscina worker pool'),
+    logging: z
+      .object({
+        level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info').describe('pino log level'),
+        destination: z.enum(['auto', 'files', 'stdout']).default('auto').describe("'auto': stdout with --foreground, else one file per process under logs/"),
+      })
+      .strict()
+      .prefault({})
+      .describe('logging'),
+    cron: z
+      .object({
+        tempCleanup: cronExpression('*/15 * * * *', 'when the master removes stale temp files'),
+        stats: cronExpression('*/5 * * * *', 'when the master logs a statistics line per runner'),
+      })
+      .strict()
+      .prefault({})
+      .describe('periodic maintenance in the master'),
+    runner: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'runner names: 1-32 of a-z, 0-9, -, _'), runnerSchema).default({}).describe('one table per runner: [runner.NAME]'),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type RunnerConfig = z.output<typeof runnerSchema>;

@@ -1,0 +1,195 @@
+/**
+ * The master: one per spool. It takes the lock, starts the supervisor (which
+ * forks every runner slice), answers `switchyard status` on its socket, runs
+ * the periodic maintenance (node-cron) and relays signals:
+ *   HUP       reopen its own log and every runner's;
+ *   USR1      restart every runner (each finishes its entries first);
+ *   TERM/INT  stop every runner gracefully, then exit 0.
+ *
+ * Files: `master.lock` (created by the lock, rewritten when runner pids
+ * change, removed at exit), `master.sock` (removed at exit), `logs/master.log`.
+ * Killed outright: the lock stays with a dead pid and is taken over by the
+ * next master, which also kills runners the dead master left behind; those
+ * runners also stop by themselves when their IPC channel to it closes.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import { Spool, STANDARD_QUEUES } from '../../queues/index.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { DEFAULT_HOME, homePaths, resolveHome } from '../home.js';
+import { createLogger, logFilePath, type LogSetup } from '../logging.js';
+import { acquireMasterLock, type MasterLock } from './lock.js';
+import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol.js';
+import { StatusServer } from './status-server.js';
+import { Supervisor } from './supervisor.js';
+
+const RUNNER_SCRIPT = fileURLToPath(new URL('./runner-process.js', import.meta.url));
+
+export class HomeMissingError extends Error {
+  readonly code = 'SY_HOME_MISSING';
+  constructor(readonly home: string) {
+    super(`home directory ${home} does not exist: create it (owned by the switchyard user) or pass --home / set SWITCHYARD_HOME`);
+    this.name = 'HomeMissingError';
+  }
+}
+
+function version(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return (require('../../../package.json') as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function notifyParent(options: MasterOptions, message: MasterStartMessage): void {
+  if (!options.notifyParent || !process.connected) return;
+  process.send?.(message);
+  process.disconnect();
+}
+
+/** The embedded default home is created on first use; any other must exist. */
+async function prepareHome(home: string): Promise<void> {
+  try {
+    if (!(await stat(home)).isDirectory()) throw new HomeMissingError(home);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (home !== resolveHome(DEFAULT_HOME, {})) throw new HomeMissingError(home);
+    await mkdir(home, { recursive: true, mode: 0o770 });
+  }
+}
+
+export async function runMaster(options: MasterOptions): Promise<number> {
+  let loaded: LoadedConfig;
+  let logs: LogSetup;
+  let toStdout = false;
+  const paths = homePaths(options.home);
+  try {
+    await prepareHome(options.home);
+    loaded = await loadConfig(paths.config);
+    process.umask(loaded.config.queues.umask);
+    const destination = loaded.config.logging.destination;
+    toStdout = destination === 'stdout' || (destination === 'auto' && options.foreground);
+    logs = await createLogger({
+      destination: toStdout ? 'stdout' : logFilePath(paths.logs, 'master'),
+      level: loaded.config.logging.level,
+      base: { role: 'master' },
+    });
+  } catch (error) {
+    const reason = (error as Error).message;
+    notifyParent(options, { type: 'master-start-failed', reason });
+    process.stderr.write(`switchyard: ${reason}\n`);
+    return 1;
+  }
+  const log = logs.logger;
+  const { config } = loaded;
+
+  let lock: MasterLock;
+  try {
+    lock = await acquireMasterLock(paths.lock, { force: options.force, log: (message: string) => log.warn(message) });
+  } catch (error) {
+    const reason = (error as Error).message;
+    log.error(reason);
+    notifyParent(options, { type: 'master-start-failed', reason });
+    if (!options.notifyParent) process.stderr.write(`switchyard: ${reason}\n`);
+    return 1;
+  }
+
+  const startedAt = new Date();
+  const spool = new Spool({ root: paths.queues, durability: config.queues.durability });
+  for (const queue of new Set<string>([...STANDARD_QUEUES, ...loaded.runners.map((r) => r.queue)])) {
+    await mkdir(`${paths.queues}/${queue}`, { recursive: true, mode: 0o770 });
+  }
+  const supervisor = new Supervisor({
+    home: options.home,
+    runners: loaded.runners,
+    master: config.master,
+    runnerScript: RUNNER_SCRIPT,
+    logToStdout: toStdout,
+    logger: log,
+  });
+  supervisor.on('pids', (pids: number[]) => {
+    lock.update(pids).catch((error: unknown) => log.error({ err: error }, 'could not record runner pids in the lock file'));
+  });
+
+  const report = async (): Promise<StatusReport> => {
+    const queues: Record<string, number> = {};
+    for (const name of await spool.queueNames()) queues[name] = (await spool.count(name)).pck;
+    return {
+      master: {
+        pid: process.pid,
+        host: hostname(),
+        home: options.home,
+        startedAt: startedAt.toISOString(),
+        uptime: Math.round((Date.now() - startedAt.getTime()) / 1000),
+        version: version(),
+      },
+      runners: supervisor.status(),
+      queues,
+    };
+  };
+  const statusServer = new StatusServer(paths.socket, report);
+
+  let requestStop: (why: string) => void = () => undefined;
+  const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
+  const onTerm = (signal: string) => () => requestStop(signal);
+  process.on('SIGTERM', onTerm('SIGTERM'));
+  process.on('SIGINT', onTerm('SIGINT'));
+  process.on('SIGHUP', () => {
+    logs.reopen();
+    supervisor.reopenLogs();
+    log.info('SIGHUP: log files reopened');
+  });
+  process.on('SIGUSR1', () => {
+    log.info('SIGUSR1: restarting every runner');
+    supervisor.restartAll();
+  });
+
+  const tasks: ScheduledTask[] = [];
+  try {
+    await statusServer.listen();
+    await supervisor.start();
+  } catch (error) {
+    const reason = (error as Error).message;
+    log.error({ err: error }, `start failed: ${reason}`);
+    await supervisor.stop();
+    await statusServer.close();
+    await lock.release();
+    notifyParent(options, { type: 'master-start-failed', reason });
+    if (!options.notifyParent) process.stderr.write(`switchyard: start failed: ${reason}\n`);
+    return 1;
+  }
+  log.info({ home: options.home, runners: supervisor.processCount, config: loaded.fromFile ? loaded.file : 'embedded defaults' }, 'master started');
+  notifyParent(options, { type: 'master-started', pid: process.pid, runners: supervisor.processCount });
+
+  tasks.push(
+    cron.schedule(config.cron.tempCleanup, () => cleanTemps(spool, config.queues.tempMaxAge, log), { name: 'temp-cleanup', noOverlap: true }),
+    cron.schedule(config.cron.stats, () => logStats(supervisor, log), { name: 'stats', noOverlap: true }),
+  );
+
+  const why = await stopRequested;
+  log.info({ why }, 'stopping every runner');
+  for (const task of tasks) await task.destroy();
+  await supervisor.stop();
+  await statusServer.close();
+  await lock.release();
+  log.info('master stopped');
+  logs.flush();
+  return 0;
+}
+
+async function cleanTemps(spool: Spool, maxAgeMs: number, log: Logger): Promise<void> {
+  let removed = 0;
+  for (const name of await spool.queueNames()) removed += await spool.switchboard(name).removeStaleTemps(maxAgeMs);
+  if (removed > 0) log.warn({ removed }, 'removed temp files left by crashed writers');
+}
+
+function logStats(supervisor: Supervisor, log: Logger): void {
+  for (const runner of supervisor.status()) {
+    log.info({ stats: runner }, `stats ${runner.name} ${runner.slice}/${runner.numSlices}`);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * What the master, its runner processes and the CLI say to each other.
+ *
+ * runner -> master, over the fork IPC channel: `ready` once the runner has
+ * recovered its slice and is waiting for work; `state` whenever an entry
+ * starts or ends or reports progress (the watchdog's heartbeat).
+ *
+ * CLI -> master, over `<home>/master.sock`: one JSON line with a `command`,
+ * answered by one JSON line. `status` returns a StatusReport; `watch` is
+ * answered with `{"ok":true}` and then held open until the master exits, so
+ * `switchyard stop` can wait for the exit without polling.
+ */
+
+/** A runner exits with this to ask the master for an immediate restart (SIGUSR1). */
+export const RUNNER_EXIT_RESTART = 99;
+
+export interface RunnerReadyMessage {
+  type: 'ready';
+}
+
+export interface RunnerStateMessage {
+  type: 'state';
+  inFlight: number;
+  processed: number;
+  failed: number;
+  retried: number;
+  /** ms since the epoch of the last sign of progress. */
+  progressAt: number;
+  lastError?: { message: string; at: string; entry: string };
+}
+
+export type RunnerMessage = RunnerReadyMessage | RunnerStateMessage;
+
+export type RunnerState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopping' | 'stopped';
+
+export interface RunnerStatus {
+  name: string;
+  queue: string;
+  slice: number;
+  numSlices: number;
+  pid: number | null;
+  state: RunnerState;
+  /** Seconds since this process started, null when none runs. */
+  uptime: number | null;
+  restarts: number;
+  processed: number;
+  failed: number;
+  inFlight: number;
+  lastError: string | null;
+}
+
+export interface StatusReport {
+  master: {
+    pid: number;
+    host: string;
+    home: string;
+    startedAt: string;
+    uptime: number;
+    version: string;
+  };
+  runners: RunnerStatus[];
+  /** Queue name to number of waiting (`.pck`) entries. */
+  queues: Record<string, number>;
+}
+
+export interface StatusRequest {
+  command: 'status' | 'watch';
+}
+
+/** Written to the master lock file (`<home>/master.lock`). */
+export interface LockInfo {
+  host: string;
+  pid: number;
+  startedAt: string;
+  /** Pids of the runner processes, so a master taking over a stale lock can stop orphans. */
+  runners: number[];
+}
+
+/**
+ * master -> the `switchyard start` that spawned it in the background, over
+ * the IPC channel: the outcome of the start, after which the channel closes.
+ */
+export type MasterStartMessage =
+  | { type: 'master-started'; pid: number; runners: number }
+  | { type: 'master-start-failed'; reason: string };
+
+/** Options of runMaster() in master.ts. */
+export interface MasterOptions {
+  home: string;
+  /** Logs to stdout (destination 'auto'); the process stays attached. */
+  foreground: boolean;
+  /** Started by `switchyard start` in the background: report the start's outcome over IPC. */
+  notifyParent: boolean;
+  /** Take over a lock held by a master on another host. */
+  force: boolean;
+}

@@ -1,0 +1,164 @@
+#!/usr/bin/env node
+/**
+ * One runner process: the master forks this once per runner per slice.
+ *
+ *     node runner-process.js --home DIR --runner NAME --slice S --slices N [--stdout]
+ *
+ * It loads the configuration itself (so it validates exactly as the master
+ * did), imports the runner's module, and runs it. Supervision lives here, not
+ * in runners/: signals, the IPC heartbeat for the master's watchdog, exit codes.
+ *
+ * SIGTERM, SIGINT: take no new entry, finish those in flight, exit 0. A second
+ *   one: in-flight entries give up and are released (`.bak` back to `.pck`).
+ * SIGUSR1: the same, then exit RUNNER_EXIT_RESTART so the master restarts it.
+ * SIGHUP: reopen the log file.
+ * The master's IPC channel closing (the master died): stop as on SIGTERM, so
+ * no orphan keeps a slice that a new master's runner will own.
+ * Killed outright: whatever is in flight stays `.bak` and is recovered by the
+ * next process of this slice.
+ */
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { loadConfig, type ResolvedRunner } from '../config/load.js';
+import { homePaths } from '../home.js';
+import { createLogger, logFilePath } from '../logging.js';
+import { Runner, type RunnerOptions } from '../../runners/runner.js';
+import { RunnerSetupError } from '../../runners/errors.js';
+import { TaskPool } from '../../runners/task-pool.js';
+import { RUNNER_EXIT_RESTART, type RunnerMessage } from './protocol.js';
+
+type RunnerClass = new (options: RunnerOptions) => Runner;
+
+function send(message: RunnerMessage): void {
+  if (process.connected) process.send?.(message);
+}
+
+async function loadRunnerClass(runner: ResolvedRunner): Promise<RunnerClass> {
+  const specifier = runner.module.startsWith('/') ? pathToFileURL(runner.module).href : runner.module;
+  const loaded = (await import(specifier)) as { default?: unknown };
+  const candidate = loaded.default;
+  if (typeof candidate !== 'function' || !(candidate.prototype instanceof Runner)) {
+    throw new RunnerSetupError(`runner ${runner.name}: module ${runner.module} has no default export extending Runner`);
+  }
+  return candidate as RunnerClass;
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      home: { type: 'string' },
+      runner: { type: 'string' },
+      slice: { type: 'string' },
+      slices: { type: 'string' },
+      stdout: { type: 'boolean', default: false },
+    },
+  });
+  if (!values.home || !values.runner || values.slice === undefined || values.slices === undefined) {
+    throw new RunnerSetupError('usage: runner-process --home DIR --runner NAME --slice S --slices N');
+  }
+  const paths = homePaths(values.home);
+  const { config, runners } = await loadConfig(paths.config);
+  process.umask(config.queues.umask);
+  const resolved = runners.find((r) => r.name === values.runner);
+  if (!resolved) throw new RunnerSetupError(`no enabled runner named ${values.runner} in ${paths.config}`);
+  const slice = Number(values.slice);
+  const numSlices = Number(values.slices);
+
+  const logs = await createLogger({
+    destination: values.stdout ? 'stdout' : logFilePath(paths.logs, resolved.name, slice, numSlices),
+    level: config.logging.level,
+    base: { runner: resolved.name, slice, numSlices },
+  });
+  const log = logs.logger;
+  const RunnerImpl = await loadRunnerClass(resolved);
+  const runner = new RunnerImpl({
+    name: resolved.name,
+    queue: resolved.queue,
+    slice,
+    numSlices,
+    spoolRoot: paths.queues,
+    concurrency: resolved.concurrency,
+    durability: config.queues.durability,
+    maxRestores: resolved.maxRestores,
+    rescanIntervalMs: config.queues.rescanInterval,
+    tempMaxAgeMs: config.queues.tempMaxAge,
+    retry: {
+      initialDelayMs: config.retry.initialDelay,
+      maxDelayMs: config.retry.maxDelay,
+      jitter: config.retry.jitter,
+      lifetimeMs: config.retry.maximalQueueLifetime,
+    },
+    logger: log,
+    pool: new TaskPool({ maxThreads: config.pool.maxThreads, taskTimeoutMs: config.pool.taskTimeout }),
+    options: resolved.options,
+  });
+
+  let progressAt = Date.now();
+  const report = (): void =>
+    send({
+      type: 'state',
+      inFlight: runner.stats.inFlight,
+      processed: runner.stats.processed,
+      failed: runner.stats.failed,
+      retried: runner.stats.retried,
+      progressAt,
+      ...(runner.stats.lastError ? { lastError: runner.stats.lastError } : {}),
+    });
+  const onProgress = (): void => {
+    progressAt = Date.now();
+    report();
+  };
+  runner.on('entry-start', onProgress);
+  runner.on('entry-end', onProgress);
+  runner.on('progress', onProgress);
+  runner.once('ready', () => {
+    log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
+    send({ type: 'ready' });
+  });
+
+  let exitCode = 0;
+  let stopRequests = 0;
+  const stop = (why: string, code: number): void => {
+    stopRequests++;
+    if (stopRequests === 1) {
+      exitCode = code;
+      log.info({ why }, 'stopping: finishing entries in flight');
+      void runner.stop();
+    } else {
+      log.warn({ why }, 'stopping now: releasing entries in flight');
+      runner.abort();
+    }
+  };
+  process.on('SIGTERM', () => stop('SIGTERM', 0));
+  // Ctrl-C in a terminal reaches the whole process group; under a master the
+  // master decides (it sends TERM), so a second stop request does not turn a
+  // graceful stop into an abort.
+  process.on('SIGINT', () => {
+    if (!process.connected) stop('SIGINT', 0);
+  });
+  process.on('SIGUSR1', () => stop('SIGUSR1: restart requested', RUNNER_EXIT_RESTART));
+  process.on('SIGHUP', () => {
+    logs.reopen();
+    log.info('log file reopened');
+  });
+  process.on('disconnect', () => stop('the master went away', 0));
+
+  try {
+    await runner.run();
+  } catch (error) {
+    log.fatal({ err: error }, 'runner failed');
+    logs.flush();
+    return 1;
+  }
+  log.info({ exitCode, processed: runner.stats.processed, failed: runner.stats.failed }, 'runner stopped');
+  logs.flush();
+  return exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`switchyard runner: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

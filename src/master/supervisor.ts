@@ -1,0 +1,305 @@
+/**
+ * The supervisor: one child process per runner per slice, kept alive.
+ *
+ * - A child's death is known at once (its `exit` event, from SIGCHLD).
+ * - A crash, whatever the exit code or signal, is followed by a restart after
+ *   an exponential backoff; a slot that crashed `maxRestarts` times within
+ *   `restartWindow` is left down, logged loudly and shown `failed` (as
+ *   Postfix's master throttles a crashing service). Exit RUNNER_EXIT_RESTART
+ *   (the runner's answer to SIGUSR1) is a requested restart: immediate, not
+ *   a crash.
+ * - Watchdog: a child reporting entries in flight and no progress for its
+ *   runner's `watchdogTimeout` is SIGKILLed; the restart recovers its `.bak`.
+ *   Timers exist only while entries are in flight: an idle master sleeps.
+ * - stop(): TERM every child, SIGKILL those still alive after `stopTimeout`.
+ *   Entries they held stay `.bak` and are recovered at the next start.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { ResolvedRunner } from '../config/load.js';
+import { RUNNER_EXIT_RESTART, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
+
+export interface SupervisorOptions {
+  home: string;
+  runners: readonly ResolvedRunner[];
+  master: Config['master'];
+  /** Absolute path of runner-process.js. */
+  runnerScript: string;
+  /** Runners log to the master's stdout instead of their own files. */
+  logToStdout: boolean;
+  logger: Logger;
+}
+
+const STDERR_TAIL_LINES = 20;
+
+class Slot {
+  child: ChildProcess | undefined;
+  state: RunnerState = 'starting';
+  startedAt = 0;
+  everReady = false;
+  restarts = 0;
+  crashTimes: number[] = [];
+  processed = 0;
+  failed = 0;
+  inFlight = 0;
+  /** Counters of processes that already exited. */
+  processedBefore = 0;
+  failedBefore = 0;
+  lastError: string | null = null;
+  stderrTail: string[] = [];
+  watchdog: NodeJS.Timeout | undefined;
+  backoff: NodeJS.Timeout | undefined;
+
+  constructor(readonly runner: ResolvedRunner, readonly slice: number) {}
+
+  get numSlices(): number {
+    return this.runner.instances;
+  }
+
+  get label(): string {
+    return `${this.runner.name} ${this.slice}/${this.numSlices}`;
+  }
+}
+
+export class StartFailedError extends Error {
+  readonly code = 'SY_START_FAILED';
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartFailedError';
+  }
+}
+
+export class Supervisor extends EventEmitter {
+  private readonly slots: Slot[] = [];
+  private stopping = false;
+  private starting = false;
+  private startFailure: ((error: Error) => void) | undefined;
+  private readyCheck: (() => void) | undefined;
+  private stoppedCheck: (() => void) | undefined;
+
+  constructor(private readonly options: SupervisorOptions) {
+    super();
+    for (const runner of options.runners) {
+      for (let slice = 0; slice < runner.instances; slice++) this.slots.push(new Slot(runner, slice));
+    }
+  }
+
+  get processCount(): number {
+    return this.slots.length;
+  }
+
+  pids(): number[] {
+    return this.slots.flatMap((slot) => (slot.child?.pid === undefined ? [] : [slot.child.pid]));
+  }
+
+  /** Fork every slot; resolves when all are ready, rejects if one dies first or the start times out. */
+  async start(): Promise<void> {
+    this.starting = true;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          const late = this.slots.filter((slot) => slot.state !== 'running').map((slot) => `${slot.label} (${slot.state})`);
+          reject(new StartFailedError(`runners not up after ${this.options.master.startTimeout} ms: ${late.join(', ')}`));
+        }, this.options.master.startTimeout);
+        this.startFailure = (error) => {
+          clearTimeout(timer);
+          reject(error);
+        };
+        this.readyCheck = () => {
+          if (this.slots.every((slot) => slot.state === 'running')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        for (const slot of this.slots) this.spawn(slot);
+        this.readyCheck();
+      });
+    } finally {
+      this.starting = false;
+      this.startFailure = undefined;
+      this.readyCheck = undefined;
+    }
+  }
+
+  /** TERM every child; SIGKILL whatever outlives stopTimeout. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const alive = this.slots.filter((slot) => slot.child !== undefined);
+    for (const slot of this.slots) {
+      clearTimeout(slot.backoff);
+      clearTimeout(slot.watchdog);
+      if (slot.child === undefined && slot.state !== 'failed') slot.state = 'stopped';
+    }
+    if (alive.length === 0) return;
+    const allGone = new Promise<void>((resolve) => {
+      this.stoppedCheck = () => {
+        if (this.slots.every((slot) => slot.child === undefined)) resolve();
+      };
+    });
+    for (const slot of alive) {
+      slot.state = 'stopping';
+      slot.child?.kill('SIGTERM');
+    }
+    const killer = setTimeout(() => {
+      for (const slot of this.slots) {
+        if (slot.child) {
+          this.options.logger.error({ runner: slot.runner.name, slice: slot.slice, runnerPid: slot.child.pid }, `still busy ${this.options.master.stopTimeout} ms after TERM: killed (its entries are recovered at the next start)`);
+          slot.child.kill('SIGKILL');
+        }
+      }
+    }, this.options.master.stopTimeout);
+    this.stoppedCheck?.();
+    await allGone;
+    clearTimeout(killer);
+  }
+
+  /** SIGUSR1: each runner finishes its entries and is restarted; failed slots get a new chance. */
+  restartAll(): void {
+    for (const slot of this.slots) {
+      if (slot.child) {
+        slot.child.kill('SIGUSR1');
+      } else if (slot.state === 'failed') {
+        slot.crashTimes = [];
+        slot.restarts++;
+        this.spawn(slot);
+      }
+    }
+  }
+
+  /** SIGHUP to every runner: reopen log files. */
+  reopenLogs(): void {
+    for (const slot of this.slots) slot.child?.kill('SIGHUP');
+  }
+
+  status(now = Date.now()): RunnerStatus[] {
+    return this.slots.map((slot) => ({
+      name: slot.runner.name,
+      queue: slot.runner.queue,
+      slice: slot.slice,
+      numSlices: slot.numSlices,
+      pid: slot.child?.pid ?? null,
+      state: slot.state,
+      uptime: slot.child ? Math.round((now - slot.startedAt) / 1000) : null,
+      restarts: slot.restarts,
+      processed: slot.processedBefore + slot.processed,
+      failed: slot.failedBefore + slot.failed,
+      inFlight: slot.inFlight,
+      lastError: slot.lastError,
+    }));
+  }
+
+  private spawn(slot: Slot): void {
+    const args = ['--home', this.options.home, '--runner', slot.runner.name, '--slice', String(slot.slice), '--slices', String(slot.numSlices)];
+    if (this.options.logToStdout) args.push('--stdout');
+    const child = fork(this.options.runnerScript, args, {
+      stdio: ['ignore', this.options.logToStdout ? 'inherit' : 'ignore', 'pipe', 'ipc'],
+      execArgv: [],
+      serialization: 'json',
+    });
+    slot.child = child;
+    slot.state = 'starting';
+    slot.startedAt = Date.now();
+    slot.processed = 0;
+    slot.failed = 0;
+    slot.inFlight = 0;
+    slot.stderrTail = [];
+    child.stderr?.setEncoding('utf8');
+    child.stderr?.on('data', (text: string) => {
+      for (const line of text.split('\n')) {
+        if (line.trim() === '') continue;
+        slot.stderrTail.push(line);
+        if (slot.stderrTail.length > STDERR_TAIL_LINES) slot.stderrTail.shift();
+        this.options.logger.warn({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, stderr: line }, 'runner wrote to stderr');
+      }
+    });
+    child.on('message', (message: RunnerMessage) => this.onMessage(slot, child, message));
+    child.on('exit', (code, signal) => this.onExit(slot, child, code, signal));
+    child.on('error', (error) => this.options.logger.error({ err: error, runner: slot.runner.name, slice: slot.slice }, 'runner process error'));
+    this.emit('pids', this.pids());
+  }
+
+  private onMessage(slot: Slot, child: ChildProcess, message: RunnerMessage): void {
+    if (slot.child !== child) return;
+    if (message.type === 'ready') {
+      slot.everReady = true;
+      if (slot.state === 'starting') slot.state = 'running';
+      this.options.logger.info({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid }, 'runner up');
+      this.readyCheck?.();
+      return;
+    }
+    slot.processed = message.processed;
+    slot.failed = message.failed;
+    slot.inFlight = message.inFlight;
+    if (message.lastError) slot.lastError = `${message.lastError.at} ${message.lastError.entry}: ${message.lastError.message}`;
+    clearTimeout(slot.watchdog);
+    slot.watchdog = undefined;
+    if (message.inFlight > 0 && slot.state === 'running') {
+      const timeout = slot.runner.watchdogTimeout;
+      slot.watchdog = setTimeout(() => this.watchdogFired(slot, child, timeout), Math.max(0, message.progressAt + timeout - Date.now()));
+    }
+  }
+
+  private watchdogFired(slot: Slot, child: ChildProcess, timeout: number): void {
+    if (slot.child !== child) return;
+    slot.lastError = `watchdog: held ${slot.inFlight} entr${slot.inFlight === 1 ? 'y' : 'ies'} for ${timeout} ms without progress; killed`;
+    this.options.logger.error({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, watchdogTimeout: timeout }, 'runner made no progress: killing it so its entries are recovered');
+    child.kill('SIGKILL');
+  }
+
+  private onExit(slot: Slot, child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (slot.child !== child) return;
+    clearTimeout(slot.watchdog);
+    slot.watchdog = undefined;
+    slot.child = undefined;
+    slot.processedBefore += slot.processed;
+    slot.failedBefore += slot.failed;
+    slot.processed = 0;
+    slot.failed = 0;
+    slot.inFlight = 0;
+    this.emit('pids', this.pids());
+    const log = this.options.logger;
+    const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+    if (this.stopping) {
+      slot.state = 'stopped';
+      log.info({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, code, signal }, `runner stopped (${how})`);
+      this.stoppedCheck?.();
+      return;
+    }
+    if (code === RUNNER_EXIT_RESTART) {
+      slot.restarts++;
+      log.info({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid }, 'runner restarting on request');
+      this.spawn(slot);
+      return;
+    }
+    const now = Date.now();
+    slot.crashTimes = slot.crashTimes.filter((at) => now - at < this.options.master.restartWindow);
+    slot.crashTimes.push(now);
+    const tail = slot.stderrTail.slice(-3).join(' | ');
+    if (!slot.lastError?.startsWith('watchdog') || slot.crashTimes.length > 1) {
+      slot.lastError = `${new Date(now).toISOString()} process ${how}${tail ? `: ${tail}` : ''}`;
+    }
+    log.error({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, code, signal, stderr: slot.stderrTail }, `runner crashed (${how})`);
+    if (this.starting && !slot.everReady) {
+      slot.state = 'failed';
+      this.startFailure?.(new StartFailedError(`runner ${slot.label} ${how} before it was ready${tail ? `: ${tail}` : ''}`));
+      return;
+    }
+    const { maxRestarts, restartWindow, restartBackoff, restartBackoffMax } = this.options.master;
+    if (slot.crashTimes.length >= maxRestarts) {
+      slot.state = 'failed';
+      log.fatal({ runner: slot.runner.name, slice: slot.slice, crashes: slot.crashTimes.length, restartWindow }, `runner ${slot.label} crashed ${slot.crashTimes.length} times within ${restartWindow} ms: NOT restarting it; its slice is not processed until \`switchyard restart\``);
+      slot.lastError = `failed: crashed ${slot.crashTimes.length} times within ${restartWindow} ms; last: ${slot.lastError}`;
+      return;
+    }
+    const delay = Math.min(restartBackoffMax, restartBackoff * 2 ** (slot.crashTimes.length - 1));
+    slot.state = 'backoff';
+    slot.backoff = setTimeout(() => {
+      slot.backoff = undefined;
+      if (this.stopping) return;
+      slot.restarts++;
+      this.spawn(slot);
+    }, delay);
+  }
+}

@@ -1,0 +1,561 @@
+/**
+ * The switchboard benchmark: each figure beside its floor, measured in the
+ * same run, and the ratio.
+ *
+ * The floor is the least any queue could do with node:fs/promises: the same
+ * syscalls on plain file names in one directory (open 'wx', writev,
+ * datasync, close, rename, directory open + fsync + close to enqueue; rename,
+ * readFile, unlink to dequeue and finish), or the bare mechanism (one
+ * fs.watch and one readdir for a wake-up; an idle Node process for idle CPU).
+ * The disk is noisy, and creating files soon after mass deletes is slow, so
+ * every figure is the median of rounds that interleave the switchboard with
+ * its floor (alternating which goes first), each pass in a fresh directory,
+ * with sync(1) between passes.
+ *
+ *     node dist/test/bench/switchboard.bench.js [--dir <path on the spool's file system>]
+ *
+ * Scale with BENCH_ENTRIES, BENCH_FSYNC_ENTRIES, BENCH_ROUNDS,
+ * BENCH_CONCURRENT_ENTRIES, BENCH_OWN_BACKLOG, BENCH_OTHER_BACKLOG,
+ * BENCH_OTHER_SMALL, BENCH_LATENCY_SAMPLES, BENCH_IDLE_SECONDS; run some
+ * phases only with BENCH_PHASES=throughput,producers,slices,latency,idle.
+ *
+ * Files: only below fresh `switchyard-bench-*` directories, each removed when
+ * its pass ends (see harness.ts).
+ */
+import { fork, execFileSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import os from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  encodeEntry,
+  entryPath,
+  makeEntryId,
+  nowMicros,
+  parseEntryId,
+  shardsOfSlice,
+  sliceOf,
+  Switchboard,
+  writeNewFile,
+  type EntryControl,
+  type JsonObject,
+} from '../../queues/index.js';
+import { benchBaseDir, envInt, freshDir, median, percentile, removeDir, Report, sleep, syncDisks, wallClockMs, type Row } from './harness.js';
+import type { ChildMessage, ParentMessage } from './switchboard-consumer.js';
+
+const QUEUE = 'in';
+const ENTRY_SIZE = 4096;
+const ENTRIES = envInt('BENCH_ENTRIES', 10_000);
+const FSYNC_ENTRIES = envInt('BENCH_FSYNC_ENTRIES', ENTRIES);
+const ROUNDS = envInt('BENCH_ROUNDS', 3);
+const CONCURRENT_ENTRIES = envInt('BENCH_CONCURRENT_ENTRIES', 2_000);
+const PRODUCERS = [1, 4, 16] as const;
+const OWN_BACKLOG = envInt('BENCH_OWN_BACKLOG', 2_000);
+const OTHER_BACKLOG = envInt('BENCH_OTHER_BACKLOG', 100_000);
+const OTHER_SMALL = envInt('BENCH_OTHER_SMALL', 1_000);
+const LATENCY_SAMPLES = envInt('BENCH_LATENCY_SAMPLES', 500);
+const IDLE_SECONDS = envInt('BENCH_IDLE_SECONDS', 10);
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,producers,slices,latency,idle').split(','));
+
+/** A 4 KiB message of mail-like 7-bit text. */
+const PAYLOAD = Buffer.from(randomBytes((ENTRY_SIZE * 3) / 4).toString('base64'), 'latin1');
+const METADATA: JsonObject = { listId: 'bench.example.org', sender: 'someone@example.org' };
+const CONTROL: EntryControl = { restores: 0, enqueuedAt: new Date().toISOString() };
+/** The floor writes the very bytes (and number of chunks) a switchboard entry has. */
+const FLOOR_CHUNKS = encodeEntry(METADATA, CONTROL, PAYLOAD);
+const CONSUMER = join(dirname(fileURLToPath(import.meta.url)), 'switchboard-consumer.js');
+
+const report = new Report('switchboard');
+
+// ---------------------------------------------------------------- the floor
+
+async function floorEnqueue(dir: string, name: string, fsync: boolean): Promise<void> {
+  const temp = join(dir, `${name}.tmp`);
+  const handle = await open(temp, 'wx', 0o660);
+  try {
+    await handle.writev(FLOOR_CHUNKS);
+    if (fsync) await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, join(dir, `${name}.pck`));
+  if (fsync) {
+    const dirHandle = await open(dir, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  }
+}
+
+/** List, then rename + readFile + unlink each: the floor of files() + dequeue() + finish(). */
+async function floorDrain(dir: string): Promise<number> {
+  let count = 0;
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.pck')) continue;
+    const bak = join(dir, `${name.slice(0, -4)}.bak`);
+    await rename(join(dir, name), bak);
+    await readFile(bak);
+    await unlink(bak);
+    count++;
+  }
+  return count;
+}
+
+// ---------------------------------------------------------------- helpers
+
+/** A switchboard with its shard directories made, as in a spool that has run before. */
+async function openBoard(root: string, durability: 'fsync' | 'none', slice = 0, numSlices = 1): Promise<Switchboard> {
+  const board = new Switchboard({ root, name: QUEUE, durability, slice, numSlices });
+  // watch() creates (and remembers) every shard directory of the slice.
+  (await board.watch()).close();
+  return board;
+}
+
+async function drainBoard(board: Switchboard): Promise<number> {
+  const ids = await board.files();
+  for (const id of ids) {
+    await board.dequeue(id);
+    await board.finish(id);
+  }
+  return ids.length;
+}
+
+/** Run `work(i)` for i in [0, total) with `producers` concurrent loops; returns seconds. */
+async function timeConcurrent(total: number, producers: number, work: (i: number) => Promise<unknown>): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: producers }, async () => {
+      for (let i = next++; i < total; i = next++) await work(i);
+    }),
+  );
+  return (performance.now() - started) / 1000;
+}
+
+function assertCount(what: string, got: number, expected: number): void {
+  if (got !== expected) throw new Error(`${what}: expected ${expected} entries, got ${got}`);
+}
+
+/** Per-round ratios (value / floor) and their median. */
+function ratios(values: readonly number[], floors: readonly number[]): { each: number[]; median: number } {
+  const each = values.map((value, i) => value / (floors[i] as number));
+  return { each, median: median(each) };
+}
+
+function rateRow(name: string, values: number[], floors: number[], target?: (ratio: number) => Row['target']): Row {
+  const ratio = ratios(values, floors);
+  return {
+    name,
+    unit: '/s',
+    value: median(values),
+    floor: median(floors),
+    ratio: ratio.median,
+    target: target?.(ratio.median),
+    rounds: { value: values, floor: floors, ratio: ratio.each },
+  };
+}
+
+function fileSystemOf(dir: string): string {
+  try {
+    return execFileSync('df', ['-PT', dir], { encoding: 'utf8' }).trim().split('\n').at(-1)?.split(/\s+/).slice(0, 2).join(' ') ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+// ---------------------------------------------------------------- 1. throughput
+
+interface PassRates {
+  enqueue: number;
+  dequeue: number;
+  cycle: number;
+}
+
+async function switchboardPass(entries: number, durability: 'fsync' | 'none'): Promise<PassRates> {
+  const root = await freshDir('sb');
+  try {
+    const board = await openBoard(root, durability);
+    syncDisks();
+    const t0 = performance.now();
+    for (let i = 0; i < entries; i++) await board.enqueue(PAYLOAD, METADATA);
+    const t1 = performance.now();
+    assertCount('switchboard drain', await drainBoard(board), entries);
+    const t2 = performance.now();
+    return { enqueue: entries / ((t1 - t0) / 1000), dequeue: entries / ((t2 - t1) / 1000), cycle: entries / ((t2 - t0) / 1000) };
+  } finally {
+    await removeDir(root);
+  }
+}
+
+async function floorPass(entries: number, fsync: boolean): Promise<PassRates> {
+  const dir = await freshDir('floor');
+  try {
+    syncDisks();
+    const t0 = performance.now();
+    for (let i = 0; i < entries; i++) await floorEnqueue(dir, String(i), fsync);
+    const t1 = performance.now();
+    assertCount('floor drain', await floorDrain(dir), entries);
+    const t2 = performance.now();
+    return { enqueue: entries / ((t1 - t0) / 1000), dequeue: entries / ((t2 - t1) / 1000), cycle: entries / ((t2 - t0) / 1000) };
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+async function throughput(): Promise<void> {
+  for (const durability of ['fsync', 'none'] as const) {
+    const entries = durability === 'fsync' ? FSYNC_ENTRIES : ENTRIES;
+    report.section(`throughput, durability ${durability}: ${entries} entries of ${ENTRY_SIZE} B, one producer, ${ROUNDS} rounds`, [
+      'enqueue all, then files() + dequeue() + finish() each; cycle/s = entries / (enqueue time + drain time)',
+      'floor: the same syscalls and bytes on plain names in one directory (readdir once, then rename, readFile, unlink)',
+      ...(durability === 'fsync' && entries !== 10_000 ? [`NOTE: ${entries} entries with fsync, not 10000 (BENCH_FSYNC_ENTRIES)`] : []),
+    ]);
+    const sb: PassRates[] = [];
+    const floor: PassRates[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      if (round % 2 === 0) {
+        floor.push(await floorPass(entries, durability === 'fsync'));
+        sb.push(await switchboardPass(entries, durability));
+      } else {
+        sb.push(await switchboardPass(entries, durability));
+        floor.push(await floorPass(entries, durability === 'fsync'));
+      }
+    }
+    const pick = (list: PassRates[], key: keyof PassRates): number[] => list.map((rates) => rates[key]);
+    report.row(rateRow(`enqueue/s (${durability})`, pick(sb, 'enqueue'), pick(floor, 'enqueue')));
+    report.row(rateRow(`dequeue+finish/s (${durability})`, pick(sb, 'dequeue'), pick(floor, 'dequeue')));
+    report.row(
+      rateRow(
+        `cycle/s (${durability})`,
+        pick(sb, 'cycle'),
+        pick(floor, 'cycle'),
+        durability === 'fsync' ? (ratio) => ({ text: 'ratio >= 0.80', pass: ratio >= 0.8 }) : undefined,
+      ),
+    );
+  }
+}
+
+// ---------------------------------------------------------------- 2. concurrent producers
+
+async function switchboardProducers(producers: number): Promise<number> {
+  const root = await freshDir('sb-producers');
+  try {
+    const board = await openBoard(root, 'fsync');
+    syncDisks();
+    const seconds = await timeConcurrent(CONCURRENT_ENTRIES, producers, () => board.enqueue(PAYLOAD, METADATA));
+    return CONCURRENT_ENTRIES / seconds;
+  } finally {
+    await removeDir(root);
+  }
+}
+
+async function floorProducers(producers: number): Promise<number> {
+  const dir = await freshDir('floor-producers');
+  try {
+    syncDisks();
+    const seconds = await timeConcurrent(CONCURRENT_ENTRIES, producers, (i) => floorEnqueue(dir, String(i), true));
+    return CONCURRENT_ENTRIES / seconds;
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+async function concurrentProducers(): Promise<void> {
+  report.section(`concurrent producers in one process, durability fsync: ${CONCURRENT_ENTRIES} entries per pass, ${ROUNDS} rounds`, [
+    `UV_THREADPOOL_SIZE=${process.env.UV_THREADPOOL_SIZE ?? '(unset: libuv default 4)'}; one Switchboard shared by all producers`,
+    'floor: the same number of concurrent loops of the raw enqueue syscalls into one directory',
+  ]);
+  const sb = new Map<number, number[]>(PRODUCERS.map((n) => [n, []]));
+  const floor = new Map<number, number[]>(PRODUCERS.map((n) => [n, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const producers of PRODUCERS) {
+      if (round % 2 === 0) {
+        floor.get(producers)?.push(await floorProducers(producers));
+        sb.get(producers)?.push(await switchboardProducers(producers));
+      } else {
+        sb.get(producers)?.push(await switchboardProducers(producers));
+        floor.get(producers)?.push(await floorProducers(producers));
+      }
+    }
+  }
+  for (const producers of PRODUCERS) {
+    report.row(rateRow(`enqueue/s, ${producers} producer${producers > 1 ? 's' : ''}`, sb.get(producers) ?? [], floor.get(producers) ?? []));
+  }
+  const one = sb.get(1) ?? [];
+  const many = sb.get(16) ?? [];
+  const floorOne = floor.get(1) ?? [];
+  const floorMany = floor.get(16) ?? [];
+  const speedups = many.map((rate, i) => rate / (one[i] as number));
+  const floorSpeedups = floorMany.map((rate, i) => rate / (floorOne[i] as number));
+  const speedup = median(speedups);
+  report.row({
+    name: 'speedup, 16 producers / 1',
+    unit: 'x',
+    value: speedup,
+    floor: median(floorSpeedups),
+    ratio: speedup / median(floorSpeedups),
+    target: { text: '>= 2.0x', pass: speedup >= 2 },
+    rounds: { value: speedups, floor: floorSpeedups },
+  });
+}
+
+// ---------------------------------------------------------------- 3. slices
+
+/** An id whose sha1 falls in `slice` (rejection sampling over makeEntryId's nonce). */
+function idInSlice(payload: Uint8Array, slice: number, numSlices: number): string {
+  for (;;) {
+    const id = makeEntryId(payload, '', nowMicros());
+    if (sliceOf(parseEntryId(id).sha1, numSlices) === slice) return id;
+  }
+}
+
+/** Write `count` waiting entries into one slice, quickly: durability none, 16 at a time. */
+async function fillSlice(root: string, slice: number, numSlices: number, count: number, payload: Uint8Array): Promise<void> {
+  for (const shard of shardsOfSlice(slice, numSlices)) await mkdir(join(root, QUEUE, shard), { recursive: true, mode: 0o770 });
+  const chunks = encodeEntry(METADATA, CONTROL, payload);
+  await timeConcurrent(count, 16, () => writeNewFile(entryPath(root, QUEUE, idInSlice(payload, slice, numSlices), 'pck'), chunks, { fsync: false, mode: 0o660 }));
+}
+
+/** Dequeue rate of slice 0 of 2 with `other` entries waiting in slice 1; the setup is not timed. */
+async function slicePass(other: number): Promise<number> {
+  const root = await freshDir(`slices-${other}`);
+  try {
+    await fillSlice(root, 1, 2, other, OTHER_PAYLOAD);
+    await fillSlice(root, 0, 2, OWN_BACKLOG, PAYLOAD);
+    const board = await openBoard(root, 'none', 0, 2);
+    syncDisks();
+    const started = performance.now();
+    assertCount('slice 0 drain', await drainBoard(board), OWN_BACKLOG);
+    return OWN_BACKLOG / ((performance.now() - started) / 1000);
+  } finally {
+    await removeDir(root);
+  }
+}
+
+/** The other slice's entries are never read, only counted by the directory: 256 B keep the setup short. */
+const OTHER_PAYLOAD = PAYLOAD.subarray(0, 256);
+
+async function slices(): Promise<void> {
+  report.section(`dequeue+finish/s of slice 0 of 2, durability none: own backlog ${OWN_BACKLOG}, ${ROUNDS} rounds`, [
+    `figure: ${OTHER_BACKLOG} entries waiting in slice 1; floor: ${OTHER_SMALL} waiting in slice 1 (same code, same own backlog)`,
+    `slice 1's entries carry ${OTHER_PAYLOAD.length} B messages (never read, only listed by the directory); slice 0's carry ${ENTRY_SIZE} B`,
+  ]);
+  const large: number[] = [];
+  const small: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      small.push(await slicePass(OTHER_SMALL));
+      large.push(await slicePass(OTHER_BACKLOG));
+    } else {
+      large.push(await slicePass(OTHER_BACKLOG));
+      small.push(await slicePass(OTHER_SMALL));
+    }
+  }
+  report.row(rateRow(`dequeue+finish/s, ${OTHER_BACKLOG} in other slice`, large, small, (ratio) => ({ text: 'ratio >= 0.80', pass: ratio >= 0.8 })));
+}
+
+// ---------------------------------------------------------------- child processes
+
+function isChildMessage(value: unknown): value is ChildMessage {
+  return typeof value === 'object' && value !== null && 'type' in value && typeof value.type === 'string';
+}
+
+/** A forked consumer and its messages, in order. */
+class Consumer {
+  private readonly inbox: ChildMessage[] = [];
+  private waiter: (() => void) | undefined;
+  private exited = false;
+  readonly child: ChildProcess;
+
+  constructor(args: readonly string[]) {
+    this.child = fork(CONSUMER, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (message: unknown) => {
+      if (!isChildMessage(message)) return;
+      this.inbox.push(message);
+      this.waiter?.();
+    });
+    this.child.on('exit', () => {
+      this.exited = true;
+      this.waiter?.();
+    });
+  }
+
+  send(message: ParentMessage): void {
+    this.child.send(message);
+  }
+
+  /** The next message of `type`, skipping others. */
+  async next<T extends ChildMessage['type']>(type: T): Promise<Extract<ChildMessage, { type: T }>> {
+    for (;;) {
+      const index = this.inbox.findIndex((message) => message.type === type);
+      if (index >= 0) return this.inbox.splice(index, 1)[0] as Extract<ChildMessage, { type: T }>;
+      if (this.exited) throw new Error(`consumer ${this.child.pid} exited while a '${type}' message was awaited`);
+      await new Promise<void>((resolve) => (this.waiter = resolve));
+      this.waiter = undefined;
+    }
+  }
+
+  /**
+   * The child's wall clock minus ours, from the ping with the shortest round
+   * trip: timestamps taken in the child are corrected by this.
+   */
+  async clockOffset(pings = 20): Promise<{ offset: number; roundTrip: number }> {
+    let best = { offset: 0, roundTrip: Number.POSITIVE_INFINITY };
+    for (let i = 0; i < pings; i++) {
+      const sentAt = wallClockMs();
+      this.send({ type: 'ping', sentAt });
+      const pong = await this.next('pong');
+      const receivedAt = wallClockMs();
+      const roundTrip = receivedAt - sentAt;
+      if (roundTrip < best.roundTrip) best = { offset: pong.at - (sentAt + receivedAt) / 2, roundTrip };
+    }
+    return best;
+  }
+
+  async stop(): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+// ---------------------------------------------------------------- 4. wake-up latency
+
+async function latency(): Promise<void> {
+  report.section(`wake-up latency, enqueue to a waiting consumer in another process: ${LATENCY_SAMPLES} samples each`, [
+    'from enqueue() resolved (durability none, so that is when the .pck appeared) to the consumer\'s files() returning the id',
+    'consumer: Switchboard.watch() (256 shard directories), wait(), files(), then dequeue+finish; samples 5-15 ms apart',
+    'floor: a consumer with one fs.watch on one directory and one readdir, fed by the raw enqueue syscalls; samples alternate',
+  ]);
+  const root = await freshDir('latency-sb');
+  const floorDir = await freshDir('latency-floor');
+  const board = new Switchboard({ root, name: QUEUE, durability: 'none' });
+  const sbConsumer = new Consumer(['latency-switchboard', root, QUEUE]);
+  const floorConsumer = new Consumer(['latency-floor', floorDir]);
+  try {
+    await Promise.all([sbConsumer.next('ready'), floorConsumer.next('ready')]);
+    const sbClock = await sbConsumer.clockOffset();
+    const floorClock = await floorConsumer.clockOffset();
+    const sbFromResolved: number[] = [];
+    const sbFromStart: number[] = [];
+    const floorFromResolved: number[] = [];
+    // One unmeasured sample each: the first enqueue opens the shard directory cache, the first wake-up warms the code.
+    for (let i = -1; i < LATENCY_SAMPLES; i++) {
+      const started = wallClockMs();
+      const id = await board.enqueue(PAYLOAD, METADATA);
+      const resolved = wallClockMs();
+      const seen = await sbConsumer.next('seen');
+      if (seen.id !== id) throw new Error(`consumer saw ${seen.id}, expected ${id}`);
+      await sbConsumer.next('done');
+      if (i >= 0) {
+        sbFromResolved.push(seen.at - sbClock.offset - resolved);
+        sbFromStart.push(seen.at - sbClock.offset - started);
+      }
+      await sleep(5 + Math.random() * 10);
+
+      const name = `${i + 1}`.padStart(8, '0');
+      await floorEnqueue(floorDir, name, false);
+      const floorResolved = wallClockMs();
+      const floorSeen = await floorConsumer.next('seen');
+      if (floorSeen.id !== name) throw new Error(`floor consumer saw ${floorSeen.id}, expected ${name}`);
+      await floorConsumer.next('done');
+      if (i >= 0) floorFromResolved.push(floorSeen.at - floorClock.offset - floorResolved);
+      await sleep(5 + Math.random() * 10);
+    }
+    report.note(`clock offsets (child - parent): switchboard ${sbClock.offset.toFixed(3)} ms, floor ${floorClock.offset.toFixed(3)} ms; best IPC round trips ${sbClock.roundTrip.toFixed(3)} / ${floorClock.roundTrip.toFixed(3)} ms`);
+    const p50 = percentile(sbFromResolved, 50);
+    const p99 = percentile(sbFromResolved, 99);
+    const floorP50 = percentile(floorFromResolved, 50);
+    const floorP99 = percentile(floorFromResolved, 99);
+    report.row({ name: 'wake-up latency p50', unit: 'ms', value: p50, floor: floorP50, ratio: p50 / floorP50, target: { text: '< 5 ms', pass: p50 < 5 }, rounds: { value: sbFromResolved, floor: floorFromResolved } });
+    report.row({ name: 'wake-up latency p99', unit: 'ms', value: p99, floor: floorP99, ratio: p99 / floorP99, target: { text: '< 50 ms', pass: p99 < 50 } });
+    report.row({ name: 'p50 from before enqueue() started', unit: 'ms', value: percentile(sbFromStart, 50) });
+    report.row({ name: 'p99 from before enqueue() started', unit: 'ms', value: percentile(sbFromStart, 99) });
+  } finally {
+    await Promise.all([sbConsumer.stop(), floorConsumer.stop()]);
+    await removeDir(root);
+    await removeDir(floorDir);
+  }
+}
+
+// ---------------------------------------------------------------- 5. idle CPU
+
+function clockTicksPerSecond(): number {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+}
+
+/** utime + stime of a process in seconds, from /proc/<pid>/stat (Linux), or NaN. */
+function procCpuSeconds(pid: number | undefined, ticks: number): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name, which is in parentheses and may hold spaces: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticks;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function idleCpu(): Promise<void> {
+  report.section(`CPU of an idle consumer over ${IDLE_SECONDS} s, percent of one core`, [
+    'consumer: a child with a Switchboard (1 slice, 256 shard directories) looping on watch().wait() / files(), nothing arriving',
+    'floor: an idle Node child with the same IPC channel and nothing else; both measured over the same window',
+    'figure: process.cpuUsage() (all threads) in the child between start and stop; /proc/<pid>/stat shown as a cross-check',
+  ]);
+  const root = await freshDir('idle');
+  const sbConsumer = new Consumer(['idle-switchboard', root, QUEUE]);
+  const floorConsumer = new Consumer(['idle-floor']);
+  const ticks = clockTicksPerSecond();
+  try {
+    await Promise.all([sbConsumer.next('ready'), floorConsumer.next('ready')]);
+    // Let start-up work (JIT, the first listing) settle before the window opens.
+    await sleep(500);
+    const procBefore = [procCpuSeconds(sbConsumer.child.pid, ticks), procCpuSeconds(floorConsumer.child.pid, ticks)];
+    const opened = performance.now();
+    sbConsumer.send({ type: 'start' });
+    floorConsumer.send({ type: 'start' });
+    await sleep(IDLE_SECONDS * 1000);
+    sbConsumer.send({ type: 'stop' });
+    floorConsumer.send({ type: 'stop' });
+    const [sbCpu, floorCpu] = await Promise.all([sbConsumer.next('cpu'), floorConsumer.next('cpu')]);
+    const wall = (performance.now() - opened) / 1000;
+    const procAfter = [procCpuSeconds(sbConsumer.child.pid, ticks), procCpuSeconds(floorConsumer.child.pid, ticks)];
+    const percent = (cpu: ChildMessage & { type: 'cpu' }): number => ((cpu.userMicros + cpu.systemMicros) / 1000 / cpu.wallMs) * 100;
+    const sbPercent = percent(sbCpu);
+    const floorPercent = percent(floorCpu);
+    const procPercent = (i: number): string => (((procAfter[i] as number) - (procBefore[i] as number)) / wall * 100).toFixed(3);
+    report.note(`/proc/<pid>/stat over ${wall.toFixed(1)} s (${ticks} ticks/s): switchboard ${procPercent(0)} %, floor ${procPercent(1)} %; switchboard listings during the window: ${sbCpu.listings}`);
+    report.row({ name: 'idle consumer CPU', unit: '%', value: sbPercent, floor: floorPercent, ratio: sbPercent / floorPercent, target: { text: '< 1 %', pass: sbPercent < 1 } });
+  } finally {
+    await Promise.all([sbConsumer.stop(), floorConsumer.stop()]);
+    await removeDir(root);
+  }
+}
+
+// ---------------------------------------------------------------- main
+
+const base = benchBaseDir();
+report.setting('directory', `${base} (${fileSystemOf(base)})`);
+report.setting('machine', `node ${process.version}, ${os.cpus().length} CPUs, ${os.type()} ${os.release()}`);
+report.setting('UV_THREADPOOL_SIZE', process.env.UV_THREADPOOL_SIZE ?? 'unset (libuv default 4)');
+report.setting('rounds', ROUNDS);
+report.setting('entries', `${ENTRIES} (durability none), ${FSYNC_ENTRIES} (fsync), ${ENTRY_SIZE} B messages`);
+report.setting('phases', [...PHASES].join(', '));
+report.printHeader();
+
+if (PHASES.has('throughput')) await throughput();
+if (PHASES.has('producers')) await concurrentProducers();
+if (PHASES.has('slices')) await slices();
+if (PHASES.has('latency')) await latency();
+if (PHASES.has('idle')) await idleCpu();
+await report.finish();

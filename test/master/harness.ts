@@ -1,0 +1,143 @@
+/**
+ * Test harness for a real master: `node dist/src/cli/main.js start
+ * --foreground` as a child process on a temp home, logging JSON lines to its
+ * stdout (runners inherit it), which the harness parses so tests can await
+ * log events instead of sleeping.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+import { requestStatus } from '../../src/master/status-client.js';
+import type { StatusReport } from '../../src/master/protocol.js';
+
+export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export const CLI = join(ROOT, 'dist/src/cli/main.js');
+export const FIXTURE_RUNNERS = join(ROOT, 'dist/test/fixtures/runners');
+
+export type LogLine = Record<string, unknown> & { msg?: string; runner?: string; slice?: number; pid?: number };
+
+export async function makeHome(toml: string): Promise<string> {
+  const home = await mkdtemp(join(tmpdir(), 'sy-master-'));
+  await writeFile(join(home, 'switchyard.toml'), toml);
+  return home;
+}
+
+export async function removeHome(home: string): Promise<void> {
+  await rm(home, { recursive: true, force: true });
+}
+
+/** A config with JSON logs on stdout and quick restarts, plus the given tables. */
+export function testConfig(extra: string, master: Record<string, string | number> = {}): string {
+  const masterLines = Object.entries({ restartBackoff: '"20ms"', restartBackoffMax: '"200ms"', stopTimeout: '"10s"', ...master })
+    .map(([key, value]) => `${key} = ${value}`)
+    .join('\n');
+  return `[logging]\ndestination = "stdout"\nlevel = "debug"\n\n[master]\n${masterLines}\n\n${extra}\n`;
+}
+
+export class MasterHandle {
+  readonly lines: LogLine[] = [];
+  readonly stderr: string[] = [];
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  private readonly waiters: { predicate: (line: LogLine) => boolean; resolve: (line: LogLine) => void }[] = [];
+
+  constructor(readonly home: string, readonly child: ChildProcess) {
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      let line: LogLine;
+      try {
+        line = JSON.parse(text) as LogLine;
+      } catch {
+        line = { msg: text, raw: true };
+      }
+      this.lines.push(line);
+      for (const waiter of [...this.waiters]) {
+        if (waiter.predicate(line)) {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          waiter.resolve(line);
+        }
+      }
+    });
+    createInterface({ input: child.stderr! }).on('line', (text) => this.stderr.push(text));
+  }
+
+  /** The first line (already seen or still to come) matching `predicate`. */
+  waitForLine(predicate: (line: LogLine) => boolean, what = 'log line'): Promise<LogLine> {
+    const seen = this.lines.find(predicate);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ predicate, resolve });
+      void this.exited.then(({ code, signal }) => reject(new Error(`master exited (${code ?? signal}) before ${what}; stderr: ${this.stderr.join('\n')}`)));
+    });
+  }
+
+  /** The next line from now on matching `predicate`. */
+  nextLine(predicate: (line: LogLine) => boolean, what = 'log line'): Promise<LogLine> {
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ predicate, resolve });
+      void this.exited.then(({ code, signal }) => reject(new Error(`master exited (${code ?? signal}) before ${what}`)));
+    });
+  }
+
+  status(): Promise<StatusReport> {
+    return requestStatus(join(this.home, 'master.sock'));
+  }
+
+  async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
+    return this.exited;
+  }
+}
+
+/** Start a foreground master; resolves once it logged "master started" (rejects if it exits first). */
+export async function startMaster(home: string, args: string[] = []): Promise<MasterHandle> {
+  const child = spawn(process.execPath, [CLI, '--home', home, 'start', '--foreground', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const master = new MasterHandle(home, child);
+  await master.waitForLine((line) => line.msg === 'master started', 'master started');
+  return master;
+}
+
+/** Run the CLI to completion. */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function runnerModule(name: string): string {
+  return join(FIXTURE_RUNNERS, `${name}.js`);
+}
+
+/** Resolves with the queue's waiting ids once it holds at least `count` of them (file events, no polling loop). */
+export async function waitForEntries(home: string, queue: string, count: number): Promise<string[]> {
+  const { Switchboard } = await import('../../queues/index.js');
+  const switchboard = new Switchboard({ root: join(home, 'queues'), name: queue, rescanIntervalMs: 1_000 });
+  const watcher = await switchboard.watch();
+  try {
+    for (;;) {
+      const ids = await switchboard.files();
+      if (ids.length >= count) return ids;
+      await watcher.wait();
+    }
+  } finally {
+    watcher.close();
+  }
+}

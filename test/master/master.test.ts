@@ -1,0 +1,270 @@
+import { existsSync } from 'node:fs';
+import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Spool, Switchboard } from '../../queues/index.js';
+import { isAlive, makeHome, removeHome, runCli, runnerModule, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
+
+const masters: MasterHandle[] = [];
+const homes: string[] = [];
+
+async function home(toml: string): Promise<string> {
+  const dir = await makeHome(toml);
+  homes.push(dir);
+  return dir;
+}
+
+async function master(dir: string, args: string[] = []): Promise<MasterHandle> {
+  const handle = await startMaster(dir, args);
+  masters.push(handle);
+  return handle;
+}
+
+afterEach(async () => {
+  for (const handle of masters.splice(0)) await handle.stop();
+  for (const dir of homes.splice(0)) await removeHome(dir);
+});
+
+function relay(name: string, queue: string, to: string, instances = 1, extra = ''): string {
+  return `[runner.${name}]\nmodule = "${runnerModule('relay')}"\nqueue = "${queue}"\ninstances = ${instances}\n${extra}\n[runner.${name}.options]\nto = "${to}"\n`;
+}
+
+function gate(options: string, runnerExtra = ''): string {
+  return `[runner.gate]\nmodule = "${runnerModule('gate')}"\nqueue = "in"\n${runnerExtra}\n[runner.gate.options]\n${options}\n`;
+}
+
+async function enqueue(dir: string, queue: string, count: number): Promise<string[]> {
+  const switchboard = new Switchboard({ root: join(dir, 'queues'), name: queue });
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) ids.push(await switchboard.enqueue(`Subject: ${i}\r\n\r\nbody ${i}\r\n`, { seq: i }));
+  return ids;
+}
+
+async function filesIn(dir: string, suffix: string): Promise<string[]> {
+  const found: string[] = [];
+  const walk = async (path: string): Promise<void> => {
+    for (const entry of await readdir(path, { withFileTypes: true })) {
+      if (entry.isDirectory()) await walk(join(path, entry.name));
+      else if (entry.name.endsWith(suffix)) found.push(join(path, entry.name));
+    }
+  };
+  await walk(join(dir, 'queues'));
+  return found;
+}
+
+describe('master', () => {
+  it('starts every configured runner x slice, each owning its slice, and they process the queue', async () => {
+    const dir = await home(testConfig(relay('hop', 'q1', 'done', 4)));
+    const m = await master(dir);
+    const status = await m.status();
+    const hops = status.runners.filter((r) => r.name === 'hop');
+    expect(hops.map((r) => r.slice).sort()).toEqual([0, 1, 2, 3]);
+    expect(hops.every((r) => r.numSlices === 4 && r.state === 'running' && r.pid !== null && isAlive(r.pid))).toBe(true);
+    expect(new Set(hops.map((r) => r.pid)).size).toBe(4);
+    expect(status.runners.some((r) => r.name === 'retry' && r.state === 'running')).toBe(true);
+    expect(status.master.pid).toBe(m.child.pid);
+
+    await enqueue(dir, 'q1', 40);
+    const done = await waitForEntries(dir, 'done', 40);
+    expect(done).toHaveLength(40);
+    const after = await m.status();
+    expect(after.runners.filter((r) => r.name === 'hop').reduce((sum, r) => sum + r.processed, 0)).toBe(40);
+    expect(after.queues.q1).toBe(0);
+    expect(after.queues.done).toBe(40);
+  });
+
+  it('restarts a runner killed with SIGKILL, and the entry it held is processed again', async () => {
+    const dir = await home(testConfig(gate('to = "done"')));
+    const m = await master(dir);
+    const [id] = await enqueue(dir, 'in', 1);
+    await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is dequeued');
+    const before = (await m.status()).runners.find((r) => r.name === 'gate')!;
+    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'gate' && line.runnerPid !== before.pid);
+    process.kill(before.pid!, 'SIGKILL');
+    await restarted;
+    await writeFile(join(dir, 'gate'), '');
+    const done = await waitForEntries(dir, 'done', 1);
+    expect(done[0]!.endsWith(id!.split('+')[1]!)).toBe(true);
+    const attempts = (await readFile(join(dir, 'attempts'), 'utf8')).trim().split('\n');
+    expect(attempts).toEqual([`${id} 0`, `${id} 1`]);
+    const after = (await m.status()).runners.find((r) => r.name === 'gate')!;
+    expect(after.restarts).toBe(1);
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.lastError).toMatch(/SIGKILL/);
+    expect(await filesIn(dir, '.bak')).toEqual([]);
+  });
+
+  it('stops restarting a crash-looping runner and status says it failed', async () => {
+    const toml = testConfig(`[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n`, { maxRestarts: 3, restartWindow: '"1m"' });
+    const dir = await home(toml);
+    const m = await master(dir);
+    const fatal = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('NOT restarting'), 'crash-loop verdict');
+    expect(fatal.msg).toContain('crashed 3 times');
+    const loop = (await m.status()).runners.find((r) => r.name === 'loop')!;
+    expect(loop.state).toBe('failed');
+    expect(loop.pid).toBeNull();
+    expect(loop.restarts).toBe(2);
+    expect(loop.lastError).toMatch(/failed: crashed 3 times/);
+    const { code, stdout } = await runCli(['--home', dir, 'status']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/loop.*failed/);
+    // The other runners are unaffected.
+    expect((await m.status()).runners.find((r) => r.name === 'retry')!.state).toBe('running');
+  });
+
+  it('refuses a second master on the same spool, naming the running one', async () => {
+    const dir = await home(testConfig(''));
+    const m = await master(dir);
+    const second = await runCli(['--home', dir, 'start', '--foreground']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(String(m.child.pid));
+    expect((await m.status()).master.pid).toBe(m.child.pid);
+  });
+
+  it('takes over the lock of a master killed with SIGKILL, and its runners do not outlive it', async () => {
+    const dir = await home(testConfig(relay('hop', 'q1', 'done', 2)));
+    const first = await master(dir);
+    const runnerPids = (await first.status()).runners.map((r) => r.pid!);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(existsSync(join(dir, 'master.lock'))).toBe(true);
+    const second = await master(dir);
+    const status = await second.status();
+    expect(status.master.pid).toBe(second.child.pid);
+    for (const pid of runnerPids) expect(isAlive(pid)).toBe(false);
+    await enqueue(dir, 'q1', 5);
+    expect(await waitForEntries(dir, 'done', 5)).toHaveLength(5);
+  });
+
+  it('SIGTERM stops every runner within the timeout, finishing entries in flight: nothing lost, no .bak left', async () => {
+    const dir = await home(testConfig(relay('hop', 'q1', 'done', 2, 'concurrency = 4')));
+    const m = await master(dir);
+    const pids = (await m.status()).runners.map((r) => r.pid!);
+    const ids = await enqueue(dir, 'q1', 300);
+    await m.waitForLine((line) => line.msg === 'entry settled', 'some progress');
+    const started = Date.now();
+    const { code } = await m.stop();
+    expect(code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect(await filesIn(dir, '.bak')).toEqual([]);
+    const spool = new Spool({ root: join(dir, 'queues') });
+    const left = (await spool.count('q1')).pck;
+    const done = (await spool.count('done')).pck;
+    expect(left + done).toBe(ids.length);
+    expect(existsSync(join(dir, 'master.lock'))).toBe(false);
+    expect(existsSync(join(dir, 'master.sock'))).toBe(false);
+  });
+
+  it('a stop never shunts the entry in flight: past the stop timeout it stays .bak and is recovered next start', async () => {
+    const dir = await home(testConfig(gate('to = "done"'), { stopTimeout: '"1s"' }));
+    const m = await master(dir);
+    const [id] = await enqueue(dir, 'in', 1);
+    await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is held');
+    const { code } = await m.stop();
+    expect(code).toBe(0);
+    const spool = new Spool({ root: join(dir, 'queues') });
+    expect((await spool.count('shunt')).pck).toBe(0);
+    expect((await spool.count('in')).bak).toBe(1);
+    await writeFile(join(dir, 'gate'), '');
+    await master(dir);
+    const done = await waitForEntries(dir, 'done', 1);
+    expect(done).toHaveLength(1);
+    expect((await readFile(join(dir, 'attempts'), 'utf8')).trim().split('\n')).toEqual([`${id} 0`, `${id} 1`]);
+  });
+
+  it('the watchdog kills a runner holding an entry without progress, and the entry is recovered', async () => {
+    const dir = await home(testConfig(gate('to = "done"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"')));
+    const m = await master(dir);
+    const [id] = await enqueue(dir, 'in', 1);
+    const verdict = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('no progress'), 'watchdog');
+    expect(verdict.watchdogTimeout).toBe(1000);
+    const done = await waitForEntries(dir, 'done', 1);
+    expect(done).toHaveLength(1);
+    expect((await readFile(join(dir, 'attempts'), 'utf8')).trim().split('\n')).toEqual([`${id} 0`, `${id} 1`]);
+    const gateStatus = (await m.status()).runners.find((r) => r.name === 'gate')!;
+    expect(gateStatus.restarts).toBe(1);
+    expect(gateStatus.lastError).toMatch(/watchdog/);
+  });
+
+  it('USR1 (switchyard restart) restarts every runner at once, without counting a crash', async () => {
+    const dir = await home(testConfig(relay('hop', 'q1', 'done', 2)));
+    const m = await master(dir);
+    const before = (await m.status()).runners;
+    const ups = Promise.all(before.map((r) => m.nextLine((line) => line.msg === 'runner up' && line.runner === r.name && line.slice === r.slice && line.runnerPid !== r.pid)));
+    const restart = await runCli(['--home', dir, 'restart']);
+    expect(restart.code).toBe(0);
+    await ups;
+    const after = (await m.status()).runners;
+    for (const runner of after) {
+      const old = before.find((r) => r.name === runner.name && r.slice === runner.slice)!;
+      expect(runner.pid).not.toBe(old.pid);
+      expect(runner.restarts).toBe(1);
+      expect(runner.state).toBe('running');
+      expect(runner.lastError).toBeNull();
+    }
+  });
+
+  it('fails to start with a clear reason when a runner module is broken', async () => {
+    const dir = await home(testConfig(`[runner.broken]\nmodule = "${runnerModule('broken-module')}"\nqueue = "q1"\n`));
+    const result = await runCli(['--home', dir, 'start', '--foreground']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/broken.*no default export extending Runner/);
+    expect(existsSync(join(dir, 'master.lock'))).toBe(false);
+  });
+
+  it('bad configuration and a missing home directory give clear errors', async () => {
+    const dir = await home('[master]\nmaxRestarts = -1\n[runner.retry]\ninstances = 3\n');
+    const bad = await runCli(['--home', dir, 'start', '--foreground']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('master.maxRestarts');
+    expect(bad.stderr).toContain('runner.retry.instances');
+    expect(bad.stderr).toMatch(/power of two/);
+    const missing = await runCli(['--home', join(dir, 'nope'), 'start', '--foreground']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/home directory .*nope does not exist/);
+  });
+});
+
+describe('logs', () => {
+  it('HUP reopens every log file: after logrotate renames them, new files are written', async () => {
+    const dir = await home(testConfig(relay('hop', 'q1', 'done')).replace('destination = "stdout"', 'destination = "files"'));
+    const { code, stdout } = await runCli(['--home', dir, 'start']);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/master started \(pid \d+/);
+    try {
+      const logs = join(dir, 'logs');
+      expect((await readdir(logs)).sort()).toEqual(['hop-0of1.log', 'master.log', 'retry-0of1.log']);
+      for (const name of ['master.log', 'hop-0of1.log']) await rename(join(logs, name), join(logs, `${name}.1`));
+      const { watch } = await import('node:fs');
+      const reopened = new Promise<void>((resolve) => {
+        const watcher = watch(logs, () => {
+          if (existsSync(join(logs, 'master.log')) && existsSync(join(logs, 'hop-0of1.log'))) {
+            watcher.close();
+            resolve();
+          }
+        });
+      });
+      expect((await runCli(['--home', dir, 'reopen'])).code).toBe(0);
+      await reopened;
+      await enqueue(dir, 'q1', 1);
+      await waitForEntries(dir, 'done', 1);
+      const { watch: watchFile } = await import('node:fs');
+      await new Promise<void>((resolve) => {
+        const check = async () => {
+          if ((await readFile(join(logs, 'hop-0of1.log'), 'utf8')).includes('entry settled')) {
+            watcher.close();
+            resolve();
+          }
+        };
+        const watcher = watchFile(join(logs, 'hop-0of1.log'), () => void check());
+        void check();
+      });
+      expect(await readFile(join(logs, 'master.log'), 'utf8')).toContain('log files reopened');
+      expect(await readFile(join(logs, 'hop-0of1.log.1'), 'utf8')).toContain('runner ready');
+    } finally {
+      expect((await runCli(['--home', dir, 'stop'])).code).toBe(0);
+    }
+    await appendFile(join(dir, 'done-marker'), '');
+  });
+});

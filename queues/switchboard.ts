@@ -174,27 +174,32 @@ export class Switchboard {
 
   /** This slice's entries in the given states, oldest first. */
   async list(states: readonly EntryState[] = ENTRY_STATES): Promise<EntryListing[]> {
-    const found: EntryListing[] = [];
-    for (const shard of this.shards) {
-      const dir = join(this.queueDir, shard);
-      let names: string[];
-      try {
-        names = await readdir(dir);
-      } catch (error) {
-        if (isMissing(error)) continue;
-        throw error;
-      }
-      for (const name of names) {
-        const dot = name.length - 4;
-        if (name.charCodeAt(dot) !== 0x2e) continue;
-        const state = name.slice(dot + 1) as EntryState;
-        if (!states.includes(state)) continue;
-        const id = name.slice(0, dot);
-        if (ENTRY_ID_PATTERN.test(id)) found.push({ id, state, path: join(dir, name) });
-      }
-    }
+    // All shard directories at once: one after another, 256 readdirs cost
+    // 256 thread-pool round trips (about 10 ms) even when they are empty.
+    const perShard = await Promise.all(this.shards.map((shard) => this.listShard(shard, states)));
     // Fixed-width times make name order time order.
-    return found.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return perShard.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  private async listShard(shard: string, states: readonly EntryState[]): Promise<EntryListing[]> {
+    const dir = join(this.queueDir, shard);
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+    const found: EntryListing[] = [];
+    for (const name of names) {
+      const dot = name.length - 4;
+      if (name.charCodeAt(dot) !== 0x2e) continue;
+      const state = name.slice(dot + 1) as EntryState;
+      if (!states.includes(state)) continue;
+      const id = name.slice(0, dot);
+      if (ENTRY_ID_PATTERN.test(id)) found.push({ id, state, path: join(dir, name) });
+    }
+    return found;
   }
 
   /**

@@ -43,6 +43,11 @@ import type { TaskOptions, TaskPool } from './task-pool.js';
 
 export const RETRY_QUEUE = 'retry';
 export const SHUNT_QUEUE = 'shunt';
+/**
+ * The longest delay setTimeout honours (about 24.8 days); a longer one fires at
+ * once. A runner sleeping until a later due time wakes at this and sleeps again.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface RunnerOptions {
   /** The runner's name (a config section, `[runner.NAME]`). */
@@ -224,7 +229,7 @@ export abstract class Runner extends EventEmitter {
         }),
         ...(wakeAt === undefined
           ? []
-          : [new Promise<'due'>((resolve) => (timer = setTimeout(() => resolve('due'), Math.max(0, wakeAt - this.now()))))]),
+          : [new Promise<'due'>((resolve) => (timer = setTimeout(() => resolve('due'), Math.min(MAX_TIMER_MS, Math.max(0, wakeAt - this.now())))))]),
         // In-flight entries may free a slot; none of them needs a wake-up here, since
         // the heap only grows from events, which the watcher reports.
       ]);
@@ -254,30 +259,39 @@ export abstract class Runner extends EventEmitter {
   private start(id: string): void {
     if (this.claimed.size > 100_000) this.claimed.clear();
     this.claimed.add(id);
-    const work = this.handle(id).catch((error: unknown) => {
+    const die = (error: unknown): undefined => {
       // The spool itself failed (disk full, permissions): stop taking entries and
       // let the process die; the `.bak` is recovered when it is restarted.
       this.fatal ??= error instanceof Error ? error : new Error(String(error));
       this.stopping = true;
       this.wakeStop?.();
-    }).finally(() => {
-      this.inFlight.delete(work);
-      this.stats.inFlight = this.inFlight.size;
-    });
+      return undefined;
+    };
+    const work: Promise<void> = this.handle(id)
+      .catch(die)
+      .then((outcome) => {
+        this.inFlight.delete(work);
+        this.stats.inFlight = this.inFlight.size;
+        // Only now: a listener (the status report the master's watchdog reads)
+        // must not count a settled entry as still in flight.
+        if (outcome !== undefined) this.emit('entry-end', id, outcome);
+      })
+      .catch(die);
     this.inFlight.add(work);
     this.stats.inFlight = this.inFlight.size;
   }
 
-  private async handle(id: string): Promise<void> {
+  /** Settle one entry; its outcome, or undefined when there was nothing to settle. */
+  private async handle(id: string): Promise<EntryOutcome | undefined> {
     let entry: DequeuedEntry;
     try {
       entry = await this.switchboard.dequeue(id);
     } catch (error) {
-      if (error instanceof EntryNotFoundError) return; // a stale event: someone else's move, or already done
+      if (error instanceof EntryNotFoundError) return undefined; // a stale event: someone else's move, or already done
       if (error instanceof CorruptEntryError) {
         this.stats.failed++;
         this.log.error({ entry: id, reason: error.reason }, 'corrupt queue file quarantined in bad');
-        return;
+        return undefined;
       }
       throw error;
     }
@@ -312,7 +326,7 @@ export abstract class Runner extends EventEmitter {
       outcome = await this.settleFailure(entry, error, log);
     }
     log.debug({ outcome, ...(forwardedTo ? { to: forwardedTo } : {}) }, 'entry settled');
-    this.emit('entry-end', id, outcome);
+    return outcome;
   }
 
   private async settleFailure(entry: DequeuedEntry, error: unknown, log: Logger): Promise<EntryOutcome> {

@@ -11,12 +11,16 @@ import { Command, CommanderError } from 'commander';
 import { QueueError } from '../../queues/index.js';
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { queueCommand } from './queue-command.js';
+import { masterCommands } from './master-commands.js';
+import { configCommand } from './config-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('switchyard')
     .description('A mailing-list server in the manner of GNU Mailman 3.')
     .option('--home <dir>', 'home directory (default: $SWITCHYARD_HOME, else ./var)');
   program.addCommand(queueCommand());
+  for (const command of masterCommands()) program.addCommand(command);
+  program.addCommand(configCommand());
   configureTree(program);
   return program;
 }
@@ -38,7 +42,8 @@ function configureTree(command: Command): void {
 export async function run(argv: readonly string[] = process.argv): Promise<number> {
   try {
     await buildProgram().parseAsync([...argv]);
-    return EXIT_OK;
+    // An action may have set its own code (`start --foreground` returns the master's).
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (error) {
     return report(error);
   }

@@ -4,6 +4,7 @@
  * so the operator can fix it without reading code.
  */
 import { readFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { z } from 'zod';
 import { configSchema, runnerSchema, type Config, type RunnerConfig } from './schema.js';
@@ -60,7 +61,8 @@ export function resolveRunners(config: Config, file: string): ResolvedRunner[] {
   for (const name of [...names].sort()) {
     const builtin = BUILTIN_RUNNERS[name];
     const section = config.runner[name] ?? runnerSchema.parse({});
-    const module = section.module ?? builtin?.module;
+    // A relative module path is relative to the configuration file, not to wherever the master was started.
+    const module = section.module?.startsWith('.') ? resolve(dirname(file), section.module) : (section.module ?? builtin?.module);
     if (module === undefined) {
       problems.push(`runner.${name}: no built-in runner has this name; set module = "path/to/runner.js"`);
       continue;

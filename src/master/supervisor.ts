@@ -197,6 +197,9 @@ export class Supervisor extends EventEmitter {
       stdio: ['ignore', this.options.logToStdout ? 'inherit' : 'ignore', 'pipe', 'ipc'],
       execArgv: [],
       serialization: 'json',
+      // libuv's default of 4 threads caps concurrent fsyncs at 4; more let the
+      // file system commit the entries of concurrent producers in one flush.
+      env: { UV_THREADPOOL_SIZE: '16', ...process.env },
     });
     slot.child = child;
     slot.state = 'starting';

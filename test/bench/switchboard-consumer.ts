@@ -15,7 +15,7 @@
  * syscalls on plain names) and report `done`. The floor is one fs.watch on
  * one directory and one readdir.
  * idle-*: report the process's CPU time between `start` and `stop`; the
- * switchboard one meanwhile loops on wait()/files() like a runner; the floor
+ * switchboard one meanwhile loops on wait()/takeNames() like a runner; the floor
  * is a Node process with only its IPC channel.
  *
  * Files: latency-switchboard renames `.pck` to `.bak` and unlinks it, as a
@@ -25,7 +25,7 @@
 import { watch } from 'node:fs';
 import { readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Switchboard } from '../../queues/index.js';
+import { EntryNotFoundError, Switchboard } from '../../queues/index.js';
 
 export type ParentMessage =
   | { type: 'ping'; sentAt: number }
@@ -85,16 +85,32 @@ async function switchboardConsumer(root: string, queue: string, report: boolean)
   const counters = serveParent(() => watcher.close());
   await board.files();
   send({ type: 'ready' });
+  // As a runner does: the event names say which entries arrived, so no listing
+  // is needed unless names were lost; the disappearance of an entry this
+  // consumer took itself also shows up as a name, and dequeue() says it is gone.
+  const taken = new Set<string>();
   for (;;) {
     const reason = await watcher.wait();
     if (reason === 'closed') return;
-    const ids = await board.files();
-    counters.listings++;
+    const { names, complete } = watcher.takeNames();
+    let ids: string[];
+    if (complete && reason === 'entry') {
+      ids = names.filter((id) => !taken.delete(id)).sort();
+    } else {
+      ids = await board.files();
+      counters.listings++;
+    }
     if (!report) continue;
     const at = wallClockMs();
     for (const id of ids) send({ type: 'seen', id, at });
     for (const id of ids) {
-      await board.dequeue(id);
+      try {
+        await board.dequeue(id);
+      } catch (error) {
+        if (error instanceof EntryNotFoundError) continue;
+        throw error;
+      }
+      taken.add(id);
       await board.finish(id);
       send({ type: 'done', id });
     }
@@ -110,7 +126,7 @@ async function floorConsumer(dir: string): Promise<void> {
     else pending = true;
   });
   let closed = false;
-  serveParent(() => {
+  const counters = serveParent(() => {
     closed = true;
     watcher.close();
     wakeUp?.();
@@ -122,6 +138,7 @@ async function floorConsumer(dir: string): Promise<void> {
     pending = false;
     if (closed) return;
     const names = (await readdir(dir)).filter((name) => name.endsWith('.pck'));
+    counters.listings++;
     const at = wallClockMs();
     for (const name of names) send({ type: 'seen', id: name.slice(0, -4), at });
     for (const name of names) {

@@ -113,14 +113,8 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Pr
   });
 }
 
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Alive and not a zombie: orphaned runners are reparented to an init that may reap them late. */
+export { isAlive } from '../../src/master/proc.js';
 
 export function runnerModule(name: string): string {
   return join(FIXTURE_RUNNERS, `${name}.js`);

@@ -4,7 +4,7 @@
  * line so that a test can wait for what a child said instead of sleeping.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -28,30 +28,16 @@ export async function removeTempDir(dir: string | undefined): Promise<void> {
  */
 export function fixturePath(name: string): string {
   const compiled = join(PROJECT_ROOT, 'dist', 'test', 'fixtures', `${name}.js`);
-  const source = join(PROJECT_ROOT, 'test', 'fixtures', `${name}.ts`);
-  if (!existsSync(compiled)) throw new Error(`${relative(PROJECT_ROOT, compiled)} is missing: run \`npx tsc -p .\` (npm test does)`);
-  const stale = [source, ...queueSources()].filter((file) => statSync(file).mtimeMs > statSync(compiled).mtimeMs + 1);
-  const staleLib = queueSources().filter((file) => {
-    const built = join(PROJECT_ROOT, 'dist', 'queues', relative(join(PROJECT_ROOT, 'queues'), file).replace(/\.ts$/, '.js'));
-    return !existsSync(built) || statSync(file).mtimeMs > statSync(built).mtimeMs + 1;
-  });
-  if ((stale.includes(source) || staleLib.length > 0)) {
-    throw new Error(`dist is older than ${[...new Set([...(stale.includes(source) ? [source] : []), ...staleLib])].map((f) => relative(PROJECT_ROOT, f)).join(', ')}: run \`npx tsc -p .\``);
+  const pairs: [string, string][] = [[join(PROJECT_ROOT, 'test', 'fixtures', `${name}.ts`), compiled]];
+  for (const file of readdirSync(join(PROJECT_ROOT, 'queues'))) {
+    if (file.endsWith('.ts')) pairs.push([join(PROJECT_ROOT, 'queues', file), join(PROJECT_ROOT, 'dist', 'queues', file.replace(/\.ts$/, '.js'))]);
+  }
+  const stale = pairs.filter(([source, built]) => !existsSync(built) || statSync(source).mtimeMs > statSync(built).mtimeMs + 1);
+  if (stale.length > 0) {
+    throw new Error(`dist is missing or older than ${stale.map(([source]) => relative(PROJECT_ROOT, source)).join(', ')}: run \`npx tsc -p .\` (npm test does)`);
   }
   return compiled;
 }
-
-function queueSources(): string[] {
-  const dir = join(PROJECT_ROOT, 'queues');
-  return readdirSyncTs(dir).map((name) => join(dir, name));
-}
-
-function readdirSyncTs(dir: string): string[] {
-  // Sync on purpose: called once per spawn, before any child runs.
-  return (require_readdirSync(dir) as string[]).filter((name) => name.endsWith('.ts'));
-}
-
-import { readdirSync as require_readdirSync } from 'node:fs';
 
 export interface Exit {
   code: number | null;

@@ -1,0 +1,260 @@
+/**
+ * `switchyard start | stop | restart | reopen | status`: run the master, or
+ * talk to the running one through its lock (pid, for signals) and its socket
+ * (status, and learning of its exit). master.ts is imported lazily so the
+ * other commands do not load the supervisor, pino and node-cron.
+ *
+ * Background start: the CLI re-executes itself as `start --daemon`, detached
+ * (own session, so a closing terminal does not HUP it), and waits for the
+ * one MasterStartMessage the master sends over IPC once every runner is up
+ * or the start has failed. These commands write nothing to the spool.
+ */
+import { spawn } from 'node:child_process';
+import { Command, Option } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { homePaths, resolveHome } from '../home.js';
+import { MasterNotRunningError } from '../master/errors.js';
+import { holderState, readMasterLock } from '../master/lock.js';
+import { isAlive } from '../master/proc.js';
+import type { LockInfo, MasterStartMessage, StatusReport } from '../master/protocol.js';
+import { requestStatus, watchMaster } from '../master/status-client.js';
+import { CliError, EXIT_ERROR, EXIT_NOT_RUNNING } from './exit-codes.js';
+import { formatTable } from './table.js';
+
+/** Beyond the configured startTimeout: the master reports a slow start itself, this only catches a hung one. */
+const START_REPORT_GRACE_MS = 30_000;
+/** After the socket closes the master only releases its lock and flushes: this is ample. */
+const EXIT_AFTER_CLOSE_MS = 10_000;
+/** When there is no socket to watch (a master still starting), how long `stop` waits for the pid to go. */
+const EXIT_WITHOUT_SOCKET_MS = 120_000;
+
+export function masterCommands(): Command[] {
+  return [startCommand(), stopCommand(), restartCommand(), reopenCommand(), statusCommand()];
+}
+
+function homeOf(command: Command): string {
+  return resolveHome(command.optsWithGlobals<{ home?: string }>().home);
+}
+
+function startCommand(): Command {
+  return new Command('start')
+    .description('start the master and every runner; in the background unless --foreground')
+    .option('--foreground', 'stay attached, logging to stdout (systemd, npm start); TERM or Ctrl-C stops it')
+    .option('--force', "take over a lock held by a master on another host (only when that host's master is really gone)")
+    .addOption(new Option('--daemon', 'the background master itself, spawned by `start`').hideHelp())
+    .addHelpText('after', '\nExit codes: 0 started (or, with --foreground, stopped cleanly), 1 the start failed (the message says why).')
+    .action(async (options: { foreground?: boolean; force?: boolean; daemon?: boolean }, command: Command) => {
+      const home = homeOf(command);
+      const force = options.force === true;
+      if (options.foreground || options.daemon) {
+        // Nobody reads the daemon's stderr once `start` has returned: a late write must not kill it with EPIPE.
+        if (options.daemon) process.stderr.on('error', () => undefined);
+        const { runMaster } = await import('../master/master.js');
+        process.exitCode = await runMaster({ home, foreground: options.foreground === true, notifyParent: options.daemon === true, force });
+        return;
+      }
+      await startInBackground(home, force);
+    });
+}
+
+async function startInBackground(home: string, force: boolean): Promise<void> {
+  const paths = homePaths(home);
+  const holder = await readMasterLock(paths.lock);
+  if (holder && holderState(holder) === 'alive') {
+    throw new CliError(`a master is already running for ${home} (pid ${holder.pid} on host ${holder.host} since ${holder.startedAt}); use \`switchyard stop\` first`);
+  }
+  const script = process.argv[1];
+  if (script === undefined) throw new CliError('cannot tell which script to run the master with (process.argv[1] is missing)');
+  // A bad configuration fails here at once; the master would only report the same later.
+  let startTimeout: number;
+  try {
+    startTimeout = (await loadConfig(paths.config)).config.master.startTimeout;
+  } catch (error) {
+    throw new CliError((error as Error).message);
+  }
+
+  const child = spawn(process.execPath, [script, '--home', home, 'start', '--daemon', ...(force ? ['--force'] : [])], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: process.env,
+  });
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+
+  type Outcome = MasterStartMessage | { type: 'gone'; why: string } | { type: 'timeout' };
+  const outcome = await new Promise<Outcome>((resolve) => {
+    const timers: NodeJS.Timeout[] = [];
+    const done = (value: Outcome): void => {
+      for (const timer of timers) clearTimeout(timer);
+      resolve(value);
+    };
+    timers.push(setTimeout(() => done({ type: 'timeout' }), startTimeout + START_REPORT_GRACE_MS));
+    child.once('message', (message: MasterStartMessage) => done(message));
+    child.once('error', (error) => done({ type: 'gone', why: `could not be run (${error.message})` }));
+    // 'close' rather than 'exit': by then its stderr has been read to the end.
+    child.once('close', (code, signal) => done({ type: 'gone', why: `exited with ${signal ?? `code ${code}`}` }));
+    child.once('disconnect', () => {
+      // Its last message, if any, is emitted before 'disconnect'; give the exit that normally follows a moment to show its stderr.
+      timers.push(setTimeout(() => done({ type: 'gone', why: 'closed its IPC channel' }), 2_000));
+    });
+  });
+
+  // Detach for good: neither the IPC channel nor the stderr pipe may keep this process alive.
+  if (child.connected) child.disconnect();
+  child.stderr?.destroy();
+  child.unref();
+
+  switch (outcome.type) {
+    case 'master-started':
+      process.stdout.write(`switchyard: master started (pid ${outcome.pid}, ${outcome.runners} runner process${outcome.runners === 1 ? '' : 'es'})\n`);
+      return;
+    case 'master-start-failed':
+      throw new CliError(`the master did not start: ${outcome.reason}`);
+    case 'timeout':
+      throw new CliError(`the master (pid ${child.pid}) has not reported its start after ${Math.round((startTimeout + START_REPORT_GRACE_MS) / 1000)}s; see ${paths.logs}/master.log`);
+    case 'gone':
+      throw new CliError(`the master ${outcome.why} before reporting its start${stderr.trim() ? `:\n${stderr.trimEnd()}` : ''}`);
+  }
+}
+
+/** The live master of `home` on this host; CliError (exit 3) when there is none. */
+async function runningMaster(home: string): Promise<LockInfo> {
+  const holder = await readMasterLock(homePaths(home).lock);
+  if (holder === undefined) throw notRunning(home);
+  const state = holderState(holder);
+  if (state === 'foreign') throw notRunning(home, `master.lock names host ${holder.host}: run this there`);
+  if (state !== 'alive') throw notRunning(home, `master.lock names pid ${holder.pid}, which is gone`);
+  return holder;
+}
+
+function notRunning(home: string, detail?: string): CliError {
+  return new CliError(new MasterNotRunningError(home, detail).message, EXIT_NOT_RUNNING);
+}
+
+function signalMaster(home: string, master: LockInfo, signal: NodeJS.Signals): void {
+  try {
+    process.kill(master.pid, signal);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ESRCH') throw notRunning(home);
+    if (code === 'EPERM') throw new CliError(`not permitted to signal the master (pid ${master.pid}): run this as the user it runs as`, EXIT_ERROR);
+    throw error;
+  }
+}
+
+function stopCommand(): Command {
+  return new Command('stop')
+    .description('stop the master: runners finish their entries (up to master.stopTimeout), then everything exits')
+    .addHelpText('after', '\nExit codes: 0 stopped, 1 error, 3 no master was running.')
+    .action(async (_options: unknown, command: Command) => {
+      const home = homeOf(command);
+      const master = await runningMaster(home);
+      // Watch first, then signal: the exit cannot slip between the two.
+      const watch = await watchMaster(homePaths(home).socket).catch((error: unknown) => {
+        if (error instanceof MasterNotRunningError) return undefined;
+        throw error;
+      });
+      signalMaster(home, master, 'SIGTERM');
+      if (watch) await watch.exited;
+      // No socket yet (still starting) or it just closed it: the pid going away is the exit.
+      if (!(await pidGone(master.pid, watch ? EXIT_AFTER_CLOSE_MS : EXIT_WITHOUT_SOCKET_MS))) {
+        throw new CliError(`the master (pid ${master.pid}) has not exited yet; see ${homePaths(home).logs}/master.log`);
+      }
+      process.stdout.write('switchyard: master stopped\n');
+    });
+}
+
+/** Bounded poll, only for the last moments of an exit the socket cannot report. */
+async function pidGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
+function signalCommand(name: string, signal: NodeJS.Signals, description: string, done: string): Command {
+  return new Command(name)
+    .description(description)
+    .addHelpText('after', '\nExit codes: 0 signalled, 1 error, 3 no master is running.')
+    .action(async (_options: unknown, command: Command) => {
+      const home = homeOf(command);
+      const master = await runningMaster(home);
+      signalMaster(home, master, signal);
+      process.stdout.write(`switchyard: ${done} (${signal} to pid ${master.pid})\n`);
+    });
+}
+
+function restartCommand(): Command {
+  return signalCommand('restart', 'SIGUSR1', 'restart every runner (each finishes its entries first); the master stays', 'runners restarting');
+}
+
+function reopenCommand(): Command {
+  return signalCommand('reopen', 'SIGHUP', 'reopen every log file (after logrotate has renamed them)', 'log files reopened');
+}
+
+function statusCommand(): Command {
+  return new Command('status')
+    .description('the master, every runner slice (pid, state, restarts, processed, failed) and queue depths')
+    .option('--json', 'print the status report as JSON')
+    .addHelpText('after', '\nExit codes: 0 ok, 1 error, 3 no master is running.')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const home = homeOf(command);
+      let report: StatusReport;
+      try {
+        report = await requestStatus(homePaths(home).socket);
+      } catch (error) {
+        if (error instanceof MasterNotRunningError) throw notRunning(home);
+        throw error;
+      }
+      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+    });
+}
+
+function renderStatus(report: StatusReport): string {
+  const { master } = report;
+  const head = `master: pid ${master.pid} on ${master.host}, up ${formatAge(master.uptime)} (since ${master.startedAt}), switchyard ${master.version}\nhome:   ${master.home}\n\n`;
+  const runners = formatTable(
+    ['RUNNER', 'SLICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'PROCESSED', 'FAILED', 'LAST ERROR'],
+    report.runners.map((r) => [
+      r.name,
+      `${r.slice}/${r.numSlices}`,
+      r.pid === null ? '-' : String(r.pid),
+      r.state,
+      r.uptime === null ? '-' : formatAge(r.uptime),
+      String(r.restarts),
+      String(r.processed),
+      String(r.failed),
+      oneLine(r.lastError ?? '', 60),
+    ]),
+    ['left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'left'],
+  );
+  const queueRows = Object.entries(report.queues)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([queue, waiting]) => [queue, String(waiting)]);
+  return `${head}${runners}\n${formatTable(['QUEUE', 'WAITING'], queueRows, ['left', 'right'])}`;
+}
+
+/** `45s`, `12m`, `3h5m`, `2d4h`: the two largest units are enough to read an uptime at a glance. */
+export function formatAge(seconds: number): string {
+  const sizes: [string, number][] = [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
+  let rest = Math.max(0, Math.floor(seconds));
+  const amounts = sizes.map(([unit, size]) => {
+    const amount = Math.floor(rest / size);
+    rest -= amount * size;
+    return { unit, amount };
+  });
+  const first = amounts.findIndex((a) => a.amount > 0);
+  if (first < 0) return '0s';
+  return amounts
+    .slice(first, first + 2)
+    .filter((a) => a.amount > 0)
+    .map((a) => `${a.amount}${a.unit}`)
+    .join('');
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}

@@ -1,0 +1,243 @@
+/**
+ * `switchyard start | stop | restart | reopen | status` as operators run them
+ * (the built binary in a child process), without a real master: with none at
+ * all, with the leftovers of a dead one, and with a stand-in (the lock-holder
+ * fixture holding master.lock, and a socket served by this test). Tests of a
+ * real master are in test/master/. Assumes `tsc` has run (`npm test` does).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatAge } from '../../src/cli/master-commands.js';
+import { MasterNotRunningError } from '../../src/master/errors.js';
+import type { StatusReport } from '../../src/master/protocol.js';
+import { requestStatus, waitForMasterExit } from '../../src/master/status-client.js';
+
+const BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+const HOLDER = fileURLToPath(new URL('../../dist/test/fixtures/lock-holder.js', import.meta.url));
+
+let home: string;
+const children: ChildProcess[] = [];
+const servers: Server[] = [];
+
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'sy-cli-master-'));
+});
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+  await rm(home, { recursive: true, force: true });
+});
+
+function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.SWITCHYARD_HOME;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** A stand-in master holding `<home>/master.lock` (its command line reads `switchyard start`). */
+async function standInMaster(): Promise<ChildProcess & { nextLine(): Promise<string> }> {
+  const child = spawn(process.execPath, [HOLDER, 'switchyard', 'start', join(home, 'master.lock')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  const nextLine = () => new Promise<string>((resolve) => lines.once('line', resolve));
+  expect(await nextLine()).toBe(`locked ${child.pid}`);
+  return Object.assign(child, { nextLine });
+}
+
+/** Serve `<home>/master.sock` as the master would: `status` gets `report`, `watch` is held open. */
+async function fakeSocket(report: StatusReport): Promise<{ watchers: Set<Socket>; watched: Promise<void> }> {
+  const watchers = new Set<Socket>();
+  let onWatch: () => void = () => undefined;
+  const watched = new Promise<void>((resolve) => (onWatch = resolve));
+  const server = createServer((socket) => {
+    socket.setEncoding('utf8');
+    socket.once('data', (line: string) => {
+      const request = JSON.parse(line) as { command: string };
+      if (request.command === 'status') socket.end(`${JSON.stringify(report)}\n`);
+      else {
+        watchers.add(socket);
+        socket.write('{"ok":true}\n');
+        onWatch();
+      }
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(join(home, 'master.sock'), resolve));
+  return { watchers, watched };
+}
+
+const REPORT: StatusReport = {
+  master: { pid: 4321, host: 'mail.example', home: '/var/lib/switchyard', startedAt: '2026-11-01T10:00:00.000Z', uptime: 93_784, version: '0.1.0' },
+  runners: [
+    { name: 'out', queue: 'out', slice: 0, numSlices: 2, pid: 5001, state: 'running', uptime: 3_725, restarts: 1, processed: 1200, failed: 3, inFlight: 2, lastError: 'connect ECONNREFUSED 192.0.2.1:25\nat TCPConnectWrap' },
+    { name: 'out', queue: 'out', slice: 1, numSlices: 2, pid: null, state: 'failed', uptime: null, restarts: 5, processed: 0, failed: 0, inFlight: 0, lastError: 'failed: crashed 5 times within 1m' },
+  ],
+  queues: { out: 17, bad: 0, in: 2 },
+};
+
+describe('with no master running', () => {
+  it.each(['status', 'stop', 'restart', 'reopen'])('`%s` exits 3 saying no master is running for the home', async (command) => {
+    const { code, stdout, stderr } = await cli(['--home', home, command]);
+    expect(code).toBe(3);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`switchyard: no master is running for ${home}\n`);
+  });
+
+  it('a lock and a socket left by a master killed outright still mean none is running', async () => {
+    const dead = spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(join(home, 'master.sock'))}, () => console.log('up'))`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((resolve) => createInterface({ input: dead.stdout! }).once('line', resolve));
+    dead.kill('SIGKILL');
+    await exited(dead);
+    expect(existsSync(join(home, 'master.sock'))).toBe(true);
+    await writeFile(join(home, 'master.lock'), JSON.stringify({ host: hostname(), pid: dead.pid, startedAt: '2026-01-01T00:00:00.000Z', runners: [] }));
+
+    await expect(requestStatus(join(home, 'master.sock'))).rejects.toBeInstanceOf(MasterNotRunningError);
+    const status = await cli(['--home', home, 'status']);
+    expect(status.code).toBe(3);
+    expect(status.stderr).toContain('no master is running');
+    for (const command of ['stop', 'restart', 'reopen']) {
+      const result = await cli(['--home', home, command]);
+      expect(result.code).toBe(3);
+      expect(result.stderr).toContain(`no master is running for ${home} (master.lock names pid ${dead.pid}, which is gone)`);
+    }
+  });
+
+  it('a lock of another host: stop says to run it there, exit 3', async () => {
+    await writeFile(join(home, 'master.lock'), JSON.stringify({ host: 'elsewhere.example', pid: 77, startedAt: '2026-01-01T00:00:00.000Z', runners: [] }));
+    const { code, stderr } = await cli(['--home', home, 'stop']);
+    expect(code).toBe(3);
+    expect(stderr).toContain('master.lock names host elsewhere.example: run this there');
+  });
+});
+
+describe('start', () => {
+  it('--help describes --foreground and --force and exits 0', async () => {
+    const { code, stdout } = await cli(['start', '--help']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('--foreground');
+    expect(stdout).toContain('--force');
+    expect(stdout).not.toContain('--daemon');
+  });
+
+  it('refuses at once, naming the running master, when a live one holds the lock', async () => {
+    const master = await standInMaster();
+    const { code, stdout, stderr } = await cli(['--home', home, 'start']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`a master is already running for ${home} (pid ${master.pid} on host ${hostname()}`);
+    expect(master.exitCode).toBeNull();
+  });
+
+  it('a bad configuration fails the background start with the key and the problem', async () => {
+    await writeFile(join(home, 'switchyard.toml'), '[master]\nstopTimeout = "soon"\n');
+    const { code, stderr } = await cli(['--home', home, 'start']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('master.stopTimeout: invalid duration "soon"');
+    expect(existsSync(join(home, 'master.lock'))).toBe(false);
+  });
+});
+
+describe('with a master running', () => {
+  it('status prints the master, a row per runner slice and the queue depths', async () => {
+    await fakeSocket(REPORT);
+    const { code, stdout } = await cli(['--home', home, 'status']);
+    expect(code).toBe(0);
+    const lines = stdout.split('\n');
+    expect(lines[0]).toBe('master: pid 4321 on mail.example, up 1d2h (since 2026-11-01T10:00:00.000Z), switchyard 0.1.0');
+    expect(stdout).toMatch(/RUNNER +SLICE +PID +STATE +UPTIME +RESTARTS +PROCESSED +FAILED +LAST ERROR/);
+    expect(stdout).toMatch(/out +0\/2 +5001 +running +1h2m +1 +1200 +3 +connect ECONNREFUSED 192\.0\.2\.1:25 at TCPConnectWrap/);
+    expect(stdout).toMatch(/out +1\/2 +- +failed +- +5 +0 +0 +failed: crashed 5 times within 1m/);
+    expect(stdout).toMatch(/QUEUE +WAITING\nbad +0\nin +2\nout +17\n/);
+  });
+
+  it('status --json prints the StatusReport exactly', async () => {
+    await fakeSocket(REPORT);
+    const { code, stdout } = await cli(['--home', home, 'status', '--json']);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toEqual(REPORT);
+  });
+
+  it('stop sends TERM, waits for the exit the socket reports, and says so', async () => {
+    const master = await standInMaster();
+    const socket = await fakeSocket({ ...REPORT, master: { ...REPORT.master, pid: master.pid! } });
+    // The stand-in exits on TERM; the real master ends its watch connections as it exits.
+    void exited(master).then(() => {
+      for (const watcher of socket.watchers) watcher.destroy();
+    });
+    const stop = cli(['--home', home, 'stop']);
+    await socket.watched;
+    const { code, stdout } = await stop;
+    expect(code).toBe(0);
+    expect(stdout).toBe('switchyard: master stopped\n');
+    expect(await exited(master)).toEqual({ code: 0, signal: null });
+    expect(existsSync(join(home, 'master.lock'))).toBe(false);
+  });
+
+  it.each([
+    ['restart', 'SIGUSR1'],
+    ['reopen', 'SIGHUP'],
+  ])('%s sends %s to the master', async (command, signal) => {
+    const master = await standInMaster();
+    const received = master.nextLine();
+    const { code, stdout } = await cli(['--home', home, command]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`(${signal} to pid ${master.pid})`);
+    expect(await received).toBe(`signal ${signal}`);
+  });
+});
+
+describe('status client', () => {
+  it('waitForMasterExit resolves when the master closes the watch connection', async () => {
+    const socket = await fakeSocket(REPORT);
+    let done = false;
+    const waiting = waitForMasterExit(join(home, 'master.sock')).then(() => (done = true));
+    await socket.watched;
+    expect(done).toBe(false);
+    for (const watcher of socket.watchers) watcher.destroy();
+    await waiting;
+    expect(done).toBe(true);
+  });
+
+  it('no socket file is MasterNotRunningError with its code', async () => {
+    const error = await waitForMasterExit(join(home, 'master.sock')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(MasterNotRunningError);
+    expect((error as MasterNotRunningError).code).toBe('SY_MASTER_NOT_RUNNING');
+  });
+});
+
+describe('formatAge', () => {
+  it.each([
+    [0, '0s'],
+    [45, '45s'],
+    [720, '12m'],
+    [3_725, '1h2m'],
+    [3_600, '1h'],
+    [93_784, '1d2h'],
+  ])('%d seconds read %s', (seconds, text) => {
+    expect(formatAge(seconds)).toBe(text);
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * Loading switchyard.toml (real files in a temp directory) and `switchyard
+ * config show` as operators run it: the built binary in a child process.
+ * Assumes `tsc` has run (`npm test` does).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify as toToml } from 'smol-toml';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { configSections, runnerSection } from '../../src/config/knobs.js';
+
+const BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));
+
+let home: string;
+let file: string;
+
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'sy-config-'));
+  file = join(home, 'switchyard.toml');
+});
+
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+function cli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.SWITCHYARD_HOME;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function loadError(toml: string): Promise<ConfigError> {
+  await writeFile(file, toml);
+  const error = await loadConfig(file).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(ConfigError);
+  return error as ConfigError;
+}
+
+const allKnobs = () => [...configSections().flatMap((s) => s.knobs.map((k) => `${s.name}.${k.key}`)), ...runnerSection().knobs.map((k) => `runner.NAME.${k.key}`)];
+
+describe('loading switchyard.toml', () => {
+  it('without a file, the embedded defaults serve and the built-in runners are resolved', async () => {
+    const loaded = await loadConfig(file);
+    expect(loaded.fromFile).toBe(false);
+    expect(loaded.config.master.stopTimeout).toBe(30_000);
+    expect(loaded.config.master.maxRestarts).toBe(5);
+    expect(loaded.config.queues.umask).toBe(0o007);
+    expect(loaded.runners.map((r) => r.name)).toContain('retry');
+  });
+
+  it.each([
+    ['instances that are not a power of two', '[runner.retry]\ninstances = 3\n', ['runner.retry.instances', 'power of two']],
+    ['a negative maxRestarts', '[master]\nmaxRestarts = -1\n', ['master.maxRestarts', '>=1']],
+    ['a duration without a unit', '[master]\nstopTimeout = "soon"\n', ['master.stopTimeout', 'invalid duration "soon"', 'e.g. 30s']],
+    ['an unknown key', '[master]\nstopTimeOut = "30s"\n', ['master', 'Unrecognized key', 'stopTimeOut']],
+    ['a TOML syntax error', '[master]\nstopTimeout = \n', ['TOML syntax error at line 2']],
+    ['a bad cron expression', '[cron]\nstats = "bogus"\n', ['cron.stats', 'not a valid cron expression']],
+    ['a runner with neither module nor built-in name', '[runner.digest]\ninstances = 2\n', ['runner.digest', 'no built-in runner', 'module =']],
+  ])('%s is a ConfigError naming the file, the key and the problem', async (_what, toml, expected) => {
+    const error = await loadError(toml);
+    expect(error.code).toBe('SY_CONFIG');
+    expect(error.message.startsWith(`${file}: `)).toBe(true);
+    for (const text of expected) expect(error.message).toContain(text);
+  });
+
+  it('reports every problem of a file at once', async () => {
+    const error = await loadError('[master]\nmaxRestarts = -1\nstopTimeout = "soon"\n[runner.retry]\ninstances = 3\n');
+    expect(error.problems).toHaveLength(3);
+    for (const key of ['master.maxRestarts', 'master.stopTimeout', 'runner.retry.instances']) expect(error.message).toContain(`\n  ${key}: `);
+  });
+});
+
+describe('switchyard config show', () => {
+  it('prints every knob of the schema with its effective value, default and description', async () => {
+    const { code, stdout, stderr } = await cli(['--home', home, 'config', 'show']);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('embedded defaults');
+    expect(stdout).toContain('[master]\nstartTimeout = "30s"  # `switchyard start` fails if the runners are not all up by then (default "30s")\n');
+    expect(stdout).toContain('umask = "007"  # process umask');
+    expect(stdout).toMatch(/\[runner\.retry\]\nenabled = true {2}# start this runner at all \(default true\)\ninstances = 1 /);
+    for (const section of configSections()) {
+      expect(stdout).toContain(`# ${section.description}\n[${section.name}]\n`);
+      for (const knob of section.knobs) expect(stdout).toContain(`\n${knob.key} = `);
+    }
+  });
+
+  it('shows values from the file beside their defaults, and --defaults ignores the file', async () => {
+    await writeFile(file, '[master]\nstopTimeout = 90\n[retry]\nmaxDelay = "1d12h"\n[runner.retry]\ninstances = 2\n');
+    const shown = await cli(['--home', home, 'config', 'show']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout.split('\n')[0]).toBe(`# ${file}`);
+    expect(shown.stdout).toContain('stopTimeout = "90s"  # runners still busy this long after TERM');
+    expect(shown.stdout).toContain('(default "30s")');
+    expect(shown.stdout).toContain('maxDelay = "36h"');
+    expect(shown.stdout).toMatch(/\[runner\.retry\][^[]*\ninstances = 2 /);
+    const defaults = await cli(['--home', home, 'config', 'show', '--defaults']);
+    expect(defaults.stdout).toContain('stopTimeout = "30s"');
+    expect(defaults.stdout).toMatch(/\[runner\.retry\][^[]*\ninstances = 1 /);
+  });
+
+  it('--json prints the effective values shaped like the file, and written back as TOML they load the same', async () => {
+    await writeFile(file, '[master]\nrestartWindow = "2m"\n[queues]\numask = "027"\n[runner.retry.options]\nbatch = 5\n');
+    const first = await cli(['--home', home, 'config', 'show', '--json']);
+    expect(first.code).toBe(0);
+    const values = JSON.parse(first.stdout) as Record<string, Record<string, unknown>>;
+    expect(values.master?.restartWindow).toBe('2m');
+    expect(values.master?.stopTimeout).toBe('30s');
+    expect(values.queues?.umask).toBe('027');
+    expect((values.runner?.retry as Record<string, unknown>).options).toEqual({ batch: 5 });
+    expect(Object.keys(values)).toEqual([...configSections().map((s) => s.name), 'runner']);
+
+    await writeFile(file, toToml(values));
+    const again = await cli(['--home', home, 'config', 'show', '--json']);
+    expect(again.stderr).toBe('');
+    expect(JSON.parse(again.stdout)).toEqual(values);
+  });
+
+  it('a bad file: exit 1 and the ConfigError message on stderr', async () => {
+    await writeFile(file, '[runner.retry]\ninstances = 3\n');
+    const { code, stdout, stderr } = await cli(['--home', home, 'config', 'show']);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(`switchyard: ${file}: runner.retry.instances: must be a power of two`);
+  });
+
+  it('--markdown prints the reference table: one row per knob with its default and description', async () => {
+    const { code, stdout } = await cli(['config', 'show', '--markdown']);
+    expect(code).toBe(0);
+    const rows = stdout.trimEnd().split('\n');
+    expect(rows[0]).toBe('| Key | Default | Description |');
+    expect(rows.slice(2).map((row) => /^\| `([^`]+)` \|/.exec(row)?.[1])).toEqual(allKnobs());
+    expect(stdout).toContain('| `master.stopTimeout` | `"30s"` | runners still busy this long after TERM are killed');
+    expect(stdout).toContain('| `runner.NAME.queue` |  | queue consumed; default: the runner name |');
+  });
+});

@@ -156,8 +156,14 @@ export abstract class Runner extends EventEmitter {
     await this.finished;
   }
 
-  /** Ask the entries in flight to give up now; they are released, not shunted. */
+  /**
+   * Stop now: take no new entry (as stop()) and ask the entries in flight to
+   * give up; they are released, not shunted. The signal stays aborted, so a
+   * runner that went on taking entries could only release them, over and over.
+   */
   abort(): void {
+    this.stopping = true;
+    this.wakeStop?.();
     this.abortController.abort(new Error('runner stopping'));
   }
 

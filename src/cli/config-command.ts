@@ -6,7 +6,7 @@
 import { Command } from 'commander';
 import { ConfigError, loadConfig, resolveRunners, type LoadedConfig, type ResolvedRunner } from '../config/load.js';
 import { configSections, runnerSection, type Knob } from '../config/knobs.js';
-import { configSchema } from '../config/schema.js';
+import { configSchema, type RunnerConfig } from '../config/schema.js';
 import { homePaths, resolveHome } from '../home.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 
@@ -63,14 +63,16 @@ export function effectiveValues(loaded: LoadedConfig): Record<string, unknown> {
   }
   const runners: Record<string, unknown> = {};
   for (const runner of loaded.runners) runners[runner.name] = runnerValues(runner);
+  // Disabled runners too, so the result written back as a file still disables them.
+  for (const [name, runner] of Object.entries(loaded.config.runner)) if (!runner.enabled) runners[name] = runnerValues(runner);
   result.runner = runners;
   return result;
 }
 
-function runnerValues(runner: ResolvedRunner): Record<string, unknown> {
+function runnerValues(runner: ResolvedRunner | RunnerConfig): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   const fields = runner as unknown as Record<string, unknown>;
-  for (const knob of runnerSection().knobs) values[knob.key] = knob.notation(fields[knob.key]);
+  for (const knob of runnerSection().knobs) if (fields[knob.key] !== undefined) values[knob.key] = knob.notation(fields[knob.key]);
   return values;
 }
 

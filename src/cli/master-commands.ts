@@ -123,6 +123,7 @@ async function runningMaster(home: string): Promise<LockInfo> {
   if (holder === undefined) throw notRunning(home);
   const state = holderState(holder);
   if (state === 'foreign') throw notRunning(home, `master.lock names host ${holder.host}: run this there`);
+  if (state === 'reused') throw notRunning(home, `master.lock names pid ${holder.pid}, which now runs something else`);
   if (state !== 'alive') throw notRunning(home, `master.lock names pid ${holder.pid}, which is gone`);
   return holder;
 }

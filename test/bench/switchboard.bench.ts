@@ -25,7 +25,7 @@
 import { fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,6 +42,7 @@ import {
   type EntryControl,
   type JsonObject,
 } from '../../queues/index.js';
+import { floorDrain, floorEnqueue } from './floor.js';
 import { benchBaseDir, envInt, freshDir, median, percentile, removeDir, Report, sleep, syncDisks, wallClockMs, type Row } from './harness.js';
 import type { ChildMessage, ParentMessage } from './switchboard-consumer.js';
 
@@ -68,42 +69,6 @@ const FLOOR_CHUNKS = encodeEntry(METADATA, CONTROL, PAYLOAD);
 const CONSUMER = join(dirname(fileURLToPath(import.meta.url)), 'switchboard-consumer.js');
 
 const report = new Report('switchboard');
-
-// ---------------------------------------------------------------- the floor
-
-async function floorEnqueue(dir: string, name: string, fsync: boolean): Promise<void> {
-  const temp = join(dir, `${name}.tmp`);
-  const handle = await open(temp, 'wx', 0o660);
-  try {
-    await handle.writev(FLOOR_CHUNKS);
-    if (fsync) await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-  await rename(temp, join(dir, `${name}.pck`));
-  if (fsync) {
-    const dirHandle = await open(dir, 'r');
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
-  }
-}
-
-/** List, then rename + readFile + unlink each: the floor of files() + dequeue() + finish(). */
-async function floorDrain(dir: string): Promise<number> {
-  let count = 0;
-  for (const name of await readdir(dir)) {
-    if (!name.endsWith('.pck')) continue;
-    const bak = join(dir, `${name.slice(0, -4)}.bak`);
-    await rename(join(dir, name), bak);
-    await readFile(bak);
-    await unlink(bak);
-    count++;
-  }
-  return count;
-}
 
 // ---------------------------------------------------------------- helpers
 
@@ -196,7 +161,7 @@ async function floorPass(entries: number, fsync: boolean): Promise<PassRates> {
   try {
     syncDisks();
     const t0 = performance.now();
-    for (let i = 0; i < entries; i++) await floorEnqueue(dir, String(i), fsync);
+    for (let i = 0; i < entries; i++) await floorEnqueue(dir, String(i), FLOOR_CHUNKS, fsync);
     const t1 = performance.now();
     assertCount('floor drain', await floorDrain(dir), entries);
     const t2 = performance.now();
@@ -264,7 +229,7 @@ async function floorProducers(producers: number): Promise<number> {
   const dir = await freshDir('floor-producers');
   try {
     syncDisks();
-    const seconds = await timeConcurrent(CONCURRENT_ENTRIES, producers, (i) => floorEnqueue(dir, String(i), true));
+    const seconds = await timeConcurrent(CONCURRENT_ENTRIES, producers, (i) => floorEnqueue(dir, String(i), FLOOR_CHUNKS, true));
     return CONCURRENT_ENTRIES / seconds;
   } finally {
     await removeDir(dir);
@@ -477,7 +442,7 @@ async function latency(): Promise<void> {
 
       const name = `${i + 1}`.padStart(8, '0');
       const floorStarted = wallClockMs();
-      await floorEnqueue(floorDir, name, false);
+      await floorEnqueue(floorDir, name, FLOOR_CHUNKS, false);
       const floorResolved = wallClockMs();
       const floorSeen = await floorConsumer.next('seen');
       if (floorSeen.id !== name) throw new Error(`floor consumer saw ${floorSeen.id}, expected ${name}`);

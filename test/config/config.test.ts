@@ -115,14 +115,15 @@ describe('switchyard config show', () => {
   });
 
   it('--json prints the effective values shaped like the file, and written back as TOML they load the same', async () => {
-    await writeFile(file, '[master]\nrestartWindow = "2m"\n[queues]\numask = "027"\n[runner.retry.options]\nbatch = 5\n');
+    await writeFile(file, '[master]\nrestartWindow = "2m"\n[queues]\numask = "027"\n[runner.retry]\nenabled = false\n[runner.out]\nmodule = "./out.js"\n[runner.out.options]\nbatch = 5\n');
     const first = await cli(['--home', home, 'config', 'show', '--json']);
     expect(first.code).toBe(0);
     const values = JSON.parse(first.stdout) as Record<string, Record<string, unknown>>;
     expect(values.master?.restartWindow).toBe('2m');
     expect(values.master?.stopTimeout).toBe('30s');
     expect(values.queues?.umask).toBe('027');
-    expect((values.runner?.retry as Record<string, unknown>).options).toEqual({ batch: 5 });
+    expect(values.runner?.out).toMatchObject({ module: join(home, 'out.js'), queue: 'out', instances: 1, options: { batch: 5 } });
+    expect(values.runner?.retry).toMatchObject({ enabled: false });
     expect(Object.keys(values)).toEqual([...configSections().map((s) => s.name), 'runner']);
 
     await writeFile(file, toToml(values));

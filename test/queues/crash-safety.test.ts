@@ -30,9 +30,13 @@ afterEach(async () => {
   await removeTempDir(root);
 });
 
-/** Let the child get to work (its first line), then SIGKILL it after a random 0-20 ms. Resolves true if the kill landed. */
-async function killMidWork(child: Child): Promise<boolean> {
-  await child.waitForLine(() => true);
+/**
+ * Let the child get to work (until it prints a line `atWork` accepts), then
+ * SIGKILL it after a random 0-20 ms. Resolves true if the kill landed, false
+ * if the child had finished first.
+ */
+async function killMidWork(child: Child, atWork: (line: string) => boolean = () => true): Promise<boolean> {
+  await child.waitForLine(atWork);
   await delay(randomInt(MAX_KILL_DELAY_MS + 1));
   child.kill('SIGKILL');
   const exit = await child.exited;
@@ -50,6 +54,7 @@ describe('crash safety under SIGKILL', () => {
     let enqueueCycles = 0;
     let enqueueKills = 0;
     let processKills = 0;
+    let killsWithEntryInFlight = 0;
     let backlogEmpty = true;
     let rounds = 0;
 
@@ -68,7 +73,12 @@ describe('crash safety under SIGKILL', () => {
       }
       if (processKills < PROCESS_KILLS) {
         const child = startFixture('queue-crash-worker', ['process', root, '1000']);
-        if (await killMidWork(child)) processKills++;
+        // Mostly kill while entries are being processed; one cycle in four from the start, to hit recovery too.
+        const fromStart = rounds % 4 === 0;
+        if (await killMidWork(child, (line) => fromStart || line.startsWith('took ') || line === 'drained')) {
+          processKills++;
+          if (child.lines.at(-1)?.startsWith('took ')) killsWithEntryInFlight++;
+        }
         if (child.lines.includes('drained')) backlogEmpty = true;
       }
     }
@@ -114,6 +124,10 @@ describe('crash safety under SIGKILL', () => {
     expect([...acked.keys()].filter((id) => !done.has(id))).toEqual([]);
     const duplicates = [...done.values()].reduce((sum, copies) => sum + copies - 1, 0);
     expect(duplicates).toBeLessThanOrEqual(processKills);
+    // Tighter: a duplicate needs a kill between an entry's `took` and its `fin`.
+    expect(duplicates).toBeLessThanOrEqual(killsWithEntryInFlight);
+    // And the kills did land there, so the bound above was put to the test.
+    expect(killsWithEntryInFlight).toBeGreaterThanOrEqual(20);
 
     // Temp files are a killed writer's, each beside the entry it was writing, and cleanup removes them all.
     const temps = byKind('.tmp');
@@ -133,6 +147,7 @@ describe('crash safety under SIGKILL', () => {
 
     console.info(
       `crash safety: ${enqueueKills} enqueue kills, ${processKills} process kills in ${rounds} rounds; ` +
+        `${killsWithEntryInFlight} with an entry between took and fin; ` +
         `${acked.size} acked, ${done.size} processed, ${duplicates} duplicates, ${temps.length} temp files`,
     );
   }, 170_000);

@@ -207,6 +207,15 @@ export async function makeSpool(): Promise<Spool> {
   return spool;
 }
 
+const destinations: Array<ReturnType<typeof pino.destination>> = [];
+
+/** The spool's log file, written synchronously so that a test can read it at once. */
+function logDestination(spool: Spool): ReturnType<typeof pino.destination> {
+  const destination = pino.destination({ dest: spool.logFile, sync: true, append: true });
+  destinations.push(destination);
+  return destination;
+}
+
 export function runnerOptions(spool: Spool, overrides: Partial<RunnerOptions> = {}): RunnerOptions {
   return {
     name: 'test',
@@ -221,7 +230,7 @@ export function runnerOptions(spool: Spool, overrides: Partial<RunnerOptions> = 
     rescanIntervalMs: 3_600_000,
     tempMaxAgeMs: 3_600_000,
     retry: { initialDelayMs: 60_000, maxDelayMs: 3_600_000, jitter: 0, lifetimeMs: 86_400_000 },
-    logger: pino({ level: 'debug' }, pino.destination({ dest: spool.logFile, sync: true, append: true })),
+    logger: pino({ level: 'debug' }, logDestination(spool)),
     pool: new TaskPool({ maxThreads: 1, taskTimeoutMs: 10_000 }),
     options: {},
     ...overrides,
@@ -304,6 +313,7 @@ export async function cleanup(): Promise<void> {
       await watch.done;
     }),
   );
+  for (const destination of destinations.splice(0)) destination.destroy();
   for (const spool of spools.splice(0)) await rm(spool.dir, { recursive: true, force: true, maxRetries: 3 });
   const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
   if (failed) throw failed.reason;

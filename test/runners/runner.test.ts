@@ -523,4 +523,30 @@ describe('Runner stop and abort', () => {
     expect(watch.runner.stats).toMatchObject({ processed: 0, failed: 0, retried: 0, inFlight: 0 });
     expect(watch.runner.stats.lastError).toBeUndefined();
   }, TIMEOUT);
+
+  it('abort() on its own also stops taking entries: run() ends with the one in flight released once, the rest untouched', async () => {
+    const spool = await makeSpool();
+    const ids = await enqueueSeries(spool, 'in', 3);
+    const pulse = new Pulse();
+    const calls: string[] = [];
+    const watch = startRunner(
+      scripted(spool, async (_entry, ctx) => {
+        calls.push(ctx.id);
+        pulse.poke();
+        if (ctx.signal.aborted) throw new Error('already aborted');
+        await new Promise<void>((_resolve, reject) => {
+          ctx.signal.addEventListener('abort', () => reject(ctx.signal.reason as Error));
+        });
+      }),
+      pulse,
+    );
+    await pulse.until(() => calls.length === 1, 'an entry in process()');
+    watch.runner.abort();
+    await watch.done;
+
+    expect(calls).toEqual([ids[0]]);
+    expect(watch.ends.map((end) => [end.id, end.outcome])).toEqual([[ids[0], 'released']]);
+    const left = await spool.entries('in');
+    expect(left.map((entry) => [entry.id, entry.state, entry.control.restores])).toEqual(ids.map((id) => [id, 'pck', 0]));
+  }, TIMEOUT);
 });

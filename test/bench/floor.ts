@@ -1,0 +1,42 @@
+/**
+ * The floor every queue benchmark is compared against: the least any queue
+ * could do with node:fs/promises, the same syscalls on plain file names in
+ * one directory.
+ */
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** The raw enqueue syscalls: open 'wx', writev, datasync, close, rename, directory open + fsync + close. */
+export async function floorEnqueue(dir: string, name: string, chunks: readonly Uint8Array[], fsync: boolean): Promise<void> {
+  const temp = join(dir, `${name}.tmp`);
+  const handle = await open(temp, 'wx', 0o660);
+  try {
+    await handle.writev(chunks as Uint8Array[]);
+    if (fsync) await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temp, join(dir, `${name}.pck`));
+  if (fsync) {
+    const dirHandle = await open(dir, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  }
+}
+
+/** List, then rename + readFile + unlink each: the floor of files() + dequeue() + finish(). */
+export async function floorDrain(dir: string): Promise<number> {
+  let count = 0;
+  for (const name of await readdir(dir)) {
+    if (!name.endsWith('.pck')) continue;
+    const bak = join(dir, `${name.slice(0, -4)}.bak`);
+    await rename(join(dir, name), bak);
+    await readFile(bak);
+    await unlink(bak);
+    count++;
+  }
+  return count;
+}

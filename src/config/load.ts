@@ -35,9 +35,13 @@ export interface LoadedConfig {
 }
 
 function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => {
+  return issues.flatMap((issue) => {
     const key = issue.path.map(String).join('.');
-    return key ? `${key}: ${issue.message}` : issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      // Name each unknown key in full, as the operator will search the file for it.
+      return issue.keys.map((unknown) => `${key ? `${key}.` : ''}${unknown}: unknown setting (see \`switchyard config show\`)`);
+    }
+    return [key ? `${key}: ${issue.message}` : issue.message];
   });
 }
 

@@ -67,7 +67,7 @@ describe('loading switchyard.toml', () => {
     ['instances that are not a power of two', '[runner.retry]\ninstances = 3\n', ['runner.retry.instances', 'power of two']],
     ['a negative maxRestarts', '[master]\nmaxRestarts = -1\n', ['master.maxRestarts', '>=1']],
     ['a duration without a unit', '[master]\nstopTimeout = "soon"\n', ['master.stopTimeout', 'invalid duration "soon"', 'e.g. 30s']],
-    ['an unknown key', '[master]\nstopTimeOut = "30s"\n', ['master', 'Unrecognized key', 'stopTimeOut']],
+    ['an unknown key', '[master]\nstopTimeOut = "30s"\n', ['master.stopTimeOut: unknown setting']],
     ['a TOML syntax error', '[master]\nstopTimeout = \n', ['TOML syntax error at line 2']],
     ['a bad cron expression', '[cron]\nstats = "bogus"\n', ['cron.stats', 'not a valid cron expression']],
     ['a runner with neither module nor built-in name', '[runner.digest]\ninstances = 2\n', ['runner.digest', 'no built-in runner', 'module =']],

@@ -5,7 +5,7 @@
  * fixture test/fixtures/queue-crash-worker.ts; the parent kills each one a
  * random 0-20 ms after it said it was at work.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -44,6 +44,16 @@ async function killMidWork(child: Child, atWork: (line: string) => boolean = () 
   return exit.signal === 'SIGKILL';
 }
 
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+}
+
 async function decodeFile(path: string): Promise<DecodedEntry> {
   return decodeEntry(await readFile(join(root, path)));
 }
@@ -51,6 +61,7 @@ async function decodeFile(path: string): Promise<DecodedEntry> {
 describe('crash safety under SIGKILL', () => {
   it('loses no acknowledged entry, shows no partial file and duplicates at most one entry per kill, over 200 random kills while enqueueing and processing', async () => {
     const acked = new Map<string, number>(); // id -> seq
+    const inQueue = new Switchboard({ root, name: 'in' });
     let enqueueCycles = 0;
     let enqueueKills = 0;
     let processKills = 0;
@@ -64,11 +75,16 @@ describe('crash safety under SIGKILL', () => {
       if (enqueueKills < ENQUEUE_KILLS || backlogEmpty) {
         const child = startFixture('queue-crash-worker', ['enqueue', root, 'crash', String(enqueueCycles++ * 1_000_000), '4', '1000000']);
         if (await killMidWork(child)) enqueueKills++;
+        const fresh: string[] = [];
         for (const line of child.lines) {
           const match = ACK_LINE.exec(line);
           if (!match) throw new Error(`unexpected line from the enqueuer: ${JSON.stringify(line)}`);
           acked.set(match[1]!, Number(match[2]));
+          fresh.push(match[1]!);
         }
+        // Acknowledged means on disk, right after the kill: nothing has consumed these yet.
+        const missing = (await Promise.all(fresh.map(async (id) => ((await exists(inQueue.path(id, 'pck'))) ? undefined : id)))).filter(Boolean);
+        expect(missing, `acknowledged entries missing after enqueue kill ${enqueueKills}`).toEqual([]);
         backlogEmpty = false;
       }
       if (processKills < PROCESS_KILLS) {

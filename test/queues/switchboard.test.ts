@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -224,6 +224,53 @@ describe('Switchboard finish, quarantine and moves', () => {
     expect(back.control.reason).toBeUndefined();
     expect(back.message.equals(message)).toBe(true);
     expect(back.metadata).toEqual({ listId: 'l' });
+  });
+
+  it('a move interrupted between its rewrite and its rename leaves the entry once, at its old place, readable and recoverable', async () => {
+    const inQueue = board('in');
+    const message = HOSTILE_MESSAGES['all 256 byte values']!;
+    const id = await inQueue.enqueue(message, { listId: 'l' });
+    await inQueue.dequeue(id);
+    // Stand-in for a SIGKILL at that moment: the final rename fails (a directory is in the way).
+    await mkdir(board('retry').path(id, 'pck'), { recursive: true });
+    await expect(inQueue.moveTo(id, 'retry', { reason: 'r' })).rejects.toMatchObject({ code: 'EISDIR' });
+    const shard = parseEntryId(id).sha1.slice(0, 2);
+    // Only files count: the directory in the way is not an entry.
+    expect(await whereIs(id)).toEqual([join('in', shard, `${id}.bak`)]);
+    expect(await inQueue.recoverBackupFiles()).toEqual({ restored: [id], quarantined: [] });
+    const entry = await inQueue.dequeue(id);
+    expect(entry.message.equals(message)).toBe(true);
+    expect(entry.metadata).toEqual({ listId: 'l' });
+    expect(entry.control.restores).toBe(1);
+  });
+
+  it('moveTo({forward: true}) starts the entry afresh in the target queue: restore count 0, no original queue, no reason', async () => {
+    const inQueue = board('in');
+    const id = await inQueue.enqueue('m', { listId: 'l' });
+    await inQueue.dequeue(id);
+    await inQueue.recoverBackupFiles(); // restores 1
+    await inQueue.dequeue(id);
+    await inQueue.moveTo(id, 'retry', { reason: 'deferred' });
+    const retry = board('retry');
+    expect((await retry.dequeue(id)).control).toMatchObject({ restores: 1, originalQueue: 'in', reason: 'deferred' });
+    await retry.moveTo(id, 'out', { forward: true });
+    expect(await whereIs(id)).toEqual([join('out', parseEntryId(id).sha1.slice(0, 2), `${id}.pck`)]);
+    const entry = await board('out').dequeue(id);
+    expect(entry.control.restores).toBe(0);
+    expect(entry.control.originalQueue).toBeUndefined();
+    expect(entry.control.reason).toBeUndefined();
+    expect(entry.metadata).toEqual({ listId: 'l' });
+  });
+
+  it('release() gives a dequeued entry back to waiting untouched, restore count unchanged', async () => {
+    const queue = board();
+    const id = await queue.enqueue('m');
+    const before = await readFile(queue.path(id, 'pck'));
+    await queue.dequeue(id);
+    await queue.release(id);
+    expect(await queue.files()).toEqual([id]);
+    expect((await readFile(queue.path(id, 'pck'))).equals(before)).toBe(true);
+    await expect(queue.release(id)).rejects.toBeInstanceOf(EntryNotFoundError);
   });
 
   it('moveTo() with a new time keeps the sha1, and so the slice, of the entry', async () => {

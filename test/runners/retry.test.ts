@@ -11,7 +11,7 @@ import { parseEntryId, withTime, type DequeuedEntry } from '../../queues/index.j
 import { TemporaryFailure } from '../../runners/errors.js';
 import RetryRunner from '../../runners/retry.js';
 import type { EntryContext, RunnerOptions } from '../../runners/runner.js';
-import { cleanup, makeSpool, mapLimit, Pulse, QueueArrivals, runnerOptions, ScriptedRunner, startRunner, type Spool } from './harness.js';
+import { cleanup, collectGarbage, makeSpool, mapLimit, Pulse, QueueArrivals, runnerOptions, ScriptedRunner, startRunner, type Spool } from './harness.js';
 
 afterEach(cleanup);
 
@@ -203,6 +203,7 @@ describe('RetryRunner cost', () => {
     await watch.whenReady();
 
     // The measurement window is the one fixed wait: an entry-start would end it early (and fail).
+    collectGarbage();
     const before = process.cpuUsage();
     const woke = await Promise.race([
       watch.pulse.until(() => watch.starts.length > 0, 'an entry taken').then(() => true),
@@ -226,6 +227,7 @@ describe('RetryRunner cost', () => {
     try {
       const watch = startRunner(retryRunner(spool));
       await watch.whenReady();
+      collectGarbage();
       const before = process.cpuUsage();
       await delay(500);
       const used = process.cpuUsage(before);

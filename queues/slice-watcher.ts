@@ -58,7 +58,8 @@ export class SliceWatcher {
       return Promise.resolve('entry');
     }
     this.waiting ??= new Promise<WakeReason>((resolve) => {
-      const timer = setTimeout(() => this.notify('rescan'), this.rescanIntervalMs);
+      // setTimeout turns anything above 2^31-1 ms into 1 ms: cap it, or a huge interval would spin.
+      const timer = setTimeout(() => this.notify('rescan'), Math.min(this.rescanIntervalMs, 2 ** 31 - 1));
       this.wakeUp = (reason) => {
         clearTimeout(timer);
         this.wakeUp = undefined;

@@ -21,6 +21,7 @@ import {
   ENTRY_STATES,
   entryPath,
   moveEntry,
+  pendingMove,
   Switchboard,
   type EntryState,
 } from './switchboard.js';
@@ -241,7 +242,9 @@ export class Spool {
     if (info.error !== undefined || info.control?.corrupt === true) {
       throw new NotRequeueableError(id, 'its queue file was corrupt; inspect it with `queue show --raw`');
     }
-    const target = info.control?.originalQueue;
+    // A requeue cut short after its rewrite has already cleared originalQueue
+    // but recorded where it was going.
+    const target = info.control?.originalQueue ?? (info.control ? pendingMove(info.control, info.queue)?.queue : undefined);
     if (typeof target !== 'string') throw new NotRequeueableError(id, 'no original queue is recorded; use `queue move`');
     assertQueueName(target);
     await moveEntry(this.root, info.queue, id, info.state, target, 'pck', { control: { restores: 0, requeuedAt: new Date().toISOString() } }, this.writeOptions());

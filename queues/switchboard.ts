@@ -17,8 +17,9 @@
  *   than the configured age.
  *
  * Moves between queues (retry, shunt, bad, requeue) rewrite the entry in
- * place and then rename it (replaceAndMove): at every moment the entry exists
- * exactly once. Only the slice's owner renames `.pck` to `.bak`, and only it
+ * place, recording the destination in control.movingTo, and then rename it
+ * (replaceAndMove): at every moment the entry exists exactly once. Killed
+ * between the two, the rewritten `.bak` is moved on by the next recovery. Only the slice's owner renames `.pck` to `.bak`, and only it
  * restores `.bak` files, which is why one runner process owns one slice.
  */
 import { readdir, readFile, rename, stat, unlink, mkdir } from 'node:fs/promises';
@@ -26,7 +27,7 @@ import { join } from 'node:path';
 import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
 import { CorruptEntryError, EntryNotFoundError, FileFormatError, InvalidQueueNameError, QueueOptionsError } from './errors.js';
 import { decodeEntry, encodeEntry, type DecodedEntry, type EntryControl } from './file-format.js';
-import { replaceAndMove, writeNewFile, type WriteOptions } from './durable-file.js';
+import { renameCreatingDir, replaceAndMove, writeNewFile, type WriteOptions } from './durable-file.js';
 import type { JsonObject } from './json.js';
 import { assertSlicing, shardOf, shardsOfSlice, sliceOf } from './slice.js';
 import { SliceWatcher } from './slice-watcher.js';
@@ -92,6 +93,24 @@ export interface FinishOptions {
 export interface RecoveryReport {
   restored: string[];
   quarantined: string[];
+  /** Moves a crash interrupted between rewrite and rename, now completed (new ids). */
+  moved: string[];
+}
+
+/** Where an entry is being moved; recorded in the rewrite so a crash before the rename can finish the move. */
+export interface MoveTarget {
+  queue: string;
+  id: string;
+  state: EntryState;
+}
+
+export function pendingMove(control: EntryControl, currentQueue: string): MoveTarget | undefined {
+  const target = control.movingTo;
+  if (typeof target !== 'object' || target === null || Array.isArray(target)) return undefined;
+  const { queue, id, state } = target as Record<string, unknown>;
+  if (typeof queue !== 'string' || typeof id !== 'string' || (state !== 'pck' && state !== 'psv' && state !== 'bak')) return undefined;
+  if (queue === currentQueue || !QUEUE_NAME_PATTERN.test(queue) || !ENTRY_ID_PATTERN.test(id)) return undefined;
+  return { queue, id, state };
 }
 
 export interface EntryListing {
@@ -267,11 +286,13 @@ export class Switchboard {
 
   /**
    * Return this slice's `.bak` files to `.pck`, each with its restore count
-   * incremented durably; one that reaches `maxRestores` goes to `bad`.
-   * Call once at start, before dequeuing.
+   * incremented durably; one that reaches `maxRestores` goes to `bad`. A
+   * `.bak` whose move to another queue was cut short after its rewrite
+   * (control.movingTo names another queue) is moved on instead: it was
+   * leaving, not crashing. Call once at start, before dequeuing.
    */
   async recoverBackupFiles(): Promise<RecoveryReport> {
-    const report: RecoveryReport = { restored: [], quarantined: [] };
+    const report: RecoveryReport = { restored: [], quarantined: [], moved: [] };
     for (const { id, path } of await this.list(['bak'])) {
       let entry: DecodedEntry;
       try {
@@ -281,6 +302,12 @@ export class Switchboard {
         if (!(error instanceof FileFormatError)) throw error;
         await this.quarantineCorrupt(id, path, error.message);
         report.quarantined.push(id);
+        continue;
+      }
+      const move = pendingMove(entry.control, this.name);
+      if (move) {
+        await renameCreatingDir(path, entryPath(this.root, move.queue, move.id, move.state));
+        report.moved.push(move.id);
         continue;
       }
       const restores = entry.control.restores + 1;
@@ -333,7 +360,8 @@ export class Switchboard {
    */
   async watch(): Promise<SliceWatcher> {
     const dirs = this.shards.map((shard) => join(this.queueDir, shard));
-    for (const dir of dirs) await this.ensureDir(dir);
+    // At once: one after another, 256 mkdirs are a third of a runner's start-up.
+    await Promise.all(dirs.map((dir) => this.ensureDir(dir)));
     return new SliceWatcher(dirs, this.rescanIntervalMs);
   }
 
@@ -414,6 +442,9 @@ export async function moveEntry(
     if (options.reason !== undefined) control.reason = options.reason;
   }
   const newId = options.micros === undefined ? id : withTime(id, options.micros);
+  // Killed after the rewrite but before the rename, the entry sits at its old
+  // name already saying where it was going: recovery and requeue finish the move.
+  control.movingTo = { queue: toQueue, id: newId, state: toState };
   await replaceAndMove(from, entryPath(root, toQueue, newId, toState), encodeEntry(options.metadata ?? entry.metadata, control, entry.message), write);
   return newId;
 }

@@ -297,7 +297,7 @@ export abstract class Runner extends EventEmitter {
       if (error instanceof CorruptEntryError) {
         this.stats.failed++;
         this.log.error({ entry: id, reason: error.reason }, 'corrupt queue file quarantined in bad');
-        return undefined;
+        return 'skipped';
       }
       throw error;
     }
@@ -329,7 +329,13 @@ export abstract class Runner extends EventEmitter {
       }
       this.stats.processed++;
     } catch (error) {
-      outcome = await this.settleFailure(entry, error, log);
+      if (forwardedTo !== undefined) {
+        // The entry already left for `forwardedTo`: nothing here to retry or shunt.
+        log.error({ err: error, to: forwardedTo }, 'error after the entry was forwarded; the entry stays forwarded');
+        outcome = 'forwarded';
+      } else {
+        outcome = await this.settleFailure(entry, error, log);
+      }
     }
     log.debug({ outcome, ...(forwardedTo ? { to: forwardedTo } : {}) }, 'entry settled');
     return outcome;
@@ -342,15 +348,16 @@ export abstract class Runner extends EventEmitter {
       log.warn({ err }, 'entry released unfinished: the runner is stopping');
       return 'released';
     }
-    const at = new Date(this.now()).toISOString();
+    const now = this.now();
+    const at = new Date(now).toISOString();
     this.stats.lastError = { message: `${err.name}: ${err.message}`, at, entry: entry.id };
     if (err instanceof TemporaryFailure) {
       const control = entry.control;
       const attempts = (typeof control.attempts === 'number' ? control.attempts : 0) + 1;
       const firstFailureAt = typeof control.firstFailureAt === 'string' ? control.firstFailureAt : at;
-      const age = this.now() - Date.parse(firstFailureAt);
+      const age = now - Date.parse(firstFailureAt);
       if (age < this.options.retry.lifetimeMs) {
-        const dueAt = this.now() + retryDelay(this.options.retry, attempts);
+        const dueAt = now + retryDelay(this.options.retry, attempts);
         await this.switchboard.moveTo(entry.id, RETRY_QUEUE, {
           reason: err.message,
           micros: BigInt(dueAt) * 1000n,

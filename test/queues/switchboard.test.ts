@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -226,7 +226,7 @@ describe('Switchboard finish, quarantine and moves', () => {
     expect(back.metadata).toEqual({ listId: 'l' });
   });
 
-  it('a move interrupted between its rewrite and its rename leaves the entry once, at its old place, readable and recoverable', async () => {
+  it('a move interrupted between its rewrite and its rename leaves the entry once, and the next recovery finishes the move', async () => {
     const inQueue = board('in');
     const message = HOSTILE_MESSAGES['all 256 byte values']!;
     const id = await inQueue.enqueue(message, { listId: 'l' });
@@ -237,11 +237,14 @@ describe('Switchboard finish, quarantine and moves', () => {
     const shard = parseEntryId(id).sha1.slice(0, 2);
     // Only files count: the directory in the way is not an entry.
     expect(await whereIs(id)).toEqual([join('in', shard, `${id}.bak`)]);
-    expect(await inQueue.recoverBackupFiles()).toEqual({ restored: [id], quarantined: [] });
-    const entry = await inQueue.dequeue(id);
+    await rm(board('retry').path(id, 'pck'), { recursive: true });
+    // It was leaving, not crashing: recovery moves it on without counting a restore.
+    expect(await inQueue.recoverBackupFiles()).toEqual({ restored: [], quarantined: [], moved: [id] });
+    expect(await whereIs(id)).toEqual([join('retry', shard, `${id}.pck`)]);
+    const entry = await board('retry').dequeue(id);
     expect(entry.message.equals(message)).toBe(true);
     expect(entry.metadata).toEqual({ listId: 'l' });
-    expect(entry.control.restores).toBe(1);
+    expect(entry.control).toMatchObject({ restores: 0, originalQueue: 'in', reason: 'r' });
   });
 
   it('moveTo({forward: true}) starts the entry afresh in the target queue: restore count 0, no original queue, no reason', async () => {
@@ -326,7 +329,7 @@ describe('Switchboard finish, quarantine and moves', () => {
     for (let i = 0; i < 3; i++) ids.push(await queue.enqueue(`m${i}`, { i }));
     await queue.dequeue(ids[0]!);
     expect(await queue.files()).toEqual(ids.slice(1));
-    expect(await queue.recoverBackupFiles()).toEqual({ restored: [ids[0]], quarantined: [] });
+    expect(await queue.recoverBackupFiles()).toEqual({ restored: [ids[0]], quarantined: [], moved: [] });
     expect(await queue.files()).toEqual(ids);
     const entry = await queue.dequeue(ids[0]!);
     expect(entry.control.restores).toBe(1);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { appendFile, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Spool, Switchboard } from '../../queues/index.js';
@@ -223,6 +223,24 @@ describe('master', () => {
     const missing = await runCli(['--home', join(dir, 'nope'), 'start', '--foreground']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/home directory .*nope does not exist/);
+  });
+});
+
+describe('periodic maintenance', () => {
+  it('node-cron runs the configured tasks: a stats line per runner, and stale temp files removed', async () => {
+    const dir = await home(`${testConfig(relay('hop', 'q1', 'done'))}\n[cron]\nstats = "* * * * * *"\ntempCleanup = "* * * * * *"\n\n[queues]\ntempMaxAge = "1s"\n`);
+    // A temp file a crashed writer left two hours ago, in a queue no runner consumes.
+    const stale = join(dir, 'queues', 'parked', 'ab', '1700000000.000000+ab00000000000000000000000000000000000000.pck.0123456789ab.tmp');
+    await mkdir(join(stale, '..'), { recursive: true });
+    await writeFile(stale, 'partial');
+    const old = new Date(Date.now() - 2 * 3600_000);
+    await utimes(stale, old, old);
+    const m = await master(dir);
+    const stats = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('stats hop'), 'stats line');
+    expect(stats.stats).toMatchObject({ name: 'hop', slice: 0, state: 'running' });
+    const cleaned = await m.waitForLine((line) => line.msg === 'removed temp files left by crashed writers', 'temp cleanup');
+    expect(cleaned.removed).toBe(1);
+    expect(existsSync(stale)).toBe(false);
   });
 });
 

@@ -101,17 +101,7 @@ export async function startMaster(home: string, args: string[] = []): Promise<Ma
   return master;
 }
 
-/** Run the CLI to completion. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+export { runCli } from '../support/cli.js';
 
 /** Alive and not a zombie: orphaned runners are reparented to an init that may reap them late. */
 export { isAlive } from '../../src/master/proc.js';

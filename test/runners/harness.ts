@@ -335,20 +335,7 @@ export function compiledFixture(name: string): string {
   return compiled;
 }
 
-/** Run `worker` over `items` with at most `limit` at a time. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, worker: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        results[index] = await worker(items[index]!, index);
-      }
-    }),
-  );
-  return results;
-}
+export { mapLimit } from '../queues/harness.js';
 
 /**
  * A full garbage collection now, so that a CPU measurement that follows

@@ -116,6 +116,8 @@ export abstract class Runner extends EventEmitter {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abortController = new AbortController();
   private stopping = false;
+  /** Events were lost (too many, or unnamed): list the slice's directories before going on. */
+  private needRescan = false;
   private fatal: Error | undefined;
   private wakeStop: (() => void) | undefined;
   private finished: Promise<void> | undefined;
@@ -179,8 +181,8 @@ export abstract class Runner extends EventEmitter {
 
   private async loop(): Promise<void> {
     const recovered = await this.switchboard.recoverBackupFiles();
-    if (recovered.restored.length > 0 || recovered.quarantined.length > 0) {
-      this.log.warn({ restored: recovered.restored, quarantined: recovered.quarantined }, 'recovered entries left in flight by a previous crash');
+    if (recovered.restored.length > 0 || recovered.quarantined.length > 0 || recovered.moved.length > 0) {
+      this.log.warn(recovered, 'recovered entries left in flight by a previous crash');
     }
     for (const id of recovered.quarantined) {
       this.log.error({ entry: id, reason: `crashed ${this.options.maxRestores} times while being processed` }, 'entry quarantined in bad');
@@ -236,8 +238,6 @@ export abstract class Runner extends EventEmitter {
         ...(wakeAt === undefined
           ? []
           : [new Promise<'due'>((resolve) => (timer = setTimeout(() => resolve('due'), Math.min(MAX_TIMER_MS, Math.max(0, wakeAt - this.now())))))]),
-        // In-flight entries may free a slot; none of them needs a wake-up here, since
-        // the heap only grows from events, which the watcher reports.
       ]);
     } finally {
       this.wakeStop = undefined;
@@ -253,8 +253,6 @@ export abstract class Runner extends EventEmitter {
     }
     if (!complete) this.needRescan = true;
   }
-
-  private needRescan = false;
 
   private async fullRescan(): Promise<void> {
     this.needRescan = false;

@@ -252,7 +252,7 @@ describe('logs', () => {
     expect(stdout).toMatch(/master started \(pid \d+/);
     try {
       const logs = join(dir, 'logs');
-      expect((await readdir(logs)).sort()).toEqual(['hop-0of1.log', 'master.log', 'retry-0of1.log']);
+      expect((await readdir(logs)).sort()).toEqual(['hop-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log']);
       for (const name of ['master.log', 'hop-0of1.log']) await rename(join(logs, name), join(logs, `${name}.1`));
       const { watch } = await import('node:fs');
       const reopened = new Promise<void>((resolve) => {

@@ -6,6 +6,7 @@
  *     <home>/logs/             one log file per runner and the master's
  *     <home>/master.lock       the running master (host, pid, start time)
  *     <home>/master.sock       the master's status socket
+ *     <home>/switchyard.db     the list store: lists, members, held messages (SQLite, 0660)
  *
  * Chosen by `--home DIR`, else SWITCHYARD_HOME, else `./var`.
  */
@@ -24,6 +25,7 @@ export interface HomePaths {
   logs: string;
   lock: string;
   socket: string;
+  store: string;
 }
 
 export function homePaths(home: string): HomePaths {
@@ -34,5 +36,6 @@ export function homePaths(home: string): HomePaths {
     logs: join(home, 'logs'),
     lock: join(home, 'master.lock'),
     socket: join(home, 'master.sock'),
+    store: join(home, 'switchyard.db'),
   };
 }

@@ -1,0 +1,202 @@
+/**
+ * `switchyard members ...`: add, remove, list, import and export the members,
+ * owners and moderators of a list (Mailman's `addmembers`, `delmembers`,
+ * `members`). Tables for people, `--json` for scripts.
+ *
+ * Files: reads the member file given to `import` (or stdin for `-`); writes
+ * only the list store. `import` commits in batches (see
+ * src/store/member-import.ts): killed midway, the batches committed stay, and
+ * running it again reports them as already members.
+ */
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { parseAddress, ROLES, StoreError, type Member, type Role } from '../store/index.js';
+import { formatMemberLine, importMembers, type ImportResult } from '../store/member-import.js';
+import { CliError } from './exit-codes.js';
+import { listArgument, printable, printJson } from './lists-command.js';
+import { createProgress } from './progress.js';
+import { withStore } from './store-access.js';
+import { formatTable } from './table.js';
+
+export function membersCommand(): Command {
+  return new Command('members')
+    .description("add, remove, list, import and export a list's members, owners and moderators")
+    .addCommand(addCommand())
+    .addCommand(removeCommand())
+    .addCommand(listCommand())
+    .addCommand(importCommand())
+    .addCommand(exportCommand())
+    .addHelpText('after', `
+Examples:
+  switchyard members add dev@lists.example.org anne@example.org --name "Anne Example"
+  switchyard members add dev@lists.example.org boss@example.org --role owner
+  switchyard members import dev@lists.example.org subscribers.csv
+  switchyard members export dev@lists.example.org > subscribers.csv
+
+Member files (import; export writes the same): one member per line, as
+  anne@example.org   or   anne@example.org,Anne Example   (CSV, RFC 4180 quoting)
+  or   Anne Example <anne@example.org>
+Blank lines, # comments and a first line "address,name" are skipped.
+
+Exit codes: 0 ok, 1 error (e.g. no such list; import: some lines were invalid,
+the valid ones are imported), 2 bad arguments.`);
+}
+
+function roleOption(description: string, defaultValue?: Role): Option {
+  const option = new Option('--role <role>', description).choices(ROLES);
+  return defaultValue === undefined ? option : option.default(defaultValue);
+}
+
+function addressArgument(text: string): string {
+  try {
+    return parseAddress(text).address;
+  } catch (error) {
+    if (error instanceof StoreError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
+
+function addCommand(): Command {
+  return new Command('add')
+    .description('add one address to a list')
+    .argument('<list>', 'posting address', listArgument)
+    .argument('<address>', 'the address to add', addressArgument)
+    .option('--name <name>', 'display name')
+    .addOption(roleOption('member, owner or moderator', 'member'))
+    .option('--json', 'print JSON')
+    .action(async (list: string, address: string, options: { name?: string; role: Role; json?: boolean }, command: Command) => {
+      const member = await withStore(command, (store) => store.addMember(list, { address, role: options.role, ...(options.name === undefined ? {} : { displayName: options.name }) }));
+      if (options.json) return printJson(memberJson(member));
+      process.stdout.write(`added ${member.address} to ${member.list} as ${member.role}\n`);
+    });
+}
+
+function removeCommand(): Command {
+  return new Command('remove')
+    .description('remove one address (in one role) from a list')
+    .argument('<list>', 'posting address', listArgument)
+    .argument('<address>', 'the address to remove', addressArgument)
+    .addOption(roleOption('the role to remove it from', 'member'))
+    .option('--json', 'print JSON')
+    .action(async (list: string, address: string, options: { role: Role; json?: boolean }, command: Command) => {
+      const removed = await withStore(command, (store) => store.removeMember(list, address, options.role));
+      if (options.json) return printJson({ removed: memberJson(removed) });
+      process.stdout.write(`removed ${removed.address} (${removed.role}) from ${removed.list}\n`);
+    });
+}
+
+function listCommand(): Command {
+  return new Command('list')
+    .description('list the members of a list, by address')
+    .argument('<list>', 'posting address', listArgument)
+    .addOption(roleOption('only this role (default: every role)'))
+    .option('--json', 'print JSON')
+    .action(async (list: string, options: { role?: Role; json?: boolean }, command: Command) => {
+      const members = await withStore(command, (store) => store.members(list, options.role === undefined ? {} : { role: options.role }));
+      if (options.json) return printJson({ list, members: members.map(memberJson) });
+      if (members.length === 0) return void process.stdout.write(`${list} has no ${options.role === undefined ? 'members' : `${options.role}s`}\n`);
+      process.stdout.write(
+        formatTable(
+          ['ADDRESS', 'NAME', 'ROLE', 'DELIVERY', 'BOUNCE SCORE', 'SUBSCRIBED'],
+          members.map((m) => [printable(m.address), printable(m.displayName), m.role, m.deliveryStatus, String(m.bounceScore), m.subscribedAt.toISOString()]),
+          ['left', 'left', 'left', 'left', 'right'],
+        ),
+      );
+    });
+}
+
+function importCommand(): Command {
+  return new Command('import')
+    .description('add every address of a member file (one per line, or CSV: address,name) to a list')
+    .argument('<list>', 'posting address', listArgument)
+    .argument('<file>', 'the member file; - reads stdin')
+    .addOption(roleOption('the role given to every address', 'member'))
+    .option('--json', 'print JSON: counts and every invalid line')
+    .action(async (list: string, file: string, options: { role: Role; json?: boolean }, command: Command) => {
+      const result = await withStore(command, async (store) => {
+        await store.getList(list); // an unknown list fails before the file is read
+        const total = process.stderr.isTTY === true && file !== '-' ? await countLines(file) : 0;
+        const progress = createProgress('importing');
+        const input = file === '-' ? process.stdin : createReadStream(file);
+        const opened = new Promise<void>((resolve, reject) => {
+          input.once('error', reject);
+          if (file === '-') resolve();
+          else input.once('open', () => resolve());
+        });
+        await opened.catch((error: NodeJS.ErrnoException) => {
+          throw new CliError(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
+        });
+        const lines = createInterface({ input, crlfDelay: Infinity });
+        try {
+          return await importMembers(store, list, lines, { role: options.role, onProgress: (done) => progress.update(done, Math.max(total, done)) });
+        } finally {
+          progress.end();
+        }
+      });
+      if (options.json) printJson(result);
+      else printImport(result);
+      if (result.invalid.length > 0) process.exitCode = 1;
+    });
+}
+
+function exportCommand(): Command {
+  return new Command('export')
+    .description('write the members of a list as a member file that `members import` reads back')
+    .argument('<list>', 'posting address', listArgument)
+    .addOption(roleOption('the role to export', 'member'))
+    .addOption(new Option('--format <format>', 'csv: address,name; lines: the address alone').choices(['csv', 'lines']).default('csv'))
+    .action(async (list: string, options: { role: Role; format: 'csv' | 'lines' }, command: Command) => {
+      const members = await withStore(command, (store) => store.members(list, { role: options.role }));
+      const chunk: string[] = [];
+      for (const member of members) {
+        chunk.push(formatMemberLine(member, options.format));
+        if (chunk.length === 10_000) await write(`${chunk.splice(0).join('\n')}\n`);
+      }
+      if (chunk.length > 0) await write(`${chunk.join('\n')}\n`);
+    });
+}
+
+/** Write respecting back-pressure, so a large export into a slow pipe does not pile up in memory. */
+function write(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text)) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
+}
+
+/** Lines in a file, for the progress bar's total: a fast byte scan before the import. */
+async function countLines(file: string): Promise<number> {
+  let lines = 0;
+  let last = 0x0a;
+  try {
+    for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+      for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, i + 1)) lines++;
+      if (chunk.length > 0) last = chunk[chunk.length - 1] as number;
+    }
+  } catch {
+    return 0; // the import itself reports the unreadable file
+  }
+  return last === 0x0a ? lines : lines + 1;
+}
+
+function printImport(result: ImportResult): void {
+  for (const bad of result.invalid) process.stderr.write(`line ${bad.line}: ${printable(bad.reason)}\n`);
+  process.stdout.write(
+    `${result.list}: added ${result.added}, already members ${result.existing}, invalid ${result.invalid.length} (${result.lines} lines read)\n`,
+  );
+}
+
+function memberJson(member: Member) {
+  return {
+    list: member.list,
+    address: member.address,
+    displayName: member.displayName,
+    role: member.role,
+    deliveryStatus: member.deliveryStatus,
+    moderationAction: member.moderationAction,
+    bounceScore: member.bounceScore,
+    lastBounceAt: member.lastBounceAt?.toISOString() ?? null,
+    subscribedAt: member.subscribedAt.toISOString(),
+  };
+}

@@ -1,0 +1,55 @@
+/**
+ * How the lists and members commands reach the store: the home directory
+ * from `--home`, the busy timeout from switchyard.toml, and the store's
+ * errors turned into exit codes (exit-codes.ts): an unknown list or member
+ * is exit 1; an invalid address, list name or setting given on the command
+ * line is exit 2 (bad usage).
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { ConfigError, loadConfig } from '../config/load.js';
+import { DEFAULT_HOME, homePaths, resolveHome } from '../home.js';
+import { HomeMissingError } from '../master/master.js';
+import { openStore, StoreError, type Store } from '../store/index.js';
+import { CliError, EXIT_ERROR, EXIT_USAGE } from './exit-codes.js';
+
+/** Codes that mean the operator typed something invalid. */
+const USAGE_CODES = new Set(['SY_ADDRESS_INVALID', 'SY_LIST_NAME_INVALID', 'SY_LIST_SETTING']);
+
+/** Open the home's store, run `work`, close it; store errors become CliErrors. */
+export async function withStore<T>(command: Command, work: (store: Store) => Promise<T>): Promise<T> {
+  const { home: option } = command.optsWithGlobals<{ home?: string }>();
+  const home = resolveHome(option);
+  let store: Store;
+  try {
+    await checkHome(home);
+    const { config } = await loadConfig(homePaths(home).config);
+    store = openStore(home, { busyTimeoutMs: config.store.busyTimeout });
+  } catch (error) {
+    throw asCliError(error);
+  }
+  try {
+    return await work(store);
+  } catch (error) {
+    throw asCliError(error);
+  } finally {
+    await store.close();
+  }
+}
+
+export function asCliError(error: unknown): unknown {
+  if (error instanceof StoreError) return new CliError(error.message, USAGE_CODES.has(error.code) ? EXIT_USAGE : EXIT_ERROR);
+  if (error instanceof ConfigError || error instanceof HomeMissingError) return new CliError(error.message);
+  return error;
+}
+
+/** As the master does: the default home is created on first use, any other must exist. */
+async function checkHome(home: string): Promise<void> {
+  try {
+    if (!(await stat(home)).isDirectory()) throw new HomeMissingError(home);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (home !== resolveHome(DEFAULT_HOME, {})) throw new HomeMissingError(home);
+    await mkdir(home, { recursive: true, mode: 0o770 });
+  }
+}

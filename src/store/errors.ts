@@ -1,0 +1,88 @@
+/**
+ * Errors of the list store. Each carries a stable `code` (documented in the
+ * README's error table). `temporary` says what a caller that handles mail
+ * should do: a busy or unreachable store is trouble of our own, so ingress
+ * answers 4xx / exits 75 (EX_TEMPFAIL) and a runner retries; everything else
+ * is permanent for the request that caused it.
+ */
+
+export class StoreError extends Error {
+  readonly code: string;
+  /** True when the same request may well succeed later (busy or locked database). */
+  readonly temporary: boolean;
+
+  constructor(code: string, message: string, options?: { cause?: unknown; temporary?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.temporary = options?.temporary ?? false;
+  }
+}
+
+/** Not a valid email address; `reason` says which rule it breaks. */
+export class AddressInvalidError extends StoreError {
+  constructor(readonly address: string, readonly reason: string) {
+    super('SY_ADDRESS_INVALID', `invalid address ${JSON.stringify(address)}: ${reason}`);
+  }
+}
+
+/** Not a valid list posting address (`name@domain`, name restricted so it is safe in paths). */
+export class ListNameInvalidError extends StoreError {
+  constructor(readonly address: string, readonly reason: string) {
+    super('SY_LIST_NAME_INVALID', `invalid list address ${JSON.stringify(address)}: ${reason}`);
+  }
+}
+
+export class ListUnknownError extends StoreError {
+  constructor(readonly list: string) {
+    super('SY_LIST_UNKNOWN', `no list ${list} (\`switchyard lists list\` shows them)`);
+  }
+}
+
+export class ListExistsError extends StoreError {
+  constructor(readonly list: string) {
+    super('SY_LIST_EXISTS', `list ${list} already exists`);
+  }
+}
+
+/** A list setting that does not exist, or a value it does not accept. */
+export class ListSettingError extends StoreError {
+  constructor(readonly key: string, problem: string) {
+    super('SY_LIST_SETTING', `list setting ${key}: ${problem}`);
+  }
+}
+
+export class MemberExistsError extends StoreError {
+  constructor(readonly list: string, readonly address: string, readonly role: string) {
+    super('SY_MEMBER_EXISTS', `${address} is already ${role === 'member' ? 'a member' : `an ${role}`} of ${list}`);
+  }
+}
+
+export class MemberUnknownError extends StoreError {
+  constructor(readonly list: string, readonly address: string, readonly role: string) {
+    super('SY_MEMBER_UNKNOWN', `${address} is not ${role === 'member' ? 'a member' : `an ${role}`} of ${list}`);
+  }
+}
+
+export class HeldMessageUnknownError extends StoreError {
+  constructor(readonly id: number) {
+    super('SY_HELD_UNKNOWN', `no held message ${id}`);
+  }
+}
+
+/**
+ * The database stayed locked by another process for longer than the busy
+ * timeout (`store.busyTimeout`). Temporary: try again later.
+ */
+export class StoreBusyError extends StoreError {
+  constructor(readonly file: string, cause: unknown) {
+    super('SY_STORE_BUSY', `the list store ${file} is busy (locked by another process); try again later`, { cause, temporary: true });
+  }
+}
+
+/** The database was written by a newer switchyard, or its schema is damaged. */
+export class StoreSchemaError extends StoreError {
+  constructor(readonly file: string, problem: string) {
+    super('SY_STORE_SCHEMA', `the list store ${file} ${problem}`);
+  }
+}

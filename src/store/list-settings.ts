@@ -1,0 +1,192 @@
+/**
+ * A list's settings: one zod schema, every setting with its default and a
+ * one-line description (the same discipline as src/config/schema.ts). The
+ * store keeps them as JSON in the `lists` table and parses them through this
+ * schema on every read, so a setting added later needs no migration: old
+ * rows simply get its default. Names follow Mailman 3's list attributes,
+ * camelCased (default_member_action -> defaultMemberAction).
+ *
+ * `switchyard lists show` lists them; `switchyard lists set LIST KEY VALUE`
+ * parses the value with parseSettingValue() below.
+ */
+import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ListSettingError } from './errors.js';
+
+/** What the posting chain does with a post (Mailman's Action). */
+export const MODERATION_ACTIONS = ['accept', 'hold', 'reject', 'discard'] as const;
+export type ModerationAction = (typeof MODERATION_ACTIONS)[number];
+
+const regex = z.string().refine(
+  (source) => {
+    try {
+      new RegExp(source, 'i');
+      return true;
+    } catch {
+      return false;
+    }
+  },
+  { message: 'not a valid regular expression' },
+);
+
+/** Stored form of the moderator password (never the password itself). */
+const PASSWORD_HASH = /^scrypt\$[0-9a-f]{32}\$[0-9a-f]{64}$/;
+
+export const listSettingsSchema = z.object({
+  emergency: z.boolean().default(false).describe('hold every post for the moderators, whoever sends it'),
+  moderatorPassword: z
+    .string()
+    .regex(PASSWORD_HASH, 'must be stored hashed (`lists set` hashes it)')
+    .nullable()
+    .default(null)
+    .describe('password for the Approved: header (stored as an scrypt hash); null: none'),
+  defaultMemberAction: z.enum(MODERATION_ACTIONS).default('accept').describe("what happens to members' posts unless the member has their own moderation action"),
+  defaultNonmemberAction: z.enum(MODERATION_ACTIONS).default('hold').describe('what happens to posts from addresses that are not members'),
+  maxMessageSize: z.number().int().min(0).default(40).describe('largest post accepted without moderation, in KB; 0: no limit'),
+  maxNumRecipients: z.number().int().min(0).default(10).describe('posts with more explicit recipients are held; 0: no limit'),
+  subjectPrefix: z.string().default('').describe('prepended to the Subject of every post (set to "[Display Name] " at creation)'),
+  replyGoesToList: z
+    .enum(['no_munging', 'point_to_list', 'explicit_header'])
+    .default('no_munging')
+    .describe("Reply-To: leave it, point it at the list, or set it to replyToAddress"),
+  replyToAddress: z.string().default('').describe("the Reply-To address when replyGoesToList is 'explicit_header'"),
+  dmarcMitigateAction: z
+    .enum(['no_mitigation', 'munge_from', 'wrap_message', 'reject', 'discard'])
+    .default('munge_from')
+    .describe("posts from domains whose DMARC policy is reject or quarantine: rewrite From, wrap the post, or refuse it"),
+  dmarcMitigateUnconditionally: z.boolean().default(false).describe('apply dmarcMitigateAction to every post, whatever the DMARC policy'),
+  headerText: z.string().default('').describe('text added at the top of every post; empty: none'),
+  footerText: z.string().default('').describe('text added at the bottom of every post; empty: none'),
+  postingPipeline: z
+    .array(z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'handler names are a-z, 0-9, -'))
+    .default(['cleanse', 'subject-prefix', 'reply-to', 'dmarc', 'decorate', 'to-archive', 'to-outgoing'])
+    .describe('the handlers an accepted post goes through, in order'),
+  requireExplicitDestination: z.boolean().default(true).describe('hold posts that name the list in neither To nor Cc'),
+  suspiciousHeaders: z.array(regex).default([]).describe('hold posts with a header line matching one of these regular expressions (case-insensitive)'),
+  administrivia: z.boolean().default(true).describe('hold posts that look like (un)subscribe requests sent to the list'),
+  archive: z.boolean().default(true).describe('pass accepted posts to the archivers'),
+  bounceScoreThreshold: z.number().min(0).default(5).describe("a member's bounce score at which delivery is disabled"),
+  bounceInfoStaleAfter: z.number().int().min(1).default(7).describe('days after which a member without new bounces has their score reset'),
+});
+
+export type ListSettings = z.output<typeof listSettingsSchema>;
+export type SettingKey = keyof ListSettings;
+export const SETTING_KEYS = Object.keys(listSettingsSchema.shape) as SettingKey[];
+
+export function defaultSettings(): ListSettings {
+  return listSettingsSchema.parse({});
+}
+
+function problems(error: z.ZodError): string {
+  return error.issues.map((issue) => (issue.path.length > 1 ? `${issue.path.slice(1).join('.')}: ` : '') + issue.message).join('; ');
+}
+
+/**
+ * Settings as stored (or as given by a caller), validated, defaults filled
+ * in. Unknown keys are an error when `strict` (a caller's mistake) and are
+ * dropped otherwise (a row written by a newer switchyard).
+ */
+export function parseSettings(value: unknown, strict: boolean): ListSettings {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ListSettingError('settings', 'expected an object');
+  if (strict) {
+    for (const key of Object.keys(value)) if (!(key in listSettingsSchema.shape)) throw unknownSetting(key);
+  }
+  const result = listSettingsSchema.safeParse(value);
+  if (!result.success) {
+    const key = String(result.error.issues[0]?.path[0] ?? 'settings');
+    throw new ListSettingError(key, problems(result.error));
+  }
+  return result.data;
+}
+
+function unknownSetting(key: string): ListSettingError {
+  return new ListSettingError(key, `no such setting; the settings are ${SETTING_KEYS.join(', ')}`);
+}
+
+export function isSettingKey(key: string): key is SettingKey {
+  return Object.hasOwn(listSettingsSchema.shape, key);
+}
+
+export function settingDescription(key: SettingKey): string {
+  return listSettingsSchema.shape[key].description ?? '';
+}
+
+/** The kind of value a setting takes, for parsing command-line text and for help. */
+export function settingKind(key: SettingKey): 'boolean' | 'number' | 'enum' | 'string' | 'list' | 'password' {
+  if (key === 'moderatorPassword') return 'password';
+  const example = defaultSettings()[key];
+  if (typeof example === 'boolean') return 'boolean';
+  if (typeof example === 'number') return 'number';
+  if (Array.isArray(example)) return 'list';
+  return settingOptions(key) === null ? 'string' : 'enum';
+}
+
+/** The allowed values of an enum setting, else null. */
+export function settingOptions(key: SettingKey): readonly string[] | null {
+  let field: z.ZodType = listSettingsSchema.shape[key];
+  while (field instanceof z.ZodDefault || field instanceof z.ZodNullable) field = field.unwrap() as z.ZodType;
+  return field instanceof z.ZodEnum ? (field.options as string[]) : null;
+}
+
+/**
+ * A setting's value from command-line text: `true`/`false` (also yes/no,
+ * on/off) for flags, decimal numbers, a JSON array for lists (`[]` clears),
+ * the text itself for strings; `none` clears the moderator password, any
+ * other text is hashed. The result is validated against the schema, and a
+ * problem names the key.
+ */
+export function parseSettingValue(key: string, text: string): Partial<ListSettings> {
+  if (!isSettingKey(key)) throw unknownSetting(key);
+  let value: unknown;
+  switch (settingKind(key)) {
+    case 'boolean': {
+      const lower = text.toLowerCase();
+      if (['true', 'yes', 'on', '1'].includes(lower)) value = true;
+      else if (['false', 'no', 'off', '0'].includes(lower)) value = false;
+      else throw new ListSettingError(key, `expected true or false, got ${JSON.stringify(text)}`);
+      break;
+    }
+    case 'number':
+      if (!/^-?\d+(\.\d+)?$/.test(text.trim())) throw new ListSettingError(key, `expected a number, got ${JSON.stringify(text)}`);
+      value = Number(text);
+      break;
+    case 'list':
+      try {
+        value = JSON.parse(text);
+      } catch {
+        throw new ListSettingError(key, `expected a JSON array such as '["^X-Spam: yes"]', got ${JSON.stringify(text)}`);
+      }
+      break;
+    case 'password':
+      value = text === '' || text.toLowerCase() === 'none' ? null : hashModeratorPassword(text);
+      break;
+    case 'enum': {
+      const options = settingOptions(key) ?? [];
+      if (!options.includes(text)) throw new ListSettingError(key, `expected one of ${options.join(', ')}, got ${JSON.stringify(text)}`);
+      value = text;
+      break;
+    }
+    case 'string':
+      value = text;
+      break;
+  }
+  const field = listSettingsSchema.shape[key];
+  const result = field.safeParse(value);
+  if (!result.success) throw new ListSettingError(key, problems(new z.ZodError(result.error.issues.map((issue) => ({ ...issue, path: [key, ...issue.path] })))));
+  return { [key]: result.data } as Partial<ListSettings>;
+}
+
+export function hashModeratorPassword(password: string): string {
+  const salt = randomBytes(16);
+  return `scrypt$${salt.toString('hex')}$${scryptSync(password, salt, 32).toString('hex')}`;
+}
+
+/** For the posting chain's Approved: check. False when the list has no moderator password. */
+export function verifyModeratorPassword(settings: Pick<ListSettings, 'moderatorPassword'>, candidate: string): boolean {
+  const stored = settings.moderatorPassword;
+  if (stored === null) return false;
+  const [, saltHex, hashHex] = stored.split('$') as [string, string, string];
+  const expected = Buffer.from(hashHex, 'hex');
+  const actual = scryptSync(candidate, Buffer.from(saltHex, 'hex'), expected.length);
+  return timingSafeEqual(expected, actual);
+}

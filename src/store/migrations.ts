@@ -1,0 +1,84 @@
+/**
+ * The SQLite schema, as numbered migrations applied in order when a store is
+ * opened. Each migration runs in its own IMMEDIATE transaction together with
+ * the row that records it in `schema_migrations`, so a process killed midway
+ * leaves the database at the previous version, and the next open applies the
+ * migration again from the start. Two processes opening a fresh database at
+ * once serialise on the write lock; the second finds the work done.
+ *
+ * Never edit a released migration: add the next one. A PostgreSQL store would
+ * keep its own list with the same version numbers and meanings.
+ *
+ * Timestamps are ISO 8601 UTC text; list settings are JSON text parsed
+ * through list-settings.ts on every read (new settings need no migration).
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  /** Statements run in order; no transaction control inside. */
+  statements: readonly string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'lists and members',
+    statements: [
+      `CREATE TABLE lists (
+        id INTEGER PRIMARY KEY,
+        address TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        description TEXT NOT NULL DEFAULT '',
+        settings TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL
+      )`,
+      `CREATE TABLE members (
+        id INTEGER PRIMARY KEY,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        address_key TEXT NOT NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        role TEXT NOT NULL CHECK (role IN ('member', 'owner', 'moderator')),
+        delivery_status TEXT NOT NULL DEFAULT 'enabled' CHECK (delivery_status IN ('enabled', 'by_user', 'by_bounces')),
+        moderation_action TEXT CHECK (moderation_action IN ('accept', 'hold', 'reject', 'discard')),
+        bounce_score REAL NOT NULL DEFAULT 0,
+        last_bounce_at TEXT,
+        subscribed_at TEXT NOT NULL,
+        UNIQUE (list_id, role, address_key)
+      )`,
+      // "Which lists is this address on?" for bounces and unsubscribes across lists.
+      `CREATE INDEX members_address_key ON members (address_key)`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'held messages',
+    statements: [
+      `CREATE TABLE held_messages (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        sender TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        message_id TEXT,
+        queue_ref TEXT,
+        raw BLOB,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        CHECK ((queue_ref IS NULL) <> (raw IS NULL))
+      )`,
+      `CREATE INDEX held_messages_list ON held_messages (list_id, id)`,
+    ],
+  },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export const MIGRATIONS_TABLE = `CREATE TABLE IF NOT EXISTS schema_migrations (
+  version INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  applied_at TEXT NOT NULL
+)`;

@@ -1,0 +1,477 @@
+/**
+ * The Store on SQLite (better-sqlite3): one file, `<home>/switchyard.db`,
+ * shared by the CLI and every runner process.
+ *
+ * - WAL mode: readers never wait for the writer, and one writer at a time
+ *   waits up to `busyTimeoutMs` for the lock; past that the operation fails
+ *   with StoreBusyError (temporary: retry, 4xx, EX_TEMPFAIL).
+ * - synchronous=FULL: a committed change (a held message above all) survives
+ *   a power cut, like an acknowledged queue entry.
+ * - Write transactions are BEGIN IMMEDIATE, so they take the write lock (and
+ *   wait for it) before reading: no deadlock-style SQLITE_BUSY mid-transaction.
+ *
+ * Files: creates `switchyard.db` with mode 0660 if missing (SQLite gives its
+ * `-wal` and `-shm` files the same mode). Crash windows: every change is one
+ * SQLite transaction, so a process killed at any moment leaves the database
+ * before or after that change, never between; a member import killed midway
+ * keeps the batches committed so far (running it again skips them as
+ * already members). Migrations: see migrations.ts.
+ */
+import { closeSync, fchmodSync, openSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { parseAddress, parseListAddress, type Address } from './address.js';
+import {
+  HeldMessageUnknownError,
+  ListExistsError,
+  ListUnknownError,
+  MemberExistsError,
+  MemberUnknownError,
+  StoreBusyError,
+  StoreError,
+  StoreSchemaError,
+} from './errors.js';
+import { parseSettings, type ListSettings, type ModerationAction } from './list-settings.js';
+import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from './migrations.js';
+import type {
+  AddedMembers,
+  DeliveryStatus,
+  HeldMessage,
+  ListChanges,
+  MailingList,
+  Member,
+  MemberChanges,
+  NewHeldMessage,
+  NewList,
+  NewMember,
+  RemovedList,
+  Role,
+  Store,
+} from './store.js';
+
+export interface SqliteStoreOptions {
+  file: string;
+  /** How long a write waits for another process's transaction (SQLite busy_timeout). Default 5000. */
+  busyTimeoutMs?: number;
+  /** Apply migrations up to this version only (tests of upgrades). Default: all. */
+  targetVersion?: number;
+}
+
+interface ListRow {
+  id: number;
+  address: string;
+  name: string;
+  domain: string;
+  display_name: string;
+  description: string;
+  settings: string;
+  created_at: string;
+}
+
+interface MemberRow {
+  list_address: string;
+  address: string;
+  display_name: string;
+  role: Role;
+  delivery_status: DeliveryStatus;
+  moderation_action: ModerationAction | null;
+  bounce_score: number;
+  last_bounce_at: string | null;
+  subscribed_at: string;
+}
+
+interface HeldRow {
+  id: number;
+  list_address: string;
+  sender: string;
+  subject: string;
+  reason: string;
+  received_at: string;
+  message_id: string | null;
+  queue_ref: string | null;
+  raw: Buffer | null;
+  metadata: string;
+}
+
+const MEMBER_COLUMNS = `l.address AS list_address, m.address, m.display_name, m.role, m.delivery_status,
+  m.moderation_action, m.bounce_score, m.last_bounce_at, m.subscribed_at`;
+const HELD_COLUMNS = `h.id, l.address AS list_address, h.sender, h.subject, h.reason, h.received_at,
+  h.message_id, h.queue_ref, h.raw, h.metadata`;
+
+function isBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return error instanceof Database.SqliteError && typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Database.SqliteError && (error.code === 'SQLITE_CONSTRAINT_UNIQUE' || error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY');
+}
+
+function capitalise(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}
+
+function toMember(row: MemberRow): Member {
+  return {
+    list: row.list_address,
+    address: row.address,
+    displayName: row.display_name,
+    role: row.role,
+    deliveryStatus: row.delivery_status,
+    moderationAction: row.moderation_action,
+    bounceScore: row.bounce_score,
+    lastBounceAt: row.last_bounce_at === null ? null : new Date(row.last_bounce_at),
+    subscribedAt: new Date(row.subscribed_at),
+  };
+}
+
+function toHeld(row: HeldRow): HeldMessage {
+  return {
+    id: row.id,
+    list: row.list_address,
+    sender: row.sender,
+    subject: row.subject,
+    reason: row.reason,
+    receivedAt: new Date(row.received_at),
+    messageId: row.message_id,
+    queueRef: row.queue_ref,
+    raw: row.raw,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  };
+}
+
+/** Create the database file 0660 (whatever the umask) if it does not exist yet. */
+function createFile(file: string): void {
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o660);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
+  }
+  try {
+    fchmodSync(fd, 0o660);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export class SqliteStore implements Store {
+  readonly location: string;
+  private readonly db: Database.Database;
+
+  /** Opens (creating if needed) and migrates; throws StoreBusyError / StoreSchemaError. */
+  constructor(options: SqliteStoreOptions) {
+    this.location = options.file;
+    createFile(options.file);
+    this.db = new Database(options.file, { timeout: options.busyTimeoutMs ?? 5000 });
+    try {
+      this.guard(() => {
+        this.db.pragma('journal_mode = WAL');
+        this.db.pragma('synchronous = FULL');
+        this.db.pragma('foreign_keys = ON');
+        this.migrate(options.targetVersion ?? SCHEMA_VERSION);
+      });
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  /** The schema version recorded in the database. */
+  schemaVersion(): number {
+    return this.guard(() => this.currentVersion());
+  }
+
+  private currentVersion(): number {
+    const row = this.db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
+    return row.version ?? 0;
+  }
+
+  private migrate(target: number): void {
+    this.db.exec(MIGRATIONS_TABLE);
+    const apply = this.db.transaction((migration: (typeof MIGRATIONS)[number]) => {
+      // Re-read inside the write lock: another process may have migrated meanwhile.
+      if (this.currentVersion() >= migration.version) return;
+      for (const statement of migration.statements) this.db.exec(statement);
+      this.db
+        .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+        .run(migration.version, migration.name, new Date().toISOString());
+    });
+    const found = this.currentVersion();
+    if (found > SCHEMA_VERSION) {
+      throw new StoreSchemaError(this.location, `has schema version ${found}, newer than this switchyard knows (${SCHEMA_VERSION}); upgrade switchyard`);
+    }
+    for (const migration of MIGRATIONS) {
+      if (migration.version > target || migration.version <= found) continue;
+      apply.immediate(migration);
+    }
+  }
+
+  /** Run `operation`, turning SQLite's lock errors into the store's temporary error. */
+  private guard<T>(operation: () => T): T {
+    try {
+      return operation();
+    } catch (error) {
+      if (isBusy(error)) throw new StoreBusyError(this.location, error);
+      throw error;
+    }
+  }
+
+  /** `operation` in one BEGIN IMMEDIATE transaction. */
+  private write<T>(operation: () => T): T {
+    return this.guard(() => this.db.transaction(operation).immediate());
+  }
+
+  // ------------------------------------------------------------------ lists
+
+  private listRow(address: string): ListRow {
+    const row = this.db.prepare('SELECT * FROM lists WHERE address = ?').get(parseListAddress(address).address) as ListRow | undefined;
+    if (row === undefined) throw new ListUnknownError(parseListAddress(address).address);
+    return row;
+  }
+
+  private toList(row: ListRow): MailingList {
+    return {
+      address: row.address,
+      name: row.name,
+      domain: row.domain,
+      displayName: row.display_name,
+      description: row.description,
+      settings: parseSettings(JSON.parse(row.settings), false),
+      createdAt: new Date(row.created_at),
+    };
+  }
+
+  async createList(list: NewList): Promise<MailingList> {
+    const { address, name, domain } = parseListAddress(list.address);
+    const displayName = list.displayName ?? capitalise(name);
+    const settings = parseSettings({ subjectPrefix: `[${displayName}] `, ...list.settings }, true);
+    return this.write(() => {
+      try {
+        this.db
+          .prepare('INSERT INTO lists (address, name, domain, display_name, description, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+          .run(address, name, domain, displayName, list.description ?? '', JSON.stringify(settings), new Date().toISOString());
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new ListExistsError(address);
+        throw error;
+      }
+      return this.toList(this.listRow(address));
+    });
+  }
+
+  async getList(address: string): Promise<MailingList> {
+    return this.guard(() => this.toList(this.listRow(address)));
+  }
+
+  async findList(address: string): Promise<MailingList | null> {
+    try {
+      return await this.getList(address);
+    } catch (error) {
+      if (error instanceof ListUnknownError) return null;
+      throw error;
+    }
+  }
+
+  async lists(): Promise<MailingList[]> {
+    return this.guard(() => (this.db.prepare('SELECT * FROM lists ORDER BY address').all() as ListRow[]).map((row) => this.toList(row)));
+  }
+
+  async updateList(address: string, changes: ListChanges): Promise<MailingList> {
+    return this.write(() => {
+      const row = this.listRow(address);
+      const current = parseSettings(JSON.parse(row.settings), false);
+      const settings: ListSettings = changes.settings === undefined ? current : parseSettings({ ...current, ...changes.settings }, true);
+      this.db
+        .prepare('UPDATE lists SET display_name = ?, description = ?, settings = ? WHERE id = ?')
+        .run(changes.displayName ?? row.display_name, changes.description ?? row.description, JSON.stringify(settings), row.id);
+      return this.toList(this.listRow(row.address));
+    });
+  }
+
+  async removeList(address: string): Promise<RemovedList> {
+    return this.write(() => {
+      const row = this.listRow(address);
+      const count = (sql: string): number => (this.db.prepare(sql).get(row.id) as { n: number }).n;
+      const members = count('SELECT COUNT(*) AS n FROM members WHERE list_id = ?');
+      const held = count('SELECT COUNT(*) AS n FROM held_messages WHERE list_id = ?');
+      // Explicit deletes rather than relying on ON DELETE CASCADE alone: the result is the same with foreign keys off.
+      this.db.prepare('DELETE FROM held_messages WHERE list_id = ?').run(row.id);
+      this.db.prepare('DELETE FROM members WHERE list_id = ?').run(row.id);
+      this.db.prepare('DELETE FROM lists WHERE id = ?').run(row.id);
+      return { list: row.address, members, held };
+    });
+  }
+
+  // ---------------------------------------------------------------- members
+
+  private memberRow(list: string, address: Address, role: Role): MemberRow | undefined {
+    return this.db
+      .prepare(`SELECT ${MEMBER_COLUMNS} FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = ? AND m.role = ? AND m.address_key = ?`)
+      .get(list, role, address.key) as MemberRow | undefined;
+  }
+
+  async addMember(list: string, member: NewMember): Promise<Member> {
+    const address = parseAddress(member.address);
+    const role = member.role ?? 'member';
+    return this.write(() => {
+      const row = this.listRow(list);
+      try {
+        this.db
+          .prepare('INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(row.id, address.address, address.key, member.displayName ?? '', role, new Date().toISOString());
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new MemberExistsError(row.address, address.address, role);
+        throw error;
+      }
+      return toMember(this.memberRow(row.address, address, role) as MemberRow);
+    });
+  }
+
+  async addMembers(list: string, members: readonly NewMember[]): Promise<AddedMembers> {
+    const rows = members.map((member) => ({ address: parseAddress(member.address), displayName: member.displayName ?? '', role: member.role ?? 'member' }));
+    return this.write(() => {
+      const listId = this.listRow(list).id;
+      const insert = this.db.prepare(
+        `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (list_id, role, address_key) DO NOTHING`,
+      );
+      const now = new Date().toISOString();
+      let added = 0;
+      for (const row of rows) added += insert.run(listId, row.address.address, row.address.key, row.displayName, row.role, now).changes;
+      return { added, existing: rows.length - added };
+    });
+  }
+
+  async removeMember(list: string, address: string, role: Role = 'member'): Promise<Member> {
+    const parsed = parseAddress(address);
+    return this.write(() => {
+      const row = this.listRow(list);
+      const member = this.memberRow(row.address, parsed, role);
+      if (member === undefined) throw new MemberUnknownError(row.address, parsed.address, role);
+      this.db.prepare('DELETE FROM members WHERE list_id = ? AND role = ? AND address_key = ?').run(row.id, role, parsed.key);
+      return toMember(member);
+    });
+  }
+
+  async getMember(list: string, address: string, role: Role = 'member'): Promise<Member> {
+    const found = await this.findMember(list, address, role);
+    if (found === null) throw new MemberUnknownError(parseListAddress(list).address, parseAddress(address).address, role);
+    return found;
+  }
+
+  async findMember(list: string, address: string, role: Role = 'member'): Promise<Member | null> {
+    const parsed = parseAddress(address);
+    return this.guard(() => {
+      const row = this.listRow(list);
+      const member = this.memberRow(row.address, parsed, role);
+      return member === undefined ? null : toMember(member);
+    });
+  }
+
+  async members(list: string, options: { role?: Role } = {}): Promise<Member[]> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      const byRole = options.role === undefined ? '' : ' AND m.role = ?';
+      const params: unknown[] = options.role === undefined ? [row.id] : [row.id, options.role];
+      const rows = this.db
+        .prepare(`SELECT ${MEMBER_COLUMNS} FROM members m JOIN lists l ON l.id = m.list_id WHERE m.list_id = ?${byRole} ORDER BY m.address_key, m.role`)
+        .all(...params) as MemberRow[];
+      return rows.map(toMember);
+    });
+  }
+
+  async countMembers(list: string, options: { role?: Role } = {}): Promise<number> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      const byRole = options.role === undefined ? '' : ' AND role = ?';
+      const params: unknown[] = options.role === undefined ? [row.id] : [row.id, options.role];
+      return (this.db.prepare(`SELECT COUNT(*) AS n FROM members WHERE list_id = ?${byRole}`).get(...params) as { n: number }).n;
+    });
+  }
+
+  async updateMember(list: string, address: string, role: Role, changes: MemberChanges): Promise<Member> {
+    const parsed = parseAddress(address);
+    return this.write(() => {
+      const listRow = this.listRow(list);
+      const current = this.memberRow(listRow.address, parsed, role);
+      if (current === undefined) throw new MemberUnknownError(listRow.address, parsed.address, role);
+      const lastBounceAt = changes.lastBounceAt === undefined ? current.last_bounce_at : (changes.lastBounceAt?.toISOString() ?? null);
+      this.db
+        .prepare(
+          `UPDATE members SET display_name = ?, delivery_status = ?, moderation_action = ?, bounce_score = ?, last_bounce_at = ?
+           WHERE list_id = ? AND role = ? AND address_key = ?`,
+        )
+        .run(
+          changes.displayName ?? current.display_name,
+          changes.deliveryStatus ?? current.delivery_status,
+          changes.moderationAction === undefined ? current.moderation_action : changes.moderationAction,
+          changes.bounceScore ?? current.bounce_score,
+          lastBounceAt,
+          listRow.id,
+          role,
+          parsed.key,
+        );
+      return toMember(this.memberRow(listRow.address, parsed, role) as MemberRow);
+    });
+  }
+
+  // ----------------------------------------------------------- held messages
+
+  async holdMessage(message: NewHeldMessage): Promise<HeldMessage> {
+    const queueRef = message.queueRef ?? null;
+    const raw = message.raw ?? null;
+    if ((queueRef === null) === (raw === null)) throw new StoreError('SY_HELD_INVALID', 'a held message needs exactly one of queueRef and raw');
+    return this.write(() => {
+      const row = this.listRow(message.list);
+      const { lastInsertRowid } = this.db
+        .prepare(
+          `INSERT INTO held_messages (list_id, sender, subject, reason, received_at, message_id, queue_ref, raw, metadata)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          row.id,
+          message.sender,
+          message.subject,
+          message.reason,
+          (message.receivedAt ?? new Date()).toISOString(),
+          message.messageId ?? null,
+          queueRef,
+          raw,
+          JSON.stringify(message.metadata ?? {}),
+        );
+      return this.heldRow(Number(lastInsertRowid));
+    });
+  }
+
+  private heldRow(id: number): HeldMessage {
+    const row = this.db.prepare(`SELECT ${HELD_COLUMNS} FROM held_messages h JOIN lists l ON l.id = h.list_id WHERE h.id = ?`).get(id) as HeldRow | undefined;
+    if (row === undefined) throw new HeldMessageUnknownError(id);
+    return toHeld(row);
+  }
+
+  async getHeld(id: number): Promise<HeldMessage> {
+    return this.guard(() => this.heldRow(id));
+  }
+
+  async heldMessages(list: string): Promise<HeldMessage[]> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      const rows = this.db.prepare(`SELECT ${HELD_COLUMNS} FROM held_messages h JOIN lists l ON l.id = h.list_id WHERE h.list_id = ? ORDER BY h.id`).all(row.id) as HeldRow[];
+      return rows.map(toHeld);
+    });
+  }
+
+  async countHeld(list: string): Promise<number> {
+    return this.guard(() => (this.db.prepare('SELECT COUNT(*) AS n FROM held_messages WHERE list_id = ?').get(this.listRow(list).id) as { n: number }).n);
+  }
+
+  async removeHeld(id: number): Promise<void> {
+    this.write(() => {
+      if (this.db.prepare('DELETE FROM held_messages WHERE id = ?').run(id).changes === 0) throw new HeldMessageUnknownError(id);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * `switchyard lists ...` as operators run it: the built binary against a
+ * real store in a temp home. Assumes `tsc` has run (`npm test` does).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../src/store/sqlite-store.js';
+import { runCli, type CliResult } from '../support/cli.js';
+
+const AGENT = fileURLToPath(new URL('../../dist/test/fixtures/store-agent.js', import.meta.url));
+
+let home: string;
+
+function sy(...args: string[]): Promise<CliResult> {
+  return runCli(['--home', home, ...args]);
+}
+
+async function json<T>(...args: string[]): Promise<T> {
+  const result = await sy(...args, '--json');
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+interface ListJson {
+  address: string;
+  displayName: string;
+  description: string;
+  members: { member: number; owner: number; moderator: number };
+  held: number;
+  settings: Record<string, unknown>;
+}
+
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'switchyard-cli-lists-'));
+});
+
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('switchyard lists', () => {
+  it.each([['lists'], ['lists', 'create'], ['lists', 'remove'], ['lists', 'list'], ['lists', 'show'], ['lists', 'set']])('`%s --help` prints its usage and exits 0', async (...words: string[]) => {
+    const result = await runCli([...words, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Usage: switchyard ${words.join(' ')}`);
+  });
+
+  it('create makes a list with a lower-cased address, and the database file 0660 in the home', async () => {
+    const created = await sy('lists', 'create', 'Dev@Lists.Example.ORG', '--display-name', 'Developers', '--description', 'the devs');
+    expect(created).toMatchObject({ code: 0, stderr: '' });
+    expect(created.stdout).toBe('created list dev@lists.example.org (Developers)\n');
+    expect(((await stat(join(home, 'switchyard.db'))).mode & 0o777).toString(8)).toBe('660');
+    const shown = await json<ListJson>('lists', 'show', 'dev@lists.example.org');
+    expect(shown).toMatchObject({ address: 'dev@lists.example.org', displayName: 'Developers', description: 'the devs', held: 0, members: { member: 0, owner: 0, moderator: 0 } });
+    expect(shown.settings).toMatchObject({ subjectPrefix: '[Developers] ', defaultNonmemberAction: 'hold', maxMessageSize: 40, moderatorPassword: null });
+  });
+
+  it('create refuses an existing list (exit 1) and an invalid address (exit 2), naming the problem', async () => {
+    await sy('lists', 'create', 'dev@example.org');
+    const again = await sy('lists', 'create', 'DEV@example.org');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('list dev@example.org already exists');
+    for (const bad of ['dev', '../etc@example.org', 'dev-request@example.org', 'de v@example.org']) {
+      const result = await sy('lists', 'create', bad);
+      expect(result.code, bad).toBe(2);
+      expect(result.stderr, bad).toContain('invalid list address');
+    }
+  });
+
+  it('list shows every list as a table, or JSON with member counts', async () => {
+    expect((await sy('lists', 'list')).stdout).toContain('no lists');
+    await sy('lists', 'create', 'b@example.org', '--description', 'Bee');
+    await sy('lists', 'create', 'a@example.org');
+    await sy('members', 'add', 'b@example.org', 'x@example.org');
+    const table = await sy('lists', 'list');
+    expect(table.code).toBe(0);
+    const lines = table.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^LIST\s+DISPLAY NAME\s+MEMBERS\s+OWNERS\s+MODERATORS\s+HELD\s+DESCRIPTION$/);
+    expect(lines[1]).toMatch(/^a@example\.org\s+A\s+0\s+0\s+0\s+0$/);
+    expect(lines[2]).toMatch(/^b@example\.org\s+B\s+1\s+0\s+0\s+0\s+Bee$/);
+    const { lists } = await json<{ lists: ListJson[] }>('lists', 'list');
+    expect(lists.map((l) => [l.address, l.members.member])).toEqual([
+      ['a@example.org', 0],
+      ['b@example.org', 1],
+    ]);
+  });
+
+  it('show prints the facts and every setting with its value and description', async () => {
+    await sy('lists', 'create', 'dev@example.org');
+    const result = await sy('lists', 'show', 'dev@example.org');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^list\s+dev@example\.org$/m);
+    expect(result.stdout).toMatch(/^defaultNonmemberAction\s+"hold"\s+what happens to posts from addresses that are not members/m);
+    expect(result.stdout).toMatch(/^maxMessageSize\s+40\s+/m);
+  });
+
+  it('set validates the value against the settings schema and stores it; errors name the key and exit 2', async () => {
+    await sy('lists', 'create', 'dev@example.org');
+    expect((await sy('lists', 'set', 'dev@example.org', 'defaultNonmemberAction', 'reject')).stdout).toBe('dev@example.org: defaultNonmemberAction = "reject"\n');
+    expect((await sy('lists', 'set', 'dev@example.org', 'emergency', 'yes')).code).toBe(0);
+    expect((await sy('lists', 'set', 'dev@example.org', 'suspiciousHeaders', '["^X-Spam-Flag: YES"]')).code).toBe(0);
+    expect((await sy('lists', 'set', 'dev@example.org', 'displayName', 'Developers')).code).toBe(0);
+    const secret = await sy('lists', 'set', 'dev@example.org', 'moderatorPassword', 'hunter2');
+    expect(secret.stdout).not.toContain('hunter2');
+    const shown = await json<ListJson>('lists', 'show', 'dev@example.org');
+    expect(shown.displayName).toBe('Developers');
+    expect(shown.settings).toMatchObject({ defaultNonmemberAction: 'reject', emergency: true, suspiciousHeaders: ['^X-Spam-Flag: YES'], moderatorPassword: '(set)' });
+
+    for (const [key, value, message] of [
+      ['nosuchkey', '1', 'list setting nosuchkey: no such setting; the settings are emergency'],
+      ['maxMessageSize', 'lots', 'list setting maxMessageSize: expected a number'],
+      ['defaultMemberAction', 'maybe', 'list setting defaultMemberAction: expected one of accept, hold, reject, discard'],
+      ['suspiciousHeaders', '["(unclosed"]', 'not a valid regular expression'],
+    ] as const) {
+      const result = await sy('lists', 'set', 'dev@example.org', key, value);
+      expect(result.code, key).toBe(2);
+      expect(result.stderr, key).toContain(message);
+    }
+    expect((await json<ListJson>('lists', 'show', 'dev@example.org')).settings.maxMessageSize).toBe(40);
+  });
+
+  it('remove refuses without --yes (exit 2, saying what would go), and with it removes members and held messages', async () => {
+    await sy('lists', 'create', 'dev@example.org');
+    await sy('members', 'add', 'dev@example.org', 'x@example.org');
+    const store = new SqliteStore({ file: join(home, 'switchyard.db') });
+    await store.holdMessage({ list: 'dev@example.org', sender: 'y@example.org', subject: 's', reason: 'r', raw: Buffer.from('m') });
+    await store.close();
+
+    const refused = await sy('lists', 'remove', 'dev@example.org');
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('deletes its 1 member record(s) and 1 held message(s) for good; add --yes');
+    expect((await json<{ lists: unknown[] }>('lists', 'list')).lists).toHaveLength(1);
+
+    expect(await json('lists', 'remove', 'dev@example.org', '--yes')).toEqual({ list: 'dev@example.org', members: 1, held: 1 });
+    expect((await json<{ lists: unknown[] }>('lists', 'list')).lists).toHaveLength(0);
+  });
+
+  it('an unknown list exits 1 with a clear message for show, set and remove', async () => {
+    for (const args of [['show', 'nope@example.org'], ['set', 'nope@example.org', 'emergency', 'true'], ['remove', 'nope@example.org', '--yes']]) {
+      const result = await sy('lists', ...args);
+      expect(result.code, args[0]).toBe(1);
+      expect(result.stderr, args[0]).toBe('switchyard: no list nope@example.org (`switchyard lists list` shows them)\n');
+    }
+  });
+
+  it('a home directory that does not exist is an error (exit 1), not silently created', async () => {
+    const missing = join(home, 'missing');
+    const result = await runCli(['--home', missing, 'lists', 'list']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`home directory ${missing} does not exist`);
+  });
+
+  it('a store locked by another process past store.busyTimeout exits 1 saying it is busy', async () => {
+    await sy('lists', 'create', 'dev@example.org');
+    await writeFile(join(home, 'switchyard.toml'), '[store]\nbusyTimeout = "200ms"\n');
+    const holder = spawn(process.execPath, [AGENT, 'hold', join(home, 'switchyard.db')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = createInterface({ input: holder.stdout });
+    const next = (): Promise<string> => new Promise((resolve) => lines.once('line', resolve));
+    try {
+      expect(await next()).toBe('locked');
+      const result = await sy('lists', 'create', 'other@example.org');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('is busy (locked by another process); try again later');
+      // Reading is not blocked by the writer.
+      expect((await sy('lists', 'list')).code).toBe(0);
+      holder.stdin.write('release\n');
+      expect(await next()).toBe('released');
+    } finally {
+      holder.kill('SIGKILL');
+    }
+    expect((await sy('lists', 'create', 'other@example.org')).code).toBe(0);
+  });
+});

@@ -1,0 +1,233 @@
+/**
+ * `switchyard members ...` as operators run it: the built binary against a
+ * real store in a temp home, member files on disk. Assumes `tsc` has run.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, runCli, type CliResult } from '../support/cli.js';
+
+const LIST = 'dev@example.org';
+/** util-linux script(1) runs a command on a pseudo-terminal: how the progress bar is seen. */
+const HAS_SCRIPT = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+let home: string;
+
+function sy(...args: string[]): Promise<CliResult> {
+  return runCli(['--home', home, ...args]);
+}
+
+async function json<T>(...args: string[]): Promise<T> {
+  const result = await sy(...args, '--json');
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as T;
+}
+
+/** Run the binary with `input` on stdin. */
+function withStdin(args: readonly string[], input: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, '--home', home, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+interface MemberJson {
+  address: string;
+  displayName: string;
+  role: string;
+  deliveryStatus: string;
+  bounceScore: number;
+  subscribedAt: string;
+}
+
+interface ImportJson {
+  list: string;
+  lines: number;
+  added: number;
+  existing: number;
+  invalid: { line: number; text: string; reason: string }[];
+}
+
+async function members(role?: string): Promise<MemberJson[]> {
+  return (await json<{ members: MemberJson[] }>('members', 'list', LIST, ...(role ? ['--role', role] : []))).members;
+}
+
+beforeEach(async () => {
+  home = await mkdtemp(join(tmpdir(), 'switchyard-cli-members-'));
+  expect((await sy('lists', 'create', LIST)).code).toBe(0);
+});
+
+afterEach(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('switchyard members', () => {
+  it.each([['members'], ['members', 'add'], ['members', 'remove'], ['members', 'list'], ['members', 'import'], ['members', 'export']])(
+    '`%s --help` prints its usage and exits 0',
+    async (...words: string[]) => {
+      const result = await runCli([...words, '--help']);
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`Usage: switchyard ${words.join(' ')}`);
+    },
+  );
+
+  it('add normalises the address (IDN domain to xn--, domain lower-cased, local part kept) and records name and role', async () => {
+    const added = await sy('members', 'add', LIST, 'Anne@Bücher.Example', '--name', 'Anne Example');
+    expect(added).toMatchObject({ code: 0, stderr: '', stdout: `added Anne@xn--bcher-kva.example to ${LIST} as member\n` });
+    const owner = await json<MemberJson>('members', 'add', LIST, 'boss@example.org', '--role', 'owner');
+    expect(owner).toMatchObject({ address: 'boss@example.org', role: 'owner', deliveryStatus: 'enabled', bounceScore: 0 });
+    expect((await members()).map((m) => [m.address, m.displayName, m.role])).toEqual([
+      ['Anne@xn--bcher-kva.example', 'Anne Example', 'member'],
+      ['boss@example.org', '', 'owner'],
+    ]);
+  });
+
+  it('add refuses a duplicate (exit 1), an invalid address or role (exit 2), and an unknown list (exit 1)', async () => {
+    await sy('members', 'add', LIST, 'anne@example.org');
+    const duplicate = await sy('members', 'add', LIST, 'ANNE@Example.org');
+    expect(duplicate.code).toBe(1);
+    expect(duplicate.stderr).toContain('is already a member of dev@example.org');
+    const invalid = await sy('members', 'add', LIST, 'anne at example.org');
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('invalid address "anne at example.org"');
+    const role = await sy('members', 'add', LIST, 'x@example.org', '--role', 'king');
+    expect(role.code).toBe(2);
+    expect(role.stderr).toContain("Allowed choices are member, owner, moderator");
+    const unknown = await sy('members', 'add', 'nope@example.org', 'x@example.org');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no list nope@example.org');
+  });
+
+  it('remove takes one role away; a non-member exits 1', async () => {
+    await sy('members', 'add', LIST, 'a@example.org');
+    await sy('members', 'add', LIST, 'a@example.org', '--role', 'moderator');
+    expect((await sy('members', 'remove', LIST, 'A@example.org')).stdout).toBe(`removed a@example.org (member) from ${LIST}\n`);
+    expect((await members()).map((m) => m.role)).toEqual(['moderator']);
+    const again = await sy('members', 'remove', LIST, 'a@example.org');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('a@example.org is not a member of dev@example.org');
+  });
+
+  it('list prints a table, filters by role, and says so when there is nobody', async () => {
+    expect((await sy('members', 'list', LIST)).stdout).toBe(`${LIST} has no members\n`);
+    await sy('members', 'add', LIST, 'a@example.org', '--name', 'A');
+    await sy('members', 'add', LIST, 'o@example.org', '--role', 'owner');
+    const table = (await sy('members', 'list', LIST)).stdout.trimEnd().split('\n');
+    expect(table[0]).toMatch(/^ADDRESS\s+NAME\s+ROLE\s+DELIVERY\s+BOUNCE SCORE\s+SUBSCRIBED$/);
+    expect(table[1]).toMatch(/^a@example\.org\s+A\s+member\s+enabled\s+0\s+\d{4}-/);
+    expect(table).toHaveLength(3);
+    expect((await members('owner')).map((m) => m.address)).toEqual(['o@example.org']);
+  });
+
+  it('import adds valid lines, reports invalid ones by line number without stopping, and exits 1 when some were invalid', async () => {
+    const file = join(home, 'members.csv');
+    await writeFile(
+      file,
+      ['address,name', 'a@example.org,Anne', 'not an address', '"b@example.org","Example, Bob"', '', 'C Person <c@Example.ORG>', 'a@example.org', 'd@exa mple.org', '# done'].join('\r\n') + '\r\n',
+    );
+    const result = await sy('members', 'import', LIST, file);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(`${LIST}: added 3, already members 1, invalid 2 (9 lines read)\n`);
+    expect(result.stderr).toBe('line 3: "not an address": no @\nline 8: "d@exa mple.org": space in domain\n');
+    // Not a TTY: no progress bar frames.
+    expect(result.stderr).not.toContain('\r');
+    expect((await members()).map((m) => [m.address, m.displayName])).toEqual([
+      ['a@example.org', 'Anne'],
+      ['b@example.org', 'Example, Bob'],
+      ['c@example.org', 'C Person'],
+    ]);
+
+    const again = await sy('members', 'import', LIST, file, '--json');
+    const report = JSON.parse(again.stdout) as ImportJson;
+    expect(report).toMatchObject({ list: LIST, lines: 9, added: 0, existing: 4 });
+    expect(report.invalid).toEqual([
+      { line: 3, text: 'not an address', reason: '"not an address": no @' },
+      { line: 8, text: 'd@exa mple.org', reason: '"d@exa mple.org": space in domain' },
+    ]);
+  });
+
+  it.skipIf(!HAS_SCRIPT)('import draws a progress bar on stderr when it is a terminal, and clears it before the summary', async () => {
+    const file = join(home, 'many.txt');
+    await writeFile(file, Array.from({ length: 12_000 }, (_, i) => `m${i}@example.org`).join('\n'));
+    const quote = (word: string): string => `'${word.replaceAll("'", "'\\''")}'`;
+    const command = [process.execPath, BIN, '--home', home, 'members', 'import', LIST, file].map(quote).join(' ');
+    const result = spawnSync('script', ['-q', '-e', '-c', command, '/dev/null'], { encoding: 'utf8' });
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/\rimporting \[#+\.*\] \d+\/12000 \d+%/);
+    expect(result.stdout).toContain('importing [##############################] 12000/12000 100%');
+    expect(result.stdout).toContain(`\r\x1b[K${LIST}: added 12000, already members 0, invalid 0 (12000 lines read)`);
+  });
+
+  it('import of a clean file exits 0; --role gives every address that role; - reads stdin', async () => {
+    const file = join(home, 'owners.txt');
+    await writeFile(file, 'o1@example.org\no2@example.org\n');
+    const result = await sy('members', 'import', LIST, file, '--role', 'owner');
+    expect(result).toMatchObject({ code: 0, stderr: '' });
+    expect((await members('owner')).map((m) => m.address)).toEqual(['o1@example.org', 'o2@example.org']);
+    const piped = await withStdin(['members', 'import', LIST, '-'], 's1@example.org\ns2@example.org');
+    expect(piped).toMatchObject({ code: 0, stdout: `${LIST}: added 2, already members 0, invalid 0 (2 lines read)\n` });
+  });
+
+  it('import of an unknown list or a missing file exits 1 with a clear message', async () => {
+    const file = join(home, 'm.txt');
+    await writeFile(file, 'a@example.org\n');
+    const unknown = await sy('members', 'import', 'nope@example.org', file);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no list nope@example.org');
+    const missing = await sy('members', 'import', LIST, join(home, 'absent.txt'));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('absent.txt: no such file');
+  });
+
+  it('export writes a file that import reads back to the same members (csv and lines)', async () => {
+    const people = ['plain@example.org', 'Comma Name <comma@example.org>', '"quoted ""name"" here" <q@example.org>', 'Ünïcode Näme <u@bücher.example>', '"odd,local"@example.org'];
+    await withStdin(['members', 'import', LIST, '-'], `${people.join('\n')}\n`);
+    await sy('members', 'add', LIST, 'owner@example.org', '--role', 'owner');
+    const before = (await members('member')).map((m) => [m.address, m.displayName]);
+    expect(before).toHaveLength(5);
+
+    const csv = await sy('members', 'export', LIST);
+    expect(csv.code).toBe(0);
+    expect(csv.stdout).toContain('comma@example.org,Comma Name\n');
+    expect(csv.stdout).not.toContain('owner@example.org');
+    const lines = await sy('members', 'export', LIST, '--format', 'lines');
+    expect(lines.stdout.trimEnd().split('\n')).toEqual(before.map(([address]) => address));
+
+    await sy('lists', 'create', 'copy@example.org');
+    await sy('lists', 'create', 'bare@example.org');
+    const csvFile = join(home, 'export.csv');
+    await writeFile(csvFile, csv.stdout);
+    expect((await sy('members', 'import', 'copy@example.org', csvFile)).code).toBe(0);
+    expect((await withStdin(['members', 'import', 'bare@example.org', '-'], lines.stdout)).code).toBe(0);
+    const copy = (await json<{ members: MemberJson[] }>('members', 'list', 'copy@example.org')).members.map((m) => [m.address, m.displayName]);
+    expect(copy).toEqual(before);
+    const bare = (await json<{ members: MemberJson[] }>('members', 'list', 'bare@example.org')).members.map((m) => m.address);
+    expect(bare).toEqual(before.map(([address]) => address));
+    expect((await sy('members', 'export', LIST, '--role', 'owner')).stdout).toBe('owner@example.org\n');
+    expect((await sy('members', 'export', LIST, '--format', 'xml')).code).toBe(2);
+  });
+
+  it('imports 100 000 members in under 10 seconds, and exports them all', async () => {
+    const file = join(home, 'big.csv');
+    const rows: string[] = [];
+    for (let i = 0; i < 100_000; i++) rows.push(i % 2 === 0 ? `user${i}@example${i % 97}.org,"Member, ${i}"` : `User${i}@Example${i % 97}.ORG`);
+    await writeFile(file, `${rows.join('\n')}\n`);
+    const started = performance.now();
+    const result = await sy('members', 'import', LIST, file, '--json');
+    const seconds = (performance.now() - started) / 1000;
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ added: 100_000, existing: 0, invalid: [] });
+    expect(seconds).toBeLessThan(10);
+    const exported = await sy('members', 'export', LIST, '--format', 'lines');
+    expect(exported.stdout.split('\n').filter(Boolean)).toHaveLength(100_000);
+    expect(await readFile(join(home, 'switchyard.db')).then((b) => b.length)).toBeGreaterThan(0);
+  });
+});

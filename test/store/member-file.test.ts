@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { CsvSyntaxError, formatCsvRecord, parseCsvRecord } from '../../src/store/csv.js';
+import { formatMemberLine, parseMemberLine } from '../../src/store/member-import.js';
+
+describe('CSV records (RFC 4180)', () => {
+  it.each([
+    ['a,b', ['a', 'b']],
+    ['a, b ', ['a', 'b']],
+    ['"a,b",c', ['a,b', 'c']],
+    ['"say ""hi""",x', ['say "hi"', 'x']],
+    ['a,"b"', ['a', 'b']],
+    ['a, "b, c"', ['a', 'b, c']],
+    ['a,', ['a', '']],
+    ['"",""', ['', '']],
+    ['single', ['single']],
+  ])('parses %j', (line, fields) => {
+    expect(parseCsvRecord(line)).toEqual(fields);
+  });
+
+  it.each([
+    ['"open,b', 'unterminated'],
+    ['"a"x,b', 'after a quoted field'],
+    ['a"b,c', 'quote inside an unquoted field'],
+  ])('rejects %j (%s)', (line, problem) => {
+    expect(() => parseCsvRecord(line)).toThrow(CsvSyntaxError);
+    expect(() => parseCsvRecord(line)).toThrow(problem);
+  });
+
+  it.each([[['a', 'b']], [['a,b', 'say "hi"']], [[' edge ', '']], [['x@example.org', 'Example, Anne "A"']]])('formats %j so that it parses back', (fields) => {
+    expect(parseCsvRecord(formatCsvRecord(fields))).toEqual(fields);
+  });
+});
+
+describe('member file lines', () => {
+  it.each([
+    ['anne@example.org', 'anne@example.org', ''],
+    ['  anne@example.org  ', 'anne@example.org', ''],
+    ['anne@example.org,Anne Example', 'anne@example.org', 'Anne Example'],
+    ['"anne@example.org","Example, Anne"', 'anne@example.org', 'Example, Anne'],
+    ['Anne Example <anne@example.org>', 'anne@example.org', 'Anne Example'],
+    ['"Example, Anne" <anne@example.org>', 'anne@example.org', 'Example, Anne'],
+    ['"a,b"@example.org', '"a,b"@example.org', ''],
+  ])('reads %j', (line, address, displayName) => {
+    expect(parseMemberLine(line)).toEqual({ skip: false, member: { address, displayName } });
+  });
+
+  it.each([[''], ['   '], ['# a comment']])('skips %j', (line) => {
+    expect(parseMemberLine(line)).toEqual({ skip: true });
+  });
+
+  it('skips a CSV header only on the first line, and a BOM there', () => {
+    expect(parseMemberLine('address,name', 1)).toEqual({ skip: true });
+    expect(parseMemberLine('\uFEFFemail', 1)).toEqual({ skip: true });
+    expect(parseMemberLine('\uFEFFanne@example.org', 1)).toEqual({ skip: false, member: { address: 'anne@example.org', displayName: '' } });
+    expect(parseMemberLine('address,name', 2)).toMatchObject({ skip: false, problem: expect.stringContaining('no @') });
+  });
+
+  it.each([
+    ['not an address', 'no @'],
+    ['an ne@example.org', 'space in local part'],
+    ['anne@example.org,Anne,extra', '3 fields'],
+    ['"anne@example.org,Anne', 'unterminated'],
+    ['anne@example.org,Anne\x1b[2J', 'control character'],
+  ])('reports %j as invalid (%s)', (line, problem) => {
+    const parsed = parseMemberLine(line);
+    expect(parsed).toMatchObject({ skip: false });
+    expect('problem' in parsed && parsed.problem).toContain(problem);
+  });
+
+  it('formats members so that they read back', () => {
+    for (const member of [
+      { address: 'anne@example.org', displayName: '' },
+      { address: 'anne@example.org', displayName: 'Example, "Anne"' },
+      { address: '"a,b"@example.org', displayName: 'x' },
+    ]) {
+      expect(parseMemberLine(formatMemberLine(member, 'csv'))).toEqual({ skip: false, member });
+      expect(parseMemberLine(formatMemberLine(member, 'lines'))).toEqual({ skip: false, member: { address: member.address, displayName: '' } });
+    }
+  });
+});

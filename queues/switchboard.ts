@@ -279,6 +279,25 @@ export class Switchboard {
     }
   }
 
+  /**
+   * A runner that made durable progress on a dequeued entry (the outgoing
+   * runner's checkpoint journal grew) declares it is not poison: its `.bak`
+   * is rewritten with `restores` 0, so crashes that each move the entry
+   * forward never quarantine it, while one that crashes without progress
+   * still is at `maxRestores`. The rewrite is replaceAndMove onto the same
+   * name (temp file, fdatasync, rename over the `.bak`): killed before the
+   * rename, the old `.bak` with its old count stands and a `.tmp` is left for
+   * removeStaleTemps(); after it, the new count. Returns the rewritten entry.
+   */
+  async resetRestores(entry: DequeuedEntry): Promise<DequeuedEntry> {
+    this.assertOwned(entry.id);
+    if (entry.control.restores === 0) return entry;
+    const control: EntryControl = { ...entry.control, restores: 0 };
+    const bak = this.path(entry.id, 'bak');
+    await replaceAndMove(bak, bak, encodeEntry(entry.metadata, control, entry.message), this.write);
+    return { ...entry, control };
+  }
+
   /** Quarantine a dequeued entry in `bad` as `.psv`. */
   async quarantine(id: string, reason: string): Promise<string> {
     return moveEntry(this.root, this.name, id, 'bak', BAD_QUEUE, 'psv', { reason }, this.write);

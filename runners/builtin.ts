@@ -17,4 +17,5 @@ function here(file: string): string {
 
 export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
   retry: { queue: 'retry', module: here('./retry.js'), description: 'returns temporarily failed entries to their queue when due' },
+  outgoing: { queue: 'out', module: here('./outgoing.js'), description: 'delivers `out` entries to the smarthost over SMTP ([smtp]), with checkpoints and retry' },
 };

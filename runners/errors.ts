@@ -3,20 +3,34 @@
  * - TemporaryFailure: to `retry`, due again after the retry schedule's delay;
  * - anything else: to `shunt`, with the error's name, message and stack, for
  *   an operator to look at and `switchyard queue requeue`.
+ * A RunnerError may carry replacement metadata for that move.
  */
+import type { JsonObject } from '../queues/json.js';
+
+export interface RunnerErrorOptions {
+  cause?: unknown;
+  /**
+   * Metadata to store with the entry in place of its own when it is moved to
+   * `retry` or `shunt` (the outgoing runner defers only the recipients still
+   * to do). Unset: the entry keeps its metadata.
+   */
+  metadata?: JsonObject;
+}
 
 export class RunnerError extends Error {
   readonly code: string;
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly metadata: JsonObject | undefined;
+  constructor(code: string, message: string, options?: RunnerErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
+    this.metadata = options?.metadata;
   }
 }
 
 /** Try again later: the entry goes to `retry` (4xx, a full disk, a busy store). */
 export class TemporaryFailure extends RunnerError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: RunnerErrorOptions) {
     super('SY_TEMPFAIL', message, options);
   }
 }

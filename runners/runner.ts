@@ -8,7 +8,9 @@
  *   returned          finish(): the `.bak` is unlinked;
  *   ctx.forward(q)    the `.bak` was rewritten and renamed into q: nothing left;
  *   TemporaryFailure  moved to `retry`, its name's time part the due time;
- *   any other error   moved to `shunt` with the error's name, message, stack.
+ *   any other error   moved to `shunt` with the error's name, message, stack;
+ *                     either way with the error's `metadata` instead of the
+ *                     entry's own when a RunnerError carries one.
  * Killed at any point: the `.bak` stays and the next start recovers it (the
  * entry runs again; its restore count bounds how often). Stopped gracefully:
  * no new entry is taken and the ones in flight finish; an entry whose
@@ -36,7 +38,8 @@ import {
   type JsonObject,
   type SliceWatcher,
 } from '../queues/index.js';
-import { TemporaryFailure } from './errors.js';
+import { RunnerError, TemporaryFailure } from './errors.js';
+import type { Config } from '../src/config/schema.js';
 import { IdHeap } from './id-heap.js';
 import { retryDelay, type RetrySchedule } from './retry-schedule.js';
 import type { TaskOptions, TaskPool } from './task-pool.js';
@@ -69,6 +72,8 @@ export interface RunnerOptions {
   options: Record<string, unknown>;
   /** Injected clock for tests of schedules that span days. */
   now?: () => number;
+  /** The whole validated configuration, for runners that read a section of their own (outgoing: `[smtp]`). */
+  config?: Config;
 }
 
 export interface EntryContext {
@@ -357,6 +362,7 @@ export abstract class Runner extends EventEmitter {
       if (age < this.options.retry.lifetimeMs) {
         const dueAt = now + retryDelay(this.options.retry, attempts);
         await this.switchboard.moveTo(entry.id, RETRY_QUEUE, {
+          ...replacedMetadata(err),
           reason: err.message,
           micros: BigInt(dueAt) * 1000n,
           control: { attempts, firstFailureAt, lastError: err.message, dueAt: new Date(dueAt).toISOString() },
@@ -376,9 +382,14 @@ export abstract class Runner extends EventEmitter {
       failedAt: new Date(this.now()).toISOString(),
       failedRunner: this.name,
     };
-    await this.switchboard.moveTo(entry.id, SHUNT_QUEUE, { reason, control });
+    await this.switchboard.moveTo(entry.id, SHUNT_QUEUE, { ...replacedMetadata(err), reason, control });
     this.stats.failed++;
     log.error({ err, reason }, 'entry failed: moved to shunt');
     return 'shunt';
   }
+}
+
+/** The metadata a RunnerError asks to store with the moved entry, as moveTo options. */
+function replacedMetadata(err: Error): { metadata?: JsonObject } {
+  return err instanceof RunnerError && err.metadata !== undefined ? { metadata: err.metadata } : {};
 }

@@ -58,7 +58,7 @@ export function effectiveValues(loaded: LoadedConfig): Record<string, unknown> {
   const config = loaded.config as unknown as Record<string, Record<string, unknown>>;
   for (const section of configSections()) {
     const values: Record<string, unknown> = {};
-    for (const knob of section.knobs) values[knob.key] = knob.notation(config[section.name]?.[knob.key]);
+    for (const knob of section.knobs) values[knob.key] = redact(knob.key, knob.notation(config[section.name]?.[knob.key]));
     result[section.name] = values;
   }
   const runners: Record<string, unknown> = {};
@@ -67,6 +67,14 @@ export function effectiveValues(loaded: LoadedConfig): Record<string, unknown> {
   for (const [name, runner] of Object.entries(loaded.config.runner)) if (!runner.enabled) runners[name] = runnerValues(runner);
   result.runner = runners;
   return result;
+}
+
+/**
+ * Secrets are shown as set or not, never printed: `config show` output ends
+ * up in tickets and chat.
+ */
+function redact(key: string, value: unknown): unknown {
+  return /password/i.test(key) && typeof value === 'string' && value !== '' ? '********' : value;
 }
 
 function runnerValues(runner: ResolvedRunner | RunnerConfig): Record<string, unknown> {

@@ -13,6 +13,8 @@ import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { queueCommand } from './queue-command.js';
 import { masterCommands } from './master-commands.js';
 import { configCommand } from './config-command.js';
+import { listsCommand } from './lists-command.js';
+import { membersCommand } from './members-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('switchyard')
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   program.addCommand(queueCommand());
   for (const command of masterCommands()) program.addCommand(command);
   program.addCommand(configCommand());
+  program.addCommand(listsCommand());
+  program.addCommand(membersCommand());
   configureTree(program);
   return program;
 }

@@ -6,32 +6,11 @@
  */
 import { z } from 'zod';
 import cron from 'node-cron';
-import { parseDuration, DurationSyntaxError } from './duration.js';
+import { durationKnob, integerKnob } from './knob-types.js';
+import { smtpSchema } from './smtp-schema.js';
 
-function secondsToMs(seconds: number): number {
-  if (!Number.isFinite(seconds) || seconds < 0) throw new DurationSyntaxError(`invalid duration ${seconds}: a number of seconds must be zero or more`);
-  return Math.round(seconds * 1000);
-}
-
-function duration(defaultValue: string, description: string) {
-  return z
-    .union([z.string(), z.number()])
-    .transform((value, ctx) => {
-      try {
-        return typeof value === 'number' ? secondsToMs(value) : parseDuration(value);
-      } catch (error) {
-        if (!(error instanceof DurationSyntaxError)) throw error;
-        ctx.addIssue({ code: 'custom', message: error.message });
-        return z.NEVER;
-      }
-    })
-    .prefault(defaultValue)
-    .describe(description);
-}
-
-function integer(defaultValue: number, min: number, max: number, description: string) {
-  return z.number().int().min(min).max(max).default(defaultValue).describe(description);
-}
+const duration = durationKnob;
+const integer = integerKnob;
 
 function cronExpression(defaultValue: string, description: string) {
   return z
@@ -124,6 +103,14 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('periodic maintenance in the master'),
+    store: z
+      .object({
+        busyTimeout: duration('5s', 'a write waits this long for another process holding the list store (switchyard.db) before failing temporarily'),
+      })
+      .strict()
+      .prefault({})
+      .describe('the list store'),
+    smtp: smtpSchema,
     runner: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'runner names: 1-32 of a-z, 0-9, -, _'), runnerSchema).default({}).describe('one table per runner: [runner.NAME]'),
   })
   .strict();

@@ -91,6 +91,7 @@ async function main(): Promise<number> {
     logger: log,
     pool: new TaskPool({ maxThreads: config.pool.maxThreads, taskTimeoutMs: config.pool.taskTimeout }),
     options: resolved.options,
+    config,
   });
 
   let progressAt = Date.now();

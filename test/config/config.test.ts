@@ -100,6 +100,17 @@ describe('switchyard config show', () => {
     expect(defaults.stdout).toMatch(/\[runner\.retry\][^[]*\ninstances = 1 /);
   });
 
+  it('never prints a password, in the table or in --json, but shows that one is set', async () => {
+    await writeFile(file, '[smtp]\nuser = "relay"\npassword = "hunter2-secret"\n');
+    const shown = await cli(['--home', home, 'config', 'show']);
+    const json = await cli(['--home', home, 'config', 'show', '--json']);
+    for (const output of [shown.stdout, json.stdout]) {
+      expect(output).not.toContain('hunter2-secret');
+      expect(output).toMatch(/"?password"? ?[=:] "\*{8}"/);
+      expect(output).toContain('relay');
+    }
+  });
+
   it('--json prints the effective values shaped like the file, and written back as TOML they load the same', async () => {
     await writeFile(file, '[master]\nrestartWindow = "2m"\n[queues]\numask = "027"\n[runner.retry]\nenabled = false\n[runner.out]\nmodule = "./out.js"\n[runner.out.options]\nbatch = 5\n');
     const first = await cli(['--home', home, 'config', 'show', '--json']);

@@ -1,0 +1,330 @@
+/**
+ * The outgoing runner: consumes `out` (see outgoing/out-entry.ts) and hands
+ * each entry's message to the smarthost (`[smtp]`) over a pool of SMTP
+ * connections (nodemailer's pooled transport: `maxConnections`, `maxMessages`
+ * per connection, timeouts on connect, greeting and every command and DATA).
+ *
+ * Bulk mode: the recipients still to do, sorted by domain, in transactions of
+ * at most `maxRecipients`. VERP mode (`verp` in the entry): one transaction
+ * per recipient with the envelope sender `name-bounces+user=domain@listdomain`
+ * (src/mail/verp.ts). Up to `maxConnections` transactions of an entry run at
+ * once; `[runner.outgoing] concurrency` entries at once.
+ *
+ * Per recipient (outgoing/smtp-outcome.ts): accepted: done; 4xx, timeouts,
+ * dropped connections, TLS trouble, 421: deferred; 5xx to RCPT TO: failed,
+ * with a bounce event in `bounces`. Once every transaction is over:
+ *   nothing deferred          the entry is finished;
+ *   some deferred             TemporaryFailure carrying metadata whose
+ *                             `recipients` are only those: the entry goes to
+ *                             `retry` and comes back when due;
+ *   past the lifetime         (`retry.maximalQueueLifetime` since the first
+ *                             failure) each deferred recipient gets a
+ *                             permanent bounce event and the entry finishes;
+ *   5xx to MAIL FROM or DATA  MessageRejectedError (to `shunt`) or, with
+ *                             `smtp.onMessageRejected = "retry"`, a
+ *                             TemporaryFailure; either way with the
+ *                             recipients not yet done, and no bounce event.
+ *
+ * Files: the checkpoint journal `<id>.journal` beside the entry's `.bak`
+ * (outgoing/checkpoint-journal.ts, which names its crash windows). It is
+ * appended after every transaction with a final outcome and read before
+ * sending, so a runner killed at any moment re-sends only the transactions
+ * whose acceptance it had not yet recorded. It is removed once the entry has
+ * settled (entry-end), except when the entry was released unfinished (the
+ * runner stopping), which keeps it for the next attempt. Orphans (killed
+ * between settle and removal) are swept at start. When the journal grows on
+ * an entry that had been recovered after a crash, the entry's restore count is
+ * reset (Switchboard.resetRestores): a runner killed over and over while
+ * making progress is not fed a poison message, and one that crashes without
+ * progress still has it quarantined after `maxRestores`.
+ *
+ * A smarthost found down (outgoing/destination-backoff.ts) is not tried again
+ * for a while: entries taken meanwhile are deferred at once, and the reason
+ * shows as the runner's last error in `switchyard status`.
+ */
+import { hostname } from 'node:os';
+import nodemailer from 'nodemailer';
+import type { DequeuedEntry, JsonObject } from '../queues/index.js';
+import { smtpSchema, type SmtpConfig } from '../src/config/smtp-schema.js';
+import { bouncesAddress, encodeVerp } from '../src/mail/verp.js';
+import { TemporaryFailure } from './errors.js';
+import { CheckpointJournal, journalPath, removeJournal, sweepOrphanJournals } from './outgoing/checkpoint-journal.js';
+import { DestinationBackoff } from './outgoing/destination-backoff.js';
+import { MessageRejectedError } from './outgoing/errors.js';
+import { parseOutEntry, type OutEntry } from './outgoing/out-entry.js';
+import { classifyError, classifySuccess, type RecipientFailure, type TransactionOutcome } from './outgoing/smtp-outcome.js';
+import { Runner, type EntryContext, type EntryOutcome, type RunnerOptions } from './runner.js';
+
+export const BOUNCES_QUEUE = 'bounces';
+
+type Transport = ReturnType<typeof createPool>;
+
+function createPool(smtp: SmtpConfig) {
+  return nodemailer.createTransport({
+    pool: true,
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    requireTLS: smtp.requireTLS,
+    ignoreTLS: smtp.ignoreTLS,
+    tls: { rejectUnauthorized: smtp.tlsRejectUnauthorized },
+    ...(smtp.user !== '' ? { auth: { user: smtp.user, pass: smtp.password } } : {}),
+    maxConnections: smtp.maxConnections,
+    maxMessages: smtp.maxMessages,
+    connectionTimeout: smtp.connectionTimeout,
+    greetingTimeout: smtp.greetingTimeout,
+    socketTimeout: smtp.socketTimeout,
+    // A dropped connection fails its transaction back to us (deferred, journal
+    // untouched) instead of being resent behind our back.
+    maxRequeues: 0,
+    name: hostname(),
+    logger: false,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+}
+
+interface Transaction {
+  from: string;
+  to: string[];
+}
+
+/** Sort key: domain first, so a bulk transaction holds as few domains as it can. */
+function byDomain(a: string, b: string): number {
+  const ka = domainKey(a);
+  const kb = domainKey(b);
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+function domainKey(address: string): string {
+  const at = address.lastIndexOf('@');
+  return `${address.slice(at + 1).toLowerCase()}@${address.slice(0, at)}`;
+}
+
+/** What one attempt at an entry came to, beside what the journal holds. */
+interface Attempt {
+  /** Deferred recipients and the reply that deferred them. */
+  deferred: Map<string, { smtpCode: number | null; response: string }>;
+  rejected?: { command: string; smtpCode: number | null; response: string };
+  /** Stop starting transactions (destination down, message refused, runner stopping). */
+  stop: boolean;
+  transactions: number;
+  delivered: number;
+  bounced: number;
+}
+
+export default class OutgoingRunner extends Runner {
+  readonly smtp: SmtpConfig;
+  readonly backoff: DestinationBackoff;
+  private readonly transport: Transport;
+  private readonly fsync: boolean;
+  private running: Promise<void> | undefined;
+
+  constructor(options: RunnerOptions) {
+    super(options);
+    this.smtp = options.config?.smtp ?? smtpSchema.parse({});
+    this.fsync = options.durability === 'fsync';
+    this.backoff = new DestinationBackoff(`${this.smtp.host}:${this.smtp.port}`, this.smtp.destinationBackoff, this.smtp.destinationBackoffMax);
+    this.transport = createPool(this.smtp);
+    this.transport.on('error', (error: Error) => this.log.warn({ err: error }, 'SMTP pool error'));
+    this.on('entry-end', (id: string, outcome: EntryOutcome) => {
+      // Released: the entry is back in `out` unfinished, and its journal with it.
+      if (outcome === 'released') return;
+      removeJournal(this.journalOf(id)).catch((error: unknown) => this.log.warn({ err: error, entry: id }, 'could not remove a checkpoint journal; swept at next start'));
+    });
+  }
+
+  override run(): Promise<void> {
+    this.running ??= (async () => {
+      try {
+        const swept = await sweepOrphanJournals(this.switchboard);
+        if (swept.length > 0) this.log.info({ swept: swept.length }, 'removed checkpoint journals of settled entries');
+        await super.run();
+      } finally {
+        this.transport.close();
+      }
+    })();
+    return this.running;
+  }
+
+  private journalOf(id: string): string {
+    return journalPath(this.switchboard.root, this.queue, id);
+  }
+
+  async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    const out = parseOutEntry(entry.metadata);
+    const journal = await CheckpointJournal.open(this.journalOf(entry.id), this.fsync);
+    let resetting: Promise<unknown> | undefined;
+    const linesAtOpen = journal.lines;
+    const onProgress = (): void => {
+      // Progress on an entry recovered after a crash: it is not poison (see the module comment).
+      if (resetting === undefined && entry.control.restores > 0 && journal.lines > linesAtOpen) {
+        resetting = this.switchboard.resetRestores(entry).catch((error: unknown) => ctx.log.warn({ err: error }, 'could not reset the restore count'));
+      }
+    };
+    try {
+      const todo = [...new Set(out.recipients)].filter((r) => !journal.done.has(r) && !journal.failed.has(r));
+      if (todo.length < out.recipients.length) {
+        ctx.log.info({ skipped: out.recipients.length - todo.length, todo: todo.length }, 'checkpoint journal: skipping recipients already done');
+      }
+      const attempt: Attempt = { deferred: new Map(), stop: false, transactions: 0, delivered: 0, bounced: 0 };
+      const down = this.backoff.describe(this.now());
+      if (down !== undefined) {
+        attempt.stop = true;
+      } else if (todo.length > 0) {
+        await this.deliver(entry.message, out, todo, journal, attempt, ctx, onProgress);
+      }
+      await resetting;
+      const remaining = todo.filter((r) => !journal.done.has(r) && !journal.failed.has(r));
+      ctx.log.info(
+        { list: out.listId, recipients: todo.length, delivered: attempt.delivered, bounced: attempt.bounced, remaining: remaining.length, transactions: attempt.transactions },
+        'delivery attempt over',
+      );
+      if (remaining.length === 0) return;
+      if (ctx.signal.aborted) throw new Error('runner stopping: entry released with its checkpoint journal');
+      const metadata: JsonObject = { ...entry.metadata, recipients: remaining };
+      if (attempt.rejected) {
+        const { command, smtpCode, response } = attempt.rejected;
+        ctx.log.error({ list: out.listId, command, smtpCode, response }, 'the MTA refused the message itself: entry held, no bounce events');
+        if (this.smtp.onMessageRejected === 'retry') {
+          throw new TemporaryFailure(`the MTA refused the message at ${command}: ${response}`, { metadata });
+        }
+        throw new MessageRejectedError(command, smtpCode, response, metadata);
+      }
+      const reason = down ?? this.backoff.describe(this.now()) ?? this.deferralSummary(attempt, remaining.length);
+      if (this.pastLifetime(entry)) {
+        await this.giveUp(out, remaining, attempt, journal, ctx, reason);
+        return;
+      }
+      throw new TemporaryFailure(reason, { metadata });
+    } finally {
+      await journal.close();
+    }
+  }
+
+  private deferralSummary(attempt: Attempt, remaining: number): string {
+    const last = [...attempt.deferred.values()].at(-1);
+    return `${remaining} recipient(s) deferred${last ? `: ${last.response}` : ''}`;
+  }
+
+  /** Has the entry been failing for longer than `retry.maximalQueueLifetime`? */
+  private pastLifetime(entry: DequeuedEntry): boolean {
+    const first = entry.control.firstFailureAt;
+    if (typeof first !== 'string') return false;
+    return this.now() - Date.parse(first) >= this.options.retry.lifetimeMs;
+  }
+
+  private async deliver(
+    message: Buffer,
+    out: OutEntry,
+    todo: string[],
+    journal: CheckpointJournal,
+    attempt: Attempt,
+    ctx: EntryContext,
+    onProgress: () => void,
+  ): Promise<void> {
+    const transactions = this.transactions(out, todo);
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (!attempt.stop && next < transactions.length) {
+        if (ctx.signal.aborted) {
+          attempt.stop = true;
+          return;
+        }
+        const transaction = transactions[next++]!;
+        await this.transact(message, out, transaction, journal, attempt, ctx);
+        onProgress();
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.smtp.maxConnections, transactions.length) }, worker));
+    // Recipients of transactions never started are deferred with the reason that stopped them.
+    for (const transaction of transactions.slice(next)) {
+      for (const recipient of transaction.to) attempt.deferred.set(recipient, { smtpCode: null, response: 'not attempted' });
+    }
+  }
+
+  private transactions(out: OutEntry, todo: string[]): Transaction[] {
+    if (out.verp && out.listPosting !== undefined) {
+      const listPosting = out.listPosting;
+      return todo.map((recipient) => ({ from: encodeVerp(listPosting, recipient) ?? bouncesAddress(listPosting), to: [recipient] }));
+    }
+    const sorted = [...todo].sort(byDomain);
+    const chunks: Transaction[] = [];
+    for (let i = 0; i < sorted.length; i += this.smtp.maxRecipients) chunks.push({ from: out.sender, to: sorted.slice(i, i + this.smtp.maxRecipients) });
+    return chunks;
+  }
+
+  /** One SMTP transaction, its outcome recorded (journal, bounce events) before it returns. */
+  private async transact(message: Buffer, out: OutEntry, transaction: Transaction, journal: CheckpointJournal, attempt: Attempt, ctx: EntryContext): Promise<void> {
+    let outcome: TransactionOutcome;
+    try {
+      const info = await this.transport.sendMail({ envelope: { from: transaction.from, to: transaction.to }, raw: message });
+      outcome = classifySuccess(info);
+    } catch (error) {
+      outcome = classifyError(error, transaction.to);
+    }
+    attempt.transactions++;
+    ctx.progress();
+    switch (outcome.kind) {
+      case 'accepted':
+        this.backoff.markUp();
+        await journal.record('done', outcome.accepted);
+        attempt.delivered += outcome.accepted.length;
+        await this.recipientFailures(out, outcome.failures, journal, attempt, ctx);
+        return;
+      case 'refused':
+        this.backoff.markUp();
+        await this.recipientFailures(out, outcome.failures, journal, attempt, ctx);
+        return;
+      case 'message-rejected':
+        attempt.rejected ??= { command: outcome.command, smtpCode: outcome.smtpCode, response: outcome.response };
+        attempt.stop = true;
+        return;
+      case 'deferred':
+        for (const recipient of transaction.to) attempt.deferred.set(recipient, { smtpCode: outcome.smtpCode, response: outcome.response || outcome.reason });
+        if (outcome.destinationDown) {
+          const until = this.backoff.markDown(this.now(), outcome.reason);
+          attempt.stop = true;
+          ctx.log.warn({ destination: this.backoff.destination, reason: outcome.reason, until: new Date(until).toISOString() }, 'smarthost down: backing off');
+        } else {
+          ctx.log.warn({ reason: outcome.reason, recipients: transaction.to.length }, 'transaction deferred');
+        }
+        return;
+    }
+  }
+
+  /** 5xx: a bounce event each, then the journal line; 4xx: deferred. */
+  private async recipientFailures(out: OutEntry, failures: readonly RecipientFailure[], journal: CheckpointJournal, attempt: Attempt, ctx: EntryContext): Promise<void> {
+    const permanent = failures.filter((f) => f.permanent);
+    for (const failure of failures) if (!failure.permanent) attempt.deferred.set(failure.recipient, { smtpCode: failure.smtpCode, response: failure.response });
+    if (permanent.length === 0) return;
+    await Promise.all(permanent.map((failure) => this.bounceEvent(out, failure, ctx)));
+    await journal.record('failed', permanent.map((f) => f.recipient));
+    attempt.bounced += permanent.length;
+  }
+
+  private async bounceEvent(out: OutEntry, failure: RecipientFailure, ctx: EntryContext): Promise<void> {
+    await ctx.enqueue(BOUNCES_QUEUE, '', {
+      type: 'bounce-event',
+      listId: out.listId,
+      recipient: failure.recipient,
+      permanent: true,
+      smtpCode: failure.smtpCode,
+      enhancedStatus: failure.enhancedStatus,
+      response: failure.response,
+      at: new Date(this.now()).toISOString(),
+    });
+  }
+
+  /** Past the lifetime: every recipient still deferred becomes a permanent failure. */
+  private async giveUp(out: OutEntry, remaining: string[], attempt: Attempt, journal: CheckpointJournal, ctx: EntryContext, reason: string): Promise<void> {
+    const failures: RecipientFailure[] = remaining.map((recipient) => {
+      const last = attempt.deferred.get(recipient);
+      const response = `gave up after retry.maximalQueueLifetime: ${last?.response ?? reason}`;
+      return { recipient, permanent: true, smtpCode: last?.smtpCode ?? null, enhancedStatus: '5.4.7', response };
+    });
+    await Promise.all(failures.map((failure) => this.bounceEvent(out, failure, ctx)));
+    await journal.record('failed', remaining);
+    ctx.log.error({ list: out.listId, recipients: remaining.length, reason }, 'gave up on deferred recipients: bounce events recorded');
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * No duplicate floods: a real master delivers one post to 10,000 members
+ * through the built-in outgoing runner to a loopback SMTP sink, while the
+ * test SIGKILLs the outgoing runner process 20 times, each time after a random
+ * number (1 to 10) of further transactions were accepted, so kills land in
+ * every phase (mid-transaction, between acceptance and checkpoint, during a
+ * journal write, during recovery).
+ *
+ * Asserted: every member receives the post; a recipient is delivered twice
+ * only when its first transaction is one of those in flight at a kill (the
+ * last few the sink accepted before that kill, or the ones it accepted from
+ * the dying process just after): at most maxConnections transactions per
+ * kill, and never one accepted well before a kill.
+ */
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { Spool, Switchboard } from '../../queues/index.js';
+import { outMetadata } from '../../runners/outgoing/out-entry.js';
+import { SmtpSink } from '../fixtures/smtp-sink.js';
+import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from './harness.js';
+
+const MEMBERS = Number(process.env.OUTGOING_KILL_MEMBERS ?? 10_000);
+const KILLS = Number(process.env.OUTGOING_KILL_KILLS ?? 20);
+const MAX_CONNECTIONS = 4;
+const MAX_RECIPIENTS = 20;
+
+let master: MasterHandle | undefined;
+let home: string | undefined;
+let sink: SmtpSink | undefined;
+
+afterAll(async () => {
+  await master?.stop();
+  await sink?.close();
+  if (home) await removeHome(home);
+});
+
+it(`delivers a ${MEMBERS}-member post while the outgoing runner is SIGKILLed ${KILLS} times: everyone gets it, duplicates only from transactions in flight at a kill`, async () => {
+  // 5 ms of MTA latency per message: the delivery lasts long enough to be killed 20 times.
+  sink = await SmtpSink.start({ dataDelayMs: 5 });
+  const config = testConfig(
+    `[smtp]\nport = ${sink.port}\nmaxConnections = ${MAX_CONNECTIONS}\nmaxRecipients = ${MAX_RECIPIENTS}\nsocketTimeout = "10s"\n\n[runner.outgoing]\nmaxRestores = 1000\n`,
+    { maxRestarts: 1_000_000, restartBackoff: '"5ms"', restartBackoffMax: '"50ms"' },
+  ).replace('level = "debug"', 'level = "info"');
+  home = await makeHome(config);
+  master = await startMaster(home);
+  const root = join(home, 'queues');
+
+  const recipients = Array.from({ length: MEMBERS }, (_, i) => `member${i}@d${i % 37}.example`);
+  const out = new Switchboard({ root, name: 'out' });
+  await out.enqueue(
+    'From: poster@example.com\r\nTo: big@lists.example.org\r\nSubject: to everyone\r\n\r\nhello\r\n',
+    outMetadata({ listId: 'big.lists.example.org', sender: 'big-bounces@lists.example.org', recipients }),
+  );
+
+  /** sink.accepted.length at each kill. */
+  const marks: number[] = [];
+  for (let kill = 0; kill < KILLS; kill++) {
+    const runner = (await master.status()).runners.find((r) => r.name === 'outgoing' && r.state === 'running' && r.pid !== null);
+    expect(runner, 'the outgoing runner is up').toBeDefined();
+    const target = sink.acceptedTransactions + 1 + Math.floor(Math.random() * 10);
+    await sink.until(() => sink!.acceptedTransactions >= target, `transaction ${target}`);
+    expect(sink.acceptedRecipients, 'the post is still being delivered when killed').toBeLessThan(MEMBERS);
+    const back = master.nextLine((line) => line.msg === 'runner up' && line.runner === 'outgoing' && line.runnerPid !== runner!.pid, 'outgoing restarted');
+    process.kill(runner!.pid!, 'SIGKILL');
+    marks.push(sink.accepted.length);
+    await back;
+  }
+
+  await sink.until(() => recipients.every((r) => sink!.deliveries.has(r)), 'every member delivered', 120_000);
+  const spool = new Spool({ root });
+  const watcher = await out.watch();
+  try {
+    for (;;) {
+      const count = await spool.count('out');
+      if (count.pck === 0 && count.bak === 0) break;
+      await watcher.wait();
+    }
+  } finally {
+    watcher.close();
+  }
+
+  expect(recipients.filter((r) => !sink!.deliveries.has(r))).toEqual([]);
+  expect((await spool.count('bad')).psv).toBe(0);
+  expect((await spool.count('shunt')).pck).toBe(0);
+  expect((await spool.count('retry')).pck).toBe(0);
+
+  // Which accepted transactions were sent again, later, in part or whole?
+  const firstSeen = new Map<string, number>();
+  const resent = new Set<number>();
+  sink.accepted.forEach((transaction, index) => {
+    for (const recipient of transaction.recipients) {
+      const first = firstSeen.get(recipient);
+      if (first === undefined) firstSeen.set(recipient, index);
+      else resent.add(first);
+    }
+  });
+  const duplicates = [...sink.duplicates().values()].reduce((sum, n) => sum + n - 1, 0);
+  // Each was in flight at some kill: among the last transactions accepted before it, or accepted from the dying process after it.
+  const unexplained = [...resent].filter((index) => !marks.some((mark) => index >= mark - 2 * MAX_CONNECTIONS && index < mark + MAX_CONNECTIONS));
+  expect(unexplained).toEqual([]);
+  expect(resent.size).toBeLessThanOrEqual(KILLS * MAX_CONNECTIONS);
+  expect(duplicates).toBeLessThanOrEqual(KILLS * MAX_CONNECTIONS * MAX_RECIPIENTS);
+  const status = await master.status();
+  expect(status.runners.find((r) => r.name === 'outgoing')!.restarts).toBe(KILLS);
+  console.log(`outgoing kill test: ${MEMBERS} members, ${KILLS} kills, ${sink.acceptedTransactions} transactions, ${resent.size} re-sent transactions, ${duplicates} duplicate deliveries`);
+}, 300_000);

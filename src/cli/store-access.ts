@@ -5,11 +5,9 @@
  * is exit 1; an invalid address, list name or setting given on the command
  * line is exit 2 (bad usage).
  */
-import { mkdir, stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
-import { DEFAULT_HOME, homePaths, resolveHome } from '../home.js';
-import { HomeMissingError } from '../master/master.js';
+import { ensureHome, HomeMissingError, homePaths, resolveHome } from '../home.js';
 import { openStore, StoreError, type Store } from '../store/index.js';
 import { CliError, EXIT_ERROR, EXIT_USAGE } from './exit-codes.js';
 
@@ -22,7 +20,7 @@ export async function withStore<T>(command: Command, work: (store: Store) => Pro
   const home = resolveHome(option);
   let store: Store;
   try {
-    await checkHome(home);
+    await ensureHome(home);
     const { config } = await loadConfig(homePaths(home).config);
     store = openStore(home, { busyTimeoutMs: config.store.busyTimeout });
   } catch (error) {
@@ -43,13 +41,3 @@ export function asCliError(error: unknown): unknown {
   return error;
 }
 
-/** As the master does: the default home is created on first use, any other must exist. */
-async function checkHome(home: string): Promise<void> {
-  try {
-    if (!(await stat(home)).isDirectory()) throw new HomeMissingError(home);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    if (home !== resolveHome(DEFAULT_HOME, {})) throw new HomeMissingError(home);
-    await mkdir(home, { recursive: true, mode: 0o770 });
-  }
-}

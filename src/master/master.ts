@@ -12,7 +12,7 @@
  * next master, which also kills runners the dead master left behind; those
  * runners also stop by themselves when their IPC channel to it closes.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -20,7 +20,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { Spool, STANDARD_QUEUES } from '../../queues/index.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { DEFAULT_HOME, homePaths, resolveHome } from '../home.js';
+import { ensureHome, homePaths } from '../home.js';
 import { createLogger, logFilePath, type LogSetup } from '../logging.js';
 import { acquireMasterLock, type MasterLock } from './lock.js';
 import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol.js';
@@ -29,13 +29,6 @@ import { Supervisor } from './supervisor.js';
 
 const RUNNER_SCRIPT = fileURLToPath(new URL('./runner-process.js', import.meta.url));
 
-export class HomeMissingError extends Error {
-  readonly code = 'SY_HOME_MISSING';
-  constructor(readonly home: string) {
-    super(`home directory ${home} does not exist: create it (owned by the switchyard user) or pass --home / set SWITCHYARD_HOME`);
-    this.name = 'HomeMissingError';
-  }
-}
 
 function version(): string {
   try {
@@ -52,24 +45,13 @@ function notifyParent(options: MasterOptions, message: MasterStartMessage): void
   process.disconnect();
 }
 
-/** The embedded default home is created on first use; any other must exist. */
-async function prepareHome(home: string): Promise<void> {
-  try {
-    if (!(await stat(home)).isDirectory()) throw new HomeMissingError(home);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    if (home !== resolveHome(DEFAULT_HOME, {})) throw new HomeMissingError(home);
-    await mkdir(home, { recursive: true, mode: 0o770 });
-  }
-}
-
 export async function runMaster(options: MasterOptions): Promise<number> {
   let loaded: LoadedConfig;
   let logs: LogSetup;
   let toStdout = false;
   const paths = homePaths(options.home);
   try {
-    await prepareHome(options.home);
+    await ensureHome(options.home);
     loaded = await loadConfig(paths.config);
     process.umask(loaded.config.queues.umask);
     const destination = loaded.config.logging.destination;

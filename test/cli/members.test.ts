@@ -2,7 +2,7 @@
  * `switchyard members ...` as operators run it: the built binary against a
  * real store in a temp home, member files on disk. Assumes `tsc` has run.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,16 +27,7 @@ async function json<T>(...args: string[]): Promise<T> {
 
 /** Run the binary with `input` on stdin. */
 function withStdin(args: readonly string[], input: string): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, '--home', home, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
+  return runCli(['--home', home, ...args], {}, input);
 }
 
 interface MemberJson {

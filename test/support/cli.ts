@@ -10,18 +10,19 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Run `switchyard ARGS` to completion; SWITCHYARD_HOME is cleared unless `env` sets it. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Run `switchyard ARGS` to completion, with `input` on stdin; SWITCHYARD_HOME is cleared unless `env` sets it. */
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env };
   delete fullEnv.SWITCHYARD_HOME;
   Object.assign(fullEnv, env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
+    if (input !== undefined) child.stdin?.end(input);
   });
 }

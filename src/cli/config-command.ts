@@ -4,7 +4,7 @@
  * can drift from what the master actually reads. Read-only.
  */
 import { Command } from 'commander';
-import { ConfigError, loadConfig, resolveRunners, type LoadedConfig, type ResolvedRunner } from '../config/load.js';
+import { ConfigError, loadConfig, resolveRunners, withBuiltinDefaults, type LoadedConfig, type ResolvedRunner } from '../config/load.js';
 import { configSections, runnerSection, type Knob } from '../config/knobs.js';
 import { configSchema, type RunnerConfig } from '../config/schema.js';
 import { homePaths, resolveHome } from '../home.js';
@@ -41,7 +41,7 @@ async function load(command: Command, defaultsOnly: boolean): Promise<LoadedConf
   const { home } = command.optsWithGlobals<{ home?: string }>();
   const file = homePaths(resolveHome(home)).config;
   if (defaultsOnly) {
-    const config = configSchema.parse({});
+    const config = configSchema.parse(withBuiltinDefaults({}));
     return { file, fromFile: false, config, runners: resolveRunners(config, file) };
   }
   try {

@@ -53,9 +53,29 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     if (error instanceof TomlError) throw new ConfigError(file, [`TOML syntax error at line ${error.line}, column ${error.column}: ${error.message.split('\n')[0]}`]);
     throw error;
   }
-  const result = configSchema.safeParse(raw);
+  const result = configSchema.safeParse(withBuiltinDefaults(raw));
   if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
   return { file, fromFile: true, config: result.data, runners: resolveRunners(result.data, file) };
+}
+
+/**
+ * The file's values with each built-in runner's own defaults filled in
+ * underneath (outgoing starts with more concurrency than the generic
+ * default); what the file says always wins.
+ */
+export function withBuiltinDefaults(raw: unknown): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const file = raw as Record<string, unknown>;
+  const fileRunners = file.runner;
+  if (fileRunners !== undefined && (typeof fileRunners !== 'object' || fileRunners === null || Array.isArray(fileRunners))) return raw;
+  const runners: Record<string, unknown> = { ...(fileRunners as Record<string, unknown> | undefined) };
+  for (const [name, builtin] of Object.entries(BUILTIN_RUNNERS)) {
+    if (!builtin.defaults) continue;
+    const section = runners[name];
+    if (section === undefined) runners[name] = { ...builtin.defaults };
+    else if (typeof section === 'object' && section !== null && !Array.isArray(section)) runners[name] = { ...builtin.defaults, ...section };
+  }
+  return { ...file, runner: runners };
 }
 
 export function resolveRunners(config: Config, file: string): ResolvedRunner[] {
@@ -85,7 +105,7 @@ export async function loadConfig(file: string): Promise<LoadedConfig> {
     text = await readFile(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    const config = configSchema.parse({});
+    const config = configSchema.parse(withBuiltinDefaults({}));
     return { file, fromFile: false, config, runners: resolveRunners(config, file) };
   }
   return parseConfig(text, file);

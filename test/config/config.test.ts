@@ -49,6 +49,15 @@ describe('loading switchyard.toml', () => {
     expect(loaded.runners.map((r) => r.name)).toContain('retry');
   });
 
+  it('a built-in runner starts with its own defaults (outgoing: concurrency 4), and the file overrides them key by key', async () => {
+    const outgoing = (await loadConfig(file)).runners.find((r) => r.name === 'outgoing')!;
+    expect(outgoing).toMatchObject({ queue: 'out', concurrency: 4, watchdogTimeout: 1_800_000, instances: 1 });
+    await writeFile(file, '[runner.outgoing]\nconcurrency = 2\ninstances = 2\n');
+    const tuned = (await loadConfig(file)).runners.find((r) => r.name === 'outgoing')!;
+    expect(tuned).toMatchObject({ concurrency: 2, instances: 2, watchdogTimeout: 1_800_000 });
+    expect((await loadConfig(file)).runners.find((r) => r.name === 'retry')!.concurrency).toBe(1);
+  });
+
   it.each([
     ['instances that are not a power of two', '[runner.retry]\ninstances = 3\n', ['runner.retry.instances', 'power of two']],
     ['a negative maxRestarts', '[master]\nmaxRestarts = -1\n', ['master.maxRestarts', '>=1']],

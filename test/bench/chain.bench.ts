@@ -28,10 +28,9 @@ import { fileURLToPath } from 'node:url';
 import { encodeEntry, Spool, Switchboard, type JsonObject } from '../../queues/index.js';
 import { requestStatus } from '../../src/master/status-client.js';
 import { floorDrain, floorEnqueue } from './floor.js';
-import { envInt, freshDir, median, percentile, removeDir, Report, syncDisks, wallClockMs } from './harness.js';
+import { envInt, freshDir, switchyardCli, median, percentile, removeDir, Report, syncDisks, wallClockMs } from './harness.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = join(HERE, '../../src/cli/main.js');
 const STAMP_RELAY = join(HERE, 'stamp-relay.js');
 const GATE = join(HERE, '../fixtures/runners/gate.js');
 const ENTRIES = envInt('BENCH_CHAIN_ENTRIES', 3_000);
@@ -49,15 +48,7 @@ function chainConfig(slices: number, firstHop = STAMP_RELAY, durability = 'fsync
   return `[logging]\ndestination = "files"\nlevel = "warn"\n\n[queues]\ndurability = "${durability}"\n\n${hop('hop1', 'q1', 'q2', slices, firstHop)}${hop('hop2', 'q2', 'q3', slices)}${hop('hop3', 'q3', 'done', slices)}`;
 }
 
-function cli(home: string, ...args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, output }));
-  });
-}
+const cli = switchyardCli;
 
 async function startMaster(home: string): Promise<void> {
   const { code, output } = await cli(home, 'start');

@@ -10,10 +10,11 @@
  * directory is left behind; nothing else is touched, so deleting it by hand
  * is all the cleanup there is.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** A positive integer from the environment, or `fallback`. */
 export function envInt(name: string, fallback: number): number {
@@ -181,4 +182,17 @@ export class Report {
     if (!section) throw new Error('Report.section() must come first');
     return section;
   }
+}
+
+const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+
+/** Run `switchyard --home HOME ARGS` to completion: its exit code and its stdout and stderr together. */
+export function switchyardCli(home: string, ...args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, output }));
+  });
 }

@@ -29,10 +29,9 @@ import { Switchboard } from '../../queues/index.js';
 import { outMetadata } from '../../runners/outgoing/out-entry.js';
 import { requestStatus } from '../../src/master/status-client.js';
 import { benchMessage, benchRecipients } from './outgoing-data.js';
-import { envInt, freshDir, median, percentile, removeDir, Report, syncDisks, wallClockMs } from './harness.js';
+import { envInt, freshDir, switchyardCli, median, percentile, removeDir, Report, syncDisks, wallClockMs } from './harness.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const CLI = join(HERE, '../../src/cli/main.js');
 const ROUNDS = envInt('BENCH_OUTGOING_ROUNDS', 3);
 const MEMBERS = envInt('BENCH_OUTGOING_MEMBERS', 10_000);
 const LATENCY_SAMPLES = envInt('BENCH_LATENCY_SAMPLES', 50);
@@ -79,15 +78,7 @@ async function startSink(): Promise<Sink> {
   };
 }
 
-function cli(home: string, ...args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, '--home', home, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.on('exit', (code) => resolve({ code, output }));
-  });
-}
+const cli = switchyardCli;
 
 function runnerCpuMs(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');

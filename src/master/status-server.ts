@@ -8,6 +8,16 @@ import { chmod, unlink } from 'node:fs/promises';
 import type { StatusReport, StatusRequest } from './protocol.js';
 
 const MAX_REQUEST_BYTES = 4096;
+/** sun_path holds 108 bytes on Linux, including the terminating NUL. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+export class SocketPathTooLongError extends Error {
+  readonly code = 'SY_SOCKET_PATH';
+  constructor(readonly socketPath: string) {
+    super(`the control socket ${socketPath} is ${Buffer.byteLength(socketPath)} bytes long; unix sockets allow ${MAX_SOCKET_PATH_BYTES}: use a shorter home directory`);
+    this.name = 'SocketPathTooLongError';
+  }
+}
 
 export class StatusServer {
   private readonly server: Server;
@@ -18,6 +28,9 @@ export class StatusServer {
   }
 
   async listen(): Promise<void> {
+    if (Buffer.byteLength(this.socketPath) > MAX_SOCKET_PATH_BYTES) {
+      throw new SocketPathTooLongError(this.socketPath);
+    }
     // The lock guarantees no live master owns this path: a leftover socket is stale.
     await unlink(this.socketPath).catch(() => undefined);
     await new Promise<void>((resolve, reject) => {

@@ -213,6 +213,16 @@ describe('master', () => {
     expect(existsSync(join(dir, 'master.lock'))).toBe(false);
   });
 
+  it('a home directory too long for its control socket is refused with the reason, and no lock is left behind', async () => {
+    const base = await home(testConfig(''));
+    const deep = join(base, 'x'.repeat(60), 'y'.repeat(40));
+    await mkdir(deep, { recursive: true });
+    const result = await runCli(['--home', deep, 'start', '--foreground']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/control socket .*master\.sock is \d+ bytes long; unix sockets allow 107: use a shorter home directory/);
+    expect(existsSync(join(deep, 'master.lock'))).toBe(false);
+  });
+
   it('bad configuration and a missing home directory give clear errors', async () => {
     const dir = await home('[master]\nmaxRestarts = -1\n[runner.retry]\ninstances = 3\n');
     const bad = await runCli(['--home', dir, 'start', '--foreground']);

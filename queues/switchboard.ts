@@ -75,6 +75,11 @@ export interface MoveOptions {
   micros?: bigint;
   /** Replace the caller's metadata. */
   metadata?: JsonObject;
+  /**
+   * Replace the message bytes (a pipeline step that rewrote the message hands
+   * it on in the same atomic move, so no crash can leave both versions queued).
+   */
+  message?: Uint8Array;
   /** Extra control fields to record. */
   control?: Partial<EntryControl>;
   /**
@@ -464,6 +469,6 @@ export async function moveEntry(
   // Killed after the rewrite but before the rename, the entry sits at its old
   // name already saying where it was going: recovery and requeue finish the move.
   control.movingTo = { queue: toQueue, id: newId, state: toState };
-  await replaceAndMove(from, entryPath(root, toQueue, newId, toState), encodeEntry(options.metadata ?? entry.metadata, control, entry.message), write);
+  await replaceAndMove(from, entryPath(root, toQueue, newId, toState), encodeEntry(options.metadata ?? entry.metadata, control, options.message ?? entry.message), write);
   return newId;
 }

@@ -2,12 +2,17 @@
  * The outgoing runner: consumes `out` (see outgoing/out-entry.ts) and hands
  * each entry's message to the smarthost (`[smtp]`) over a pool of SMTP
  * connections (nodemailer's pooled transport: `maxConnections`, `maxMessages`
- * per connection, timeouts on connect, greeting and every command and DATA).
+ * per connection, timeouts on connect, greeting and every command and DATA;
+ * and `dataTimeout`, a deadline on a whole transaction however its bytes
+ * trickle, past which its connection is closed and its recipients deferred).
  *
  * Bulk mode: the recipients still to do, sorted by domain, in transactions of
  * at most `maxRecipients`. VERP mode (`verp` in the entry): one transaction
  * per recipient with the envelope sender `name-bounces+user=domain@listdomain`
- * (src/mail/verp.ts). Up to `maxConnections` transactions of an entry run at
+ * (src/mail/verp.ts); with `personalize` each copy also gets its own header
+ * fields and footer, rendered in the worker pool a batch of RENDER_BATCH
+ * recipients per task (outgoing/render-worker.ts); the original bytes are sent
+ * unchanged between them. Up to `maxConnections` transactions of an entry run at
  * once; `[runner.outgoing] concurrency` entries at once.
  *
  * Per recipient (outgoing/smtp-outcome.ts): accepted: done; 4xx, timeouts,
@@ -40,22 +45,31 @@
  *
  * A smarthost found down (outgoing/destination-backoff.ts) is not tried again
  * for a while: entries taken meanwhile are deferred at once, and the reason
- * shows as the runner's last error in `switchyard status`.
+ * shows as the runner's last error in `switchyard status`, and, while the
+ * backoff lasts, as its status detail (statusDetail(): down since when, why,
+ * and the next attempt).
  */
 import { hostname } from 'node:os';
 import nodemailer from 'nodemailer';
 import type { DequeuedEntry, JsonObject } from '../queues/index.js';
 import { smtpSchema, type SmtpConfig } from '../src/config/smtp-schema.js';
 import { bouncesAddress, encodeVerp } from '../src/mail/verp.js';
-import { TemporaryFailure } from './errors.js';
+import { RunnerError, TemporaryFailure } from './errors.js';
 import { CheckpointJournal, journalPath, removeJournal, sweepOrphanJournals } from './outgoing/checkpoint-journal.js';
 import { DestinationBackoff } from './outgoing/destination-backoff.js';
 import { MessageRejectedError } from './outgoing/errors.js';
 import { parseOutEntry, type OutEntry } from './outgoing/out-entry.js';
+import type { RenderedCopy, RenderTask } from './outgoing/render-worker.js';
 import { classifyError, classifySuccess, type RecipientFailure, type TransactionOutcome } from './outgoing/smtp-outcome.js';
+import { workerModule } from './task-pool.js';
 import { Runner, type EntryContext, type EntryOutcome, type RunnerOptions } from './runner.js';
 
 export const BOUNCES_QUEUE = 'bounces';
+/** Recipients whose personalised copies one worker-pool task renders. */
+export const RENDER_BATCH = 500;
+
+/** The render worker, compiled (piscina loads it in a plain worker thread). */
+const RENDER_WORKER = workerModule(import.meta.url, 'outgoing/render-worker.js');
 
 type Transport = ReturnType<typeof createPool>;
 
@@ -111,6 +125,8 @@ interface Attempt {
   transactions: number;
   delivered: number;
   bounced: number;
+  /** Rendering personalised copies failed (a worker-pool task timed out or crashed). */
+  renderError?: unknown;
 }
 
 export default class OutgoingRunner extends Runner {
@@ -119,6 +135,8 @@ export default class OutgoingRunner extends Runner {
   private readonly transport: Transport;
   private readonly fsync: boolean;
   private running: Promise<void> | undefined;
+  /** Fires when the backoff ends, so the status detail clears without waiting for an entry. */
+  private backoffTimer: NodeJS.Timeout | undefined;
 
   constructor(options: RunnerOptions) {
     super(options);
@@ -141,10 +159,33 @@ export default class OutgoingRunner extends Runner {
         if (swept.length > 0) this.log.info({ swept: swept.length }, 'removed checkpoint journals of settled entries');
         await super.run();
       } finally {
+        clearTimeout(this.backoffTimer);
         this.transport.close();
       }
     })();
     return this.running;
+  }
+
+  override statusDetail(): string | undefined {
+    return this.backoff.statusLine(this.now());
+  }
+
+  private markDown(reason: string): number {
+    const wasDown = this.backoff.downAt(this.now()) !== undefined;
+    const until = this.backoff.markDown(this.now(), reason);
+    if (!wasDown) {
+      clearTimeout(this.backoffTimer);
+      this.backoffTimer = setTimeout(() => this.statusChanged(), Math.max(0, until - this.now()) + 1);
+      this.backoffTimer.unref();
+      this.statusChanged();
+    }
+    return until;
+  }
+
+  private markUp(): void {
+    if (!this.backoff.markUp()) return;
+    clearTimeout(this.backoffTimer);
+    this.statusChanged();
   }
 
   private journalOf(id: string): string {
@@ -183,6 +224,12 @@ export default class OutgoingRunner extends Runner {
       if (remaining.length === 0) return;
       if (ctx.signal.aborted) throw new Error('runner stopping: entry released with its checkpoint journal');
       const metadata: JsonObject = { ...entry.metadata, recipients: remaining };
+      if (attempt.renderError !== undefined) {
+        // To shunt like any failed pool task, but holding only the recipients not yet done.
+        const cause = attempt.renderError;
+        const code = cause instanceof RunnerError ? cause.code : 'SY_TASK_CRASHED';
+        throw new RunnerError(code, `rendering personalised copies failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, metadata });
+      }
       if (attempt.rejected) {
         const { command, smtpCode, response } = attempt.rejected;
         ctx.log.error({ list: out.listId, command, smtpCode, response }, 'the MTA refused the message itself: entry held, no bounce events');
@@ -224,6 +271,7 @@ export default class OutgoingRunner extends Runner {
     onProgress: () => void,
   ): Promise<void> {
     const transactions = this.transactions(out, todo);
+    const copyOf = out.personalize ? this.personalizedCopies(message, out, transactions, ctx) : undefined;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (!attempt.stop && next < transactions.length) {
@@ -231,8 +279,21 @@ export default class OutgoingRunner extends Runner {
           attempt.stop = true;
           return;
         }
-        const transaction = transactions[next++]!;
-        await this.transact(message, out, transaction, journal, attempt, ctx);
+        const index = next++;
+        const transaction = transactions[index]!;
+        let raw = message;
+        if (copyOf) {
+          try {
+            raw = await copyOf(index);
+          } catch (error) {
+            // Not attempted: deferred with the others never started, and the entry held (see process()).
+            attempt.renderError ??= error;
+            attempt.stop = true;
+            for (const recipient of transaction.to) attempt.deferred.set(recipient, { smtpCode: null, response: 'not attempted' });
+            return;
+          }
+        }
+        await this.transact(raw, out, transaction, journal, attempt, ctx);
         onProgress();
       }
     };
@@ -241,6 +302,38 @@ export default class OutgoingRunner extends Runner {
     for (const transaction of transactions.slice(next)) {
       for (const recipient of transaction.to) attempt.deferred.set(recipient, { smtpCode: null, response: 'not attempted' });
     }
+  }
+
+  /**
+   * The personalised copy of transaction `index` (one recipient each, VERP),
+   * its parts rendered in the worker pool RENDER_BATCH recipients per task
+   * (outgoing/render-worker.ts), the next batch rendered while this one is
+   * sent. Copies are assembled one at a time, just before their transaction.
+   */
+  private personalizedCopies(message: Buffer, out: OutEntry, transactions: Transaction[], ctx: EntryContext): (index: number) => Promise<Buffer> {
+    const personalize = out.personalize ?? {};
+    const list = out.listPosting ?? out.listId;
+    const batches = new Map<number, Promise<RenderedCopy[]>>();
+    const batch = (b: number): Promise<RenderedCopy[]> => {
+      let rendering = batches.get(b);
+      if (rendering === undefined) {
+        const recipients = transactions.slice(b * RENDER_BATCH, (b + 1) * RENDER_BATCH).map((t) => t.to[0]!);
+        const task: RenderTask = { message, recipients, list, personalize };
+        rendering = ctx.runTask<RenderedCopy[]>(RENDER_WORKER, task);
+        // A prefetched batch nobody awaits (delivery stopped) must not be an unhandled rejection.
+        rendering.catch(() => undefined);
+        batches.set(b, rendering);
+      }
+      return rendering;
+    };
+    return async (index) => {
+      const b = Math.floor(index / RENDER_BATCH);
+      // Transactions run at most maxConnections apart: two batches back is done with.
+      batches.delete(b - 2);
+      if ((b + 1) * RENDER_BATCH < transactions.length) void batch(b + 1);
+      const copy = (await batch(b))[index - b * RENDER_BATCH]!;
+      return Buffer.concat([copy.head, message, copy.foot]);
+    };
   }
 
   private transactions(out: OutEntry, todo: string[]): Transaction[] {
@@ -257,23 +350,31 @@ export default class OutgoingRunner extends Runner {
   /** One SMTP transaction, its outcome recorded (journal, bounce events) before it returns. */
   private async transact(message: Buffer, out: OutEntry, transaction: Transaction, journal: CheckpointJournal, attempt: Attempt, ctx: EntryContext): Promise<void> {
     let outcome: TransactionOutcome;
+    // The DATA deadline (smtp.dataTimeout): socketTimeout only notices silence,
+    // so an MTA that trickles bytes could hold a transaction forever. On abort
+    // nodemailer's pool closes the connection carrying it and fails it to us.
+    const deadline = AbortSignal.timeout(this.smtp.dataTimeout);
+    // @types/nodemailer 8 does not know the `signal` option nodemailer 10 honours: a typed variable, not a literal.
+    const mail: Parameters<Transport['sendMail']>[0] & { signal: AbortSignal } = { envelope: { from: transaction.from, to: transaction.to }, raw: message, signal: deadline };
     try {
-      const info = await this.transport.sendMail({ envelope: { from: transaction.from, to: transaction.to }, raw: message });
+      const info = await this.transport.sendMail(mail);
       outcome = classifySuccess(info);
     } catch (error) {
-      outcome = classifyError(error, transaction.to);
+      outcome = deadline.aborted
+        ? { kind: 'deferred', reason: `smtp.dataTimeout: the transaction took longer than ${this.smtp.dataTimeout} ms; connection closed`, smtpCode: null, response: '', destinationDown: false }
+        : classifyError(error, transaction.to);
     }
     attempt.transactions++;
     ctx.progress();
     switch (outcome.kind) {
       case 'accepted':
-        this.backoff.markUp();
+        this.markUp();
         await journal.record('done', outcome.accepted);
         attempt.delivered += outcome.accepted.length;
         await this.recipientFailures(out, outcome.failures, journal, attempt, ctx);
         return;
       case 'refused':
-        this.backoff.markUp();
+        this.markUp();
         await this.recipientFailures(out, outcome.failures, journal, attempt, ctx);
         return;
       case 'message-rejected':
@@ -283,7 +384,7 @@ export default class OutgoingRunner extends Runner {
       case 'deferred':
         for (const recipient of transaction.to) attempt.deferred.set(recipient, { smtpCode: outcome.smtpCode, response: outcome.response || outcome.reason });
         if (outcome.destinationDown) {
-          const until = this.backoff.markDown(this.now(), outcome.reason);
+          const until = this.markDown(outcome.reason);
           attempt.stop = true;
           ctx.log.warn({ destination: this.backoff.destination, reason: outcome.reason, until: new Date(until).toISOString() }, 'smarthost down: backing off');
         } else {

@@ -23,8 +23,8 @@
  * per entry. A slow periodic full listing covers lost events.
  *
  * This class knows nothing of processes or supervision: it emits events
- * (`ready`, `entry-start`, `entry-end`, `progress`) that whoever runs it may
- * forward.
+ * (`ready`, `entry-start`, `entry-end`, `progress`, and `status` when what
+ * statusDetail() returns may have changed) that whoever runs it may forward.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -74,6 +74,11 @@ export interface RunnerOptions {
   now?: () => number;
   /** The whole validated configuration, for runners that read a section of their own (outgoing: `[smtp]`). */
   config?: Config;
+  /**
+   * The home directory, for runners that open the list store
+   * (`openStore(home)` from src/store): incoming, virgin, lmtp, bounces.
+   */
+  home?: string;
 }
 
 export interface EntryContext {
@@ -81,8 +86,11 @@ export interface EntryContext {
   readonly log: Logger;
   /** Aborted only when the runner must stop at once; then give up quietly. */
   readonly signal: AbortSignal;
-  /** Move this entry to `queue` as a new entry there, atomically; it counts as finished here. */
-  forward(queue: string, options?: { metadata?: JsonObject; micros?: bigint }): Promise<string>;
+  /**
+   * Move this entry to `queue` as a new entry there, atomically, with new
+   * metadata and message bytes if given; it counts as finished here.
+   */
+  forward(queue: string, options?: { metadata?: JsonObject; micros?: bigint; message?: Uint8Array }): Promise<string>;
   /** Add a new entry to any queue (durably). */
   enqueue(queue: string, message: Uint8Array | string, metadata?: JsonObject): Promise<string>;
   /** Tell the watchdog this entry is making progress (long deliveries). */
@@ -149,6 +157,21 @@ export abstract class Runner extends EventEmitter {
 
   /** Do the work of one entry. See the module comment for what its outcome means. */
   abstract process(entry: DequeuedEntry, ctx: EntryContext): Promise<void>;
+
+  /**
+   * One line an operator should see in `switchyard status` about this
+   * runner's state (the outgoing runner: its smarthost is down), or undefined
+   * when there is nothing to say. A subclass that overrides it calls
+   * statusChanged() whenever the answer may have changed.
+   */
+  statusDetail(): string | undefined {
+    return undefined;
+  }
+
+  /** Tell whoever runs this runner that statusDetail() may have changed (the `status` event). */
+  protected statusChanged(): void {
+    this.emit('status');
+  }
 
   /** Run until stop(); resolves once every entry in flight is settled. */
   run(): Promise<void> {

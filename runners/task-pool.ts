@@ -7,6 +7,8 @@
  * crashes fails only its task, likewise. The pool starts no thread until the
  * first task, so a runner that never needs one pays nothing for it.
  */
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { TaskCrashedError, TaskTimeoutError } from './errors.js';
 
@@ -22,6 +24,19 @@ export interface TaskOptions {
   signal?: AbortSignal;
   /** Named export of the worker module to call; default its default export. */
   name?: string;
+}
+
+/**
+ * The compiled worker module `file` (a path relative to the module at
+ * `importMetaUrl`, ending in .js) for TaskPool.run: piscina loads it in a plain
+ * worker thread, which cannot load TypeScript. When the caller runs from its
+ * TypeScript source (vitest), that is its compiled twin under dist/.
+ */
+export function workerModule(importMetaUrl: string, file: string): string {
+  const self = fileURLToPath(importMetaUrl);
+  if (!self.endsWith('.ts')) return join(dirname(self), file);
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  return join(root, 'dist', relative(root, dirname(self)), file);
 }
 
 export class TaskPool {

@@ -9,6 +9,12 @@
  *                  replaces them with the ones left when it defers the entry);
  *     verp         one transaction per recipient with a VERP envelope sender;
  *     listPosting  `name@domain`, which VERP needs to build that sender.
+ *     personalize  { headers?, footer? }: each recipient's copy gets these
+ *                  header fields at the top of its header block and, where
+ *                  the message is plain text (outgoing/render-worker.ts says
+ *                  exactly when), the footer at the end of its body; values
+ *                  may hold `{address}` (the recipient) and `{list}` (the
+ *                  listPosting). Needs verp: one copy per transaction.
  *
  * Validated when dequeued: a malformed entry is an error, so it lands in
  * `shunt` with the reason, never half-sent.
@@ -33,9 +39,17 @@ export const outEntrySchema = z
     recipients: z.array(address).min(1),
     verp: z.boolean().optional(),
     listPosting: address.optional(),
+    personalize: z
+      .object({
+        headers: z.record(z.string().regex(/^[!-9;-~]+$/, 'a header field name (printable ASCII, no colon or space)'), z.string().max(2_000)).optional(),
+        footer: z.string().max(20_000).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .passthrough()
-  .refine((entry) => !entry.verp || entry.listPosting !== undefined, { message: 'verp needs listPosting (name@domain)', path: ['listPosting'] });
+  .refine((entry) => !entry.verp || entry.listPosting !== undefined, { message: 'verp needs listPosting (name@domain)', path: ['listPosting'] })
+  .refine((entry) => entry.personalize === undefined || entry.verp === true, { message: 'personalize needs verp (one copy per recipient)', path: ['personalize'] });
 
 export type OutEntry = z.output<typeof outEntrySchema>;
 

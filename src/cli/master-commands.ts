@@ -231,10 +231,15 @@ function renderStatus(report: StatusReport): string {
     ]),
     ['left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'left'],
   );
+  // A runner's own note on its state (a smarthost backing off) is too long for a column: a line each under the table.
+  const details = report.runners
+    .filter((r) => r.detail !== null && r.detail !== undefined)
+    .map((r) => `${r.name} ${r.slice}/${r.numSlices}: ${oneLine(r.detail ?? '', 200)}\n`)
+    .join('');
   const queueRows = Object.entries(report.queues)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([queue, waiting]) => [queue, String(waiting)]);
-  return `${head}${runners}\n${formatTable(['QUEUE', 'WAITING'], queueRows, ['left', 'right'])}`;
+  return `${head}${runners}${details === '' ? '' : `\n${details}`}\n${formatTable(['QUEUE', 'WAITING'], queueRows, ['left', 'right'])}`;
 }
 
 /** `45s`, `12m`, `3h5m`, `2d4h`: the two largest units are enough to read an uptime at a glance. */

@@ -23,6 +23,10 @@ export const smtpSchema = z
     connectionTimeout: durationKnob('30s', 'to establish the TCP connection (and TLS for secure)'),
     greetingTimeout: durationKnob('30s', 'for the server greeting after connecting'),
     socketTimeout: durationKnob('5m', 'inactivity limit on every command reply and on DATA: a hung MTA fails its transaction'),
+    dataTimeout: durationKnob(
+      '10m',
+      'the longest one transaction may take, counted from handing it to the connection pool (a wait for a free connection and connecting included) to the reply to the end of DATA, even when bytes trickle (socketTimeout is only inactivity): past it the connection is closed and the recipients deferred',
+    ),
     destinationBackoff: durationKnob('30s', 'after the smarthost is found down (refused, timed out, 421) no connection is tried for this long, doubled per further failure'),
     destinationBackoffMax: durationKnob('10m', 'upper bound of that backoff'),
     onMessageRejected: z

@@ -3,7 +3,9 @@
  *
  * runner -> master, over the fork IPC channel: `ready` once the runner has
  * recovered its slice and is waiting for work; `state` whenever an entry
- * starts or ends or reports progress (the watchdog's heartbeat).
+ * starts or ends or reports progress (the watchdog's heartbeat), and whenever
+ * the runner's status detail changes (not progress: the watchdog's clock is
+ * not reset by it).
  *
  * CLI -> master, over `<home>/master.sock`: one JSON line with a `command`,
  * answered by one JSON line. `status` returns a StatusReport; `watch` is
@@ -27,6 +29,12 @@ export interface RunnerStateMessage {
   /** ms since the epoch of the last sign of progress. */
   progressAt: number;
   lastError?: { message: string; at: string; entry: string };
+  /**
+   * What the runner wants an operator to know about its state right now, in
+   * one line (Runner.statusDetail(): the outgoing runner's smarthost backoff);
+   * absent when there is nothing to say. Sent again whenever it changes.
+   */
+  detail?: string;
 }
 
 export type RunnerMessage = RunnerReadyMessage | RunnerStateMessage;
@@ -47,6 +55,8 @@ export interface RunnerStatus {
   failed: number;
   inFlight: number;
   lastError: string | null;
+  /** The runner's own one-line note on its state (RunnerStateMessage.detail), null when none. */
+  detail: string | null;
 }
 
 export interface StatusReport {

@@ -6,7 +6,8 @@
  *
  * It loads the configuration itself (so it validates exactly as the master
  * did), imports the runner's module, and runs it. Supervision lives here, not
- * in runners/: signals, the IPC heartbeat for the master's watchdog, exit codes.
+ * in runners/: signals, the IPC heartbeat for the master's watchdog (and the
+ * runner's status detail, sent when it changes), exit codes.
  *
  * SIGTERM, SIGINT: take no new entry, finish those in flight, exit 0. A second
  *   one: in-flight entries give up and are released (`.bak` back to `.pck`).
@@ -92,10 +93,13 @@ async function main(): Promise<number> {
     pool: new TaskPool({ maxThreads: config.pool.maxThreads, taskTimeoutMs: config.pool.taskTimeout }),
     options: resolved.options,
     config,
+    home: values.home,
   });
 
   let progressAt = Date.now();
-  const report = (): void =>
+  let detail: string | undefined;
+  const report = (): void => {
+    detail = runner.statusDetail();
     send({
       type: 'state',
       inFlight: runner.stats.inFlight,
@@ -104,7 +108,9 @@ async function main(): Promise<number> {
       retried: runner.stats.retried,
       progressAt,
       ...(runner.stats.lastError ? { lastError: runner.stats.lastError } : {}),
+      ...(detail !== undefined ? { detail } : {}),
     });
+  };
   const onProgress = (): void => {
     progressAt = Date.now();
     report();
@@ -112,6 +118,10 @@ async function main(): Promise<number> {
   runner.on('entry-start', onProgress);
   runner.on('entry-end', onProgress);
   runner.on('progress', onProgress);
+  // Not progress: the watchdog's clock (progressAt) is left alone.
+  runner.on('status', () => {
+    if (runner.statusDetail() !== detail) report();
+  });
   runner.once('ready', () => {
     log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
     send({ type: 'ready' });

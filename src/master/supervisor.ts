@@ -48,6 +48,8 @@ class Slot {
   processedBefore = 0;
   failedBefore = 0;
   lastError: string | null = null;
+  /** The running process's status detail; cleared when it exits. */
+  detail: string | null = null;
   stderrTail: string[] = [];
   watchdog: NodeJS.Timeout | undefined;
   backoff: NodeJS.Timeout | undefined;
@@ -187,6 +189,7 @@ export class Supervisor extends EventEmitter {
       failed: slot.failedBefore + slot.failed,
       inFlight: slot.inFlight,
       lastError: slot.lastError,
+      detail: slot.detail,
     }));
   }
 
@@ -236,6 +239,7 @@ export class Supervisor extends EventEmitter {
     slot.failed = message.failed;
     slot.inFlight = message.inFlight;
     if (message.lastError) slot.lastError = `${message.lastError.at} ${message.lastError.entry}: ${message.lastError.message}`;
+    slot.detail = message.detail ?? null;
     clearTimeout(slot.watchdog);
     slot.watchdog = undefined;
     if (message.inFlight > 0 && slot.state === 'running') {
@@ -256,6 +260,7 @@ export class Supervisor extends EventEmitter {
     clearTimeout(slot.watchdog);
     slot.watchdog = undefined;
     slot.child = undefined;
+    slot.detail = null;
     slot.processedBefore += slot.processed;
     slot.failedBefore += slot.failed;
     slot.processed = 0;

@@ -78,8 +78,8 @@ async function fakeSocket(report: StatusReport): Promise<{ watchers: Set<Socket>
 const REPORT: StatusReport = {
   master: { pid: 4321, host: 'mail.example', home: '/var/lib/switchyard', startedAt: '2026-11-01T10:00:00.000Z', uptime: 93_784, version: '0.1.0' },
   runners: [
-    { name: 'out', queue: 'out', slice: 0, numSlices: 2, pid: 5001, state: 'running', uptime: 3_725, restarts: 1, processed: 1200, failed: 3, inFlight: 2, lastError: 'connect ECONNREFUSED 192.0.2.1:25\nat TCPConnectWrap' },
-    { name: 'out', queue: 'out', slice: 1, numSlices: 2, pid: null, state: 'failed', uptime: null, restarts: 5, processed: 0, failed: 0, inFlight: 0, lastError: 'failed: crashed 5 times within 1m' },
+    { name: 'out', queue: 'out', slice: 0, numSlices: 2, pid: 5001, state: 'running', uptime: 3_725, restarts: 1, processed: 1200, failed: 3, inFlight: 2, lastError: 'connect ECONNREFUSED 192.0.2.1:25\nat TCPConnectWrap', detail: 'smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z' },
+    { name: 'out', queue: 'out', slice: 1, numSlices: 2, pid: null, state: 'failed', uptime: null, restarts: 5, processed: 0, failed: 0, inFlight: 0, lastError: 'failed: crashed 5 times within 1m', detail: null },
   ],
   queues: { out: 17, bad: 0, in: 2 },
 };
@@ -157,6 +157,14 @@ describe('with a master running', () => {
     expect(stdout).toMatch(/out +0\/2 +5001 +running +1h2m +1 +1200 +3 +connect ECONNREFUSED 192\.0\.2\.1:25 at TCPConnectWrap/);
     expect(stdout).toMatch(/out +1\/2 +- +failed +- +5 +0 +0 +failed: crashed 5 times within 1m/);
     expect(stdout).toMatch(/QUEUE +WAITING\nbad +0\nin +2\nout +17\n/);
+  });
+
+  it('status shows a runner\'s detail (a smarthost backing off) on a line of its own under the runners, none for a runner without one', async () => {
+    await fakeSocket(REPORT);
+    const { code, stdout } = await cli(['--home', home, 'status']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('\n\nout 0/2: smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z\n\nQUEUE');
+    expect(stdout).not.toContain('out 1/2:');
   });
 
   it('status --json prints the StatusReport exactly', async () => {

@@ -265,6 +265,18 @@ describe('Switchboard finish, quarantine and moves', () => {
     expect(entry.metadata).toEqual({ listId: 'l' });
   });
 
+  it('moveTo({message}) hands on rewritten bytes and new metadata in the same move, leaving no copy behind', async () => {
+    const inQueue = board('in');
+    const id = await inQueue.enqueue('Subject: original\r\n\r\nbody', { listId: 'l' });
+    await inQueue.dequeue(id);
+    const rewritten = Buffer.from('Subject: [l] original\r\n\r\nbody');
+    await inQueue.moveTo(id, 'out', { forward: true, message: rewritten, metadata: { listId: 'l', recipients: ['a@example.org'] } });
+    expect(await whereIs(id)).toEqual([join('out', parseEntryId(id).sha1.slice(0, 2), `${id}.pck`)]);
+    const entry = await board('out').dequeue(id);
+    expect(entry.message.equals(rewritten)).toBe(true);
+    expect(entry.metadata).toEqual({ listId: 'l', recipients: ['a@example.org'] });
+  });
+
   it('release() gives a dequeued entry back to waiting untouched, restore count unchanged', async () => {
     const queue = board();
     const id = await queue.enqueue('m');

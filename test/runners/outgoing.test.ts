@@ -11,7 +11,8 @@ import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseEntryId } from '../../queues/index.js';
-import OutgoingRunner from '../../runners/outgoing.js';
+import OutgoingRunner, { RENDER_BATCH } from '../../runners/outgoing.js';
+import { TaskPool, type TaskOptions } from '../../runners/task-pool.js';
 import RetryRunner from '../../runners/retry.js';
 import { journalPath } from '../../runners/outgoing/checkpoint-journal.js';
 import { outMetadata, type OutEntry } from '../../runners/outgoing/out-entry.js';
@@ -44,9 +45,19 @@ function outgoing(spool: Spool, port: number, smtp: Record<string, unknown> = {}
   return new OutgoingRunner(runnerOptions(spool, { name: 'outgoing', queue: 'out', config: smtpConfig(port, smtp), ...overrides }));
 }
 
-function post(spool: Spool, recipients: string[], extra: Partial<OutEntry> = {}, control: Record<string, string | number> = {}): Promise<string> {
+function post(spool: Spool, recipients: string[], extra: Partial<OutEntry> = {}, control: Record<string, string | number> = {}, message: Buffer = MESSAGE): Promise<string> {
   const metadata = outMetadata({ listId: 'test.lists.example.org', sender: 'test-bounces@lists.example.org', recipients, ...extra });
-  return spool.switchboard('out').enqueue(MESSAGE, metadata, { control });
+  return spool.switchboard('out').enqueue(message, metadata, { control });
+}
+
+const PERSONALIZE = {
+  headers: { 'X-Recipient': '{address}', 'List-Unsubscribe': '<mailto:{list}?subject=unsubscribe%20{address}>' },
+  footer: '-- \nYou receive this as {address} from {list}.\n',
+};
+
+/** The fields PERSONALIZE adds; List-Unsubscribe is longer than 78 columns, so folded before its value. */
+function personalizedHead(address: string): string {
+  return `X-Recipient: ${address}\r\nList-Unsubscribe:\r\n <mailto:test@lists.example.org?subject=unsubscribe%20${address}>\r\n`;
 }
 
 async function journals(spool: Spool): Promise<string[]> {
@@ -216,6 +227,39 @@ describe('OutgoingRunner', () => {
     expect(String(deferred!.control.reason)).toMatch(/ETIMEDOUT|timeout/i);
   }, TIMEOUT);
 
+  it('smtp.dataTimeout: an MTA trickling its reply to DATA (alive to socketTimeout) is cut off at the deadline, its recipients deferred, the pool goes on with the next transaction', async () => {
+    let calls = 0;
+    const sink = await sinkWith({ data: () => (++calls === 1 ? 'trickle' : undefined) });
+    const spool = await makeSpool();
+    const watch = startRunner(outgoing(spool, sink.port, { socketTimeout: '500ms', dataTimeout: '1500ms', maxRecipients: 1, maxConnections: 1 }));
+    await watch.whenReady();
+    const started = Date.now();
+    const id = await post(spool, ['a@a.example', 'b@b.example']);
+    expect((await watch.endOf(id)).outcome).toBe('retry');
+    const took = Date.now() - started;
+    // The trickle outlived socketTimeout three times over: only the deadline ended it.
+    expect(took).toBeGreaterThanOrEqual(1_500);
+    expect(took).toBeLessThan(6_000);
+    expect([...sink.deliveries.keys()]).toEqual(['b@b.example']);
+    const [deferred] = await spool.entries('retry');
+    expect(deferred!.metadata.recipients).toEqual(['a@a.example']);
+    expect(String(deferred!.control.reason)).toMatch(/smtp\.dataTimeout/);
+  }, TIMEOUT);
+
+  it('smtp.dataTimeout also bounds an MTA silent after DATA when socketTimeout is long', async () => {
+    const sink = await sinkWith({ data: () => 'stall' });
+    const spool = await makeSpool();
+    const watch = startRunner(outgoing(spool, sink.port, { socketTimeout: '1m', dataTimeout: '400ms' }));
+    await watch.whenReady();
+    const started = Date.now();
+    const id = await post(spool, ['a@a.example']);
+    expect((await watch.endOf(id)).outcome).toBe('retry');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const [deferred] = await spool.entries('retry');
+    expect(deferred!.metadata.recipients).toEqual(['a@a.example']);
+    expect(String(deferred!.control.reason)).toMatch(/smtp\.dataTimeout/);
+  }, TIMEOUT);
+
   it('421 at the greeting backs off the whole destination: the next entry is deferred without a connection, and the reason is the runner\'s last error', async () => {
     const sink = await sinkWith({ connect: () => 421 });
     const spool = await makeSpool();
@@ -293,6 +337,81 @@ describe('OutgoingRunner', () => {
     }
     expect(sink.accepted.find((t) => t.recipients[0] === 'alice@example.org')!.from).toBe('test-bounces+alice=example.org@lists.example.org');
   }, TIMEOUT);
+
+  it('personalize: each copy has its own header fields at the top and its own footer, {address} and {list} filled in, every other byte of the message unchanged', async () => {
+    const sink = await sinkWith();
+    const spool = await makeSpool();
+    const watch = startRunner(outgoing(spool, sink.port));
+    await watch.whenReady();
+    const recipients = ['alice@example.org', 'bob+tag@example.net'];
+    const id = await post(spool, recipients, { verp: true, listPosting: 'test@lists.example.org', personalize: PERSONALIZE });
+    expect((await watch.endOf(id)).outcome).toBe('finished');
+    expect(sink.accepted).toHaveLength(2);
+    for (const t of sink.accepted) {
+      const address = t.recipients[0]!;
+      const head = Buffer.from(personalizedHead(address));
+      const foot = Buffer.from(`-- \r\nYou receive this as ${address} from test@lists.example.org.\r\n`);
+      expect(t.body!.toString('latin1')).toBe(Buffer.concat([head, MESSAGE, foot]).toString('latin1'));
+      // The original bytes, exactly, between the two.
+      expect(t.body!.subarray(head.length, head.length + MESSAGE.length).equals(MESSAGE)).toBe(true);
+    }
+  }, TIMEOUT);
+
+  it('personalize: a multipart message, and a base64 text/plain one, get the header fields only, no footer; their bytes are otherwise unchanged', async () => {
+    const multipart = Buffer.from(
+      'From: a@example.com\r\nSubject: parts\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed;\r\n boundary="b1"\r\n\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b1--\r\n',
+    );
+    const base64 = Buffer.from('From: a@example.com\r\nSubject: b64\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\naGVsbG8K\r\n');
+    const sink = await sinkWith();
+    const spool = await makeSpool();
+    const watch = startRunner(outgoing(spool, sink.port));
+    await watch.whenReady();
+    const extra = { verp: true, listPosting: 'test@lists.example.org', personalize: PERSONALIZE };
+    const first = await post(spool, ['m@example.org'], extra, {}, multipart);
+    expect((await watch.endOf(first)).outcome).toBe('finished');
+    const second = await post(spool, ['b@example.org'], extra, {}, base64);
+    expect((await watch.endOf(second)).outcome).toBe('finished');
+    const copyOf = (r: string) => sink.accepted.find((t) => t.recipients[0] === r)!.body!;
+    expect(copyOf('m@example.org').equals(Buffer.concat([Buffer.from(personalizedHead('m@example.org')), multipart]))).toBe(true);
+    expect(copyOf('b@example.org').equals(Buffer.concat([Buffer.from(personalizedHead('b@example.org')), base64]))).toBe(true);
+  }, TIMEOUT);
+
+  it('personalize without verp is a malformed out entry (one copy per transaction is needed): shunt, nothing sent', async () => {
+    const sink = await sinkWith();
+    const spool = await makeSpool();
+    const watch = startRunner(outgoing(spool, sink.port));
+    await watch.whenReady();
+    const id = await post(spool, ['a@example.org'], { personalize: PERSONALIZE });
+    expect((await watch.endOf(id)).outcome).toBe('shunt');
+    expect(sink.acceptedTransactions).toBe(0);
+  }, TIMEOUT);
+
+  it('personalize: a 10,000-member post is rendered in worker-pool batches and delivered, every copy with its own recipient\'s header and footer', async () => {
+    const sink = await sinkWith();
+    const spool = await makeSpool();
+    let renderTasks = 0;
+    const pool = new TaskPool({ maxThreads: 2, taskTimeoutMs: 10_000 });
+    const run = pool.run.bind(pool);
+    pool.run = <T>(filename: string, data: unknown, options?: TaskOptions): Promise<T> => {
+      if (filename.endsWith('render-worker.js')) renderTasks++;
+      return run<T>(filename, data, options);
+    };
+    const watch = startRunner(outgoing(spool, sink.port, { maxConnections: 10, maxMessages: 10_000 }, { pool }));
+    await watch.whenReady();
+    const recipients = Array.from({ length: 10_000 }, (_, i) => `member${i}@d${i % 53}.example`);
+    const id = await post(spool, recipients, { verp: true, listPosting: 'test@lists.example.org', personalize: PERSONALIZE });
+    expect((await watch.endOf(id)).outcome).toBe('finished');
+    expect(sink.acceptedTransactions).toBe(10_000);
+    expect(sink.duplicates().size).toBe(0);
+    // In the pool, RENDER_BATCH recipients per task.
+    expect(renderTasks).toBe(10_000 / RENDER_BATCH);
+    for (const t of sink.accepted) {
+      const address = t.recipients[0]!;
+      const text = t.body!.toString('latin1');
+      expect(text.startsWith(`X-Recipient: ${address}\r\n`)).toBe(true);
+      expect(text.endsWith(`You receive this as ${address} from test@lists.example.org.\r\n`)).toBe(true);
+    }
+  }, 120_000);
 
   it('resumes from a checkpoint journal: recipients recorded done or failed are not sent again, a torn last line is ignored', async () => {
     const sink = await sinkWith();

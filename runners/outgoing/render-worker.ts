@@ -1,0 +1,113 @@
+/**
+ * Personalised copies (an out entry's `personalize`), rendered in the
+ * runner's piscina pool (ctx.runTask) a batch of recipients per task, so a
+ * 10,000-member post does not hold the runner's event loop.
+ *
+ * A copy is the original message's bytes, untouched, between two rendered
+ * parts: `head`, the added header fields, placed at the top of the header
+ * block; and `foot`, the footer appended to the body. The worker returns only
+ * those parts per recipient; the runner concatenates head + message + foot
+ * just before each transaction, so at most `smtp.maxConnections` whole copies
+ * exist at once, never 10,000.
+ *
+ * Placeholders in header values and the footer: `{address}` the recipient,
+ * `{list}` the list's posting address (or its listId when it has none).
+ *
+ * The footer is added only where appending text to the raw body is correct:
+ * a top-level Content-Type of text/plain (or none), a Content-Transfer-Encoding
+ * of 7bit or 8bit (or none), and, when the footer is not ASCII, charset utf-8
+ * with 8bit. Anything else (multipart, HTML, base64, quoted-printable, another
+ * charset) gets the headers only: MIME-aware decoration (a footer part in a
+ * multipart/mixed) is the incoming pipeline's job, done once before `out`.
+ *
+ * Pure computation, no files: nothing to lose if the worker dies mid-task.
+ */
+import { formatField } from '../../src/mail/raw-message.js';
+
+export interface Personalize {
+  headers?: Record<string, string>;
+  footer?: string;
+}
+
+export interface RenderTask {
+  message: Uint8Array;
+  recipients: string[];
+  /** What `{list}` stands for. */
+  list: string;
+  personalize: Personalize;
+}
+
+export interface RenderedCopy {
+  head: Uint8Array;
+  foot: Uint8Array;
+}
+
+interface MessageShape {
+  /** The line ending the message uses: CRLF on the wire, LF if it was stored so. */
+  eol: string;
+  /** Whether the footer may be appended to the body (see the module comment). */
+  footerAllowed: boolean;
+  /** Footer must be ASCII (charset not utf-8 or transfer encoding 7bit). */
+  asciiOnly: boolean;
+  /** The body is empty or already ends with a line break. */
+  endsWithEol: boolean;
+}
+
+/** The top-level header fields, unfolded, names lower-cased (first occurrence wins). */
+function headerFields(headerBlock: string): Map<string, string> {
+  const fields = new Map<string, string>();
+  const unfolded = headerBlock.replace(/\r?\n[ \t]/g, ' ');
+  for (const line of unfolded.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    if (!fields.has(name)) fields.set(name, line.slice(colon + 1).trim());
+  }
+  return fields;
+}
+
+export function messageShape(message: Uint8Array): MessageShape {
+  const bytes = Buffer.from(message.buffer, message.byteOffset, message.byteLength);
+  // latin1: one char per byte, so offsets are byte offsets.
+  const text = bytes.toString('latin1');
+  // The first line's ending says which the message uses (CRLF unless it is LF).
+  const firstNewline = text.indexOf('\n');
+  const eol = firstNewline > 0 && text[firstNewline - 1] !== '\r' ? '\n' : '\r\n';
+  const headerEnd = text.indexOf(eol + eol);
+  if (headerEnd < 0) return { eol, footerAllowed: false, asciiOnly: true, endsWithEol: true };
+  const fields = headerFields(text.slice(0, headerEnd));
+  const contentType = fields.get('content-type');
+  const mediaType = (contentType ?? 'text/plain').split(';')[0]!.trim().toLowerCase();
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(contentType ?? '')?.[1]?.toLowerCase() ?? 'us-ascii';
+  const encoding = (fields.get('content-transfer-encoding') ?? '7bit').trim().toLowerCase();
+  const footerAllowed = mediaType === 'text/plain' && (encoding === '7bit' || encoding === '8bit');
+  const asciiOnly = encoding === '7bit' || (charset !== 'utf-8' && charset !== 'utf8');
+  const body = text.slice(headerEnd + 2 * eol.length);
+  return { eol, footerAllowed, asciiOnly, endsWithEol: body.length === 0 || body.endsWith('\n') };
+}
+
+function substitute(template: string, address: string, list: string): string {
+  return template.replace(/\{(address|list)\}/g, (_, name: string) => (name === 'address' ? address : list));
+}
+
+const ASCII = /^[\x20-\x7e\t]*$/;
+
+/** The copy parts of each recipient, in order. */
+export default function render(task: RenderTask): RenderedCopy[] {
+  const shape = messageShape(task.message);
+  const headers = Object.entries(task.personalize.headers ?? {});
+  const footer = task.personalize.footer;
+  return task.recipients.map((address) => {
+    // Folded, and RFC 2047 encoded when not ASCII, in the message's own line ending.
+    const head = Buffer.concat(headers.map(([name, value]) => formatField(name, substitute(value, address, task.list), shape.eol === '\n' ? '\n' : '\r\n').raw));
+    let foot = '';
+    if (footer !== undefined && footer !== '' && shape.footerAllowed) {
+      const text = substitute(footer, address, task.list);
+      if (!shape.asciiOnly || ASCII.test(text.replace(/\r?\n/g, ''))) {
+        const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
+        foot = `${shape.endsWithEol ? '' : shape.eol}${lines.join(shape.eol)}${shape.eol}`;
+      }
+    }
+    return { head, foot: Buffer.from(foot, 'utf8') };
+  });
+}

@@ -1,0 +1,83 @@
+/**
+ * `switchyard status` shows the outgoing runner's smarthost backoff: a real
+ * master whose `[smtp]` points at a closed port on loopback takes an `out`
+ * entry, fails to connect, and the runner's status detail (down since when,
+ * why, the next attempt) reaches the master's status report and the CLI's
+ * table. Then an SMTP sink starts on that port: the entry comes back from
+ * `retry`, is delivered, and the detail clears.
+ */
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { Switchboard } from '../../queues/index.js';
+import { outMetadata } from '../../runners/outgoing/out-entry.js';
+import type { RunnerStatus } from '../../src/master/protocol.js';
+import { SmtpSink } from '../fixtures/smtp-sink.js';
+import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from './harness.js';
+
+let master: MasterHandle | undefined;
+let home: string | undefined;
+let sink: SmtpSink | undefined;
+
+afterAll(async () => {
+  await master?.stop();
+  await sink?.close();
+  if (home) await removeHome(home);
+});
+
+/** A loopback port nothing listens on (bound, then closed). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** The outgoing runner's status once `predicate` holds: the master's state is read as each runner log line arrives, not on a timer. */
+async function outgoingWhen(handle: MasterHandle, predicate: (status: RunnerStatus) => boolean, what: string): Promise<RunnerStatus> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const status = (await handle.status()).runners.find((r) => r.name === 'outgoing');
+    if (status && predicate(status)) return status;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(status)}`);
+    // Something happens in the master or a runner: look again.
+    await Promise.race([handle.nextLine(() => true, what), new Promise((resolve) => setTimeout(resolve, 250))]);
+  }
+}
+
+it('status shows "smarthost HOST:PORT down since … (reason); next attempt …" while the outgoing runner backs off, and the detail clears once the smarthost is back and the entry delivered', async () => {
+  const port = await closedPort();
+  const config = testConfig(
+    `[smtp]\nport = ${port}\nconnectionTimeout = "2s"\ndestinationBackoff = "3s"\ndestinationBackoffMax = "3s"\n\n[retry]\ninitialDelay = "1s"\nmaxDelay = "1s"\njitter = 0\n`,
+  );
+  home = await makeHome(config);
+  master = await startMaster(home);
+  const started = Date.now();
+  const out = new Switchboard({ root: join(home, 'queues'), name: 'out' });
+  await out.enqueue(
+    'From: poster@example.com\r\nTo: test@lists.example.org\r\nSubject: held back\r\n\r\nhello\r\n',
+    outMetadata({ listId: 'test.lists.example.org', sender: 'test-bounces@lists.example.org', recipients: ['member@example.net'] }),
+  );
+
+  const down = await outgoingWhen(master, (r) => r.detail !== null, 'the backoff detail');
+  const match = /^smarthost 127\.0\.0\.1:(\d+) down since (\S+) \((.+)\); next attempt (\S+)$/.exec(down.detail!);
+  expect(match, down.detail!).not.toBeNull();
+  expect(Number(match![1])).toBe(port);
+  const since = Date.parse(match![2]!);
+  const next = Date.parse(match![4]!);
+  expect(since).toBeGreaterThanOrEqual(started - 1_000);
+  expect(next - since).toBe(3_000);
+  expect(match![3]).toMatch(/ECONNREFUSED/);
+
+  const table = await runCli(['--home', home, 'status']);
+  expect(table.code).toBe(0);
+  expect(table.stdout).toContain(`outgoing 0/1: ${down.detail}`);
+
+  sink = await SmtpSink.start({ port });
+  await sink.until(() => sink!.deliveries.has('member@example.net'), 'the held-back entry delivered', 30_000);
+  const up = await outgoingWhen(master, (r) => r.detail === null, 'the detail cleared');
+  expect(up.detail).toBeNull();
+  expect(sink.deliveries.get('member@example.net')).toBe(1);
+  expect((await runCli(['--home', home, 'status'])).stdout).not.toContain('outgoing 0/1: smarthost');
+}, 60_000);

@@ -353,16 +353,21 @@ export default class OutgoingRunner extends Runner {
     // The DATA deadline (smtp.dataTimeout): socketTimeout only notices silence,
     // so an MTA that trickles bytes could hold a transaction forever. On abort
     // nodemailer's pool closes the connection carrying it and fails it to us.
-    const deadline = AbortSignal.timeout(this.smtp.dataTimeout);
+    // A timer cleared on completion, not AbortSignal.timeout(): thousands of VERP
+    // transactions would otherwise leave thousands of live 10-minute timers.
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.smtp.dataTimeout);
     // @types/nodemailer 8 does not know the `signal` option nodemailer 10 honours: a typed variable, not a literal.
-    const mail: Parameters<Transport['sendMail']>[0] & { signal: AbortSignal } = { envelope: { from: transaction.from, to: transaction.to }, raw: message, signal: deadline };
+    const mail: Parameters<Transport['sendMail']>[0] & { signal: AbortSignal } = { envelope: { from: transaction.from, to: transaction.to }, raw: message, signal: deadline.signal };
     try {
       const info = await this.transport.sendMail(mail);
       outcome = classifySuccess(info);
     } catch (error) {
-      outcome = deadline.aborted
+      outcome = deadline.signal.aborted
         ? { kind: 'deferred', reason: `smtp.dataTimeout: the transaction took longer than ${this.smtp.dataTimeout} ms; connection closed`, smtpCode: null, response: '', destinationDown: false }
         : classifyError(error, transaction.to);
+    } finally {
+      clearTimeout(timer);
     }
     attempt.transactions++;
     ctx.progress();

@@ -26,7 +26,9 @@ describe('retryDelay', () => {
     expect(retryDelay(jittery, 3, () => 0)).toBe(3_000);
     expect(retryDelay(jittery, 3, () => 0.5)).toBe(4_000);
     expect(retryDelay(jittery, 3, () => 0.999_999_999)).toBe(5_000);
-    expect(retryDelay(jittery, 10, () => 0.999_999_999)).toBe(75_000);
+    // maxDelayMs is a hard bound: at the cap jitter only shortens.
+    expect(retryDelay(jittery, 10, () => 0.999_999_999)).toBe(60_000);
+    expect(retryDelay(jittery, 10, () => 0)).toBe(45_000);
     // Math.random: inside the bounds, and actually spread over them.
     const samples = Array.from({ length: 10_000 }, () => retryDelay(jittery, 2));
     const lowest = Math.min(...samples);

@@ -19,6 +19,11 @@ function here(file: string): string {
 
 export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
   retry: { queue: 'retry', module: here('./retry.js'), description: 'returns temporarily failed entries to their queue when due' },
+  archive: {
+    queue: 'archive',
+    module: here('./archive.js'),
+    description: "appends each accepted post's archive copy to its list's mbox file (<home>/archives/<list>.mbox); one instance only",
+  },
   outgoing: {
     queue: 'out',
     module: here('./outgoing.js'),
@@ -26,5 +31,28 @@ export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
     // Delivery waits on the network, not the CPU: several posts at once. A 10,000-member
     // post may legitimately take longer than the 10-minute default without stalling.
     defaults: { concurrency: 4, watchdogTimeout: '30m' },
+  },
+  lmtp: {
+    // Consumes no queue (its work arrives over LMTP); `in` is where posts go.
+    queue: 'in',
+    module: here('./lmtp.js'),
+    description: 'the LMTP server ([lmtp], 127.0.0.1:8024) the MTA delivers list mail to; writes ingress entries',
+  },
+  incoming: {
+    queue: 'in',
+    module: here('./incoming.js'),
+    description: 'runs the posting chain on `in` (hold, reject, discard, accept) and the pipeline; accepted posts to `out`',
+    // Mostly CPU (parsing in the pool, the pipeline) with store lookups between: a few at once keep the pool busy.
+    defaults: { concurrency: 2 },
+  },
+  bounces: {
+    queue: 'bounces',
+    module: here('./bounce.js'),
+    description: 'classifies mail to name-bounces (VERP, DSN, MTA formats) and failures from outgoing; scores members, disables and notifies',
+  },
+  virgin: {
+    queue: 'virgin',
+    module: here('./virgin.js'),
+    description: 'delivers notices and -owner mail (`virgin`) to their recipients and the list owners, through `out`',
   },
 };

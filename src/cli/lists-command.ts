@@ -23,6 +23,7 @@ import {
   type Store,
 } from '../store/index.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
+import { refreshMtaFiles } from './aliases-command.js';
 import { withStore } from './store-access.js';
 import { formatTable } from './table.js';
 
@@ -73,6 +74,8 @@ function createCommand(): Command {
           ...(options.description === undefined ? {} : { description: options.description }),
         }),
       );
+      // The MTA must learn of the new addresses (switchyard aliases).
+      await refreshMtaFiles(command);
       if (options.json) return printJson(listJson(created, { member: 0, owner: 0, moderator: 0 }, 0));
       process.stdout.write(`created list ${created.address} (${created.displayName})\n`);
     });
@@ -93,6 +96,7 @@ function removeCommand(): Command {
         }
         return store.removeList(list);
       });
+      await refreshMtaFiles(command);
       if (options.json) return printJson(removed);
       process.stdout.write(`removed list ${removed.list} (${removed.members} member record(s), ${removed.held} held message(s))\n`);
     });

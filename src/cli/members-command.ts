@@ -27,6 +27,7 @@ export function membersCommand(): Command {
     .addCommand(listCommand())
     .addCommand(importCommand())
     .addCommand(exportCommand())
+    .addCommand(enableCommand())
     .addHelpText('after', `
 Examples:
   switchyard members add dev@lists.example.org anne@example.org --name "Anne Example"
@@ -103,6 +104,22 @@ function listCommand(): Command {
           ['left', 'left', 'left', 'left', 'right'],
         ),
       );
+    });
+}
+
+/** Re-enable delivery (after bounces, or a member's own stop), clearing the bounce score and reminders. */
+function enableCommand(): Command {
+  return new Command('enable')
+    .description('re-enable delivery to a member (disabled by bounces or by the member), resetting the bounce score')
+    .argument('<list>', 'posting address', listArgument)
+    .argument('<address>', 'the member', addressArgument)
+    .option('--json', 'print JSON')
+    .action(async (list: string, address: string, options: { json?: boolean }, command: Command) => {
+      const member = await withStore(command, (store) =>
+        store.updateMember(list, address, 'member', { deliveryStatus: 'enabled', bounceScore: 0, bounceWarningsSent: 0, lastBounceWarningAt: null }),
+      );
+      if (options.json) return printJson(memberJson(member));
+      process.stdout.write(`delivery to ${member.address} on ${member.list} enabled, bounce score reset\n`);
     });
 }
 
@@ -197,6 +214,7 @@ function memberJson(member: Member) {
     moderationAction: member.moderationAction,
     bounceScore: member.bounceScore,
     lastBounceAt: member.lastBounceAt?.toISOString() ?? null,
+    bounceWarningsSent: member.bounceWarningsSent,
     subscribedAt: member.subscribedAt.toISOString(),
   };
 }

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import { durationKnob, integerKnob } from './knob-types.js';
 import { smtpSchema } from './smtp-schema.js';
+import { ingressSchema, lmtpSchema } from '../ingress/ingress-schema.js';
+import { mtaSchema } from '../mta/mta-schema.js';
 
 const duration = durationKnob;
 const integer = integerKnob;
@@ -73,7 +75,7 @@ export const configSchema = z
       .object({
         initialDelay: duration('5m', 'first delay after a temporary failure'),
         maxDelay: duration('4h', 'the delay doubles after each failure up to this'),
-        jitter: z.number().min(0).max(1).default(0.1).describe('each delay is randomly shortened or lengthened by up to this fraction'),
+        jitter: z.number().min(0).max(1).default(0.1).describe('each delay is randomly shortened or lengthened by up to this fraction, never past maxDelay'),
         maximalQueueLifetime: duration('5d', 'an entry still failing temporarily this long after its first failure goes to shunt'),
       })
       .strict()
@@ -99,6 +101,11 @@ export const configSchema = z
       .object({
         tempCleanup: cronExpression('*/15 * * * *', 'when the master removes stale temp files'),
         stats: cronExpression('*/5 * * * *', 'when the master logs a statistics line per runner'),
+        bounceWarnings: cronExpression(
+          '23 * * * *',
+          'when the master runs the bounce warnings pass: reminders to members disabled by bounces, removal after the last, stale scores reset',
+        ),
+        heldExpiry: cronExpression('41 * * * *', "when the master discards held posts older than their list's maxDaysToHold"),
       })
       .strict()
       .prefault({})
@@ -111,6 +118,9 @@ export const configSchema = z
       .prefault({})
       .describe('the list store'),
     smtp: smtpSchema,
+    lmtp: lmtpSchema,
+    ingress: ingressSchema,
+    mta: mtaSchema,
     runner: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'runner names: 1-32 of a-z, 0-9, -, _'), runnerSchema).default({}).describe('one table per runner: [runner.NAME]'),
   })
   .strict();

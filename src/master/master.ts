@@ -26,6 +26,9 @@ import { acquireMasterLock, type MasterLock } from './lock.js';
 import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol.js';
 import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
+import { openStore, type Store } from '../store/index.js';
+import { expireHeld } from '../store/held-expiry.js';
+import { bounceWarningsJob } from '../bounce/warnings-job.js';
 
 const RUNNER_SCRIPT = fileURLToPath(new URL('./runner-process.js', import.meta.url));
 
@@ -151,6 +154,8 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   tasks.push(
     cron.schedule(config.cron.tempCleanup, () => cleanTemps(spool, config.queues.tempMaxAge, log), { name: 'temp-cleanup', noOverlap: true }),
     cron.schedule(config.cron.stats, () => logStats(supervisor, log), { name: 'stats', noOverlap: true }),
+    cron.schedule(config.cron.heldExpiry, () => expireHeldPosts(options.home, config.store.busyTimeout, log), { name: 'held-expiry', noOverlap: true }),
+    cron.schedule(config.cron.bounceWarnings, () => bounceWarningsJob(options.home, config, log), { name: 'bounce-warnings', noOverlap: true }),
   );
 
   const why = await stopRequested;
@@ -168,6 +173,20 @@ async function cleanTemps(spool: Spool, maxAgeMs: number, log: Logger): Promise<
   let removed = 0;
   for (const name of await spool.queueNames()) removed += await spool.switchboard(name).removeStaleTemps(maxAgeMs);
   if (removed > 0) log.warn({ removed }, 'removed temp files left by crashed writers');
+}
+
+/** cron.heldExpiry: discard held posts past their list's maxDaysToHold (src/store/held-expiry.ts). */
+async function expireHeldPosts(home: string, busyTimeoutMs: number, log: Logger): Promise<void> {
+  let store: Store | undefined;
+  try {
+    store = openStore(home, { busyTimeoutMs });
+    await expireHeld(store, Date.now(), log);
+  } catch (error) {
+    // A busy store or a bad list: the next run tries again; the master carries on.
+    log.error({ err: error }, 'held-post expiry failed');
+  } finally {
+    await store?.close();
+  }
 }
 
 function logStats(supervisor: Supervisor, log: Logger): void {

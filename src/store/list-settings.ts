@@ -9,7 +9,7 @@
  * `switchyard lists show` lists them; `switchyard lists set LIST KEY VALUE`
  * parses the value with parseSettingValue() below.
  */
-import { randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ListSettingError } from './errors.js';
 
@@ -28,6 +28,11 @@ const regex = z.string().refine(
   },
   { message: 'not a valid regular expression' },
 );
+
+/** A URL for a List-* header: http, https or mailto, no spaces or angle brackets; or empty. */
+const url = z
+  .string()
+  .refine((text) => text === '' || /^(https?:\/\/[^\s<>"]+|mailto:[^\s<>"]+)$/i.test(text), { message: 'expected an http(s) or mailto URL, or empty' });
 
 /** Stored form of the moderator password (never the password itself). */
 const PASSWORD_HASH = /^scrypt\$[0-9a-f]{32}\$[0-9a-f]{64}$/;
@@ -59,14 +64,33 @@ export const listSettingsSchema = z.object({
   footerText: z.string().default('').describe('text added at the bottom of every post; empty: none'),
   postingPipeline: z
     .array(z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'handler names are a-z, 0-9, -'))
-    .default(['cleanse', 'subject-prefix', 'reply-to', 'dmarc', 'decorate', 'to-archive', 'to-outgoing'])
+    .default(['cleanse', 'subject-prefix', 'list-headers', 'reply-to', 'to-archive', 'dmarc', 'decorate', 'to-outgoing'])
     .describe('the handlers an accepted post goes through, in order'),
   requireExplicitDestination: z.boolean().default(true).describe('hold posts that name the list in neither To nor Cc'),
   suspiciousHeaders: z.array(regex).default([]).describe('hold posts with a header line matching one of these regular expressions (case-insensitive)'),
   administrivia: z.boolean().default(true).describe('hold posts that look like (un)subscribe requests sent to the list'),
+  noSubjectAction: z.enum(['hold', 'accept']).default('hold').describe('what happens to posts without a Subject (or with only the prefix and Re:)'),
+  maxDaysToHold: z.number().int().min(0).default(14).describe('held posts older than this many days are discarded (logged); 0: kept until a moderator decides'),
   archive: z.boolean().default(true).describe('pass accepted posts to the archivers'),
+  archiveUrl: url.default('').describe('the List-Archive URL (http, https or mailto); empty: no List-Archive header'),
+  listHelpUrl: url.default('').describe('a page added to List-Help beside the -request address; empty: none'),
+  listSubscribeUrl: url.default('').describe('a page added to List-Subscribe beside the -join address; empty: none'),
+  listUnsubscribeUrl: url
+    .default('')
+    .describe('added to List-Unsubscribe beside the -leave address; an https URL accepting RFC 8058 one-click POSTs also adds List-Unsubscribe-Post'),
+  includeListPostHeader: z.boolean().default(true).describe('add List-Post (announce-only lists turn it off)'),
+  verp: z.boolean().default(false).describe('deliver posts one recipient per transaction with a VERP envelope sender (name-bounces+user=domain@...)'),
   bounceScoreThreshold: z.number().min(0).default(5).describe("a member's bounce score at which delivery is disabled"),
   bounceInfoStaleAfter: z.number().int().min(1).default(7).describe('days after which a member without new bounces has their score reset'),
+  processBounces: z.boolean().default(true).describe('score bounces and disable members at bounceScoreThreshold; false: bounces are only logged'),
+  bounceYouAreDisabledWarnings: z.number().int().min(0).default(3).describe('warnings a member disabled by bounces gets before being removed'),
+  bounceYouAreDisabledWarningsInterval: z.number().int().min(1).default(7).describe('days between those warnings (and after the last, before removal)'),
+  bounceNotifyOwnerOnDisable: z.boolean().default(true).describe('tell the owners when a member is disabled by bounces'),
+  bounceNotifyOwnerOnRemoval: z.boolean().default(true).describe('tell the owners when a member is removed after the warnings'),
+  forwardUnrecognizedBouncesTo: z
+    .enum(['administrators', 'discard'])
+    .default('administrators')
+    .describe("bounces naming no member, or that no detector understands: forward to the owners and moderators, or discard (logged either way)"),
 });
 
 export type ListSettings = z.output<typeof listSettingsSchema>;
@@ -188,5 +212,21 @@ export function verifyModeratorPassword(settings: Pick<ListSettings, 'moderatorP
   const [, saltHex, hashHex] = stored.split('$') as [string, string, string];
   const expected = Buffer.from(hashHex, 'hex');
   const actual = scryptSync(candidate, Buffer.from(saltHex, 'hex'), expected.length);
+  return timingSafeEqual(expected, actual);
+}
+
+/**
+ * verifyModeratorPassword without blocking the event loop (scrypt runs on
+ * libuv's thread pool): what a runner uses, since anyone can put an
+ * Approved: header on a post.
+ */
+export async function verifyModeratorPasswordAsync(settings: Pick<ListSettings, 'moderatorPassword'>, candidate: string): Promise<boolean> {
+  const stored = settings.moderatorPassword;
+  if (stored === null) return false;
+  const [, saltHex, hashHex] = stored.split('$') as [string, string, string];
+  const expected = Buffer.from(hashHex, 'hex');
+  const actual = await new Promise<Buffer>((resolve, reject) =>
+    scrypt(candidate, Buffer.from(saltHex, 'hex'), expected.length, (error, key) => (error ? reject(error) : resolve(key))),
+  );
   return timingSafeEqual(expected, actual);
 }

@@ -73,6 +73,54 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX held_messages_list ON held_messages (list_id, id)`,
     ],
   },
+  {
+    version: 3,
+    name: 'bounce events',
+    statements: [
+      // One row per bounce the bounce runner attributed to a member (src/bounce/).
+      `CREATE TABLE bounce_events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        address_key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        permanent INTEGER NOT NULL CHECK (permanent IN (0, 1)),
+        source TEXT NOT NULL DEFAULT ''
+      )`,
+      `CREATE INDEX bounce_events_member ON bounce_events (list_id, address_key, at)`,
+      // Mailman's total_warnings_sent and last_warning_sent.
+      `ALTER TABLE members ADD COLUMN bounce_warnings_sent INTEGER NOT NULL DEFAULT 0`,
+      `ALTER TABLE members ADD COLUMN last_bounce_warning_at TEXT`,
+      // The warnings pass visits only these: members disabled by bounces, and scores that may be stale.
+      `CREATE INDEX members_disabled_by_bounces ON members (list_id) WHERE delivery_status = 'by_bounces'`,
+      `CREATE INDEX members_bounce_scored ON members (list_id, last_bounce_at) WHERE bounce_score > 0`,
+    ],
+  },
+  {
+    version: 4,
+    name: 'held message decisions and approval claims',
+    statements: [
+      // What became of each held post (Store.decideHeld); kept after the post and even the list are gone.
+      `CREATE TABLE held_decisions (
+        held_id INTEGER PRIMARY KEY,
+        list_address TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        subject TEXT NOT NULL DEFAULT '',
+        message_id TEXT,
+        decision TEXT NOT NULL CHECK (decision IN ('approve', 'reject', 'discard', 'expire')),
+        decided_by TEXT NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        decided_at TEXT NOT NULL
+      )`,
+      `CREATE INDEX held_decisions_list ON held_decisions (list_address, decided_at)`,
+      // The first approval of a held post the incoming runner let through (Store.claimApproval).
+      `CREATE TABLE approval_claims (
+        held_id INTEGER PRIMARY KEY,
+        token TEXT NOT NULL,
+        claimed_at TEXT NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -34,7 +34,13 @@ import { parseSettings, type ListSettings, type ModerationAction } from './list-
 import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from './migrations.js';
 import type {
   AddedMembers,
+  BounceEvent,
+  BounceScorer,
   DeliveryStatus,
+  NewBounceEvent,
+  RecordedBounce,
+  HeldDecision,
+  HeldDecisionRecord,
   HeldMessage,
   ListChanges,
   MailingList,
@@ -76,7 +82,18 @@ interface MemberRow {
   moderation_action: ModerationAction | null;
   bounce_score: number;
   last_bounce_at: string | null;
+  bounce_warnings_sent: number;
+  last_bounce_warning_at: string | null;
   subscribed_at: string;
+}
+
+interface BounceEventRow {
+  id: number;
+  list_address: string;
+  address: string;
+  at: string;
+  permanent: number;
+  source: string;
 }
 
 interface HeldRow {
@@ -92,8 +109,22 @@ interface HeldRow {
   metadata: string;
 }
 
+interface DecisionRow {
+  held_id: number;
+  list_address: string;
+  sender: string;
+  subject: string;
+  message_id: string | null;
+  decision: string;
+  decided_by: string;
+  reason: string;
+  decided_at: string;
+}
+
 const MEMBER_COLUMNS = `l.address AS list_address, m.address, m.display_name, m.role, m.delivery_status,
-  m.moderation_action, m.bounce_score, m.last_bounce_at, m.subscribed_at`;
+  m.moderation_action, m.bounce_score, m.last_bounce_at, m.bounce_warnings_sent, m.last_bounce_warning_at, m.subscribed_at`;
+/** A store held below schema version 3 (targetVersion, upgrade tests) has no warning columns. */
+const MEMBER_COLUMNS_V2 = MEMBER_COLUMNS.replace('m.bounce_warnings_sent, m.last_bounce_warning_at', '0 AS bounce_warnings_sent, NULL AS last_bounce_warning_at');
 const HELD_COLUMNS = `h.id, l.address AS list_address, h.sender, h.subject, h.reason, h.received_at,
   h.message_id, h.queue_ref, h.raw, h.metadata`;
 
@@ -120,8 +151,19 @@ function toMember(row: MemberRow): Member {
     moderationAction: row.moderation_action,
     bounceScore: row.bounce_score,
     lastBounceAt: row.last_bounce_at === null ? null : new Date(row.last_bounce_at),
+    bounceWarningsSent: row.bounce_warnings_sent,
+    lastBounceWarningAt: row.last_bounce_warning_at === null ? null : new Date(row.last_bounce_warning_at),
     subscribedAt: new Date(row.subscribed_at),
   };
+}
+
+function toBounceEvent(row: BounceEventRow): BounceEvent {
+  return { id: row.id, list: row.list_address, address: row.address, at: new Date(row.at), permanent: row.permanent === 1, source: row.source };
+}
+
+/** Midnight UTC of the day `date` falls on. */
+function utcDayStart(date: Date): Date {
+  return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
 }
 
 function toHeld(row: HeldRow): HeldMessage {
@@ -158,6 +200,7 @@ function createFile(file: string): void {
 export class SqliteStore implements Store {
   readonly location: string;
   private readonly db: Database.Database;
+  private memberColumns = MEMBER_COLUMNS;
 
   /** Opens (creating if needed) and migrates; throws StoreBusyError / StoreSchemaError. */
   constructor(options: SqliteStoreOptions) {
@@ -170,6 +213,7 @@ export class SqliteStore implements Store {
         this.db.pragma('synchronous = FULL');
         this.db.pragma('foreign_keys = ON');
         this.migrate(options.targetVersion ?? SCHEMA_VERSION);
+        if (this.currentVersion() < 3) this.memberColumns = MEMBER_COLUMNS_V2;
       });
     } catch (error) {
       this.db.close();
@@ -296,6 +340,7 @@ export class SqliteStore implements Store {
       const held = count('SELECT COUNT(*) AS n FROM held_messages WHERE list_id = ?');
       // Explicit deletes rather than relying on ON DELETE CASCADE alone: the result is the same with foreign keys off.
       this.db.prepare('DELETE FROM held_messages WHERE list_id = ?').run(row.id);
+      this.db.prepare('DELETE FROM bounce_events WHERE list_id = ?').run(row.id);
       this.db.prepare('DELETE FROM members WHERE list_id = ?').run(row.id);
       this.db.prepare('DELETE FROM lists WHERE id = ?').run(row.id);
       return { list: row.address, members, held };
@@ -306,7 +351,7 @@ export class SqliteStore implements Store {
 
   private memberRow(list: string, address: Address, role: Role): MemberRow | undefined {
     return this.db
-      .prepare(`SELECT ${MEMBER_COLUMNS} FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = ? AND m.role = ? AND m.address_key = ?`)
+      .prepare(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = ? AND m.role = ? AND m.address_key = ?`)
       .get(list, role, address.key) as MemberRow | undefined;
   }
 
@@ -368,13 +413,27 @@ export class SqliteStore implements Store {
     });
   }
 
-  async members(list: string, options: { role?: Role } = {}): Promise<Member[]> {
+  async deliveryAddresses(list: string): Promise<string[]> {
     return this.guard(() => {
       const row = this.listRow(list);
-      const byRole = options.role === undefined ? '' : ' AND m.role = ?';
+      return this.db
+        .prepare("SELECT address FROM members WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key")
+        .pluck()
+        .all(row.id) as string[];
+    });
+  }
+
+  async members(list: string, options: { role?: Role; deliveryStatus?: DeliveryStatus } = {}): Promise<Member[]> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      let byRole = options.role === undefined ? '' : ' AND m.role = ?';
       const params: unknown[] = options.role === undefined ? [row.id] : [row.id, options.role];
+      if (options.deliveryStatus !== undefined) {
+        byRole += ' AND m.delivery_status = ?';
+        params.push(options.deliveryStatus);
+      }
       const rows = this.db
-        .prepare(`SELECT ${MEMBER_COLUMNS} FROM members m JOIN lists l ON l.id = m.list_id WHERE m.list_id = ?${byRole} ORDER BY m.address_key, m.role`)
+        .prepare(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE m.list_id = ?${byRole} ORDER BY m.address_key, m.role`)
         .all(...params) as MemberRow[];
       return rows.map(toMember);
     });
@@ -395,23 +454,110 @@ export class SqliteStore implements Store {
       const listRow = this.listRow(list);
       const current = this.memberRow(listRow.address, parsed, role);
       if (current === undefined) throw new MemberUnknownError(listRow.address, parsed.address, role);
-      const lastBounceAt = changes.lastBounceAt === undefined ? current.last_bounce_at : (changes.lastBounceAt?.toISOString() ?? null);
+      this.applyMemberChanges(listRow.id, parsed, role, current, changes);
+      return toMember(this.memberRow(listRow.address, parsed, role) as MemberRow);
+    });
+  }
+
+  private applyMemberChanges(listId: number, address: Address, role: Role, current: MemberRow, changes: MemberChanges): void {
+    const date = (change: Date | null | undefined, stored: string | null): string | null => (change === undefined ? stored : (change?.toISOString() ?? null));
+    if (this.memberColumns === MEMBER_COLUMNS_V2) {
       this.db
-        .prepare(
-          `UPDATE members SET display_name = ?, delivery_status = ?, moderation_action = ?, bounce_score = ?, last_bounce_at = ?
-           WHERE list_id = ? AND role = ? AND address_key = ?`,
-        )
+        .prepare('UPDATE members SET display_name = ?, delivery_status = ?, moderation_action = ?, bounce_score = ?, last_bounce_at = ? WHERE list_id = ? AND role = ? AND address_key = ?')
         .run(
           changes.displayName ?? current.display_name,
           changes.deliveryStatus ?? current.delivery_status,
           changes.moderationAction === undefined ? current.moderation_action : changes.moderationAction,
           changes.bounceScore ?? current.bounce_score,
-          lastBounceAt,
-          listRow.id,
+          date(changes.lastBounceAt, current.last_bounce_at),
+          listId,
           role,
-          parsed.key,
+          address.key,
         );
-      return toMember(this.memberRow(listRow.address, parsed, role) as MemberRow);
+      return;
+    }
+    this.db
+      .prepare(
+        `UPDATE members SET display_name = ?, delivery_status = ?, moderation_action = ?, bounce_score = ?, last_bounce_at = ?,
+           bounce_warnings_sent = ?, last_bounce_warning_at = ?
+         WHERE list_id = ? AND role = ? AND address_key = ?`,
+      )
+      .run(
+        changes.displayName ?? current.display_name,
+        changes.deliveryStatus ?? current.delivery_status,
+        changes.moderationAction === undefined ? current.moderation_action : changes.moderationAction,
+        changes.bounceScore ?? current.bounce_score,
+        date(changes.lastBounceAt, current.last_bounce_at),
+        changes.bounceWarningsSent ?? current.bounce_warnings_sent,
+        date(changes.lastBounceWarningAt, current.last_bounce_warning_at),
+        listId,
+        role,
+        address.key,
+      );
+  }
+
+  // ---------------------------------------------------------------- bounces
+
+  async recordBounce(event: NewBounceEvent, scorer: BounceScorer): Promise<RecordedBounce | null> {
+    const parsed = parseAddress(event.address);
+    return this.write(() => {
+      const listRow = this.listRow(event.list);
+      const current = this.memberRow(listRow.address, parsed, 'member');
+      if (current === undefined) return null;
+      const dayStart = utcDayStart(event.at);
+      const sameDay = (
+        this.db
+          .prepare(
+            `SELECT e.id, l.address AS list_address, e.address, e.at, e.permanent, e.source FROM bounce_events e JOIN lists l ON l.id = e.list_id
+             WHERE e.list_id = ? AND e.address_key = ? AND e.at >= ? AND e.at < ? ORDER BY e.at, e.id`,
+          )
+          .all(listRow.id, parsed.key, dayStart.toISOString(), new Date(dayStart.getTime() + 86_400_000).toISOString()) as BounceEventRow[]
+      ).map(toBounceEvent);
+      const before = toMember(current);
+      const atIso = event.at.toISOString();
+      const permanent = event.permanent ? 1 : 0;
+      const repeat = sameDay.find((earlier) => earlier.at.toISOString() === atIso && earlier.source === event.source && earlier.permanent === event.permanent);
+      // The same bounce again (its queue entry re-run after a crash): already recorded and scored.
+      if (repeat !== undefined) return { event: repeat, before, after: before };
+      const changes = scorer(before, event, sameDay);
+      const { lastInsertRowid } = this.db
+        .prepare('INSERT INTO bounce_events (list_id, address, address_key, at, permanent, source) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(listRow.id, current.address, parsed.key, atIso, permanent, event.source);
+      this.applyMemberChanges(listRow.id, parsed, 'member', current, changes);
+      const after = toMember(this.memberRow(listRow.address, parsed, 'member') as MemberRow);
+      return {
+        event: { id: Number(lastInsertRowid), list: listRow.address, address: current.address, at: event.at, permanent: event.permanent, source: event.source },
+        before,
+        after,
+      };
+    });
+  }
+
+  async bounceEvents(list: string, options: { address?: string; limit?: number } = {}): Promise<BounceEvent[]> {
+    const key = options.address === undefined ? undefined : parseAddress(options.address).key;
+    return this.guard(() => {
+      const listRow = this.listRow(list);
+      const byAddress = key === undefined ? '' : ' AND e.address_key = ?';
+      const params: unknown[] = key === undefined ? [listRow.id] : [listRow.id, key];
+      const rows = this.db
+        .prepare(
+          `SELECT e.id, l.address AS list_address, e.address, e.at, e.permanent, e.source FROM bounce_events e JOIN lists l ON l.id = e.list_id
+           WHERE e.list_id = ?${byAddress} ORDER BY e.at DESC, e.id DESC LIMIT ?`,
+        )
+        .all(...params, options.limit ?? 100) as BounceEventRow[];
+      return rows.map(toBounceEvent);
+    });
+  }
+
+  async resetStaleBounceScores(list: string, before: Date): Promise<number> {
+    return this.write(() => {
+      const listRow = this.listRow(list);
+      return this.db
+        .prepare(
+          `UPDATE members SET bounce_score = 0 WHERE list_id = ? AND bounce_score > 0 AND role = 'member'
+             AND delivery_status = 'enabled' AND (last_bounce_at IS NULL OR last_bounce_at < ?)`,
+        )
+        .run(listRow.id, before.toISOString()).changes;
     });
   }
 
@@ -468,6 +614,49 @@ export class SqliteStore implements Store {
   async removeHeld(id: number): Promise<void> {
     this.write(() => {
       if (this.db.prepare('DELETE FROM held_messages WHERE id = ?').run(id).changes === 0) throw new HeldMessageUnknownError(id);
+    });
+  }
+
+  async decideHeld(id: number, decision: HeldDecision): Promise<HeldDecisionRecord> {
+    return this.write(() => {
+      const held = this.heldRow(id);
+      const decidedAt = new Date().toISOString();
+      this.db
+        .prepare(
+          `INSERT INTO held_decisions (held_id, list_address, sender, subject, message_id, decision, decided_by, reason, decided_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(id, held.list, held.sender, held.subject, held.messageId, decision.decision, decision.decidedBy, decision.reason ?? '', decidedAt);
+      this.db.prepare('DELETE FROM held_messages WHERE id = ?').run(id);
+      return this.decisionRow(id)!;
+    });
+  }
+
+  private decisionRow(id: number): HeldDecisionRecord | null {
+    const row = this.db.prepare('SELECT * FROM held_decisions WHERE held_id = ?').get(id) as DecisionRow | undefined;
+    if (row === undefined) return null;
+    return {
+      heldId: row.held_id,
+      list: row.list_address,
+      sender: row.sender,
+      subject: row.subject,
+      messageId: row.message_id,
+      decision: row.decision as HeldDecision['decision'],
+      decidedBy: row.decided_by,
+      reason: row.reason,
+      decidedAt: new Date(row.decided_at),
+    };
+  }
+
+  async heldDecision(id: number): Promise<HeldDecisionRecord | null> {
+    return this.guard(() => this.decisionRow(id));
+  }
+
+  async claimApproval(heldId: number, token: string): Promise<boolean> {
+    return this.write(() => {
+      this.db.prepare('INSERT OR IGNORE INTO approval_claims (held_id, token, claimed_at) VALUES (?, ?, ?)').run(heldId, token, new Date().toISOString());
+      const row = this.db.prepare('SELECT token FROM approval_claims WHERE held_id = ?').get(heldId) as { token: string };
+      return row.token === token;
     });
   }
 

@@ -43,7 +43,38 @@ export interface Member {
   bounceScore: number;
   /** When the last bounce counted in bounceScore arrived. */
   lastBounceAt: Date | null;
+  /** "You are disabled" warnings sent since delivery was disabled by bounces. */
+  bounceWarningsSent: number;
+  /** When delivery was disabled by bounces, or the last of those warnings went out. */
+  lastBounceWarningAt: Date | null;
   subscribedAt: Date;
+}
+
+/** A bounce attributed to a member (src/bounce/): what the bounce runner records. */
+export interface BounceEvent {
+  id: number;
+  list: string;
+  address: string;
+  at: Date;
+  permanent: boolean;
+  /** The bounce's Message-ID, or the SMTP reply for failures the outgoing runner saw. */
+  source: string;
+}
+
+export type NewBounceEvent = Omit<BounceEvent, 'id'>;
+
+/**
+ * Decides a member's bounce state after `event` (src/bounce/scoring.ts):
+ * pure, and run inside the store's transaction, so two runners recording
+ * bounces for one member never lose an update. `sameDay` are the events
+ * recorded for the member earlier on the same UTC day as `event.at`.
+ */
+export type BounceScorer = (member: Member, event: NewBounceEvent, sameDay: readonly BounceEvent[]) => MemberChanges;
+
+export interface RecordedBounce {
+  event: BounceEvent;
+  before: Member;
+  after: Member;
 }
 
 export interface HeldMessage {
@@ -60,6 +91,28 @@ export interface HeldMessage {
   raw: Buffer | null;
   /** Pipeline metadata to resume with when the message is approved. */
   metadata: Record<string, unknown>;
+}
+
+/** What a moderator (or the expiry job) did with a held message. */
+export const HELD_DECISIONS = ['approve', 'reject', 'discard', 'expire'] as const;
+export type HeldDecisionKind = (typeof HELD_DECISIONS)[number];
+
+export interface HeldDecision {
+  decision: HeldDecisionKind;
+  /** Who decided: a moderator's name, or `expiry`. */
+  decidedBy: string;
+  /** Why (a rejection's reason, the expiry age). */
+  reason?: string;
+}
+
+/** The record kept of a decision once the held message itself is gone. */
+export interface HeldDecisionRecord extends Required<HeldDecision> {
+  heldId: number;
+  list: string;
+  sender: string;
+  subject: string;
+  messageId: string | null;
+  decidedAt: Date;
 }
 
 export interface NewList {
@@ -90,6 +143,8 @@ export interface MemberChanges {
   moderationAction?: ModerationAction | null;
   bounceScore?: number;
   lastBounceAt?: Date | null;
+  bounceWarningsSent?: number;
+  lastBounceWarningAt?: Date | null;
 }
 
 export interface NewHeldMessage {
@@ -146,11 +201,30 @@ export interface Store {
   /** Throws MemberUnknownError. */
   getMember(list: string, address: string, role?: Role): Promise<Member>;
   findMember(list: string, address: string, role?: Role): Promise<Member | null>;
-  /** By address; every role unless `role` is given. */
-  members(list: string, options?: { role?: Role }): Promise<Member[]>;
+  /** By address; every role unless `role` is given; only those with `deliveryStatus` if given. */
+  members(list: string, options?: { role?: Role; deliveryStatus?: DeliveryStatus }): Promise<Member[]>;
+  /**
+   * The addresses a post is delivered to: role member, delivery enabled, by
+   * address. What the pipeline's to-outgoing reads for every post, so it is
+   * kept lean (no Member objects for a 10,000-member list).
+   */
+  deliveryAddresses(list: string): Promise<string[]>;
   countMembers(list: string, options?: { role?: Role }): Promise<number>;
   /** Throws MemberUnknownError. */
   updateMember(list: string, address: string, role: Role, changes: MemberChanges): Promise<Member>;
+
+  /**
+   * Record a bounce of the member `event.address` (role member) and apply
+   * `scorer`'s changes, in one transaction. Null when the address is not a
+   * member of the list (nothing is recorded). The same event again (same
+   * time, source and kind: a queue entry re-run after a crash) is neither
+   * recorded nor scored twice: `before` and `after` are then the same.
+   */
+  recordBounce(event: NewBounceEvent, scorer: BounceScorer): Promise<RecordedBounce | null>;
+  /** Newest first; one member's only with `address`; at most `limit` (default 100). */
+  bounceEvents(list: string, options?: { address?: string; limit?: number }): Promise<BounceEvent[]>;
+  /** Reset to 0 the bounce scores of the list's enabled members whose last bounce is older than `before`; how many. */
+  resetStaleBounceScores(list: string, before: Date): Promise<number>;
 
   holdMessage(message: NewHeldMessage): Promise<HeldMessage>;
   /** Throws HeldMessageUnknownError. */
@@ -160,6 +234,20 @@ export interface Store {
   countHeld(list: string): Promise<number>;
   /** Throws HeldMessageUnknownError. */
   removeHeld(id: number): Promise<void>;
+  /**
+   * Record what was decided about a held message and remove it, in one
+   * transaction. Throws HeldMessageUnknownError.
+   */
+  decideHeld(id: number, decision: HeldDecision): Promise<HeldDecisionRecord>;
+  /** The decision recorded for a held message, or null (still held, or never existed). */
+  heldDecision(id: number): Promise<HeldDecisionRecord | null>;
+  /**
+   * The incoming runner's guard against posting one approval twice: true
+   * when `token` is the first approval claimed for this held message (or the
+   * same one again, as when its entry is re-run after a crash), false when a
+   * different approval of the same held message was claimed before.
+   */
+  claimApproval(heldId: number, token: string): Promise<boolean>;
 
   close(): Promise<void>;
 }

@@ -34,7 +34,9 @@ export function testConfig(extra: string, master: Record<string, string | number
   const masterLines = Object.entries({ restartBackoff: '"20ms"', restartBackoffMax: '"200ms"', stopTimeout: '"10s"', ...master })
     .map(([key, value]) => `${key} = ${value}`)
     .join('\n');
-  return `[logging]\ndestination = "stdout"\nlevel = "debug"\n\n[master]\n${masterLines}\n\n${extra}\n`;
+  // Every test's master would bind the LMTP runner to 127.0.0.1:8024 at once: off unless the test configures it.
+  const lmtp = /^\[(runner\.lmtp|lmtp)\]/m.test(extra) ? '' : '[runner.lmtp]\nenabled = false\n\n';
+  return `[logging]\ndestination = "stdout"\nlevel = "debug"\n\n[master]\n${masterLines}\n\n${lmtp}${extra}\n`;
 }
 
 export class MasterHandle {

@@ -30,7 +30,7 @@ function relay(name: string, queue: string, to: string, instances = 1, extra = '
 }
 
 function gate(options: string, runnerExtra = ''): string {
-  return `[runner.gate]\nmodule = "${runnerModule('gate')}"\nqueue = "in"\n${runnerExtra}\n[runner.gate.options]\n${options}\n`;
+  return `[runner.gate]\nmodule = "${runnerModule('gate')}"\nqueue = "gated"\n${runnerExtra}\n[runner.gate.options]\n${options}\n`;
 }
 
 async function enqueue(dir: string, queue: string, count: number): Promise<string[]> {
@@ -76,7 +76,7 @@ describe('master', () => {
   it('restarts a runner killed with SIGKILL, and the entry it held is processed again', async () => {
     const dir = await home(testConfig(gate('to = "done"')));
     const m = await master(dir);
-    const [id] = await enqueue(dir, 'in', 1);
+    const [id] = await enqueue(dir, 'gated', 1);
     await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is dequeued');
     const before = (await m.status()).runners.find((r) => r.name === 'gate')!;
     const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'gate' && line.runnerPid !== before.pid);
@@ -159,13 +159,13 @@ describe('master', () => {
   it('a stop never shunts the entry in flight: past the stop timeout it stays .bak and is recovered next start', async () => {
     const dir = await home(testConfig(gate('to = "done"'), { stopTimeout: '"1s"' }));
     const m = await master(dir);
-    const [id] = await enqueue(dir, 'in', 1);
+    const [id] = await enqueue(dir, 'gated', 1);
     await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is held');
     const { code } = await m.stop();
     expect(code).toBe(0);
     const spool = new Spool({ root: join(dir, 'queues') });
     expect((await spool.count('shunt')).pck).toBe(0);
-    expect((await spool.count('in')).bak).toBe(1);
+    expect((await spool.count('gated')).bak).toBe(1);
     await writeFile(join(dir, 'gate'), '');
     await master(dir);
     const done = await waitForEntries(dir, 'done', 1);
@@ -176,7 +176,7 @@ describe('master', () => {
   it('the watchdog kills a runner holding an entry without progress, and the entry is recovered', async () => {
     const dir = await home(testConfig(gate('to = "done"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"')));
     const m = await master(dir);
-    const [id] = await enqueue(dir, 'in', 1);
+    const [id] = await enqueue(dir, 'gated', 1);
     const verdict = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('no progress'), 'watchdog');
     expect(verdict.watchdogTimeout).toBe(1000);
     const done = await waitForEntries(dir, 'done', 1);
@@ -262,7 +262,8 @@ describe('logs', () => {
     expect(stdout).toMatch(/master started \(pid \d+/);
     try {
       const logs = join(dir, 'logs');
-      expect((await readdir(logs)).sort()).toEqual(['hop-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log']);
+      // One file per runner process (the built-in runners' too) and the master's.
+      expect((await readdir(logs)).sort()).toEqual(['archive-0of1.log', 'bounces-0of1.log', 'hop-0of1.log', 'incoming-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log', 'virgin-0of1.log']);
       for (const name of ['master.log', 'hop-0of1.log']) await rename(join(logs, name), join(logs, `${name}.1`));
       const { watch } = await import('node:fs');
       const reopened = new Promise<void>((resolve) => {

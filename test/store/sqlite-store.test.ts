@@ -56,11 +56,12 @@ describe('migrations', () => {
     const store = sqlite();
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
-    expect(tables()).toEqual(['held_messages', 'lists', 'members', 'schema_migrations']);
+    expect(tables()).toEqual(['approval_claims', 'bounce_events', 'held_decisions', 'held_messages', 'lists', 'members', 'schema_migrations']);
     expect(((await stat(file)).mode & 0o777).toString(8)).toBe('660');
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect((db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version)).toEqual([1, 2]);
+    expect((db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
+    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4]);
     db.close();
   });
 
@@ -182,6 +183,16 @@ describe('members', () => {
   beforeEach(async () => {
     store = sqlite();
     await store.createList({ address: list });
+  });
+
+  it('deliveryAddresses() gives the members (role member) whose delivery is enabled, by address, and nobody else', async () => {
+    await store.addMembers(list, [{ address: 'zed@example.org' }, { address: 'Anne@Example.org' }, { address: 'bob@example.org' }, { address: 'carol@example.org' }]);
+    await store.addMember(list, { address: 'owner@example.org', role: 'owner' });
+    await store.addMember(list, { address: 'mod@example.org', role: 'moderator' });
+    await store.updateMember(list, 'bob@example.org', 'member', { deliveryStatus: 'by_bounces' });
+    await store.updateMember(list, 'carol@example.org', 'member', { deliveryStatus: 'by_user' });
+    expect(await store.deliveryAddresses(list)).toEqual(['Anne@example.org', 'zed@example.org']);
+    await expect(store.deliveryAddresses('nosuch@example.org')).rejects.toMatchObject({ code: 'SY_LIST_UNKNOWN' });
   });
 
   it('adds a member with its defaults: enabled delivery, no bounces, list moderation action', async () => {

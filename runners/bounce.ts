@@ -1,0 +1,226 @@
+/**
+ * The bounce runner: consumes `bounces`, which holds two kinds of entry:
+ *
+ * - mail to a list's bounces address (`name-bounces[+...]@domain`), written
+ *   by inject or the LMTP runner with the ingress metadata { listId,
+ *   envelopeSender, envelopeRecipient, receivedAt, receivedVia }. The
+ *   message is classified in the worker pool (bounce/classify-worker.ts:
+ *   VERP from envelopeRecipient, then DSN, MTA detectors, auto-reply check,
+ *   generic detectors), so a hostile message costs only its own entry;
+ * - failures the outgoing runner saw itself (5xx to RCPT TO, or deferrals
+ *   past the queue lifetime): metadata { type: 'bounce-event', listId,
+ *   recipient, permanent, smtpCode, enhancedStatus, response, at }, no
+ *   message to parse.
+ *
+ * Each failed address is scored for its list (src/bounce/processor.ts: one
+ * store transaction records the event and updates the member); a member
+ * disabled by it gets a notice, and the owners one if the list says so, as
+ * `virgin` entries. Auto-replies, challenge-response messages and success
+ * reports are dropped (logged). Bounces that name no member, and messages
+ * no detector understands, are forwarded to the owners or discarded
+ * (`forwardUnrecognizedBouncesTo`); both are counted in `switchyard status`
+ * (statusDetail). A bounce for a list that no longer exists is discarded.
+ * A busy store is a TemporaryFailure (to `retry`).
+ *
+ * Files: new `virgin` entries (notices, forwards), each durably enqueued
+ * before the entry is finished; no other file. Crash windows: killed after
+ * the store committed a bounce but before its notices were enqueued, the
+ * entry runs again; the store recognises the same event (same time and
+ * source) and does not score it twice, and the processor sends the notices
+ * of a member this very bounce disabled (so notices come at least once,
+ * perhaps twice). Killed after a forward was enqueued: the owners may get
+ * the forward twice.
+ */
+import { z } from 'zod';
+import type { DequeuedEntry } from '../queues/index.js';
+import { buildForward, isOwnForward, type ForwardReason } from '../src/bounce/forward.js';
+import type { VirginNotice } from '../src/bounce/notices.js';
+import { applyBounce, type Bounce } from '../src/bounce/processor.js';
+import { configSchema } from '../src/config/schema.js';
+import { openStore, StoreError, type MailingList, type Store } from '../src/store/index.js';
+import type { Classification } from './bounce/classify.js';
+import type { ClassifyTask } from './bounce/classify-worker.js';
+import { BounceEntryError } from './bounce/errors.js';
+import { RunnerSetupError, TemporaryFailure } from './errors.js';
+import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
+import { workerModule } from './task-pool.js';
+
+export const VIRGIN_QUEUE = 'virgin';
+const CLASSIFY_WORKER = workerModule(import.meta.url, 'bounce/classify-worker.js');
+
+const bounceEventSchema = z.object({
+  type: z.literal('bounce-event'),
+  listId: z.string().min(3),
+  recipient: z.string().min(3),
+  permanent: z.boolean(),
+  smtpCode: z.number().nullable().optional(),
+  enhancedStatus: z.string().nullable().optional(),
+  response: z.string().default(''),
+  at: z.string().optional(),
+});
+
+const ingressSchema = z.object({
+  listId: z.string().min(3),
+  envelopeRecipient: z.string().optional(),
+  receivedAt: z.string().optional(),
+});
+
+/** What happened to one entry, for the counters and the log. */
+interface Counters {
+  unrecognised: number;
+  nonMember: number;
+  notBounce: number;
+}
+
+function validDate(text: string | undefined, fallback: number): Date {
+  const ms = text === undefined ? Number.NaN : Date.parse(text);
+  return new Date(Number.isNaN(ms) ? fallback : ms);
+}
+
+export default class BounceRunner extends Runner {
+  readonly counters: Counters = { unrecognised: 0, nonMember: 0, notBounce: 0 };
+  private readonly busyTimeoutMs: number;
+  private store: Store | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(options: RunnerOptions) {
+    super(options);
+    if (options.home === undefined) throw new RunnerSetupError(`runner ${options.name}: needs the home directory (the list store)`);
+    this.busyTimeoutMs = (options.config ?? configSchema.parse({})).store.busyTimeout;
+  }
+
+  override run(): Promise<void> {
+    this.running ??= super.run().finally(() => this.store?.close());
+    return this.running;
+  }
+
+  override statusDetail(): string | undefined {
+    const { unrecognised, nonMember, notBounce } = this.counters;
+    if (unrecognised + nonMember + notBounce === 0) return undefined;
+    return `unrecognised ${unrecognised}, non-member ${nonMember}, not bounces (auto-replies, challenges) ${notBounce} since start`;
+  }
+
+  private count(counter: keyof Counters): void {
+    this.counters[counter]++;
+    this.statusChanged();
+  }
+
+  async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    try {
+      await this.processBounce(entry, ctx);
+    } catch (error) {
+      if (error instanceof StoreError && error.temporary) throw new TemporaryFailure(error.message, { cause: error });
+      throw error;
+    }
+  }
+
+  private openStore(): Store {
+    this.store ??= openStore(this.options.home!, { busyTimeoutMs: this.busyTimeoutMs });
+    return this.store;
+  }
+
+  private async processBounce(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    const fromOutgoing = entry.metadata.type === 'bounce-event';
+    const listId = entry.metadata.listId;
+    if (typeof listId !== 'string') throw new BounceEntryError('no listId in the metadata');
+    const list = await this.openStore().findList(listId);
+    if (list === null) {
+      ctx.log.warn({ list: listId }, 'bounce for a list that does not exist (any more): discarded');
+      return;
+    }
+    if (fromOutgoing) {
+      const parsed = bounceEventSchema.safeParse(entry.metadata);
+      if (!parsed.success) throw new BounceEntryError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+      const event = parsed.data;
+      const source = ['SMTP', event.smtpCode ?? '', event.enhancedStatus ?? '', event.response].filter((part) => part !== '').join(' ');
+      const bounce: Bounce = { address: event.recipient, permanent: event.permanent, at: validDate(event.at, this.now()), source };
+      const members = await this.apply(list, [bounce], ctx);
+      if (members === 0) {
+        this.count('nonMember');
+        ctx.log.info({ list: list.address, recipient: event.recipient }, 'delivery failure for an address that is not a member: ignored');
+      }
+      return;
+    }
+    const ingress = ingressSchema.safeParse(entry.metadata);
+    if (!ingress.success) throw new BounceEntryError(ingress.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    const task: ClassifyTask = { message: entry.message, ...(ingress.data.envelopeRecipient === undefined ? {} : { envelopeRecipient: ingress.data.envelopeRecipient }) };
+    const result = await ctx.runTask<Classification>(CLASSIFY_WORKER, task);
+    const log = ctx.log.child({ list: list.address, detector: result.detector, ...(result.contentDetector ? { contentDetector: result.contentDetector } : {}) });
+    if (result.notBounce !== undefined) {
+      this.count('notBounce');
+      log.info({ notBounce: result.notBounce, messageId: result.messageId }, 'not a bounce: discarded');
+      return;
+    }
+    const at = validDate(ingress.data.receivedAt, this.now());
+    const source = result.messageId ?? `queue entry ${entry.id}`;
+    const bounces: Bounce[] = [
+      ...result.permanent.map((address) => ({ address, permanent: true, at, source })),
+      ...result.temporary.map((address) => ({ address, permanent: false, at, source })),
+    ];
+    if (bounces.length === 0) {
+      this.count('unrecognised');
+      log.warn({ messageId: result.messageId }, 'unrecognised bounce');
+      await this.forward(list, 'unrecognised', entry, [], ctx);
+      return;
+    }
+    const members = await this.apply(list, bounces, ctx);
+    log.info({ permanent: result.permanent, temporary: result.temporary, members }, 'bounce processed');
+    if (members === 0) {
+      this.count('nonMember');
+      await this.forward(list, 'non-member', entry, bounces.map((bounce) => bounce.address), ctx);
+    }
+  }
+
+  /** Score every bounce; enqueue the notices; how many of the addresses were members. */
+  private async apply(list: MailingList, bounces: readonly Bounce[], ctx: EntryContext): Promise<number> {
+    let members = 0;
+    for (const bounce of bounces) {
+      let outcome;
+      try {
+        outcome = await applyBounce(this.openStore(), list, bounce);
+      } catch (error) {
+        // An address the store refuses (invalid syntax) is no member of anything.
+        if (error instanceof StoreError && error.code === 'SY_ADDRESS_INVALID') {
+          ctx.log.warn({ address: bounce.address, err: error.message }, 'bounce names an invalid address: ignored');
+          continue;
+        }
+        throw error;
+      }
+      if (outcome.kind === 'non-member') continue;
+      members++;
+      if (outcome.kind === 'disabled') {
+        ctx.log.warn({ list: list.address, member: bounce.address, score: outcome.score }, 'delivery disabled by bounces');
+        await this.enqueueAll(outcome.notices, ctx);
+      } else {
+        ctx.log.info({ list: list.address, member: bounce.address, permanent: bounce.permanent, score: outcome.score }, 'bounce scored');
+      }
+    }
+    return members;
+  }
+
+  private async enqueueAll(notices: readonly VirginNotice[], ctx: EntryContext): Promise<void> {
+    for (const notice of notices) await ctx.enqueue(VIRGIN_QUEUE, notice.message, notice.metadata);
+  }
+
+  private async forward(list: MailingList, reason: ForwardReason, entry: DequeuedEntry, addresses: readonly string[], ctx: EntryContext): Promise<void> {
+    if (list.settings.forwardUnrecognizedBouncesTo === 'discard') {
+      ctx.log.info({ reason }, 'bounce discarded (forwardUnrecognizedBouncesTo = discard)');
+      return;
+    }
+    if (isOwnForward(entry.message)) {
+      ctx.log.warn({ reason }, 'bounce of a forwarded bounce: discarded, not forwarded again');
+      return;
+    }
+    const store = this.openStore();
+    for (const address of addresses) {
+      const admin = (await store.findMember(list.address, address, 'owner')) ?? (await store.findMember(list.address, address, 'moderator'));
+      if (admin !== null) {
+        ctx.log.warn({ address, reason }, 'bounce about an owner or moderator: discarded, not forwarded to them');
+        return;
+      }
+    }
+    const forward = await buildForward(list, reason, entry.message, addresses, new Date(this.now()));
+    const id = await ctx.enqueue(VIRGIN_QUEUE, forward.message, forward.metadata);
+    ctx.log.info({ reason, virgin: id }, 'bounce forwarded to the list owners');
+  }
+}

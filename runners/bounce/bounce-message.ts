@@ -1,0 +1,97 @@
+/**
+ * A bounce message as the detectors see it: its top-level header fields, its
+ * human-readable text, and the bodies of its message/delivery-status parts.
+ * Parsed with mailparser (MIME structure, transfer encodings, charsets,
+ * RFC 2047 words); the detectors then work on plain strings.
+ *
+ * Untrusted input: the runner calls this only inside the worker pool (see
+ * classify-worker.ts), where a task has a time limit. Only the first
+ * MAX_PARSE_BYTES are parsed: every format we know puts the report before the
+ * returned message, and a truncated MIME tail is harmless to mailparser.
+ */
+import { simpleParser, type AddressObject, type HeaderValue, type ParsedMail } from 'mailparser';
+import { htmlToText } from './html-text.js';
+
+export const MAX_PARSE_BYTES = 1024 * 1024;
+
+function isAddressObject(value: unknown): value is AddressObject {
+  return typeof value === 'object' && value !== null && 'value' in value && 'text' in value && Array.isArray((value as AddressObject).value);
+}
+
+/** A header value as one line of text, whatever shape mailparser gave it. */
+function headerText(value: HeaderValue): string {
+  if (typeof value === 'string') return value;
+  if (value instanceof Date) return value.toUTCString();
+  if (Array.isArray(value)) return value.map((item) => headerText(item as HeaderValue)).join(', ');
+  if (isAddressObject(value)) return value.text;
+  const params = Object.entries(value.params ?? {})
+    .map(([key, param]) => `; ${key}=${param}`)
+    .join('');
+  return `${value.value}${params}`;
+}
+
+export class BounceMessage {
+  /** The sender's address (From), lower case; '' when there is none. */
+  readonly from: string;
+  /** The From display name, '' when there is none. */
+  readonly fromName: string;
+  readonly subject: string;
+  /** Top-level MIME type, lower case (text/plain when absent). */
+  readonly contentType: string;
+  /** The report-type parameter of a multipart/report, lower case. */
+  readonly reportType: string | undefined;
+  /** The human-readable text parts, in order (HTML-only parts reduced to text). */
+  readonly text: string;
+  /** The bodies of the message/delivery-status parts (not those inside a returned message). */
+  readonly deliveryStatus: readonly string[];
+  readonly messageId: string | undefined;
+  private readonly headers: ParsedMail['headers'];
+
+  constructor(parsed: ParsedMail) {
+    this.headers = parsed.headers;
+    const from = parsed.from?.value[0];
+    this.from = (from?.address ?? '').toLowerCase();
+    this.fromName = from?.name ?? '';
+    this.subject = parsed.subject ?? '';
+    const contentType = parsed.headers.get('content-type');
+    if (contentType !== undefined && typeof contentType === 'object' && 'value' in contentType && typeof contentType.value === 'string') {
+      this.contentType = contentType.value.toLowerCase();
+      const params = (contentType as { params?: Record<string, string> }).params ?? {};
+      this.reportType = params['report-type']?.toLowerCase();
+    } else {
+      this.contentType = 'text/plain';
+      this.reportType = undefined;
+    }
+    const text = parsed.text ?? (typeof parsed.html === 'string' ? htmlToText(parsed.html) : '');
+    this.text = text.replace(/\r\n?/g, '\n');
+    this.deliveryStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
+    this.messageId = parsed.messageId;
+  }
+
+  /** The first field `name` (case-insensitive), unfolded and decoded; undefined when absent. */
+  header(name: string): string | undefined {
+    const value = this.headers.get(name.toLowerCase());
+    return value === undefined ? undefined : headerText(value).trim();
+  }
+
+  has(name: string): boolean {
+    return this.headers.has(name.toLowerCase());
+  }
+
+  /** The text split into lines. */
+  lines(): string[] {
+    return this.text.split('\n');
+  }
+}
+
+export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage> {
+  const bytes = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MAX_PARSE_BYTES));
+  const parsed = await simpleParser(bytes, {
+    keepDeliveryStatus: true,
+    skipTextToHtml: true,
+    skipTextLinks: true,
+    skipImageLinks: true,
+    maxHtmlLengthToParse: MAX_PARSE_BYTES,
+  });
+  return new BounceMessage(parsed);
+}

@@ -1,0 +1,104 @@
+/**
+ * Who bounced, and how: the classification of one message that reached a
+ * list's bounces address. In order:
+ *
+ * 1. The content: the DSN detector, then the MTA-specific detectors
+ *    (detectors/, by `order`); a DSN reporting only successes is not a
+ *    bounce; then the auto-reply / challenge-response check (not-bounce.ts);
+ *    then the generic phrase detectors (simple-match, simple-warning).
+ * 2. VERP: when the envelope recipient is a VERP address
+ *    (`name-bounces+anne=example.org@domain`, src/mail/verp.ts), it names
+ *    the recipient exactly, whatever addresses the content gives (a
+ *    forwarded address, an alias): that recipient failed permanently,
+ *    unless the content says it is only delayed (temporary), or that the
+ *    message is no bounce at all (an auto-reply sent to the VERP address).
+ *    A VERP message whose content nothing recognises counts as permanent,
+ *    as in Mailman: VERP exists for the bounces no parser understands.
+ *
+ * Pure: no files, no store. The runner runs it in its worker pool
+ * (classify-worker.ts); `switchyard bounce-scan` in-process.
+ */
+import { decodeVerp } from '../../src/mail/verp.js';
+import { parseBounceMessage, type BounceMessage } from './bounce-message.js';
+import { GENERIC_ORDER, type Failures } from './detector.js';
+import { DETECTORS } from './detectors/index.js';
+import { isSuccessReport } from './detectors/dsn.js';
+import { notBounceReason, type NotBounce } from './not-bounce.js';
+
+export interface Classification {
+  permanent: string[];
+  temporary: string[];
+  /** The detector that decided: `verp`, `dsn`, `exim`, ...; null when none did. */
+  detector: string | null;
+  /** Set when the message is not a bounce; the address lists are then empty. */
+  notBounce?: NotBounce;
+  /** With VERP: the detector that recognised the content, if one did. */
+  contentDetector?: string;
+  /** The bounce message's own Message-ID, for the bounce event's source. */
+  messageId?: string;
+}
+
+export interface ClassifyOptions {
+  /** The address the message was delivered to (queue metadata envelopeRecipient): VERP is decoded from it. */
+  envelopeRecipient?: string;
+}
+
+interface ContentResult {
+  failures?: Failures;
+  detector?: string;
+  notBounce?: NotBounce;
+}
+
+function classifyContent(message: BounceMessage): ContentResult {
+  // Before the MTA detectors: a success report's prose names its recipients just as a bounce's does.
+  if (isSuccessReport(message)) return { notBounce: 'success-report' };
+  for (const detector of DETECTORS) {
+    if (detector.order >= GENERIC_ORDER) break;
+    const found = detector.detect(message);
+    if (found) return { failures: found, detector: detector.name };
+  }
+  const notBounce = notBounceReason(message);
+  if (notBounce) return { notBounce };
+  for (const detector of DETECTORS) {
+    if (detector.order < GENERIC_ORDER) continue;
+    const found = detector.detect(message);
+    if (found) return { failures: found, detector: detector.name };
+  }
+  return {};
+}
+
+function withMessageId<T extends Classification>(classification: T, message: BounceMessage): T {
+  return message.messageId === undefined ? classification : { ...classification, messageId: message.messageId };
+}
+
+export function classify(message: BounceMessage, options: ClassifyOptions = {}): Classification {
+  const content = classifyContent(message);
+  const verp = options.envelopeRecipient === undefined ? undefined : decodeVerp(options.envelopeRecipient);
+  if (content.notBounce) return withMessageId({ permanent: [], temporary: [], detector: null, notBounce: content.notBounce }, message);
+  if (verp === undefined) {
+    const failures = content.failures ?? { permanent: [], temporary: [] };
+    return withMessageId({ permanent: failures.permanent, temporary: failures.temporary, detector: content.detector ?? null }, message);
+  }
+  const recipient = verp.recipient;
+  const key = recipient.toLowerCase();
+  const failures = content.failures;
+  let temporary = false;
+  if (failures) {
+    const named = (list: readonly string[]): boolean => list.some((address) => address.toLowerCase() === key);
+    // The content's word on this very recipient if it names it; else its worst.
+    temporary = named(failures.temporary) || (!named(failures.permanent) && failures.permanent.length === 0 && failures.temporary.length > 0);
+  }
+  return withMessageId(
+    {
+      permanent: temporary ? [] : [recipient],
+      temporary: temporary ? [recipient] : [],
+      detector: 'verp',
+      ...(content.detector === undefined ? {} : { contentDetector: content.detector }),
+    },
+    message,
+  );
+}
+
+export async function classifyMessage(raw: Uint8Array, options: ClassifyOptions = {}): Promise<Classification> {
+  return classify(await parseBounceMessage(raw), options);
+}

@@ -1,0 +1,55 @@
+/**
+ * Lotus Notes / IBM Domino. The classic report, subject "DELIVERY FAILURE:
+ * ...":
+ *
+ *     ------- Failure Reasons  --------
+ *
+ *     User anne (anne@example.org) not listed in Domino Directory
+ *     anne@example.org
+ *
+ *     ------- Returned Message --------
+ *
+ * and the later form (Domino 6 and up, often without a DSN part):
+ *
+ *     Your message
+ *
+ *       Subject: Weekly notes
+ *
+ *     was not delivered to:
+ *
+ *       anne@example.org
+ *
+ *     because:
+ *
+ *       User anne (anne@example.org) not listed in Domino Directory
+ *
+ * "DELIVERY DELAYED" reports ("has not yet been delivered to:") are temporary.
+ */
+import type { BounceMessage } from '../bounce-message.js';
+import { addressesInBlocks, failures, lineAddress, type Detector } from '../detector.js';
+
+const REASONS = /^-{3,}\s*Failure Reasons\s*-{3,}/i;
+const RETURNED = /^-{3,}\s*Returned Message\s*-{3,}/i;
+const NOT_DELIVERED = /^\s*was not delivered to:\s*$/i;
+const NOT_YET = /^\s*has not (?:yet )?been delivered to:\s*$/i;
+const BECAUSE = /^\s*because:\s*$/i;
+
+const domino: Detector = {
+  name: 'domino',
+  order: 160,
+  detect(message: BounceMessage) {
+    const text = message.text;
+    const classic = /^-{3,}\s*Failure Reasons\s*-{3,}/im.test(text);
+    const later = /^\s*was not delivered to:\s*$/im.test(text) || /^\s*has not (?:yet )?been delivered to:\s*$/im.test(text);
+    if (!classic && !later && !/^DELIVERY (?:FAILURE|DELAYED)\b/i.test(message.subject)) return undefined;
+    const lines = message.lines();
+    const permanent = [
+      ...addressesInBlocks(lines, { start: REASONS, end: RETURNED, pick: lineAddress }),
+      ...addressesInBlocks(lines, { start: NOT_DELIVERED, end: BECAUSE, pick: lineAddress }),
+    ];
+    const temporary = addressesInBlocks(lines, { start: NOT_YET, end: BECAUSE, pick: lineAddress });
+    if (/^DELIVERY DELAYED\b/i.test(message.subject)) return failures([], [...permanent, ...temporary]);
+    return failures(permanent, temporary);
+  },
+};
+export default domino;

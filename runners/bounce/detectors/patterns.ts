@@ -1,0 +1,49 @@
+/**
+ * The phrase tables of the generic detectors (simple-match.ts for failures,
+ * simple-warning.ts for delays), after flufl.bounce's simplematch and
+ * simplewarning: a block starts at a line matching `start`, ends at `end`
+ * (or, without one, at the first blank line after an address), and each
+ * line of it gives the addresses `address` captures (group 1), or, without
+ * `address`, the address that is alone on the line.
+ *
+ * Not itself a detector: its default export is undefined, so the loader
+ * skips it.
+ */
+import { addressesIn } from '../addresses.js';
+import { addressesInBlocks, lineAddress } from '../detector.js';
+
+export interface Pattern {
+  /** Who sends this phrasing, for readers. */
+  source: string;
+  start: RegExp;
+  end?: RegExp;
+  address?: RegExp;
+}
+
+function picker(address: RegExp | undefined): (line: string) => string[] {
+  if (address === undefined) return lineAddress;
+  return (line) => {
+    const match = address.exec(line);
+    return match?.[1] === undefined ? [] : addressesIn(match[1]);
+  };
+}
+
+/** Addresses the first matching pattern finds in `lines`, or [] when none finds any. */
+export function matchPatterns(patterns: readonly Pattern[], lines: readonly string[]): string[] {
+  for (const pattern of patterns) {
+    if (!lines.some((line) => pattern.start.test(line))) continue;
+    const found = addressesInBlocks(lines, {
+      start: pattern.start,
+      ...(pattern.end === undefined ? { stopAtBlankAfterAddress: true } : { end: pattern.end }),
+      pick: picker(pattern.address),
+    });
+    // A start line that itself names the address ("Undeliverable Address: x").
+    if (pattern.address !== undefined) {
+      for (const line of lines) if (pattern.start.test(line)) found.push(...picker(pattern.address)(line));
+    }
+    if (found.length > 0) return found;
+  }
+  return [];
+}
+
+export default undefined;

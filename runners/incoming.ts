@@ -1,0 +1,228 @@
+/**
+ * The incoming runner: consumes `in`, where ingress (LMTP, `switchyard
+ * inject`) puts every post to a list, runs the posting chain on it
+ * (incoming/chain.ts) and acts on the decision:
+ *
+ *   accept   the posting pipeline (incoming/pipeline.ts, the list's
+ *            `postingPipeline`); when its last handler set ctx.outgoing, the
+ *            entry itself is forwarded to `out` with the rewritten message and
+ *            the out metadata (one rename: it is never queued twice);
+ *            otherwise it finishes here;
+ *   hold     stored in the list store, moderators notified (incoming/actions.ts);
+ *   reject   a notice to the poster; discard: logged. The entry finishes.
+ *
+ * Every decision is logged with the rule that made it and recorded in the
+ * entry's metadata as `chain: { rule, action, reason, at }` (so the `out`
+ * entry, a held message and a shunted entry all say why).
+ *
+ * Bad input: the header block is read byte-preserving (RawMessage, which
+ * never throws); mailparser runs in the worker pool (incoming/parse-worker.ts)
+ * under the runner option `parseTimeout`, and only on messages up to
+ * `parseMaxSize` bytes (larger ones are held by the size rule). A parse that
+ * times out or crashes its worker fails the entry to `shunt` with the error;
+ * an entry without a listId, or naming no list, goes to `shunt` with
+ * UnknownListError. A busy list store is a TemporaryFailure (to `retry`).
+ *
+ * Approved posts (`switchyard held approve`) come back on `in` with
+ * metadata `approval: { heldId, token, by, at }`. They skip every rule but
+ * loop and go straight to the pipeline, after the store has recorded the
+ * approval's token as the one claim on that held message
+ * (Store.claimApproval): should the CLI have been killed after enqueueing
+ * the approved post but before removing the hold, and the moderator approve
+ * it again, the second approval is discarded here, so one held post is sent
+ * at most once.
+ *
+ * Files: besides the `in` entry (forwarded or finished by the base class),
+ * durable new entries on `virgin` (notices) and whatever the pipeline
+ * enqueues (`archive`). Killed at any moment before the entry is settled:
+ * its `.bak` is recovered and the whole entry runs again; a hold is not
+ * stored twice (actions.ts), and the forward to `out` is the one atomic step
+ * that makes a post leave, so the list never gets it twice from one entry.
+ * (Pipeline side entries such as an archive copy may be enqueued twice.)
+ */
+import { z } from 'zod';
+import type { DequeuedEntry, JsonObject } from '../queues/index.js';
+import { durationKnob } from '../src/config/knob-types.js';
+import { configSchema } from '../src/config/schema.js';
+import { RawMessage } from '../src/mail/raw-message.js';
+import { openStore, StoreError, type MailingList, type Store } from '../src/store/index.js';
+import { RunnerSetupError, TemporaryFailure } from './errors.js';
+import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
+import { posterAddress } from './incoming/addresses.js';
+import { APPROVED_CHAIN, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
+import { MalformedEntryError, UnknownListError } from './incoming/errors.js';
+import type { MessageSummary, ParseTask } from './incoming/parse-worker.js';
+import { runPipeline, type PipelineContext } from './incoming/pipeline.js';
+import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
+import { workerModule } from './task-pool.js';
+
+export const IN_QUEUE = 'in';
+export const OUT_QUEUE = 'out';
+
+const PARSE_WORKER = workerModule(import.meta.url, 'incoming/parse-worker.js');
+
+/** `[runner.incoming.options]`. */
+export const incomingOptionsSchema = z
+  .object({
+    parseMaxSize: z
+      .number()
+      .int()
+      .min(0)
+      .default(10 * 1024 * 1024)
+      .describe('messages larger than this many bytes are not given to mailparser (and so are held by the size rule)'),
+    parseTimeout: durationKnob('10s', 'a mailparser run longer than this fails its entry to shunt (a MIME bomb costs one entry)'),
+  })
+  .strict();
+
+export type IncomingOptions = z.output<typeof incomingOptionsSchema>;
+
+/** `approval` in the metadata of a post a moderator approved. */
+const approvalSchema = z.object({ heldId: z.number().int().positive(), token: z.string().min(8), by: z.string(), at: z.string() });
+export type Approval = z.output<typeof approvalSchema>;
+
+/** The rule name recorded for a post a moderator approved. */
+export const MODERATOR_APPROVAL = 'moderator-approval';
+
+export default class IncomingRunner extends Runner {
+  private readonly settings: IncomingOptions;
+  private readonly busyTimeoutMs: number;
+  private store: Store | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(options: RunnerOptions) {
+    super(options);
+    if (options.home === undefined) throw new RunnerSetupError(`runner ${options.name}: needs the home directory (the list store)`);
+    const parsed = incomingOptionsSchema.safeParse(options.options);
+    if (!parsed.success) {
+      throw new RunnerSetupError(`[runner.${options.name}.options]: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
+    }
+    this.settings = parsed.data;
+    this.busyTimeoutMs = (options.config ?? configSchema.parse({})).store.busyTimeout;
+  }
+
+  override run(): Promise<void> {
+    this.running ??= super.run().finally(() => this.store?.close());
+    return this.running;
+  }
+
+  private openedStore(): Store {
+    this.store ??= openStore(this.options.home!, { busyTimeoutMs: this.busyTimeoutMs });
+    return this.store;
+  }
+
+  async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    try {
+      await this.processPost(entry, ctx);
+    } catch (error) {
+      if (error instanceof StoreError && error.temporary) throw new TemporaryFailure(error.message, { cause: error });
+      throw error;
+    }
+  }
+
+  private async findList(store: Store, metadata: JsonObject): Promise<MailingList> {
+    const listId = typeof metadata.listId === 'string' ? metadata.listId : undefined;
+    if (listId === undefined) throw new UnknownListError(undefined, IN_QUEUE);
+    let list: MailingList | null;
+    try {
+      list = await store.findList(listId);
+    } catch (error) {
+      if (error instanceof StoreError && !error.temporary) throw new UnknownListError(listId, IN_QUEUE);
+      throw error;
+    }
+    if (list === null) throw new UnknownListError(listId, IN_QUEUE);
+    return list;
+  }
+
+  private async processPost(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    const store = this.openedStore();
+    const metadata: JsonObject = { ...entry.metadata };
+    const list = await this.findList(store, metadata);
+    const log = ctx.log.child({ list: list.address });
+    const envelopeSender = typeof metadata.envelopeSender === 'string' ? metadata.envelopeSender : undefined;
+    let message = RawMessage.parse(entry.message);
+    const sender = posterAddress(message, envelopeSender);
+    const approval = this.approvalOf(metadata);
+
+    let decision: ChainDecision;
+    if (approval !== undefined) {
+      const chainCtx: ChainContext = { list, message, summary: EMPTY_SUMMARY, sender, metadata, store };
+      decision = await runChain(chainCtx, APPROVED_CHAIN);
+      if (decision.action === 'accept') {
+        decision = { rule: MODERATOR_APPROVAL, action: 'accept', reason: `approved by ${approval.by} (held #${approval.heldId})` };
+        if (!(await store.claimApproval(approval.heldId, approval.token))) {
+          decision = { rule: MODERATOR_APPROVAL, action: 'discard', reason: `held #${approval.heldId} was already approved and sent once; this second approval is dropped` };
+        }
+      }
+    } else {
+      const summary = await this.summarize(entry.message, ctx);
+      const chainCtx: ChainContext = { list, message, summary, sender, metadata, store };
+      decision = await runChain(chainCtx);
+      message = chainCtx.message;
+    }
+    metadata.chain = { rule: decision.rule, action: decision.action, reason: decision.reason, at: new Date(this.now()).toISOString() };
+    log.info({ rule: decision.rule, action: decision.action, reason: decision.reason, sender, messageId: message.get('Message-ID') }, `chain: ${decision.action} (rule ${decision.rule})`);
+
+    const actionCtx: ActionContext = {
+      list,
+      message,
+      metadata,
+      sender,
+      store,
+      log,
+      now: this.now,
+      entryId: entry.id,
+      restores: typeof entry.control.restores === 'number' ? entry.control.restores : 0,
+      enqueue: (queue, bytes, meta) => ctx.enqueue(queue, bytes, meta),
+    };
+    switch (decision.action) {
+      case 'accept':
+        return this.accept(list, message, metadata, store, log, ctx);
+      case 'hold':
+        await hold(actionCtx, decision);
+        return;
+      case 'reject':
+        return reject(actionCtx, decision);
+      case 'discard':
+        return discard(actionCtx, decision);
+    }
+  }
+
+  private approvalOf(metadata: JsonObject): Approval | undefined {
+    if (metadata.approval === undefined) return undefined;
+    const parsed = approvalSchema.safeParse(metadata.approval);
+    if (!parsed.success) throw new MalformedEntryError(IN_QUEUE, parsed.error.issues.map((issue) => `approval.${issue.path.join('.')}: ${issue.message}`));
+    return parsed.data;
+  }
+
+  private async summarize(bytes: Buffer, ctx: EntryContext): Promise<MessageSummary> {
+    if (bytes.length > this.settings.parseMaxSize) return { ...EMPTY_SUMMARY, tooLargeToParse: bytes.length };
+    const task: ParseTask = { message: bytes };
+    return ctx.runTask<MessageSummary>(PARSE_WORKER, task, { timeoutMs: this.settings.parseTimeout });
+  }
+
+  private async accept(list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext): Promise<void> {
+    const pipeline: PipelineContext = {
+      list,
+      message,
+      metadata,
+      store,
+      log,
+      now: this.now,
+      enqueue: async (queue, bytes, meta) => {
+        await ctx.enqueue(queue, bytes, meta);
+      },
+    };
+    await runPipeline(pipeline, list.settings.postingPipeline);
+    if (pipeline.outgoing === undefined) {
+      log.info({ pipeline: list.settings.postingPipeline }, 'the pipeline sent the post nowhere (no to-outgoing): finished');
+      return;
+    }
+    // The chain's decision travels with the post, so `queue show` on an out entry says why it was sent.
+    const outMetadata: JsonObject = { ...pipeline.outgoing.metadata, chain: metadata.chain ?? null };
+    const id = await ctx.forward(OUT_QUEUE, { message: pipeline.message.toBuffer(), metadata: outMetadata });
+    log.info({ out: id }, 'post accepted: forwarded to out');
+  }
+}
+
+/** The summary of a message the chain did not parse (approved posts, messages over parseMaxSize). */
+const EMPTY_SUMMARY: MessageSummary = Object.freeze({ parsed: false, textLines: [], attachments: 0, attachmentBytes: 0 }) as MessageSummary;

@@ -1,0 +1,97 @@
+/**
+ * The posting chain: the rules a post to a list passes, in order (Mailman's
+ * default-posting-chain). Each rule looks at the post and either decides
+ * (accept, hold, reject, discard, with a reason) or passes it to the next;
+ * a post no rule decided on is accepted. The first decision ends the chain.
+ *
+ *   loop                  discard our own post coming back (List-Id / X-BeenThere)
+ *   approved              accept on the moderator password (Approved: header or first body line)
+ *   emergency             hold everything while the list's emergency flag is set
+ *   moderation            the member's or the list's action for this poster
+ *   unparseable           hold what mailparser could not read
+ *   administrivia         hold (un)subscribe requests sent to the list
+ *   size                  hold posts over maxMessageSize (and those too large to inspect)
+ *   implicit-destination  hold posts that name the list in neither To nor Cc
+ *   max-recipients        hold posts with more than maxNumRecipients To/Cc addresses
+ *   suspicious-header     hold posts with a header matching suspiciousHeaders
+ *   no-subject            hold (or accept, per noSubjectAction) posts without a subject
+ *
+ * Rules are pure but for the store lookups of moderation and the password
+ * check of approved; they never touch queues (the runner acts on the
+ * decision: actions.ts).
+ */
+import type { JsonObject } from '../../queues/index.js';
+import type { RawMessage } from '../../src/mail/raw-message.js';
+import type { MailingList, ModerationAction, Store } from '../../src/store/index.js';
+import type { MessageSummary } from './parse-worker.js';
+import { administrivia } from './rules/administrivia.js';
+import { approved } from './rules/approved.js';
+import { emergency } from './rules/emergency.js';
+import { implicitDestination } from './rules/implicit-destination.js';
+import { loop } from './rules/loop.js';
+import { maxRecipients } from './rules/max-recipients.js';
+import { moderation } from './rules/moderation.js';
+import { noSubject } from './rules/no-subject.js';
+import { size } from './rules/size.js';
+import { suspiciousHeader } from './rules/suspicious-header.js';
+import { unparseable } from './rules/unparseable.js';
+
+export interface ChainContext {
+  readonly list: MailingList;
+  /** A rule may rewrite it (approved strips the password). */
+  message: RawMessage;
+  readonly summary: MessageSummary;
+  /** The poster (addresses.ts posterAddress), or null when none could be read. */
+  readonly sender: string | null;
+  readonly metadata: JsonObject;
+  readonly store: Store;
+}
+
+export interface Decision {
+  action: ModerationAction;
+  reason: string;
+}
+
+export interface Rule {
+  readonly name: string;
+  /** A decision ends the chain; undefined passes the post on. */
+  check(ctx: ChainContext): Decision | undefined | Promise<Decision | undefined>;
+}
+
+export interface ChainDecision extends Decision {
+  /** The rule that decided, or END_OF_CHAIN. */
+  rule: string;
+}
+
+/** The pseudo-rule of a post that no rule decided on. */
+export const END_OF_CHAIN = 'end-of-chain';
+
+export const POSTING_CHAIN: readonly Rule[] = [
+  loop,
+  approved,
+  emergency,
+  moderation,
+  unparseable,
+  administrivia,
+  size,
+  implicitDestination,
+  maxRecipients,
+  suspiciousHeader,
+  noSubject,
+];
+
+/**
+ * What a moderator already approved (`switchyard held approve`) still passes
+ * this: our own post coming back is never sent again, whoever approved it.
+ * (A post the loop rule matches was discarded before it could be held, so
+ * this never refuses a real approval.)
+ */
+export const APPROVED_CHAIN: readonly Rule[] = [loop];
+
+export async function runChain(ctx: ChainContext, rules: readonly Rule[] = POSTING_CHAIN): Promise<ChainDecision> {
+  for (const rule of rules) {
+    const decision = await rule.check(ctx);
+    if (decision !== undefined) return { rule: rule.name, ...decision };
+  }
+  return { rule: END_OF_CHAIN, action: 'accept', reason: 'no rule held the post' };
+}

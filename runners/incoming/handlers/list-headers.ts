@@ -1,0 +1,61 @@
+/**
+ * list-headers: the list's own header fields, replacing any a sender or an
+ * upstream list put there:
+ *
+ *   List-Id                RFC 2919: "Display Name" <name.domain>
+ *   List-Post              RFC 2369: <mailto:name@domain> (unless includeListPostHeader is off)
+ *   List-Help              <mailto:name-request@domain?subject=help>[, <listHelpUrl>]
+ *   List-Subscribe         <mailto:name-join@domain>[, <listSubscribeUrl>]
+ *   List-Unsubscribe       <mailto:name-leave@domain>[, <listUnsubscribeUrl>]
+ *   List-Unsubscribe-Post  RFC 8058 `List-Unsubscribe=One-Click`, only with an https listUnsubscribeUrl
+ *   List-Archive           <archiveUrl>, when set
+ *   X-BeenThere            name@domain (added, not replaced: nested lists each add theirs, for loop detection)
+ *   Precedence             list
+ *
+ * RFC 8058 also asks that the DKIM signature of the outgoing message cover
+ * List-Unsubscribe and List-Unsubscribe-Post; signing is the MTA's job.
+ */
+import type { HeaderField } from '../../../src/mail/raw-message.js';
+import type { PipelineContext } from '../pipeline.js';
+
+const REPLACED = new Set([
+  'list-id',
+  'list-post',
+  'list-help',
+  'list-subscribe',
+  'list-unsubscribe',
+  'list-unsubscribe-post',
+  'list-archive',
+  'list-owner',
+  'precedence',
+]);
+
+/** A display name as an RFC 5322 phrase: atoms as they are, else quoted (the field writer encodes non-ASCII). */
+function phrase(name: string): string {
+  const flat = name.replace(/[\r\n]+/g, ' ').trim();
+  if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]*$/.test(flat)) return flat;
+  return `"${flat.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+function entries(mailto: string, url: string): string {
+  return url === '' ? `<${mailto}>` : `<${mailto}>, <${url}>`;
+}
+
+export function listHeaders(ctx: PipelineContext): void {
+  const { list } = ctx;
+  const settings = list.settings;
+  const message = ctx.message;
+  const added: [string, string][] = [];
+  const name = phrase(list.displayName);
+  added.push(['List-Id', name === '' ? `<${list.name}.${list.domain}>` : `${name} <${list.name}.${list.domain}>`]);
+  if (settings.includeListPostHeader) added.push(['List-Post', `<mailto:${list.address}>`]);
+  added.push(['List-Help', entries(`mailto:${list.name}-request@${list.domain}?subject=help`, settings.listHelpUrl)]);
+  added.push(['List-Subscribe', entries(`mailto:${list.name}-join@${list.domain}`, settings.listSubscribeUrl)]);
+  added.push(['List-Unsubscribe', entries(`mailto:${list.name}-leave@${list.domain}`, settings.listUnsubscribeUrl)]);
+  if (/^https:\/\//i.test(settings.listUnsubscribeUrl)) added.push(['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click']);
+  if (settings.archiveUrl !== '') added.push(['List-Archive', `<${settings.archiveUrl}>`]);
+  added.push(['X-BeenThere', list.address]);
+  added.push(['Precedence', 'list']);
+  const kept: HeaderField[] = message.fields.filter((field) => !REPLACED.has(field.key));
+  ctx.message = message.withFields([...kept, ...added.map(([field, value]) => message.format(field, value))]);
+}

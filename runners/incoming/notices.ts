@@ -1,0 +1,101 @@
+/**
+ * The notices the posting chain sends through the `virgin` queue: "a post is
+ * waiting for you" to a list's moderators and owners, and "your post was
+ * rejected" to its sender. Built with src/mail/notice.ts (Auto-Submitted:
+ * auto-generated), from the list's -owner address.
+ *
+ * Mail loops: a rejection is never sent to the null sender (the post was a
+ * bounce or a notification itself), to an address that looks like a robot
+ * (MAILER-DAEMON, postmaster, -bounces, -request, noreply, ...), nor for a
+ * post that is itself automatic (Auto-Submitted other than "no", RFC 3834;
+ * Precedence bulk, junk or list). mayNotify() says which, for the log.
+ */
+import type { JsonObject } from '../../queues/index.js';
+import { buildNotice } from '../../src/mail/notice.js';
+import type { RawMessage } from '../../src/mail/raw-message.js';
+import type { HeldMessage, MailingList } from '../../src/store/index.js';
+
+export const VIRGIN_QUEUE = 'virgin';
+
+const ROBOT_LOCAL_PART =
+  /^(mailer-daemon|postmaster|no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?|listserv|majordomo|mailman|root|daemon|nobody)$|-(bounces|request|owner|admin|confirm|join|leave)(\+.*)?$|^owner-/i;
+
+export function isRobotAddress(address: string): boolean {
+  const at = address.lastIndexOf('@');
+  return ROBOT_LOCAL_PART.test(at < 0 ? address : address.slice(0, at));
+}
+
+/** Why no automatic reply may go to `recipient` about `message`, or null when one may. */
+export function whyNotNotify(message: RawMessage, recipient: string | null, envelopeSender: string | undefined): string | null {
+  if (envelopeSender === '') return 'the post came from the null sender <> (a bounce or notification)';
+  if (recipient === null) return 'the post has no readable sender address';
+  if (isRobotAddress(recipient)) return `the sender ${recipient} looks like an automated address`;
+  const autoSubmitted = message.get('Auto-Submitted');
+  if (autoSubmitted !== undefined && autoSubmitted.split(';')[0]!.trim().toLowerCase() !== 'no') return `the post is automatic (Auto-Submitted: ${autoSubmitted})`;
+  const precedence = message.get('Precedence')?.trim().toLowerCase();
+  if (precedence === 'bulk' || precedence === 'junk' || precedence === 'list') return `the post is bulk mail (Precedence: ${precedence})`;
+  return null;
+}
+
+export function ownerAddress(list: MailingList): string {
+  return `${list.name}-owner@${list.domain}`;
+}
+
+/** The entry for `virgin` telling the list's moderators and owners about a held post. */
+export function holdNotice(list: MailingList, held: HeldMessage, date: Date): { message: Buffer; metadata: JsonObject } {
+  const text = [
+    `A post to ${list.address} is held for moderation.`,
+    '',
+    `    From:     ${held.sender || '(unknown sender)'}`,
+    `    Subject:  ${held.subject || '(no subject)'}`,
+    `    Reason:   ${held.reason}`,
+    `    Held as:  #${held.id}, ${held.receivedAt.toISOString()}`,
+    '',
+    'Decide with:',
+    `    switchyard held show ${list.address} ${held.id}`,
+    `    switchyard held approve ${list.address} ${held.id}`,
+    `    switchyard held reject ${list.address} ${held.id} --reason "..."`,
+    `    switchyard held discard ${list.address} ${held.id}`,
+    '',
+  ].join('\n');
+  const message = buildNotice({
+    from: ownerAddress(list),
+    to: [ownerAddress(list)],
+    subject: `${list.displayName} post from ${held.sender || 'an unknown sender'} requires approval`,
+    text,
+    listId: list.address,
+    date,
+  });
+  return { message, metadata: { listId: list.address, toOwners: true, notice: 'held', heldId: held.id } };
+}
+
+export interface RejectedPost {
+  /** Where the notice goes: the poster. */
+  to: string;
+  subject: string;
+  messageId: string | undefined;
+  reason: string;
+}
+
+/** The entry for `virgin` telling a poster why the list refused their post. */
+export function rejectNotice(list: MailingList, post: RejectedPost, date: Date): { message: Buffer; metadata: JsonObject } {
+  const text = [
+    `Your message to ${list.address} was rejected and not sent to the list.`,
+    '',
+    `    Subject:  ${post.subject || '(no subject)'}`,
+    `    Reason:   ${post.reason}`,
+    '',
+    `Questions go to the list's owners: ${ownerAddress(list)}`,
+    '',
+  ].join('\n');
+  const message = buildNotice({
+    from: ownerAddress(list),
+    to: [post.to],
+    subject: `Your message to ${list.address} was rejected`,
+    text,
+    listId: list.address,
+    date,
+    ...(post.messageId ? { inReplyTo: post.messageId } : {}),
+  });
+  return { message, metadata: { listId: list.address, recipients: [post.to], notice: 'rejected' } };
+}

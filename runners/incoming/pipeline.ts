@@ -1,0 +1,82 @@
+/**
+ * The posting pipeline: the handlers that turn a post the chain accepted into
+ * the message members receive (cleansed, prefixed, decorated, ...), run in the
+ * order a list names in its `postingPipeline` setting. Handlers rewrite
+ * ctx.message (a RawMessage, so everything they do not touch stays byte for
+ * byte); the last one, to-outgoing, says where the result goes.
+ *
+ * Default order (list setting postingPipeline): cleanse, subject-prefix,
+ * list-headers, reply-to, to-archive, dmarc, decorate, to-outgoing. The
+ * archive copy is taken before DMARC munging and decoration, as Mailman does.
+ *
+ * Bad mail has a defined outcome in every handler: a part that cannot be
+ * edited safely (broken MIME, unknown charset or transfer encoding) is left
+ * as it is and logged; only a handler's own trouble (a busy store) throws.
+ */
+import type { Logger } from 'pino';
+import type { JsonObject } from '../../queues/index.js';
+import type { RawMessage } from '../../src/mail/raw-message.js';
+import type { MailingList, Store } from '../../src/store/index.js';
+import { RunnerError } from '../errors.js';
+import { cleanse } from './handlers/cleanse.js';
+import { decorate } from './handlers/decorate.js';
+import { dmarc } from './handlers/dmarc.js';
+import { listHeaders } from './handlers/list-headers.js';
+import { replyTo } from './handlers/reply-to.js';
+import { subjectPrefix } from './handlers/subject-prefix.js';
+import { toArchive } from './handlers/to-archive.js';
+import { toOutgoing } from './handlers/to-outgoing.js';
+
+export interface PipelineContext {
+  readonly list: MailingList;
+  /** Handlers replace it with the rewritten message. */
+  message: RawMessage;
+  /** The entry's metadata (ingress fields, chain decisions); handlers may add keys. */
+  metadata: JsonObject;
+  readonly store: Store;
+  readonly log: Logger;
+  readonly now: () => number;
+  /** Durably add a new entry to another queue (to-archive uses it for `archive`). */
+  enqueue(queue: string, message: Buffer, metadata: JsonObject): Promise<void>;
+  /** Set by to-outgoing: the runner then forwards THIS entry (rewritten message + these metadata) to `out` atomically. */
+  outgoing?: { metadata: JsonObject };
+}
+
+export type Handler = (ctx: PipelineContext) => void | Promise<void>;
+
+/**
+ * A list names a handler the pipeline does not have: a configuration error,
+ * not bad mail. Thrown before any handler runs, so the entry goes to `shunt`
+ * unchanged and `queue requeue` retries it once the setting is fixed.
+ */
+export class UnknownHandlerError extends RunnerError {
+  constructor(
+    readonly handler: string,
+    readonly listId: string,
+    readonly known: readonly string[],
+  ) {
+    super('SY_PIPELINE_UNKNOWN_HANDLER', `list ${listId}: unknown pipeline handler ${JSON.stringify(handler)} in postingPipeline (known: ${known.join(', ')})`);
+  }
+}
+
+/** The handlers by the names a list's postingPipeline uses. */
+export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
+  cleanse,
+  'subject-prefix': subjectPrefix,
+  'list-headers': listHeaders,
+  'reply-to': replyTo,
+  dmarc,
+  decorate,
+  'to-archive': toArchive,
+  'to-outgoing': toOutgoing,
+});
+
+/** Runs the handlers named, in order (unknown name -> UnknownHandlerError before any handler runs). */
+export async function runPipeline(ctx: PipelineContext, names: readonly string[]): Promise<void> {
+  const handlers = names.map((name) => {
+    const handler = Object.hasOwn(HANDLERS, name) ? HANDLERS[name] : undefined;
+    if (handler === undefined) throw new UnknownHandlerError(name, ctx.list.address, Object.keys(HANDLERS));
+    return handler;
+  });
+  for (const handler of handlers) await handler(ctx);
+}

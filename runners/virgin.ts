@@ -1,0 +1,120 @@
+/**
+ * The virgin runner: consumes `virgin`, where switchyard puts the messages it
+ * writes itself (hold and rejection notices, bounce notices) and mail to a
+ * list's -owner address, and delivers them without the posting pipeline.
+ *
+ * An entry is a complete message with metadata
+ *   { listId, recipients?: string[], toOwners?: boolean, sender?: string }:
+ * it goes to `recipients`, plus the list's owners and moderators when
+ * `toOwners`, from the envelope sender `sender` (default the list's
+ * `name-bounces@domain`, so bounces of notices reach the bounce runner).
+ * The entry itself is forwarded to `out` (outgoing/out-entry.ts) with that
+ * metadata: one rename, so a notice is never queued twice for delivery.
+ *
+ * Recipients are deduplicated (case-insensitively) and invalid ones are
+ * dropped with a warning. An entry with nobody left to deliver to goes to
+ * `shunt` (NoRecipientsError: e.g. a list without owners; add some and
+ * `switchyard queue requeue` it); one naming a list that does not exist
+ * while it needs the list (toOwners) goes to `shunt` with UnknownListError.
+ * A busy list store: TemporaryFailure (to `retry`).
+ *
+ * Files: only the entry's own forward (or the base class's moves). Killed
+ * before the forward: the `.bak` is recovered and the entry runs again.
+ */
+import { z } from 'zod';
+import type { DequeuedEntry } from '../queues/index.js';
+import { configSchema } from '../src/config/schema.js';
+import { bouncesAddress } from '../src/mail/verp.js';
+import { openStore, StoreError, type Store } from '../src/store/index.js';
+import { RunnerSetupError, TemporaryFailure } from './errors.js';
+import { normalAddress } from './incoming/addresses.js';
+import { MalformedEntryError, NoRecipientsError, UnknownListError } from './incoming/errors.js';
+import { outEntrySchema, outMetadata, OUT_QUEUE, type OutEntry } from './outgoing/out-entry.js';
+import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
+
+export const VIRGIN_QUEUE = 'virgin';
+
+const virginEntrySchema = z
+  .object({
+    listId: z.string().min(3),
+    recipients: z.array(z.string()).optional(),
+    toOwners: z.boolean().optional(),
+    sender: z.string().optional(),
+  })
+  .passthrough();
+
+/** What outgoing/out-entry.ts accepts as an address. */
+const OUT_ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;
+
+export default class VirginRunner extends Runner {
+  private readonly busyTimeoutMs: number;
+  private store: Store | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(options: RunnerOptions) {
+    super(options);
+    if (options.home === undefined) throw new RunnerSetupError(`runner ${options.name}: needs the home directory (the list store)`);
+    this.busyTimeoutMs = (options.config ?? configSchema.parse({})).store.busyTimeout;
+  }
+
+  override run(): Promise<void> {
+    this.running ??= super.run().finally(() => this.store?.close());
+    return this.running;
+  }
+
+  async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    try {
+      await this.deliver(entry, ctx);
+    } catch (error) {
+      if (error instanceof StoreError && error.temporary) throw new TemporaryFailure(error.message, { cause: error });
+      throw error;
+    }
+  }
+
+  private async owners(listId: string): Promise<string[]> {
+    this.store ??= openStore(this.options.home!, { busyTimeoutMs: this.busyTimeoutMs });
+    let list;
+    try {
+      list = await this.store.findList(listId);
+    } catch (error) {
+      if (error instanceof StoreError && !error.temporary) throw new UnknownListError(listId, VIRGIN_QUEUE);
+      throw error;
+    }
+    if (list === null) throw new UnknownListError(listId, VIRGIN_QUEUE);
+    const admins = [...(await this.store.members(list.address, { role: 'owner' })), ...(await this.store.members(list.address, { role: 'moderator' }))];
+    return admins.map((member) => member.address);
+  }
+
+  private async deliver(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    const parsed = virginEntrySchema.safeParse(entry.metadata);
+    if (!parsed.success) {
+      if (typeof entry.metadata.listId !== 'string') throw new UnknownListError(undefined, VIRGIN_QUEUE);
+      throw new MalformedEntryError(VIRGIN_QUEUE, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(metadata)'}: ${issue.message}`));
+    }
+    const { listId, recipients = [], toOwners = false, sender } = parsed.data;
+    const candidates = [...recipients, ...(toOwners ? await this.owners(listId) : [])];
+    const seen = new Set<string>();
+    const deliverTo: string[] = [];
+    const invalid: string[] = [];
+    for (const candidate of candidates) {
+      const address = normalAddress(candidate);
+      if (address === null || !OUT_ADDRESS.test(address)) {
+        invalid.push(candidate);
+        continue;
+      }
+      const key = address.toLowerCase();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      deliverTo.push(address);
+    }
+    if (invalid.length > 0) ctx.log.warn({ invalid }, 'virgin entry: invalid recipients dropped');
+    if (deliverTo.length === 0) {
+      throw new NoRecipientsError(listId, toOwners ? 'no valid recipients and the list has no owners or moderators' : 'no valid recipients');
+    }
+    const checked = outEntrySchema.safeParse({ listId, sender: sender ?? bouncesAddress(listId), recipients: deliverTo });
+    if (!checked.success) throw new MalformedEntryError(VIRGIN_QUEUE, checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    const out: OutEntry = checked.data;
+    const id = await ctx.forward(OUT_QUEUE, { metadata: outMetadata(out) });
+    ctx.log.info({ list: listId, recipients: deliverTo.length, out: id, notice: entry.metadata.notice }, 'virgin message forwarded to out');
+  }
+}

@@ -1,0 +1,241 @@
+/**
+ * `switchyard inject`: one message from stdin onto a queue. What an MTA's
+ * pipe runs for every message (Postfix pipe(8), Exim's pipe transport), and
+ * what an operator uses to re-inject one:
+ *
+ *     switchyard inject --home DIR --recipient ADDR [--sender ADDR]   # routed (src/mail/routing.ts)
+ *     switchyard inject --home DIR --list LIST [--queue NAME]         # to the list's `in` (or NAME)
+ *
+ * Exit codes are sysexits, because the MTA acts on them (Postfix 3.7 pipe(8)
+ * bounces the message for 1, 2, 126, 127 and most others; only 75, 71 and
+ * death by a signal defer it):
+ *   0   queued, and only once the queue file is durable;
+ *   65  EX_DATAERR: not a message (empty input);
+ *   67  EX_NOUSER: no such list or list address;
+ *   69  EX_UNAVAILABLE: larger than ingress.maxMessageSize with onOversize = "reject";
+ *   75  EX_TEMPFAIL: everything else, ours to fix: a full disk, an unwritable
+ *       spool, a busy store, a bad configuration or command line, a bug.
+ * Every error is caught (an uncaught one would exit 1 and bounce the mail).
+ *
+ * Startup matters (one process per message): this module imports only node
+ * built-ins; configuration, store and queues are imported when needed, and
+ * commander, pino and the runners never. src/cli/main.ts dispatches here
+ * before loading anything else.
+ *
+ * Input: LF or CRLF, stored byte for byte except a leading `From sender
+ * date` line (pipe flag F), which is dropped; its sender is the envelope
+ * sender unless `--sender` is given. Files: one queue entry (see
+ * src/ingress/ingress-writer.ts for its crash windows); nothing else.
+ */
+import { parseArgs } from 'node:util';
+import type { Readable } from 'node:stream';
+
+export const EX_OK = 0;
+export const EX_DATAERR = 65;
+export const EX_NOUSER = 67;
+export const EX_UNAVAILABLE = 69;
+export const EX_TEMPFAIL = 75;
+
+const USAGE = `Usage: switchyard [--home DIR] inject (--recipient ADDR | --list LIST [--queue NAME]) [--sender ADDR]
+
+Read one RFC 5322 message from stdin and queue it durably.
+
+Options:
+  --home <dir>         home directory (default: $SWITCHYARD_HOME, else ./var)
+  --recipient <addr>   envelope recipient, as an MTA pipe passes it (Postfix: \${recipient});
+                       routed to the list's in, command, bounces or virgin queue
+  --list <list>        an operator re-injecting a post to this list
+  --queue <name>       with --list: this queue instead of in
+  --sender <addr>      envelope sender ('' or <> for the null sender); default: the
+                       leading "From sender date" line (pipe flag F), else ''
+  -h, --help           this text
+
+Exit codes (sysexits): 0 queued, 65 empty input, 67 unknown list or address,
+69 too large (ingress.onOversize = "reject"), 75 temporary failure (the MTA retries).`;
+
+export interface InjectIo {
+  stdin: Readable;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+/** A failure with its exit code already decided. */
+class InjectExit extends Error {
+  constructor(readonly exitCode: number, message: string) {
+    super(message);
+    this.name = 'InjectExit';
+  }
+}
+
+interface InjectArgs {
+  home?: string;
+  recipient?: string;
+  list?: string;
+  queue?: string;
+  sender?: string;
+  help: boolean;
+}
+
+/** Is `argv` (process.argv) a call of `inject`? The global `--home DIR` may come first. */
+export function isInjectCall(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  let i = 0;
+  while (i < args.length) {
+    const arg = args[i]!;
+    if (arg === '--home') i += 2;
+    else if (arg.startsWith('--home=')) i += 1;
+    else return arg === 'inject';
+  }
+  return false;
+}
+
+function parseInjectArgs(argv: readonly string[]): InjectArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv.slice(2).filter((arg, index, all) => !(arg === 'inject' && all.indexOf('inject') === index)),
+      options: {
+        home: { type: 'string' },
+        recipient: { type: 'string' },
+        list: { type: 'string' },
+        queue: { type: 'string' },
+        sender: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    throw new InjectExit(EX_TEMPFAIL, `${(error as Error).message}\n(a bad command line is the MTA configuration's fault: exit 75 keeps the mail)`);
+  }
+  const values = parsed.values;
+  if (values.help) return { help: true };
+  if ((values.recipient === undefined) === (values.list === undefined)) throw new InjectExit(EX_TEMPFAIL, 'give exactly one of --recipient and --list (exit 75: the MTA keeps the mail)');
+  if (values.queue !== undefined && values.list === undefined) throw new InjectExit(EX_TEMPFAIL, '--queue goes with --list only (exit 75: the MTA keeps the mail)');
+  return {
+    help: false,
+    ...(values.home === undefined ? {} : { home: values.home }),
+    ...(values.recipient === undefined ? {} : { recipient: values.recipient }),
+    ...(values.list === undefined ? {} : { list: values.list }),
+    ...(values.queue === undefined ? {} : { queue: values.queue }),
+    ...(values.sender === undefined ? {} : { sender: values.sender }),
+  };
+}
+
+/**
+ * All of stdin, or undefined once it exceeds `limit` bytes. The rest is read
+ * and discarded anyway: a writer (the MTA) that gets EPIPE might take that,
+ * not our exit code, as the outcome.
+ */
+export async function readInput(stdin: Readable, limit: number): Promise<{ data: Buffer | undefined; bytes: number }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of stdin) {
+    const buffer = chunk as Buffer;
+    bytes += buffer.length;
+    if (bytes <= limit) chunks.push(buffer);
+    else chunks.length = 0;
+  }
+  return { data: bytes <= limit ? Buffer.concat(chunks, bytes) : undefined, bytes };
+}
+
+function normaliseSender(sender: string): string {
+  const trimmed = sender.trim();
+  return trimmed === '<>' || trimmed === 'MAILER-DAEMON' ? '' : trimmed.replace(/^<(.*)>$/, '$1');
+}
+
+async function inject(args: InjectArgs, io: InjectIo): Promise<number> {
+  const [{ resolveHome, ensureHome, homePaths }, { loadConfig }] = await Promise.all([import('../home.js'), import('../config/load.js')]);
+  const home = resolveHome(args.home);
+  await ensureHome(home);
+  const paths = homePaths(home);
+  const { config } = await loadConfig(paths.config);
+  // The pipe runs with umask 077; the runners (the same user, and the group) must read what we write.
+  process.umask(config.queues.umask);
+
+  const input = await readInput(io.stdin, config.ingress.maxMessageSize);
+  const [{ stripMboxFrom, isBlank }, { MessageTooLargeError, EmptyMessageError }] = await Promise.all([import('../ingress/mbox-from.js'), import('../ingress/errors.js')]);
+  if (input.data === undefined) throw new MessageTooLargeError(config.ingress.maxMessageSize, config.ingress.onOversize === 'reject');
+  const { message, sender: fromLineSender } = stripMboxFrom(input.data);
+  if (isBlank(message)) throw new EmptyMessageError();
+
+  const [{ openStore }, { routeList, routeRecipient }, { IngressWriter }, { assertQueueName }] = await Promise.all([
+    import('../store/index.js'),
+    import('../mail/routing.js'),
+    import('../ingress/ingress-writer.js'),
+    import('../../queues/switchboard.js'),
+  ]);
+  if (args.queue !== undefined) assertQueueName(args.queue);
+  const store = openStore(home, { busyTimeoutMs: config.store.busyTimeout });
+  try {
+    const route = args.recipient !== undefined ? await routeRecipient(store, args.recipient) : await routeList(store, args.list!);
+    const writer = new IngressWriter({ spoolRoot: paths.queues, durability: config.queues.durability });
+    const queue = args.queue ?? route.queue;
+    const id = await writer.accept(route, message, {
+      sender: normaliseSender(args.sender ?? fromLineSender ?? ''),
+      recipient: args.recipient ?? route.listId,
+      via: 'inject',
+    }, queue);
+    io.stdout.write(`queued ${queue}/${id}\n`);
+    return EX_OK;
+  } finally {
+    await store.close();
+  }
+}
+
+/** Decide the exit code of any failure (see the module comment). */
+async function exitCodeOf(error: unknown): Promise<{ code: number; message: string }> {
+  if (error instanceof InjectExit) return { code: error.exitCode, message: error.message };
+  const { classifyIngressError } = await import('../ingress/errors.js');
+  const failure = classifyIngressError(error);
+  switch (failure.kind) {
+    case 'unknown-recipient':
+      return { code: EX_NOUSER, message: `unknown address: ${failure.message}` };
+    case 'empty':
+      return { code: EX_DATAERR, message: failure.message };
+    case 'too-large':
+      return { code: EX_UNAVAILABLE, message: failure.message };
+    case 'temporary':
+      return { code: EX_TEMPFAIL, message: `temporary failure, the MTA will retry: ${failure.message}` };
+  }
+}
+
+/** Run `switchyard inject` (argv as process.argv); resolves with the exit code, never rejects. */
+export async function runInject(argv: readonly string[], io: InjectIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  try {
+    const args = parseInjectArgs(argv);
+    if (args.help) {
+      io.stdout.write(`${USAGE}\n`);
+      return EX_OK;
+    }
+    return await inject(args, io);
+  } catch (error) {
+    let outcome: { code: number; message: string };
+    try {
+      outcome = await exitCodeOf(error);
+    } catch {
+      outcome = { code: EX_TEMPFAIL, message: String(error) };
+    }
+    io.stderr.write(`switchyard inject: ${outcome.message}\n`);
+    return outcome.code;
+  }
+}
+
+/**
+ * The process-level guard for the pipe: whatever escapes (an exception in a
+ * stream callback, a rejected promise nobody awaited) ends the process with
+ * 75, never Node's 1, which Postfix would turn into a bounce.
+ */
+export function guardProcess(): void {
+  const die = (error: unknown): void => {
+    try {
+      process.stderr.write(`switchyard inject: temporary failure, the MTA will retry: ${error instanceof Error ? error.message : String(error)}\n`);
+    } finally {
+      process.exit(EX_TEMPFAIL);
+    }
+  };
+  process.on('uncaughtException', die);
+  process.on('unhandledRejection', die);
+  // Success was already decided when stdout is written; a closed stdout changes nothing.
+  process.stdout.on('error', () => undefined);
+}

@@ -1,0 +1,222 @@
+/**
+ * The incoming benchmark: 4 KiB posts from a member to a 1,000-member list,
+ * waiting on `in` when a real incoming runner (runners/incoming.ts, in this
+ * process, concurrency 2, a 2-thread parse pool, info logging to a file)
+ * starts; each goes through the posting chain (mailparser in the pool, store
+ * lookups) and the list's default pipeline and is forwarded to `out` with
+ * its 1,000 recipients. Queue durability fsync.
+ *
+ * - posts/s: from the runner's first entry-start to its last entry-end,
+ *   against the floor measured in the same run: the same entries, on a fresh
+ *   spool, dequeued and forwarded to `out` (with the same message and a
+ *   1,000-recipient metadata) by bare Switchboard calls, two at a time.
+ *   Ratio = runner / floor.
+ * - CPU ms per post: the process's CPU time (every thread: the pool too)
+ *   over the runner's run, divided by the posts.
+ * - pipeline CPU ms per post: runPipeline alone on the same post, in a loop
+ *   (the handlers, to-outgoing's member read, the archive enqueue).
+ *
+ *     node dist/test/bench/incoming.bench.js [--dir <path>]
+ *
+ * Scale with BENCH_INCOMING_POSTS (500), BENCH_INCOMING_ROUNDS (3), BENCH_INCOMING_CONCURRENCY
+ * (2, the runner's default).
+ * Files: a fresh `switchyard-bench-incoming-*` home per phase, removed after it.
+ */
+import { join } from 'node:path';
+import pino from 'pino';
+import { Switchboard, type JsonObject } from '../../queues/index.js';
+import IncomingRunner from '../../runners/incoming.js';
+import { runPipeline, type PipelineContext } from '../../runners/incoming/pipeline.js';
+import { TaskPool } from '../../runners/task-pool.js';
+import { RawMessage } from '../../src/mail/raw-message.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { mapLimit } from '../queues/harness.js';
+import { envInt, freshDir, median, removeDir, Report, syncDisks } from './harness.js';
+
+const POSTS = envInt('BENCH_INCOMING_POSTS', 500);
+const ROUNDS = envInt('BENCH_INCOMING_ROUNDS', 3);
+const MEMBERS = 1_000;
+const CONCURRENCY = envInt('BENCH_INCOMING_CONCURRENCY', 2);
+const LIST = 'bench@lists.example.org';
+
+const report = new Report('incoming');
+
+function post(i: number): Buffer {
+  const head = [
+    'From: Member Zero <member0@example.com>',
+    `To: Bench <${LIST}>`,
+    `Subject: benchmark post ${i}`,
+    'Date: Tue, 14 May 2024 09:12:33 +0200',
+    `Message-ID: <bench-${i}-${Date.now()}@example.com>`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+  ].join('\r\n');
+  const line = 'The quick brown fox jumps over the lazy dog, again and again.\r\n';
+  return Buffer.from(`${head}\r\n\r\n${line.repeat(Math.ceil((4096 - head.length) / line.length))}`.slice(0, 4096));
+}
+
+function members(): string[] {
+  return Array.from({ length: MEMBERS }, (_, i) => `member${i}@example.com`);
+}
+
+async function prepareHome(label: string): Promise<{ dir: string; store: Store }> {
+  const dir = await freshDir(label);
+  const store = openStore(dir);
+  await store.createList({ address: LIST });
+  await store.addMembers(LIST, members().map((address) => ({ address })));
+  return { dir, store };
+}
+
+async function fillIn(dir: string): Promise<string[]> {
+  const inQueue = new Switchboard({ root: join(dir, 'queues'), name: 'in', durability: 'fsync' });
+  const ids: string[] = [];
+  for (let i = 0; i < POSTS; i++) {
+    ids.push(
+      await inQueue.enqueue(post(i), { listId: LIST, envelopeSender: 'member0@example.com', envelopeRecipient: LIST, receivedAt: new Date().toISOString(), receivedVia: 'inject' }),
+    );
+  }
+  return ids;
+}
+
+interface Measured {
+  postsPerSecond: number;
+  cpuMsPerPost: number;
+}
+
+async function runRunner(): Promise<Measured> {
+  const { dir, store } = await prepareHome('incoming');
+  try {
+    await fillIn(dir);
+    syncDisks();
+    const destination = pino.destination({ dest: join(dir, 'incoming.log'), sync: false });
+    const runner = new IncomingRunner({
+      name: 'incoming',
+      queue: 'in',
+      slice: 0,
+      numSlices: 1,
+      spoolRoot: join(dir, 'queues'),
+      concurrency: CONCURRENCY,
+      durability: 'fsync',
+      maxRestores: 3,
+      rescanIntervalMs: 3_600_000,
+      tempMaxAgeMs: 3_600_000,
+      retry: { initialDelayMs: 60_000, maxDelayMs: 3_600_000, jitter: 0, lifetimeMs: 86_400_000 },
+      logger: pino({ level: 'info' }, destination),
+      pool: new TaskPool({ maxThreads: 2, taskTimeoutMs: 30_000 }),
+      options: {},
+      home: dir,
+    });
+    let first = 0;
+    let cpuStart = process.cpuUsage();
+    let ended = 0;
+    let forwarded = 0;
+    const done = new Promise<number>((resolve) => {
+      runner.on('entry-start', () => {
+        if (first === 0) {
+          first = performance.now();
+          cpuStart = process.cpuUsage();
+        }
+      });
+      runner.on('entry-end', (_id: string, outcome: string) => {
+        ended++;
+        if (outcome === 'forwarded') forwarded++;
+        if (ended === POSTS) resolve(performance.now());
+      });
+    });
+    const running = runner.run();
+    const last = await done;
+    const cpu = process.cpuUsage(cpuStart);
+    await runner.stop();
+    await running;
+    destination.flushSync();
+    destination.end();
+    if (forwarded !== POSTS) throw new Error(`only ${forwarded} of ${POSTS} posts reached out`);
+    return { postsPerSecond: POSTS / ((last - first) / 1000), cpuMsPerPost: (cpu.user + cpu.system) / 1000 / POSTS };
+  } finally {
+    await store.close();
+    await removeDir(dir);
+  }
+}
+
+async function runFloor(): Promise<number> {
+  const { dir, store } = await prepareHome('incoming-floor');
+  try {
+    const ids = await fillIn(dir);
+    syncDisks();
+    const outMetadata: JsonObject = { listId: LIST, sender: 'bench-bounces@lists.example.org', recipients: members(), listPosting: LIST };
+    const inQueue = new Switchboard({ root: join(dir, 'queues'), name: 'in', durability: 'fsync' });
+    const started = performance.now();
+    await mapLimit(ids, CONCURRENCY, async (id) => {
+      const entry = await inQueue.dequeue(id);
+      await inQueue.moveTo(id, 'out', { forward: true, metadata: outMetadata, message: entry.message });
+    });
+    return POSTS / ((performance.now() - started) / 1000);
+  } finally {
+    await store.close();
+    await removeDir(dir);
+  }
+}
+
+async function pipelineCpu(): Promise<number> {
+  const { dir, store } = await prepareHome('incoming-pipeline');
+  try {
+    const list = await store.getList(LIST);
+    const archive = new Switchboard({ root: join(dir, 'queues'), name: 'archive', durability: 'fsync' });
+    const log = pino({ level: 'warn' });
+    const samples = Math.min(POSTS, 300);
+    const start = process.cpuUsage();
+    for (let i = 0; i < samples; i++) {
+      const ctx: PipelineContext = {
+        list,
+        message: RawMessage.parse(post(i)),
+        metadata: { listId: LIST, envelopeSender: 'member0@example.com' },
+        store,
+        log,
+        now: Date.now,
+        enqueue: async (queue, message, metadata) => {
+          if (queue === 'archive') await archive.enqueue(message, metadata);
+        },
+      };
+      await runPipeline(ctx, list.settings.postingPipeline);
+      if (ctx.outgoing === undefined) throw new Error('the pipeline produced no out entry');
+      ctx.message.toBuffer();
+    }
+    const cpu = process.cpuUsage(start);
+    return (cpu.user + cpu.system) / 1000 / samples;
+  } finally {
+    await store.close();
+    await removeDir(dir);
+  }
+}
+
+report.setting('posts per round', POSTS);
+report.setting('rounds', ROUNDS);
+report.setting('post size', '4 KiB');
+report.setting('members', MEMBERS);
+report.setting('runner concurrency', CONCURRENCY);
+report.setting('durability', 'fsync');
+report.printHeader();
+
+report.section('posts through the incoming runner to out', ['floor: bare Switchboard dequeue + forward to out of the same entries, same concurrency, in the same run']);
+const values: number[] = [];
+const floors: number[] = [];
+const ratios: number[] = [];
+const cpus: number[] = [];
+for (let round = 0; round < ROUNDS; round++) {
+  const floor = await runFloor();
+  const measured = await runRunner();
+  values.push(measured.postsPerSecond);
+  floors.push(floor);
+  ratios.push(measured.postsPerSecond / floor);
+  cpus.push(measured.cpuMsPerPost);
+  report.note(`round ${round + 1}: ${measured.postsPerSecond.toFixed(1)} posts/s, floor ${floor.toFixed(1)}/s, ${measured.cpuMsPerPost.toFixed(2)} CPU ms/post`);
+}
+report.row({ name: 'posts/s, 4 KiB, 1,000 members, fsync', unit: '/s', value: median(values), floor: median(floors), ratio: median(ratios), rounds: { value: values, floor: floors, ratio: ratios } });
+report.row({ name: 'runner CPU per post (all threads)', unit: 'ms', value: median(cpus), rounds: { value: cpus } });
+
+report.section('the pipeline alone', ['runPipeline on the same post, the default handlers, in a loop in this process']);
+const pipelineMs = await pipelineCpu();
+report.row({ name: 'pipeline CPU per post', unit: 'ms', value: pipelineMs });
+
+await report.finish();

@@ -1,0 +1,318 @@
+/**
+ * Every rule and action of the posting chain, through a real incoming runner
+ * (real spool, real list store, the parse worker in a real pool), on posts
+ * shaped like real mail.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { RawMessage } from '../../src/mail/raw-message.js';
+import { hashModeratorPassword } from '../../src/store/index.js';
+import { alternativePost, attachmentPost, base64Post, LIST, plainPost, replyPost, signedPost } from './fixtures/messages.js';
+import { cleanup, closeStores, setupIncoming, type IncomingSetup } from './harness.js';
+
+afterEach(async () => {
+  await cleanup();
+  await closeStores();
+});
+
+interface ChainRecord {
+  rule: string;
+  action: string;
+  reason: string;
+  at: string;
+}
+
+async function outEntries(setup: IncomingSetup) {
+  return setup.entries('out');
+}
+
+async function onlyHeld(setup: IncomingSetup) {
+  const held = await setup.store.heldMessages(LIST);
+  expect(held).toHaveLength(1);
+  return held[0]!;
+}
+
+describe('accept', () => {
+  it('sends a member post through the pipeline to out, with the chain decision in its metadata', async () => {
+    const setup = await setupIncoming();
+    const { outcome } = await setup.post(plainPost());
+    expect(outcome).toBe('forwarded');
+    const [out] = await outEntries(setup);
+    expect(out!.metadata.recipients).toEqual(expect.arrayContaining(['anne@example.org', 'bob@example.net', 'carol@example.com']));
+    const chain = out!.metadata.chain as unknown as ChainRecord;
+    expect(chain).toMatchObject({ rule: 'end-of-chain', action: 'accept' });
+    expect(Date.parse(chain.at)).not.toBeNaN();
+    const log = await setup.logLines('chain: accept');
+    expect(log[0]).toMatchObject({ rule: 'end-of-chain', action: 'accept' });
+  });
+
+  it.each([
+    ['multipart/alternative', alternativePost()],
+    ['PGP/MIME signed', signedPost()],
+    ['8-bit ISO-8859-1 reply with an encoded subject', replyPost()],
+  ])('accepts a member %s post and keeps its body bytes', async (_, message) => {
+    const setup = await setupIncoming();
+    await setup.post(message);
+    const [out] = await outEntries(setup);
+    expect(out).toBeDefined();
+    // Whatever the pipeline added to the header, the body reaches `out` byte for byte.
+    expect(RawMessage.parse(out!.message).body.equals(RawMessage.parse(message).body)).toBe(true);
+  });
+
+  it('takes the poster from Sender when there is no From, and from the envelope when there is neither', async () => {
+    const setup = await setupIncoming();
+    await setup.post(plainPost({ from: null, sender: 'Bob <bob@example.net>' }), { envelopeSender: 'stranger@example.com' });
+    await setup.post(plainPost({ from: null }), { envelopeSender: 'carol@example.com' });
+    expect(await outEntries(setup)).toHaveLength(2);
+    expect(await setup.store.countHeld(LIST)).toBe(0);
+  });
+});
+
+describe('moderation', () => {
+  it('holds a non-member post, stores it with the reason, and notifies the moderators through virgin', async () => {
+    const setup = await setupIncoming();
+    const message = plainPost({ from: 'Mallory <mallory@example.com>', subject: 'Cheap watches' });
+    const { outcome } = await setup.post(message, { envelopeSender: 'mallory@example.com' });
+    expect(outcome).toBe('finished');
+    expect(await outEntries(setup)).toHaveLength(0);
+    const held = await onlyHeld(setup);
+    expect(held).toMatchObject({ sender: 'mallory@example.com', subject: 'Cheap watches', reason: 'post from a non-member' });
+    expect(held.raw!.equals(message)).toBe(true);
+    expect(held.metadata.chain).toMatchObject({ rule: 'moderation', action: 'hold', reason: 'post from a non-member' });
+    const [notice] = await setup.entries('virgin');
+    expect(notice!.metadata).toMatchObject({ listId: LIST, toOwners: true, heldId: held.id });
+    const text = RawMessage.parse(notice!.message);
+    expect(text.get('Auto-Submitted')).toBe('auto-generated');
+    expect(notice!.message.toString('utf8')).toContain(`switchyard held approve ${LIST} ${held.id}`);
+  });
+
+  it("holds a member whose own moderation action is hold, and accepts a non-member when the list's action is accept", async () => {
+    const setup = await setupIncoming({ settings: { defaultNonmemberAction: 'accept' } });
+    await setup.store.updateMember(LIST, 'bob@example.net', 'member', { moderationAction: 'hold' });
+    await setup.post(plainPost({ from: 'bob@example.net' }));
+    await setup.post(plainPost({ from: 'someone@example.com' }));
+    expect((await onlyHeld(setup)).reason).toBe('post from a member whose moderation action is hold');
+    expect(await outEntries(setup)).toHaveLength(1);
+  });
+
+  it('lets owners and moderators post as members', async () => {
+    const setup = await setupIncoming();
+    await setup.post(plainPost({ from: 'owner@example.org' }));
+    await setup.post(plainPost({ from: 'mod@example.org' }));
+    expect(await outEntries(setup)).toHaveLength(2);
+  });
+
+  it('rejects with a notice to the sender giving the reason and quoting the subject', async () => {
+    const setup = await setupIncoming({ settings: { defaultNonmemberAction: 'reject' } });
+    const { outcome } = await setup.post(plainPost({ from: 'Stranger <stranger@example.com>', subject: 'Question about =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=', messageId: '<q1@example.com>' }));
+    expect(outcome).toBe('finished');
+    expect(await setup.store.countHeld(LIST)).toBe(0);
+    const [notice] = await setup.entries('virgin');
+    expect(notice!.metadata).toMatchObject({ listId: LIST, recipients: ['stranger@example.com'] });
+    const message = RawMessage.parse(notice!.message);
+    expect(message.get('In-Reply-To')).toBe('<q1@example.com>');
+    const body = message.body.toString('utf8');
+    expect(body).toContain('post from a non-member');
+    expect(body).toContain('Question about Grüße');
+  });
+
+  it.each([
+    ['the null sender', { from: 'stranger@example.com' }, { envelopeSender: '' }],
+    ['a robot address', { from: 'MAILER-DAEMON@mx.example.com' }, {}],
+    ['a noreply address', { from: 'noreply@shop.example.com' }, {}],
+    ['another list\'s bounces address', { from: 'other-bounces@lists.example.net' }, {}],
+    ['an auto-submitted post', { from: 'stranger@example.com', extraHeaders: ['Auto-Submitted: auto-replied'] }, {}],
+  ])('rejects without any notice for %s (no mail loops)', async (_, fields, metadata) => {
+    const setup = await setupIncoming({ settings: { defaultNonmemberAction: 'reject' } });
+    const { outcome } = await setup.post(plainPost(fields), metadata);
+    expect(outcome).toBe('finished');
+    expect(await setup.entries('virgin')).toHaveLength(0);
+    const [line] = await setup.logLines('post rejected by rule moderation');
+    expect(String(line!.notice)).toMatch(/^not sent: /);
+  });
+
+  it('discards with a log line naming the rule', async () => {
+    const setup = await setupIncoming({ settings: { defaultNonmemberAction: 'discard' } });
+    const { outcome } = await setup.post(plainPost({ from: 'spammer@example.com' }));
+    expect(outcome).toBe('finished');
+    expect(await setup.entries('virgin')).toHaveLength(0);
+    expect(await outEntries(setup)).toHaveLength(0);
+    expect(await setup.store.countHeld(LIST)).toBe(0);
+    const [line] = await setup.logLines('post discarded by rule moderation');
+    expect(line).toMatchObject({ rule: 'moderation', reason: 'post from a non-member' });
+  });
+});
+
+describe('approved', () => {
+  const password = 'correct horse';
+
+  it('accepts a non-member post with the right Approved: header, and removes the header', async () => {
+    const setup = await setupIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
+    await setup.post(plainPost({ from: 'guest@example.com', extraHeaders: [`Approved: ${password}`] }));
+    const [out] = await outEntries(setup);
+    expect(out!.metadata.chain).toMatchObject({ rule: 'approved', action: 'accept' });
+    expect(RawMessage.parse(out!.message).has('Approved')).toBe(false);
+  });
+
+  it('holds on a wrong password, and removes that header too', async () => {
+    const setup = await setupIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
+    await setup.post(plainPost({ from: 'guest@example.com', extraHeaders: ['Approved: guess'] }));
+    const held = await onlyHeld(setup);
+    expect(held.reason).toBe('post from a non-member');
+    expect(RawMessage.parse(held.raw!).has('Approved')).toBe(false);
+  });
+
+  it('accepts on an Approved: first body line and cuts that line out of the body', async () => {
+    const setup = await setupIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
+    await setup.post(plainPost({ from: 'guest@example.com' }, `\r\nApproved: ${password}\r\nThe real text.\r\n`));
+    const [out] = await outEntries(setup);
+    expect(out!.metadata.chain).toMatchObject({ rule: 'approved', reason: expect.stringContaining('body') });
+    const body = out!.message.toString('utf8');
+    expect(body).not.toContain(password);
+    expect(body).toContain('The real text.');
+  });
+
+  it.each([
+    ['a base64 body', () => base64Post({ from: 'guest@example.com' }, `Approved: ${password}\r\nText.\r\n`)],
+    ['a multipart/alternative post (its HTML part repeats the line)', () => alternativePost({ from: 'guest@example.com' }, `Approved: ${password}\r\nText.\r\n`)],
+  ])('holds when the right password is in %s, where it cannot surely be cut out', async (_, build) => {
+    const setup = await setupIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
+    await setup.post(build());
+    expect((await onlyHeld(setup)).reason).toMatch(/cannot be removed from for sure/);
+    expect(await outEntries(setup)).toHaveLength(0);
+  });
+});
+
+describe('emergency', () => {
+  it("holds even a member's post", async () => {
+    const setup = await setupIncoming({ settings: { emergency: true } });
+    await setup.post(plainPost());
+    const held = await onlyHeld(setup);
+    expect(held.metadata.chain).toMatchObject({ rule: 'emergency', action: 'hold' });
+  });
+});
+
+describe('administrivia', () => {
+  it.each([
+    ['an unsubscribe subject', plainPost({ subject: 'unsubscribe' })],
+    ['a "remove me" body', plainPost({ subject: 'please' }, 'remove me\r\n\r\nthanks\r\n')],
+    ['a subscribe line in the text part of a multipart/alternative post', alternativePost({ subject: 'hello' }, 'subscribe anne@example.org\r\n')],
+  ])('holds %s', async (_, message) => {
+    const setup = await setupIncoming();
+    await setup.post(message);
+    expect((await onlyHeld(setup)).metadata.chain).toMatchObject({ rule: 'administrivia', action: 'hold' });
+  });
+
+  it('passes prose and quoted text that merely mention commands', async () => {
+    const setup = await setupIncoming();
+    await setup.post(plainPost({ subject: 'How do I unsubscribe from the digest?' }, 'I tried to unsubscribe twice.\r\n'));
+    await setup.post(replyPost());
+    expect(await outEntries(setup)).toHaveLength(2);
+  });
+
+  it('does nothing when the list turns it off', async () => {
+    const setup = await setupIncoming({ settings: { administrivia: false } });
+    await setup.post(plainPost({ subject: 'unsubscribe' }));
+    expect(await outEntries(setup)).toHaveLength(1);
+  });
+});
+
+describe('size', () => {
+  it('holds a body over maxMessageSize (default 40 KB), naming its attachment', async () => {
+    const setup = await setupIncoming();
+    await setup.post(attachmentPost({}, 45_000));
+    const held = await onlyHeld(setup);
+    expect(held.reason).toMatch(/^the message body is \d+ KB, over the list's limit of 40 KB, 1 attachment\(s\) of 45000 bytes/);
+  });
+
+  it('accepts it with maxMessageSize 0 (no limit)', async () => {
+    const setup = await setupIncoming({ settings: { maxMessageSize: 0 } });
+    await setup.post(attachmentPost({}, 45_000));
+    expect(await outEntries(setup)).toHaveLength(1);
+  });
+
+  it('holds a message over the parse limit even without a size limit: it was not inspected', async () => {
+    const setup = await setupIncoming({ settings: { maxMessageSize: 0 }, options: { parseMaxSize: 10_000 } });
+    await setup.post(attachmentPost({}, 20_000));
+    expect((await onlyHeld(setup)).reason).toMatch(/larger than the parse limit and was not inspected/);
+  });
+});
+
+describe('destination and recipients', () => {
+  it('holds a post that does not name the list in To or Cc (Bcc)', async () => {
+    const setup = await setupIncoming();
+    await setup.post(plainPost({ to: 'friends@example.com' }));
+    expect((await onlyHeld(setup)).metadata.chain).toMatchObject({ rule: 'implicit-destination' });
+  });
+
+  it('accepts the list named in Cc, and any destination when requireExplicitDestination is off', async () => {
+    const setup = await setupIncoming();
+    await setup.post(plainPost({ to: 'bob@example.net', cc: `"Dev list" <${LIST.toUpperCase()}>` }));
+    await setup.store.updateList(LIST, { settings: { requireExplicitDestination: false } });
+    await setup.post(plainPost({ to: 'friends@example.com' }));
+    expect(await outEntries(setup)).toHaveLength(2);
+  });
+
+  it('holds a post with more To/Cc addresses than maxNumRecipients', async () => {
+    const setup = await setupIncoming();
+    const cc = Array.from({ length: 10 }, (_, i) => `user${i}@example.com`).join(', ');
+    await setup.post(plainPost({ cc }));
+    expect((await onlyHeld(setup)).reason).toBe("the message has 11 recipients in To and Cc, more than the list's limit of 10");
+  });
+});
+
+describe('suspicious headers', () => {
+  it("holds a post with a header matching one of the list's patterns", async () => {
+    const setup = await setupIncoming({ settings: { suspiciousHeaders: ['^X-Spam-Flag: *yes'] } });
+    await setup.post(plainPost({ extraHeaders: ['X-Spam-Flag: YES'] }));
+    await setup.post(plainPost({ extraHeaders: ['X-Spam-Flag: NO'] }));
+    expect((await onlyHeld(setup)).reason).toBe('header X-Spam-Flag matches the suspicious-header pattern "^X-Spam-Flag: *yes"');
+    expect(await outEntries(setup)).toHaveLength(1);
+  });
+});
+
+describe('no subject', () => {
+  it('holds a post without a subject, or with only the prefix and Re:', async () => {
+    const setup = await setupIncoming();
+    await setup.post(plainPost({ subject: null }));
+    await setup.post(plainPost({ subject: 'Re: [Dev] ' }));
+    const held = await setup.store.heldMessages(LIST);
+    expect(held.map((h) => h.reason)).toEqual(['the message has no Subject', 'the message has an empty Subject']);
+  });
+
+  it('accepts it when noSubjectAction is accept', async () => {
+    const setup = await setupIncoming({ settings: { noSubjectAction: 'accept' } });
+    await setup.post(plainPost({ subject: null }));
+    expect(await outEntries(setup)).toHaveLength(1);
+  });
+});
+
+describe('loop', () => {
+  it('discards a post fed back through the list: the out message injected again on in', async () => {
+    const setup = await setupIncoming();
+    await setup.post(plainPost({ messageId: '<loop-1@example.org>' }));
+    const [out] = await outEntries(setup);
+    const sent = RawMessage.parse(out!.message);
+    // A member's auto-forwarder sends the list's copy straight back to the list.
+    const { outcome } = await setup.post(out!.message, { envelopeSender: 'anne@example.org' });
+    expect(outcome).toBe('finished');
+    expect(await outEntries(setup)).toHaveLength(1);
+    expect(await setup.store.countHeld(LIST)).toBe(0);
+    const [line] = await setup.logLines('post discarded by rule loop');
+    expect(line).toMatchObject({ rule: 'loop' });
+    expect(String(line!.reason)).toMatch(sent.has('X-BeenThere') ? /X-BeenThere/ : /List-Id/);
+  });
+});
+
+describe('entries that name no list', () => {
+  it('moves an entry without listId, or with an unknown list, to shunt with UnknownListError', async () => {
+    const setup = await setupIncoming();
+    const first = await setup.post(plainPost(), { listId: 'nosuch@lists.example.org' });
+    const second = await setup.post(plainPost(), { listId: null });
+    const third = await setup.post(plainPost(), { listId: '../../etc/passwd' });
+    expect([first.outcome, second.outcome, third.outcome]).toEqual(['shunt', 'shunt', 'shunt']);
+    const shunted = await setup.entries('shunt');
+    expect(shunted).toHaveLength(3);
+    for (const entry of shunted) expect((entry.control.error as { name: string }).name).toBe('UnknownListError');
+    expect(shunted.map((entry) => (entry.control.error as { message: string }).message).join('\n')).toContain('no list nosuch@lists.example.org');
+  });
+});

@@ -1,0 +1,59 @@
+/** `switchyard aliases` and the rewrite on `lists create` / `lists remove`: the files an MTA reads. */
+import { existsSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../support/cli.js';
+import { makeHome } from '../ingress/harness.js';
+import { postfixAvailable } from './postfix-instance.js';
+
+let home: string;
+
+beforeAll(async () => {
+  home = await makeHome('[lmtp]\nhost = "0.0.0.0"\nport = 8125\n', ['dev@lists.example.org', 'ann@news.example.com']);
+});
+
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('switchyard aliases', () => {
+  it('writes the Postfix maps and the Exim stanza for every address of every list', async () => {
+    const result = await runCli(['--home', home, 'aliases', '--json']);
+    expect(result.code).toBe(0);
+    const written = JSON.parse(result.stdout) as { files: string[]; lists: number; indexed: string[] };
+    expect(written.lists).toBe(2);
+    const lmtp = await readFile(join(home, 'postfix_lmtp'), 'utf8');
+    for (const local of ['dev', 'dev-bounces', 'dev-confirm', 'dev-join', 'dev-leave', 'dev-owner', 'dev-request', 'dev-subscribe', 'dev-unsubscribe']) {
+      expect(lmtp).toMatch(new RegExp(`^${local}@lists\\.example\\.org +lmtp:\\[127\\.0\\.0\\.1\\]:8125$`, 'm'));
+    }
+    expect(await readFile(join(home, 'postfix_pipe'), 'utf8')).toMatch(/^ann-bounces@news\.example\.com +switchyard:$/m);
+    expect(await readFile(join(home, 'postfix_vmap'), 'utf8')).toMatch(/^dev@lists\.example\.org +dev@lists\.example\.org$/m);
+    expect((await readFile(join(home, 'postfix_domains'), 'utf8')).match(/^\S+ +\S+$/gm)?.map((row) => row.split(/ +/))).toEqual([
+      ['lists.example.org', 'lists.example.org'],
+      ['news.example.com', 'news.example.com'],
+    ]);
+    expect(await readFile(join(home, 'exim_switchyard_addresses'), 'utf8')).toMatch(/^dev-owner@lists\.example\.org:$/m);
+    expect(await readFile(join(home, 'exim_switchyard.conf'), 'utf8')).toContain(`lsearch{${home}/exim_switchyard_addresses}`);
+    if (postfixAvailable()) expect(existsSync(join(home, 'postfix_lmtp.db'))).toBe(true);
+  });
+
+  it('rewrites them when a list is created or removed', async () => {
+    expect((await runCli(['--home', home, 'lists', 'create', 'new@lists.example.org'])).code).toBe(0);
+    expect(await readFile(join(home, 'postfix_lmtp'), 'utf8')).toMatch(/^new-request@lists\.example\.org /m);
+    expect((await runCli(['--home', home, 'lists', 'remove', 'new@lists.example.org', '--yes'])).code).toBe(0);
+    expect(await readFile(join(home, 'postfix_lmtp'), 'utf8')).not.toMatch(/^new/m);
+  });
+
+  it('fails with exit 1 naming postmap when it cannot index (the list change itself is kept)', async () => {
+    const bad = await makeHome('[mta]\npostmapCommand = "/bin/false"\n', []);
+    try {
+      const result = await runCli(['--home', bad, 'lists', 'create', 'x@lists.example.org']);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(/postmap could not index .*switchyard aliases/);
+      expect((await runCli(['--home', bad, 'lists', 'list', '--json'])).stdout).toContain('x@lists.example.org');
+    } finally {
+      await rm(bad, { recursive: true, force: true });
+    }
+  });
+});

@@ -36,13 +36,12 @@ import type { DequeuedEntry } from '../queues/index.js';
 import { buildForward, isOwnForward, type ForwardReason } from '../src/bounce/forward.js';
 import type { VirginNotice } from '../src/bounce/notices.js';
 import { applyBounce, type Bounce } from '../src/bounce/processor.js';
-import { configSchema } from '../src/config/schema.js';
-import { openStore, StoreError, type MailingList, type Store } from '../src/store/index.js';
+import { StoreError, type MailingList } from '../src/store/index.js';
 import type { Classification } from './bounce/classify.js';
 import type { ClassifyTask } from './bounce/classify-worker.js';
 import { BounceEntryError } from './bounce/errors.js';
-import { RunnerSetupError, TemporaryFailure } from './errors.js';
-import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
+import type { EntryContext } from './runner.js';
+import { StoreRunner } from './store-runner.js';
 import { workerModule } from './task-pool.js';
 
 export const VIRGIN_QUEUE = 'virgin';
@@ -77,22 +76,8 @@ function validDate(text: string | undefined, fallback: number): Date {
   return new Date(Number.isNaN(ms) ? fallback : ms);
 }
 
-export default class BounceRunner extends Runner {
+export default class BounceRunner extends StoreRunner {
   readonly counters: Counters = { unrecognised: 0, nonMember: 0, notBounce: 0 };
-  private readonly busyTimeoutMs: number;
-  private store: Store | undefined;
-  private running: Promise<void> | undefined;
-
-  constructor(options: RunnerOptions) {
-    super(options);
-    if (options.home === undefined) throw new RunnerSetupError(`runner ${options.name}: needs the home directory (the list store)`);
-    this.busyTimeoutMs = (options.config ?? configSchema.parse({})).store.busyTimeout;
-  }
-
-  override run(): Promise<void> {
-    this.running ??= super.run().finally(() => this.store?.close());
-    return this.running;
-  }
 
   override statusDetail(): string | undefined {
     const { unrecognised, nonMember, notBounce } = this.counters;
@@ -105,25 +90,11 @@ export default class BounceRunner extends Runner {
     this.statusChanged();
   }
 
-  async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
-    try {
-      await this.processBounce(entry, ctx);
-    } catch (error) {
-      if (error instanceof StoreError && error.temporary) throw new TemporaryFailure(error.message, { cause: error });
-      throw error;
-    }
-  }
-
-  private openStore(): Store {
-    this.store ??= openStore(this.options.home!, { busyTimeoutMs: this.busyTimeoutMs });
-    return this.store;
-  }
-
-  private async processBounce(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+  protected async processWithStore(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
     const fromOutgoing = entry.metadata.type === 'bounce-event';
     const listId = entry.metadata.listId;
     if (typeof listId !== 'string') throw new BounceEntryError('no listId in the metadata');
-    const list = await this.openStore().findList(listId);
+    const list = await this.store.findList(listId);
     if (list === null) {
       ctx.log.warn({ list: listId }, 'bounce for a list that does not exist (any more): discarded');
       return;
@@ -177,7 +148,7 @@ export default class BounceRunner extends Runner {
     for (const bounce of bounces) {
       let outcome;
       try {
-        outcome = await applyBounce(this.openStore(), list, bounce);
+        outcome = await applyBounce(this.store, list, bounce);
       } catch (error) {
         // An address the store refuses (invalid syntax) is no member of anything.
         if (error instanceof StoreError && error.code === 'SY_ADDRESS_INVALID') {
@@ -211,7 +182,7 @@ export default class BounceRunner extends Runner {
       ctx.log.warn({ reason }, 'bounce of a forwarded bounce: discarded, not forwarded again');
       return;
     }
-    const store = this.openStore();
+    const store = this.store;
     for (const address of addresses) {
       const admin = (await store.findMember(list.address, address, 'owner')) ?? (await store.findMember(list.address, address, 'moderator'));
       if (admin !== null) {

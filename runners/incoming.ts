@@ -43,17 +43,17 @@
 import { z } from 'zod';
 import type { DequeuedEntry, JsonObject } from '../queues/index.js';
 import { durationKnob } from '../src/config/knob-types.js';
-import { configSchema } from '../src/config/schema.js';
 import { RawMessage } from '../src/mail/raw-message.js';
-import { openStore, StoreError, type MailingList, type Store } from '../src/store/index.js';
-import { RunnerSetupError, TemporaryFailure } from './errors.js';
+import { StoreError, type MailingList, type Store } from '../src/store/index.js';
+import { RunnerSetupError } from './errors.js';
 import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
 import { posterAddress } from './incoming/addresses.js';
 import { APPROVED_CHAIN, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
 import { MalformedEntryError, UnknownListError } from './incoming/errors.js';
 import type { MessageSummary, ParseTask } from './incoming/parse-worker.js';
 import { runPipeline, type PipelineContext } from './incoming/pipeline.js';
-import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
+import type { EntryContext, RunnerOptions } from './runner.js';
+import { StoreRunner } from './store-runner.js';
 import { workerModule } from './task-pool.js';
 
 export const IN_QUEUE = 'in';
@@ -83,40 +83,16 @@ export type Approval = z.output<typeof approvalSchema>;
 /** The rule name recorded for a post a moderator approved. */
 export const MODERATOR_APPROVAL = 'moderator-approval';
 
-export default class IncomingRunner extends Runner {
+export default class IncomingRunner extends StoreRunner {
   private readonly settings: IncomingOptions;
-  private readonly busyTimeoutMs: number;
-  private store: Store | undefined;
-  private running: Promise<void> | undefined;
 
   constructor(options: RunnerOptions) {
     super(options);
-    if (options.home === undefined) throw new RunnerSetupError(`runner ${options.name}: needs the home directory (the list store)`);
     const parsed = incomingOptionsSchema.safeParse(options.options);
     if (!parsed.success) {
       throw new RunnerSetupError(`[runner.${options.name}.options]: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
     }
     this.settings = parsed.data;
-    this.busyTimeoutMs = (options.config ?? configSchema.parse({})).store.busyTimeout;
-  }
-
-  override run(): Promise<void> {
-    this.running ??= super.run().finally(() => this.store?.close());
-    return this.running;
-  }
-
-  private openedStore(): Store {
-    this.store ??= openStore(this.options.home!, { busyTimeoutMs: this.busyTimeoutMs });
-    return this.store;
-  }
-
-  async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
-    try {
-      await this.processPost(entry, ctx);
-    } catch (error) {
-      if (error instanceof StoreError && error.temporary) throw new TemporaryFailure(error.message, { cause: error });
-      throw error;
-    }
   }
 
   private async findList(store: Store, metadata: JsonObject): Promise<MailingList> {
@@ -133,8 +109,8 @@ export default class IncomingRunner extends Runner {
     return list;
   }
 
-  private async processPost(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
-    const store = this.openedStore();
+  protected async processWithStore(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    const store = this.store;
     const metadata: JsonObject = { ...entry.metadata };
     const list = await this.findList(store, metadata);
     const log = ctx.log.child({ list: list.address });

@@ -23,14 +23,13 @@
  */
 import { z } from 'zod';
 import type { DequeuedEntry } from '../queues/index.js';
-import { configSchema } from '../src/config/schema.js';
 import { bouncesAddress } from '../src/mail/verp.js';
-import { openStore, StoreError, type Store } from '../src/store/index.js';
-import { RunnerSetupError, TemporaryFailure } from './errors.js';
+import { StoreError } from '../src/store/index.js';
 import { normalAddress } from './incoming/addresses.js';
 import { MalformedEntryError, NoRecipientsError, UnknownListError } from './incoming/errors.js';
 import { outEntrySchema, outMetadata, OUT_QUEUE, type OutEntry } from './outgoing/out-entry.js';
-import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
+import type { EntryContext } from './runner.js';
+import { StoreRunner } from './store-runner.js';
 
 export const VIRGIN_QUEUE = 'virgin';
 
@@ -46,33 +45,9 @@ const virginEntrySchema = z
 /** What outgoing/out-entry.ts accepts as an address. */
 const OUT_ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;
 
-export default class VirginRunner extends Runner {
-  private readonly busyTimeoutMs: number;
-  private store: Store | undefined;
-  private running: Promise<void> | undefined;
-
-  constructor(options: RunnerOptions) {
-    super(options);
-    if (options.home === undefined) throw new RunnerSetupError(`runner ${options.name}: needs the home directory (the list store)`);
-    this.busyTimeoutMs = (options.config ?? configSchema.parse({})).store.busyTimeout;
-  }
-
-  override run(): Promise<void> {
-    this.running ??= super.run().finally(() => this.store?.close());
-    return this.running;
-  }
-
-  async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
-    try {
-      await this.deliver(entry, ctx);
-    } catch (error) {
-      if (error instanceof StoreError && error.temporary) throw new TemporaryFailure(error.message, { cause: error });
-      throw error;
-    }
-  }
+export default class VirginRunner extends StoreRunner {
 
   private async owners(listId: string): Promise<string[]> {
-    this.store ??= openStore(this.options.home!, { busyTimeoutMs: this.busyTimeoutMs });
     let list;
     try {
       list = await this.store.findList(listId);
@@ -85,7 +60,7 @@ export default class VirginRunner extends Runner {
     return admins.map((member) => member.address);
   }
 
-  private async deliver(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+  protected async processWithStore(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
     const parsed = virginEntrySchema.safeParse(entry.metadata);
     if (!parsed.success) {
       if (typeof entry.metadata.listId !== 'string') throw new UnknownListError(undefined, VIRGIN_QUEUE);

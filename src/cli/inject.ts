@@ -42,7 +42,7 @@ Read one RFC 5322 message from stdin and queue it durably.
 
 Options:
   --home <dir>         home directory (default: $SWITCHYARD_HOME, else ./var)
-  --recipient <addr>   envelope recipient, as an MTA pipe passes it (Postfix: \${recipient});
+  --recipient <addr>   envelope recipient, as an MTA pipe passes it (Postfix: \${original_recipient});
                        routed to the list's in, command, bounces or virgin queue
   --list <list>        an operator re-injecting a post to this list
   --queue <name>       with --list: this queue instead of in

@@ -7,12 +7,18 @@
  *                    list -> `lmtp:[host]:port`; also the relay_recipient_maps,
  *                    so Postfix refuses unknown addresses during SMTP.
  *   postfix_pipe     the same keys -> `switchyard:` (the pipe(8) transport in
- *                    deploy/postfix/master.cf), for pipe delivery.
+ *                    deploy/postfix/master.cf), for pipe delivery; and each
+ *                    list domain's routing domain (below) -> `switchyard:`.
  *   postfix_vmap     virtual_alias_maps for pipe delivery when the list domains
- *                    are virtual alias domains: every address -> itself, so
- *                    Postfix knows it (others are refused as unknown users)
- *                    and postfix_pipe sends it to the pipe with ${recipient}
- *                    unchanged.
+ *                    are virtual alias domains: every address -> the same
+ *                    address in the routing domain `<domain>.switchyard.invalid`.
+ *                    An address of a virtual alias domain cannot go to a
+ *                    transport as it is (Postfix answers "User unknown in
+ *                    virtual alias table", even when mapped to itself), so it
+ *                    is aliased into a domain that postfix_pipe routes to the
+ *                    pipe; the pipe passes ${original_recipient}, the address
+ *                    before aliasing, so inject routes the list address. The
+ *                    .invalid TLD (RFC 2606) can never be a real destination.
  *   postfix_domains  relay_domains: every list domain.
  *
  * Keys are lower case; Postfix looks up `name-bounces+x@d` as
@@ -58,18 +64,34 @@ export function postfixLmtpMap(lists: readonly MappedList[], nexthop: string): s
   return header(`Postfix transport_maps (and relay_recipient_maps): list addresses -> switchyard's LMTP runner`) + table(addresses(lists).map((a) => [a, nexthop]));
 }
 
+/** The domain postfix_vmap aliases a virtual list domain's addresses into (see the module comment). */
+export function routingDomain(domain: string): string {
+  return `${domain}.switchyard.invalid`;
+}
+
+function listDomains(lists: readonly MappedList[]): string[] {
+  return [...new Set(lists.map((list) => list.domain))].sort();
+}
+
 export function postfixPipeMap(lists: readonly MappedList[]): string {
-  return header('Postfix transport_maps for pipe delivery: list addresses -> the switchyard pipe(8) transport of master.cf') + table(addresses(lists).map((a) => [a, 'switchyard:']));
+  return (
+    header('Postfix transport_maps for pipe delivery: list addresses (and, for postfix_vmap, their routing domains) -> the switchyard pipe(8) transport of master.cf') +
+    table([...addresses(lists).map((a): [string, string] => [a, 'switchyard:']), ...listDomains(lists).map((d): [string, string] => [routingDomain(d), 'switchyard:'])])
+  );
 }
 
 export function postfixVirtualMap(lists: readonly MappedList[]): string {
   return (
-    header('Postfix virtual_alias_maps for pipe delivery with the list domains as virtual_alias_domains: each address -> itself (postfix_pipe then picks the transport)') +
-    table(addresses(lists).map((a) => [a, a]))
+    header('Postfix virtual_alias_maps for pipe delivery with the list domains as virtual_alias_domains: each address -> the same address in its routing domain, which postfix_pipe sends to the pipe') +
+    table(
+      addresses(lists).map((a) => {
+        const at = a.lastIndexOf('@');
+        return [a, `${a.slice(0, at)}@${routingDomain(a.slice(at + 1))}`];
+      }),
+    )
   );
 }
 
 export function postfixDomainsMap(lists: readonly MappedList[]): string {
-  const domains = [...new Set(lists.map((list) => list.domain))].sort();
-  return header('Postfix relay_domains: the domains of the lists') + table(domains.map((d) => [d, d]));
+  return header('Postfix relay_domains: the domains of the lists') + table(listDomains(lists).map((d) => [d, d]));
 }

@@ -28,7 +28,8 @@ describe('switchyard aliases', () => {
       expect(lmtp).toMatch(new RegExp(`^${local}@lists\\.example\\.org +lmtp:\\[127\\.0\\.0\\.1\\]:8125$`, 'm'));
     }
     expect(await readFile(join(home, 'postfix_pipe'), 'utf8')).toMatch(/^ann-bounces@news\.example\.com +switchyard:$/m);
-    expect(await readFile(join(home, 'postfix_vmap'), 'utf8')).toMatch(/^dev@lists\.example\.org +dev@lists\.example\.org$/m);
+    expect(await readFile(join(home, 'postfix_vmap'), 'utf8')).toMatch(/^dev-bounces@lists\.example\.org +dev-bounces@lists\.example\.org\.switchyard\.invalid$/m);
+    expect(await readFile(join(home, 'postfix_pipe'), 'utf8')).toMatch(/^lists\.example\.org\.switchyard\.invalid +switchyard:$/m);
     expect((await readFile(join(home, 'postfix_domains'), 'utf8')).match(/^\S+ +\S+$/gm)?.map((row) => row.split(/ +/))).toEqual([
       ['lists.example.org', 'lists.example.org'],
       ['news.example.com', 'news.example.com'],

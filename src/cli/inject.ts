@@ -5,6 +5,11 @@
  *
  *     switchyard inject --home DIR --recipient ADDR [--sender ADDR]   # routed (src/mail/routing.ts)
  *     switchyard inject --home DIR --list LIST [--queue NAME]         # to the list's `in` (or NAME)
+ *     switchyard inject --home DIR --from-env                         # Exim: $RECIPIENT, $SENDER
+ *
+ * `--from-env` exists because Exim 4.94 and later refuse a pipe command whose
+ * arguments hold tainted data (the recipient's local part, the sender): the
+ * pipe transport passes them in the environment instead.
  *
  * Exit codes are sysexits, because the MTA acts on them (Postfix 3.7 pipe(8)
  * bounces the message for 1, 2, 126, 127 and most others; only 75, 71 and
@@ -36,7 +41,7 @@ export const EX_NOUSER = 67;
 export const EX_UNAVAILABLE = 69;
 export const EX_TEMPFAIL = 75;
 
-const USAGE = `Usage: switchyard [--home DIR] inject (--recipient ADDR | --list LIST [--queue NAME]) [--sender ADDR]
+const USAGE = `Usage: switchyard [--home DIR] inject (--recipient ADDR | --list LIST [--queue NAME] | --from-env) [--sender ADDR]
 
 Read one RFC 5322 message from stdin and queue it durably.
 
@@ -48,6 +53,8 @@ Options:
   --queue <name>       with --list: this queue instead of in
   --sender <addr>      envelope sender ('' or <> for the null sender); default: the
                        leading "From sender date" line (pipe flag F), else ''
+  --from-env           recipient and sender from $RECIPIENT and $SENDER, as Exim's pipe
+                       transport sets them (Exim refuses them on the command line)
   -h, --help           this text
 
 Exit codes (sysexits): 0 queued, 65 empty input, 67 unknown list or address,
@@ -89,7 +96,7 @@ export function isInjectCall(argv: readonly string[]): boolean {
   return false;
 }
 
-function parseInjectArgs(argv: readonly string[]): InjectArgs {
+function parseInjectArgs(argv: readonly string[], env: NodeJS.ProcessEnv): InjectArgs {
   let parsed;
   try {
     parsed = parseArgs({
@@ -100,6 +107,7 @@ function parseInjectArgs(argv: readonly string[]): InjectArgs {
         list: { type: 'string' },
         queue: { type: 'string' },
         sender: { type: 'string' },
+        'from-env': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -110,6 +118,13 @@ function parseInjectArgs(argv: readonly string[]): InjectArgs {
   }
   const values = parsed.values;
   if (values.help) return { help: true };
+  if (values['from-env']) {
+    if (values.recipient !== undefined || values.list !== undefined || values.sender !== undefined) throw new InjectExit(EX_TEMPFAIL, '--from-env takes recipient and sender from the environment: no --recipient, --list or --sender with it (exit 75: the MTA keeps the mail)');
+    const recipient = env.RECIPIENT;
+    if (recipient === undefined || recipient === '') throw new InjectExit(EX_TEMPFAIL, '--from-env: $RECIPIENT is not set (Exim\'s pipe transport sets it; exit 75: the MTA keeps the mail)');
+    values.recipient = recipient;
+    values.sender = env.SENDER ?? '';
+  }
   if ((values.recipient === undefined) === (values.list === undefined)) throw new InjectExit(EX_TEMPFAIL, 'give exactly one of --recipient and --list (exit 75: the MTA keeps the mail)');
   if (values.queue !== undefined && values.list === undefined) throw new InjectExit(EX_TEMPFAIL, '--queue goes with --list only (exit 75: the MTA keeps the mail)');
   return {
@@ -201,9 +216,13 @@ async function exitCodeOf(error: unknown): Promise<{ code: number; message: stri
 }
 
 /** Run `switchyard inject` (argv as process.argv); resolves with the exit code, never rejects. */
-export async function runInject(argv: readonly string[], io: InjectIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+export async function runInject(
+  argv: readonly string[],
+  io: InjectIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
   try {
-    const args = parseInjectArgs(argv);
+    const args = parseInjectArgs(argv, env);
     if (args.help) {
       io.stdout.write(`${USAGE}\n`);
       return EX_OK;

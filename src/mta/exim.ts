@@ -57,12 +57,17 @@ switchyard_lmtp:
   hosts = ${host}
   port = ${options.lmtpPort}
   allow_localhost
+  # RCPT TO with the +suffix the router stripped: name-bounces+user=example.org
+  # is the VERP address the bounce runner decodes, name-confirm+TOKEN the token.
+  rcpt_include_affixes = true
   # 8BITMIME and SMTPUTF8 are offered; do not let Exim downgrade the body.
   hosts_try_chunking =
 
 switchyard_pipe:
   driver = pipe
-  command = ${options.command} inject --home ${options.home} --sender=\${sender_address} --recipient \${local_part}\${local_part_suffix}@\${domain}
+  # Exim 4.94+ refuses tainted data (local part, sender) in the command line:
+  # inject reads the recipient and sender from $RECIPIENT and $SENDER.
+  command = ${options.command} inject --home ${options.home} --from-env
   user = switchyard
   group = switchyard
   # 75 (EX_TEMPFAIL) defers; 65, 67, 69 bounce.

@@ -18,10 +18,10 @@ interface Result {
 }
 
 /** Run inject as the pipe does: `sh -c 'umask 077; exec node main.js inject ...'` with Postfix's environment. */
-function inject(args: string[], input: Buffer | string, user?: SystemUser): Promise<Result> {
+function inject(args: string[], input: Buffer | string, user?: SystemUser, env: Record<string, string> = {}): Promise<Result> {
   return new Promise((resolve, reject) => {
     const child = spawn('/bin/sh', ['-c', 'umask 077; exec "$0" "$@"', process.execPath, MAIN, 'inject', ...args], {
-      env: { PATH: '/usr/bin:/bin' },
+      env: { PATH: '/usr/bin:/bin', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
       ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
     });
@@ -77,6 +77,21 @@ describe('switchyard inject', () => {
     expect(result.code).toBe(0);
     const [virgin] = await waitForQueue(home, 'virgin', 1);
     expect(virgin!.metadata).toMatchObject({ listId: LIST, envelopeRecipient: LIST, envelopeSender: 'op@example.org' });
+  });
+
+  it('--from-env takes recipient and sender from $RECIPIENT and $SENDER, as Exim\'s pipe transport sets them', async () => {
+    const exim = { RECIPIENT: 'dev-bounces+carl=example.org@lists.example.org', SENDER: 'mailer@example.net', LOCAL_PART: 'dev-bounces', DOMAIN: 'lists.example.org' };
+    const before = (await queueIds(home, 'bounces')).length;
+    const result = await inject(['--home', home, '--from-env'], 'Subject: env\n\nx\n', undefined, exim);
+    expect(result.code).toBe(0);
+    const id = /^queued bounces\/(\S+)$/m.exec(result.stdout)![1]!;
+    const entry = (await waitForQueue(home, 'bounces', before + 1)).find((e) => e.id === id)!;
+    expect(entry.metadata).toMatchObject({ listId: LIST, envelopeRecipient: exim.RECIPIENT, envelopeSender: 'mailer@example.net', receivedVia: 'inject' });
+    // Without $RECIPIENT, or mixed with --recipient: the MTA's configuration is wrong, so 75 keeps the mail.
+    const missing = await inject(['--home', home, '--from-env'], 'Subject: env\n\nx\n');
+    expect(missing.code).toBe(75);
+    expect(missing.stderr).toMatch(/\$RECIPIENT is not set/);
+    expect((await inject(['--home', home, '--from-env', '--recipient', LIST], 'Subject: env\n\nx\n', undefined, exim)).code).toBe(75);
   });
 
   it.each([

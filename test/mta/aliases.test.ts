@@ -4,7 +4,8 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { makeHome } from '../ingress/harness.js';
+import { makeHome, ROOT } from '../ingress/harness.js';
+import { eximStanza } from '../../src/mta/exim.js';
 import { postfixAvailable } from './postfix-instance.js';
 
 let home: string;
@@ -35,8 +36,20 @@ describe('switchyard aliases', () => {
       ['news.example.com', 'news.example.com'],
     ]);
     expect(await readFile(join(home, 'exim_switchyard_addresses'), 'utf8')).toMatch(/^dev-owner@lists\.example\.org:$/m);
-    expect(await readFile(join(home, 'exim_switchyard.conf'), 'utf8')).toContain(`lsearch{${home}/exim_switchyard_addresses}`);
+    const exim = await readFile(join(home, 'exim_switchyard.conf'), 'utf8');
+    expect(exim).toContain(`lsearch{${home}/exim_switchyard_addresses}`);
+    // Checked by hand against Exim 4.96 (Debian's exim4 cannot be installed beside Postfix for CI):
+    // the LMTP transport must keep the +suffix (VERP) in RCPT TO, and the pipe must not put tainted
+    // data on its command line (Exim 4.94+ refuses it), so inject reads $RECIPIENT and $SENDER.
+    expect(exim).toMatch(/^switchyard_lmtp:\n(?:  .*\n)*  rcpt_include_affixes = true\n/m);
+    expect(exim).toMatch(/^  command = .* inject --home \S+ --from-env$/m);
+    expect(exim).not.toMatch(/^  command = .*\$\{(local_part|sender_address|domain)/m);
     if (postfixAvailable()) expect(existsSync(join(home, 'postfix_lmtp.db'))).toBe(true);
+  });
+
+  it('deploy/exim/switchyard.conf is the stanza `aliases` writes for /var/lib/switchyard', async () => {
+    const stanza = eximStanza({ home: '/var/lib/switchyard', lmtpHost: '127.0.0.1', lmtpPort: 8024, command: '/usr/bin/node /usr/lib/node_modules/switchyard/dist/src/cli/main.js' });
+    expect(await readFile(join(ROOT, 'deploy/exim/switchyard.conf'), 'utf8')).toBe(stanza);
   });
 
   it('rewrites them when a list is created or removed', async () => {

@@ -200,6 +200,8 @@ function createFile(file: string): void {
 export class SqliteStore implements Store {
   readonly location: string;
   private readonly db: Database.Database;
+  /** Prepared statements by SQL text: a post's lookups run thousands of times, the SQL is fixed. */
+  private readonly statements = new Map<string, Database.Statement>();
   private memberColumns = MEMBER_COLUMNS;
 
   /** Opens (creating if needed) and migrates; throws StoreBusyError / StoreSchemaError. */
@@ -227,7 +229,7 @@ export class SqliteStore implements Store {
   }
 
   private currentVersion(): number {
-    const row = this.db.prepare('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
+    const row = this.statement('SELECT MAX(version) AS version FROM schema_migrations').get() as { version: number | null };
     return row.version ?? 0;
   }
 
@@ -251,6 +253,15 @@ export class SqliteStore implements Store {
     }
   }
 
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (statement === undefined) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   /** Run `operation`, turning SQLite's lock errors into the store's temporary error. */
   private guard<T>(operation: () => T): T {
     try {
@@ -269,7 +280,7 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ lists
 
   private listRow(address: string): ListRow {
-    const row = this.db.prepare('SELECT * FROM lists WHERE address = ?').get(parseListAddress(address).address) as ListRow | undefined;
+    const row = this.statement('SELECT * FROM lists WHERE address = ?').get(parseListAddress(address).address) as ListRow | undefined;
     if (row === undefined) throw new ListUnknownError(parseListAddress(address).address);
     return row;
   }
@@ -317,7 +328,7 @@ export class SqliteStore implements Store {
   }
 
   async lists(): Promise<MailingList[]> {
-    return this.guard(() => (this.db.prepare('SELECT * FROM lists ORDER BY address').all() as ListRow[]).map((row) => this.toList(row)));
+    return this.guard(() => (this.statement('SELECT * FROM lists ORDER BY address').all() as ListRow[]).map((row) => this.toList(row)));
   }
 
   async updateList(address: string, changes: ListChanges): Promise<MailingList> {
@@ -335,14 +346,14 @@ export class SqliteStore implements Store {
   async removeList(address: string): Promise<RemovedList> {
     return this.write(() => {
       const row = this.listRow(address);
-      const count = (sql: string): number => (this.db.prepare(sql).get(row.id) as { n: number }).n;
+      const count = (sql: string): number => (this.statement(sql).get(row.id) as { n: number }).n;
       const members = count('SELECT COUNT(*) AS n FROM members WHERE list_id = ?');
       const held = count('SELECT COUNT(*) AS n FROM held_messages WHERE list_id = ?');
       // Explicit deletes rather than relying on ON DELETE CASCADE alone: the result is the same with foreign keys off.
-      this.db.prepare('DELETE FROM held_messages WHERE list_id = ?').run(row.id);
-      this.db.prepare('DELETE FROM bounce_events WHERE list_id = ?').run(row.id);
-      this.db.prepare('DELETE FROM members WHERE list_id = ?').run(row.id);
-      this.db.prepare('DELETE FROM lists WHERE id = ?').run(row.id);
+      this.statement('DELETE FROM held_messages WHERE list_id = ?').run(row.id);
+      this.statement('DELETE FROM bounce_events WHERE list_id = ?').run(row.id);
+      this.statement('DELETE FROM members WHERE list_id = ?').run(row.id);
+      this.statement('DELETE FROM lists WHERE id = ?').run(row.id);
       return { list: row.address, members, held };
     });
   }
@@ -376,7 +387,7 @@ export class SqliteStore implements Store {
     const rows = members.map((member) => ({ address: parseAddress(member.address), displayName: member.displayName ?? '', role: member.role ?? 'member' }));
     return this.write(() => {
       const listId = this.listRow(list).id;
-      const insert = this.db.prepare(
+      const insert = this.statement(
         `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (list_id, role, address_key) DO NOTHING`,
       );
@@ -393,7 +404,7 @@ export class SqliteStore implements Store {
       const row = this.listRow(list);
       const member = this.memberRow(row.address, parsed, role);
       if (member === undefined) throw new MemberUnknownError(row.address, parsed.address, role);
-      this.db.prepare('DELETE FROM members WHERE list_id = ? AND role = ? AND address_key = ?').run(row.id, role, parsed.key);
+      this.statement('DELETE FROM members WHERE list_id = ? AND role = ? AND address_key = ?').run(row.id, role, parsed.key);
       return toMember(member);
     });
   }
@@ -444,7 +455,7 @@ export class SqliteStore implements Store {
       const row = this.listRow(list);
       const byRole = options.role === undefined ? '' : ' AND role = ?';
       const params: unknown[] = options.role === undefined ? [row.id] : [row.id, options.role];
-      return (this.db.prepare(`SELECT COUNT(*) AS n FROM members WHERE list_id = ?${byRole}`).get(...params) as { n: number }).n;
+      return (this.statement(`SELECT COUNT(*) AS n FROM members WHERE list_id = ?${byRole}`).get(...params) as { n: number }).n;
     });
   }
 
@@ -590,7 +601,7 @@ export class SqliteStore implements Store {
   }
 
   private heldRow(id: number): HeldMessage {
-    const row = this.db.prepare(`SELECT ${HELD_COLUMNS} FROM held_messages h JOIN lists l ON l.id = h.list_id WHERE h.id = ?`).get(id) as HeldRow | undefined;
+    const row = this.statement(`SELECT ${HELD_COLUMNS} FROM held_messages h JOIN lists l ON l.id = h.list_id WHERE h.id = ?`).get(id) as HeldRow | undefined;
     if (row === undefined) throw new HeldMessageUnknownError(id);
     return toHeld(row);
   }
@@ -602,18 +613,18 @@ export class SqliteStore implements Store {
   async heldMessages(list: string): Promise<HeldMessage[]> {
     return this.guard(() => {
       const row = this.listRow(list);
-      const rows = this.db.prepare(`SELECT ${HELD_COLUMNS} FROM held_messages h JOIN lists l ON l.id = h.list_id WHERE h.list_id = ? ORDER BY h.id`).all(row.id) as HeldRow[];
+      const rows = this.statement(`SELECT ${HELD_COLUMNS} FROM held_messages h JOIN lists l ON l.id = h.list_id WHERE h.list_id = ? ORDER BY h.id`).all(row.id) as HeldRow[];
       return rows.map(toHeld);
     });
   }
 
   async countHeld(list: string): Promise<number> {
-    return this.guard(() => (this.db.prepare('SELECT COUNT(*) AS n FROM held_messages WHERE list_id = ?').get(this.listRow(list).id) as { n: number }).n);
+    return this.guard(() => (this.statement('SELECT COUNT(*) AS n FROM held_messages WHERE list_id = ?').get(this.listRow(list).id) as { n: number }).n);
   }
 
   async removeHeld(id: number): Promise<void> {
     this.write(() => {
-      if (this.db.prepare('DELETE FROM held_messages WHERE id = ?').run(id).changes === 0) throw new HeldMessageUnknownError(id);
+      if (this.statement('DELETE FROM held_messages WHERE id = ?').run(id).changes === 0) throw new HeldMessageUnknownError(id);
     });
   }
 
@@ -627,13 +638,13 @@ export class SqliteStore implements Store {
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(id, held.list, held.sender, held.subject, held.messageId, decision.decision, decision.decidedBy, decision.reason ?? '', decidedAt);
-      this.db.prepare('DELETE FROM held_messages WHERE id = ?').run(id);
+      this.statement('DELETE FROM held_messages WHERE id = ?').run(id);
       return this.decisionRow(id)!;
     });
   }
 
   private decisionRow(id: number): HeldDecisionRecord | null {
-    const row = this.db.prepare('SELECT * FROM held_decisions WHERE held_id = ?').get(id) as DecisionRow | undefined;
+    const row = this.statement('SELECT * FROM held_decisions WHERE held_id = ?').get(id) as DecisionRow | undefined;
     if (row === undefined) return null;
     return {
       heldId: row.held_id,
@@ -654,8 +665,8 @@ export class SqliteStore implements Store {
 
   async claimApproval(heldId: number, token: string): Promise<boolean> {
     return this.write(() => {
-      this.db.prepare('INSERT OR IGNORE INTO approval_claims (held_id, token, claimed_at) VALUES (?, ?, ?)').run(heldId, token, new Date().toISOString());
-      const row = this.db.prepare('SELECT token FROM approval_claims WHERE held_id = ?').get(heldId) as { token: string };
+      this.statement('INSERT OR IGNORE INTO approval_claims (held_id, token, claimed_at) VALUES (?, ?, ?)').run(heldId, token, new Date().toISOString());
+      const row = this.statement('SELECT token FROM approval_claims WHERE held_id = ?').get(heldId) as { token: string };
       return row.token === token;
     });
   }

@@ -12,6 +12,7 @@
 import { spawn } from 'node:child_process';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
+import { configSchema } from '../config/schema.js';
 import { homePaths, resolveHome } from '../home.js';
 import { MasterNotRunningError } from '../master/errors.js';
 import { holderState, readMasterLock } from '../master/lock.js';
@@ -23,6 +24,11 @@ import { formatTable } from './table.js';
 
 /** Beyond the configured startTimeout: the master reports a slow start itself, this only catches a hung one. */
 const START_REPORT_GRACE_MS = 30_000;
+/**
+ * Beyond the configured stopTimeout, after which the master kills what is left
+ * and exits: `stop` gives up waiting then, so a hung master cannot hang it.
+ */
+const STOP_REPORT_GRACE_MS = 10_000;
 /** After the socket closes the master only releases its lock and flushes: this is ample. */
 const EXIT_AFTER_CLOSE_MS = 10_000;
 /** When there is no socket to watch (a master still starting), how long `stop` waits for the pid to go. */
@@ -150,13 +156,32 @@ function stopCommand(): Command {
     .action(async (_options: unknown, command: Command) => {
       const home = homeOf(command);
       const master = await runningMaster(home);
+      // A configuration that no longer loads must not keep anyone from stopping the master: the default then.
+      const stopTimeout = await loadConfig(homePaths(home).config).then(
+        ({ config }) => config.master.stopTimeout,
+        () => configSchema.parse({}).master.stopTimeout,
+      );
       // Watch first, then signal: the exit cannot slip between the two.
       const watch = await watchMaster(homePaths(home).socket).catch((error: unknown) => {
         if (error instanceof MasterNotRunningError) return undefined;
         throw error;
       });
       signalMaster(home, master, 'SIGTERM');
-      if (watch) await watch.exited;
+      if (watch) {
+        const limit = stopTimeout + STOP_REPORT_GRACE_MS;
+        let timer: NodeJS.Timeout | undefined;
+        const gaveUp = await Promise.race([
+          watch.exited.then(() => false),
+          new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), limit))),
+        ]);
+        clearTimeout(timer);
+        if (gaveUp) {
+          watch.close();
+          throw new CliError(
+            `the master (pid ${master.pid}) has not exited ${Math.round(limit / 1000)} s after TERM (master.stopTimeout + ${STOP_REPORT_GRACE_MS / 1000} s); see ${homePaths(home).logs}/master.log; \`kill -KILL ${master.pid}\` ends it, and its runners' entries are recovered at the next start`,
+          );
+        }
+      }
       // No socket yet (still starting) or it just closed it: the pid going away is the exit.
       if (!(await pidGone(master.pid, watch ? EXIT_AFTER_CLOSE_MS : EXIT_WITHOUT_SOCKET_MS))) {
         throw new CliError(`the master (pid ${master.pid}) has not exited yet; see ${homePaths(home).logs}/master.log`);

@@ -44,7 +44,7 @@ export async function waitForMasterExit(socketPath: string, timeoutMs = 5_000): 
  * `exited`, which resolves when it exits. Lets `stop` be watching before it
  * sends TERM, so the exit cannot be missed.
  */
-export async function watchMaster(socketPath: string, timeoutMs = 5_000): Promise<{ exited: Promise<void> }> {
+export async function watchMaster(socketPath: string, timeoutMs = 5_000): Promise<{ exited: Promise<void>; close(): void }> {
   const socket = await open(socketPath);
   const exited = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   try {
@@ -54,12 +54,13 @@ export async function watchMaster(socketPath: string, timeoutMs = 5_000): Promis
     if (reply.ok !== true) throw new MasterAnswerError(socketPath, `refused to be watched: ${JSON.stringify(reply)}`);
   } catch (error) {
     // Closed before answering: it was already on its way out, which is what we wait for.
-    if (error instanceof ClosedEarly) return { exited };
+    if (error instanceof ClosedEarly) return { exited, close: () => socket.destroy() };
     socket.destroy();
     throw error;
   }
   socket.resume();
-  return { exited };
+  // close(): stop watching (the caller gave up waiting); `exited` then resolves too.
+  return { exited, close: () => socket.destroy() };
 }
 
 class ClosedEarly extends Error {}

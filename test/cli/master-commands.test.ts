@@ -190,6 +190,23 @@ describe('with a master running', () => {
     expect(existsSync(join(home, 'master.lock'))).toBe(false);
   });
 
+  it('stop gives up on a master that does not exit within master.stopTimeout + 10 s: exit 1, naming the pid and what to do', async () => {
+    await writeFile(join(home, 'switchyard.toml'), '[master]\nstopTimeout = "1s"\n');
+    const master = await standInMaster();
+    const socket = await fakeSocket({ ...REPORT, master: { ...REPORT.master, pid: master.pid! } });
+    // A hung master: TERM stays pending, the watch connection stays open.
+    master.kill('SIGSTOP');
+    const started = Date.now();
+    const stop = cli(['--home', home, 'stop']);
+    await socket.watched;
+    const { code, stderr } = await stop;
+    expect(code).toBe(1);
+    expect(stderr).toContain(`the master (pid ${master.pid}) has not exited 11 s after TERM`);
+    expect(stderr).toContain(`kill -KILL ${master.pid}`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(11_000);
+    expect(master.exitCode).toBeNull();
+  }, 30_000);
+
   it.each([
     ['restart', 'SIGUSR1'],
     ['reopen', 'SIGHUP'],

@@ -239,8 +239,7 @@ export class SqliteStore implements Store {
       // Re-read inside the write lock: another process may have migrated meanwhile.
       if (this.currentVersion() >= migration.version) return;
       for (const statement of migration.statements) this.db.exec(statement);
-      this.db
-        .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+      this.statement('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
         .run(migration.version, migration.name, new Date().toISOString());
     });
     const found = this.currentVersion();
@@ -303,8 +302,7 @@ export class SqliteStore implements Store {
     const settings = parseSettings({ subjectPrefix: `[${displayName}] `, ...list.settings }, true);
     return this.write(() => {
       try {
-        this.db
-          .prepare('INSERT INTO lists (address, name, domain, display_name, description, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        this.statement('INSERT INTO lists (address, name, domain, display_name, description, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
           .run(address, name, domain, displayName, list.description ?? '', JSON.stringify(settings), new Date().toISOString());
       } catch (error) {
         if (isUniqueViolation(error)) throw new ListExistsError(address);
@@ -336,8 +334,7 @@ export class SqliteStore implements Store {
       const row = this.listRow(address);
       const current = parseSettings(JSON.parse(row.settings), false);
       const settings: ListSettings = changes.settings === undefined ? current : parseSettings({ ...current, ...changes.settings }, true);
-      this.db
-        .prepare('UPDATE lists SET display_name = ?, description = ?, settings = ? WHERE id = ?')
+      this.statement('UPDATE lists SET display_name = ?, description = ?, settings = ? WHERE id = ?')
         .run(changes.displayName ?? row.display_name, changes.description ?? row.description, JSON.stringify(settings), row.id);
       return this.toList(this.listRow(row.address));
     });
@@ -361,8 +358,7 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- members
 
   private memberRow(list: string, address: Address, role: Role): MemberRow | undefined {
-    return this.db
-      .prepare(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = ? AND m.role = ? AND m.address_key = ?`)
+    return this.statement(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = ? AND m.role = ? AND m.address_key = ?`)
       .get(list, role, address.key) as MemberRow | undefined;
   }
 
@@ -372,8 +368,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const row = this.listRow(list);
       try {
-        this.db
-          .prepare('INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES (?, ?, ?, ?, ?, ?)')
+        this.statement('INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES (?, ?, ?, ?, ?, ?)')
           .run(row.id, address.address, address.key, member.displayName ?? '', role, new Date().toISOString());
       } catch (error) {
         if (isUniqueViolation(error)) throw new MemberExistsError(row.address, address.address, role);
@@ -427,8 +422,7 @@ export class SqliteStore implements Store {
   async deliveryAddresses(list: string): Promise<string[]> {
     return this.guard(() => {
       const row = this.listRow(list);
-      return this.db
-        .prepare("SELECT address FROM members WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key")
+      return this.statement("SELECT address FROM members WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key")
         .pluck()
         .all(row.id) as string[];
     });
@@ -443,8 +437,7 @@ export class SqliteStore implements Store {
         byRole += ' AND m.delivery_status = ?';
         params.push(options.deliveryStatus);
       }
-      const rows = this.db
-        .prepare(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE m.list_id = ?${byRole} ORDER BY m.address_key, m.role`)
+      const rows = this.statement(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE m.list_id = ?${byRole} ORDER BY m.address_key, m.role`)
         .all(...params) as MemberRow[];
       return rows.map(toMember);
     });
@@ -472,39 +465,23 @@ export class SqliteStore implements Store {
 
   private applyMemberChanges(listId: number, address: Address, role: Role, current: MemberRow, changes: MemberChanges): void {
     const date = (change: Date | null | undefined, stored: string | null): string | null => (change === undefined ? stored : (change?.toISOString() ?? null));
-    if (this.memberColumns === MEMBER_COLUMNS_V2) {
-      this.db
-        .prepare('UPDATE members SET display_name = ?, delivery_status = ?, moderation_action = ?, bounce_score = ?, last_bounce_at = ? WHERE list_id = ? AND role = ? AND address_key = ?')
-        .run(
-          changes.displayName ?? current.display_name,
-          changes.deliveryStatus ?? current.delivery_status,
-          changes.moderationAction === undefined ? current.moderation_action : changes.moderationAction,
-          changes.bounceScore ?? current.bounce_score,
-          date(changes.lastBounceAt, current.last_bounce_at),
-          listId,
-          role,
-          address.key,
-        );
-      return;
+    const values: Array<[column: string, value: unknown]> = [
+      ['display_name', changes.displayName ?? current.display_name],
+      ['delivery_status', changes.deliveryStatus ?? current.delivery_status],
+      ['moderation_action', changes.moderationAction === undefined ? current.moderation_action : changes.moderationAction],
+      ['bounce_score', changes.bounceScore ?? current.bounce_score],
+      ['last_bounce_at', date(changes.lastBounceAt, current.last_bounce_at)],
+    ];
+    // A store held below schema 3 (upgrade tests) has no warning columns yet.
+    if (this.memberColumns !== MEMBER_COLUMNS_V2) {
+      values.push(['bounce_warnings_sent', changes.bounceWarningsSent ?? current.bounce_warnings_sent], ['last_bounce_warning_at', date(changes.lastBounceWarningAt, current.last_bounce_warning_at)]);
     }
-    this.db
-      .prepare(
-        `UPDATE members SET display_name = ?, delivery_status = ?, moderation_action = ?, bounce_score = ?, last_bounce_at = ?,
-           bounce_warnings_sent = ?, last_bounce_warning_at = ?
-         WHERE list_id = ? AND role = ? AND address_key = ?`,
-      )
-      .run(
-        changes.displayName ?? current.display_name,
-        changes.deliveryStatus ?? current.delivery_status,
-        changes.moderationAction === undefined ? current.moderation_action : changes.moderationAction,
-        changes.bounceScore ?? current.bounce_score,
-        date(changes.lastBounceAt, current.last_bounce_at),
-        changes.bounceWarningsSent ?? current.bounce_warnings_sent,
-        date(changes.lastBounceWarningAt, current.last_bounce_warning_at),
-        listId,
-        role,
-        address.key,
-      );
+    this.statement(`UPDATE members SET ${values.map(([column]) => `${column} = ?`).join(', ')} WHERE list_id = ? AND role = ? AND address_key = ?`).run(
+      ...values.map(([, value]) => value),
+      listId,
+      role,
+      address.key,
+    );
   }
 
   // ---------------------------------------------------------------- bounces
@@ -517,8 +494,7 @@ export class SqliteStore implements Store {
       if (current === undefined) return null;
       const dayStart = utcDayStart(event.at);
       const sameDay = (
-        this.db
-          .prepare(
+        this.statement(
             `SELECT e.id, l.address AS list_address, e.address, e.at, e.permanent, e.source FROM bounce_events e JOIN lists l ON l.id = e.list_id
              WHERE e.list_id = ? AND e.address_key = ? AND e.at >= ? AND e.at < ? ORDER BY e.at, e.id`,
           )
@@ -531,8 +507,7 @@ export class SqliteStore implements Store {
       // The same bounce again (its queue entry re-run after a crash): already recorded and scored.
       if (repeat !== undefined) return { event: repeat, before, after: before };
       const changes = scorer(before, event, sameDay);
-      const { lastInsertRowid } = this.db
-        .prepare('INSERT INTO bounce_events (list_id, address, address_key, at, permanent, source) VALUES (?, ?, ?, ?, ?, ?)')
+      const { lastInsertRowid } = this.statement('INSERT INTO bounce_events (list_id, address, address_key, at, permanent, source) VALUES (?, ?, ?, ?, ?, ?)')
         .run(listRow.id, current.address, parsed.key, atIso, permanent, event.source);
       this.applyMemberChanges(listRow.id, parsed, 'member', current, changes);
       const after = toMember(this.memberRow(listRow.address, parsed, 'member') as MemberRow);
@@ -550,8 +525,7 @@ export class SqliteStore implements Store {
       const listRow = this.listRow(list);
       const byAddress = key === undefined ? '' : ' AND e.address_key = ?';
       const params: unknown[] = key === undefined ? [listRow.id] : [listRow.id, key];
-      const rows = this.db
-        .prepare(
+      const rows = this.statement(
           `SELECT e.id, l.address AS list_address, e.address, e.at, e.permanent, e.source FROM bounce_events e JOIN lists l ON l.id = e.list_id
            WHERE e.list_id = ?${byAddress} ORDER BY e.at DESC, e.id DESC LIMIT ?`,
         )
@@ -563,8 +537,7 @@ export class SqliteStore implements Store {
   async resetStaleBounceScores(list: string, before: Date): Promise<number> {
     return this.write(() => {
       const listRow = this.listRow(list);
-      return this.db
-        .prepare(
+      return this.statement(
           `UPDATE members SET bounce_score = 0 WHERE list_id = ? AND bounce_score > 0 AND role = 'member'
              AND delivery_status = 'enabled' AND (last_bounce_at IS NULL OR last_bounce_at < ?)`,
         )
@@ -580,8 +553,7 @@ export class SqliteStore implements Store {
     if ((queueRef === null) === (raw === null)) throw new StoreError('SY_HELD_INVALID', 'a held message needs exactly one of queueRef and raw');
     return this.write(() => {
       const row = this.listRow(message.list);
-      const { lastInsertRowid } = this.db
-        .prepare(
+      const { lastInsertRowid } = this.statement(
           `INSERT INTO held_messages (list_id, sender, subject, reason, received_at, message_id, queue_ref, raw, metadata)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -632,8 +604,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const held = this.heldRow(id);
       const decidedAt = new Date().toISOString();
-      this.db
-        .prepare(
+      this.statement(
           `INSERT INTO held_decisions (held_id, list_address, sender, subject, message_id, decision, decided_by, reason, decided_at)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )

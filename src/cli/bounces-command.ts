@@ -15,8 +15,7 @@ import { Command } from 'commander';
 import { Switchboard } from '../../queues/index.js';
 import { effectiveScore } from '../bounce/scoring.js';
 import { runWarningsPass, type WarningsPassResult } from '../bounce/warnings.js';
-import { loadConfig } from '../config/load.js';
-import { homePaths, resolveHome } from '../home.js';
+import { homePaths } from '../home.js';
 import type { MailingList, Member } from '../store/index.js';
 import { listArgument, printable, printJson } from './lists-command.js';
 import { withStore } from './store-access.js';
@@ -48,13 +47,10 @@ for the bounce settings. Re-enable with: switchyard members enable LIST ADDRESS
 
 Exit codes: 0 ok, 1 error (e.g. no such list), 2 bad arguments.`)
     .action(async (listAddress: string, options: { all?: boolean; runWarnings?: boolean; json?: boolean }, command: Command) => {
-      const { home: option } = command.optsWithGlobals<{ home?: string }>();
-      const home = resolveHome(option);
-      const { list, members, pass } = await withStore(command, async (store) => {
+      const { list, members, pass } = await withStore(command, async (store, { home, config }) => {
         const list = await store.getList(listAddress);
         let pass: WarningsPassResult | undefined;
         if (options.runWarnings) {
-          const { config } = await loadConfig(homePaths(home).config);
           const virgin = new Switchboard({ root: homePaths(home).queues, name: 'virgin', durability: config.queues.durability });
           pass = await runWarningsPass({ store, now: Date.now, lists: [list.address], enqueue: async (notice) => void (await virgin.enqueue(notice.message, notice.metadata)) });
         }

@@ -26,13 +26,12 @@ import { userInfo } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { Switchboard, type JsonObject } from '../../queues/index.js';
 import { rejectNotice, VIRGIN_QUEUE, whyNotNotify } from '../../runners/incoming/notices.js';
-import { ConfigError, loadConfig } from '../config/load.js';
-import { ensureHome, HomeMissingError, homePaths, resolveHome } from '../home.js';
+import { homePaths } from '../home.js';
 import { RawMessage } from '../mail/raw-message.js';
-import { HeldMessageUnknownError, openStore, type HeldDecisionRecord, type HeldMessage, type Store } from '../store/index.js';
+import { HeldMessageUnknownError, type HeldDecisionRecord, type HeldMessage, type Store } from '../store/index.js';
 import { CliError } from './exit-codes.js';
 import { listArgument, printable, printJson } from './lists-command.js';
-import { asCliError } from './store-access.js';
+import { withStore } from './store-access.js';
 import { formatTable } from './table.js';
 
 export const IN_QUEUE = 'in';
@@ -70,26 +69,9 @@ interface Session {
   durability: 'fsync' | 'none';
 }
 
-/** Open the home's store (and know its spool), run `work`, close the store; errors become CliErrors. */
-async function withSession<T>(command: Command, work: (session: Session) => Promise<T>): Promise<T> {
-  const { home: option } = command.optsWithGlobals<{ home?: string }>();
-  const home = resolveHome(option);
-  let session: Session;
-  try {
-    await ensureHome(home);
-    const { config } = await loadConfig(homePaths(home).config);
-    session = { store: openStore(home, { busyTimeoutMs: config.store.busyTimeout }), spoolRoot: homePaths(home).queues, durability: config.queues.durability };
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof HomeMissingError) throw new CliError(error.message);
-    throw asCliError(error);
-  }
-  try {
-    return await work(session);
-  } catch (error) {
-    throw asCliError(error);
-  } finally {
-    await session.store.close();
-  }
+/** withStore, with the spool the decisions write to. */
+function withSession<T>(command: Command, work: (session: Session) => Promise<T>): Promise<T> {
+  return withStore(command, (store, { home, config }) => work({ store, spoolRoot: homePaths(home).queues, durability: config.queues.durability }));
 }
 
 /** The held message `id`, which must be on `list`. */

@@ -7,6 +7,7 @@
  */
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
 import { ensureHome, HomeMissingError, homePaths, resolveHome } from '../home.js';
 import { openStore, StoreError, type Store } from '../store/index.js';
 import { CliError, EXIT_ERROR, EXIT_USAGE } from './exit-codes.js';
@@ -14,20 +15,27 @@ import { CliError, EXIT_ERROR, EXIT_USAGE } from './exit-codes.js';
 /** Codes that mean the operator typed something invalid. */
 const USAGE_CODES = new Set(['SY_ADDRESS_INVALID', 'SY_LIST_NAME_INVALID', 'SY_LIST_SETTING']);
 
+/** What a command working on the store may also need: where the home is, and its configuration. */
+export interface StoreContext {
+  home: string;
+  config: Config;
+}
+
 /** Open the home's store, run `work`, close it; store errors become CliErrors. */
-export async function withStore<T>(command: Command, work: (store: Store) => Promise<T>): Promise<T> {
+export async function withStore<T>(command: Command, work: (store: Store, context: StoreContext) => Promise<T>): Promise<T> {
   const { home: option } = command.optsWithGlobals<{ home?: string }>();
   const home = resolveHome(option);
   let store: Store;
+  let config: Config;
   try {
     await ensureHome(home);
-    const { config } = await loadConfig(homePaths(home).config);
+    config = (await loadConfig(homePaths(home).config)).config;
     store = openStore(home, { busyTimeoutMs: config.store.busyTimeout });
   } catch (error) {
     throw asCliError(error);
   }
   try {
-    return await work(store);
+    return await work(store, { home, config });
   } catch (error) {
     throw asCliError(error);
   } finally {

@@ -15,11 +15,12 @@
  */
 import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { Switchboard } from '../../queues/index.js';
+import { freePort } from '../support/net.js';
 import { envInt, freshDir, median, removeDir, Report, switchyardCli } from './harness.js';
 
 const MESSAGES = envInt('BENCH_LMTP_MESSAGES', 400);
@@ -27,15 +28,6 @@ const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const RUNNER = fileURLToPath(new URL('../../src/master/runner-process.js', import.meta.url));
 const LIST = 'bench@lists.example.org';
 const MESSAGE = Buffer.from(`Subject: bench\r\nFrom: anne@example.net\r\n\r\n${'x'.repeat(76)}\r\n`.padEnd(4093, 'y') + '\r\n');
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
 
 /** One LMTP connection sending `count` messages one transaction after another. */
 async function sendMessages(port: number, count: number): Promise<void> {

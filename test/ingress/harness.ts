@@ -6,7 +6,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chown, mkdtemp, readdir, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -18,16 +17,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const RUNNER_PROCESS = join(ROOT, 'dist/src/master/runner-process.js');
 export const MAIN = join(ROOT, 'dist/src/cli/main.js');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
+export { freePort } from '../support/net.js';
 
 /** A temp home with switchyard.toml and the given lists created through the CLI. */
 export async function makeHome(toml: string, lists: readonly string[], parent?: string): Promise<string> {

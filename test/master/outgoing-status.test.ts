@@ -6,13 +6,13 @@
  * table. Then an SMTP sink starts on that port: the entry comes back from
  * `retry`, is delivered, and the detail clears.
  */
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { Switchboard } from '../../queues/index.js';
 import { outMetadata } from '../../runners/outgoing/out-entry.js';
 import type { RunnerStatus } from '../../src/master/protocol.js';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
+import { freePort } from '../support/net.js';
 import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from './harness.js';
 
 let master: MasterHandle | undefined;
@@ -24,15 +24,6 @@ afterAll(async () => {
   await sink?.close();
   if (home) await removeHome(home);
 });
-
-/** A loopback port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** The outgoing runner's status once `predicate` holds: the master's state is read as each runner log line arrives, not on a timer. */
 async function outgoingWhen(handle: MasterHandle, predicate: (status: RunnerStatus) => boolean, what: string): Promise<RunnerStatus> {
@@ -47,7 +38,8 @@ async function outgoingWhen(handle: MasterHandle, predicate: (status: RunnerStat
 }
 
 it('status shows "smarthost HOST:PORT down since … (reason); next attempt …" while the outgoing runner backs off, and the detail clears once the smarthost is back and the entry delivered', async () => {
-  const port = await closedPort();
+  // Free right now, so nothing listens on it.
+  const port = await freePort();
   const config = testConfig(
     `[smtp]\nport = ${port}\nconnectionTimeout = "2s"\ndestinationBackoff = "3s"\ndestinationBackoffMax = "3s"\n\n[retry]\ninitialDelay = "1s"\nmaxDelay = "1s"\njitter = 0\n`,
   );

@@ -63,3 +63,45 @@ export class FileFormatError extends QueueError {
     super('SY_QUEUE_FORMAT', message);
   }
 }
+
+/**
+ * A queue file that cannot be read for a reason other than its content: not
+ * a regular file (a directory, a FIFO, a link), no permission, an I/O error.
+ * Raised by queue-file.ts before the entry is set aside; `reason` says what
+ * was found in an operator's words, `errno` the system's code (ENOTREG for a
+ * FIFO, socket or device, which have none).
+ */
+export class UnreadableFileError extends QueueError {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    readonly errno: string,
+    options?: { cause?: unknown },
+  ) {
+    super('SY_QUEUE_FILE_UNREADABLE', `cannot read queue file ${path}: ${reason}`, options);
+  }
+}
+
+/**
+ * An entry whose file cannot be read (UnreadableFileError). By the time this
+ * is thrown it has been set aside in `bad` (`setAside` true: the file itself
+ * renamed beside a record of the reason), or, when even that rename failed,
+ * left where it was (`setAside` false, `leftAt` its path): either way the
+ * caller goes on to the next entry.
+ */
+export class UnreadableEntryError extends QueueError {
+  constructor(
+    readonly queue: string,
+    readonly id: string,
+    readonly reason: string,
+    readonly setAside: boolean,
+    readonly leftAt?: string,
+  ) {
+    super(
+      'SY_QUEUE_UNREADABLE',
+      setAside
+        ? `queue ${queue} entry ${id} cannot be read (${reason}); set aside in bad`
+        : `queue ${queue} entry ${id} cannot be read (${reason}) and could not be set aside; left at ${leftAt ?? 'its place'}`,
+    );
+  }
+}

@@ -4,6 +4,7 @@ export * from './json.js';
 export * from './entry-id.js';
 export * from './slice.js';
 export * from './file-format.js';
+export * from './queue-file.js';
 export * from './durable-file.js';
 export * from './slice-watcher.js';
 export * from './switchboard.js';

@@ -3,7 +3,9 @@
  * shard directory of the slice, all on libuv's single inotify descriptor.
  * An event only raises a flag; the consumer then lists its directories. A
  * slow periodic wake-up is the safety net for events the kernel dropped (an
- * inotify queue overflow) or file systems that do not report them.
+ * inotify queue overflow) or file systems that do not report them, and for directories
+ * that could not be watched at all (no read permission: a shard directory
+ * made by root), which are named in `unwatched` instead of failing the rest.
  */
 import { watch, type FSWatcher } from 'node:fs';
 
@@ -14,6 +16,8 @@ const MAX_REMEMBERED_NAMES = 65_536;
 
 export class SliceWatcher {
   private readonly watchers: FSWatcher[] = [];
+  /** Directories fs.watch refused, and its error: only the periodic rescan sees their entries. */
+  readonly unwatched: { dir: string; error: Error }[] = [];
   private pending = false;
   private names = new Set<string>();
   private overflowed = false;
@@ -27,22 +31,30 @@ export class SliceWatcher {
     private readonly suffix = '.pck',
   ) {
     for (const dir of dirs) {
-      const watcher = watch(dir, { persistent: true }, (_event, filename) => {
-        // A null filename means the kernel could not say which file: treat it as news.
-        if (filename === null) {
-          this.overflowed = true;
-          this.notify('entry');
-        } else if (filename.endsWith(this.suffix)) {
-          this.remember(filename.slice(0, -this.suffix.length));
-          this.notify('entry');
-        }
-      });
-      watcher.on('error', () => {
-        this.overflowed = true;
-        this.notify('rescan');
-      });
-      this.watchers.push(watcher);
+      try {
+        this.watchers.push(this.watchOne(dir));
+      } catch (error) {
+        this.unwatched.push({ dir, error: error as Error });
+      }
     }
+  }
+
+  private watchOne(dir: string): FSWatcher {
+    const watcher = watch(dir, { persistent: true }, (_event, filename) => {
+      // A null filename means the kernel could not say which file: treat it as news.
+      if (filename === null) {
+        this.overflowed = true;
+        this.notify('entry');
+      } else if (filename.endsWith(this.suffix)) {
+        this.remember(filename.slice(0, -this.suffix.length));
+        this.notify('entry');
+      }
+    });
+    watcher.on('error', () => {
+      this.overflowed = true;
+      this.notify('rescan');
+    });
+    return watcher;
   }
 
   /**

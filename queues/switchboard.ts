@@ -15,6 +15,15 @@
  *   its control data; nothing consumes `bad`.
  * - `*.tmp`: a writer's temp file; removed by removeStaleTemps() once older
  *   than the configured age.
+ * - `<id>.raw` in `bad`, beside a `<id>.psv` record: a `.pck` or `.bak` that
+ *   could not be read at all (a directory, a FIFO, a link, no permission, an
+ *   I/O error; see queue-file.ts), set aside by setAsideUnreadable(): first
+ *   the record (a normal queue file with the reason, written durably), then
+ *   one rename of whatever sat at the entry's name to `.raw`. Killed between
+ *   the two: the record is in `bad` and the file still where it was; the next
+ *   dequeue or recovery sets it aside again over the same record. When the
+ *   rename fails the record is removed and the file left in place, reported
+ *   (UnreadableEntryError with setAside false), and tried again later.
  *
  * Moves between queues (retry, shunt, bad, requeue) rewrite the entry in
  * place, recording the destination in control.movingTo, and then rename it
@@ -22,15 +31,24 @@
  * between the two, the rewritten `.bak` is moved on by the next recovery. Only the slice's owner renames `.pck` to `.bak`, and only it
  * restores `.bak` files, which is why one runner process owns one slice.
  */
-import { readdir, readFile, rename, stat, unlink, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, rename, stat, unlink, mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
-import { CorruptEntryError, EntryNotFoundError, FileFormatError, InvalidQueueNameError, QueueOptionsError } from './errors.js';
+import {
+  CorruptEntryError,
+  EntryNotFoundError,
+  FileFormatError,
+  InvalidQueueNameError,
+  QueueOptionsError,
+  UnreadableEntryError,
+  UnreadableFileError,
+} from './errors.js';
 import { decodeEntry, encodeEntry, type DecodedEntry, type EntryControl } from './file-format.js';
 import { renameCreatingDir, replaceAndMove, writeNewFile, type WriteOptions } from './durable-file.js';
 import type { JsonObject } from './json.js';
 import { assertSlicing, shardOf, shardsOfSlice, sliceOf } from './slice.js';
 import { SliceWatcher } from './slice-watcher.js';
+import { explainDirectoryError, isFileProblem, readQueueFile } from './queue-file.js';
 
 export type EntryState = 'pck' | 'bak' | 'psv';
 export const ENTRY_STATES: readonly EntryState[] = ['pck', 'bak', 'psv'];
@@ -100,6 +118,29 @@ export interface RecoveryReport {
   quarantined: string[];
   /** Moves a crash interrupted between rewrite and rename, now completed (new ids). */
   moved: string[];
+  /** `.bak` files that could not be read: set aside in `bad`, or left in place (see UnreadableEntryError). */
+  unreadable: UnreadableEntryError[];
+  /** Shard directories that could not be listed, and why: their entries wait until that is fixed. */
+  unlistable: UnlistableDirectory[];
+}
+
+export interface UnlistableDirectory {
+  path: string;
+  reason: string;
+}
+
+/** What a tolerant listing found: the entries, and the shard directories it could not read. */
+export interface SliceScan {
+  entries: EntryListing[];
+  unlistable: UnlistableDirectory[];
+}
+
+/** The state suffix of a set-aside file in `bad`: not an EntryState, so no listing, runner or purge takes it for an entry. */
+export const SET_ASIDE_SUFFIX = 'raw';
+
+/** Where an unreadable entry's file is kept once set aside (beside its `.psv` record in `bad`). */
+export function setAsidePath(root: string, id: string): string {
+  return join(root, BAD_QUEUE, shardOf(parseEntryId(id).sha1), `${id}.${SET_ASIDE_SUFFIX}`);
 }
 
 /** Where an entry is being moved; recorded in the rewrite so a crash before the rename can finish the move. */
@@ -191,28 +232,41 @@ export class Switchboard {
     return id;
   }
 
-  /** Ids of this slice's waiting entries, oldest first. */
+  /** Ids of this slice's waiting entries, oldest first. Throws when a shard directory cannot be listed (see scan()). */
   async files(): Promise<string[]> {
     return (await this.list(['pck'])).map((entry) => entry.id);
   }
 
-  /** This slice's entries in the given states, oldest first. */
+  /** This slice's entries in the given states, oldest first. Throws when a shard directory cannot be listed (see scan()). */
   async list(states: readonly EntryState[] = ENTRY_STATES): Promise<EntryListing[]> {
-    // All shard directories at once: one after another, 256 readdirs cost
-    // 256 thread-pool round trips (about 10 ms) even when they are empty.
-    const perShard = await Promise.all(this.shards.map((shard) => this.listShard(shard, states)));
-    // Fixed-width times make name order time order.
-    return perShard.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return (await this.scan(states, false)).entries;
   }
 
-  private async listShard(shard: string, states: readonly EntryState[]): Promise<EntryListing[]> {
+  /**
+   * This slice's entries in the given states, oldest first, and the shard
+   * directories that could not be listed (root's after a root `inject`, say):
+   * a consumer lists the rest and reports those, instead of failing on all.
+   */
+  async scan(states: readonly EntryState[] = ENTRY_STATES, tolerant = true): Promise<SliceScan> {
+    const unlistable: UnlistableDirectory[] = [];
+    // All shard directories at once: one after another, 256 readdirs cost
+    // 256 thread-pool round trips (about 10 ms) even when they are empty.
+    const perShard = await Promise.all(this.shards.map((shard) => this.listShard(shard, states, tolerant ? unlistable : undefined)));
+    // Fixed-width times make name order time order.
+    const entries = perShard.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { entries, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  }
+
+  private async listShard(shard: string, states: readonly EntryState[], unlistable?: UnlistableDirectory[]): Promise<EntryListing[]> {
     const dir = join(this.queueDir, shard);
     let names: string[];
     try {
       names = await readdir(dir);
     } catch (error) {
       if (isMissing(error)) return [];
-      throw error;
+      if (!unlistable || !isFileProblem(error)) throw error;
+      unlistable.push({ path: dir, reason: await explainDirectoryError(dir, error as NodeJS.ErrnoException) });
+      return [];
     }
     const found: EntryListing[] = [];
     for (const name of names) {
@@ -228,17 +282,21 @@ export class Switchboard {
 
   /**
    * Claim a waiting entry (`.pck` to `.bak`) and read it. A corrupt file is
-   * quarantined in `bad` and reported as CorruptEntryError; a file another
-   * process took first is EntryNotFoundError. Either way: go on to the next.
+   * quarantined in `bad` and reported as CorruptEntryError; a file that cannot
+   * be read at all (or claimed: its directory is not ours) is set aside or
+   * left in place and reported as UnreadableEntryError; a file another process
+   * took first is EntryNotFoundError. Whichever: go on to the next.
    */
   async dequeue(id: string): Promise<DequeuedEntry> {
     this.assertOwned(id);
+    const pck = this.path(id, 'pck');
     const bak = this.path(id, 'bak');
     try {
-      await rename(this.path(id, 'pck'), bak);
+      await rename(pck, bak);
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'waiting');
-      throw error;
+      if (!isFileProblem(error)) throw error;
+      throw new UnreadableEntryError(this.name, id, `cannot be claimed: ${await explainDirectoryError(dirname(pck), error as NodeJS.ErrnoException)}`, false, pck);
     }
     return { id, ...(await this.readOrQuarantine(id, bak)) };
   }
@@ -316,15 +374,28 @@ export class Switchboard {
    * leaving, not crashing. Call once at start, before dequeuing.
    */
   async recoverBackupFiles(): Promise<RecoveryReport> {
-    const report: RecoveryReport = { restored: [], quarantined: [], moved: [] };
-    for (const { id, path } of await this.list(['bak'])) {
+    const { entries, unlistable } = await this.scan(['bak']);
+    const report: RecoveryReport = { restored: [], quarantined: [], moved: [], unreadable: [], unlistable };
+    for (const { id, path } of entries) {
       let entry: DecodedEntry;
+      let bytes: Buffer;
       try {
-        entry = decodeEntry(await readFile(path));
+        bytes = await readQueueFile(path);
       } catch (error) {
         if (isMissing(error)) continue;
+        if (!(error instanceof UnreadableFileError)) throw error;
+        try {
+          report.unreadable.push(await this.setAsideUnreadable(id, 'bak', error));
+        } catch (moved) {
+          if (!(moved instanceof EntryNotFoundError)) throw moved;
+        }
+        continue;
+      }
+      try {
+        entry = decodeEntry(bytes);
+      } catch (error) {
         if (!(error instanceof FileFormatError)) throw error;
-        await this.quarantineCorrupt(id, path, error.message);
+        await this.quarantineCorrupt(id, path, error.message, bytes);
         report.quarantined.push(id);
         continue;
       }
@@ -350,6 +421,39 @@ export class Switchboard {
     return report;
   }
 
+  /**
+   * Set aside an entry whose file cannot be read (see the module comment):
+   * the `.psv` record in `bad` with the reason, then the file renamed beside
+   * it. Returns the UnreadableEntryError that reports it (setAside false when
+   * the rename failed and the file was left in place); EntryNotFoundError when
+   * the file was gone meanwhile.
+   */
+  async setAsideUnreadable(id: string, state: 'pck' | 'bak', problem: UnreadableFileError): Promise<UnreadableEntryError> {
+    this.assertOwned(id);
+    const from = this.path(id, state);
+    const record = entryPath(this.root, BAD_QUEUE, id, 'psv');
+    const at = new Date().toISOString();
+    const control: EntryControl = {
+      restores: 0,
+      enqueuedAt: at,
+      originalQueue: this.name,
+      reason: `unreadable queue file: ${problem.reason}`,
+      movedAt: at,
+      setAside: { file: `${id}.${SET_ASIDE_SUFFIX}`, errno: problem.errno, state },
+    };
+    await mkdir(dirname(record), { recursive: true, mode: 0o770 });
+    await writeNewFile(record, encodeEntry({}, control, Buffer.alloc(0)), this.write);
+    try {
+      await rename(from, setAsidePath(this.root, id));
+    } catch (error) {
+      await unlink(record).catch(() => undefined);
+      if (isMissing(error)) throw new EntryNotFoundError(this.name, id, state === 'pck' ? 'waiting' : 'in-flight');
+      const why = await explainDirectoryError(dirname(from), error as NodeJS.ErrnoException);
+      return new UnreadableEntryError(this.name, id, `${problem.reason}; moving it to bad failed: ${why}`, false, from);
+    }
+    return new UnreadableEntryError(this.name, id, problem.reason, true);
+  }
+
   /** Remove writers' temp files in this slice older than `maxAgeMs`. Returns how many. */
   async removeStaleTemps(maxAgeMs: number, now = Date.now()): Promise<number> {
     let removed = 0;
@@ -359,7 +463,8 @@ export class Switchboard {
       try {
         names = await readdir(dir);
       } catch (error) {
-        if (isMissing(error)) continue;
+        // An unlistable directory is reported by scan(); its temp files can wait.
+        if (isMissing(error) || isFileProblem(error)) continue;
         throw error;
       }
       for (const name of names) {
@@ -371,7 +476,8 @@ export class Switchboard {
             removed++;
           }
         } catch (error) {
-          if (!isMissing(error)) throw error;
+          // A temp file we may not remove (another user's) is garbage, not a reason to stop.
+          if (!isMissing(error) && !isFileProblem(error)) throw error;
         }
       }
     }
@@ -396,7 +502,13 @@ export class Switchboard {
   }
 
   private async readOrQuarantine(id: string, path: string): Promise<DecodedEntry> {
-    const bytes = await readFile(path);
+    let bytes: Buffer;
+    try {
+      bytes = await readQueueFile(path);
+    } catch (error) {
+      if (!(error instanceof UnreadableFileError)) throw error;
+      throw await this.setAsideUnreadable(id, 'bak', error);
+    }
     try {
       return decodeEntry(bytes);
     } catch (error) {
@@ -407,8 +519,7 @@ export class Switchboard {
   }
 
   /** Wrap a corrupt file's bytes, untouched, as the message of a well-formed `.psv` in `bad`. */
-  private async quarantineCorrupt(id: string, path: string, reason: string, bytes?: Buffer): Promise<void> {
-    const raw = bytes ?? (await readFile(path));
+  private async quarantineCorrupt(id: string, path: string, reason: string, raw: Buffer): Promise<void> {
     const control: EntryControl = {
       restores: 0,
       enqueuedAt: new Date().toISOString(),
@@ -447,7 +558,7 @@ export async function moveEntry(
   let entry = decoded;
   if (!entry) {
     try {
-      entry = decodeEntry(await readFile(from));
+      entry = decodeEntry(await readQueueFile(from));
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(fromQueue, id, fromState);
       throw error;

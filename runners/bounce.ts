@@ -79,7 +79,7 @@ function validDate(text: string | undefined, fallback: number): Date {
 export default class BounceRunner extends StoreRunner {
   readonly counters: Counters = { unrecognised: 0, nonMember: 0, notBounce: 0 };
 
-  override statusDetail(): string | undefined {
+  protected override runnerDetail(): string | undefined {
     const { unrecognised, nonMember, notBounce } = this.counters;
     if (unrecognised + nonMember + notBounce === 0) return undefined;
     return `unrecognised ${unrecognised}, non-member ${nonMember}, not bounces (auto-replies, challenges) ${notBounce} since start`;

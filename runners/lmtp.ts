@@ -56,7 +56,7 @@ export default class LmtpRunner extends Runner {
     throw new Error('the LMTP runner consumes no queue');
   }
 
-  override statusDetail(): string | undefined {
+  protected override runnerDetail(): string | undefined {
     return this.listenProblem;
   }
 

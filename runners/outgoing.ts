@@ -166,7 +166,7 @@ export default class OutgoingRunner extends Runner {
     return this.running;
   }
 
-  override statusDetail(): string | undefined {
+  protected override runnerDetail(): string | undefined {
     return this.backoff.statusLine(this.now());
   }
 

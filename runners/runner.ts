@@ -22,6 +22,14 @@
  * idle runner sleeps in epoll and a busy one does not list its directories
  * per entry. A slow periodic full listing covers lost events.
  *
+ * A queue file that cannot be read at all (a directory, a FIFO, a link, no
+ * permission, EIO) never stops the slice: the switchboard sets it aside in
+ * `bad` (or leaves it where it is when even that fails, and it is tried again
+ * at each full listing), the runner logs it at error level, names it in
+ * statusDetail() and goes on with the rest; so does a shard directory it
+ * cannot list. Only a failure of the spool as a whole (a write refused, a
+ * full disk) still ends the process for the master to restart.
+ *
  * This class knows nothing of processes or supervision: it emits events
  * (`ready`, `entry-start`, `entry-end`, `progress`, and `status` when what
  * statusDetail() returns may have changed) that whoever runs it may forward.
@@ -33,6 +41,7 @@ import {
   EntryNotFoundError,
   parseEntryId,
   Switchboard,
+  UnreadableEntryError,
   type DequeuedEntry,
   type EntryControl,
   type JsonObject,
@@ -42,6 +51,7 @@ import { RunnerError, TemporaryFailure } from './errors.js';
 import type { Config } from '../src/config/schema.js';
 import { IdHeap } from './id-heap.js';
 import { retryDelay, type RetrySchedule } from './retry-schedule.js';
+import { SpoolProblems } from './spool-problems.js';
 import type { TaskOptions, TaskPool } from './task-pool.js';
 
 export const RETRY_QUEUE = 'retry';
@@ -128,6 +138,7 @@ export abstract class Runner extends EventEmitter {
   private readonly claimed = new Set<string>();
   private readonly inFlight = new Set<Promise<void>>();
   private readonly abortController = new AbortController();
+  private readonly spoolProblems = new SpoolProblems();
   private stopping = false;
   /** Events were lost (too many, or unnamed): list the slice's directories before going on. */
   private needRescan = false;
@@ -160,11 +171,22 @@ export abstract class Runner extends EventEmitter {
 
   /**
    * One line an operator should see in `switchyard status` about this
-   * runner's state (the outgoing runner: its smarthost is down), or undefined
-   * when there is nothing to say. A subclass that overrides it calls
-   * statusChanged() whenever the answer may have changed.
+   * runner: the unreadable queue files and directories of its slice, then
+   * what runnerDetail() says. A property, not a method, so that a subclass
+   * overriding it by mistake fails to compile instead of hiding the spool's
+   * problems: subclasses override runnerDetail().
    */
-  statusDetail(): string | undefined {
+  readonly statusDetail = (): string | undefined => {
+    const parts = [this.spoolProblems.line(), this.runnerDetail()].filter((part) => part !== undefined);
+    return parts.length === 0 ? undefined : parts.join('; ');
+  };
+
+  /**
+   * The subclass's own line for statusDetail() (the outgoing runner: its
+   * smarthost is down), or undefined when there is nothing to say. A subclass
+   * that overrides it calls statusChanged() whenever the answer may have changed.
+   */
+  protected runnerDetail(): string | undefined {
     return undefined;
   }
 
@@ -215,8 +237,12 @@ export abstract class Runner extends EventEmitter {
     for (const id of recovered.quarantined) {
       this.log.error({ entry: id, reason: `crashed ${this.options.maxRestores} times while being processed` }, 'entry quarantined in bad');
     }
+    for (const error of recovered.unreadable) this.noteUnreadable(error);
     await this.switchboard.removeStaleTemps(this.options.tempMaxAgeMs);
     const watcher = await this.switchboard.watch();
+    for (const { dir, error } of watcher.unwatched) {
+      this.log.error({ dir, err: error.message }, 'cannot watch a shard directory: its entries are seen only at each rescan (queues.rescanInterval)');
+    }
     try {
       await this.fullRescan();
       this.emit('ready');
@@ -285,7 +311,26 @@ export abstract class Runner extends EventEmitter {
   private async fullRescan(): Promise<void> {
     this.needRescan = false;
     this.claimed.clear();
-    for (const id of await this.switchboard.files()) this.heap.push(id);
+    const { entries, unlistable } = await this.switchboard.scan(['pck']);
+    const waiting = new Set<string>();
+    for (const { id } of entries) {
+      waiting.add(id);
+      this.heap.push(id);
+    }
+    const { added, changed } = this.spoolProblems.setUnlistable(unlistable);
+    for (const dir of added) this.log.error({ dir: dir.path, reason: dir.reason }, 'cannot list a shard directory: its entries wait until it is fixed');
+    if (this.spoolProblems.forgetGone(waiting) || changed) this.statusChanged();
+  }
+
+  /** Log and report an entry the switchboard could not read (already set aside, or left in place). */
+  private noteUnreadable(error: UnreadableEntryError): void {
+    if (!this.spoolProblems.note(error)) return;
+    if (error.setAside) {
+      this.log.error({ entry: error.id, reason: error.reason }, 'unreadable queue file set aside in bad');
+    } else {
+      this.log.error({ entry: error.id, reason: error.reason, path: error.leftAt }, 'unreadable queue file left in place (it could not be set aside); tried again at each rescan');
+    }
+    this.statusChanged();
   }
 
   private start(id: string): void {
@@ -319,7 +364,15 @@ export abstract class Runner extends EventEmitter {
     try {
       entry = await this.switchboard.dequeue(id);
     } catch (error) {
-      if (error instanceof EntryNotFoundError) return undefined; // a stale event: someone else's move, or already done
+      if (error instanceof EntryNotFoundError) {
+        if (this.spoolProblems.resolved(id)) this.statusChanged();
+        return undefined; // a stale event: someone else's move, or already done
+      }
+      if (error instanceof UnreadableEntryError) {
+        this.stats.failed++;
+        this.noteUnreadable(error);
+        return 'skipped';
+      }
       if (error instanceof CorruptEntryError) {
         this.stats.failed++;
         this.log.error({ entry: id, reason: error.reason }, 'corrupt queue file quarantined in bad');
@@ -327,6 +380,7 @@ export abstract class Runner extends EventEmitter {
       }
       throw error;
     }
+    if (this.spoolProblems.resolved(id)) this.statusChanged();
     const log = this.log.child({ entry: id });
     log.debug({ restores: entry.control.restores }, 'entry dequeued');
     this.emit('entry-start', id);

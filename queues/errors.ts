@@ -96,6 +96,8 @@ export class UnreadableEntryError extends QueueError {
     readonly reason: string,
     readonly setAside: boolean,
     readonly leftAt?: string,
+    /** The system's code behind it (UnreadableFileError.errno), for a short summary. */
+    readonly errno?: string,
   ) {
     super(
       'SY_QUEUE_UNREADABLE',

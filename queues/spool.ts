@@ -8,10 +8,19 @@
  * `requeue` and moves out of `bad` use moveEntry (rewrite, then rename);
  * `purge` unlinks. None of them touches a `.bak`: that belongs to the runner
  * processing it.
+ *
+ * An unreadable entry (queue-file.ts) is moved as it is, never rewritten:
+ * into `bad` it is set aside (Switchboard.setAsideUnreadable: a `.psv` record
+ * with the reason, then the file renamed to `.raw` beside it); out of `bad`
+ * (move or requeue of such a record) the `.raw` is renamed to the target's
+ * `.pck` first and the record unlinked second. Killed between the two: the
+ * entry is back in its queue and a stale record is left in `bad`, which the
+ * next requeue or move of that id removes.
  */
-import { open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { parseEntryId } from './entry-id.js';
-import { FileFormatError, QueueError } from './errors.js';
+import { FileFormatError, QueueError, UnreadableFileError } from './errors.js';
+import { openQueueFile, readQueueFile } from './queue-file.js';
 import { decodeEntry, FORMAT_MAGIC, FORMAT_VERSION, type EntryControl } from './file-format.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import { sliceOf } from './slice.js';
@@ -22,9 +31,11 @@ import {
   entryPath,
   moveEntry,
   pendingMove,
+  setAsidePath,
   Switchboard,
   type EntryState,
 } from './switchboard.js';
+import { renameCreatingDir } from './durable-file.js';
 
 export const STANDARD_QUEUES = ['in', 'out', 'bounces', 'virgin', 'retry', 'shunt', 'bad'] as const;
 
@@ -52,8 +63,18 @@ export interface EntryInfo {
   slice: number;
   metadata?: JsonObject;
   control?: EntryControl;
-  /** Set instead of metadata/control when the head cannot be decoded. */
+  /** Set instead of metadata/control when the head cannot be decoded (or read: see `unreadable`). */
   error?: string;
+  /** The file cannot be read at all (a directory, a FIFO, a link, no permission): `error` says why. */
+  unreadable?: boolean;
+  /** A `bad` record of a set-aside unreadable file: where that file is kept. */
+  setAsideFile?: string;
+}
+
+/** Is this a `bad` record of an unreadable file set aside beside it? */
+function isSetAsideRecord(control: EntryControl | undefined): boolean {
+  const setAside = control?.setAside;
+  return typeof setAside === 'object' && setAside !== null && !Array.isArray(setAside);
 }
 
 export class EntryBusyError extends QueueError {
@@ -84,9 +105,19 @@ function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
+/** Why an entry's head could not be read, in the operator's terms. */
+function describeFailure(info: EntryInfo, error: unknown): void {
+  if (error instanceof UnreadableFileError) {
+    info.error = error.reason;
+    info.unreadable = true;
+  } else {
+    info.error = (error as Error).message;
+  }
+}
+
 /** Read a queue file's metadata without its message. */
 export async function readEntryHead(path: string): Promise<{ metadata: JsonObject; control: EntryControl }> {
-  const handle = await open(path, 'r');
+  const handle = await openQueueFile(path);
   try {
     const first = Buffer.alloc(128);
     const { bytesRead } = await handle.read(first, 0, first.length, 0);
@@ -94,7 +125,7 @@ export async function readEntryHead(path: string): Promise<{ metadata: JsonObjec
     const header = newline < 0 ? [] : first.subarray(0, newline).toString('latin1').split(' ');
     if (header[0] !== FORMAT_MAGIC || header.length !== 4 || header[1] !== String(FORMAT_VERSION) || !/^\d+$/.test(header[2] ?? '') || !/^\d+$/.test(header[3] ?? '')) {
       // Not ours, or not a version we can read cheaply: let the full decoder say why.
-      return decodeEntry(await readFile(path));
+      return decodeEntry(await readQueueFile(path));
     }
     const jsonLength = Number(header[2]);
     const expectedSize = newline + 1 + jsonLength + 1 + Number(header[3]);
@@ -160,12 +191,13 @@ export class Spool {
       const { micros, sha1 } = parseEntryId(id);
       const info: EntryInfo = { id, queue: name, state, path, size: 0, time: Number(micros / 1000n), slice: sliceOf(sha1, numSlices) };
       try {
-        info.size = (await stat(path)).size;
+        info.size = (await lstat(path)).size;
         Object.assign(info, await readEntryHead(path));
       } catch (error) {
         if (isMissing(error)) continue; // finished while we looked
-        info.error = (error as Error).message;
+        describeFailure(info, error);
       }
+      if (name === BAD_QUEUE && isSetAsideRecord(info.control)) info.setAsideFile = setAsidePath(this.root, id);
       infos.push(info);
     }
     return infos;
@@ -178,13 +210,16 @@ export class Spool {
       for (const state of ENTRY_STATES) {
         const path = entryPath(this.root, queue, id, state);
         try {
-          const size = (await stat(path)).size;
+          // lstat: a link (to a loop, or anywhere) is found as itself, never followed.
+          const size = (await lstat(path)).size;
           const info: EntryInfo = { id, queue, state, path, size, time: Number(micros / 1000n), slice: sliceOf(sha1, 1) };
           try {
             Object.assign(info, await readEntryHead(path));
           } catch (error) {
-            info.error = (error as Error).message;
+            if (isMissing(error)) throw error;
+            describeFailure(info, error);
           }
+          if (queue === BAD_QUEUE && isSetAsideRecord(info.control)) info.setAsideFile = setAsidePath(this.root, id);
           return info;
         } catch (error) {
           if (!isMissing(error)) throw error;
@@ -194,10 +229,10 @@ export class Spool {
     throw new UnknownEntryError(id);
   }
 
-  /** Read an entry's whole file. */
+  /** Read an entry's whole file (UnreadableFileError when it cannot be: `info.unreadable`). */
   async read(id: string): Promise<{ info: EntryInfo; bytes: Buffer }> {
     const info = await this.find(id);
-    return { info, bytes: await readFile(info.path) };
+    return { info, bytes: await readQueueFile(info.path) };
   }
 
   /**
@@ -212,6 +247,8 @@ export class Spool {
     const info = await this.find(id);
     if (info.state === 'bak') throw new EntryBusyError(info.queue, id);
     if (info.queue === toQueue) return info;
+    if (info.setAsideFile !== undefined) return this.restoreSetAside(info, toQueue);
+    if (info.unreadable) return this.moveUnreadable(info, toQueue);
     if ((info.error !== undefined || info.control?.corrupt === true) && toQueue !== BAD_QUEUE) {
       throw new NotRequeueableError(id, 'its queue file is corrupt; it can only stay in bad');
     }
@@ -238,6 +275,12 @@ export class Spool {
     const info = await this.find(id);
     if (info.queue !== BAD_QUEUE && info.queue !== 'shunt') {
       throw new NotRequeueableError(id, `it is in ${info.queue}, not in bad or shunt`);
+    }
+    if (info.setAsideFile !== undefined) {
+      const original = info.control?.originalQueue;
+      if (typeof original !== 'string') throw new NotRequeueableError(id, 'no original queue is recorded; use `queue move`');
+      assertQueueName(original);
+      return this.restoreSetAside(info, original);
     }
     if (info.error !== undefined || info.control?.corrupt === true) {
       throw new NotRequeueableError(id, 'its queue file was corrupt; inspect it with `queue show --raw`');
@@ -273,8 +316,13 @@ export class Spool {
     const removed: string[] = [];
     for (const { id, path } of await this.switchboard(name).list(['pck', 'psv'])) {
       try {
-        if (now - (await stat(path)).mtimeMs >= olderThanMs) {
-          await unlink(path);
+        const stats = await lstat(path);
+        if (now - stats.mtimeMs >= olderThanMs) {
+          // A set-aside file goes with its record, the file first: never a `.raw` nobody lists.
+          if (name === BAD_QUEUE) await rm(setAsidePath(this.root, id), { recursive: true, force: true });
+          // Whatever sits at an entry's name (a directory, a FIFO, a link) goes: rm never follows a link.
+          if (stats.isDirectory()) await rm(path, { recursive: true, force: true });
+          else await unlink(path);
           removed.push(id);
         }
       } catch (error) {
@@ -282,6 +330,63 @@ export class Spool {
       }
     }
     return removed;
+  }
+
+  /**
+   * Out of `bad`: the set-aside file back to a queue as `.pck`, then its
+   * record removed (see the module comment). A record whose file is gone
+   * (a restore cut short after the rename) is only removed.
+   */
+  private async restoreSetAside(info: EntryInfo, toQueue: string): Promise<EntryInfo> {
+    const target = entryPath(this.root, toQueue, info.id, 'pck');
+    try {
+      await renameCreatingDir(info.setAsideFile!, target);
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+      await unlink(info.path).catch((e: unknown) => {
+        if (!isMissing(e)) throw e;
+      });
+      throw new NotRequeueableError(info.id, `its set-aside file ${info.setAsideFile} is gone (restored already?); its record in bad was removed`);
+    }
+    await unlink(info.path).catch((e: unknown) => {
+      if (!isMissing(e)) throw e;
+    });
+    return this.find(info.id);
+  }
+
+  /**
+   * A waiting entry that cannot be read: claimed (`.pck` to `.bak`, as a
+   * runner would) so no runner takes it meanwhile, then set aside in `bad`,
+   * or renamed unchanged into another queue (it cannot be rewritten).
+   */
+  private async moveUnreadable(info: EntryInfo, toQueue: string): Promise<EntryInfo> {
+    const bak = entryPath(this.root, info.queue, info.id, 'bak');
+    try {
+      await rename(info.path, bak);
+    } catch (error) {
+      if (isMissing(error)) throw new EntryBusyError(info.queue, info.id);
+      throw error;
+    }
+    if (toQueue === BAD_QUEUE) {
+      let problem: UnreadableFileError;
+      try {
+        await readQueueFile(bak);
+        // Readable after all (fixed meanwhile): an ordinary move.
+        await moveEntry(this.root, info.queue, info.id, 'bak', toQueue, 'psv', { reason: 'moved by operator' }, this.writeOptions());
+        return this.find(info.id);
+      } catch (error) {
+        if (!(error instanceof UnreadableFileError)) throw error;
+        problem = error;
+      }
+      const outcome = await this.switchboard(info.queue).setAsideUnreadable(info.id, 'bak', problem);
+      if (!outcome.setAside) {
+        await rename(bak, info.path).catch(() => undefined);
+        throw new NotRequeueableError(info.id, outcome.reason);
+      }
+    } else {
+      await renameCreatingDir(bak, entryPath(this.root, toQueue, info.id, 'pck'));
+    }
+    return this.find(info.id);
   }
 
   private writeOptions() {

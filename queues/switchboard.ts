@@ -296,7 +296,8 @@ export class Switchboard {
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'waiting');
       if (!isFileProblem(error)) throw error;
-      throw new UnreadableEntryError(this.name, id, `cannot be claimed: ${await explainDirectoryError(dirname(pck), error as NodeJS.ErrnoException)}`, false, pck);
+      const why = await explainDirectoryError(dirname(pck), error as NodeJS.ErrnoException);
+      throw new UnreadableEntryError(this.name, id, `cannot be claimed: ${why}`, false, pck, (error as NodeJS.ErrnoException).code);
     }
     return { id, ...(await this.readOrQuarantine(id, bak)) };
   }
@@ -449,9 +450,9 @@ export class Switchboard {
       await unlink(record).catch(() => undefined);
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, state === 'pck' ? 'waiting' : 'in-flight');
       const why = await explainDirectoryError(dirname(from), error as NodeJS.ErrnoException);
-      return new UnreadableEntryError(this.name, id, `${problem.reason}; moving it to bad failed: ${why}`, false, from);
+      return new UnreadableEntryError(this.name, id, `${problem.reason}; moving it to bad failed: ${why}`, false, from, problem.errno);
     }
-    return new UnreadableEntryError(this.name, id, problem.reason, true);
+    return new UnreadableEntryError(this.name, id, problem.reason, true, undefined, problem.errno);
   }
 
   /** Remove writers' temp files in this slice older than `maxAgeMs`. Returns how many. */

@@ -11,6 +11,16 @@ import type { UnlistableDirectory, UnreadableEntryError } from '../queues/index.
 /** How many of each kind the status line names; the rest are counted. */
 const NAMED = 3;
 
+/** A few words for the status line; the log and `queue show` have the whole reason. */
+const SHORT: Record<string, string> = {
+  EISDIR: 'a directory',
+  ENOTREG: 'not a regular file',
+  ELOOP: 'a symbolic link',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EIO: 'I/O error',
+};
+
 interface Problem {
   id: string;
   reason: string;
@@ -35,7 +45,7 @@ export class SpoolProblems {
     if (error.setAside) {
       this.stuck.delete(error.id);
       this.setAsideCount++;
-      this.recentSetAside.push({ id: error.id, reason: error.reason });
+      this.recentSetAside.push({ id: error.id, reason: SHORT[error.errno ?? ''] ?? error.errno ?? error.reason });
       if (this.recentSetAside.length > NAMED) this.recentSetAside.shift();
       return true;
     }
@@ -76,7 +86,8 @@ export class SpoolProblems {
   line(): string | undefined {
     const parts: string[] = [];
     if (this.setAsideCount > 0) {
-      parts.push(`${this.setAsideCount} unreadable queue file${this.setAsideCount === 1 ? '' : 's'} set aside in bad since start (${named(this.recentSetAside, (p) => `${p.id}: ${p.reason}`)})`);
+      const latest = named(this.recentSetAside, (p) => `${p.id} (${p.reason})`);
+      parts.push(`${this.setAsideCount} unreadable queue file${this.setAsideCount === 1 ? '' : 's'} set aside in bad since start, latest ${latest}; \`queue show ID\` says why`);
     }
     if (this.stuck.size > 0) {
       parts.push(`${this.stuck.size} unreadable queue file${this.stuck.size === 1 ? '' : 's'} left in place (${named([...this.stuck.values()], (p) => `${p.path ?? p.id}: ${p.reason}`)})`);

@@ -18,7 +18,9 @@ import {
   BAD_QUEUE,
   decodeEntry,
   FileFormatError,
+  readQueueFile,
   Spool,
+  UnreadableFileError,
   type DecodedEntry,
   type EntryInfo,
   type EntryState,
@@ -110,16 +112,20 @@ function showCommand(): Command {
       const { info, bytes } = await entryOp(id, readEntry(spoolOf(command), id));
       let decoded: DecodedEntry | undefined;
       let corrupt: string | undefined;
-      try {
-        decoded = decodeEntry(bytes);
-      } catch (error) {
-        if (!(error instanceof FileFormatError)) throw error;
-        corrupt = error.message;
+      if (bytes) {
+        try {
+          decoded = decodeEntry(bytes);
+        } catch (error) {
+          if (!(error instanceof FileFormatError)) throw error;
+          corrupt = error.message;
+        }
       }
       if (options.raw) {
+        if (info.unreadable) throw new CliError(`entry ${id} in ${info.queue} cannot be read: ${info.error}`);
+        if (info.setAsideFile !== undefined) return writeSetAside(id, info.setAsideFile);
         if (decoded) return void process.stdout.write(decoded.message);
         process.stderr.write(`switchyard: entry ${id} is corrupt (${corrupt}); writing the whole file\n`);
-        return void process.stdout.write(bytes);
+        return void process.stdout.write(bytes!);
       }
       const headers = decoded ? decodeText(headerBlock(decoded.message)) : null;
       const facts = {
@@ -131,6 +137,8 @@ function showCommand(): Command {
         size: info.size,
         messageSize: decoded ? decoded.message.length : null,
         corrupt: corrupt ?? null,
+        unreadable: info.unreadable ? (info.error ?? null) : null,
+        setAsideFile: info.setAsideFile ?? null,
         metadata: decoded?.metadata ?? null,
         control: decoded?.control ?? null,
         headers,
@@ -233,14 +241,38 @@ async function entryOp<T>(id: string, operation: Promise<T>): Promise<T> {
   }
 }
 
-/** A runner may rename the entry between finding and reading it: look again. */
-async function readEntry(spool: Spool, id: string): Promise<{ info: EntryInfo; bytes: Buffer }> {
+/**
+ * The entry and its bytes; no bytes when it cannot be read at all (info says
+ * why). A runner may rename the entry between finding and reading it: look again.
+ */
+async function readEntry(spool: Spool, id: string): Promise<{ info: EntryInfo; bytes?: Buffer }> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await spool.read(id);
+      const info = await spool.find(id);
+      if (info.unreadable) return { info };
+      return { info, bytes: await readQueueFile(info.path) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 3) throw error;
     }
+  }
+}
+
+/** `show --raw` of a set-aside record: the message of the file it stands for, if that can be read now. */
+async function writeSetAside(id: string, path: string): Promise<void> {
+  let bytes: Buffer;
+  try {
+    bytes = await readQueueFile(path);
+  } catch (error) {
+    if (error instanceof UnreadableFileError) throw new CliError(`entry ${id} was set aside unreadable and still cannot be read: ${error.reason}`);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`entry ${id}: its set-aside file ${path} is gone`);
+    throw error;
+  }
+  try {
+    process.stdout.write(decodeEntry(bytes).message);
+  } catch (error) {
+    if (!(error instanceof FileFormatError)) throw error;
+    process.stderr.write(`switchyard: entry ${id}'s set-aside file is corrupt (${error.message}); writing the whole file\n`);
+    process.stdout.write(bytes);
   }
 }
 
@@ -271,6 +303,8 @@ interface ShowFacts {
   size: number;
   messageSize: number | null;
   corrupt: string | null;
+  unreadable: string | null;
+  setAsideFile: string | null;
   metadata: JsonObject | null;
   control: EntryControl | null;
   headers: string | null;
@@ -285,9 +319,18 @@ function formatShow(facts: ShowFacts, decoded: DecodedEntry | undefined): string
     field('time', facts.time) +
     field('size', facts.messageSize === null ? `${facts.size} bytes` : `${facts.size} bytes (message ${facts.messageSize} bytes)`) +
     field('path', printable(facts.path));
+  if (facts.unreadable !== null) {
+    return text + field('unreadable', `${printable(facts.unreadable)}\n\`queue move ${facts.id} ${BAD_QUEUE}\` sets it aside; its runner does so when it meets it`);
+  }
   if (!decoded) return text + field('corrupt', `${printable(facts.corrupt ?? '')}; \`queue show --raw\` writes the whole file`);
   text += field('metadata', JSON.stringify(facts.metadata, null, 2)) + field('control', JSON.stringify(facts.control, null, 2));
   if (decoded.control.corrupt === true) text += field('note', 'the message is the unreadable queue file as found; `queue show --raw` writes it');
+  if (facts.setAsideFile !== null) {
+    const reason = typeof facts.control?.reason === 'string' ? facts.control.reason : 'unreadable queue file';
+    const back = typeof facts.control?.originalQueue === 'string' ? facts.control.originalQueue : 'its queue';
+    return text + field('reason', printable(reason)) + field('kept at', printable(facts.setAsideFile)) +
+      field('note', `fix the file, then \`queue requeue ${facts.id}\` puts it back in ${back} (or \`queue move ${facts.id} QUEUE\`)`);
+  }
   const headers = printable(facts.headers ?? '', true);
   return `${text}\n${headers}${headers.endsWith('\n') ? '' : '\n'}`;
 }

@@ -178,9 +178,14 @@ export class Spool {
     if (!(await this.queueNames()).includes(name)) throw new UnknownQueueError(name);
   }
 
+  /**
+   * A queue's entries by state. Shard directories that cannot be listed are
+   * left out rather than failing the count (the master's `status` must
+   * answer, and the runner of that slice names them in its detail).
+   */
   async count(name: string): Promise<StateCounts> {
     const counts: StateCounts = { pck: 0, bak: 0, psv: 0 };
-    for (const entry of await this.switchboard(name).list(ENTRY_STATES)) counts[entry.state]++;
+    for (const entry of (await this.switchboard(name).scan(ENTRY_STATES)).entries) counts[entry.state]++;
     return counts;
   }
 

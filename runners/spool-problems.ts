@@ -9,12 +9,11 @@
 import type { UnlistableDirectory, UnreadableEntryError } from '../queues/index.js';
 
 /** How many of each kind the status line names; the rest are counted. */
-const NAMED = 3;
+const NAMED = 10;
 
 /** A few words for the status line; the log and `queue show` have the whole reason. */
 const SHORT: Record<string, string> = {
   EISDIR: 'a directory',
-  ENOTREG: 'not a regular file',
   ELOOP: 'a symbolic link',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
@@ -45,7 +44,7 @@ export class SpoolProblems {
     if (error.setAside) {
       this.stuck.delete(error.id);
       this.setAsideCount++;
-      this.recentSetAside.push({ id: error.id, reason: SHORT[error.errno ?? ''] ?? error.errno ?? error.reason });
+      this.recentSetAside.push({ id: error.id, reason: SHORT[error.errno ?? ''] ?? error.reason.split(',')[0]! });
       if (this.recentSetAside.length > NAMED) this.recentSetAside.shift();
       return true;
     }

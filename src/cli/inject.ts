@@ -19,7 +19,9 @@
  *   67  EX_NOUSER: no such list or list address;
  *   69  EX_UNAVAILABLE: larger than ingress.maxMessageSize with onOversize = "reject";
  *   75  EX_TEMPFAIL: everything else, ours to fix: a full disk, an unwritable
- *       spool, a busy store, a bad configuration or command line, a bug.
+ *       spool, a busy store, a bad configuration or command line, a bug;
+ *       and inject run as root on a home that belongs to another user
+ *       (see refuseForeignRoot: not 77 EX_NOPERM, which MTAs bounce).
  * Every error is caught (an uncaught one would exit 1 and bounce the mail).
  *
  * Startup matters (one process per message): this module imports only node
@@ -56,6 +58,9 @@ Options:
   --from-env           recipient and sender from $RECIPIENT and $SENDER, as Exim's pipe
                        transport sets them (Exim refuses them on the command line)
   -h, --help           this text
+
+Run it as the user that owns the home (the runners' user): as root on another
+user's home it refuses (exit 75), since root's queue files would be unreadable.
 
 Exit codes (sysexits): 0 queued, 65 empty input, 67 unknown list or address,
 69 too large (ingress.onOversize = "reject"), 75 temporary failure (the MTA retries).`;
@@ -154,6 +159,45 @@ export async function readInput(stdin: Readable, limit: number): Promise<{ data:
   return { data: bytes <= limit ? Buffer.concat(chunks, bytes) : undefined, bytes };
 }
 
+/** The login name of `uid` from /etc/passwd, if it has one there. */
+async function userName(uid: number): Promise<string | undefined> {
+  const { readFile } = await import('node:fs/promises');
+  try {
+    for (const line of (await readFile('/etc/passwd', 'utf8')).split('\n')) {
+      const fields = line.split(':');
+      if (fields.length >= 3 && fields[2] === String(uid)) return fields[0];
+    }
+  } catch {
+    // No readable passwd file: the uid will have to do.
+  }
+  return undefined;
+}
+
+/**
+ * Refuse to write as root into a home that belongs to another user: root's
+ * queue files and shard directories (mode 0660/0770 root:root) are unreadable
+ * to the runners, which run as the home's owner, so the post would wait
+ * unseen. Exit 75, not 77 EX_NOPERM: Postfix's pipe(8) and local(8) and
+ * Exim bounce a message on 77, though the fault is our setup and not the
+ * sender's; on 75 the MTA keeps it queued and delivers it once the pipe runs
+ * as the right user.
+ */
+async function refuseForeignRoot(home: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const { stat } = await import('node:fs/promises');
+  const owner = (await stat(home)).uid;
+  if (owner === 0) return;
+  const name = await userName(owner);
+  const who = name === undefined ? `uid ${owner}` : `${name} (uid ${owner})`;
+  const as = name ?? String(owner);
+  throw new InjectExit(
+    EX_TEMPFAIL,
+    `refusing to run as root: the home ${home} belongs to ${who}, and queue files written by root would be unreadable to its runners. ` +
+      `Run inject as ${as} (Postfix: user=${as} on the pipe in master.cf, or an alias file owned by ${as}; Exim: user = ${as} on the pipe transport). ` +
+      'Exit 75: the MTA keeps the mail and retries',
+  );
+}
+
 function normaliseSender(sender: string): string {
   const trimmed = sender.trim();
   return trimmed === '<>' || trimmed === 'MAILER-DAEMON' ? '' : trimmed.replace(/^<(.*)>$/, '$1');
@@ -169,6 +213,8 @@ async function inject(args: InjectArgs, io: InjectIo): Promise<number> {
   process.umask(config.queues.umask);
 
   const input = await readInput(io.stdin, config.ingress.maxMessageSize);
+  // After reading stdin: a refusal must reach the MTA as an exit code, not as EPIPE.
+  await refuseForeignRoot(home);
   const [{ stripMboxFrom, isBlank }, { MessageTooLargeError, EmptyMessageError }] = await Promise.all([import('../ingress/mbox-from.js'), import('../ingress/errors.js')]);
   if (input.data === undefined) throw new MessageTooLargeError(config.ingress.maxMessageSize, config.ingress.onOversize === 'reject');
   const { message, sender: fromLineSender } = stripMboxFrom(input.data);

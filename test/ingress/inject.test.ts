@@ -162,4 +162,27 @@ describe('switchyard inject', () => {
       await rm(userHome, { recursive: true, force: true });
     }
   });
+
+  it.skipIf(user === undefined)('run as root on a home that belongs to the switchyard user: exit 75 naming the user to run it as, nothing queued; as that user it queues', async () => {
+    const userHome = await makeHome('', [LIST]);
+    try {
+      await waitForQueue(userHome, 'in', 0);
+      await chmod(userHome, 0o770);
+      await chownTree(userHome, user!);
+      const refused = await inject(['--home', userHome, '--recipient', LIST], 'Subject: as root\n\nx\n');
+      expect(refused.code).toBe(75);
+      expect(refused.stderr).toContain(`refusing to run as root: the home ${userHome} belongs to switchyard (uid ${user!.uid})`);
+      expect(refused.stderr).toContain('Run inject as switchyard');
+      expect(await queueIds(userHome, 'in')).toEqual([]);
+      // No root-owned shard directory was made either: a runner could not list it.
+      for (const dir of await readdir(join(userHome, 'queues', 'in')).catch(() => [] as string[])) {
+        expect((await stat(join(userHome, 'queues', 'in', dir))).uid).toBe(user!.uid);
+      }
+      const ok = await inject(['--home', userHome, '--recipient', LIST], 'Subject: as switchyard\n\nx\n', user);
+      expect(ok.code).toBe(0);
+      expect(await queueIds(userHome, 'in')).toHaveLength(1);
+    } finally {
+      await rm(userHome, { recursive: true, force: true });
+    }
+  });
 });

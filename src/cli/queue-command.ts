@@ -311,7 +311,7 @@ interface ShowFacts {
 }
 
 function formatShow(facts: ShowFacts, decoded: DecodedEntry | undefined): string {
-  const field = (name: string, value: string): string => `${name.padEnd(10)}${value.replace(/\n/g, `\n${' '.repeat(10)}`)}\n`;
+  const field = (name: string, value: string): string => `${`${name} `.padEnd(10)}${value.replace(/\n/g, `\n${' '.repeat(10)}`)}\n`;
   let text =
     field('id', facts.id) +
     field('queue', facts.queue) +

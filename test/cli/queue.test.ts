@@ -4,10 +4,10 @@
  * with the queue library itself. Assumes `tsc` has run (`npm test` does).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { existsSync, lstatSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -16,6 +16,7 @@ import {
   makeEntryId,
   nowMicros,
   parseEntryId,
+  setAsidePath,
   sliceOf,
   Spool,
   STANDARD_QUEUES,
@@ -597,4 +598,101 @@ describe('queue purge', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toBe('switchyard: no queue named nosuch\n');
   });
+});
+
+describe('entries that cannot be read at all (a directory, a FIFO, a symbolic link loop)', () => {
+  type Kind = 'directory' | 'fifo' | 'symlink-loop';
+  const KINDS: [Kind, RegExp][] = [
+    ['directory', /^a directory, not a queue file$/],
+    ['fifo', /^a FIFO \(named pipe\), not a queue file$/],
+    ['symlink-loop', /^a symbolic link to ".+", not a queue file/],
+  ];
+
+  /** Something that is not a queue file at a waiting entry's name in `in`. */
+  async function unreadableIn(kind: Kind): Promise<string> {
+    const id = makeEntryId(Buffer.from(kind), '', nowMicros());
+    const path = entryPath(spool.root, 'in', id, 'pck');
+    await mkdir(dirname(path), { recursive: true });
+    if (kind === 'directory') await mkdir(path);
+    else if (kind === 'fifo') expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    else await symlink(basename(path), path);
+    return id;
+  }
+
+  function isKind(path: string, kind: Kind): boolean {
+    const stats = lstatSync(path);
+    return kind === 'directory' ? stats.isDirectory() : kind === 'fifo' ? stats.isFIFO() : stats.isSymbolicLink();
+  }
+
+  it.each(KINDS)('show on a waiting %s prints why it cannot be read (never blocks on a FIFO); --raw exits 1 with the reason', async (kind, reason) => {
+    const id = await unreadableIn(kind);
+    const facts = await json<{ unreadable: string | null; corrupt: string | null; state: string }>('show', id);
+    expect(facts.unreadable).toMatch(reason);
+    expect(facts).toMatchObject({ corrupt: null, state: 'pck' });
+    const text = await queue('show', id);
+    expect(text.code).toBe(0);
+    expect(text.out).toContain(`\nunreadable ${facts.unreadable!}\n`);
+    expect(text.out).toContain(`\`queue move ${id} bad\` sets it aside`);
+    expect(text.out).not.toMatch(/EISDIR|ELOOP/);
+    const raw = await queue('show', '--raw', id);
+    expect(raw.code).toBe(1);
+    expect(raw.stderr).toMatch(new RegExp(`entry ${id.replace('+', '\\+')} in in cannot be read: a `));
+    // Listing and counting the queue still work, and say what is wrong.
+    const [entry] = await listed('in');
+    expect(entry).toMatchObject({ id, error: expect.stringMatching(reason) });
+    expect((await counts()).get('in')?.pck).toBe(1);
+  }, 30_000);
+
+  it.each(KINDS)('a %s moved to bad is set aside as it is with a record of why; show prints the reason; requeue puts it back in its queue; move takes it elsewhere', async (kind, reason) => {
+    const id = await unreadableIn(kind);
+    const moved = await queue('move', id, 'bad');
+    expect(moved.code).toBe(0);
+    expect(moved.out).toBe(`moved ${id} from in to bad\n`);
+    expect(isKind(setAsidePath(spool.root, id), kind)).toBe(true);
+    const [record] = await listed('bad');
+    expect(record).toMatchObject({ id, state: 'psv', error: null });
+    expect(record?.reason).toMatch(new RegExp(`^unreadable queue file: ${reason.source.slice(1)}`));
+    expect(record?.control).toMatchObject({ originalQueue: 'in', setAside: { file: `${id}.raw` } });
+
+    const shown = await queue('show', id);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toMatch(/^reason {4}unreadable queue file: a /m);
+    expect(shown.out).toContain(`kept at   ${setAsidePath(spool.root, id)}`);
+    expect(shown.out).toContain(`\`queue requeue ${id}\` puts it back in in`);
+
+    const requeued = await queue('requeue', id);
+    expect(requeued.code).toBe(0);
+    expect(requeued.out).toBe(`requeued ${id} from bad to in\n`);
+    expect(isKind(entryPath(spool.root, 'in', id, 'pck'), kind)).toBe(true);
+    expect(await listed('bad')).toEqual([]);
+    expect(existsSync(setAsidePath(spool.root, id))).toBe(false);
+
+    // Into bad again, then out to another queue by `move`.
+    expect((await queue('move', id, 'bad')).code).toBe(0);
+    const elsewhere = await queue('move', id, 'shunt');
+    expect(elsewhere.code).toBe(0);
+    expect(elsewhere.out).toBe(`moved ${id} from bad to shunt\n`);
+    expect(isKind(entryPath(spool.root, 'shunt', id, 'pck'), kind)).toBe(true);
+    expect(await listed('bad')).toEqual([]);
+  }, 30_000);
+
+  it('what a runner set aside (the switchboard met it in dequeue) is shown, requeued by --all, and purged with its file', async () => {
+    const ids: string[] = [];
+    for (const [kind] of KINDS) {
+      const id = await unreadableIn(kind);
+      await expect(spool.switchboard('in').dequeue(id)).rejects.toMatchObject({ code: 'SY_QUEUE_UNREADABLE', setAside: true });
+      ids.push(id);
+    }
+    expect((await listed('bad')).map((e) => e.id).sort()).toEqual([...ids].sort());
+    const all = await json<{ requeued: string[]; skipped: unknown[] }>('requeue', '--all');
+    expect([...all.requeued].sort()).toEqual([...ids].sort());
+    expect(all.skipped).toEqual([]);
+    for (const [index, [kind]] of KINDS.entries()) expect(isKind(entryPath(spool.root, 'in', ids[index]!, 'pck'), kind)).toBe(true);
+
+    for (const id of ids) await expect(spool.switchboard('in').dequeue(id)).rejects.toMatchObject({ setAside: true });
+    const purged = await json<{ removed: string[] }>('purge', 'bad', '--older-than', '0s');
+    expect([...purged.removed].sort()).toEqual([...ids].sort());
+    for (const id of ids) expect(existsSync(setAsidePath(spool.root, id))).toBe(false);
+    expect((await counts()).get('bad')?.psv).toBe(0);
+  }, 30_000);
 });

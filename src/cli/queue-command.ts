@@ -10,6 +10,10 @@
  * - `requeue`: rewrite-then-rename from `bad`/`shunt` to the original queue.
  *   Killed during `--all`: what was done is in its queue, the rest is still in
  *   `bad`/`shunt`; run it again.
+ * - An unreadable entry (a directory, a FIFO, a link, root's file) is never
+ *   rewritten: `move` to `bad` sets it aside (record, then the file renamed
+ *   beside it); `move` or `requeue` out of `bad` renames the file back, then
+ *   removes the record. Killed in between: run the command again.
  * - `purge`: one unlink per entry. Killed: some old entries remain; run it again.
  * None of them touches a `.bak`: it belongs to the runner processing it.
  */

@@ -239,7 +239,7 @@ describe('Switchboard finish, quarantine and moves', () => {
     expect(await whereIs(id)).toEqual([join('in', shard, `${id}.bak`)]);
     await rm(board('retry').path(id, 'pck'), { recursive: true });
     // It was leaving, not crashing: recovery moves it on without counting a restore.
-    expect(await inQueue.recoverBackupFiles()).toEqual({ restored: [], quarantined: [], moved: [id] });
+    expect(await inQueue.recoverBackupFiles()).toEqual({ restored: [], quarantined: [], moved: [id], unreadable: [], unlistable: [] });
     expect(await whereIs(id)).toEqual([join('retry', shard, `${id}.pck`)]);
     const entry = await board('retry').dequeue(id);
     expect(entry.message.equals(message)).toBe(true);
@@ -341,7 +341,7 @@ describe('Switchboard finish, quarantine and moves', () => {
     for (let i = 0; i < 3; i++) ids.push(await queue.enqueue(`m${i}`, { i }));
     await queue.dequeue(ids[0]!);
     expect(await queue.files()).toEqual(ids.slice(1));
-    expect(await queue.recoverBackupFiles()).toEqual({ restored: [ids[0]], quarantined: [], moved: [] });
+    expect(await queue.recoverBackupFiles()).toEqual({ restored: [ids[0]], quarantined: [], moved: [], unreadable: [], unlistable: [] });
     expect(await queue.files()).toEqual(ids);
     const entry = await queue.dequeue(ids[0]!);
     expect(entry.control.restores).toBe(1);

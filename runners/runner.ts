@@ -23,7 +23,7 @@
  * per entry. A slow periodic full listing covers lost events.
  *
  * This class knows nothing of processes or supervision: it emits events
- * (`ready`, `entry-start`, `entry-end`, `progress`, and `status` when what
+ * (`starting` with what it is doing before it is ready, `ready`, `entry-start`, `entry-end`, `progress`, and `status` when what
  * statusDetail() returns may have changed) that whoever runs it may forward.
  */
 import { EventEmitter } from 'node:events';
@@ -208,6 +208,7 @@ export abstract class Runner extends EventEmitter {
   }
 
   private async loop(): Promise<void> {
+    this.emit('starting', 'recovering entries left in flight');
     const recovered = await this.switchboard.recoverBackupFiles();
     if (recovered.restored.length > 0 || recovered.quarantined.length > 0 || recovered.moved.length > 0) {
       this.log.warn(recovered, 'recovered entries left in flight by a previous crash');
@@ -215,7 +216,9 @@ export abstract class Runner extends EventEmitter {
     for (const id of recovered.quarantined) {
       this.log.error({ entry: id, reason: `crashed ${this.options.maxRestores} times while being processed` }, 'entry quarantined in bad');
     }
+    this.emit('starting', 'removing stale temp files');
     await this.switchboard.removeStaleTemps(this.options.tempMaxAgeMs);
+    this.emit('starting', 'listing its slice');
     const watcher = await this.switchboard.watch();
     try {
       await this.fullRescan();

@@ -51,7 +51,7 @@ export const configSchema = z
   .object({
     master: z
       .object({
-        startTimeout: duration('30s', '`switchyard start` fails if the runners are not all up by then'),
+        startTimeout: duration('30s', '`switchyard start` fails if a runner still starting reports no progress for this long'),
         stopTimeout: duration('30s', 'runners still busy this long after TERM are killed (their entries are recovered at next start)'),
         maxRestarts: integer(5, 1, 1_000_000, 'a runner that crashes this many times within restartWindow is no longer restarted'),
         restartWindow: duration('60s', 'the window for maxRestarts'),
@@ -61,6 +61,17 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('the master process'),
+    watchdog: z
+      .object({
+        heartbeatInterval: duration('5s', 'every runner and service sends the master a liveness heartbeat this often, from its event loop'),
+        heartbeatTimeout: duration('30s', 'a runner or service that sends no heartbeat this long (stopped, or its event loop blocked) is killed and restarted'),
+      })
+      .strict()
+      .refine((w) => w.heartbeatTimeout >= 2 * w.heartbeatInterval, {
+        message: 'heartbeatTimeout must be at least twice heartbeatInterval (one late heartbeat must not kill a process)',
+      })
+      .prefault({})
+      .describe('liveness of every supervised process'),
     queues: z
       .object({
         durability: z.enum(['fsync', 'none']).default('fsync').describe("'fsync' makes every accepted entry survive a power cut; 'none' is for tests"),

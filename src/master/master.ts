@@ -93,9 +93,14 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     home: options.home,
     runners: loaded.runners,
     master: config.master,
+    watchdog: config.watchdog,
     runnerScript: RUNNER_SCRIPT,
     logToStdout: toStdout,
     logger: log,
+  });
+  // Each runner's progress while starting extends the deadline of the `start` waiting in the background too.
+  supervisor.on('start-progress', (doing: string) => {
+    if (options.notifyParent && process.connected) process.send?.({ type: 'master-starting', doing } satisfies MasterStartMessage);
   });
   supervisor.on('pids', (pids: number[]) => {
     lock.update(pids).catch((error: unknown) => log.error({ err: error }, 'could not record runner pids in the lock file'));
@@ -104,6 +109,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   const report = async (): Promise<StatusReport> => {
     const queues: Record<string, number> = {};
     for (const name of await spool.queueNames()) queues[name] = (await spool.count(name)).pck;
+    const problems = supervisor.problems();
     return {
       master: {
         pid: process.pid,
@@ -114,6 +120,8 @@ export async function runMaster(options: MasterOptions): Promise<number> {
         version: version(),
       },
       runners: supervisor.status(),
+      healthy: problems.length === 0,
+      problems,
       queues,
     };
   };
@@ -193,4 +201,6 @@ function logStats(supervisor: Supervisor, log: Logger): void {
   for (const runner of supervisor.status()) {
     log.info({ stats: runner }, `stats ${runner.name} ${runner.slice}/${runner.numSlices}`);
   }
+  // Said again on every stats run, so a failed runner is not one log line lost among thousands.
+  for (const problem of supervisor.problems()) log.error({ problem }, problem);
 }

@@ -2,12 +2,14 @@
 /**
  * One runner process: the master forks this once per runner per slice.
  *
- *     node runner-process.js --home DIR --runner NAME --slice S --slices N [--stdout]
+ *     node runner-process.js --home DIR --runner NAME --slice S --slices N --heartbeat MS [--stdout]
  *
  * It loads the configuration itself (so it validates exactly as the master
  * did), imports the runner's module, and runs it. Supervision lives here, not
- * in runners/: signals, the IPC heartbeat for the master's watchdog (and the
- * runner's status detail, sent when it changes), exit codes.
+ * in runners/: signals, the IPC messages for the master's watchdogs (a
+ * liveness heartbeat every --heartbeat ms from the first moment, progress
+ * while starting, entry progress, and the runner's status detail, sent when
+ * it changes), exit codes.
  *
  * SIGTERM, SIGINT: take no new entry, finish those in flight, exit 0. A second
  *   one: in-flight entries give up and are released (`.bak` back to `.pck`).
@@ -20,13 +22,11 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, type ResolvedRunner } from '../config/load.js';
-import { homePaths } from '../home.js';
-import { createLogger, logFilePath } from '../logging.js';
-import { Runner, type RunnerOptions } from '../../runners/runner.js';
-import { RunnerSetupError } from '../../runners/errors.js';
-import { TaskPool } from '../../runners/task-pool.js';
+import type { ResolvedRunner } from '../config/load.js';
+import type { Runner, RunnerOptions } from '../../runners/runner.js';
 import { RUNNER_EXIT_RESTART, type RunnerMessage } from './protocol.js';
+// Everything else is imported in main(), after the first heartbeat: loading it takes seconds on a
+// loaded machine, and the master should hear from this process from the start.
 
 type RunnerClass = new (options: RunnerOptions) => Runner;
 
@@ -35,6 +35,8 @@ function send(message: RunnerMessage): void {
 }
 
 async function loadRunnerClass(runner: ResolvedRunner): Promise<RunnerClass> {
+  const { Runner } = await import('../../runners/runner.js');
+  const { RunnerSetupError } = await import('../../runners/errors.js');
   const specifier = runner.module.startsWith('/') ? pathToFileURL(runner.module).href : runner.module;
   const loaded = (await import(specifier)) as { default?: unknown };
   const candidate = loaded.default;
@@ -51,12 +53,25 @@ async function main(): Promise<number> {
       runner: { type: 'string' },
       slice: { type: 'string' },
       slices: { type: 'string' },
+      heartbeat: { type: 'string' },
       stdout: { type: 'boolean', default: false },
     },
   });
   if (!values.home || !values.runner || values.slice === undefined || values.slices === undefined) {
-    throw new RunnerSetupError('usage: runner-process --home DIR --runner NAME --slice S --slices N');
+    throw new Error('usage: runner-process --home DIR --runner NAME --slice S --slices N [--heartbeat MS]');
   }
+  const heartbeatMs = Number(values.heartbeat);
+  if (Number.isFinite(heartbeatMs) && heartbeatMs > 0) {
+    // Sent from the event loop: a stopped process or a loop blocked in a system call misses it, and the master
+    // notices. Unref'd: it must not keep a finished runner alive.
+    setInterval(() => send({ type: 'heartbeat' }), heartbeatMs).unref();
+  }
+  send({ type: 'starting', doing: 'loading its code and configuration' });
+  const { loadConfig } = await import('../config/load.js');
+  const { homePaths } = await import('../home.js');
+  const { createLogger, logFilePath } = await import('../logging.js');
+  const { RunnerSetupError } = await import('../../runners/errors.js');
+  const { TaskPool } = await import('../../runners/task-pool.js');
   const paths = homePaths(values.home);
   const { config, runners } = await loadConfig(paths.config);
   process.umask(config.queues.umask);
@@ -71,6 +86,7 @@ async function main(): Promise<number> {
     base: { runner: resolved.name, slice, numSlices },
   });
   const log = logs.logger;
+  send({ type: 'starting', doing: `loading ${resolved.module}` });
   const RunnerImpl = await loadRunnerClass(resolved);
   const runner = new RunnerImpl({
     name: resolved.name,
@@ -122,6 +138,7 @@ async function main(): Promise<number> {
   runner.on('status', () => {
     if (runner.statusDetail() !== detail) report();
   });
+  runner.on('starting', (doing: string) => send({ type: 'starting', doing }));
   runner.once('ready', () => {
     log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
     send({ type: 'ready' });

@@ -263,9 +263,12 @@ function renderStatus(report: StatusReport): string {
       ? ''
       : `${problems.length} runner${problems.length === 1 ? '' : 's'} FAILED:\n${problems.map((problem) => `  ${oneLine(problem, 300)}\n`).join('')}`;
   const head = `master: pid ${master.pid} on ${master.host}, up ${formatAge(master.uptime)} (since ${master.startedAt}), switchyard ${master.version}\nhome:   ${master.home}\n\n`;
+  // Reports of masters before services existed have no `kind`: every entry was a runner then.
+  const services = report.runners.filter((r) => r.kind === 'service');
+  const queueRunners = report.runners.filter((r) => r.kind !== 'service');
   const runners = formatTable(
     ['RUNNER', 'SLICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'PROCESSED', 'FAILED', 'LAST ERROR'],
-    report.runners.map((r) => [
+    queueRunners.map((r) => [
       r.name,
       `${r.slice}/${r.numSlices}`,
       r.pid === null ? '-' : String(r.pid),
@@ -278,15 +281,32 @@ function renderStatus(report: StatusReport): string {
     ]),
     ['left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'left'],
   );
+  const serviceTable =
+    services.length === 0
+      ? ''
+      : `\n${formatTable(
+          ['SERVICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'HANDLED', 'FAILED', 'LAST ERROR'],
+          services.map((r) => [
+            r.name,
+            r.pid === null ? '-' : String(r.pid),
+            r.state,
+            r.uptime === null ? '-' : formatAge(r.uptime),
+            String(r.restarts),
+            String(r.processed),
+            String(r.failed),
+            oneLine(r.lastError ?? '', 60),
+          ]),
+          ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'left'],
+        )}`;
   // A runner's own note on its state (a smarthost backing off) is too long for a column: a line each under the table.
   const details = report.runners
     .filter((r) => r.detail !== null && r.detail !== undefined)
-    .map((r) => `${r.name} ${r.slice}/${r.numSlices}: ${oneLine(r.detail ?? '', 200)}\n`)
+    .map((r) => `${r.kind === 'service' ? r.name : `${r.name} ${r.slice}/${r.numSlices}`}: ${oneLine(r.detail ?? '', 200)}\n`)
     .join('');
   const queueRows = Object.entries(report.queues)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([queue, waiting]) => [queue, String(waiting)]);
-  const body = `${head}${runners}${details === '' ? '' : `\n${details}`}\n${formatTable(['QUEUE', 'WAITING'], queueRows, ['left', 'right'])}`;
+  const body = `${head}${runners}${serviceTable}${details === '' ? '' : `\n${details}`}\n${formatTable(['QUEUE', 'WAITING'], queueRows, ['left', 'right'])}`;
   return alarm === '' ? body : `${alarm}\n${body}\n${alarm}`;
 }
 

@@ -1,7 +1,10 @@
 /**
  * The master: one per spool. It takes the lock, starts the supervisor (which
- * forks every runner slice), answers `switchyard status` on its socket, runs
- * the periodic maintenance (node-cron) and relays signals:
+ * forks every queue runner slice and every service), answers `switchyard
+ * status` on its socket, logs a stats line per process on `cron.stats`, and
+ * relays signals. It does no mail work and never opens the list store: the
+ * periodic jobs run in the scheduler service (runners/scheduler.ts).
+ * Signals:
  *   HUP       reopen its own log and every runner's;
  *   USR1      restart every runner (each finishes its entries first);
  *   TERM/INT  stop every runner gracefully, then exit 0.
@@ -26,9 +29,6 @@ import { acquireMasterLock, type MasterLock } from './lock.js';
 import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol.js';
 import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
-import { openStore, type Store } from '../store/index.js';
-import { expireHeld } from '../store/held-expiry.js';
-import { bounceWarningsJob } from '../bounce/warnings-job.js';
 
 const RUNNER_SCRIPT = fileURLToPath(new URL('./runner-process.js', import.meta.url));
 
@@ -86,7 +86,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
 
   const startedAt = new Date();
   const spool = new Spool({ root: paths.queues, durability: config.queues.durability });
-  for (const queue of new Set<string>([...STANDARD_QUEUES, ...loaded.runners.map((r) => r.queue)])) {
+  for (const queue of new Set<string>([...STANDARD_QUEUES, ...loaded.runners.filter((r) => r.kind === 'runner').map((r) => r.queue)])) {
     await mkdir(`${paths.queues}/${queue}`, { recursive: true, mode: 0o770 });
   }
   const supervisor = new Supervisor({
@@ -159,12 +159,8 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   log.info({ home: options.home, runners: supervisor.processCount, config: loaded.fromFile ? loaded.file : 'embedded defaults' }, 'master started');
   notifyParent(options, { type: 'master-started', pid: process.pid, runners: supervisor.processCount });
 
-  tasks.push(
-    cron.schedule(config.cron.tempCleanup, () => cleanTemps(spool, config.queues.tempMaxAge, log), { name: 'temp-cleanup', noOverlap: true }),
-    cron.schedule(config.cron.stats, () => logStats(supervisor, log), { name: 'stats', noOverlap: true }),
-    cron.schedule(config.cron.heldExpiry, () => expireHeldPosts(options.home, config.store.busyTimeout, log), { name: 'held-expiry', noOverlap: true }),
-    cron.schedule(config.cron.bounceWarnings, () => bounceWarningsJob(options.home, config, log), { name: 'bounce-warnings', noOverlap: true }),
-  );
+  // Supervision statistics only the master has; every job that touches mail or the store is the scheduler's.
+  tasks.push(cron.schedule(config.cron.stats, () => logStats(supervisor, log), { name: 'stats', noOverlap: true }));
 
   const why = await stopRequested;
   log.info({ why }, 'stopping every runner');
@@ -175,26 +171,6 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   log.info('master stopped');
   logs.flush();
   return 0;
-}
-
-async function cleanTemps(spool: Spool, maxAgeMs: number, log: Logger): Promise<void> {
-  let removed = 0;
-  for (const name of await spool.queueNames()) removed += await spool.switchboard(name).removeStaleTemps(maxAgeMs);
-  if (removed > 0) log.warn({ removed }, 'removed temp files left by crashed writers');
-}
-
-/** cron.heldExpiry: discard held posts past their list's maxDaysToHold (src/store/held-expiry.ts). */
-async function expireHeldPosts(home: string, busyTimeoutMs: number, log: Logger): Promise<void> {
-  let store: Store | undefined;
-  try {
-    store = openStore(home, { busyTimeoutMs });
-    await expireHeld(store, Date.now(), log);
-  } catch (error) {
-    // A busy store or a bad list: the next run tries again; the master carries on.
-    log.error({ err: error }, 'held-post expiry failed');
-  } finally {
-    await store?.close();
-  }
 }
 
 function logStats(supervisor: Supervisor, log: Logger): void {

@@ -21,7 +21,12 @@ export const RUNNER_EXIT_RESTART = 99;
 
 export interface RunnerReadyMessage {
   type: 'ready';
+  /** What the module turned out to be: a queue runner or a service (no queue). */
+  kind?: ProcessKind;
 }
+
+/** What the master supervises: queue runners (one slice of one queue) and services (a listener, the scheduler). */
+export type ProcessKind = 'runner' | 'service';
 
 /** Liveness only: the process's event loop turns. */
 export interface HeartbeatMessage {
@@ -49,6 +54,8 @@ export interface RunnerStateMessage {
    * absent when there is nothing to say. Sent again whenever it changes.
    */
   detail?: string;
+  /** A service's structured state (Service.statusInfo(): the scheduler's jobs), sent again whenever it changes. */
+  info?: Record<string, unknown>;
 }
 
 export type RunnerMessage = RunnerReadyMessage | HeartbeatMessage | RunnerStartingMessage | RunnerStateMessage;
@@ -57,7 +64,9 @@ export type RunnerState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopp
 
 export interface RunnerStatus {
   name: string;
-  queue: string;
+  kind: ProcessKind;
+  /** The queue a runner consumes; null for a service. */
+  queue: string | null;
   slice: number;
   numSlices: number;
   pid: number | null;
@@ -71,6 +80,8 @@ export interface RunnerStatus {
   lastError: string | null;
   /** The runner's own one-line note on its state (RunnerStateMessage.detail), null when none. */
   detail: string | null;
+  /** A service's structured state (the scheduler: `{ jobs: [...] }`), null when none. */
+  info: Record<string, unknown> | null;
 }
 
 export interface StatusReport {

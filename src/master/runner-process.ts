@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * One runner process: the master forks this once per runner per slice.
+ * One supervised process: the master forks this once per queue runner per
+ * slice, and once per service (runners/service.ts: no queue, one slice).
  *
  *     node runner-process.js --home DIR --runner NAME --slice S --slices N --heartbeat MS [--stdout]
  *
@@ -24,26 +25,27 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { ResolvedRunner } from '../config/load.js';
 import type { Runner, RunnerOptions } from '../../runners/runner.js';
+import type { Service, ServiceOptions } from '../../runners/service.js';
 import { RUNNER_EXIT_RESTART, type RunnerMessage } from './protocol.js';
 // Everything else is imported in main(), after the first heartbeat: loading it takes seconds on a
 // loaded machine, and the master should hear from this process from the start.
 
-type RunnerClass = new (options: RunnerOptions) => Runner;
+type Loaded = { kind: 'runner'; Impl: new (options: RunnerOptions) => Runner } | { kind: 'service'; Impl: new (options: ServiceOptions) => Service };
 
 function send(message: RunnerMessage): void {
   if (process.connected) process.send?.(message);
 }
 
-async function loadRunnerClass(runner: ResolvedRunner): Promise<RunnerClass> {
+async function loadRunnerClass(runner: ResolvedRunner): Promise<Loaded> {
   const { Runner } = await import('../../runners/runner.js');
+  const { Service } = await import('../../runners/service.js');
   const { RunnerSetupError } = await import('../../runners/errors.js');
   const specifier = runner.module.startsWith('/') ? pathToFileURL(runner.module).href : runner.module;
   const loaded = (await import(specifier)) as { default?: unknown };
   const candidate = loaded.default;
-  if (typeof candidate !== 'function' || !(candidate.prototype instanceof Runner)) {
-    throw new RunnerSetupError(`runner ${runner.name}: module ${runner.module} has no default export extending Runner`);
-  }
-  return candidate as RunnerClass;
+  if (typeof candidate === 'function' && candidate.prototype instanceof Runner) return { kind: 'runner', Impl: candidate as new (options: RunnerOptions) => Runner };
+  if (typeof candidate === 'function' && candidate.prototype instanceof Service) return { kind: 'service', Impl: candidate as new (options: ServiceOptions) => Service };
+  throw new RunnerSetupError(`runner ${runner.name}: module ${runner.module} has no default export extending Runner or Service`);
 }
 
 async function main(): Promise<number> {
@@ -87,8 +89,22 @@ async function main(): Promise<number> {
   });
   const log = logs.logger;
   send({ type: 'starting', doing: `loading ${resolved.module}` });
-  const RunnerImpl = await loadRunnerClass(resolved);
-  const runner = new RunnerImpl({
+  const loaded = await loadRunnerClass(resolved);
+  if (loaded.kind === 'service' && numSlices !== 1) {
+    throw new RunnerSetupError(`${resolved.name} is a service: instances must be 1 (it owns something, a port or the schedule, that one process holds)`);
+  }
+  const runner: Runner | Service =
+    loaded.kind === 'service'
+      ? new loaded.Impl({
+          name: resolved.name,
+          home: values.home,
+          spoolRoot: paths.queues,
+          durability: config.queues.durability,
+          logger: log,
+          options: resolved.options,
+          config,
+        })
+      : new loaded.Impl({
     name: resolved.name,
     queue: resolved.queue,
     slice,
@@ -114,8 +130,12 @@ async function main(): Promise<number> {
 
   let progressAt = Date.now();
   let detail: string | undefined;
+  let info: string | undefined;
+  const infoOf = (): Record<string, unknown> | undefined => ('statusInfo' in runner ? runner.statusInfo() : undefined);
   const report = (): void => {
     detail = runner.statusDetail();
+    const current = infoOf();
+    info = current === undefined ? undefined : JSON.stringify(current);
     send({
       type: 'state',
       inFlight: runner.stats.inFlight,
@@ -125,6 +145,7 @@ async function main(): Promise<number> {
       progressAt,
       ...(runner.stats.lastError ? { lastError: runner.stats.lastError } : {}),
       ...(detail !== undefined ? { detail } : {}),
+      ...(current !== undefined ? { info: current } : {}),
     });
   };
   const onProgress = (): void => {
@@ -136,12 +157,14 @@ async function main(): Promise<number> {
   runner.on('progress', onProgress);
   // Not progress: the watchdog's clock (progressAt) is left alone.
   runner.on('status', () => {
-    if (runner.statusDetail() !== detail) report();
+    const current = infoOf();
+    if (runner.statusDetail() !== detail || (current === undefined ? undefined : JSON.stringify(current)) !== info) report();
   });
   runner.on('starting', (doing: string) => send({ type: 'starting', doing }));
   runner.once('ready', () => {
-    log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
-    send({ type: 'ready' });
+    if (loaded.kind === 'service') log.info('service ready');
+    else log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
+    send({ type: 'ready', kind: loaded.kind });
   });
 
   let exitCode = 0;

@@ -29,7 +29,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ResolvedRunner } from '../config/load.js';
-import { RUNNER_EXIT_RESTART, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
+import { RUNNER_EXIT_RESTART, type ProcessKind, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
 
 export interface SupervisorOptions {
   home: string;
@@ -71,8 +71,14 @@ class Slot {
   /** While starting: when it last reported progress, and what it said it was doing. */
   startProgressAt = 0;
   doing: string | null = null;
+  /** From the configuration (built-ins), then from what the process says it is. */
+  kind: ProcessKind;
+  /** A service's structured state; kept after it exits (the scheduler's last job runs stay visible). */
+  info: Record<string, unknown> | null = null;
 
-  constructor(readonly runner: ResolvedRunner, readonly slice: number) {}
+  constructor(readonly runner: ResolvedRunner, readonly slice: number) {
+    this.kind = runner.kind;
+  }
 
   get numSlices(): number {
     return this.runner.instances;
@@ -220,13 +226,14 @@ export class Supervisor extends EventEmitter {
   problems(): string[] {
     return this.slots
       .filter((slot) => slot.state === 'failed')
-      .map((slot) => `${slot.runner.name} ${slot.slice}/${slot.numSlices} FAILED, not restarted until \`switchyard restart\`: ${slot.lastError ?? 'no error recorded'}`);
+      .map((slot) => `${slot.kind === 'service' ? `service ${slot.runner.name}` : slot.label} FAILED, not restarted until \`switchyard restart\`: ${slot.lastError ?? 'no error recorded'}`);
   }
 
   status(now = Date.now()): RunnerStatus[] {
     return this.slots.map((slot) => ({
       name: slot.runner.name,
-      queue: slot.runner.queue,
+      kind: slot.kind,
+      queue: slot.kind === 'service' ? null : slot.runner.queue,
       slice: slot.slice,
       numSlices: slot.numSlices,
       pid: slot.child?.pid ?? null,
@@ -238,6 +245,7 @@ export class Supervisor extends EventEmitter {
       inFlight: slot.inFlight,
       lastError: slot.lastError,
       detail: slot.detail,
+      info: slot.info,
     }));
   }
 
@@ -323,6 +331,7 @@ export class Supervisor extends EventEmitter {
     }
     if (message.type === 'ready') {
       slot.everReady = true;
+      if (message.kind !== undefined) slot.kind = message.kind;
       if (slot.state === 'starting') slot.state = 'running';
       if (slot.doing !== null && slot.detail === `starting: ${slot.doing}`) slot.detail = null;
       slot.doing = null;
@@ -335,6 +344,7 @@ export class Supervisor extends EventEmitter {
     slot.inFlight = message.inFlight;
     if (message.lastError) slot.lastError = `${message.lastError.at} ${message.lastError.entry}: ${message.lastError.message}`;
     slot.detail = message.detail ?? null;
+    if (message.info !== undefined) slot.info = message.info;
     clearTimeout(slot.watchdog);
     slot.watchdog = undefined;
     if (message.inFlight > 0 && slot.state === 'running') {

@@ -79,15 +79,16 @@ async function fakeSocket(report: StatusReport): Promise<{ watchers: Set<Socket>
 const REPORT: StatusReport = {
   master: { pid: 4321, host: 'mail.example', home: '/var/lib/switchyard', startedAt: '2026-11-01T10:00:00.000Z', uptime: 93_784, version: '0.1.0' },
   runners: [
-    { name: 'out', queue: 'out', slice: 0, numSlices: 2, pid: 5001, state: 'running', uptime: 3_725, restarts: 1, processed: 1200, failed: 3, inFlight: 2, lastError: 'connect ECONNREFUSED 192.0.2.1:25\nat TCPConnectWrap', detail: 'smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z' },
-    { name: 'out', queue: 'out', slice: 1, numSlices: 2, pid: null, state: 'failed', uptime: null, restarts: 5, processed: 0, failed: 0, inFlight: 0, lastError: 'failed: crashed 5 times within 1m', detail: null },
+    { name: 'out', kind: 'runner', queue: 'out', slice: 0, numSlices: 2, pid: 5001, state: 'running', uptime: 3_725, restarts: 1, processed: 1200, failed: 3, inFlight: 2, lastError: 'connect ECONNREFUSED 192.0.2.1:25\nat TCPConnectWrap', detail: 'smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z', info: null },
+    { name: 'out', kind: 'runner', queue: 'out', slice: 1, numSlices: 2, pid: null, state: 'failed', uptime: null, restarts: 5, processed: 0, failed: 0, inFlight: 0, lastError: 'failed: crashed 5 times within 1m', detail: null, info: null },
+    { name: 'lmtp', kind: 'service', queue: null, slice: 0, numSlices: 1, pid: 5003, state: 'running', uptime: 120, restarts: 0, processed: 42, failed: 0, inFlight: 0, lastError: null, detail: 'not listening on 127.0.0.1:8024: EADDRINUSE; next attempt in 4s', info: null },
   ],
   healthy: false,
   problems: ['out 1/2 FAILED, not restarted until `switchyard restart`: failed: crashed 5 times within 1m'],
   queues: { out: 17, bad: 0, in: 2 },
 };
 
-const HEALTHY: StatusReport = { ...REPORT, runners: REPORT.runners.slice(0, 1), healthy: true, problems: [] };
+const HEALTHY: StatusReport = { ...REPORT, runners: [REPORT.runners[0]!, REPORT.runners[2]!], healthy: true, problems: [] };
 
 describe('with no master running', () => {
   it.each(['status', 'stop', 'restart', 'reopen'])('`%s` exits 3 saying no master is running for the home', async (command) => {
@@ -165,6 +166,10 @@ describe('with a master running', () => {
     expect(stdout).toMatch(/out +0\/2 +5001 +running +1h2m +1 +1200 +3 +connect ECONNREFUSED 192\.0\.2\.1:25 at TCPConnectWrap/);
     expect(stdout).toMatch(/out +1\/2 +- +failed +- +5 +0 +0 +failed: crashed 5 times within 1m/);
     expect(stdout).toMatch(/QUEUE +WAITING\nbad +0\nin +2\nout +17\n/);
+    // Services in a table of their own, with no slice and no queue.
+    expect(stdout).toMatch(/\nSERVICE +PID +STATE +UPTIME +RESTARTS +HANDLED +FAILED +LAST ERROR\nlmtp +5003 +running +2m +0 +42 +0 *\n/);
+    expect(stdout).not.toMatch(/^lmtp +0\/1/m);
+    expect(stdout).toContain('\nlmtp: not listening on 127.0.0.1:8024: EADDRINUSE; next attempt in 4s\n');
   });
 
   it('status of a healthy master exits 0 and flags nothing', async () => {
@@ -179,7 +184,7 @@ describe('with a master running', () => {
     await fakeSocket(REPORT);
     const { code, stdout } = await cli(['--home', home, 'status']);
     expect(code).toBe(4);
-    expect(stdout).toContain('\n\nout 0/2: smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z\n\nQUEUE');
+    expect(stdout).toContain('\n\nout 0/2: smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z\nlmtp: not listening on 127.0.0.1:8024: EADDRINUSE; next attempt in 4s\n\nQUEUE');
     expect(stdout).not.toContain('out 1/2:');
   });
 

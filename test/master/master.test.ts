@@ -312,8 +312,8 @@ describe('logs', () => {
     expect(stdout).toMatch(/master started \(pid \d+/);
     try {
       const logs = join(dir, 'logs');
-      // One file per runner process (the built-in runners' too) and the master's.
-      expect((await readdir(logs)).sort()).toEqual(['archive-0of1.log', 'bounces-0of1.log', 'hop-0of1.log', 'incoming-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log', 'virgin-0of1.log']);
+      // One file per runner and service process (the built-in ones' too) and the master's.
+      expect((await readdir(logs)).sort()).toEqual(['archive-0of1.log', 'bounces-0of1.log', 'hop-0of1.log', 'incoming-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log', 'scheduler-0of1.log', 'virgin-0of1.log']);
       for (const name of ['master.log', 'hop-0of1.log']) await rename(join(logs, name), join(logs, `${name}.1`));
       const { watch } = await import('node:fs');
       const reopened = new Promise<void>((resolve) => {

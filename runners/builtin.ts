@@ -1,12 +1,16 @@
 /**
- * The runners switchyard ships, by name: what `[runner.NAME]` refers to when
- * it names no module. Each is one file in this directory whose default
- * export is a Runner subclass.
+ * The runners and services switchyard ships, by name: what `[runner.NAME]`
+ * refers to when it names no module. Each is one file in this directory
+ * whose default export is a Runner subclass (a queue runner) or a Service
+ * subclass (`kind: 'service'`: no queue, one process).
  */
 import { fileURLToPath } from 'node:url';
 
 export interface BuiltinRunner {
-  queue: string;
+  /** Absent: a queue runner. */
+  kind?: 'service';
+  /** The queue a runner consumes; none for a service. */
+  queue?: string;
   module: string;
   description: string;
   /** `[runner.NAME]` values this runner starts with unless the file sets them. */
@@ -33,10 +37,14 @@ export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
     defaults: { concurrency: 4, watchdogTimeout: '30m' },
   },
   lmtp: {
-    // Consumes no queue (its work arrives over LMTP); `in` is where posts go.
-    queue: 'in',
+    kind: 'service',
     module: here('./lmtp.js'),
-    description: 'the LMTP server ([lmtp], 127.0.0.1:8024) the MTA delivers list mail to; writes ingress entries',
+    description: 'service: the LMTP server ([lmtp], 127.0.0.1:8024) the MTA delivers list mail to; writes ingress entries',
+  },
+  scheduler: {
+    kind: 'service',
+    module: here('./scheduler.js'),
+    description: 'service: the periodic jobs ([cron]): held-post expiry and bounce warnings (once for all hosts on one store), temp cleanup',
   },
   incoming: {
     queue: 'in',

@@ -1,14 +1,12 @@
 /**
- * The LMTP runner: the MTA delivers list mail to it over LMTP (RFC 2033) on
+ * The LMTP service: the MTA delivers list mail to it over LMTP (RFC 2033) on
  * `[lmtp] host:port` (127.0.0.1:8024 by default), and it writes each
  * recipient's copy as an ingress entry (see lmtp/lmtp-server.ts for the
- * replies). It consumes no queue: it overrides run(), stop() and abort()
- * of the base class and never takes an entry, so the master supervises it
- * like any runner (forks it, restarts it, stops it with SIGTERM) while its
- * work arrives on a socket. One process only: `instances` must be 1 (two
- * processes cannot listen on one port).
+ * replies). A Service (service.ts), not a queue runner: the master
+ * supervises it like one (forks it, restarts it, stops it with SIGTERM)
+ * while its work arrives on a socket. One process only (every service is).
  *
- * run(): open the list store, listen, emit `ready`, serve until stop().
+ * serve(): open the list store, listen, emit `ready`, serve until stop().
  * A listen failure (the port is taken, say by a Mailman still running) is
  * not fatal: the runner reports ready, shows the reason as its status detail
  * in `switchyard status`, logs it, and tries again with a doubling delay
@@ -23,64 +21,32 @@
  * names its crash windows): killed at any moment, every 250 sent was for a
  * durable entry, and everything else is still the MTA's.
  */
-import type { DequeuedEntry } from '../queues/index.js';
-import { configSchema } from '../src/config/schema.js';
 import { IngressWriter } from '../src/ingress/ingress-writer.js';
-import { openStore, type Store } from '../src/store/index.js';
-import { RunnerSetupError } from './errors.js';
+import { openStore, storeOptions, type Store } from '../src/store/index.js';
 import { LmtpService } from './lmtp/lmtp-server.js';
-import { Runner, type RunnerOptions } from './runner.js';
+import { Service } from './service.js';
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
 
-export default class LmtpRunner extends Runner {
+export default class LmtpRunner extends Service {
   private service: LmtpService | undefined;
   private store: Store | undefined;
-  private running: Promise<void> | undefined;
-  private stopRequested: (() => void) | undefined;
-  private readonly stopped: Promise<void>;
   private listenProblem: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private shuttingDown = false;
-
-  constructor(options: RunnerOptions) {
-    super(options);
-    if (options.numSlices !== 1) throw new RunnerSetupError(`runner ${options.name}: instances must be 1 (one process listens on [lmtp] port)`);
-    if (options.home === undefined) throw new RunnerSetupError(`runner ${options.name}: needs the home directory (the list store)`);
-    this.stopped = new Promise((resolve) => (this.stopRequested = resolve));
-  }
-
-  /** Never called: this runner takes no entries. */
-  async process(_entry: DequeuedEntry): Promise<void> {
-    throw new Error('the LMTP runner consumes no queue');
-  }
 
   protected override runnerDetail(): string | undefined {
     return this.listenProblem;
   }
 
-  override run(): Promise<void> {
-    this.running ??= this.serve();
-    return this.running;
-  }
-
-  override async stop(): Promise<void> {
-    this.shuttingDown = true;
-    this.stopRequested?.();
-    await this.running;
-  }
-
-  override abort(): void {
-    this.shuttingDown = true;
-    this.stopRequested?.();
+  protected override onAbort(): void {
     // The graceful close is under way; cutting the connections now only ends it sooner.
     this.service?.close().catch(() => undefined);
   }
 
-  private async serve(): Promise<void> {
-    const config = this.options.config ?? configSchema.parse({});
-    this.store = openStore(this.options.home!, { busyTimeoutMs: config.store.busyTimeout });
+  protected async serve(): Promise<void> {
+    const config = this.options.config;
+    this.store = openStore(this.options.home, storeOptions(config));
     const writer = new IngressWriter({ spoolRoot: this.options.spoolRoot, durability: this.options.durability });
     this.service = new LmtpService({
       lmtp: config.lmtp,
@@ -91,19 +57,18 @@ export default class LmtpRunner extends Runner {
       onAccepted: (route, queue, id) => {
         this.stats.processed++;
         this.log.info({ entry: id, queue, list: route.listId }, 'LMTP message queued');
-        this.emit('progress', id);
+        this.progress();
       },
     });
     try {
       await this.listenWithRetry(config.lmtp.host, config.lmtp.port);
-      await this.stopped;
+      await this.stopRequested;
       clearTimeout(this.retryTimer);
       await this.service.close();
       this.log.info('LMTP runner stopped: every transaction in flight finished');
     } finally {
       clearTimeout(this.retryTimer);
       await this.store.close();
-      await this.options.pool.close();
     }
   }
 
@@ -111,7 +76,7 @@ export default class LmtpRunner extends Runner {
   private async listenWithRetry(host: string, port: number): Promise<void> {
     let delay = RETRY_MIN_MS;
     const attempt = async (): Promise<void> => {
-      if (this.shuttingDown) return;
+      if (this.stopping) return;
       try {
         const bound = await this.service!.listen();
         if (this.listenProblem !== undefined) {
@@ -130,6 +95,6 @@ export default class LmtpRunner extends Runner {
       }
     };
     await attempt();
-    this.emit('ready');
+    this.ready();
   }
 }

@@ -31,7 +31,7 @@
  * full disk) still ends the process for the master to restart.
  *
  * This class knows nothing of processes or supervision: it emits events
- * (`ready`, `entry-start`, `entry-end`, `progress`, and `status` when what
+ * (`starting` with what it is doing before it is ready, `ready`, `entry-start`, `entry-end`, `progress`, and `status` when what
  * statusDetail() returns may have changed) that whoever runs it may forward.
  */
 import { EventEmitter } from 'node:events';
@@ -230,6 +230,7 @@ export abstract class Runner extends EventEmitter {
   }
 
   private async loop(): Promise<void> {
+    this.emit('starting', 'recovering entries left in flight');
     const recovered = await this.switchboard.recoverBackupFiles();
     if (recovered.restored.length > 0 || recovered.quarantined.length > 0 || recovered.moved.length > 0) {
       this.log.warn(recovered, 'recovered entries left in flight by a previous crash');
@@ -238,7 +239,9 @@ export abstract class Runner extends EventEmitter {
       this.log.error({ entry: id, reason: `crashed ${this.options.maxRestores} times while being processed` }, 'entry quarantined in bad');
     }
     for (const error of recovered.unreadable) this.noteUnreadable(error);
+    this.emit('starting', 'removing stale temp files');
     await this.switchboard.removeStaleTemps(this.options.tempMaxAgeMs);
+    this.emit('starting', 'listing its slice');
     const watcher = await this.switchboard.watch();
     for (const { dir, error } of watcher.unwatched) {
       this.log.error({ dir, err: error.message }, 'cannot watch a shard directory: its entries are seen only at each rescan (queues.rescanInterval)');

@@ -8,13 +8,13 @@
  */
 import type { DequeuedEntry } from '../queues/index.js';
 import { configSchema } from '../src/config/schema.js';
-import { openStore, StoreError, type Store } from '../src/store/index.js';
+import { openStore, storeOptions, StoreError, type OpenStoreOptions, type Store } from '../src/store/index.js';
 import { RunnerSetupError, TemporaryFailure } from './errors.js';
 import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
 
 export abstract class StoreRunner extends Runner {
   private readonly home: string;
-  private readonly busyTimeoutMs: number;
+  private readonly storeOptions: OpenStoreOptions;
   private opened: Store | undefined;
   private running: Promise<void> | undefined;
 
@@ -22,12 +22,12 @@ export abstract class StoreRunner extends Runner {
     super(options);
     if (options.home === undefined) throw new RunnerSetupError(`runner ${options.name}: needs the home directory (the list store)`);
     this.home = options.home;
-    this.busyTimeoutMs = (options.config ?? configSchema.parse({})).store.busyTimeout;
+    this.storeOptions = storeOptions(options.config ?? configSchema.parse({}));
   }
 
   /** The list store, opened on first use. */
   protected get store(): Store {
-    this.opened ??= openStore(this.home, { busyTimeoutMs: this.busyTimeoutMs });
+    this.opened ??= openStore(this.home, this.storeOptions);
     return this.opened;
   }
 

@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { ensureHome, homePaths, resolveHome } from '../home.js';
 import { regenerateMtaFiles } from '../mta/regenerate.js';
-import { openStore } from '../store/index.js';
+import { openStore, storeOptions } from '../store/index.js';
 import { asCliError } from './store-access.js';
 
 async function regenerate(command: Command) {
@@ -18,7 +18,7 @@ async function regenerate(command: Command) {
   try {
     await ensureHome(home);
     const { config } = await loadConfig(homePaths(home).config);
-    const store = openStore(home, { busyTimeoutMs: config.store.busyTimeout });
+    const store = openStore(home, storeOptions(config));
     try {
       return await regenerateMtaFiles(home, config, store);
     } finally {

@@ -6,6 +6,8 @@ export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
 /** No master is running (status, stop, restart, reopen). */
 export const EXIT_NOT_RUNNING = 3;
+/** `status`: the master runs, but something needs an operator (a runner left `failed`). */
+export const EXIT_UNHEALTHY = 4;
 
 /** An error that carries the exit code the CLI should end with. */
 export class CliError extends Error {

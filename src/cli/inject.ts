@@ -220,14 +220,14 @@ async function inject(args: InjectArgs, io: InjectIo): Promise<number> {
   const { message, sender: fromLineSender } = stripMboxFrom(input.data);
   if (isBlank(message)) throw new EmptyMessageError();
 
-  const [{ openStore }, { routeList, routeRecipient }, { IngressWriter }, { assertQueueName }] = await Promise.all([
+  const [{ openStore, storeOptions }, { routeList, routeRecipient }, { IngressWriter }, { assertQueueName }] = await Promise.all([
     import('../store/index.js'),
     import('../mail/routing.js'),
     import('../ingress/ingress-writer.js'),
     import('../../queues/switchboard.js'),
   ]);
   if (args.queue !== undefined) assertQueueName(args.queue);
-  const store = openStore(home, { busyTimeoutMs: config.store.busyTimeout });
+  const store = openStore(home, storeOptions(config));
   try {
     const route = args.recipient !== undefined ? await routeRecipient(store, args.recipient) : await routeList(store, args.list!);
     const writer = new IngressWriter({ spoolRoot: paths.queues, durability: config.queues.durability });

@@ -14,12 +14,12 @@ import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
 import { homePaths, resolveHome } from '../home.js';
-import { MasterNotRunningError } from '../master/errors.js';
+import { MasterAccessError, MasterNotRunningError } from '../master/errors.js';
 import { holderState, readMasterLock } from '../master/lock.js';
 import { isAlive } from '../master/proc.js';
 import type { LockInfo, MasterStartMessage, StatusReport } from '../master/protocol.js';
 import { requestStatus, watchMaster } from '../master/status-client.js';
-import { CliError, EXIT_ERROR, EXIT_NOT_RUNNING } from './exit-codes.js';
+import { CliError, EXIT_ERROR, EXIT_NOT_RUNNING, EXIT_UNHEALTHY } from './exit-codes.js';
 import { formatTable } from './table.js';
 
 /** Beyond the configured startTimeout: the master reports a slow start itself, this only catches a hung one. */
@@ -88,14 +88,25 @@ async function startInBackground(home: string, force: boolean): Promise<void> {
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
 
   type Outcome = MasterStartMessage | { type: 'gone'; why: string } | { type: 'timeout' };
+  let lastProgress: string | undefined;
   const outcome = await new Promise<Outcome>((resolve) => {
     const timers: NodeJS.Timeout[] = [];
     const done = (value: Outcome): void => {
       for (const timer of timers) clearTimeout(timer);
+      clearTimeout(silence);
       resolve(value);
     };
-    timers.push(setTimeout(() => done({ type: 'timeout' }), startTimeout + START_REPORT_GRACE_MS));
-    child.once('message', (message: MasterStartMessage) => done(message));
+    // The master fails a start whose runners say nothing for startTimeout; this only catches a master that says nothing at all.
+    let silence = setTimeout(() => done({ type: 'timeout' }), startTimeout + START_REPORT_GRACE_MS);
+    child.on('message', (message: MasterStartMessage) => {
+      if (message.type === 'master-starting') {
+        lastProgress = message.doing;
+        clearTimeout(silence);
+        silence = setTimeout(() => done({ type: 'timeout' }), startTimeout + START_REPORT_GRACE_MS);
+        return;
+      }
+      done(message);
+    });
     child.once('error', (error) => done({ type: 'gone', why: `could not be run (${error.message})` }));
     // 'close' rather than 'exit': by then its stderr has been read to the end.
     child.once('close', (code, signal) => done({ type: 'gone', why: `exited with ${signal ?? `code ${code}`}` }));
@@ -117,7 +128,10 @@ async function startInBackground(home: string, force: boolean): Promise<void> {
     case 'master-start-failed':
       throw new CliError(`the master did not start: ${outcome.reason}`);
     case 'timeout':
-      throw new CliError(`the master (pid ${child.pid}) has not reported its start after ${Math.round((startTimeout + START_REPORT_GRACE_MS) / 1000)}s; see ${paths.logs}/master.log`);
+      throw new CliError(
+        `the master (pid ${child.pid}) has reported nothing for ${Math.round((startTimeout + START_REPORT_GRACE_MS) / 1000)}s` +
+          `${lastProgress ? ` (last: ${lastProgress})` : ''}; see ${paths.logs}/master.log`,
+      );
     case 'gone':
       throw new CliError(`the master ${outcome.why} before reporting its start${stderr.trim() ? `:\n${stderr.trimEnd()}` : ''}`);
   }
@@ -224,7 +238,7 @@ function statusCommand(): Command {
   return new Command('status')
     .description('the master, every runner slice (pid, state, restarts, processed, failed) and queue depths')
     .option('--json', 'print the status report as JSON')
-    .addHelpText('after', '\nExit codes: 0 ok, 1 error, 3 no master is running.')
+    .addHelpText('after', '\nExit codes: 0 ok, 1 error, 3 no master is running, 4 the master runs but something needs an operator (a runner failed; see "problems").')
     .action(async (options: { json?: boolean }, command: Command) => {
       const home = homeOf(command);
       let report: StatusReport;
@@ -232,18 +246,29 @@ function statusCommand(): Command {
         report = await requestStatus(homePaths(home).socket);
       } catch (error) {
         if (error instanceof MasterNotRunningError) throw notRunning(home);
+        if (error instanceof MasterAccessError) throw new CliError(error.message, EXIT_ERROR);
         throw error;
       }
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+      if (report.healthy === false) process.exitCode = EXIT_UNHEALTHY;
     });
 }
 
 function renderStatus(report: StatusReport): string {
   const { master } = report;
+  // First and last, so neither `status | head` nor `status | tail` misses it.
+  const problems = report.problems ?? [];
+  const alarm =
+    problems.length === 0
+      ? ''
+      : `${problems.length} runner${problems.length === 1 ? '' : 's'} FAILED:\n${problems.map((problem) => `  ${oneLine(problem, 300)}\n`).join('')}`;
   const head = `master: pid ${master.pid} on ${master.host}, up ${formatAge(master.uptime)} (since ${master.startedAt}), switchyard ${master.version}\nhome:   ${master.home}\n\n`;
+  // Reports of masters before services existed have no `kind`: every entry was a runner then.
+  const services = report.runners.filter((r) => r.kind === 'service');
+  const queueRunners = report.runners.filter((r) => r.kind !== 'service');
   const runners = formatTable(
     ['RUNNER', 'SLICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'PROCESSED', 'FAILED', 'LAST ERROR'],
-    report.runners.map((r) => [
+    queueRunners.map((r) => [
       r.name,
       `${r.slice}/${r.numSlices}`,
       r.pid === null ? '-' : String(r.pid),
@@ -256,15 +281,33 @@ function renderStatus(report: StatusReport): string {
     ]),
     ['left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'left'],
   );
+  const serviceTable =
+    services.length === 0
+      ? ''
+      : `\n${formatTable(
+          ['SERVICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'HANDLED', 'FAILED', 'LAST ERROR'],
+          services.map((r) => [
+            r.name,
+            r.pid === null ? '-' : String(r.pid),
+            r.state,
+            r.uptime === null ? '-' : formatAge(r.uptime),
+            String(r.restarts),
+            String(r.processed),
+            String(r.failed),
+            oneLine(r.lastError ?? '', 60),
+          ]),
+          ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'left'],
+        )}`;
   // A runner's own note on its state (a smarthost backing off) is too long for a column: a line each under the table.
   const details = report.runners
     .filter((r) => r.detail !== null && r.detail !== undefined)
-    .map((r) => `${r.name} ${r.slice}/${r.numSlices}: ${oneLine(r.detail ?? '', 200)}\n`)
+    .map((r) => `${r.kind === 'service' ? r.name : `${r.name} ${r.slice}/${r.numSlices}`}: ${oneLine(r.detail ?? '', 200)}\n`)
     .join('');
   const queueRows = Object.entries(report.queues)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([queue, waiting]) => [queue, String(waiting)]);
-  return `${head}${runners}${details === '' ? '' : `\n${details}`}\n${formatTable(['QUEUE', 'WAITING'], queueRows, ['left', 'right'])}`;
+  const body = `${head}${runners}${serviceTable}${details === '' ? '' : `\n${details}`}\n${formatTable(['QUEUE', 'WAITING'], queueRows, ['left', 'right'])}`;
+  return alarm === '' ? body : `${alarm}\n${body}\n${alarm}`;
 }
 
 /** `45s`, `12m`, `3h5m`, `2d4h`: the two largest units are enough to read an uptime at a glance. */

@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ensureHome, HomeMissingError, homePaths, resolveHome } from '../home.js';
-import { openStore, StoreError, type Store } from '../store/index.js';
+import { openStore, storeOptions, StoreError, type Store } from '../store/index.js';
 import { CliError, EXIT_ERROR, EXIT_USAGE } from './exit-codes.js';
 
 /** Codes that mean the operator typed something invalid. */
@@ -30,7 +30,7 @@ export async function withStore<T>(command: Command, work: (store: Store, contex
   try {
     await ensureHome(home);
     config = (await loadConfig(homePaths(home).config)).config;
-    store = openStore(home, { busyTimeoutMs: config.store.busyTimeout });
+    store = openStore(home, storeOptions(config));
   } catch (error) {
     throw asCliError(error);
   }

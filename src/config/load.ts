@@ -20,6 +20,9 @@ export class ConfigError extends Error {
 
 export interface ResolvedRunner extends RunnerConfig {
   name: string;
+  /** A queue runner, or a service (no queue; see runners/service.ts); custom modules say which when they start. */
+  kind: 'runner' | 'service';
+  /** The queue a runner consumes; for a service, unused. */
   queue: string;
   /** Absolute module path or package specifier of the runner class. */
   module: string;
@@ -92,7 +95,12 @@ export function resolveRunners(config: Config, file: string): ResolvedRunner[] {
       continue;
     }
     if (!section.enabled) continue;
-    runners.push({ ...section, name, queue: section.queue ?? builtin?.queue ?? name, module });
+    const kind = builtin?.kind ?? 'runner';
+    if (kind === 'service' && section.instances !== 1) {
+      problems.push(`runner.${name}.instances: ${name} is a service (one process owns its port or schedule): instances must be 1`);
+      continue;
+    }
+    runners.push({ ...section, name, kind, queue: section.queue ?? builtin?.queue ?? name, module });
   }
   if (problems.length > 0) throw new ConfigError(file, problems);
   return runners;

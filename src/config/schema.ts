@@ -51,7 +51,7 @@ export const configSchema = z
   .object({
     master: z
       .object({
-        startTimeout: duration('30s', '`switchyard start` fails if the runners are not all up by then'),
+        startTimeout: duration('30s', '`switchyard start` fails if a runner still starting reports no progress for this long'),
         stopTimeout: duration('30s', 'runners still busy this long after TERM are killed (their entries are recovered at next start)'),
         maxRestarts: integer(5, 1, 1_000_000, 'a runner that crashes this many times within restartWindow is no longer restarted'),
         restartWindow: duration('60s', 'the window for maxRestarts'),
@@ -61,6 +61,17 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('the master process'),
+    watchdog: z
+      .object({
+        heartbeatInterval: duration('5s', 'every runner and service sends the master a liveness heartbeat this often, from its event loop'),
+        heartbeatTimeout: duration('30s', 'a runner or service that sends no heartbeat this long (stopped, or its event loop blocked) is killed and restarted'),
+      })
+      .strict()
+      .refine((w) => w.heartbeatTimeout >= 2 * w.heartbeatInterval, {
+        message: 'heartbeatTimeout must be at least twice heartbeatInterval (one late heartbeat must not kill a process)',
+      })
+      .prefault({})
+      .describe('liveness of every supervised process'),
     queues: z
       .object({
         durability: z.enum(['fsync', 'none']).default('fsync').describe("'fsync' makes every accepted entry survive a power cut; 'none' is for tests"),
@@ -99,20 +110,26 @@ export const configSchema = z
       .describe('logging'),
     cron: z
       .object({
-        tempCleanup: cronExpression('*/15 * * * *', 'when the master removes stale temp files'),
-        stats: cronExpression('*/5 * * * *', 'when the master logs a statistics line per runner'),
+        tempCleanup: cronExpression('*/15 * * * *', "when the scheduler service removes this host's stale temp files"),
+        stats: cronExpression('*/5 * * * *', 'when the master logs a statistics line per runner and service (and again each failed one, at error level)'),
         bounceWarnings: cronExpression(
           '23 * * * *',
-          'when the master runs the bounce warnings pass: reminders to members disabled by bounces, removal after the last, stale scores reset',
+          'when the scheduler runs the bounce warnings pass (once for all hosts on one store): reminders to members disabled by bounces, removal after the last, stale scores reset',
         ),
-        heldExpiry: cronExpression('41 * * * *', "when the master discards held posts older than their list's maxDaysToHold"),
+        heldExpiry: cronExpression('41 * * * *', "when the scheduler discards held posts older than their list's maxDaysToHold (once for all hosts on one store)"),
+        leaseTimeout: duration('1h', 'a job run claimed by one host and not finished keeps other hosts from later runs this long (the holder may have died)'),
       })
       .strict()
       .prefault({})
-      .describe('periodic maintenance in the master'),
+      .describe('periodic jobs of the scheduler service (and the master\'s stats line)'),
     store: z
       .object({
         busyTimeout: duration('5s', 'a write waits this long for another process holding the list store (switchyard.db) before failing temporarily'),
+        path: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('the SQLite file of the list store, relative to the home; default switchyard.db in the home (masters sharing one store name the same file)'),
       })
       .strict()
       .prefault({})

@@ -56,3 +56,14 @@ export class MasterAnswerError extends MasterError {
     super('SY_MASTER_ANSWER', `the master on ${socketPath} ${problem}`);
   }
 }
+
+/**
+ * This user may not connect to `master.sock` (EACCES/EPERM): the message says
+ * who we are, who owns the home and the socket, and what to do, since a bare
+ * `connect EACCES` leaves an operator guessing.
+ */
+export class MasterAccessError extends MasterError {
+  constructor(readonly socketPath: string, explanation: string, options?: { cause?: unknown }) {
+    super('SY_MASTER_ACCESS', explanation, options);
+  }
+}

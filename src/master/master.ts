@@ -1,7 +1,10 @@
 /**
  * The master: one per spool. It takes the lock, starts the supervisor (which
- * forks every runner slice), answers `switchyard status` on its socket, runs
- * the periodic maintenance (node-cron) and relays signals:
+ * forks every queue runner slice and every service), answers `switchyard
+ * status` on its socket, logs a stats line per process on `cron.stats`, and
+ * relays signals. It does no mail work and never opens the list store: the
+ * periodic jobs run in the scheduler service (runners/scheduler.ts).
+ * Signals:
  *   HUP       reopen its own log and every runner's;
  *   USR1      restart every runner (each finishes its entries first);
  *   TERM/INT  stop every runner gracefully, then exit 0.
@@ -26,9 +29,6 @@ import { acquireMasterLock, type MasterLock } from './lock.js';
 import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol.js';
 import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
-import { openStore, type Store } from '../store/index.js';
-import { expireHeld } from '../store/held-expiry.js';
-import { bounceWarningsJob } from '../bounce/warnings-job.js';
 
 const RUNNER_SCRIPT = fileURLToPath(new URL('./runner-process.js', import.meta.url));
 
@@ -86,16 +86,21 @@ export async function runMaster(options: MasterOptions): Promise<number> {
 
   const startedAt = new Date();
   const spool = new Spool({ root: paths.queues, durability: config.queues.durability });
-  for (const queue of new Set<string>([...STANDARD_QUEUES, ...loaded.runners.map((r) => r.queue)])) {
+  for (const queue of new Set<string>([...STANDARD_QUEUES, ...loaded.runners.filter((r) => r.kind === 'runner').map((r) => r.queue)])) {
     await mkdir(`${paths.queues}/${queue}`, { recursive: true, mode: 0o770 });
   }
   const supervisor = new Supervisor({
     home: options.home,
     runners: loaded.runners,
     master: config.master,
+    watchdog: config.watchdog,
     runnerScript: RUNNER_SCRIPT,
     logToStdout: toStdout,
     logger: log,
+  });
+  // Each runner's progress while starting extends the deadline of the `start` waiting in the background too.
+  supervisor.on('start-progress', (doing: string) => {
+    if (options.notifyParent && process.connected) process.send?.({ type: 'master-starting', doing } satisfies MasterStartMessage);
   });
   supervisor.on('pids', (pids: number[]) => {
     lock.update(pids).catch((error: unknown) => log.error({ err: error }, 'could not record runner pids in the lock file'));
@@ -104,6 +109,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   const report = async (): Promise<StatusReport> => {
     const queues: Record<string, number> = {};
     for (const name of await spool.queueNames()) queues[name] = (await spool.count(name)).pck;
+    const problems = supervisor.problems();
     return {
       master: {
         pid: process.pid,
@@ -114,6 +120,8 @@ export async function runMaster(options: MasterOptions): Promise<number> {
         version: version(),
       },
       runners: supervisor.status(),
+      healthy: problems.length === 0,
+      problems,
       queues,
     };
   };
@@ -151,12 +159,8 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   log.info({ home: options.home, runners: supervisor.processCount, config: loaded.fromFile ? loaded.file : 'embedded defaults' }, 'master started');
   notifyParent(options, { type: 'master-started', pid: process.pid, runners: supervisor.processCount });
 
-  tasks.push(
-    cron.schedule(config.cron.tempCleanup, () => cleanTemps(spool, config.queues.tempMaxAge, log), { name: 'temp-cleanup', noOverlap: true }),
-    cron.schedule(config.cron.stats, () => logStats(supervisor, log), { name: 'stats', noOverlap: true }),
-    cron.schedule(config.cron.heldExpiry, () => expireHeldPosts(options.home, config.store.busyTimeout, log), { name: 'held-expiry', noOverlap: true }),
-    cron.schedule(config.cron.bounceWarnings, () => bounceWarningsJob(options.home, config, log), { name: 'bounce-warnings', noOverlap: true }),
-  );
+  // Supervision statistics only the master has; every job that touches mail or the store is the scheduler's.
+  tasks.push(cron.schedule(config.cron.stats, () => logStats(supervisor, log), { name: 'stats', noOverlap: true }));
 
   const why = await stopRequested;
   log.info({ why }, 'stopping every runner');
@@ -169,28 +173,10 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   return 0;
 }
 
-async function cleanTemps(spool: Spool, maxAgeMs: number, log: Logger): Promise<void> {
-  let removed = 0;
-  for (const name of await spool.queueNames()) removed += await spool.switchboard(name).removeStaleTemps(maxAgeMs);
-  if (removed > 0) log.warn({ removed }, 'removed temp files left by crashed writers');
-}
-
-/** cron.heldExpiry: discard held posts past their list's maxDaysToHold (src/store/held-expiry.ts). */
-async function expireHeldPosts(home: string, busyTimeoutMs: number, log: Logger): Promise<void> {
-  let store: Store | undefined;
-  try {
-    store = openStore(home, { busyTimeoutMs });
-    await expireHeld(store, Date.now(), log);
-  } catch (error) {
-    // A busy store or a bad list: the next run tries again; the master carries on.
-    log.error({ err: error }, 'held-post expiry failed');
-  } finally {
-    await store?.close();
-  }
-}
-
 function logStats(supervisor: Supervisor, log: Logger): void {
   for (const runner of supervisor.status()) {
     log.info({ stats: runner }, `stats ${runner.name} ${runner.slice}/${runner.numSlices}`);
   }
+  // Said again on every stats run, so a failed runner is not one log line lost among thousands.
+  for (const problem of supervisor.problems()) log.error({ problem }, problem);
 }

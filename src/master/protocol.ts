@@ -1,7 +1,10 @@
 /**
  * What the master, its runner processes and the CLI say to each other.
  *
- * runner -> master, over the fork IPC channel: `ready` once the runner has
+ * runner -> master, over the fork IPC channel: `heartbeat` every
+ * `watchdog.heartbeatInterval` from the event loop, from the first moment on
+ * (a stopped process or a blocked loop misses it); `starting` with what it
+ * is doing while it starts (each one extends its start deadline); `ready` once the runner has
  * recovered its slice and is waiting for work; `state` whenever an entry
  * starts or ends or reports progress (the watchdog's heartbeat), and whenever
  * the runner's status detail changes (not progress: the watchdog's clock is
@@ -18,6 +21,22 @@ export const RUNNER_EXIT_RESTART = 99;
 
 export interface RunnerReadyMessage {
   type: 'ready';
+  /** What the module turned out to be: a queue runner or a service (no queue). */
+  kind?: ProcessKind;
+}
+
+/** What the master supervises: queue runners (one slice of one queue) and services (a listener, the scheduler). */
+export type ProcessKind = 'runner' | 'service';
+
+/** Liveness only: the process's event loop turns. */
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+}
+
+/** Progress while starting: what the process is doing now (one line), e.g. "recovering entries left in flight". */
+export interface RunnerStartingMessage {
+  type: 'starting';
+  doing: string;
 }
 
 export interface RunnerStateMessage {
@@ -35,15 +54,19 @@ export interface RunnerStateMessage {
    * absent when there is nothing to say. Sent again whenever it changes.
    */
   detail?: string;
+  /** A service's structured state (Service.statusInfo(): the scheduler's jobs), sent again whenever it changes. */
+  info?: Record<string, unknown>;
 }
 
-export type RunnerMessage = RunnerReadyMessage | RunnerStateMessage;
+export type RunnerMessage = RunnerReadyMessage | HeartbeatMessage | RunnerStartingMessage | RunnerStateMessage;
 
 export type RunnerState = 'starting' | 'running' | 'backoff' | 'failed' | 'stopping' | 'stopped';
 
 export interface RunnerStatus {
   name: string;
-  queue: string;
+  kind: ProcessKind;
+  /** The queue a runner consumes; null for a service. */
+  queue: string | null;
   slice: number;
   numSlices: number;
   pid: number | null;
@@ -57,6 +80,8 @@ export interface RunnerStatus {
   lastError: string | null;
   /** The runner's own one-line note on its state (RunnerStateMessage.detail), null when none. */
   detail: string | null;
+  /** A service's structured state (the scheduler: `{ jobs: [...] }`), null when none. */
+  info: Record<string, unknown> | null;
 }
 
 export interface StatusReport {
@@ -69,6 +94,9 @@ export interface StatusReport {
     version: string;
   };
   runners: RunnerStatus[];
+  /** False when something needs an operator (a runner `failed`); `problems` then says what, one line each. */
+  healthy: boolean;
+  problems: string[];
   /** Queue name to number of waiting (`.pck`) entries. */
   queues: Record<string, number>;
 }
@@ -92,6 +120,8 @@ export interface LockInfo {
  */
 export type MasterStartMessage =
   | { type: 'master-started'; pid: number; runners: number }
+  /** A runner reported progress while starting: `start` extends its own deadline. */
+  | { type: 'master-starting'; doing: string }
   | { type: 'master-start-failed'; reason: string };
 
 /** Options of runMaster() in master.ts. */

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 /**
- * One runner process: the master forks this once per runner per slice.
+ * One supervised process: the master forks this once per queue runner per
+ * slice, and once per service (runners/service.ts: no queue, one slice).
  *
- *     node runner-process.js --home DIR --runner NAME --slice S --slices N [--stdout]
+ *     node runner-process.js --home DIR --runner NAME --slice S --slices N --heartbeat MS [--stdout]
  *
  * It loads the configuration itself (so it validates exactly as the master
  * did), imports the runner's module, and runs it. Supervision lives here, not
- * in runners/: signals, the IPC heartbeat for the master's watchdog (and the
- * runner's status detail, sent when it changes), exit codes.
+ * in runners/: signals, the IPC messages for the master's watchdogs (a
+ * liveness heartbeat every --heartbeat ms from the first moment, progress
+ * while starting, entry progress, and the runner's status detail, sent when
+ * it changes), exit codes.
  *
  * SIGTERM, SIGINT: take no new entry, finish those in flight, exit 0. A second
  *   one: in-flight entries give up and are released (`.bak` back to `.pck`).
@@ -20,28 +23,29 @@
  */
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import { loadConfig, type ResolvedRunner } from '../config/load.js';
-import { homePaths } from '../home.js';
-import { createLogger, logFilePath } from '../logging.js';
-import { Runner, type RunnerOptions } from '../../runners/runner.js';
-import { RunnerSetupError } from '../../runners/errors.js';
-import { TaskPool } from '../../runners/task-pool.js';
+import type { ResolvedRunner } from '../config/load.js';
+import type { Runner, RunnerOptions } from '../../runners/runner.js';
+import type { Service, ServiceOptions } from '../../runners/service.js';
 import { RUNNER_EXIT_RESTART, type RunnerMessage } from './protocol.js';
+// Everything else is imported in main(), after the first heartbeat: loading it takes seconds on a
+// loaded machine, and the master should hear from this process from the start.
 
-type RunnerClass = new (options: RunnerOptions) => Runner;
+type Loaded = { kind: 'runner'; Impl: new (options: RunnerOptions) => Runner } | { kind: 'service'; Impl: new (options: ServiceOptions) => Service };
 
 function send(message: RunnerMessage): void {
   if (process.connected) process.send?.(message);
 }
 
-async function loadRunnerClass(runner: ResolvedRunner): Promise<RunnerClass> {
+async function loadRunnerClass(runner: ResolvedRunner): Promise<Loaded> {
+  const { Runner } = await import('../../runners/runner.js');
+  const { Service } = await import('../../runners/service.js');
+  const { RunnerSetupError } = await import('../../runners/errors.js');
   const specifier = runner.module.startsWith('/') ? pathToFileURL(runner.module).href : runner.module;
   const loaded = (await import(specifier)) as { default?: unknown };
   const candidate = loaded.default;
-  if (typeof candidate !== 'function' || !(candidate.prototype instanceof Runner)) {
-    throw new RunnerSetupError(`runner ${runner.name}: module ${runner.module} has no default export extending Runner`);
-  }
-  return candidate as RunnerClass;
+  if (typeof candidate === 'function' && candidate.prototype instanceof Runner) return { kind: 'runner', Impl: candidate as new (options: RunnerOptions) => Runner };
+  if (typeof candidate === 'function' && candidate.prototype instanceof Service) return { kind: 'service', Impl: candidate as new (options: ServiceOptions) => Service };
+  throw new RunnerSetupError(`runner ${runner.name}: module ${runner.module} has no default export extending Runner or Service`);
 }
 
 async function main(): Promise<number> {
@@ -51,12 +55,25 @@ async function main(): Promise<number> {
       runner: { type: 'string' },
       slice: { type: 'string' },
       slices: { type: 'string' },
+      heartbeat: { type: 'string' },
       stdout: { type: 'boolean', default: false },
     },
   });
   if (!values.home || !values.runner || values.slice === undefined || values.slices === undefined) {
-    throw new RunnerSetupError('usage: runner-process --home DIR --runner NAME --slice S --slices N');
+    throw new Error('usage: runner-process --home DIR --runner NAME --slice S --slices N [--heartbeat MS]');
   }
+  const heartbeatMs = Number(values.heartbeat);
+  if (Number.isFinite(heartbeatMs) && heartbeatMs > 0) {
+    // Sent from the event loop: a stopped process or a loop blocked in a system call misses it, and the master
+    // notices. Unref'd: it must not keep a finished runner alive.
+    setInterval(() => send({ type: 'heartbeat' }), heartbeatMs).unref();
+  }
+  send({ type: 'starting', doing: 'loading its code and configuration' });
+  const { loadConfig } = await import('../config/load.js');
+  const { homePaths } = await import('../home.js');
+  const { createLogger, logFilePath } = await import('../logging.js');
+  const { RunnerSetupError } = await import('../../runners/errors.js');
+  const { TaskPool } = await import('../../runners/task-pool.js');
   const paths = homePaths(values.home);
   const { config, runners } = await loadConfig(paths.config);
   process.umask(config.queues.umask);
@@ -71,8 +88,23 @@ async function main(): Promise<number> {
     base: { runner: resolved.name, slice, numSlices },
   });
   const log = logs.logger;
-  const RunnerImpl = await loadRunnerClass(resolved);
-  const runner = new RunnerImpl({
+  send({ type: 'starting', doing: `loading ${resolved.module}` });
+  const loaded = await loadRunnerClass(resolved);
+  if (loaded.kind === 'service' && numSlices !== 1) {
+    throw new RunnerSetupError(`${resolved.name} is a service: instances must be 1 (it owns something, a port or the schedule, that one process holds)`);
+  }
+  const runner: Runner | Service =
+    loaded.kind === 'service'
+      ? new loaded.Impl({
+          name: resolved.name,
+          home: values.home,
+          spoolRoot: paths.queues,
+          durability: config.queues.durability,
+          logger: log,
+          options: resolved.options,
+          config,
+        })
+      : new loaded.Impl({
     name: resolved.name,
     queue: resolved.queue,
     slice,
@@ -98,8 +130,12 @@ async function main(): Promise<number> {
 
   let progressAt = Date.now();
   let detail: string | undefined;
+  let info: string | undefined;
+  const infoOf = (): Record<string, unknown> | undefined => ('statusInfo' in runner ? runner.statusInfo() : undefined);
   const report = (): void => {
     detail = runner.statusDetail();
+    const current = infoOf();
+    info = current === undefined ? undefined : JSON.stringify(current);
     send({
       type: 'state',
       inFlight: runner.stats.inFlight,
@@ -109,6 +145,7 @@ async function main(): Promise<number> {
       progressAt,
       ...(runner.stats.lastError ? { lastError: runner.stats.lastError } : {}),
       ...(detail !== undefined ? { detail } : {}),
+      ...(current !== undefined ? { info: current } : {}),
     });
   };
   const onProgress = (): void => {
@@ -120,11 +157,14 @@ async function main(): Promise<number> {
   runner.on('progress', onProgress);
   // Not progress: the watchdog's clock (progressAt) is left alone.
   runner.on('status', () => {
-    if (runner.statusDetail() !== detail) report();
+    const current = infoOf();
+    if (runner.statusDetail() !== detail || (current === undefined ? undefined : JSON.stringify(current)) !== info) report();
   });
+  runner.on('starting', (doing: string) => send({ type: 'starting', doing }));
   runner.once('ready', () => {
-    log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
-    send({ type: 'ready' });
+    if (loaded.kind === 'service') log.info('service ready');
+    else log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
+    send({ type: 'ready', kind: loaded.kind });
   });
 
   let exitCode = 0;

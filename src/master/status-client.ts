@@ -2,11 +2,13 @@
  * The CLI's side of `<home>/master.sock` (see protocol.ts and
  * status-server.ts): one JSON line out, one JSON line back. No socket file,
  * or nobody listening on it (a master killed outright leaves the file), both
- * mean no master runs: MasterNotRunningError.
+ * mean no master runs: MasterNotRunningError. No permission on the home or
+ * the socket: MasterAccessError, saying who we are and who owns them.
  */
 import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { MasterAnswerError, MasterNotRunningError } from './errors.js';
+import { MasterAccessError, MasterAnswerError, MasterNotRunningError } from './errors.js';
+import { explainSocketAccess } from './socket-access.js';
 import type { StatusReport, StatusRequest } from './protocol.js';
 
 export { MasterNotRunningError } from './errors.js';
@@ -77,6 +79,7 @@ function open(socketPath: string): Promise<Socket> {
     socket.once('error', (error: NodeJS.ErrnoException) => {
       socket.destroy();
       if (error.code === 'ENOENT' || error.code === 'ECONNREFUSED') reject(new MasterNotRunningError(dirname(socketPath)));
+      else if (error.code === 'EACCES' || error.code === 'EPERM') reject(new MasterAccessError(socketPath, explainSocketAccess(socketPath, error.code), { cause: error }));
       else reject(error);
     });
   });

@@ -10,7 +10,17 @@
  *   a crash.
  * - Watchdog: a child reporting entries in flight and no progress for its
  *   runner's `watchdogTimeout` is SIGKILLed; the restart recovers its `.bak`.
- *   Timers exist only while entries are in flight: an idle master sleeps.
+ *   Those timers exist only while entries are in flight.
+ * - Heartbeat: every child sends one every `watchdog.heartbeatInterval` from
+ *   its event loop; one that is silent for `watchdog.heartbeatTimeout`
+ *   (SIGSTOPped, or its loop blocked in a system call) is SIGKILLed and
+ *   restarted like a crash. One timer per child, re-armed only when it fires
+ *   (a message just records the time), so an idle master wakes once per
+ *   timeout per child.
+ * - Start: a child still starting gets `startTimeout` from its last sign of
+ *   progress (spawn, then each `starting` message), so a slow start under
+ *   load is not failed while it reports what it is doing; one that says
+ *   nothing for that long fails the start, which names what it was doing.
  * - stop(): TERM every child, SIGKILL those still alive after `stopTimeout`.
  *   Entries they held stay `.bak` and are recovered at the next start.
  */
@@ -19,12 +29,13 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ResolvedRunner } from '../config/load.js';
-import { RUNNER_EXIT_RESTART, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
+import { RUNNER_EXIT_RESTART, type ProcessKind, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
 
 export interface SupervisorOptions {
   home: string;
   runners: readonly ResolvedRunner[];
   master: Config['master'];
+  watchdog: Config['watchdog'];
   /** Absolute path of runner-process.js. */
   runnerScript: string;
   /** Runners log to the master's stdout instead of their own files. */
@@ -53,8 +64,21 @@ class Slot {
   stderrTail: string[] = [];
   watchdog: NodeJS.Timeout | undefined;
   backoff: NodeJS.Timeout | undefined;
+  heartbeat: NodeJS.Timeout | undefined;
+  /** When the running process last said anything (any IPC message). */
+  lastHeard = 0;
+  heardFrom = false;
+  /** While starting: when it last reported progress, and what it said it was doing. */
+  startProgressAt = 0;
+  doing: string | null = null;
+  /** From the configuration (built-ins), then from what the process says it is. */
+  kind: ProcessKind;
+  /** A service's structured state; kept after it exits (the scheduler's last job runs stay visible). */
+  info: Record<string, unknown> | null = null;
 
-  constructor(readonly runner: ResolvedRunner, readonly slice: number) {}
+  constructor(readonly runner: ResolvedRunner, readonly slice: number) {
+    this.kind = runner.kind;
+  }
 
   get numSlices(): number {
     return this.runner.instances;
@@ -79,6 +103,7 @@ export class Supervisor extends EventEmitter {
   private starting = false;
   private startFailure: ((error: Error) => void) | undefined;
   private readyCheck: (() => void) | undefined;
+  private startProgress: (() => void) | undefined;
   private stoppedCheck: (() => void) | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
@@ -101,18 +126,39 @@ export class Supervisor extends EventEmitter {
     this.starting = true;
     try {
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          const late = this.slots.filter((slot) => slot.state !== 'running').map((slot) => `${slot.label} (${slot.state})`);
-          reject(new StartFailedError(`runners not up after ${this.options.master.startTimeout} ms: ${late.join(', ')}`));
-        }, this.options.master.startTimeout);
+        const { startTimeout } = this.options.master;
+        let timer: NodeJS.Timeout | undefined;
+        // One timer, at the earliest deadline of the slots still starting; re-armed on their progress.
+        const arm = (): void => {
+          clearTimeout(timer);
+          const waiting = this.slots.filter((slot) => slot.state !== 'running');
+          if (waiting.length === 0) return;
+          const first = Math.min(...waiting.map((slot) => slot.startProgressAt + startTimeout));
+          timer = setTimeout(() => {
+            const now = Date.now();
+            const silent = waiting.filter((slot) => slot.state !== 'running' && now - slot.startProgressAt >= startTimeout);
+            if (silent.length === 0) return arm();
+            const others = this.slots.filter((slot) => slot.state !== 'running' && !silent.includes(slot));
+            const describe = (slot: Slot): string => `${slot.label} (${slot.state}${slot.doing ? `: ${slot.doing}` : ''})`;
+            reject(
+              new StartFailedError(
+                `no progress for ${startTimeout} ms (master.startTimeout) from ${silent.map(describe).join(', ')}` +
+                  (others.length > 0 ? `; still starting: ${others.map(describe).join(', ')}` : ''),
+              ),
+            );
+          }, Math.max(0, first - Date.now()));
+        };
         this.startFailure = (error) => {
           clearTimeout(timer);
           reject(error);
         };
+        this.startProgress = arm;
         this.readyCheck = () => {
           if (this.slots.every((slot) => slot.state === 'running')) {
             clearTimeout(timer);
             resolve();
+          } else {
+            arm();
           }
         };
         for (const slot of this.slots) this.spawn(slot);
@@ -122,6 +168,7 @@ export class Supervisor extends EventEmitter {
       this.starting = false;
       this.startFailure = undefined;
       this.readyCheck = undefined;
+      this.startProgress = undefined;
     }
   }
 
@@ -175,10 +222,18 @@ export class Supervisor extends EventEmitter {
     for (const slot of this.slots) slot.child?.kill('SIGHUP');
   }
 
+  /** One line per slot that needs an operator: those left `failed` after a crash loop. */
+  problems(): string[] {
+    return this.slots
+      .filter((slot) => slot.state === 'failed')
+      .map((slot) => `${slot.kind === 'service' ? `service ${slot.runner.name}` : slot.label} FAILED, not restarted until \`switchyard restart\`: ${slot.lastError ?? 'no error recorded'}`);
+  }
+
   status(now = Date.now()): RunnerStatus[] {
     return this.slots.map((slot) => ({
       name: slot.runner.name,
-      queue: slot.runner.queue,
+      kind: slot.kind,
+      queue: slot.kind === 'service' ? null : slot.runner.queue,
       slice: slot.slice,
       numSlices: slot.numSlices,
       pid: slot.child?.pid ?? null,
@@ -190,11 +245,19 @@ export class Supervisor extends EventEmitter {
       inFlight: slot.inFlight,
       lastError: slot.lastError,
       detail: slot.detail,
+      info: slot.info,
     }));
   }
 
   private spawn(slot: Slot): void {
-    const args = ['--home', this.options.home, '--runner', slot.runner.name, '--slice', String(slot.slice), '--slices', String(slot.numSlices)];
+    const args = [
+      '--home', this.options.home,
+      '--runner', slot.runner.name,
+      '--slice', String(slot.slice),
+      '--slices', String(slot.numSlices),
+      // Given on the command line, not read from the config, so heartbeats flow before the child has loaded anything.
+      '--heartbeat', String(this.options.watchdog.heartbeatInterval),
+    ];
     if (this.options.logToStdout) args.push('--stdout');
     const child = fork(this.options.runnerScript, args, {
       stdio: ['ignore', this.options.logToStdout ? 'inherit' : 'ignore', 'pipe', 'ipc'],
@@ -207,6 +270,10 @@ export class Supervisor extends EventEmitter {
     slot.child = child;
     slot.state = 'starting';
     slot.startedAt = Date.now();
+    slot.lastHeard = slot.startedAt;
+    slot.heardFrom = false;
+    slot.startProgressAt = slot.startedAt;
+    slot.doing = 'starting its process';
     slot.processed = 0;
     slot.failed = 0;
     slot.inFlight = 0;
@@ -223,14 +290,51 @@ export class Supervisor extends EventEmitter {
     child.on('message', (message: RunnerMessage) => this.onMessage(slot, child, message));
     child.on('exit', (code, signal) => this.onExit(slot, child, code, signal));
     child.on('error', (error) => this.options.logger.error({ err: error, runner: slot.runner.name, slice: slot.slice }, 'runner process error'));
+    this.armHeartbeat(slot, child, this.options.watchdog.heartbeatTimeout);
     this.emit('pids', this.pids());
+  }
+
+  /** Fires `timeout` after it is armed; a child heard from since gets the rest of its timeout, not a kill. */
+  private armHeartbeat(slot: Slot, child: ChildProcess, delay: number): void {
+    clearTimeout(slot.heartbeat);
+    slot.heartbeat = setTimeout(() => {
+      slot.heartbeat = undefined;
+      if (slot.child !== child) return;
+      // Until a process first speaks it is booting node (seconds on a loaded machine): it gets the start timeout if longer.
+      const timeout = slot.heardFrom ? this.options.watchdog.heartbeatTimeout : Math.max(this.options.watchdog.heartbeatTimeout, this.options.master.startTimeout);
+      const silentFor = Date.now() - slot.lastHeard;
+      if (silentFor < timeout) return this.armHeartbeat(slot, child, timeout - silentFor);
+      slot.lastError = slot.heardFrom
+        ? `watchdog: no heartbeat for ${silentFor} ms (watchdog.heartbeatTimeout ${timeout} ms): process stopped or its event loop blocked; killed`
+        : `watchdog: no word from the new process for ${silentFor} ms: killed`;
+      this.options.logger.error(
+        { runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, heartbeatTimeout: timeout, silentFor },
+        `runner ${slot.label} sent no heartbeat for ${silentFor} ms (stopped, or its event loop blocked): killing it so it is restarted`,
+      );
+      child.kill('SIGKILL');
+    }, delay);
   }
 
   private onMessage(slot: Slot, child: ChildProcess, message: RunnerMessage): void {
     if (slot.child !== child) return;
+    slot.lastHeard = Date.now();
+    slot.heardFrom = true;
+    if (message.type === 'heartbeat') return;
+    if (message.type === 'starting') {
+      if (slot.state !== 'starting') return;
+      slot.doing = message.doing;
+      slot.detail = `starting: ${message.doing}`;
+      slot.startProgressAt = slot.lastHeard;
+      this.emit('start-progress', `${slot.label}: ${message.doing}`);
+      this.startProgress?.();
+      return;
+    }
     if (message.type === 'ready') {
       slot.everReady = true;
+      if (message.kind !== undefined) slot.kind = message.kind;
       if (slot.state === 'starting') slot.state = 'running';
+      if (slot.doing !== null && slot.detail === `starting: ${slot.doing}`) slot.detail = null;
+      slot.doing = null;
       this.options.logger.info({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid }, 'runner up');
       this.readyCheck?.();
       return;
@@ -240,6 +344,7 @@ export class Supervisor extends EventEmitter {
     slot.inFlight = message.inFlight;
     if (message.lastError) slot.lastError = `${message.lastError.at} ${message.lastError.entry}: ${message.lastError.message}`;
     slot.detail = message.detail ?? null;
+    if (message.info !== undefined) slot.info = message.info;
     clearTimeout(slot.watchdog);
     slot.watchdog = undefined;
     if (message.inFlight > 0 && slot.state === 'running') {
@@ -259,6 +364,9 @@ export class Supervisor extends EventEmitter {
     if (slot.child !== child) return;
     clearTimeout(slot.watchdog);
     slot.watchdog = undefined;
+    clearTimeout(slot.heartbeat);
+    slot.heartbeat = undefined;
+    slot.doing = null;
     slot.child = undefined;
     slot.detail = null;
     slot.processedBefore += slot.processed;
@@ -297,7 +405,8 @@ export class Supervisor extends EventEmitter {
     const { maxRestarts, restartWindow, restartBackoff, restartBackoffMax } = this.options.master;
     if (slot.crashTimes.length >= maxRestarts) {
       slot.state = 'failed';
-      log.fatal({ runner: slot.runner.name, slice: slot.slice, crashes: slot.crashTimes.length, restartWindow }, `runner ${slot.label} crashed ${slot.crashTimes.length} times within ${restartWindow} ms: NOT restarting it; its slice is not processed until \`switchyard restart\``);
+      // error, not fatal: the master lives on (fatal means the process exits); the stats job repeats it while it lasts.
+      log.error({ runner: slot.runner.name, slice: slot.slice, crashes: slot.crashTimes.length, restartWindow }, `runner ${slot.label} crashed ${slot.crashTimes.length} times within ${restartWindow} ms: NOT restarting it; its slice is not processed until \`switchyard restart\``);
       slot.lastError = `failed: crashed ${slot.crashTimes.length} times within ${restartWindow} ms; last: ${slot.lastError}`;
       return;
     }

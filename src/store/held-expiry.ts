@@ -1,6 +1,6 @@
 /**
  * Held posts nobody decided on are not kept forever: each list's
- * maxDaysToHold (0: forever) bounds their age, and the master runs this on
+ * maxDaysToHold (0: forever) bounds their age, and the scheduler service runs it on
  * `cron.heldExpiry`. An expired post is discarded (no notice to anyone, as
  * Mailman does), its decision recorded as `expire` by `expiry`, and one log
  * line says which post it was.

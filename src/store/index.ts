@@ -2,6 +2,7 @@
  * The list store as runners and the CLI use it: `openStore()` and the types.
  * Nothing outside src/store/ imports the SQLite implementation directly.
  */
+import { resolve } from 'node:path';
 import { homePaths } from '../home.js';
 import { SqliteStore } from './sqlite-store.js';
 import type { Store } from './store.js';
@@ -14,9 +15,17 @@ export * from './list-settings.js';
 export interface OpenStoreOptions {
   /** How long a write waits for another process's transaction before StoreBusyError (config `store.busyTimeout`). */
   busyTimeoutMs?: number;
+  /** The database file (config `store.path`), relative to the home; default `<home>/switchyard.db`. */
+  path?: string;
+}
+
+/** The OpenStoreOptions a configuration asks for (`[store]`). */
+export function storeOptions(config: { store: { busyTimeout: number; path?: string | undefined } }): OpenStoreOptions {
+  return { busyTimeoutMs: config.store.busyTimeout, ...(config.store.path === undefined ? {} : { path: config.store.path }) };
 }
 
 /** Open (creating and migrating as needed) the store of a home directory. */
 export function openStore(home: string, options: OpenStoreOptions = {}): Store {
-  return new SqliteStore({ file: homePaths(home).store, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) });
+  const file = options.path === undefined ? homePaths(home).store : resolve(home, options.path);
+  return new SqliteStore({ file, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) });
 }

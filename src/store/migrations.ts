@@ -121,6 +121,23 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 5,
+    name: 'job leases',
+    statements: [
+      // One row per scheduler job that runs once for all hosts sharing this store (Store.claimJobRun):
+      // the run last claimed, by whom, until when, and how the last finished run went.
+      `CREATE TABLE job_leases (
+        job TEXT PRIMARY KEY,
+        run_key TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT CHECK (outcome IN ('ok', 'failed')),
+        detail TEXT NOT NULL DEFAULT ''
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -42,6 +42,9 @@ import type {
   HeldDecision,
   HeldDecisionRecord,
   HeldMessage,
+  JobLease,
+  JobRunClaim,
+  JobRunClaimResult,
   ListChanges,
   MailingList,
   Member,
@@ -640,6 +643,59 @@ export class SqliteStore implements Store {
       const row = this.statement('SELECT token FROM approval_claims WHERE held_id = ?').get(heldId) as { token: string };
       return row.token === token;
     });
+  }
+
+  async claimJobRun(job: string, claim: JobRunClaim): Promise<JobRunClaimResult> {
+    return this.write(() => {
+      const row = this.statement('SELECT run_key, holder, expires_at, finished_at FROM job_leases WHERE job = ?').get(job) as
+        | { run_key: string; holder: string; expires_at: string; finished_at: string | null }
+        | undefined;
+      if (row !== undefined) {
+        // ISO 8601 UTC strings of one format compare as their times do.
+        if (row.run_key >= claim.runKey) return { claimed: false, why: 'done', holder: row.holder, runKey: row.run_key };
+        if (row.finished_at === null && row.expires_at > claim.now.toISOString()) return { claimed: false, why: 'busy', holder: row.holder, runKey: row.run_key };
+      }
+      this.statement(
+        `INSERT INTO job_leases (job, run_key, holder, expires_at, finished_at) VALUES (?, ?, ?, ?, NULL)
+         ON CONFLICT (job) DO UPDATE SET run_key = excluded.run_key, holder = excluded.holder, expires_at = excluded.expires_at, finished_at = NULL`,
+      ).run(job, claim.runKey, claim.holder, claim.expiresAt.toISOString());
+      return { claimed: true };
+    });
+  }
+
+  async finishJobRun(job: string, holder: string, runKey: string, result: { at: Date; outcome: 'ok' | 'failed'; detail: string }): Promise<void> {
+    await this.write(() => {
+      this.statement('UPDATE job_leases SET finished_at = ?, outcome = ?, detail = ? WHERE job = ? AND holder = ? AND run_key = ?').run(
+        result.at.toISOString(),
+        result.outcome,
+        result.detail,
+        job,
+        holder,
+        runKey,
+      );
+    });
+  }
+
+  async jobLeases(): Promise<JobLease[]> {
+    return this.guard(() =>
+      (this.statement('SELECT job, run_key, holder, expires_at, finished_at, outcome, detail FROM job_leases ORDER BY job').all() as {
+        job: string;
+        run_key: string;
+        holder: string;
+        expires_at: string;
+        finished_at: string | null;
+        outcome: 'ok' | 'failed' | null;
+        detail: string;
+      }[]).map((row) => ({
+        job: row.job,
+        runKey: row.run_key,
+        holder: row.holder,
+        expiresAt: new Date(row.expires_at),
+        finishedAt: row.finished_at === null ? null : new Date(row.finished_at),
+        outcome: row.outcome,
+        detail: row.detail,
+      })),
+    );
   }
 
   async close(): Promise<void> {

@@ -173,6 +173,33 @@ export interface AddedMembers {
   existing: number;
 }
 
+/** A claim on one run of a job (Store.claimJobRun). */
+export interface JobRunClaim {
+  /** Names this run; every host computes the same key for the same scheduled run (its scheduled time, ISO). */
+  runKey: string;
+  /** Who runs it (host, pid, home), for the record and for other hosts' logs. */
+  holder: string;
+  now: Date;
+  /** Until when no other host may take a later run while this one has not finished (a holder that died). */
+  expiresAt: Date;
+}
+
+export type JobRunClaimResult =
+  | { claimed: true }
+  /** `done`: this run (or a later one) was claimed already; `busy`: an earlier run is still leased. */
+  | { claimed: false; why: 'done' | 'busy'; holder: string; runKey: string };
+
+/** A job's lease row: its last claimed run and how the last finished one went. */
+export interface JobLease {
+  job: string;
+  runKey: string;
+  holder: string;
+  expiresAt: Date;
+  finishedAt: Date | null;
+  outcome: 'ok' | 'failed' | null;
+  detail: string;
+}
+
 export interface Store {
   /** Where the store lives, for messages (a file path, or a URL without password). */
   readonly location: string;
@@ -248,6 +275,17 @@ export interface Store {
    * different approval of the same held message was claimed before.
    */
   claimApproval(heldId: number, token: string): Promise<boolean>;
+
+  /**
+   * Take the lease on one run of a job shared by every host on this store,
+   * in one transaction: claimed unless this run (or a later one) was claimed
+   * before, or an earlier run's lease has not expired and not been finished.
+   */
+  claimJobRun(job: string, claim: JobRunClaim): Promise<JobRunClaimResult>;
+  /** Record how the run `runKey` claimed by `holder` went and release its lease; nothing if no longer theirs. */
+  finishJobRun(job: string, holder: string, runKey: string, result: { at: Date; outcome: 'ok' | 'failed'; detail: string }): Promise<void>;
+  /** Every job's lease row, by job name. */
+  jobLeases(): Promise<JobLease[]>;
 
   close(): Promise<void>;
 }

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../support/cli.js';
+import { BIN, runCli } from '../support/cli.js';
+import { switchyardUser } from '../ingress/harness.js';
 import { formatAge } from '../../src/cli/master-commands.js';
 import { MasterNotRunningError } from '../../src/master/errors.js';
 import type { StatusReport } from '../../src/master/protocol.js';
@@ -78,11 +79,16 @@ async function fakeSocket(report: StatusReport): Promise<{ watchers: Set<Socket>
 const REPORT: StatusReport = {
   master: { pid: 4321, host: 'mail.example', home: '/var/lib/switchyard', startedAt: '2026-11-01T10:00:00.000Z', uptime: 93_784, version: '0.1.0' },
   runners: [
-    { name: 'out', queue: 'out', slice: 0, numSlices: 2, pid: 5001, state: 'running', uptime: 3_725, restarts: 1, processed: 1200, failed: 3, inFlight: 2, lastError: 'connect ECONNREFUSED 192.0.2.1:25\nat TCPConnectWrap', detail: 'smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z' },
-    { name: 'out', queue: 'out', slice: 1, numSlices: 2, pid: null, state: 'failed', uptime: null, restarts: 5, processed: 0, failed: 0, inFlight: 0, lastError: 'failed: crashed 5 times within 1m', detail: null },
+    { name: 'out', kind: 'runner', queue: 'out', slice: 0, numSlices: 2, pid: 5001, state: 'running', uptime: 3_725, restarts: 1, processed: 1200, failed: 3, inFlight: 2, lastError: 'connect ECONNREFUSED 192.0.2.1:25\nat TCPConnectWrap', detail: 'smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z', info: null },
+    { name: 'out', kind: 'runner', queue: 'out', slice: 1, numSlices: 2, pid: null, state: 'failed', uptime: null, restarts: 5, processed: 0, failed: 0, inFlight: 0, lastError: 'failed: crashed 5 times within 1m', detail: null, info: null },
+    { name: 'lmtp', kind: 'service', queue: null, slice: 0, numSlices: 1, pid: 5003, state: 'running', uptime: 120, restarts: 0, processed: 42, failed: 0, inFlight: 0, lastError: null, detail: 'not listening on 127.0.0.1:8024: EADDRINUSE; next attempt in 4s', info: null },
   ],
+  healthy: false,
+  problems: ['out 1/2 FAILED, not restarted until `switchyard restart`: failed: crashed 5 times within 1m'],
   queues: { out: 17, bad: 0, in: 2 },
 };
+
+const HEALTHY: StatusReport = { ...REPORT, runners: [REPORT.runners[0]!, REPORT.runners[2]!], healthy: true, problems: [] };
 
 describe('with no master running', () => {
   it.each(['status', 'stop', 'restart', 'reopen'])('`%s` exits 3 saying no master is running for the home', async (command) => {
@@ -147,30 +153,65 @@ describe('start', () => {
 });
 
 describe('with a master running', () => {
-  it('status prints the master, a row per runner slice and the queue depths', async () => {
+  it('status prints the master, a row per runner slice and the queue depths; a failed runner is flagged first and last, exit 4', async () => {
     await fakeSocket(REPORT);
     const { code, stdout } = await cli(['--home', home, 'status']);
-    expect(code).toBe(0);
-    const lines = stdout.split('\n');
+    expect(code).toBe(4);
+    const alarm = '1 runner FAILED:\n  out 1/2 FAILED, not restarted until `switchyard restart`: failed: crashed 5 times within 1m\n';
+    expect(stdout.startsWith(alarm)).toBe(true);
+    expect(stdout.endsWith(`\n${alarm}`)).toBe(true);
+    const lines = stdout.slice(alarm.length + 1).split('\n');
     expect(lines[0]).toBe('master: pid 4321 on mail.example, up 1d2h (since 2026-11-01T10:00:00.000Z), switchyard 0.1.0');
     expect(stdout).toMatch(/RUNNER +SLICE +PID +STATE +UPTIME +RESTARTS +PROCESSED +FAILED +LAST ERROR/);
     expect(stdout).toMatch(/out +0\/2 +5001 +running +1h2m +1 +1200 +3 +connect ECONNREFUSED 192\.0\.2\.1:25 at TCPConnectWrap/);
     expect(stdout).toMatch(/out +1\/2 +- +failed +- +5 +0 +0 +failed: crashed 5 times within 1m/);
     expect(stdout).toMatch(/QUEUE +WAITING\nbad +0\nin +2\nout +17\n/);
+    // Services in a table of their own, with no slice and no queue.
+    expect(stdout).toMatch(/\nSERVICE +PID +STATE +UPTIME +RESTARTS +HANDLED +FAILED +LAST ERROR\nlmtp +5003 +running +2m +0 +42 +0 *\n/);
+    expect(stdout).not.toMatch(/^lmtp +0\/1/m);
+    expect(stdout).toContain('\nlmtp: not listening on 127.0.0.1:8024: EADDRINUSE; next attempt in 4s\n');
+  });
+
+  it('status of a healthy master exits 0 and flags nothing', async () => {
+    await fakeSocket(HEALTHY);
+    const { code, stdout } = await cli(['--home', home, 'status']);
+    expect(code).toBe(0);
+    expect(stdout.startsWith('master: pid 4321')).toBe(true);
+    expect(stdout).not.toMatch(/runners? FAILED:/);
   });
 
   it('status shows a runner\'s detail (a smarthost backing off) on a line of its own under the runners, none for a runner without one', async () => {
     await fakeSocket(REPORT);
     const { code, stdout } = await cli(['--home', home, 'status']);
-    expect(code).toBe(0);
-    expect(stdout).toContain('\n\nout 0/2: smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z\n\nQUEUE');
+    expect(code).toBe(4);
+    expect(stdout).toContain('\n\nout 0/2: smarthost 192.0.2.1:25 down since 2026-11-02T11:00:00.000Z (ECONNREFUSED); next attempt 2026-11-02T11:05:00.000Z\nlmtp: not listening on 127.0.0.1:8024: EADDRINUSE; next attempt in 4s\n\nQUEUE');
     expect(stdout).not.toContain('out 1/2:');
   });
 
-  it('status --json prints the StatusReport exactly', async () => {
+  const user = process.getuid?.() === 0 ? switchyardUser() : undefined;
+  it.skipIf(user === undefined)('status as a user without access to the home says who lacks permission and who owns it, not a bare EACCES', async () => {
+    await fakeSocket(HEALTHY);
+    // mkdtemp made the home 0700 root: the switchyard user cannot even reach the socket.
+    const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, '--home', home, 'status'], { uid: user!.uid, gid: user!.gid, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
+      child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`user switchyard (uid ${user!.uid}) lacks permission to reach the master's socket ${join(home, 'master.sock')} (EACCES)`);
+    expect(result.stderr).toContain(`the home ${home} is owned by user root, group root, mode 0700`);
+    expect(result.stderr).toContain('run this as user root');
+  });
+
+  it('status --json prints the StatusReport exactly, exit 4 when it is not healthy', async () => {
     await fakeSocket(REPORT);
     const { code, stdout } = await cli(['--home', home, 'status', '--json']);
-    expect(code).toBe(0);
+    expect(code).toBe(4);
     expect(JSON.parse(stdout)).toEqual(REPORT);
   });
 

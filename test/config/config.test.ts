@@ -86,12 +86,13 @@ describe('switchyard config show', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
     expect(stdout).toContain('embedded defaults');
-    expect(stdout).toContain('[master]\nstartTimeout = "30s"  # `switchyard start` fails if the runners are not all up by then (default "30s")\n');
+    expect(stdout).toContain('[master]\nstartTimeout = "30s"  # `switchyard start` fails if a runner still starting reports no progress for this long (default "30s")\n');
     expect(stdout).toContain('umask = "007"  # process umask');
     expect(stdout).toMatch(/\[runner\.retry\]\nenabled = true {2}# start this runner at all \(default true\)\ninstances = 1 /);
     for (const section of configSections()) {
       expect(stdout).toContain(`# ${section.description}\n[${section.name}]\n`);
-      for (const knob of section.knobs) expect(stdout).toContain(`\n${knob.key} = `);
+      // A knob with no default and no value (store.path) is shown commented out.
+      for (const knob of section.knobs) expect(stdout).toMatch(new RegExp(`\n(# )?${knob.key} =`));
     }
   });
 

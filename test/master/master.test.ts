@@ -3,6 +3,7 @@ import { appendFile, mkdir, readdir, readFile, rename, utimes, writeFile } from 
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Spool, Switchboard } from '../../queues/index.js';
+import type { StatusReport } from '../../src/master/protocol.js';
 import { isAlive, makeHome, removeHome, runCli, runnerModule, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
@@ -94,22 +95,71 @@ describe('master', () => {
     expect(await filesIn(dir, '.bak')).toEqual([]);
   });
 
-  it('stops restarting a crash-looping runner and status says it failed', async () => {
+  it('stops restarting a crash-looping runner; status says it failed, flags it, exits 4, and the log says it at error level', async () => {
     const toml = testConfig(`[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n`, { maxRestarts: 3, restartWindow: '"1m"' });
     const dir = await home(toml);
     const m = await master(dir);
     const fatal = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('NOT restarting'), 'crash-loop verdict');
     expect(fatal.msg).toContain('crashed 3 times');
+    expect(fatal.level).toBe(50);
     const loop = (await m.status()).runners.find((r) => r.name === 'loop')!;
     expect(loop.state).toBe('failed');
     expect(loop.pid).toBeNull();
     expect(loop.restarts).toBe(2);
     expect(loop.lastError).toMatch(/failed: crashed 3 times/);
     const { code, stdout } = await runCli(['--home', dir, 'status']);
-    expect(code).toBe(0);
+    expect(code).toBe(4);
     expect(stdout).toMatch(/loop.*failed/);
+    expect(stdout.split('\n')[0]).toBe('1 runner FAILED:');
+    expect(stdout).toContain('loop 0/1 FAILED');
+    const json = await runCli(['--home', dir, 'status', '--json']);
+    expect(json.code).toBe(4);
+    const report = JSON.parse(json.stdout) as { healthy: boolean; problems: string[] };
+    expect(report.healthy).toBe(false);
+    expect(report.problems).toEqual([expect.stringMatching(/^loop 0\/1 FAILED.*crashed 3 times/)]);
     // The other runners are unaffected.
     expect((await m.status()).runners.find((r) => r.name === 'retry')!.state).toBe('running');
+  });
+
+  it('a runner that stops sending heartbeats (SIGSTOP while idle) is killed and restarted, the reason in status --json', async () => {
+    const dir = await home(`${testConfig(relay('hop', 'q1', 'done'))}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n`);
+    const m = await master(dir);
+    const before = (await m.status()).runners.find((r) => r.name === 'hop')!;
+    expect(before.state).toBe('running');
+    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'hop' && line.runnerPid !== before.pid, 'the restarted runner');
+    process.kill(before.pid!, 'SIGSTOP');
+    const verdict = await m.nextLine((line) => typeof line.msg === 'string' && line.msg.includes('sent no heartbeat'), 'the heartbeat verdict');
+    expect(verdict.level).toBe(50);
+    expect(verdict.runnerPid).toBe(before.pid);
+    await restarted;
+    const { code, stdout } = await runCli(['--home', dir, 'status', '--json']);
+    expect(code).toBe(0);
+    const hop = (JSON.parse(stdout) as StatusReport).runners.find((r) => r.name === 'hop')!;
+    expect(hop.state).toBe('running');
+    expect(hop.restarts).toBe(1);
+    expect(hop.pid).not.toBe(before.pid);
+    expect(hop.lastError).toMatch(/^watchdog: no heartbeat for \d+ ms \(watchdog.heartbeatTimeout 3000 ms\): process stopped or its event loop blocked; killed/);
+    expect(isAlive(before.pid!)).toBe(false);
+    // The new process serves the slice.
+    await enqueue(dir, 'q1', 3);
+    expect(await waitForEntries(dir, 'done', 3)).toHaveLength(3);
+  });
+
+  it('a slow start that reports progress is waited for past startTimeout; one silent for startTimeout fails, saying what it was doing', async () => {
+    // Only this runner, so the machine's load does not decide the outcome.
+    const others = ['retry', 'archive', 'outgoing', 'incoming', 'bounces', 'virgin'].map((name) => `[runner.${name}]\nenabled = false\n`).join('\n');
+    const slow = (options: string) => `${others}\n[runner.slow]\nmodule = "${runnerModule('slow-start')}"\nqueue = "q1"\n\n[runner.slow.options]\n${options}\n`;
+    // Twelve steps of 1 s: 12 s of starting, each step well inside the 4 s start timeout.
+    const patient = await home(testConfig(slow('steps = 12\nstepMs = 1000'), { startTimeout: '"4s"' }));
+    const m = await master(patient);
+    expect((await m.status()).runners.find((r) => r.name === 'slow')!.state).toBe('running');
+    await m.stop();
+
+    const stuck = await home(testConfig(slow('steps = 2\nstepMs = 100\nsilentMs = 60000'), { startTimeout: '"4s"' }));
+    const { code, stderr } = await runCli(['--home', stuck, 'start']);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/no progress for 4000 ms \(master.startTimeout\) from slow 0\/1 \(starting: waiting on something that never answers\)/);
+    expect(existsSync(join(stuck, 'master.lock'))).toBe(false);
   });
 
   it('refuses a second master on the same spool, naming the running one', async () => {
@@ -262,8 +312,8 @@ describe('logs', () => {
     expect(stdout).toMatch(/master started \(pid \d+/);
     try {
       const logs = join(dir, 'logs');
-      // One file per runner process (the built-in runners' too) and the master's.
-      expect((await readdir(logs)).sort()).toEqual(['archive-0of1.log', 'bounces-0of1.log', 'hop-0of1.log', 'incoming-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log', 'virgin-0of1.log']);
+      // One file per runner and service process (the built-in ones' too) and the master's.
+      expect((await readdir(logs)).sort()).toEqual(['archive-0of1.log', 'bounces-0of1.log', 'hop-0of1.log', 'incoming-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log', 'scheduler-0of1.log', 'virgin-0of1.log']);
       for (const name of ['master.log', 'hop-0of1.log']) await rename(join(logs, name), join(logs, `${name}.1`));
       const { watch } = await import('node:fs');
       const reopened = new Promise<void>((resolve) => {

@@ -56,12 +56,12 @@ describe('migrations', () => {
     const store = sqlite();
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(MIGRATIONS.length);
-    expect(tables()).toEqual(['approval_claims', 'bounce_events', 'held_decisions', 'held_messages', 'lists', 'members', 'schema_migrations']);
+    expect(tables()).toEqual(['approval_claims', 'bounce_events', 'held_decisions', 'held_messages', 'job_leases', 'lists', 'members', 'schema_migrations']);
     expect(((await stat(file)).mode & 0o777).toString(8)).toBe('660');
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect((db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4]);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5]);
     db.close();
   });
 
@@ -303,5 +303,40 @@ describe('held messages', () => {
     const base = { list: 'dev@example.org', sender: 's@example.net', subject: '', reason: 'r' };
     expect(await rejection(store.holdMessage(base))).toMatchObject({ code: 'SY_HELD_INVALID' });
     expect(await rejection(store.holdMessage({ ...base, raw: Buffer.from('x'), queueRef: 'held/x' }))).toMatchObject({ code: 'SY_HELD_INVALID' });
+  });
+});
+
+describe('job leases', () => {
+  const at = (iso: string) => new Date(iso);
+
+  it('one run of a job is claimed once across two stores on one file; a later run after the first finished is claimed again', async () => {
+    const a = sqlite();
+    const b = sqlite();
+    const run1 = { runKey: '2026-01-01T10:00:00.000Z', now: at('2026-01-01T10:00:00.100Z'), expiresAt: at('2026-01-01T11:00:00.000Z') };
+    expect(await a.claimJobRun('held-expiry', { ...run1, holder: 'host-a' })).toEqual({ claimed: true });
+    expect(await b.claimJobRun('held-expiry', { ...run1, holder: 'host-b' })).toEqual({ claimed: false, why: 'done', holder: 'host-a', runKey: run1.runKey });
+    // Another job is independent.
+    expect(await b.claimJobRun('bounce-warnings', { ...run1, holder: 'host-b' })).toEqual({ claimed: true });
+    await a.finishJobRun('held-expiry', 'host-a', run1.runKey, { at: at('2026-01-01T10:00:01.000Z'), outcome: 'ok', detail: '2 expired' });
+    const run2 = { runKey: '2026-01-01T11:00:00.000Z', now: at('2026-01-01T11:00:00.000Z'), expiresAt: at('2026-01-01T12:00:00.000Z') };
+    expect(await b.claimJobRun('held-expiry', { ...run2, holder: 'host-b' })).toEqual({ claimed: true });
+    const leases = await a.jobLeases();
+    expect(leases.map((l) => [l.job, l.holder, l.runKey, l.finishedAt])).toEqual([
+      ['bounce-warnings', 'host-b', run1.runKey, null],
+      ['held-expiry', 'host-b', run2.runKey, null],
+    ]);
+  });
+
+  it('an unfinished run keeps later runs from other hosts until its lease expires (a holder that died), then they are claimed', async () => {
+    const store = sqlite();
+    await store.claimJobRun('held-expiry', { runKey: '2026-01-01T10:00:00.000Z', holder: 'dead', now: at('2026-01-01T10:00:00.000Z'), expiresAt: at('2026-01-01T10:30:00.000Z') });
+    const later = { runKey: '2026-01-01T10:15:00.000Z', holder: 'alive', now: at('2026-01-01T10:15:00.000Z'), expiresAt: at('2026-01-01T10:45:00.000Z') };
+    expect(await store.claimJobRun('held-expiry', later)).toEqual({ claimed: false, why: 'busy', holder: 'dead', runKey: '2026-01-01T10:00:00.000Z' });
+    const after = { runKey: '2026-01-01T10:31:00.000Z', holder: 'alive', now: at('2026-01-01T10:31:00.000Z'), expiresAt: at('2026-01-01T11:01:00.000Z') };
+    expect(await store.claimJobRun('held-expiry', after)).toEqual({ claimed: true });
+    // The dead holder's late finish does not overwrite the new run.
+    await store.finishJobRun('held-expiry', 'dead', '2026-01-01T10:00:00.000Z', { at: at('2026-01-01T10:32:00.000Z'), outcome: 'failed', detail: 'late' });
+    const [lease] = await store.jobLeases();
+    expect(lease).toMatchObject({ holder: 'alive', runKey: after.runKey, finishedAt: null, outcome: null });
   });
 });

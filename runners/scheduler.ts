@@ -1,0 +1,197 @@
+/**
+ * The scheduler service: the periodic jobs, each on its `[cron]` schedule,
+ * so the master itself does no mail work and never opens the list store.
+ *
+ *   held-expiry      discard held posts past their list's maxDaysToHold (shared)
+ *   bounce-warnings  the bounce warnings pass; its notices go to `virgin` (shared)
+ *   temp-cleanup     remove temp files crashed writers left in this host's spool
+ *
+ * A shared job works on the list store, which several hosts may share
+ * (`[store] path`): before each run it claims that run in the store
+ * (Store.claimJobRun: a lease row keyed by the run's scheduled time, with an
+ * expiry), so with several schedulers on one store each run happens once.
+ * A job local to this host (temp-cleanup) takes no lease.
+ *
+ * Each job's last run and outcome (ok, failed, skipped: claimed elsewhere) is
+ * this service's statusInfo(), shown by `switchyard status --json`; a failed
+ * one is also its status detail and an error in the log. A job never takes
+ * the service down: a busy store or a broken list fails that run, and the
+ * next run tries again.
+ *
+ * Files: none of its own. Killed during a run: a shared run's lease stays
+ * unfinished until `cron.leaseTimeout`, so no other host starts a later run
+ * of that job before then; the work itself is per item (one store
+ * transaction per held post or member, one enqueue per notice), so the next
+ * run simply does what is left.
+ */
+import { hostname } from 'node:os';
+import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
+import { Spool, Switchboard } from '../queues/index.js';
+import { runWarningsPass } from '../src/bounce/warnings.js';
+import { expireHeld } from '../src/store/held-expiry.js';
+import { openStore, storeOptions, type Store } from '../src/store/index.js';
+import { Service, type ServiceOptions } from './service.js';
+
+export type JobOutcome = 'ok' | 'failed' | 'skipped';
+
+export interface JobStatus {
+  name: string;
+  schedule: string;
+  /** Runs once for all hosts on the store (takes a lease), or on every host. */
+  shared: boolean;
+  /** Runs done here (not counting skipped ones). */
+  runs: number;
+  /** The scheduled time of the last run considered, ISO. */
+  lastRunAt: string | null;
+  lastOutcome: JobOutcome | null;
+  /** What it did, why it failed, or who ran it instead. */
+  lastDetail: string;
+}
+
+interface Job {
+  name: string;
+  schedule: string;
+  shared: boolean;
+  /** Do the work; a one-line summary of what was done. */
+  run(): Promise<string>;
+}
+
+export default class SchedulerService extends Service {
+  private readonly jobs: Job[];
+  private readonly status = new Map<string, JobStatus>();
+  private readonly holder: string;
+  private readonly runsInFlight = new Set<Promise<void>>();
+  private store: Store | undefined;
+
+  constructor(options: ServiceOptions) {
+    super(options);
+    const { cron: schedules, queues } = options.config;
+    this.holder = `${hostname()} pid ${process.pid} ${options.home}`;
+    this.jobs = [
+      { name: 'held-expiry', schedule: schedules.heldExpiry, shared: true, run: () => this.expireHeld() },
+      { name: 'bounce-warnings', schedule: schedules.bounceWarnings, shared: true, run: () => this.bounceWarnings() },
+      { name: 'temp-cleanup', schedule: schedules.tempCleanup, shared: false, run: () => this.cleanTemps(queues.tempMaxAge) },
+    ];
+    for (const job of this.jobs) {
+      this.status.set(job.name, { name: job.name, schedule: job.schedule, shared: job.shared, runs: 0, lastRunAt: null, lastOutcome: null, lastDetail: '' });
+    }
+  }
+
+  override statusInfo(): Record<string, unknown> {
+    return { jobs: [...this.status.values()].map((job) => ({ ...job })) };
+  }
+
+  override statusDetail(): string | undefined {
+    const failed = [...this.status.values()].filter((job) => job.lastOutcome === 'failed');
+    if (failed.length === 0) return undefined;
+    return failed.map((job) => `job ${job.name} failed (run of ${job.lastRunAt}): ${job.lastDetail}`).join('; ');
+  }
+
+  protected async serve(): Promise<void> {
+    const tasks: ScheduledTask[] = this.jobs.map((job) =>
+      cron.schedule(job.schedule, (context: TaskContext) => this.tick(job, context.date), { name: `scheduler-${job.name}`, noOverlap: true }),
+    );
+    this.log.info({ jobs: this.jobs.map(({ name, schedule, shared }) => ({ name, schedule, shared })) }, 'scheduler ready');
+    this.ready();
+    try {
+      await this.stopRequested;
+    } finally {
+      for (const task of tasks) await task.destroy();
+      await Promise.all(this.runsInFlight);
+      await this.store?.close();
+    }
+  }
+
+  /** One scheduled run: claim it if shared, run it, record the outcome. */
+  private tick(job: Job, scheduledAt: Date): Promise<void> {
+    const run = this.runOnce(job, scheduledAt).finally(() => this.runsInFlight.delete(run));
+    this.runsInFlight.add(run);
+    return run;
+  }
+
+  private async runOnce(job: Job, scheduledAt: Date): Promise<void> {
+    if (this.stopping) return;
+    // Every host computes the same key for the same scheduled run: its time, to the second.
+    const runKey = new Date(Math.floor(scheduledAt.getTime() / 1000) * 1000).toISOString();
+    const log = this.log.child({ job: job.name, runKey });
+    try {
+      if (job.shared) {
+        const now = this.now();
+        const claim = await this.openedStore().claimJobRun(job.name, {
+          runKey,
+          holder: this.holder,
+          now: new Date(now),
+          expiresAt: new Date(now + this.options.config.cron.leaseTimeout),
+        });
+        if (!claim.claimed) {
+          const detail = claim.why === 'done' ? `run ${claim.runKey} claimed by ${claim.holder}` : `an earlier run (${claim.runKey}) is still held by ${claim.holder}`;
+          this.record(job, runKey, 'skipped', detail);
+          log.debug({ outcome: 'skipped', detail }, `job ${job.name} skipped: ${detail}`);
+          return;
+        }
+      }
+      const detail = await job.run();
+      this.record(job, runKey, 'ok', detail);
+      this.stats.processed++;
+      log.info({ outcome: 'ok', detail }, `job ${job.name} ran: ${detail}`);
+      if (job.shared) await this.finish(job, runKey, 'ok', detail);
+    } catch (error) {
+      const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      this.record(job, runKey, 'failed', detail);
+      this.stats.failed++;
+      this.stats.lastError = { message: `job ${job.name}: ${detail}`, at: new Date(this.now()).toISOString(), entry: '-' };
+      log.error({ err: error, outcome: 'failed' }, `job ${job.name} failed; the next run tries again`);
+      if (job.shared) await this.finish(job, runKey, 'failed', detail);
+    }
+    this.progress();
+  }
+
+  private async finish(job: Job, runKey: string, outcome: 'ok' | 'failed', detail: string): Promise<void> {
+    try {
+      await this.openedStore().finishJobRun(job.name, this.holder, runKey, { at: new Date(this.now()), outcome, detail });
+    } catch (error) {
+      // The lease then just runs out (cron.leaseTimeout); the work is done either way.
+      this.log.warn({ err: error, job: job.name, runKey }, 'could not record the end of a job run in the store');
+    }
+  }
+
+  private record(job: Job, runKey: string, outcome: JobOutcome, detail: string): void {
+    const status = this.status.get(job.name)!;
+    status.lastRunAt = runKey;
+    status.lastOutcome = outcome;
+    status.lastDetail = detail;
+    if (outcome !== 'skipped') status.runs++;
+    this.statusChanged();
+  }
+
+  /** Opened on the first shared job: a scheduler whose jobs never come due never touches the store. */
+  private openedStore(): Store {
+    this.store ??= openStore(this.options.home, storeOptions(this.options.config));
+    return this.store;
+  }
+
+  private async expireHeld(): Promise<string> {
+    const expired = await expireHeld(this.openedStore(), this.now(), this.log);
+    return `${expired.length} held post${expired.length === 1 ? '' : 's'} expired`;
+  }
+
+  private async bounceWarnings(): Promise<string> {
+    const virgin = new Switchboard({ root: this.options.spoolRoot, name: 'virgin', durability: this.options.durability });
+    const result = await runWarningsPass({
+      store: this.openedStore(),
+      now: this.now,
+      enqueue: async (notice) => void (await virgin.enqueue(notice.message, notice.metadata)),
+    });
+    const level = result.warned.length + result.removed.length > 0 ? 'info' : 'debug';
+    this.log[level]({ warned: result.warned, removed: result.removed, staleScoresReset: result.staleScoresReset, lists: result.lists }, 'bounce warnings pass');
+    return `${result.warned.length} warned, ${result.removed.length} removed, ${result.staleScoresReset} stale scores reset`;
+  }
+
+  private async cleanTemps(maxAgeMs: number): Promise<string> {
+    const spool = new Spool({ root: this.options.spoolRoot, durability: this.options.durability });
+    let removed = 0;
+    for (const name of await spool.queueNames()) removed += await spool.switchboard(name).removeStaleTemps(maxAgeMs);
+    if (removed > 0) this.log.warn({ removed }, 'removed temp files left by crashed writers');
+    return `${removed} stale temp file${removed === 1 ? '' : 's'} removed`;
+  }
+}

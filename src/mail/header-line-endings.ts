@@ -15,8 +15,8 @@
  * for byte. strayLineBreaks() is the check the outgoing runner makes before
  * the hand-off (see runners/outgoing/wire-form.ts).
  *
- * The message's line ending is its first line's (as RawMessage reads it).
- * The header block ends at the first empty line, or at the first line that
+ * The header block's line ending is the one most of its lines use (see
+ * usesCrlf()). The header block ends at the first empty line, or at the first line that
  * is neither a field nor a continuation; a bare LF directly followed by an
  * empty line ends the block too, since every reader (RawMessage, the MTAs)
  * sees the empty line there.
@@ -39,9 +39,25 @@ function startsField(bytes: Buffer, start: number): boolean {
   return bytes[i] === COLON;
 }
 
+/**
+ * Whether the header block's lines end in CRLF: more of them do than end in
+ * a bare LF (counted up to the first empty line). Not the first line's
+ * ending alone: that is the line a sender hides a bare LF in (`From:
+ * "Evil\nBcc: ..."`). Either reading is safe, as the wire then splits lines
+ * exactly where it says.
+ */
 function usesCrlf(bytes: Buffer): boolean {
-  const firstNewline = bytes.indexOf(LF);
-  return firstNewline < 0 || (firstNewline > 0 && bytes[firstNewline - 1] === CR);
+  let crlf = 0;
+  let lf = 0;
+  let lineStart = 0;
+  for (let at = bytes.indexOf(LF); at >= 0; at = bytes.indexOf(LF, at + 1)) {
+    const length = at - lineStart;
+    if (length === 0 || (length === 1 && bytes[lineStart] === CR)) break;
+    if (bytes[at - 1] === CR) crlf++;
+    else lf++;
+    lineStart = at + 1;
+  }
+  return crlf > 0 ? crlf >= lf : lf === 0;
 }
 
 /** Offsets of the stray CR and LF bytes in the header block, in order. */

@@ -27,7 +27,7 @@ export class HeaderSettingError extends StoreError {
     readonly key: string,
     readonly problem: string,
   ) {
-    super('SY_HEADER_VALUE', `list setting ${key}: ${problem}`);
+    super('SY_HEADER_VALUE', `list setting ${key}: ${problem} (SY_HEADER_VALUE)`);
   }
 }
 

@@ -44,6 +44,7 @@ import { z } from 'zod';
 import type { DequeuedEntry, JsonObject } from '../queues/index.js';
 import { durationKnob } from '../src/config/knob-types.js';
 import { RawMessage } from '../src/mail/raw-message.js';
+import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
 import { StoreError, type MailingList, type Store } from '../src/store/index.js';
 import { RunnerSetupError } from './errors.js';
 import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
@@ -115,7 +116,10 @@ export default class IncomingRunner extends StoreRunner {
     const list = await this.findList(store, metadata);
     const log = ctx.log.child({ list: list.address });
     const envelopeSender = typeof metadata.envelopeSender === 'string' ? metadata.envelopeSender : undefined;
-    let message = RawMessage.parse(entry.message);
+    // Before anything reads the header: a bare CR or LF in it must not become a field on the wire.
+    const repaired = normaliseHeaderLineEndings(entry.message);
+    if (repaired.repaired > 0) log.warn({ repaired: repaired.repaired }, 'bare CR/LF in the header block made folds or spaces');
+    let message = RawMessage.parse(repaired.message);
     const sender = posterAddress(message, envelopeSender);
     const approval = this.approvalOf(metadata);
 
@@ -130,7 +134,7 @@ export default class IncomingRunner extends StoreRunner {
         }
       }
     } else {
-      const summary = await this.summarize(entry.message, ctx);
+      const summary = await this.summarize(repaired.message, ctx);
       const chainCtx: ChainContext = { list, message, summary, sender, metadata, store };
       decision = await runChain(chainCtx);
       message = chainCtx.message;

@@ -61,6 +61,7 @@ import { MessageRejectedError } from './outgoing/errors.js';
 import { parseOutEntry, type OutEntry } from './outgoing/out-entry.js';
 import type { RenderedCopy, RenderTask } from './outgoing/render-worker.js';
 import { classifyError, classifySuccess, type RecipientFailure, type TransactionOutcome } from './outgoing/smtp-outcome.js';
+import { wireForm } from './outgoing/wire-form.js';
 import { workerModule } from './task-pool.js';
 import { Runner, type EntryContext, type EntryOutcome, type RunnerOptions } from './runner.js';
 
@@ -194,6 +195,9 @@ export default class OutgoingRunner extends Runner {
 
   async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
     const out = parseOutEntry(entry.metadata);
+    // Refuses a header the hand-off would split (to shunt); re-encodes bare CRs in the body.
+    const wire = wireForm(entry.message);
+    if (wire.reencoded + wire.flattened > 0) ctx.log.info({ reencoded: wire.reencoded, flattened: wire.flattened }, 'bare CRs in the body made safe for SMTP');
     const journal = await CheckpointJournal.open(this.journalOf(entry.id), this.fsync);
     let resetting: Promise<unknown> | undefined;
     const linesAtOpen = journal.lines;
@@ -213,7 +217,7 @@ export default class OutgoingRunner extends Runner {
       if (down !== undefined) {
         attempt.stop = true;
       } else if (todo.length > 0) {
-        await this.deliver(entry.message, out, todo, journal, attempt, ctx, onProgress);
+        await this.deliver(wire.message, out, todo, journal, attempt, ctx, onProgress);
       }
       await resetting;
       const remaining = todo.filter((r) => !journal.done.has(r) && !journal.failed.has(r));

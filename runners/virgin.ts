@@ -23,6 +23,7 @@
  */
 import { z } from 'zod';
 import type { DequeuedEntry } from '../queues/index.js';
+import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
 import { bouncesAddress } from '../src/mail/verp.js';
 import { StoreError } from '../src/store/index.js';
 import { normalAddress } from './incoming/addresses.js';
@@ -89,7 +90,10 @@ export default class VirginRunner extends StoreRunner {
     const checked = outEntrySchema.safeParse({ listId, sender: sender ?? bouncesAddress(listId), recipients: deliverTo });
     if (!checked.success) throw new MalformedEntryError(VIRGIN_QUEUE, checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
     const out: OutEntry = checked.data;
-    const id = await ctx.forward(OUT_QUEUE, { metadata: outMetadata(out) });
+    // Mail to -owner comes from outside as it is: a bare CR or LF in its header must not become a field on the wire.
+    const repaired = normaliseHeaderLineEndings(entry.message);
+    if (repaired.repaired > 0) ctx.log.warn({ repaired: repaired.repaired }, 'bare CR/LF in the header block made folds or spaces');
+    const id = await ctx.forward(OUT_QUEUE, repaired.repaired > 0 ? { message: repaired.message, metadata: outMetadata(out) } : { metadata: outMetadata(out) });
     ctx.log.info({ list: listId, recipients: deliverTo.length, out: id, notice: entry.metadata.notice }, 'virgin message forwarded to out');
   }
 }

@@ -21,6 +21,7 @@
  */
 import { z } from 'zod';
 import type { JsonObject } from '../../queues/index.js';
+import { headerValueProblem } from '../../src/mail/header-field.js';
 import { MalformedOutEntryError } from './errors.js';
 
 export const OUT_QUEUE = 'out';
@@ -41,7 +42,7 @@ export const outEntrySchema = z
     listPosting: address.optional(),
     personalize: z
       .object({
-        headers: z.record(z.string().regex(/^[!-9;-~]+$/, 'a header field name (printable ASCII, no colon or space)'), z.string().max(2_000)).optional(),
+        headers: z.record(z.string().regex(/^[!-9;-~]+$/, 'a header field name (printable ASCII, no colon or space)'), z.string().max(2_000).refine((value) => headerValueProblem(value) === null, 'a header value may not hold CR, LF or NUL')).optional(),
         footer: z.string().max(20_000).optional(),
       })
       .strict()

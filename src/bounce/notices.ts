@@ -5,6 +5,7 @@
  * and removal. Built with src/mail/notice.ts; from the list's -owner
  * address, so a reply reaches a person.
  */
+import { formatMailbox } from '../mail/mailbox.js';
 import { buildNotice } from '../mail/notice.js';
 import type { MailingList, Member } from '../store/index.js';
 
@@ -18,9 +19,9 @@ function ownerAddress(list: MailingList): string {
   return `${list.name}-owner@${list.domain}`;
 }
 
+/** `Display Name <name-owner@domain>`, the name quoted or encoded as it needs (and made one line). */
 function from(list: MailingList): string {
-  const name = list.displayName.replace(/["\\\r\n]/g, '');
-  return `"${name}" <${ownerAddress(list)}>`;
+  return formatMailbox({ name: list.displayName, address: ownerAddress(list) });
 }
 
 function toMember(list: MailingList, member: Member, subject: string, text: string, date: Date): VirginNotice {

@@ -6,6 +6,7 @@
  */
 import addressparser from 'nodemailer/lib/addressparser';
 import libmime from 'libmime';
+import { oneLine } from './header-field.js';
 import { decodeWords } from './raw-message.js';
 
 export interface Mailbox {
@@ -29,7 +30,8 @@ export function parseMailboxes(value: string): Mailbox[] {
 
 /** `name <address>` with the name as an atom phrase, a quoted string, or encoded words when not ASCII. */
 export function formatMailbox(mailbox: Mailbox): string {
-  const name = mailbox.name.replace(/[\r\n]+/g, ' ').trim();
+  // Names come from messages (decoded words may hold any character): one line, never a new field.
+  const name = oneLine(mailbox.name).trim();
   if (name === '') return mailbox.address;
   let phrase: string;
   if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+$/.test(name)) phrase = name;

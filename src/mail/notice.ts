@@ -4,12 +4,14 @@
  * fields an MTA and a mail client expect. They go to the `virgin` queue,
  * which delivers them without the posting pipeline.
  *
+ * Every field is written by src/mail/header-field.ts.
+ *
  * `Auto-Submitted: auto-generated` (RFC 3834) keeps vacation responders and
  * other robots from answering them, and tells our own loop rule they are not
  * posts.
  */
 import { randomBytes } from 'node:crypto';
-import { formatField } from './raw-message.js';
+import { formatField, oneLine } from './header-field.js';
 
 export interface Notice {
   /** `Display Name <address>` or a bare address. */
@@ -37,15 +39,17 @@ function messageIdDomain(notice: Notice): string {
 export function buildNotice(notice: Notice): Buffer {
   if (notice.to.length === 0) throw new TypeError('a notice needs at least one recipient');
   const date = notice.date ?? new Date();
+  // Subject, In-Reply-To and References carry text from the message the notice is about: made one line.
+  // From and To are ours: the field writer refuses a line break in them (HeaderValueError).
   const fields: Array<[string, string]> = [
     ['From', notice.from],
     ['To', notice.to.join(', ')],
-    ['Subject', notice.subject],
+    ['Subject', oneLine(notice.subject)],
     ['Date', date.toUTCString().replace('GMT', '+0000')],
     ['Message-ID', `<${date.getTime().toString(36)}.${randomBytes(8).toString('hex')}@${messageIdDomain(notice)}>`],
   ];
-  if (notice.inReplyTo) fields.push(['In-Reply-To', notice.inReplyTo]);
-  if (notice.references ?? notice.inReplyTo) fields.push(['References', (notice.references ?? notice.inReplyTo)!]);
+  if (notice.inReplyTo) fields.push(['In-Reply-To', oneLine(notice.inReplyTo)]);
+  if (notice.references ?? notice.inReplyTo) fields.push(['References', oneLine((notice.references ?? notice.inReplyTo)!)]);
   if (notice.listId) fields.push(['List-Id', `<${notice.listId.replace('@', '.')}>`]);
   fields.push(
     ['Auto-Submitted', 'auto-generated'],

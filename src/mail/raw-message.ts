@@ -16,24 +16,14 @@
  * bytes are read as UTF-8 (RFC 6532). decoded() also decodes RFC 2047
  * encoded words. Fields written by this module are folded at 78 columns,
  * encoded as RFC 2047 words when not ASCII, and use the message's own line
- * ending; CR and LF in a value are replaced by spaces so nothing can inject a
+ * ending: they are all written by src/mail/header-field.ts, which refuses a
+ * value holding CR, LF or NUL (HeaderValueError), so nothing can inject a
  * field.
  */
 import libmime from 'libmime';
+import { FIELD_NAME, formatField, type HeaderField, type LineEnding } from './header-field.js';
 
-export type LineEnding = '\r\n' | '\n';
-
-export interface HeaderField {
-  /** The field name as written. */
-  readonly name: string;
-  /** The name in lower case, for lookups. */
-  readonly key: string;
-  /** The field's exact bytes: name, value, folded continuation lines, final line ending. */
-  readonly raw: Buffer;
-}
-
-/** `name` as a field name may be written (RFC 5322 ftext: printable ASCII but colon). */
-const FIELD_NAME = /^[!-9;-~]+$/;
+export type { HeaderField, LineEnding } from './header-field.js';
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -198,12 +188,5 @@ export function decodeWords(value: string): string {
   }
 }
 
-/** A header field `name: value`, folded, encoded when not ASCII, ending in `eol`. */
-export function formatField(name: string, value: string, eol: LineEnding = '\r\n'): HeaderField {
-  if (!FIELD_NAME.test(name)) throw new TypeError(`not a header field name: ${JSON.stringify(name)}`);
-  const flat = value.replace(/[\r\n]+/g, ' ');
-  // Encoded words at most 52 characters, so a folded line stays under 78.
-  const encoded = /^[\x20-\x7e\t]*$/.test(flat) ? flat : libmime.encodeWords(flat, 'Q', 52);
-  const folded = libmime.foldLines(`${name}: ${encoded}`, 76).replace(/\r\n/g, eol);
-  return { name, key: name.toLowerCase(), raw: Buffer.from(`${folded}${eol}`, 'latin1') };
-}
+/** The field writer (src/mail/header-field.ts), here for the modules that already import it from this one. */
+export { formatField };

@@ -11,6 +11,7 @@ export * from './store.js';
 export * from './errors.js';
 export * from './address.js';
 export * from './list-settings.js';
+export * from './header-settings.js';
 
 export interface OpenStoreOptions {
   /** How long a write waits for another process's transaction before StoreBusyError (config `store.busyTimeout`). */

@@ -31,6 +31,7 @@ import {
   StoreSchemaError,
 } from './errors.js';
 import { parseSettings, type ListSettings, type ModerationAction } from './list-settings.js';
+import { checkHeaderValues } from './header-settings.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from './migrations.js';
 import type {
   AddedMembers,
@@ -303,6 +304,7 @@ export class SqliteStore implements Store {
     const { address, name, domain } = parseListAddress(list.address);
     const displayName = list.displayName ?? capitalise(name);
     const settings = parseSettings({ subjectPrefix: `[${displayName}] `, ...list.settings }, true);
+    checkHeaderValues({ displayName, settings });
     return this.write(() => {
       try {
         this.statement('INSERT INTO lists (address, name, domain, display_name, description, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
@@ -333,6 +335,8 @@ export class SqliteStore implements Store {
   }
 
   async updateList(address: string, changes: ListChanges): Promise<MailingList> {
+    // Only the values being written: an old stored value must not block changing another.
+    checkHeaderValues({ ...(changes.displayName === undefined ? {} : { displayName: changes.displayName }), ...(changes.settings === undefined ? {} : { settings: changes.settings }) });
     return this.write(() => {
       const row = this.listRow(address);
       const current = parseSettings(JSON.parse(row.settings), false);

@@ -125,6 +125,32 @@ describe('switchyard lists', () => {
     expect((await json<ListJson>('lists', 'show', 'dev@example.org')).settings.maxMessageSize).toBe(40);
   });
 
+  it('values that go into mail headers are refused with a line break or another control character, and a replyToAddress must be one address (exit 1, SY_HEADER_VALUE); nothing is stored', async () => {
+    await sy('lists', 'create', 'dev@example.org');
+    for (const [key, value, message] of [
+      ['subjectPrefix', '[X]\r\nBcc: victim@evil.example\r\nX-Inj: 1 ', 'list setting subjectPrefix: contains a carriage return (CR)'],
+      ['subjectPrefix', '[X]\nBcc: victim@evil.example', 'list setting subjectPrefix: contains a line feed (LF)'],
+      ['replyToAddress', 'a@b.example\r\nBcc: v@evil.example', 'list setting replyToAddress: contains a carriage return (CR)'],
+      ['replyToAddress', 'a@b.example, v@evil.example', 'list setting replyToAddress: not exactly one valid address'],
+      ['displayName', 'Dev\r\nBcc: victim@evil.example', 'list setting displayName: contains a carriage return (CR)'],
+      ['listHelpUrl', 'https://x.example/\u0001', 'list setting listHelpUrl: contains the control character U+0001'],
+    ] as const) {
+      const result = await sy('lists', 'set', 'dev@example.org', key, value);
+      expect(result.code, `${key} ${JSON.stringify(value)}`).toBe(1);
+      expect(result.stderr, key).toContain(message);
+      expect(result.stderr, key).toContain('SY_HEADER_VALUE');
+    }
+    const shown = await json<ListJson>('lists', 'show', 'dev@example.org');
+    expect(shown.displayName).toBe('Dev');
+    expect(shown.settings).toMatchObject({ subjectPrefix: '[Dev] ', replyToAddress: '', listHelpUrl: '' });
+    expect((await sy('lists', 'set', 'dev@example.org', 'replyToAddress', 'Discussion <talk@example.org>')).code).toBe(0);
+
+    const created = await sy('lists', 'create', 'evil@example.org', '--display-name', 'Evil\r\nBcc: victim@evil.example');
+    expect(created.code).toBe(1);
+    expect(created.stderr).toContain('list setting displayName: contains a carriage return (CR)');
+    expect((await sy('lists', 'show', 'evil@example.org')).code).toBe(1);
+  });
+
   it('remove refuses without --yes (exit 2, saying what would go), and with it removes members and held messages', async () => {
     await sy('lists', 'create', 'dev@example.org');
     await sy('members', 'add', 'dev@example.org', 'x@example.org');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RawMessage, formatField } from '../../src/mail/raw-message.js';
+import { HeaderValueError } from '../../src/mail/header-field.js';
 import { buildNotice } from '../../src/mail/notice.js';
 
 const crlf = (text: string): Buffer => Buffer.from(text.replace(/\n/g, '\r\n'), 'utf8');
@@ -70,12 +71,11 @@ describe('RawMessage', () => {
 
   it('writes fields in the message own line ending, folded, and never lets a value inject a field', () => {
     const lf = RawMessage.parse(Buffer.from('From: a@example.org\n\nbody\n'));
-    const out = lf.append('Subject', `long ${'word '.repeat(30)}`).append('X-Evil', 'a\r\nBcc: victim@example.org').toBuffer().toString();
+    const out = lf.append('Subject', `long ${'word '.repeat(30)}`).toBuffer().toString();
     expect(out).not.toContain('\r');
-    expect(out).toContain('X-Evil: a Bcc: victim@example.org\n');
     for (const line of out.split('\n')) expect(line.length).toBeLessThanOrEqual(78);
-    expect(RawMessage.parse(Buffer.from(out)).getAll('bcc')).toEqual([]);
-    expect(() => formatField('Bad Name', 'x')).toThrow(TypeError);
+    expect(() => lf.append('X-Evil', 'a\r\nBcc: victim@example.org')).toThrow(HeaderValueError);
+    expect(() => formatField('Bad Name', 'x')).toThrow(HeaderValueError);
   });
 
   it('adds a separator when fields are given to a message that had none', () => {

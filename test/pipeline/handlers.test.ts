@@ -153,10 +153,36 @@ describe.each(EOLS)('with %s line endings', (eol) => {
     await HANDLERS['reply-to']!(explicit);
     expect(explicit.message.get('reply-to')).toBe('Discussion <talk@example.org>, "Anne, at home" <anne@home.example>');
 
-    await f.setSettings({ replyToAddress: 'not an address' });
+    // Stored by a switchyard that did not check it when set: the field is left alone, logged.
+    f.storeUnchecked({ settings: { replyToAddress: 'not an address' } });
     const bad = await f.context(input);
     await HANDLERS['reply-to']!(bad);
     expect(bad.message.toBuffer().equals(input)).toBe(true);
+    expect(f.lines.some((line) => line.msg.startsWith('reply-to: replyToAddress is not a usable address'))).toBe(true);
+  });
+
+  it('settings stored before the header checks cannot add fields: subjectPrefix, displayName, replyToAddress with line breaks, a URL with a NUL', async () => {
+    const nl = eol === 'crlf' ? '\r\n' : '\n';
+    const input = Buffer.from(`From: Anne <anne@example.com>${nl}To: test@lists.example.org${nl}Subject: hello${nl}${nl}b${nl}`);
+    const f = await setup({ replyGoesToList: 'explicit_header' });
+    f.storeUnchecked({
+      displayName: 'Test\r\nX-Inj-Name: 1',
+      settings: {
+        subjectPrefix: '[X]\r\nBcc: victim@evil.example\r\nX-Inj: 1 ',
+        replyToAddress: 'a@b.example\r\nBcc: v@evil.example',
+        // The URL schema has always refused white space; a NUL it let through.
+        listHelpUrl: 'https://x.example/\u0000x',
+      },
+    });
+    const ctx = await f.context(input);
+    for (const name of ['subject-prefix', 'list-headers', 'reply-to']) await HANDLERS[name]!(ctx);
+    const out = ctx.message.toBuffer().toString('latin1');
+    for (const line of out.split(/\r?\n/)) expect(line).not.toMatch(/^(bcc|x-inj[a-z-]*):/i);
+    expect(ctx.message.get('subject')).toBe('[X] Bcc: victim@evil.example X-Inj: 1 hello');
+    expect(ctx.message.get('list-id')).toBe('"Test X-Inj-Name: 1" <test.lists.example.org>');
+    expect(ctx.message.get('list-help')).toBe('<mailto:test-request@lists.example.org?subject=help>');
+    // Never "whatever address hides in it": the Reply-To is left as the poster had it (none).
+    expect(ctx.message.has('reply-to')).toBe(false);
     expect(f.lines.some((line) => line.msg.startsWith('reply-to: replyToAddress is not a usable address'))).toBe(true);
   });
 

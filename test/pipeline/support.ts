@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { decodeEntry, Switchboard, type JsonObject } from '../../queues/index.js';
@@ -44,6 +45,8 @@ export interface Fixture {
   /** Entries the context enqueued, per queue (read back from the real spool). */
   queued(queue: string): Promise<{ message: Buffer; metadata: JsonObject }[]>;
   setSettings(settings: Partial<ListSettings>): Promise<void>;
+  /** Write list values straight into the store's row, unchecked: what a switchyard older than the header checks may have stored. */
+  storeUnchecked(values: { displayName?: string; settings?: Partial<ListSettings> }): void;
   close(): Promise<void>;
 }
 
@@ -98,6 +101,16 @@ export async function makeFixture(settings: Partial<ListSettings> = {}, members:
     },
     async setSettings(changes) {
       await store.updateList('test@lists.example.org', { settings: changes });
+    },
+    storeUnchecked(values) {
+      const db = new Database(join(home, 'switchyard.db'));
+      try {
+        const row = db.prepare('SELECT settings, display_name FROM lists WHERE address = ?').get('test@lists.example.org') as { settings: string; display_name: string };
+        const settings = { ...(JSON.parse(row.settings) as object), ...(values.settings ?? {}) };
+        db.prepare('UPDATE lists SET settings = ?, display_name = ? WHERE address = ?').run(JSON.stringify(settings), values.displayName ?? row.display_name, 'test@lists.example.org');
+      } finally {
+        db.close();
+      }
     },
     async close() {
       await store.close();

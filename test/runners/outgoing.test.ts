@@ -459,6 +459,22 @@ describe('OutgoingRunner', () => {
     expect(sink.connections).toBe(0);
   }, TIMEOUT);
 
+  it('refuses a message whose header block holds a bare CR or LF (the hand-off would make it a header line): shunt (HeaderInjectionError, SY_HEADER_INJECTION), nothing sent', async () => {
+    const sink = await sinkWith();
+    const spool = await makeSpool();
+    const watch = startRunner(outgoing(spool, sink.port));
+    await watch.whenReady();
+    for (const from of ['"Evil\rBcc: victim@example.com" <a@b.example>', '"Evil\nBcc: victim@example.com" <a@b.example>']) {
+      const injected = Buffer.from(`From: ${from}\r\nTo: test@lists.example.org\r\nSubject: hello\r\n\r\nbody\r\n`, 'latin1');
+      const id = await post(spool, ['ann@example.org'], {}, {}, injected);
+      expect((await watch.endOf(id)).outcome).toBe('shunt');
+    }
+    const held = await spool.entries('shunt');
+    expect(held).toHaveLength(2);
+    for (const entry of held) expect(String(entry.control.reason)).toMatch(/^HeaderInjectionError: refused to send: the header block holds 1 bare CR\/LF/);
+    expect(sink.connections).toBe(0);
+  }, TIMEOUT);
+
   it('takes a post to the sink within 100 ms of it entering out on an idle runner', async () => {
     const sink = await sinkWith();
     const spool = await makeSpool();

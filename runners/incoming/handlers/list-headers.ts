@@ -15,6 +15,7 @@
  * RFC 8058 also asks that the DKIM signature of the outgoing message cover
  * List-Unsubscribe and List-Unsubscribe-Post; signing is the MTA's job.
  */
+import { oneLine } from '../../../src/mail/header-field.js';
 import type { HeaderField } from '../../../src/mail/raw-message.js';
 import type { PipelineContext } from '../pipeline.js';
 
@@ -32,9 +33,15 @@ const REPLACED = new Set([
 
 /** A display name as an RFC 5322 phrase: atoms as they are, else quoted (the field writer encodes non-ASCII). */
 function phrase(name: string): string {
-  const flat = name.replace(/[\r\n]+/g, ' ').trim();
+  // A display name stored before settings were checked may hold a line break: one line, never a new field.
+  const flat = oneLine(name).trim();
   if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]*$/.test(flat)) return flat;
   return `"${flat.replace(/(["\\])/g, '\\$1')}"`;
+}
+
+/** A URL setting as it may go between angle brackets; '' (left out) when an old stored value would not be safe there. */
+function usableUrl(url: string): string {
+  return /[\s<>"\0-\x1f\x7f]/.test(url) ? '' : url;
 }
 
 function entries(mailto: string, url: string): string {
@@ -43,7 +50,8 @@ function entries(mailto: string, url: string): string {
 
 export function listHeaders(ctx: PipelineContext): void {
   const { list } = ctx;
-  const settings = list.settings;
+  const settings = { ...list.settings };
+  for (const key of ['listHelpUrl', 'listSubscribeUrl', 'listUnsubscribeUrl', 'archiveUrl'] as const) settings[key] = usableUrl(settings[key]);
   const message = ctx.message;
   const added: [string, string][] = [];
   const name = phrase(list.displayName);

@@ -7,10 +7,12 @@
  *
  * Keeping the poster's own Reply-To addresses is Mailman's default
  * (first_strip_reply_to off): replies still reach where the poster asked.
- * An invalid replyToAddress leaves the field alone and is logged.
+ * An invalid replyToAddress leaves the field alone and is logged: one that is
+ * not exactly one mailbox, or (stored before settings were checked) holds a
+ * line break, is never parsed for whatever address hides in it.
  */
 import { formatMailbox, parseMailboxes, uniqueMailboxes, type Mailbox } from '../../../src/mail/mailbox.js';
-import { addressProblem } from '../../../src/store/index.js';
+import { parseReplyToAddress } from '../../../src/store/index.js';
 import type { PipelineContext } from '../pipeline.js';
 
 export function replyTo(ctx: PipelineContext): void {
@@ -23,13 +25,13 @@ export function replyTo(ctx: PipelineContext): void {
       first = { name: ctx.list.displayName, address: ctx.list.address };
       break;
     case 'explicit_header': {
-      const explicit = parseMailboxes(settings.replyToAddress)[0];
-      const problem = explicit === undefined ? 'empty' : addressProblem(explicit.address);
-      if (explicit === undefined || problem !== null) {
+      const explicit = parseReplyToAddress(settings.replyToAddress);
+      const problem = 'problem' in explicit ? explicit.problem : null;
+      if ('problem' in explicit) {
         ctx.log.warn({ list: ctx.list.address, replyToAddress: settings.replyToAddress, problem }, 'reply-to: replyToAddress is not a usable address; Reply-To left as it is');
         return;
       }
-      first = explicit;
+      first = explicit.mailbox;
       break;
     }
   }

@@ -4,9 +4,9 @@
  * `Re: [name] ...`, `AW: Re: [name] ...`, a forward) is left exactly as it
  * is. The prefix is inserted into the field's raw bytes, so encoded words,
  * folding and 8-bit text after it are kept byte for byte; a non-ASCII prefix
- * is written as an RFC 2047 word. No Subject: `[name] (no subject)`.
+ * is written as an RFC 2047 word (src/mail/header-field.ts). No Subject: `[name] (no subject)`.
  */
-import libmime from 'libmime';
+import { oneLine, prefixField } from '../../../src/mail/header-field.js';
 import { decodeWords } from '../../../src/mail/raw-message.js';
 import type { PipelineContext } from '../pipeline.js';
 
@@ -19,14 +19,9 @@ export function hasPrefix(subject: string, prefix: string): boolean {
   return wanted.length > 0 && subject.replace(/\s+/g, ' ').toLowerCase().includes(wanted.replace(/\s+/g, ' '));
 }
 
-/** The prefix as it stands in a field: as is when ASCII, else one encoded word. */
-function encodedPrefix(prefix: string): string {
-  const trimmed = prefix.replace(/\s+$/, '');
-  return /^[\x20-\x7e]*$/.test(trimmed) ? trimmed : libmime.encodeWords(trimmed, 'Q', 0);
-}
-
 export function subjectPrefix(ctx: PipelineContext): void {
-  const prefix = ctx.list.settings.subjectPrefix;
+  // A prefix stored before settings were checked may hold a line break: one line, never a new field.
+  const prefix = oneLine(ctx.list.settings.subjectPrefix);
   if (prefix.trim() === '') return;
   const message = ctx.message;
   const index = message.fields.findIndex((field) => field.key === 'subject');
@@ -46,12 +41,7 @@ export function subjectPrefix(ctx: PipelineContext): void {
     return;
   }
   // The raw bytes after the colon and its white space stay as they were.
-  const colon = field.raw.indexOf(0x3a);
-  let start = colon + 1;
-  while (field.raw[start] === 0x20 || field.raw[start] === 0x09) start++;
-  const head = Buffer.from(`${field.name}: ${encodedPrefix(prefix)} `, 'latin1');
-  const raw = Buffer.concat([head, field.raw.subarray(start)]);
   const fields = message.fields.slice();
-  fields[index] = { name: field.name, key: field.key, raw };
+  fields[index] = prefixField(field, prefix);
   ctx.message = message.withFields(fields);
 }

@@ -72,6 +72,13 @@ export const incomingOptionsSchema = z
       .default(10 * 1024 * 1024)
       .describe('messages larger than this many bytes are not given to mailparser (and so are held by the size rule)'),
     parseTimeout: durationKnob('10s', 'a mailparser run longer than this fails its entry to shunt (a MIME bomb costs one entry)'),
+    maxHops: z
+      .number()
+      .int()
+      .min(1)
+      .default(25)
+      .describe('a post with more Received fields than this has gone round a mail loop: discarded, logged (Postfix hopcount_limit)'),
+    maxFromAddresses: z.number().int().min(1).default(10).describe('a post whose From names more addresses than this is held'),
   })
   .strict();
 
@@ -125,7 +132,7 @@ export default class IncomingRunner extends StoreRunner {
 
     let decision: ChainDecision;
     if (approval !== undefined) {
-      const chainCtx: ChainContext = { list, message, summary: EMPTY_SUMMARY, sender, metadata, store };
+      const chainCtx: ChainContext = { list, message, summary: EMPTY_SUMMARY, sender, metadata, store, limits: this.settings };
       decision = await runChain(chainCtx, APPROVED_CHAIN);
       if (decision.action === 'accept') {
         decision = { rule: MODERATOR_APPROVAL, action: 'accept', reason: `approved by ${approval.by} (held #${approval.heldId})` };
@@ -135,7 +142,7 @@ export default class IncomingRunner extends StoreRunner {
       }
     } else {
       const summary = await this.summarize(repaired.message, ctx);
-      const chainCtx: ChainContext = { list, message, summary, sender, metadata, store };
+      const chainCtx: ChainContext = { list, message, summary, sender, metadata, store, limits: this.settings };
       decision = await runChain(chainCtx);
       message = chainCtx.message;
     }

@@ -26,11 +26,20 @@
  *                             failure) each deferred recipient gets a
  *                             permanent bounce event and the entry finishes;
  *   5xx to MAIL FROM or DATA  MessageRejectedError (to `shunt`) or, with
- *                             `smtp.onMessageRejected = "retry"`, a
- *                             TemporaryFailure; either way with the
+ *   (or to every RCPT TO      `smtp.onMessageRejected = "retry"`, a
+ *   alike, for content)       TemporaryFailure; either way with the
  *                             recipients not yet done, and no bounce event.
+ *                             When the refusal is about the content (5xx at
+ *                             DATA, 5.6.x, 5.3.4, "line too long", ...) the
+ *                             list's owners also get a notice through
+ *                             `virgin` (outgoing/refusal-notice.ts), once per
+ *                             entry (metadata `refusalNotified`), never about
+ *                             a message that is a notice or automatic itself.
  *
- * Files: the checkpoint journal `<id>.journal` beside the entry's `.bak`
+ * Files: a refusal notice is enqueued on `virgin` before the entry moves to
+ * shunt or retry; killed in between, the entry runs again and the owners may
+ * get the notice twice (a notice, never a post, is what can be duplicated).
+ * The checkpoint journal `<id>.journal` beside the entry's `.bak`
  * (outgoing/checkpoint-journal.ts, which names its crash windows). It is
  * appended after every transaction with a final outcome and read before
  * sending, so a runner killed at any moment re-sends only the transactions
@@ -59,13 +68,15 @@ import { CheckpointJournal, journalPath, removeJournal, sweepOrphanJournals } fr
 import { DestinationBackoff } from './outgoing/destination-backoff.js';
 import { MessageRejectedError } from './outgoing/errors.js';
 import { parseOutEntry, type OutEntry } from './outgoing/out-entry.js';
+import { isAutomatic, refusalNotice } from './outgoing/refusal-notice.js';
 import type { RenderedCopy, RenderTask } from './outgoing/render-worker.js';
-import { classifyError, classifySuccess, type RecipientFailure, type TransactionOutcome } from './outgoing/smtp-outcome.js';
+import { classifyError, classifySuccess, contentRefusal, enhancedStatusOf, type RecipientFailure, type TransactionOutcome } from './outgoing/smtp-outcome.js';
 import { wireForm } from './outgoing/wire-form.js';
 import { workerModule } from './task-pool.js';
 import { Runner, type EntryContext, type EntryOutcome, type RunnerOptions } from './runner.js';
 
 export const BOUNCES_QUEUE = 'bounces';
+export const VIRGIN_QUEUE = 'virgin';
 /** Recipients whose personalised copies one worker-pool task renders. */
 export const RENDER_BATCH = 500;
 
@@ -237,6 +248,7 @@ export default class OutgoingRunner extends Runner {
       if (attempt.rejected) {
         const { command, smtpCode, response } = attempt.rejected;
         ctx.log.error({ list: out.listId, command, smtpCode, response }, 'the MTA refused the message itself: entry held, no bounce events');
+        await this.noticeOfRefusal(entry, out, attempt.rejected, metadata, remaining.length, ctx);
         if (this.smtp.onMessageRejected === 'retry') {
           throw new TemporaryFailure(`the MTA refused the message at ${command}: ${response}`, { metadata });
         }
@@ -251,6 +263,38 @@ export default class OutgoingRunner extends Runner {
     } finally {
       await journal.close();
     }
+  }
+
+  /**
+   * A content refusal: a notice to the list's owners (see the module
+   * comment), and `refusalNotified` in the metadata the entry is held with.
+   */
+  private async noticeOfRefusal(entry: DequeuedEntry, out: OutEntry, rejected: NonNullable<Attempt['rejected']>, metadata: JsonObject, undelivered: number, ctx: EntryContext): Promise<void> {
+    const { command, smtpCode, response } = rejected;
+    if (!contentRefusal(command, smtpCode, response)) return;
+    if (entry.metadata.refusalNotified === true) {
+      ctx.log.info({ list: out.listId }, 'content refusal: the owners were told at an earlier attempt; no new notice');
+      return;
+    }
+    if (isAutomatic(entry.message, entry.metadata)) {
+      ctx.log.warn({ list: out.listId, notice: entry.metadata.notice ?? null }, 'content refusal of a notice or automatic message: no notice about it (no loops)');
+      return;
+    }
+    const notice = refusalNotice({
+      list: out.listPosting ?? out.listId,
+      message: entry.message,
+      command,
+      smtpCode,
+      response,
+      undelivered,
+      entryId: entry.id,
+      keptIn: this.smtp.onMessageRejected === 'retry' ? 'retry' : 'shunt',
+      sizeRefusal: /^5\.(3\.4|2\.3)$/.test(enhancedStatusOf(response) ?? '') || /too (big|large)|size/i.test(response),
+      date: new Date(this.now()),
+    });
+    await ctx.enqueue(VIRGIN_QUEUE, notice.message, notice.metadata);
+    metadata.refusalNotified = true;
+    ctx.log.warn({ list: out.listId, command, smtpCode, response }, 'content refusal: the list owners are sent a notice through virgin');
   }
 
   private deferralSummary(attempt: Attempt, remaining: number): string {

@@ -11,6 +11,12 @@
  * The entry itself is forwarded to `out` (outgoing/out-entry.ts) with that
  * metadata: one rename, so a notice is never queued twice for delivery.
  *
+ * No line over RFC 5322's 998 octets leaves here either (a notice quoting a
+ * long reason, a forwarded bounce, mail to -owner): such a message is
+ * forwarded with those lines folded or re-encoded (src/mail/line-length.ts),
+ * the rest byte for byte. The out entry keeps the entry's `notice` kind, so
+ * the outgoing runner never writes a notice about a refused notice.
+ *
  * Recipients are deduplicated (case-insensitively) and invalid ones are
  * dropped with a warning. An entry with nobody left to deliver to goes to
  * `shunt` (NoRecipientsError: e.g. a list without owners; add some and
@@ -24,6 +30,8 @@
 import { z } from 'zod';
 import type { DequeuedEntry } from '../queues/index.js';
 import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
+import { limitLineLength } from '../src/mail/line-length.js';
+import { RawMessage } from '../src/mail/raw-message.js';
 import { bouncesAddress } from '../src/mail/verp.js';
 import { StoreError } from '../src/store/index.js';
 import { normalAddress } from './incoming/addresses.js';
@@ -93,7 +101,13 @@ export default class VirginRunner extends StoreRunner {
     // Mail to -owner comes from outside as it is: a bare CR or LF in its header must not become a field on the wire.
     const repaired = normaliseHeaderLineEndings(entry.message);
     if (repaired.repaired > 0) ctx.log.warn({ repaired: repaired.repaired }, 'bare CR/LF in the header block made folds or spaces');
-    const id = await ctx.forward(OUT_QUEUE, repaired.repaired > 0 ? { message: repaired.message, metadata: outMetadata(out) } : { metadata: outMetadata(out) });
+    const metadata = outMetadata(out);
+    if (typeof entry.metadata.notice === 'string') metadata.notice = entry.metadata.notice;
+    const limited = limitLineLength(RawMessage.parse(repaired.message));
+    if (limited.problems.length > 0) ctx.log.warn({ problems: limited.problems }, 'virgin message: lines over 998 octets left as they are (a strict smarthost may refuse it)');
+    if (limited.changes.length > 0) ctx.log.info({ changes: limited.changes }, 'virgin message: lines over 998 octets re-encoded or folded');
+    const message = limited.changes.length > 0 ? limited.message.toBuffer() : repaired.repaired > 0 ? repaired.message : undefined;
+    const id = await ctx.forward(OUT_QUEUE, message === undefined ? { metadata } : { message, metadata });
     ctx.log.info({ list: listId, recipients: deliverTo.length, out: id, notice: entry.metadata.notice }, 'virgin message forwarded to out');
   }
 }

@@ -5,7 +5,11 @@
  * a post no rule decided on is accepted. The first decision ends the chain.
  *
  *   loop                  discard our own post coming back (List-Id / X-BeenThere)
+ *   max-hops              discard a post with more Received fields than maxHops (a mail loop)
  *   approved              accept on the moderator password (Approved: header or first body line)
+ *   no-from               hold a post without exactly one From naming an address (From: <>)
+ *   from-addresses        hold a From naming more than maxFromAddresses authors
+ *   overlong-lines        hold a post with a line over 998 octets that cannot be folded or re-encoded
  *   emergency             hold everything while the list's emergency flag is set
  *   moderation            the member's or the list's action for this poster
  *   unparseable           hold what mailparser could not read
@@ -15,6 +19,11 @@
  *   max-recipients        hold posts with more than maxNumRecipients To/Cc addresses
  *   suspicious-header     hold posts with a header matching suspiciousHeaders
  *   no-subject            hold (or accept, per noSubjectAction) posts without a subject
+ *
+ * The header checks come after approved: a post carrying the moderator
+ * password is the moderators' decision, as a post approved with `held
+ * approve` is. They come before moderation, so a member cannot send the list
+ * a post without a From.
  *
  * Rules are pure but for the store lookups of moderation and the password
  * check of approved; they never touch queues (the runner acts on the
@@ -27,11 +36,15 @@ import type { MessageSummary } from './parse-worker.js';
 import { administrivia } from './rules/administrivia.js';
 import { approved } from './rules/approved.js';
 import { emergency } from './rules/emergency.js';
+import { fromAddresses } from './rules/from-addresses.js';
 import { implicitDestination } from './rules/implicit-destination.js';
 import { loop } from './rules/loop.js';
+import { maxHops } from './rules/max-hops.js';
 import { maxRecipients } from './rules/max-recipients.js';
 import { moderation } from './rules/moderation.js';
+import { noFrom } from './rules/no-from.js';
 import { noSubject } from './rules/no-subject.js';
+import { overlongLines } from './rules/overlong-lines.js';
 import { size } from './rules/size.js';
 import { suspiciousHeader } from './rules/suspicious-header.js';
 import { unparseable } from './rules/unparseable.js';
@@ -45,6 +58,19 @@ export interface ChainContext {
   readonly sender: string | null;
   readonly metadata: JsonObject;
   readonly store: Store;
+  readonly limits: ChainLimits;
+}
+
+/**
+ * Site-wide limits of the chain (`[runner.incoming.options]`). Site-wide, not
+ * list settings: a mail loop and a From built to abuse clients are the same
+ * whatever list they reach, as Postfix's hopcount_limit is one main.cf value.
+ */
+export interface ChainLimits {
+  /** More Received fields than this: a loop (max-hops). */
+  readonly maxHops: number;
+  /** More From addresses than this: held (from-addresses). */
+  readonly maxFromAddresses: number;
 }
 
 export interface Decision {
@@ -68,7 +94,11 @@ export const END_OF_CHAIN = 'end-of-chain';
 
 export const POSTING_CHAIN: readonly Rule[] = [
   loop,
+  maxHops,
   approved,
+  noFrom,
+  fromAddresses,
+  overlongLines,
   emergency,
   moderation,
   unparseable,
@@ -82,11 +112,12 @@ export const POSTING_CHAIN: readonly Rule[] = [
 
 /**
  * What a moderator already approved (`switchyard held approve`) still passes
- * this: our own post coming back is never sent again, whoever approved it.
+ * this: our own post coming back (or a post gone round a loop) is never sent
+ * again, whoever approved it.
  * (A post the loop rule matches was discarded before it could be held, so
  * this never refuses a real approval.)
  */
-export const APPROVED_CHAIN: readonly Rule[] = [loop];
+export const APPROVED_CHAIN: readonly Rule[] = [loop, maxHops];
 
 export async function runChain(ctx: ChainContext, rules: readonly Rule[] = POSTING_CHAIN): Promise<ChainDecision> {
   for (const rule of rules) {

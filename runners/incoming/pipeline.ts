@@ -9,6 +9,14 @@
  * list-headers, reply-to, to-archive, dmarc, decorate, to-outgoing. The
  * archive copy is taken before DMARC munging and decoration, as Mailman does.
  *
+ * Two steps run whatever the list names, because lists store their whole
+ * pipeline (a handler added to the default would never reach an existing
+ * list) and because mail without them is refused or mishandled downstream:
+ * message-id first (a post without a Message-ID gets one, so the archive
+ * copy and the delivered copy carry it) and line-length last (no line over
+ * 998 octets leaves, whatever decoration added). Both are idempotent, so a
+ * list naming them too does no harm.
+ *
  * Bad mail has a defined outcome in every handler: a part that cannot be
  * edited safely (broken MIME, unknown charset or transfer encoding) is left
  * as it is and logged; only a handler's own trouble (a busy store) throws.
@@ -21,7 +29,9 @@ import { RunnerError } from '../errors.js';
 import { cleanse } from './handlers/cleanse.js';
 import { decorate } from './handlers/decorate.js';
 import { dmarc } from './handlers/dmarc.js';
+import { lineLength } from './handlers/line-length.js';
 import { listHeaders } from './handlers/list-headers.js';
+import { messageId } from './handlers/message-id.js';
 import { replyTo } from './handlers/reply-to.js';
 import { subjectPrefix } from './handlers/subject-prefix.js';
 import { toArchive } from './handlers/to-archive.js';
@@ -69,14 +79,20 @@ export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
   decorate,
   'to-archive': toArchive,
   'to-outgoing': toOutgoing,
+  'message-id': messageId,
+  'line-length': lineLength,
 });
 
-/** Runs the handlers named, in order (unknown name -> UnknownHandlerError before any handler runs). */
+/** Run before the handlers a list names, and after them (see the module comment). */
+export const FIRST_HANDLERS: readonly Handler[] = [messageId];
+export const LAST_HANDLERS: readonly Handler[] = [lineLength];
+
+/** Runs FIRST_HANDLERS, the handlers named in order, then LAST_HANDLERS (unknown name -> UnknownHandlerError before any handler runs). */
 export async function runPipeline(ctx: PipelineContext, names: readonly string[]): Promise<void> {
   const handlers = names.map((name) => {
     const handler = Object.hasOwn(HANDLERS, name) ? HANDLERS[name] : undefined;
     if (handler === undefined) throw new UnknownHandlerError(name, ctx.list.address, Object.keys(HANDLERS));
     return handler;
   });
-  for (const handler of handlers) await handler(ctx);
+  for (const handler of [...FIRST_HANDLERS, ...handlers, ...LAST_HANDLERS]) await handler(ctx);
 }

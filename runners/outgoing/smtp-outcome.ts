@@ -12,6 +12,13 @@
  *                                 the transaction's recipients are deferred
  *   refused/timed-out connect, greeting failure, 421, AUTH or TLS failure
  *                                 also: the destination is down (back off)
+ *   5xx to RCPT TO for every      the message is refused (as at DATA), not the
+ *   recipient, all with the same  members: no bounce events (servers that check
+ *   content-class reply           SIZE= or policy at RCPT TO answer so)
+ *
+ * contentRefusal() tells which refusals of the message are about its
+ * content (its lines, size, media or policy) rather than the sender or our
+ * MTA: those are worth a notice to the list's owners (outgoing.ts).
  */
 
 export interface RecipientFailure {
@@ -48,6 +55,27 @@ interface SmtpError {
 export function enhancedStatusOf(response: string): string | null {
   const match = /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(response);
   return match?.[1] ?? null;
+}
+
+/** Enhanced status codes about the message itself: media (5.6.x), too big for the system (5.3.4), over an administrative limit (5.2.3). */
+const CONTENT_STATUS = /^5\.(6\.\d{1,3}|3\.4|2\.3)$/;
+/** What servers without enhanced status codes say about such messages. */
+const CONTENT_TEXT = /\bline(s)? (is |are )?too long|\b(message|mail|data) (is |was )?too (big|large|long)|message size|size (limit )?exceed|exceeds? [^.]*size|message length/i;
+
+/** Whether a content-class reply (see CONTENT_STATUS, CONTENT_TEXT). */
+export function isContentReply(response: string): boolean {
+  const status = enhancedStatusOf(response);
+  return (status !== null && CONTENT_STATUS.test(status)) || CONTENT_TEXT.test(response);
+}
+
+/**
+ * Whether a refusal of the whole message (`message-rejected`) is about its
+ * content: any 5xx at DATA (the server had read the message), or a 5xx with
+ * a content-class reply at MAIL FROM (SIZE=) or RCPT TO.
+ */
+export function contentRefusal(command: string, smtpCode: number | null, response: string): boolean {
+  if (smtpCode === null || smtpCode < 500) return false;
+  return command === 'DATA' || isContentReply(response);
 }
 
 function codeOf(error: SmtpError): number | null {
@@ -109,6 +137,11 @@ export function classifyError(error: unknown, recipients: readonly string[]): Tr
     const itemised = new Set(failures.map((f) => f.recipient));
     for (const recipient of recipients) {
       if (!itemised.has(recipient)) failures.push({ recipient, permanent: false, smtpCode, enhancedStatus: enhancedStatusOf(response), response });
+    }
+    // Every recipient refused for the message's content, alike: the message is refused, not the members.
+    const first = failures[0];
+    if (first !== undefined && first.permanent && failures.every((f) => f.permanent && f.smtpCode === first.smtpCode && f.enhancedStatus === first.enhancedStatus && isContentReply(f.response))) {
+      return { kind: 'message-rejected', command: 'RCPT TO', smtpCode: first.smtpCode, response: first.response };
     }
     return { kind: 'refused', failures };
   }

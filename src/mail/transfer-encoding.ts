@@ -19,6 +19,8 @@ export function decodeQuotedPrintable(input: Buffer): Buffer {
   const out = Buffer.allocUnsafe(input.length);
   let length = 0;
   let lineStart = 0;
+  // Bytes before this offset came from `=XY` (or precede a soft break): never transport padding.
+  let kept = 0;
   const n = input.length;
   for (let i = 0; i < n; i++) {
     const byte = input[i]!;
@@ -33,12 +35,14 @@ export function decodeQuotedPrintable(input: Buffer): Buffer {
       if (input[j] === 0x0a || (input[j] === 0x0d && input[j + 1] === 0x0a)) {
         i = input[j] === 0x0d ? j + 1 : j;
         lineStart = length;
+        kept = length;
         continue;
       }
       const high = i + 2 < n ? hexValue(input[i + 1]!) : -1;
       const low = i + 2 < n ? hexValue(input[i + 2]!) : -1;
       if (high >= 0 && low >= 0) {
         out[length++] = high * 16 + low;
+        kept = length;
         i += 2;
         continue;
       }
@@ -48,7 +52,7 @@ export function decodeQuotedPrintable(input: Buffer): Buffer {
     if (byte === 0x0a || (byte === 0x0d && input[i + 1] === 0x0a)) {
       // Transport may have added trailing white space: drop it (but not encoded =20s, which are already bytes).
       let end = length;
-      while (end > lineStart && (out[end - 1] === 0x20 || out[end - 1] === 0x09)) end--;
+      while (end > Math.max(lineStart, kept) && (out[end - 1] === 0x20 || out[end - 1] === 0x09)) end--;
       length = end;
       if (byte === 0x0d) {
         out[length++] = 0x0d;

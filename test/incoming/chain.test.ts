@@ -4,7 +4,9 @@
  * shaped like real mail.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { longestLine } from '../../src/mail/line-length.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
+import { decodeQuotedPrintable } from '../../src/mail/transfer-encoding.js';
 import { hashModeratorPassword } from '../../src/store/index.js';
 import { alternativePost, attachmentPost, base64Post, LIST, plainPost, replyPost, signedPost } from './fixtures/messages.js';
 import { cleanup, closeStores, setupIncoming, type IncomingSetup } from './harness.js';
@@ -58,12 +60,17 @@ describe('accept', () => {
     expect(RawMessage.parse(out!.message).body.equals(RawMessage.parse(message).body)).toBe(true);
   });
 
-  it('takes the poster from Sender when there is no From, and from the envelope when there is neither', async () => {
+  it('holds a post without From, recording the poster from Sender, else from the envelope (never delivered without a From)', async () => {
     const setup = await setupIncoming();
     await setup.post(plainPost({ from: null, sender: 'Bob <bob@example.net>' }), { envelopeSender: 'stranger@example.com' });
     await setup.post(plainPost({ from: null }), { envelopeSender: 'carol@example.com' });
-    expect(await outEntries(setup)).toHaveLength(2);
-    expect(await setup.store.countHeld(LIST)).toBe(0);
+    expect(await outEntries(setup)).toHaveLength(0);
+    const held = await setup.store.heldMessages(LIST);
+    expect(held.map((h) => [h.sender, h.reason])).toEqual([
+      ['bob@example.net', 'the message has no From field'],
+      ['carol@example.com', 'the message has no From field'],
+    ]);
+    expect(held[0]!.metadata.chain).toMatchObject({ rule: 'no-from', action: 'hold' });
   });
 });
 
@@ -314,5 +321,81 @@ describe('entries that name no list', () => {
     expect(shunted).toHaveLength(3);
     for (const entry of shunted) expect((entry.control.error as { name: string }).name).toBe('UnknownListError');
     expect(shunted.map((entry) => (entry.control.error as { message: string }).message).join('\n')).toContain('no list nosuch@lists.example.org');
+  });
+});
+
+describe('header sanity: From, hops, line length', () => {
+  it('holds From: <> and a From with no address, as no-from', async () => {
+    const setup = await setupIncoming();
+    await setup.post(plainPost({ from: '<>' }));
+    await setup.post(plainPost({ from: 'undisclosed-recipients:;' }));
+    const held = await setup.store.heldMessages(LIST);
+    expect(held.map((h) => h.reason)).toEqual(['the From field names no address (From: <>)', 'the From field names no address (From: undisclosed-recipients:;)']);
+    expect(await outEntries(setup)).toHaveLength(0);
+  });
+
+  it('holds a From naming hundreds of addresses (more than maxFromAddresses), even from a member', async () => {
+    const setup = await setupIncoming();
+    const many = ['Anne <anne@example.org>', ...Array.from({ length: 300 }, (_, i) => `u${i}@example.com`)].join(', ');
+    await setup.post(plainPost({ from: many }));
+    await setup.post(plainPost({ from: 'anne@example.org, bob@example.net' }));
+    expect((await onlyHeld(setup)).reason).toBe('the From field names 301 addresses, more than maxFromAddresses (10)');
+    expect(await outEntries(setup)).toHaveLength(1);
+  });
+
+  it('discards a post with more Received fields than maxHops as a mail loop, with a log line; at the limit it passes', async () => {
+    const setup = await setupIncoming({ options: { maxHops: 5 } });
+    const received = (n: number) => Array.from({ length: n }, (_, i) => `Received: from relay${i}.example.net by mx.example.org; Tue, 14 May 2024 09:12:${String(i).padStart(2, '0')} +0200`);
+    const { outcome } = await setup.post(plainPost({ extraHeaders: received(6) }));
+    expect(outcome).toBe('finished');
+    await setup.post(plainPost({ extraHeaders: received(5) }));
+    expect(await outEntries(setup)).toHaveLength(1);
+    expect(await setup.store.countHeld(LIST)).toBe(0);
+    const [line] = await setup.logLines('post discarded by rule max-hops');
+    expect(line).toMatchObject({ rule: 'max-hops', reason: 'mail loop: 6 Received fields, more than maxHops (5)' });
+  });
+
+  it('has maxHops 25 by default (Postfix hopcount_limit)', async () => {
+    const setup = await setupIncoming();
+    const received = Array.from({ length: 26 }, (_, i) => `Received: by hop${i}.example.net; Tue, 14 May 2024 09:12:33 +0200`);
+    await setup.post(plainPost({ extraHeaders: received }));
+    expect(await setup.logLines('post discarded by rule max-hops')).toHaveLength(1);
+    expect(await outEntries(setup)).toHaveLength(0);
+  });
+
+  it('holds a post with a header line over 998 octets that has no white space to fold at', async () => {
+    const setup = await setupIncoming();
+    await setup.post(plainPost({ extraHeaders: [`X-Tracking: ${'A'.repeat(1200)}`] }));
+    const held = await onlyHeld(setup);
+    expect(held.metadata.chain).toMatchObject({ rule: 'overlong-lines', action: 'hold' });
+    expect(held.reason).toContain('header X-Tracking has a line of 1212 octets');
+  });
+
+  it('sends a post with a 3,000-octet text line re-encoded as quoted-printable, every line within 998, decoding to the same text', async () => {
+    const setup = await setupIncoming();
+    const line = 'Grüße, '.repeat(430);
+    const body = `Hi all,\r\n${line}\r\nAnne\r\n`;
+    const references = Array.from({ length: 40 }, (_, i) => `<thread-${i}-0123456789@mail.example.org>`).join(' ');
+    const message = plainPost({ extraHeaders: [`References: ${references}`] }, body);
+    expect(longestLine(message)).toBeGreaterThan(998);
+    await setup.post(message);
+    const [out] = await outEntries(setup);
+    expect(longestLine(out!.message)).toBeLessThanOrEqual(998);
+    const sent = RawMessage.parse(out!.message);
+    expect(sent.get('Content-Transfer-Encoding')).toBe('quoted-printable');
+    expect(decodeQuotedPrintable(sent.body).toString('utf8')).toBe(body);
+    expect(sent.get('References')).toBe(references);
+  });
+
+  it('gives a post without Message-ID one in the list domain, the same on the archive copy and the out entry', async () => {
+    const setup = await setupIncoming();
+    const message = Buffer.from(plainPost().toString('utf8').replace(/^Message-ID: .*\r\n/m, ''), 'utf8');
+    expect(RawMessage.parse(message).has('Message-ID')).toBe(false);
+    await setup.post(message);
+    const [out] = await outEntries(setup);
+    const id = RawMessage.parse(out!.message).get('Message-ID');
+    expect(id).toMatch(/^<[^@<>\s]+@lists\.example\.org>$/);
+    const [archived] = await setup.entries('archive');
+    expect(RawMessage.parse(archived!.message).get('Message-ID')).toBe(id);
   });
 });

@@ -5,7 +5,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JsonObject } from '../../queues/index.js';
 import VirginRunner from '../../runners/virgin.js';
+import { longestLine } from '../../src/mail/line-length.js';
 import { buildNotice } from '../../src/mail/notice.js';
+import { RawMessage } from '../../src/mail/raw-message.js';
+import { decodeQuotedPrintable } from '../../src/mail/transfer-encoding.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { cleanup, makeSpool, runnerOptions, startRunner, type RunnerWatch, type Spool } from '../runners/harness.js';
 import { LIST } from './fixtures/messages.js';
@@ -45,6 +48,21 @@ describe('virgin runner', () => {
     expect([...(out!.metadata.recipients as string[])].sort()).toEqual(['Boss@example.org', 'mod@example.org', 'owner@example.org']);
     expect(out!.message.equals(NOTICE)).toBe(true);
     expect(await spool.entries('virgin')).toHaveLength(0);
+  });
+
+  it('sends a notice with a line over 998 octets re-encoded (quoted-printable, same text) and keeps its notice kind on the out entry', async () => {
+    const { spool, watch } = await setup();
+    const reason = `Reason: ${'x'.repeat(1500)}`;
+    const notice = buildNotice({ from: 'dev-owner@lists.example.org', to: ['someone@example.com'], subject: 'A long notice', text: `Hello.\n${reason}\n` });
+    expect(longestLine(notice)).toBeGreaterThan(998);
+    const id = await spool.switchboard('virgin').enqueue(notice, { listId: LIST, recipients: ['someone@example.com'], notice: 'rejected' });
+    expect((await watch.endOf(id)).outcome).toBe('forwarded');
+    const [out] = await spool.entries('out');
+    expect(longestLine(out!.message)).toBeLessThanOrEqual(998);
+    expect(out!.metadata.notice).toBe('rejected');
+    const sent = RawMessage.parse(out!.message);
+    expect(sent.get('Content-Transfer-Encoding')).toBe('quoted-printable');
+    expect(decodeQuotedPrintable(sent.body).toString('utf8')).toBe(`Hello.\r\n${reason}\r\n`);
   });
 
   it('delivers to the recipients given, with the sender given, dropping invalid addresses', async () => {

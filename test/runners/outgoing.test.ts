@@ -18,6 +18,7 @@ import { journalPath } from '../../runners/outgoing/checkpoint-journal.js';
 import { outMetadata, type OutEntry } from '../../runners/outgoing/out-entry.js';
 import type { RunnerOptions } from '../../runners/runner.js';
 import { configSchema } from '../../src/config/schema.js';
+import { RawMessage } from '../../src/mail/raw-message.js';
 import { decodeVerp } from '../../src/mail/verp.js';
 import { SmtpSink, type SinkOptions, type SinkScript } from '../fixtures/smtp-sink.js';
 import { cleanup, makeSpool, Pulse, runnerOptions, startRunner, type Spool } from './harness.js';
@@ -198,6 +199,63 @@ describe('OutgoingRunner', () => {
     expect(held!.metadata.recipients).toEqual(['c@b.example', 'd@b.example', 'e@c.example']);
     expect(String(held!.control.reason)).toMatch(/DATA.*554/);
     expect(await spool.entries('bounces')).toEqual([]);
+  }, TIMEOUT);
+
+  it('554 5.6.0 at DATA (a content refusal): the entry is kept in shunt with every recipient, no bounce event, and the owners get a notice through virgin with the reply and the post attached', async () => {
+    const sink = await sinkWith({ data: () => 554 });
+    const spool = await makeSpool();
+    const watch = startRunner(outgoing(spool, sink.port));
+    await watch.whenReady();
+    const recipients = ['a@a.example', 'b@b.example'];
+    const id = await post(spool, recipients, { listId: 'test@lists.example.org', listPosting: 'test@lists.example.org' });
+    expect((await watch.endOf(id)).outcome).toBe('shunt');
+    const [held] = await spool.entries('shunt');
+    expect(held!.message.equals(MESSAGE)).toBe(true);
+    expect([...(held!.metadata.recipients as string[])].sort()).toEqual(recipients);
+    expect(held!.metadata.refusalNotified).toBe(true);
+    expect(await spool.entries('bounces')).toEqual([]);
+    const [notice] = await spool.entries('virgin');
+    expect(notice!.metadata).toEqual({ listId: 'test@lists.example.org', toOwners: true, notice: 'delivery-refused' });
+    const text = notice!.message.toString('utf8');
+    expect(text).toContain('554 5.6.0 Transaction failed: message refused');
+    expect(text).toContain(`switchyard queue requeue ${id}`);
+    expect(text).toContain('Content-Type: message/rfc822');
+    expect(notice!.message.includes(MESSAGE)).toBe(true);
+    expect(RawMessage.parse(notice!.message).get('Auto-Submitted')).toBe('auto-generated');
+  }, TIMEOUT);
+
+  it('every recipient refused at RCPT TO with 552 5.3.4 (message too big): the message is refused, not the members; the notice carries only its header', async () => {
+    const sink = await sinkWith({ rcpt: () => 552 });
+    const spool = await makeSpool();
+    const watch = startRunner(outgoing(spool, sink.port));
+    await watch.whenReady();
+    const id = await post(spool, ['a@a.example', 'b@a.example'], { listId: 'test@lists.example.org' });
+    expect((await watch.endOf(id)).outcome).toBe('shunt');
+    expect(await spool.entries('bounces')).toEqual([]);
+    const [notice] = await spool.entries('virgin');
+    const text = notice!.message.toString('utf8');
+    expect(text).toContain('Refused at:  RCPT TO');
+    expect(text).toContain('Content-Type: text/rfc822-headers');
+    expect(text).not.toContain('.leading dot');
+  }, TIMEOUT);
+
+  it('no notice about a refused notice or automatic message (no loops), nor for a refusal that is not about content (550 5.1.1 to MAIL FROM)', async () => {
+    const sink = await sinkWith({ data: () => 554 });
+    const spool = await makeSpool();
+    const watch = startRunner(outgoing(spool, sink.port));
+    await watch.whenReady();
+    const fromVirgin = await post(spool, ['owner@example.org'], { listId: 'test@lists.example.org', notice: 'delivery-refused' } as Partial<OutEntry>);
+    const automatic = Buffer.concat([Buffer.from('Auto-Submitted: auto-replied\r\n'), MESSAGE]);
+    const autoReply = await post(spool, ['a@a.example'], { listId: 'test@lists.example.org' }, {}, automatic);
+    expect((await watch.endOf(fromVirgin)).outcome).toBe('shunt');
+    expect((await watch.endOf(autoReply)).outcome).toBe('shunt');
+    sink.script = { mailFrom: () => 550 };
+    const senderRefused = await post(spool, ['a@a.example'], { listId: 'test@lists.example.org' });
+    expect((await watch.endOf(senderRefused)).outcome).toBe('shunt');
+    expect(await spool.entries('shunt')).toHaveLength(3);
+    expect(await spool.entries('virgin')).toEqual([]);
+    const log = await spool.log();
+    expect(log.filter((line) => /no notice about it \(no loops\)/.test(String(line.msg)))).toHaveLength(2);
   }, TIMEOUT);
 
   it('a connection dropped in the middle of DATA defers that transaction\'s recipients, and the other transactions are delivered', async () => {

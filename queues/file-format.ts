@@ -11,7 +11,10 @@
  * invalid UTF-8) round-trips exactly, and a 7-bit message's file reads well in
  * `less`. `metadata` belongs to the caller; `control` to the switchboard
  * (restore count, where and why the entry was moved). Decoding is pure
- * JSON.parse: a queue file is data, never code.
+ * JSON.parse: a queue file is data, never code. A length may have leading
+ * zeros: an entry written while its message was still arriving
+ * (stream-enqueue.ts) reserves STREAMED_LENGTH_WIDTH digits for the message
+ * length and fills them in once it is known.
  */
 import { FileFormatError } from './errors.js';
 import { isJsonObject, type JsonObject, type JsonValue } from './json.js';
@@ -41,10 +44,22 @@ export interface DecodedEntry {
   message: Buffer;
 }
 
+/** Digits of the message length of a streamed entry: written as zeros first, rewritten in place (same width) at the end. */
+export const STREAMED_LENGTH_WIDTH = 15;
+
 export function encodeEntry(metadata: JsonObject, control: EntryControl, message: Uint8Array): Buffer[] {
+  return [...encodeEntryHead(metadata, control, message.length), Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength)];
+}
+
+/** Everything before the message: the header line, the JSON and its separator. */
+export function encodeEntryHead(metadata: JsonObject, control: EntryControl, messageLength: number, lengthWidth = 0): Buffer[] {
   const json = Buffer.from(JSON.stringify({ metadata, control }), 'utf8');
-  const header = Buffer.from(`${FORMAT_MAGIC} ${FORMAT_VERSION} ${json.length} ${message.length}\n`, 'latin1');
-  return [header, json, Buffer.from('\n'), Buffer.isBuffer(message) ? message : Buffer.from(message.buffer, message.byteOffset, message.byteLength)];
+  return [encodeHeaderLine(json.length, messageLength, lengthWidth), json, Buffer.from('\n')];
+}
+
+/** The first line; `lengthWidth` pads the message length with zeros (see STREAMED_LENGTH_WIDTH). */
+export function encodeHeaderLine(jsonLength: number, messageLength: number, lengthWidth = 0): Buffer {
+  return Buffer.from(`${FORMAT_MAGIC} ${FORMAT_VERSION} ${jsonLength} ${String(messageLength).padStart(lengthWidth, '0')}\n`, 'latin1');
 }
 
 export function decodeEntry(bytes: Buffer): DecodedEntry {

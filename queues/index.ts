@@ -9,3 +9,4 @@ export * from './durable-file.js';
 export * from './slice-watcher.js';
 export * from './switchboard.js';
 export * from './spool.js';
+export * from './stream-enqueue.js';

@@ -87,6 +87,18 @@ export interface EnqueueOptions {
   control?: Partial<EntryControl>;
 }
 
+/** An entry about to be written (Switchboard.newEntry). */
+export interface NewEntry {
+  id: string;
+  /** Where its `.pck` goes. */
+  path: string;
+  control: EntryControl;
+  /** This switchboard's durability and file mode. */
+  write: WriteOptions;
+}
+
+const NO_PAYLOAD = new Uint8Array(0);
+
 export interface MoveOptions {
   reason?: string;
   /** New time part of the name (keeps the sha1, so the slice is unchanged). */
@@ -222,14 +234,23 @@ export class Switchboard {
   /** Durably add an entry to the queue (any slice); resolves with its id once it is safe. */
   async enqueue(message: Uint8Array | string, metadata: JsonObject = {}, options: EnqueueOptions = {}): Promise<string> {
     const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
+    const entry = await this.newEntry(metadata, options, bytes);
+    await writeNewFile(entry.path, encodeEntry(metadata, entry.control, bytes), this.write);
+    return entry.id;
+  }
+
+  /**
+   * The name, path and control record of an entry about to be written, its
+   * shard directory created: what enqueue() and a streamed enqueue
+   * (stream-enqueue.ts, which has no payload yet to name it by) write.
+   */
+  async newEntry(metadata: JsonObject, options: EnqueueOptions = {}, payload: Uint8Array = NO_PAYLOAD): Promise<NewEntry> {
     const micros = options.micros ?? nowMicros();
     const hashKey = metadata[this.hashKeyField];
-    const id = makeEntryId(bytes, typeof hashKey === 'string' ? hashKey : '', micros);
+    const id = makeEntryId(payload, typeof hashKey === 'string' ? hashKey : '', micros);
     const control: EntryControl = { restores: 0, enqueuedAt: new Date().toISOString(), ...options.control };
-    const path = this.path(id, 'pck');
     await this.ensureDir(join(this.queueDir, shardOf(parseEntryId(id).sha1)));
-    await writeNewFile(path, encodeEntry(metadata, control, bytes), this.write);
-    return id;
+    return { id, path: this.path(id, 'pck'), control, write: this.write };
   }
 
   /** Ids of this slice's waiting entries, oldest first. Throws when a shard directory cannot be listed (see scan()). */

@@ -13,8 +13,25 @@
  *             ingress-writer.ts); 452 when storage ran out, 451 for other
  *             trouble of ours; 552 5.3.4 (onOversize reject) or 452
  *             (defer) for an oversize message; 554 5.6.0 for an empty one.
- * A message for several recipients is written once per recipient, each to
- * its own queue (a post and a bounce in one transaction).
+ * A repeated RCPT address (in any case) is accepted and answered after DATA
+ * like its first occurrence, as RFC 2033 wants one reply per accepted RCPT:
+ * one entry for the address, one reply per RCPT, so the MTA's count matches.
+ *
+ * DATA is streamed (src/ingress/ingress-writer.ts, queues/stream-enqueue.ts):
+ * past 64 KiB the message goes to the temp file of its first recipient's
+ * entry as it arrives, so memory stays flat whatever the sizes; an oversize
+ * one is drained without being kept. Each further recipient (a post and a
+ * bounce in one transaction) gets its own entry, on its own queue, copied
+ * from that file once the message is complete: one entry per accepted
+ * address, and 250 only after it is durable.
+ *
+ * Connections (runners/lmtp/admission.ts): the MTA's addresses may take any
+ * of `maxClients` slots, every other address at most `maxClientsPerAddress`,
+ * all of them together at most `maxClients - reservedClients`; refused with
+ * 421. A connection with no transaction open for `idleTimeout` (from its
+ * greeting or the end of its last transaction to MAIL, whatever else it
+ * sends) gets 421 and is closed; inside a transaction `socketTimeout` bounds
+ * silence.
  *
  * close(): stop listening at once; connections idle between transactions get
  * 421 and are closed; a connection in DATA is closed right after its replies;
@@ -30,6 +47,7 @@ import { IngressWriter } from '../../src/ingress/ingress-writer.js';
 import { isBlank } from '../../src/ingress/mbox-from.js';
 import { routeRecipient, type Route } from '../../src/mail/routing.js';
 import type { Store } from '../../src/store/index.js';
+import { ConnectionAdmission } from './admission.js';
 
 export interface LmtpServiceOptions {
   lmtp: LmtpConfig;
@@ -64,19 +82,7 @@ function replyFor(error: unknown): Reply {
   }
 }
 
-async function readMessage(stream: SMTPServerDataStream): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of stream) {
-    if (stream.sizeExceeded) {
-      chunks.length = 0; // keep draining; the message is refused as a whole
-      continue;
-    }
-    chunks.push(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return stream.sizeExceeded ? undefined : Buffer.concat(chunks, bytes);
-}
+type Connection = SMTPServer['connections'] extends Set<infer C> ? C : never;
 
 export class LmtpService {
   private readonly server: SMTPServer;
@@ -84,10 +90,14 @@ export class LmtpService {
   private readonly routes = new WeakMap<SMTPServerSession, Map<string, Route>>();
   /** Sessions in DATA: close() lets them finish. */
   private readonly busy = new Set<string>();
+  private readonly admission: ConnectionAdmission;
+  /** Each admitted session's idle timer (see the module comment). */
+  private readonly idleTimers = new Map<string, NodeJS.Timeout>();
   private closing = false;
 
   constructor(private readonly options: LmtpServiceOptions) {
     const { lmtp, ingress } = options;
+    this.admission = new ConnectionAdmission(lmtp);
     this.server = new SMTPServer({
       lmtp: true,
       name: hostname(),
@@ -99,11 +109,18 @@ export class LmtpService {
       size: ingress.maxMessageSize,
       // 552 5.3.4 per recipient from smtp-server itself; with 'defer' onData answers 452.
       rejectOversized: ingress.onOversize === 'reject',
-      maxClients: lmtp.maxClients,
+      // Admission is ours (onConnect); the library's own limit, counted before
+      // onConnect runs, only bounds the sockets not yet admitted or refused, so
+      // a burst of connections waiting to be refused does not shut the MTA out.
+      maxClients: lmtp.maxClients * 2,
       maxRecipients: lmtp.maxRecipients,
       socketTimeout: lmtp.socketTimeout,
       closeTimeout: lmtp.closeTimeout,
+      // Nothing uses the client's host name, and a slow resolver would hold a slot.
+      disableReverseLookup: true,
       logger: false,
+      onConnect: (session, callback) => callback(this.onConnect(session)),
+      onClose: (session) => this.onClose(session),
       onMailFrom: (_address, session, callback) => {
         this.routes.set(session, new Map());
         callback();
@@ -122,6 +139,7 @@ export class LmtpService {
         ).finally(() => {
           this.busy.delete(session.id);
           if (this.closing) setImmediate(() => this.closeConnectionOf(session.id));
+          else this.armIdleTimer(session);
         });
       },
     });
@@ -163,13 +181,52 @@ export class LmtpService {
     return this.server.connections.size;
   }
 
-  private closeConnectionOf(sessionId: string): void {
-    for (const connection of this.server.connections) if (connection.id === sessionId) this.closeConnection(connection);
+  private closeConnectionOf(sessionId: string, reply?: string): void {
+    for (const connection of this.server.connections) if (connection.id === sessionId) this.closeConnection(connection, reply);
   }
 
-  private closeConnection(connection: SMTPServer['connections'] extends Set<infer C> ? C : never): void {
-    connection.send(421, 'switchyard LMTP shutting down, try again later');
+  private closeConnection(connection: Connection, reply = 'switchyard LMTP shutting down, try again later'): void {
+    connection.send(421, reply);
     connection.close();
+  }
+
+  /** Admit the connection or say why not (421, see admission.ts). */
+  private onConnect(session: SMTPServerSession): Reply | null {
+    if (this.closing) return new Reply(421, 'switchyard LMTP shutting down, try again later');
+    const refusal = this.admission.admit(session.id, session.remoteAddress);
+    if (refusal !== undefined) {
+      this.options.log.warn({ client: session.remoteAddress, connections: this.admission.size }, `LMTP connection refused: ${refusal}`);
+      return new Reply(421, refusal);
+    }
+    this.armIdleTimer(session);
+    return null;
+  }
+
+  private onClose(session: SMTPServerSession): void {
+    this.admission.release(session.id);
+    clearTimeout(this.idleTimers.get(session.id));
+    this.idleTimers.delete(session.id);
+  }
+
+  /**
+   * (Re)start the session's idle timer: at connect and at the end of each
+   * transaction. When it fires inside a transaction (MAIL given, or DATA being
+   * answered) it starts again; outside one the connection is closed.
+   */
+  private armIdleTimer(session: SMTPServerSession): void {
+    clearTimeout(this.idleTimers.get(session.id));
+    const timer = setTimeout(() => {
+      this.idleTimers.delete(session.id);
+      if (this.closing) return;
+      if (this.busy.has(session.id) || session.envelope.mailFrom !== false) {
+        this.armIdleTimer(session);
+        return;
+      }
+      this.options.log.info({ client: session.remoteAddress, idleTimeout: this.options.lmtp.idleTimeout }, 'LMTP connection closed: no transaction within lmtp.idleTimeout');
+      this.closeConnectionOf(session.id, `idle for ${Math.round(this.options.lmtp.idleTimeout / 1000)} s without a transaction, closing connection`);
+    }, this.options.lmtp.idleTimeout);
+    timer.unref();
+    this.idleTimers.set(session.id, timer);
   }
 
   private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
@@ -184,34 +241,76 @@ export class LmtpService {
     }
     let routes = this.routes.get(session);
     if (routes === undefined) this.routes.set(session, (routes = new Map()));
-    routes.set(address.address.toLowerCase(), route);
+    const key = address.address.toLowerCase();
+    if (routes.has(key)) {
+      // smtp-server keeps one envelope recipient per address (a repeat replaces
+      // the earlier one in place) and answers after DATA, by itself too (an
+      // oversize message), once per envelope recipient. A copy at the end makes
+      // the envelope one recipient per accepted RCPT, in RCPT order, so every
+      // reply path counts as the MTA does.
+      const earlier = session.envelope.rcptTo.find((rcpt) => rcpt.address.toLowerCase() === key);
+      if (earlier !== undefined) session.envelope.rcptTo.push({ ...earlier });
+    }
+    routes.set(key, route);
   }
 
   private async onData(stream: SMTPServerDataStream, session: SMTPServerSession): Promise<(string | Error)[]> {
     const recipients = session.envelope.rcptTo;
-    const message = await readMessage(stream);
-    if (message === undefined) {
-      // Only with onOversize = 'defer' (otherwise smtp-server answers 552 itself).
-      return recipients.map(() => new Reply(452, `message larger than ingress.maxMessageSize (${this.options.ingress.maxMessageSize} bytes); deferred`));
-    }
-    if (isBlank(message)) return recipients.map(() => new Reply(554, 'not a message: it is empty'));
+    const routes = this.routes.get(session) ?? new Map<string, Route>();
     const mailFrom = session.envelope.mailFrom;
     const sender = mailFrom === false ? '' : mailFrom.address;
     const receivedAt = new Date();
-    const routes = this.routes.get(session) ?? new Map<string, Route>();
-    return Promise.all(
-      recipients.map(async (rcpt) => {
+    // One entry per address (the first RCPT's spelling), one reply per RCPT.
+    const addresses = new Map<string, { address: string; route: Route }>();
+    for (const rcpt of recipients) {
+      const key = rcpt.address.toLowerCase();
+      if (addresses.has(key)) continue;
+      addresses.set(key, { address: rcpt.address, route: routes.get(key) ?? (await routeRecipient(this.options.store, rcpt.address)) });
+    }
+    const unique = [...addresses.values()];
+    const message = this.options.writer.begin(unique.map(({ address, route }) => ({ route, envelope: { sender, recipient: address, via: 'lmtp' as const, receivedAt } })));
+    let failure: unknown;
+    let blank = true;
+    let received = false;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        // Past the limit or a failed write: keep draining, keep nothing; the message is answered as a whole.
+        if (stream.sizeExceeded || failure !== undefined) continue;
+        if (blank) blank = isBlank(chunk);
         try {
-          const route = routes.get(rcpt.address.toLowerCase()) ?? (await routeRecipient(this.options.store, rcpt.address));
-          const id = await this.options.writer.accept(route, message, { sender, recipient: rcpt.address, via: 'lmtp', receivedAt });
-          this.options.onAccepted?.(route, route.queue, id);
-          return `queued as ${route.queue}/${id}`;
+          await message.write(chunk);
         } catch (error) {
-          const reply = replyFor(error);
-          this.options.log.warn({ recipient: rcpt.address, code: reply.responseCode, err: error }, 'LMTP recipient not accepted');
-          return reply;
+          failure = error;
         }
-      }),
-    );
+      }
+      received = true;
+    } finally {
+      // The client gone in the middle (the stream throws) leaves nothing behind either.
+      if (!received || stream.sizeExceeded || failure !== undefined || blank) await message.discard();
+    }
+    if (stream.sizeExceeded) {
+      // Only with onOversize = 'defer' (otherwise smtp-server answers 552 5.3.4 itself).
+      return recipients.map(() => new Reply(452, `message larger than ingress.maxMessageSize (${this.options.ingress.maxMessageSize} bytes); deferred`));
+    }
+    if (failure !== undefined) {
+      const reply = replyFor(failure);
+      this.options.log.warn({ code: reply.responseCode, err: failure }, 'LMTP message not accepted');
+      return recipients.map(() => reply);
+    }
+    if (blank) return recipients.map(() => new Reply(554, 'not a message: it is empty'));
+    const outcomes = await message.finish();
+    const replies = new Map<string, string | Error>();
+    unique.forEach(({ address, route }, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.status === 'fulfilled') {
+        this.options.onAccepted?.(route, route.queue, outcome.value);
+        replies.set(address.toLowerCase(), `queued as ${route.queue}/${outcome.value}`);
+      } else {
+        const reply = replyFor(outcome.reason);
+        this.options.log.warn({ recipient: address, code: reply.responseCode, err: outcome.reason }, 'LMTP recipient not accepted');
+        replies.set(address.toLowerCase(), reply);
+      }
+    });
+    return recipients.map((rcpt) => replies.get(rcpt.address.toLowerCase())!);
   }
 }

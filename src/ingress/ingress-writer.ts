@@ -6,15 +6,23 @@
  *     { listId, envelopeSender, envelopeRecipient, receivedAt, receivedVia,
  *       ...route metadata (command, token, toOwners) }
  *
- * Files: one new `.pck` per call, by Switchboard.enqueue (temp file,
- * fdatasync, rename, directory fsync). Killed before enqueue resolves: at
- * most a `.tmp` is left (removed by the stale-temp cleanup) and the MTA,
- * which has not had its answer, delivers again: nothing is half-written and
- * nothing the MTA believes delivered is lost. Killed after it resolves but
- * before the MTA heard 250 / exit 0: the MTA delivers again, a duplicate
- * (the documented at-least-once window of every MTA hand-off).
+ * Every message goes in through an IngressMessage (begin(); accept() is
+ * begin, one write, finish): the one path the bytes of both ways in take to
+ * the spool, written as they arrive (queues/stream-enqueue.ts), so a message
+ * of any size costs bounded memory.
+ *
+ * Files: one new `.pck` per recipient, made durable by the streamed enqueue
+ * (temp file, fdatasync, rename, directory fsync; a large message is streamed
+ * into its first recipient's temp file and copied for the others). Killed
+ * before finish() resolves: at most `.tmp` files and the entries of some
+ * recipients are left; the MTA, which has not had its answer, delivers
+ * again: nothing is half-written and nothing the MTA believes delivered is
+ * lost (the entries already made are the duplicate below). Killed after it
+ * resolves but before the MTA heard 250 / exit 0: the MTA delivers again, a
+ * duplicate (the documented at-least-once window of every MTA hand-off).
+ * `.tmp` files are removed by the stale-temp cleanup.
  */
-import { Switchboard, type JsonObject } from '../../queues/index.js';
+import { StreamEnqueue, Switchboard, type JsonObject } from '../../queues/index.js';
 import type { Route } from '../mail/routing.js';
 
 export interface Envelope {
@@ -51,7 +59,23 @@ export class IngressWriter {
 
   /** Durably enqueue; resolves with the entry id once the MTA may be told the message is ours. */
   async accept(route: Route, message: Uint8Array, envelope: Envelope, queue: string = route.queue): Promise<string> {
-    return this.switchboard(queue).enqueue(message, IngressWriter.metadata(route, envelope));
+    const incoming = this.begin([{ route, envelope, queue }]);
+    try {
+      await incoming.write(message);
+    } catch (error) {
+      await incoming.discard();
+      throw error;
+    }
+    const [outcome] = await incoming.finish();
+    if (outcome!.status === 'rejected') throw outcome!.reason;
+    return outcome!.value;
+  }
+
+  /** A message about to arrive in pieces, for one entry per recipient (in order; at least one). */
+  begin(recipients: readonly IngressRecipient[]): IngressMessage {
+    return new IngressMessage(
+      new StreamEnqueue(recipients.map(({ route, envelope, queue }) => ({ switchboard: this.switchboard(queue ?? route.queue), metadata: IngressWriter.metadata(route, envelope) }))),
+    );
   }
 
   private switchboard(queue: string): Switchboard {
@@ -61,5 +85,41 @@ export class IngressWriter {
       this.switchboards.set(queue, switchboard);
     }
     return switchboard;
+  }
+}
+
+export interface IngressRecipient {
+  route: Route;
+  envelope: Envelope;
+  /** Default: the route's queue. */
+  queue?: string;
+}
+
+/**
+ * One message on its way in (IngressWriter.begin): write() each piece as it
+ * arrives (awaiting each), then finish() for every recipient's entry, or
+ * discard() to keep nothing.
+ */
+export class IngressMessage {
+  constructor(private readonly entries: StreamEnqueue) {}
+
+  /** Bytes written so far. */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Rejects with the write error (ENOSPC, say); the message is then discarded. */
+  write(chunk: Uint8Array): Promise<void> {
+    return this.entries.write(chunk);
+  }
+
+  /** Every recipient's entry made durable: its id or why it failed, in the order of begin(). */
+  async finish(): Promise<PromiseSettledResult<string>[]> {
+    return this.entries.commit();
+  }
+
+  /** Keep nothing (safe at any time, and more than once). */
+  discard(): Promise<void> {
+    return this.entries.discard();
   }
 }

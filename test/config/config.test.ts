@@ -65,6 +65,8 @@ describe('loading switchyard.toml', () => {
     ['an unknown key', '[master]\nstopTimeOut = "30s"\n', ['master.stopTimeOut: unknown setting']],
     ['a TOML syntax error', '[master]\nstopTimeout = \n', ['TOML syntax error at line 2']],
     ['a bad cron expression', '[cron]\nstats = "bogus"\n', ['cron.stats', 'not a valid cron expression']],
+    ['an lmtp.mtaAddresses entry that is no address', '[lmtp]\nmtaAddresses = ["127.0.0.1", "mta.example.org"]\n', ['lmtp.mtaAddresses', 'not an IP address or CIDR block']],
+    ['an lmtp.reservedClients that leaves no slot for other clients', '[lmtp]\nmaxClients = 5\nreservedClients = 5\n', ['lmtp.reservedClients', 'must be below maxClients (5)']],
     ['a runner with neither module nor built-in name', '[runner.digest]\ninstances = 2\n', ['runner.digest', 'no built-in runner', 'module =']],
   ])('%s is a ConfigError naming the file, the key and the problem', async (_what, toml, expected) => {
     const error = await loadError(toml);

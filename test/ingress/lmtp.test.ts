@@ -5,68 +5,12 @@
  * addresses, oversize and empty messages, and a graceful SIGTERM in the
  * middle of a transaction.
  */
-import { connect, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LmtpClient as Client } from './lmtp-client.js';
 import { bodyOf, freePort, ingressToml, makeHome, startLmtpRunner, waitForQueue, type RunnerChild } from './harness.js';
 
 const LIST = 'dev@lists.example.org';
-
-/** A line-reading LMTP client: replies are awaited, never slept for. */
-class Client {
-  private buffer = '';
-  private readonly lines: string[] = [];
-  private wake: (() => void) | undefined;
-  closed = false;
-
-  constructor(readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (text: string) => {
-      this.buffer += text;
-      let eol: number;
-      while ((eol = this.buffer.indexOf('\r\n')) >= 0) {
-        this.lines.push(this.buffer.slice(0, eol));
-        this.buffer = this.buffer.slice(eol + 2);
-      }
-      this.wake?.();
-    });
-    socket.on('close', () => {
-      this.closed = true;
-      this.wake?.();
-    });
-  }
-
-  static async open(port: number): Promise<Client> {
-    const socket = connect(port, '127.0.0.1');
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    const client = new Client(socket);
-    await client.replies(1);
-    return client;
-  }
-
-  /** The next `count` complete replies (multi-line replies joined). */
-  async replies(count: number): Promise<string[]> {
-    const out: string[] = [];
-    let current: string[] = [];
-    while (out.length < count) {
-      while (this.lines.length === 0) {
-        if (this.closed) throw new Error(`connection closed after ${JSON.stringify(out)}`);
-        await new Promise<void>((resolve) => (this.wake = resolve));
-      }
-      const line = this.lines.shift()!;
-      current.push(line);
-      if (line[3] !== '-') {
-        out.push(current.join('\n'));
-        current = [];
-      }
-    }
-    return out;
-  }
-
-  send(text: string | Buffer): void {
-    this.socket.write(text);
-  }
-}
 
 let home: string;
 let port: number;

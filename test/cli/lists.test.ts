@@ -66,11 +66,18 @@ describe('switchyard lists', () => {
     const again = await sy('lists', 'create', 'DEV@example.org');
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('list dev@example.org already exists');
-    for (const bad of ['dev', '../etc@example.org', 'dev-request@example.org', 'de v@example.org']) {
+    for (const bad of ['dev', '../etc@example.org', 'dev-request@example.org', 'de v@example.org', 'x@lists.example.org/../../tmp']) {
       const result = await sy('lists', 'create', bad);
       expect(result.code, bad).toBe(2);
       expect(result.stderr, bad).toContain('invalid list address');
     }
+  });
+
+  it('create refuses an address with a path after the domain instead of creating the list without it', async () => {
+    const result = await sy('lists', 'create', 'x@lists.example.org/../../tmp');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('not a valid host name');
+    expect((await json<{ lists: unknown[] }>('lists', 'list')).lists).toEqual([]);
   });
 
   it('list shows every list as a table, or JSON with member counts', async () => {

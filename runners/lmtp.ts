@@ -26,7 +26,8 @@
 import type { DequeuedEntry } from '../queues/index.js';
 import { configSchema } from '../src/config/schema.js';
 import { IngressWriter } from '../src/ingress/ingress-writer.js';
-import { openStore, type Store } from '../src/store/index.js';
+import { homePaths } from '../src/home.js';
+import { openStore, ReopeningStore, type StoreHealth } from '../src/store/index.js';
 import { RunnerSetupError } from './errors.js';
 import { LmtpService } from './lmtp/lmtp-server.js';
 import { Runner, type RunnerOptions } from './runner.js';
@@ -36,7 +37,7 @@ const RETRY_MAX_MS = 60_000;
 
 export default class LmtpRunner extends Runner {
   private service: LmtpService | undefined;
-  private store: Store | undefined;
+  private store: ReopeningStore | undefined;
   private running: Promise<void> | undefined;
   private stopRequested: (() => void) | undefined;
   private readonly stopped: Promise<void>;
@@ -57,7 +58,16 @@ export default class LmtpRunner extends Runner {
   }
 
   override statusDetail(): string | undefined {
-    return this.listenProblem;
+    const corrupt = this.store?.health.corrupt;
+    const storeProblem = corrupt === undefined ? undefined : `list store damaged since ${corrupt.since.toISOString()}, answering 451: ${corrupt.error.message}`;
+    return [this.listenProblem, storeProblem].filter((part) => part !== undefined).join('; ') || undefined;
+  }
+
+  /** A damaged list store (see src/store/reopening-store.ts): the MTA gets 451 and keeps the mail; say so loudly. */
+  private storeHealthChanged(health: StoreHealth): void {
+    if (health.corrupt !== undefined) this.log.error({ err: health.corrupt.error, code: health.corrupt.error.code }, 'the list store is damaged: LMTP answers 451 until it is recovered');
+    else this.log.warn('the list store is healthy again');
+    this.statusChanged();
   }
 
   override run(): Promise<void> {
@@ -80,12 +90,16 @@ export default class LmtpRunner extends Runner {
 
   private async serve(): Promise<void> {
     const config = this.options.config ?? configSchema.parse({});
-    this.store = openStore(this.options.home!, { busyTimeoutMs: config.store.busyTimeout });
+    const home = this.options.home!;
+    this.store = new ReopeningStore(
+      { open: ({ verify }) => openStore(home, { busyTimeoutMs: config.store.busyTimeout, verify }), onChange: (health) => this.storeHealthChanged(health) },
+      homePaths(home).store,
+    );
     const writer = new IngressWriter({ spoolRoot: this.options.spoolRoot, durability: this.options.durability });
     this.service = new LmtpService({
       lmtp: config.lmtp,
       ingress: config.ingress,
-      store: this.store,
+      store: this.store.store,
       writer,
       log: this.log,
       onAccepted: (route, queue, id) => {

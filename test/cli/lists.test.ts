@@ -152,7 +152,7 @@ describe('switchyard lists', () => {
     for (const args of [['show', 'nope@example.org'], ['set', 'nope@example.org', 'emergency', 'true'], ['remove', 'nope@example.org', '--yes']]) {
       const result = await sy('lists', ...args);
       expect(result.code, args[0]).toBe(1);
-      expect(result.stderr, args[0]).toBe('switchyard: no list nope@example.org (`switchyard lists list` shows them)\n');
+      expect(result.stderr, args[0]).toBe(`switchyard: no list nope@example.org (\`switchyard lists list\` shows them); looked in the home ${home}\n`);
     }
   });
 
@@ -160,7 +160,7 @@ describe('switchyard lists', () => {
     const missing = join(home, 'missing');
     const result = await runCli(['--home', missing, 'lists', 'list']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`home directory ${missing} does not exist`);
+    expect(result.stderr).toBe(`switchyard: no switchyard home at ${missing} (SY_HOME_MISSING): pass --home or set SWITCHYARD_HOME\n`);
   });
 
   it('a store locked by another process past store.busyTimeout exits 1 saying it is busy', async () => {

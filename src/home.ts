@@ -136,7 +136,7 @@ export async function ensureHome(home: string): Promise<void> {
 export class HomeAccessError extends Error {
   readonly code = 'SY_HOME_ACCESS';
   constructor(readonly home: string, readonly path: string, cause: unknown) {
-    super(homeAccessMessage(home, path), { cause });
+    super(homeAccessMessage(home, path, String((cause as { code?: unknown } | undefined)?.code ?? 'EACCES')), { cause });
     this.name = 'HomeAccessError';
   }
 }
@@ -154,7 +154,7 @@ function userName(uid: number): string {
   return `uid ${uid}`;
 }
 
-function homeAccessMessage(home: string, path: string): string {
+function homeAccessMessage(home: string, path: string, code: string): string {
   let owner: number | undefined;
   try {
     owner = statSync(home).uid;
@@ -162,7 +162,7 @@ function homeAccessMessage(home: string, path: string): string {
     owner = undefined;
   }
   const me = process.getuid?.();
-  const problem = `permission denied on ${path} (SY_HOME_ACCESS)`;
+  const problem = `permission denied on ${path} (${code}, SY_HOME_ACCESS)`;
   if (owner === undefined) return `${problem}: this user (${me === undefined ? 'unknown' : userName(me)}) cannot reach the home ${home}; run switchyard as the user who owns it, or fix the modes of its parent directories`;
   const name = userName(owner);
   if (owner === me) return `${problem}: the home ${home} is yours (${name}), but that file is not readable or writable by you; fix its owner or mode (chown ${name} / chmod u+rw)`;

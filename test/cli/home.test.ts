@@ -114,17 +114,17 @@ describe('errors that name the home', () => {
     const asNobody = { uid: NOBODY, gid: NOBODY };
     const listed = await runCli(['--home', dir, 'lists', 'list'], {}, undefined, asNobody);
     expect(listed.code).toBe(1);
-    expect(listed.stderr).not.toContain('EACCES');
-    expect(listed.stderr).toContain(`permission denied on ${join(dir, 'switchyard.toml')} (SY_HOME_ACCESS): the home ${dir} belongs to root, and this command runs as nobody; run it as that user (sudo -u root switchyard ...)`);
+    expect(listed.stderr).not.toContain('EACCES: permission denied, open');
+    expect(listed.stderr).toContain(`permission denied on ${join(dir, 'switchyard.toml')} (EACCES, SY_HOME_ACCESS): the home ${dir} belongs to root, and this command runs as nobody; run it as that user (sudo -u root switchyard ...)`);
     const injected = await runCli(['--home', dir, 'inject', '--list', 'dev@example.org'], {}, 'Subject: x\n\nbody\n', asNobody);
     expect(injected.code).toBe(75);
-    expect(injected.stderr).toContain('(SY_HOME_ACCESS): the home');
+    expect(injected.stderr).toContain('SY_HOME_ACCESS): the home');
     // The configuration readable, the store not: SQLite's own error is translated too.
     await chmod(dir, 0o755);
     await chmod(join(dir, 'switchyard.toml'), 0o644);
     await chmod(join(dir, 'switchyard.db'), 0o600);
     const store = await runCli(['--home', dir, 'members', 'list', 'dev@example.org'], {}, undefined, asNobody);
     expect(store.code).toBe(1);
-    expect(store.stderr).toContain(`permission denied on ${join(dir, 'switchyard.db')} (SY_HOME_ACCESS)`);
+    expect(store.stderr).toContain(`permission denied on ${join(dir, 'switchyard.db')} (SQLITE_CANTOPEN, SY_HOME_ACCESS)`);
   });
 });

@@ -81,8 +81,10 @@ export default class BounceRunner extends StoreRunner {
 
   protected override runnerDetail(): string | undefined {
     const { unrecognised, nonMember, notBounce } = this.counters;
-    if (unrecognised + nonMember + notBounce === 0) return undefined;
-    return `unrecognised ${unrecognised}, non-member ${nonMember}, not bounces (auto-replies, challenges) ${notBounce} since start`;
+    const store = super.statusDetail();
+    if (unrecognised + nonMember + notBounce === 0) return store;
+    const counts = `unrecognised ${unrecognised}, non-member ${nonMember}, not bounces (auto-replies, challenges) ${notBounce} since start`;
+    return store === undefined ? counts : `${store}; ${counts}`;
   }
 
   private count(counter: keyof Counters): void {

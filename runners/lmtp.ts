@@ -22,7 +22,7 @@
  * durable entry, and everything else is still the MTA's.
  */
 import { IngressWriter } from '../src/ingress/ingress-writer.js';
-import { openStore, storeOptions, type Store } from '../src/store/index.js';
+import { openStore, ReopeningStore, storeFile, storeOptions, type StoreHealth } from '../src/store/index.js';
 import { LmtpService } from './lmtp/lmtp-server.js';
 import { Service } from './service.js';
 
@@ -31,12 +31,21 @@ const RETRY_MAX_MS = 60_000;
 
 export default class LmtpRunner extends Service {
   private service: LmtpService | undefined;
-  private store: Store | undefined;
+  private store: ReopeningStore | undefined;
   private listenProblem: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
 
-  protected override runnerDetail(): string | undefined {
-    return this.listenProblem;
+  override statusDetail(): string | undefined {
+    const corrupt = this.store?.health.corrupt;
+    const storeProblem = corrupt === undefined ? undefined : `list store damaged since ${corrupt.since.toISOString()}, answering 451: ${corrupt.error.message}`;
+    return [this.listenProblem, storeProblem].filter((part) => part !== undefined).join('; ') || undefined;
+  }
+
+  /** A damaged list store (see src/store/reopening-store.ts): the MTA gets 451 and keeps the mail; say so loudly. */
+  private storeHealthChanged(health: StoreHealth): void {
+    if (health.corrupt !== undefined) this.log.error({ err: health.corrupt.error, code: health.corrupt.error.code }, 'the list store is damaged: LMTP answers 451 until it is recovered');
+    else this.log.warn('the list store is healthy again');
+    this.statusChanged();
   }
 
   protected override onAbort(): void {
@@ -46,12 +55,17 @@ export default class LmtpRunner extends Service {
 
   protected async serve(): Promise<void> {
     const config = this.options.config;
-    this.store = openStore(this.options.home, storeOptions(config));
+    const home = this.options.home;
+    const opts = storeOptions(config);
+    this.store = new ReopeningStore(
+      { open: ({ verify }) => openStore(home, { ...opts, verify }), onChange: (health) => this.storeHealthChanged(health) },
+      storeFile(home, opts),
+    );
     const writer = new IngressWriter({ spoolRoot: this.options.spoolRoot, durability: this.options.durability });
     this.service = new LmtpService({
       lmtp: config.lmtp,
       ingress: config.ingress,
-      store: this.store,
+      store: this.store.store,
       writer,
       log: this.log,
       onAccepted: (route, queue, id) => {

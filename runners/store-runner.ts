@@ -5,34 +5,53 @@
  * and a busy store (StoreError.temporary) fails the entry temporarily, to
  * `retry`, never to `shunt`: another process holding the database for a
  * moment is no reason to give up on a post.
+ *
+ * A damaged store (StoreCorruptError, SQLITE_CORRUPT / SQLITE_NOTADB) is
+ * temporary in the same way: the entry goes to `retry`, nothing is lost. It
+ * is logged at error level and shown as the runner's status detail in
+ * `switchyard status` until the file is healthy again (ReopeningStore
+ * reopens it, so a recovered or restored file needs no restart).
  */
 import type { DequeuedEntry } from '../queues/index.js';
 import { configSchema } from '../src/config/schema.js';
-import { openStore, storeOptions, StoreError, type OpenStoreOptions, type Store } from '../src/store/index.js';
+import { openStore, ReopeningStore, storeOptions, storeFile, StoreError, type Store, type StoreHealth } from '../src/store/index.js';
 import { RunnerSetupError, TemporaryFailure } from './errors.js';
 import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
 
 export abstract class StoreRunner extends Runner {
-  private readonly home: string;
-  private readonly storeOptions: OpenStoreOptions;
-  private opened: Store | undefined;
+  private readonly reopening: ReopeningStore;
   private running: Promise<void> | undefined;
 
   constructor(options: RunnerOptions) {
     super(options);
     if (options.home === undefined) throw new RunnerSetupError(`runner ${options.name}: needs the home directory (the list store)`);
-    this.home = options.home;
-    this.storeOptions = storeOptions(options.config ?? configSchema.parse({}));
+    const home = options.home;
+    const opts = storeOptions(options.config ?? configSchema.parse({}));
+    this.reopening = new ReopeningStore(
+      { open: ({ verify }) => openStore(home, { ...opts, verify }), onChange: (health) => this.storeHealthChanged(health), now: () => this.now() },
+      storeFile(home, opts),
+    );
   }
 
-  /** The list store, opened on first use. */
+  /** The list store, opened on first use (and again after it was found damaged). */
   protected get store(): Store {
-    this.opened ??= openStore(this.home, this.storeOptions);
-    return this.opened;
+    return this.reopening.store;
+  }
+
+  /** The store's damage, when there is any; a subclass with its own detail puts this first. */
+  override statusDetail(): string | undefined {
+    const corrupt = this.reopening.health.corrupt;
+    return corrupt === undefined ? undefined : `list store damaged since ${corrupt.since.toISOString()}, entries wait in retry: ${corrupt.error.message}`;
+  }
+
+  private storeHealthChanged(health: StoreHealth): void {
+    if (health.corrupt !== undefined) this.log.error({ err: health.corrupt.error, code: health.corrupt.error.code }, 'the list store is damaged: entries go to retry until it is recovered');
+    else this.log.warn('the list store is healthy again');
+    this.statusChanged();
   }
 
   override run(): Promise<void> {
-    this.running ??= super.run().finally(() => this.opened?.close());
+    this.running ??= super.run().finally(() => this.reopening.close());
     return this.running;
   }
 

@@ -7,16 +7,14 @@
  */
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { ensureHome, homePaths, resolveHome } from '../home.js';
+import { homePaths } from '../home.js';
 import { regenerateMtaFiles } from '../mta/regenerate.js';
 import { openStore, storeOptions } from '../store/index.js';
-import { asCliError } from './store-access.js';
+import { asCliError, existingHome } from './store-access.js';
 
 async function regenerate(command: Command) {
-  const { home: option } = command.optsWithGlobals<{ home?: string }>();
-  const home = resolveHome(option);
+  const home = existingHome(command);
   try {
-    await ensureHome(home);
     const { config } = await loadConfig(homePaths(home).config);
     const store = openStore(home, storeOptions(config));
     try {
@@ -25,7 +23,7 @@ async function regenerate(command: Command) {
       await store.close();
     }
   } catch (error) {
-    throw asCliError(error);
+    throw asCliError(error, home);
   }
 }
 

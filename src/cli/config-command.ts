@@ -4,10 +4,11 @@
  * can drift from what the master actually reads. Read-only.
  */
 import { Command } from 'commander';
-import { ConfigError, loadConfig, resolveRunners, withBuiltinDefaults, type LoadedConfig, type ResolvedRunner } from '../config/load.js';
+import { loadConfig, resolveRunners, withBuiltinDefaults, type LoadedConfig, type ResolvedRunner } from '../config/load.js';
 import { configSections, runnerSection, type Knob } from '../config/knobs.js';
 import { configSchema, type RunnerConfig } from '../config/schema.js';
 import { homePaths, resolveHome } from '../home.js';
+import { asCliError, existingHome } from './store-access.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 
 interface ShowOptions {
@@ -39,16 +40,17 @@ function showCommand(): Command {
 
 async function load(command: Command, defaultsOnly: boolean): Promise<LoadedConfig> {
   const { home } = command.optsWithGlobals<{ home?: string }>();
-  const file = homePaths(resolveHome(home)).config;
   if (defaultsOnly) {
+    const file = homePaths(resolveHome(home)).config;
     const config = configSchema.parse(withBuiltinDefaults({}));
     return { file, fromFile: false, config, runners: resolveRunners(config, file) };
   }
+  // The file's values need the home: one run from the wrong directory must not show the defaults as if they applied.
+  const existing = existingHome(command);
   try {
-    return await loadConfig(file);
+    return await loadConfig(homePaths(existing).config);
   } catch (error) {
-    if (error instanceof ConfigError) throw new CliError(error.message);
-    throw error;
+    throw asCliError(error, existing);
   }
 }
 

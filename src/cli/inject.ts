@@ -19,9 +19,14 @@
  *   67  EX_NOUSER: no such list or list address;
  *   69  EX_UNAVAILABLE: larger than ingress.maxMessageSize with onOversize = "reject";
  *   75  EX_TEMPFAIL: everything else, ours to fix: a full disk, an unwritable
- *       spool, a busy store, a bad configuration or command line, a bug;
+ *       spool, a busy or damaged store, a bad configuration or command line,
+ *       a home that does not exist or that this user may not enter, a bug;
  *       and inject run as root on a home that belongs to another user
  *       (see refuseForeignRoot: not 77 EX_NOPERM, which MTAs bounce).
+ *       Not 78 EX_CONFIG for the configuration cases, though that is what
+ *       they are: Postfix maps 78 to 5.3.5 and bounces the message (Exim
+ *       likewise fails it), while the fix (create the home, correct --home,
+ *       run as the right user) is ours and the sender did nothing wrong.
  * Every error is caught (an uncaught one would exit 1 and bounce the mail).
  *
  * Startup matters (one process per message): this module imports only node
@@ -48,7 +53,8 @@ const USAGE = `Usage: switchyard [--home DIR] inject (--recipient ADDR | --list 
 Read one RFC 5322 message from stdin and queue it durably.
 
 Options:
-  --home <dir>         home directory (default: $SWITCHYARD_HOME, else ./var)
+  --home <dir>         home directory (default: $SWITCHYARD_HOME, else ./var or /var/lib/switchyard,
+                       whichever exists); it must exist: a missing one is exit 75
   --recipient <addr>   envelope recipient, as an MTA pipe passes it (Postfix: \${original_recipient});
                        routed to the list's in, command, bounces or virgin queue
   --list <list>        an operator re-injecting a post to this list
@@ -203,10 +209,10 @@ function normaliseSender(sender: string): string {
   return trimmed === '<>' || trimmed === 'MAILER-DAEMON' ? '' : trimmed.replace(/^<(.*)>$/, '$1');
 }
 
-async function inject(args: InjectArgs, io: InjectIo): Promise<number> {
-  const [{ resolveHome, ensureHome, homePaths }, { loadConfig }] = await Promise.all([import('../home.js'), import('../config/load.js')]);
-  const home = resolveHome(args.home);
-  await ensureHome(home);
+async function inject(args: InjectArgs, io: InjectIo, home: string): Promise<number> {
+  const [{ requireHome, homePaths }, { loadConfig }] = await Promise.all([import('../home.js'), import('../config/load.js')]);
+  // Never created here: the MTA's working directory is no place for a spool (see the exit codes above).
+  requireHome(home);
   const paths = homePaths(home);
   const { config } = await loadConfig(paths.config);
   // The pipe runs with umask 077; the runners (the same user, and the group) must read what we write.
@@ -245,13 +251,16 @@ async function inject(args: InjectArgs, io: InjectIo): Promise<number> {
 }
 
 /** Decide the exit code of any failure (see the module comment). */
-async function exitCodeOf(error: unknown): Promise<{ code: number; message: string }> {
+async function exitCodeOf(error: unknown, home: string): Promise<{ code: number; message: string }> {
   if (error instanceof InjectExit) return { code: error.exitCode, message: error.message };
+  const { accessError } = await import('../home.js');
+  const denied = accessError(error, home);
+  if (denied !== undefined) return { code: EX_TEMPFAIL, message: `temporary failure, the MTA will retry: ${denied.message}` };
   const { classifyIngressError } = await import('../ingress/errors.js');
   const failure = classifyIngressError(error);
   switch (failure.kind) {
     case 'unknown-recipient':
-      return { code: EX_NOUSER, message: `unknown address: ${failure.message}` };
+      return { code: EX_NOUSER, message: `unknown address: ${failure.message} (home ${home})` };
     case 'empty':
       return { code: EX_DATAERR, message: failure.message };
     case 'too-large':
@@ -267,17 +276,19 @@ export async function runInject(
   io: InjectIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  let home = '(unknown)';
   try {
     const args = parseInjectArgs(argv, env);
     if (args.help) {
       io.stdout.write(`${USAGE}\n`);
       return EX_OK;
     }
-    return await inject(args, io);
+    home = (await import('../home.js')).resolveHome(args.home, env);
+    return await inject(args, io, home);
   } catch (error) {
     let outcome: { code: number; message: string };
     try {
-      outcome = await exitCodeOf(error);
+      outcome = await exitCodeOf(error, home);
     } catch {
       outcome = { code: EX_TEMPFAIL, message: String(error) };
     }

@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { Command, Option } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
+import { secretExposureWarning } from '../config/secret-exposure.js';
 import { homePaths, resolveHome } from '../home.js';
 import { MasterAccessError, MasterNotRunningError } from '../master/errors.js';
 import { holderState, readMasterLock } from '../master/lock.js';
@@ -20,6 +21,7 @@ import { isAlive } from '../master/proc.js';
 import type { LockInfo, MasterStartMessage, StatusReport } from '../master/protocol.js';
 import { requestStatus, watchMaster } from '../master/status-client.js';
 import { CliError, EXIT_ERROR, EXIT_NOT_RUNNING, EXIT_UNHEALTHY } from './exit-codes.js';
+import { existingHome, homeCliError } from './home-option.js';
 import { formatTable } from './table.js';
 
 /** Beyond the configured startTimeout: the master reports a slow start itself, this only catches a hung one. */
@@ -38,8 +40,9 @@ export function masterCommands(): Command[] {
   return [startCommand(), stopCommand(), restartCommand(), reopenCommand(), statusCommand()];
 }
 
+/** The home of stop, restart, reopen and status: it must exist (only start creates one). */
 function homeOf(command: Command): string {
-  return resolveHome(command.optsWithGlobals<{ home?: string }>().home);
+  return existingHome(command);
 }
 
 function startCommand(): Command {
@@ -50,7 +53,7 @@ function startCommand(): Command {
     .addOption(new Option('--daemon', 'the background master itself, spawned by `start`').hideHelp())
     .addHelpText('after', '\nExit codes: 0 started (or, with --foreground, stopped cleanly), 1 the start failed (the message says why).')
     .action(async (options: { foreground?: boolean; force?: boolean; daemon?: boolean }, command: Command) => {
-      const home = homeOf(command);
+      const home = resolveHome(command.optsWithGlobals<{ home?: string }>().home);
       const force = options.force === true;
       if (options.foreground || options.daemon) {
         // Nobody reads the daemon's stderr once `start` has returned: a late write must not kill it with EPIPE.
@@ -73,11 +76,16 @@ async function startInBackground(home: string, force: boolean): Promise<void> {
   if (script === undefined) throw new CliError('cannot tell which script to run the master with (process.argv[1] is missing)');
   // A bad configuration fails here at once; the master would only report the same later.
   let startTimeout: number;
+  let exposure: string | undefined;
   try {
-    startTimeout = (await loadConfig(paths.config)).config.master.startTimeout;
+    const { config } = await loadConfig(paths.config);
+    startTimeout = config.master.startTimeout;
+    exposure = await secretExposureWarning(paths.config, config);
   } catch (error) {
-    throw new CliError((error as Error).message);
+    throw homeCliError(error, home) ?? new CliError((error as Error).message);
   }
+  // The master logs it too, but into a file nobody is watching now.
+  if (exposure !== undefined) process.stderr.write(`switchyard: warning: ${exposure}\n`);
 
   const child = spawn(process.execPath, [script, '--home', home, 'start', '--daemon', ...(force ? ['--force'] : [])], {
     detached: true,

@@ -7,7 +7,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { QueueError } from '../../queues/index.js';
+import { resolveHome } from '../home.js';
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { homeCliError } from './home-option.js';
 import { queueCommand } from './queue-command.js';
 import { masterCommands } from './master-commands.js';
 import { configCommand } from './config-command.js';
@@ -22,7 +24,7 @@ import { bouncesCommand } from './bounces-command.js';
 export function buildProgram(): Command {
   const program = new Command('switchyard')
     .description('A mailing-list server in the manner of GNU Mailman 3.')
-    .option('--home <dir>', 'home directory (default: $SWITCHYARD_HOME, else ./var)');
+    .option('--home <dir>', 'home directory (default: $SWITCHYARD_HOME, else ./var if it exists, else /var/lib/switchyard if it exists; only start creates ./var)');
   program.addCommand(queueCommand());
   for (const command of masterCommands()) program.addCommand(command);
   program.addCommand(configCommand());
@@ -62,16 +64,20 @@ function configureTree(command: Command): void {
 
 /** Parse and run `argv`; resolves with the exit code instead of exiting, so pending output drains. */
 export async function run(argv: readonly string[] = process.argv): Promise<number> {
+  const program = buildProgram();
   try {
-    await buildProgram().parseAsync([...argv]);
+    await program.parseAsync([...argv]);
     // An action may have set its own code (`start --foreground` returns the master's).
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (error) {
-    return report(error);
+    return report(error, () => resolveHome(program.opts<{ home?: string }>().home));
   }
 }
 
-function report(error: unknown): number {
+/** Queue errors that mean "not there": the message names the home, the likeliest mistake being the wrong one. */
+const QUEUE_NOT_FOUND = new Set(['SY_QUEUE_UNKNOWN', 'SY_QUEUE_ENTRY_MISSING']);
+
+function report(error: unknown, home: () => string): number {
   // Commander has already printed its own message (or the help text).
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   if (error instanceof CliError) {
@@ -79,8 +85,14 @@ function report(error: unknown): number {
     return error.exitCode;
   }
   if (error instanceof QueueError) {
-    process.stderr.write(`switchyard: ${error.message}\n`);
+    process.stderr.write(`switchyard: ${error.message}${QUEUE_NOT_FOUND.has(error.code) ? `; looked in the home ${home()}` : ''}\n`);
     return EXIT_ERROR;
+  }
+  // A raw EACCES from anywhere in the home: say whose home it is and what to do.
+  const denied = homeCliError(error, home());
+  if (denied !== undefined) {
+    process.stderr.write(`switchyard: ${denied.message}\n`);
+    return denied.exitCode;
   }
   const err = error instanceof Error ? error : new Error(String(error));
   process.stderr.write(`switchyard: ${process.env.SWITCHYARD_DEBUG ? (err.stack ?? err.message) : err.message}\n`);

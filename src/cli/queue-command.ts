@@ -32,7 +32,8 @@ import {
   type JsonObject,
   type StateCounts,
 } from '../../queues/index.js';
-import { homePaths, resolveHome } from '../home.js';
+import { homePaths } from '../home.js';
+import { existingHome } from './home-option.js';
 import { parseDuration } from '../config/duration.js';
 import { CliError } from './exit-codes.js';
 import { createProgress } from './progress.js';
@@ -225,8 +226,7 @@ function purgeCommand(): Command {
 }
 
 function spoolOf(command: Command): Spool {
-  const { home } = command.optsWithGlobals<{ home?: string }>();
-  return new Spool({ root: homePaths(resolveHome(home)).queues });
+  return new Spool({ root: homePaths(existingHome(command)).queues });
 }
 
 function parseSlices(text: string): number {

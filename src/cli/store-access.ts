@@ -1,19 +1,26 @@
 /**
- * How the lists and members commands reach the store: the home directory
- * from `--home`, the busy timeout from switchyard.toml, and the store's
- * errors turned into exit codes (exit-codes.ts): an unknown list or member
- * is exit 1; an invalid address, list name or setting given on the command
- * line is exit 2 (bad usage).
+ * How the commands reach the home and the store: the home directory by the
+ * search order of src/home.ts (it must exist: only `start` creates one),
+ * the busy timeout from switchyard.toml, and the store's errors turned into
+ * exit codes (exit-codes.ts): an unknown list or member is exit 1, naming
+ * the home looked in; an invalid address, list name or setting given on the
+ * command line is exit 2 (bad usage); a permission error says who owns the
+ * home.
  */
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { ensureHome, HomeMissingError, homePaths, resolveHome } from '../home.js';
+import { homePaths } from '../home.js';
 import { openStore, storeOptions, StoreError, type Store } from '../store/index.js';
 import { CliError, EXIT_ERROR, EXIT_USAGE } from './exit-codes.js';
+import { existingHome, homeCliError } from './home-option.js';
+
+export { existingHome } from './home-option.js';
 
 /** Codes that mean the operator typed something invalid. */
 const USAGE_CODES = new Set(['SY_ADDRESS_INVALID', 'SY_LIST_NAME_INVALID', 'SY_LIST_SETTING']);
+/** "Not found" codes: the message names the home, since the wrong home is the likeliest cause. */
+const NOT_FOUND_CODES = new Set(['SY_LIST_UNKNOWN', 'SY_MEMBER_UNKNOWN', 'SY_HELD_UNKNOWN']);
 
 /** What a command working on the store may also need: where the home is, and its configuration. */
 export interface StoreContext {
@@ -23,29 +30,31 @@ export interface StoreContext {
 
 /** Open the home's store, run `work`, close it; store errors become CliErrors. */
 export async function withStore<T>(command: Command, work: (store: Store, context: StoreContext) => Promise<T>): Promise<T> {
-  const { home: option } = command.optsWithGlobals<{ home?: string }>();
-  const home = resolveHome(option);
+  const home = existingHome(command);
   let store: Store;
   let config: Config;
   try {
-    await ensureHome(home);
     config = (await loadConfig(homePaths(home).config)).config;
     store = openStore(home, storeOptions(config));
   } catch (error) {
-    throw asCliError(error);
+    throw asCliError(error, home);
   }
   try {
     return await work(store, { home, config });
   } catch (error) {
-    throw asCliError(error);
+    throw asCliError(error, home);
   } finally {
     await store.close();
   }
 }
 
-export function asCliError(error: unknown): unknown {
-  if (error instanceof StoreError) return new CliError(error.message, USAGE_CODES.has(error.code) ? EXIT_USAGE : EXIT_ERROR);
-  if (error instanceof ConfigError || error instanceof HomeMissingError) return new CliError(error.message);
-  return error;
+/** A CliError for the errors an operator can act on; others unchanged. `home`: where the command looked. */
+export function asCliError(error: unknown, home: string): unknown {
+  if (error instanceof StoreError) {
+    const message = NOT_FOUND_CODES.has(error.code) ? `${error.message}; looked in the home ${home}` : error.message;
+    return new CliError(message, USAGE_CODES.has(error.code) ? EXIT_USAGE : EXIT_ERROR);
+  }
+  if (error instanceof ConfigError) return new CliError(error.message);
+  return homeCliError(error, home) ?? error;
 }
 

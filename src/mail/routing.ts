@@ -22,7 +22,7 @@
  * RecipientUnknownError, which ingress answers permanently (550 5.1.1, exit
  * 67). Store errors are passed on as they are: a busy store is temporary.
  */
-import { domainToASCII } from 'node:url';
+import { asciiDomain } from '../store/address.js';
 import { StoreError } from '../store/errors.js';
 import type { MailingList, Store } from '../store/index.js';
 
@@ -92,8 +92,9 @@ function splitRecipient(recipient: string): { local: string; domain: string } | 
   if (text === '' || CONTROL.test(text)) return undefined;
   const at = text.lastIndexOf('@');
   if (at <= 0 || at === text.length - 1) return undefined;
-  const domain = domainToASCII(text.slice(at + 1).toLowerCase());
-  if (domain === '') return undefined;
+  // Not domainToASCII alone: it would route `list@example.org/x` to `list@example.org`.
+  const domain = asciiDomain(text.slice(at + 1));
+  if (domain === null) return undefined;
   return { local: unquoteLocal(text.slice(0, at)), domain };
 }
 

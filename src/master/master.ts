@@ -23,7 +23,8 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { Spool, STANDARD_QUEUES } from '../../queues/index.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { ensureHome, homePaths } from '../home.js';
+import { accessError, ensureHome, homePaths } from '../home.js';
+import { secretExposureWarning } from '../config/secret-exposure.js';
 import { createLogger, logFilePath, type LogSetup } from '../logging.js';
 import { acquireMasterLock, type MasterLock } from './lock.js';
 import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol.js';
@@ -65,13 +66,15 @@ export async function runMaster(options: MasterOptions): Promise<number> {
       base: { role: 'master' },
     });
   } catch (error) {
-    const reason = (error as Error).message;
+    const reason = (accessError(error, options.home) ?? (error as Error)).message;
     notifyParent(options, { type: 'master-start-failed', reason });
     process.stderr.write(`switchyard: ${reason}\n`);
     return 1;
   }
   const log = logs.logger;
   const { config } = loaded;
+  const exposure = await secretExposureWarning(paths.config, config);
+  if (exposure !== undefined) log.warn({ file: paths.config }, exposure);
 
   let lock: MasterLock;
   try {

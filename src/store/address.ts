@@ -7,7 +7,12 @@
  *   form with node:url's domainToASCII, so `user@Bücher.Example` and
  *   `user@xn--bcher-kva.example` are the same member. Address literals
  *   (`user@[192.0.2.1]`) and single-label domains are refused: list mail
- *   goes to real domains.
+ *   goes to real domains. domainToASCII is a URL host parser: given
+ *   `example.org/../../tmp`, `example.org?x` or `ex%41mple.org` it returns
+ *   `example.org`, silently dropping or decoding the rest. So the domain
+ *   is checked for host-name characters first (letters, digits, marks, `-`,
+ *   the dots IDNA maps to `.`), and an ASCII domain must come back only
+ *   lower-cased: anything else is refused, never trimmed.
  * - `key`: the whole address lower-cased, used for uniqueness and lookup
  *   (Mailman's rule: nobody expects `Anne@` and `anne@` to be two members).
  * - Control characters, spaces outside quotes, a missing `@`: invalid.
@@ -35,9 +40,25 @@ const ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u0080-\u{10FFFF}]+$/u;
 const QUOTED = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e\u0080-\u{10FFFF}]|\\[\x20-\x7e])*"$/u;
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+/** What a domain may hold before IDNA: letters, digits, combining marks, `-`, and the full stops UTS #46 maps to `.`. */
+const DOMAIN_CHARS = /^[\p{L}\p{M}\p{N}\-.\u3002\uff0e\uff61]+$/u;
 const LIST_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 /** Service addresses a list answers on (Mailman's sub-addresses): a list may not be named like one of them. */
 export const LIST_SUFFIXES = ['-bounces', '-confirm', '-join', '-leave', '-owner', '-request', '-subscribe', '-unsubscribe'] as const;
+
+/**
+ * The ASCII (IDNA), lower-case form of a domain, or null when it is not a
+ * host name. Never a shortened or decoded form of the input (see the module
+ * comment): `example.org/x` is null, not `example.org`.
+ */
+export function asciiDomain(raw: string): string | null {
+  if (!DOMAIN_CHARS.test(raw)) return null;
+  const domain = domainToASCII(raw);
+  if (domain === '') return null;
+  // Belt and braces: for ASCII input IDNA may only lower-case.
+  if (/^[\x00-\x7f]*$/.test(raw) && domain !== raw.toLowerCase()) return null;
+  return domain;
+}
 
 /** Why `text` is not a valid address, or null when it is. Cheap enough for 100 000 calls a second. */
 function problemOf(text: string): { problem: string } | { local: string; domain: string } {
@@ -61,8 +82,8 @@ function problemOf(text: string): { problem: string } | { local: string; domain:
   if (rawDomain.startsWith('[')) return { problem: 'address literals are not accepted' };
   if (/\s/u.test(rawDomain)) return { problem: 'space in domain' };
   if (rawDomain.endsWith('.')) return { problem: 'domain ends with a dot' };
-  const domain = domainToASCII(rawDomain);
-  if (domain === '') return { problem: 'domain is not a valid host name' };
+  const domain = asciiDomain(rawDomain);
+  if (domain === null) return { problem: 'domain is not a valid host name (only letters, digits, "-" and ".")' };
   if (domain.length > 253) return { problem: 'domain longer than 253 characters' };
   const labels = domain.split('.');
   if (labels.length < 2) return { problem: 'domain has no dot' };

@@ -86,3 +86,20 @@ export class StoreSchemaError extends StoreError {
     super('SY_STORE_SCHEMA', `the list store ${file} ${problem}`);
   }
 }
+
+/**
+ * SQLite found `switchyard.db` damaged (SQLITE_CORRUPT) or not a database
+ * at all (SQLITE_NOTADB). Temporary for mail: nothing can be routed or held
+ * until an operator recovers the file, but the mail is safe meanwhile
+ * (ingress answers 4xx / exits 75, runners send entries to `retry`). The
+ * message says what to do; the README has the steps.
+ */
+export class StoreCorruptError extends StoreError {
+  constructor(readonly file: string, readonly sqliteCode: string, cause?: unknown) {
+    super(
+      'SY_STORE_CORRUPT',
+      `the list store ${file} is damaged (${sqliteCode}): stop switchyard, recover the file or restore a backup (README "Recovering a damaged list store"); mail waits in the queues meanwhile`,
+      { cause, temporary: true },
+    );
+  }
+}

@@ -18,6 +18,8 @@ export interface OpenStoreOptions {
   busyTimeoutMs?: number;
   /** The database file (config `store.path`), relative to the home; default `<home>/switchyard.db`. */
   path?: string;
+  /** Check the whole file (PRAGMA quick_check) on opening; StoreCorruptError if damaged. */
+  verify?: boolean;
 }
 
 /** The OpenStoreOptions a configuration asks for (`[store]`). */
@@ -25,8 +27,18 @@ export function storeOptions(config: { store: { busyTimeout: number; path?: stri
   return { busyTimeoutMs: config.store.busyTimeout, ...(config.store.path === undefined ? {} : { path: config.store.path }) };
 }
 
+/** The database file a home and its options name. */
+export function storeFile(home: string, options: OpenStoreOptions = {}): string {
+  return options.path === undefined ? homePaths(home).store : resolve(home, options.path);
+}
+
 /** Open (creating and migrating as needed) the store of a home directory. */
 export function openStore(home: string, options: OpenStoreOptions = {}): Store {
-  const file = options.path === undefined ? homePaths(home).store : resolve(home, options.path);
-  return new SqliteStore({ file, ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }) });
+  return new SqliteStore({
+    file: storeFile(home, options),
+    ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+    ...(options.verify === undefined ? {} : { verify: options.verify }),
+  });
 }
+
+export { ReopeningStore, type StoreHealth } from './reopening-store.js';

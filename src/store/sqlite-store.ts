@@ -9,6 +9,8 @@
  *   a power cut, like an acknowledged queue entry.
  * - Write transactions are BEGIN IMMEDIATE, so they take the write lock (and
  *   wait for it) before reading: no deadlock-style SQLITE_BUSY mid-transaction.
+ * - A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) is StoreCorruptError
+ *   (temporary: mail waits); see reopening-store.ts for how runners recover.
  *
  * Files: creates `switchyard.db` with mode 0660 if missing (SQLite gives its
  * `-wal` and `-shm` files the same mode). Crash windows: every change is one
@@ -27,6 +29,7 @@ import {
   MemberExistsError,
   MemberUnknownError,
   StoreBusyError,
+  StoreCorruptError,
   StoreError,
   StoreSchemaError,
 } from './errors.js';
@@ -64,6 +67,12 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** Apply migrations up to this version only (tests of upgrades). Default: all. */
   targetVersion?: number;
+  /**
+   * Run `PRAGMA quick_check` on opening and throw StoreCorruptError if it
+   * finds damage. For reopening after a corruption was seen (ReopeningStore):
+   * a damaged page the next query may not touch still counts.
+   */
+  verify?: boolean;
 }
 
 interface ListRow {
@@ -135,6 +144,13 @@ const HELD_COLUMNS = `h.id, l.address AS list_address, h.sender, h.subject, h.re
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return error instanceof Database.SqliteError && typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/** SQLITE_CORRUPT (and its extended codes) or SQLITE_NOTADB: the file itself is damaged, retrying cannot help. */
+function corruptionCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (!(error instanceof Database.SqliteError) || typeof code !== 'string') return undefined;
+  return code.startsWith('SQLITE_CORRUPT') || code === 'SQLITE_NOTADB' ? code : undefined;
 }
 
 function isUniqueViolation(error: unknown): boolean {
@@ -212,9 +228,10 @@ export class SqliteStore implements Store {
   constructor(options: SqliteStoreOptions) {
     this.location = options.file;
     createFile(options.file);
-    this.db = new Database(options.file, { timeout: options.busyTimeoutMs ?? 5000 });
+    this.db = this.guard(() => new Database(options.file, { timeout: options.busyTimeoutMs ?? 5000 }));
     try {
       this.guard(() => {
+        if (options.verify) this.verify();
         this.db.pragma('journal_mode = WAL');
         this.db.pragma('synchronous = FULL');
         this.db.pragma('foreign_keys = ON');
@@ -265,14 +282,23 @@ export class SqliteStore implements Store {
     return statement;
   }
 
-  /** Run `operation`, turning SQLite's lock errors into the store's temporary error. */
+  /** Run `operation`, turning SQLite's lock errors into the store's temporary error, and a damaged file into StoreCorruptError. */
   private guard<T>(operation: () => T): T {
     try {
       return operation();
     } catch (error) {
       if (isBusy(error)) throw new StoreBusyError(this.location, error);
+      const corrupt = corruptionCode(error);
+      if (corrupt !== undefined) throw new StoreCorruptError(this.location, corrupt, error);
       throw error;
     }
+  }
+
+  /** PRAGMA quick_check: O(size of the file), so only when asked for (SqliteStoreOptions.verify). */
+  private verify(): void {
+    const rows = this.db.pragma('quick_check(5)') as Array<{ quick_check: string }>;
+    const problems = rows.map((row) => row.quick_check).filter((text) => text !== 'ok');
+    if (problems.length > 0) throw new StoreCorruptError(this.location, `SQLITE_CORRUPT: quick_check: ${problems.join('; ')}`);
   }
 
   /** `operation` in one BEGIN IMMEDIATE transaction. */

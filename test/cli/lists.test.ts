@@ -66,11 +66,18 @@ describe('switchyard lists', () => {
     const again = await sy('lists', 'create', 'DEV@example.org');
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('list dev@example.org already exists');
-    for (const bad of ['dev', '../etc@example.org', 'dev-request@example.org', 'de v@example.org']) {
+    for (const bad of ['dev', '../etc@example.org', 'dev-request@example.org', 'de v@example.org', 'x@lists.example.org/../../tmp']) {
       const result = await sy('lists', 'create', bad);
       expect(result.code, bad).toBe(2);
       expect(result.stderr, bad).toContain('invalid list address');
     }
+  });
+
+  it('create refuses an address with a path after the domain instead of creating the list without it', async () => {
+    const result = await sy('lists', 'create', 'x@lists.example.org/../../tmp');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('not a valid host name');
+    expect((await json<{ lists: unknown[] }>('lists', 'list')).lists).toEqual([]);
   });
 
   it('list shows every list as a table, or JSON with member counts', async () => {
@@ -171,7 +178,7 @@ describe('switchyard lists', () => {
     for (const args of [['show', 'nope@example.org'], ['set', 'nope@example.org', 'emergency', 'true'], ['remove', 'nope@example.org', '--yes']]) {
       const result = await sy('lists', ...args);
       expect(result.code, args[0]).toBe(1);
-      expect(result.stderr, args[0]).toBe('switchyard: no list nope@example.org (`switchyard lists list` shows them)\n');
+      expect(result.stderr, args[0]).toBe(`switchyard: no list nope@example.org (\`switchyard lists list\` shows them); looked in the home ${home}\n`);
     }
   });
 
@@ -179,7 +186,7 @@ describe('switchyard lists', () => {
     const missing = join(home, 'missing');
     const result = await runCli(['--home', missing, 'lists', 'list']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`home directory ${missing} does not exist`);
+    expect(result.stderr).toBe(`switchyard: no switchyard home at ${missing} (SY_HOME_MISSING): pass --home or set SWITCHYARD_HOME\n`);
   });
 
   it('a store locked by another process past store.busyTimeout exits 1 saying it is busy', async () => {

@@ -97,6 +97,13 @@ describe('switchyard members', () => {
     expect(unknown.stderr).toContain('no list nope@example.org');
   });
 
+  it('add refuses an address with a path after the domain instead of storing it cut short', async () => {
+    const result = await sy('members', 'add', LIST, 'victim@example.org/../../etc');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('invalid address "victim@example.org/../../etc": domain is not a valid host name');
+    expect((await sy('members', 'list', LIST, '--json')).stdout).not.toContain('victim');
+  });
+
   it('remove takes one role away; a non-member exits 1', async () => {
     await sy('members', 'add', LIST, 'a@example.org');
     await sy('members', 'add', LIST, 'a@example.org', '--role', 'moderator');

@@ -59,6 +59,8 @@ describe('routeRecipient', () => {
     ['', 'not an address'],
     ['dev@localhost', 'invalid list address'],
     ['dev\r\n@lists.example.org', 'not an address'],
+    ['dev@lists.example.org/../../tmp', 'not an address'],
+    ['dev@lists.example.org?x', 'not an address'],
   ])('refuses %j as unknown (%s)', async (recipient, why) => {
     const error = await routeRecipient(store, recipient).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RecipientUnknownError);

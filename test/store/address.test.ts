@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressProblem, parseAddress, parseListAddress } from '../../src/store/address.js';
+import { addressProblem, asciiDomain, parseAddress, parseListAddress } from '../../src/store/address.js';
 import { AddressInvalidError, ListNameInvalidError } from '../../src/store/errors.js';
 
 describe('member addresses', () => {
@@ -57,6 +57,28 @@ describe('member addresses', () => {
     }
   });
 
+  // domainToASCII parses a URL host: these came back as `example.org`, and were stored so (issue 11 §6).
+  it.each([
+    'victim@example.org/../../etc',
+    'victim@example.org?x',
+    'victim@example.org#frag',
+    'victim@ex%41mple.org',
+    'victim@example.org\\x',
+    'victim@example.org:25',
+    'victim@example.org;x',
+    'victim@example.org/',
+  ])('refuses %j instead of cutting it down to a valid address', (input) => {
+    expect(addressProblem(input)).toContain('not a valid host name');
+    expect(() => parseAddress(input)).toThrow(AddressInvalidError);
+  });
+
+  it('keeps IDNA normalisation: an ideographic full stop and full-width letters are the same domain', () => {
+    expect(parseAddress('anne@example\u3002org').address).toBe('anne@example.org');
+    expect(parseAddress('anne@ｅｘａｍｐｌｅ.org').address).toBe('anne@example.org');
+    expect(asciiDomain('Bücher.Example')).toBe('xn--bcher-kva.example');
+    expect(asciiDomain('example.org/x')).toBeNull();
+  });
+
   it('treats the same address in another case, or in Unicode and ASCII form, as one key', () => {
     expect(parseAddress('Anne@Bücher.Example').key).toBe(parseAddress('anne@xn--bcher-kva.example').key);
   });
@@ -84,6 +106,9 @@ describe('list addresses', () => {
     ['dev-request@example.org', '-request'],
     ['dev-bounces@example.org', '-bounces'],
     ['dev@localhost', 'no dot'],
+    ['x@lists.example.org/../../tmp', 'not a valid host name'],
+    ['x@lists.example.org?', 'not a valid host name'],
+    ['x@lists.ex%61mple.org', 'not a valid host name'],
   ])('rejects %j (%s)', (input, reason) => {
     expect(() => parseListAddress(input)).toThrow(ListNameInvalidError);
     expect(() => parseListAddress(input)).toThrow(reason);

@@ -10,13 +10,20 @@ export interface CliResult {
   stderr: string;
 }
 
+/** Where and as whom to run it: another working directory (the home search), another user (permission errors; the tests run as root). */
+export interface CliOptions {
+  cwd?: string;
+  uid?: number;
+  gid?: number;
+}
+
 /** Run `switchyard ARGS` to completion, with `input` on stdin; SWITCHYARD_HOME is cleared unless `env` sets it. */
-export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<CliResult> {
+export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, input?: string, options: CliOptions = {}): Promise<CliResult> {
   const fullEnv: NodeJS.ProcessEnv = { ...process.env };
   delete fullEnv.SWITCHYARD_HOME;
   Object.assign(fullEnv, env);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: fullEnv, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...options });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -81,7 +81,7 @@ export default class BounceRunner extends StoreRunner {
 
   protected override runnerDetail(): string | undefined {
     const { unrecognised, nonMember, notBounce } = this.counters;
-    const store = super.statusDetail();
+    const store = super.runnerDetail();
     if (unrecognised + nonMember + notBounce === 0) return store;
     const counts = `unrecognised ${unrecognised}, non-member ${nonMember}, not bounces (auto-replies, challenges) ${notBounce} since start`;
     return store === undefined ? counts : `${store}; ${counts}`;

@@ -39,7 +39,7 @@ export abstract class StoreRunner extends Runner {
   }
 
   /** The store's damage, when there is any; a subclass with its own detail puts this first. */
-  override statusDetail(): string | undefined {
+  protected override runnerDetail(): string | undefined {
     const corrupt = this.reopening.health.corrupt;
     return corrupt === undefined ? undefined : `list store damaged since ${corrupt.since.toISOString()}, entries wait in retry: ${corrupt.error.message}`;
   }

@@ -27,7 +27,7 @@ import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol
 import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
 import { openStore, type Store } from '../store/index.js';
-import { expireHeld } from '../store/held-expiry.js';
+import { expireHeldPosts as expireHeld } from '../app/moderation.js';
 import { bounceWarningsJob } from '../bounce/warnings-job.js';
 
 const RUNNER_SCRIPT = fileURLToPath(new URL('./runner-process.js', import.meta.url));
@@ -175,12 +175,12 @@ async function cleanTemps(spool: Spool, maxAgeMs: number, log: Logger): Promise<
   if (removed > 0) log.warn({ removed }, 'removed temp files left by crashed writers');
 }
 
-/** cron.heldExpiry: discard held posts past their list's maxDaysToHold (src/store/held-expiry.ts). */
+/** cron.heldExpiry: discard held posts past their list's maxDaysToHold (src/app/moderation.ts). */
 async function expireHeldPosts(home: string, busyTimeoutMs: number, log: Logger): Promise<void> {
   let store: Store | undefined;
   try {
     store = openStore(home, { busyTimeoutMs });
-    await expireHeld(store, Date.now(), log);
+    await expireHeld({ store, now: () => new Date(), log });
   } catch (error) {
     // A busy store or a bad list: the next run tries again; the master carries on.
     log.error({ err: error }, 'held-post expiry failed');

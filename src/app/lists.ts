@@ -41,6 +41,10 @@ export type ShownSettings = Omit<ListSettings, 'moderatorPassword'> & { moderato
 export const LIST_FIELD_KEYS = ['displayName', 'description'] as const;
 export type ListFieldKey = (typeof LIST_FIELD_KEYS)[number];
 
+export function isListField(key: string): key is ListFieldKey {
+  return (LIST_FIELD_KEYS as readonly string[]).includes(key);
+}
+
 export interface CreatedList {
   overview: ListOverview;
   /** Subscribers of ListCreated that failed (the list exists regardless). */
@@ -103,7 +107,7 @@ export async function showList(ctx: Pick<AppContext, 'store'>, address: string):
 /** One setting's value as it may be shown (the password only as `(set)`); ListUnknownError, ListSettingError. */
 export async function getListSetting(ctx: Pick<AppContext, 'store'>, address: string, key: string): Promise<unknown> {
   const list = await ctx.store.getList(address);
-  if ((LIST_FIELD_KEYS as readonly string[]).includes(key)) return list[key as ListFieldKey];
+  if (isListField(key)) return list[key];
   if (!isSettingKey(key)) throw new ListSettingError(key, `no such setting; the settings are ${SETTING_KEYS.join(', ')}`);
   return shownSettings(list)[key];
 }
@@ -121,9 +125,8 @@ export interface SetListValue {
  * such (ListSettingError) even for a list that does not exist.
  */
 export async function setListValue(ctx: Pick<AppContext, 'store'>, address: string, key: string, text: string): Promise<SetListValue> {
-  const field = (LIST_FIELD_KEYS as readonly string[]).includes(key);
-  const changes: ListChanges = field ? { [key]: text } : { settings: parseSettingValue(key, text) };
+  const changes: ListChanges = isListField(key) ? { [key]: text } : { settings: parseSettingValue(key, text) };
   const list = await ctx.store.updateList(address, changes);
-  const value = field ? list[key as ListFieldKey] : shownSettings(list)[key as SettingKey];
+  const value = isListField(key) ? list[key] : shownSettings(list)[key as SettingKey];
   return { overview: await overviewOf(ctx.store, list), value };
 }

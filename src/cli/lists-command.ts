@@ -1,10 +1,13 @@
 /**
  * `switchyard lists ...`: create, remove, list, show and configure mailing
  * lists (Mailman's `mailman create`/`remove`/`lists`/`info` and the list
- * settings). Tables for people, `--json` for scripts.
+ * settings). Tables for people, `--json` for scripts. The use cases are
+ * src/app/lists.ts; this file parses and prints.
  *
- * Files: only the list store (`<home>/switchyard.db`), each command one
- * transaction: killed at any moment, the change happened entirely or not at all.
+ * Files: the list store (`<home>/switchyard.db`), each command one
+ * transaction: killed at any moment, the change happened entirely or not at
+ * all; after create and remove, the MTA files (rewritten by the ListCreated /
+ * ListRemoved subscriber of app-context.ts; a failure is a warning and exit 1).
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { createList, isListField, listLists, listRemovalImpact, removeList, setListValue, showList, shownSettings, type ListOverview } from '../app/lists.js';

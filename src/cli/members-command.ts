@@ -1,7 +1,8 @@
 /**
  * `switchyard members ...`: add, remove, list, import and export the members,
  * owners and moderators of a list (Mailman's `addmembers`, `delmembers`,
- * `members`). Tables for people, `--json` for scripts.
+ * `members`). Tables for people, `--json` for scripts. The use cases are
+ * src/app/membership.ts; this file parses and prints.
  *
  * Files: reads the member file given to `import` (or stdin for `-`); writes
  * only the list store. `import` commits in batches (see

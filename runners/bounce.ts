@@ -33,6 +33,7 @@
  */
 import { z } from 'zod';
 import type { DequeuedEntry } from '../queues/index.js';
+import { lookupList } from '../src/app/list-lookup.js';
 import { buildForward, isOwnForward, type ForwardReason } from '../src/bounce/forward.js';
 import type { VirginNotice } from '../src/bounce/notices.js';
 import { applyBounce, type Bounce } from '../src/bounce/processor.js';
@@ -96,7 +97,7 @@ export default class BounceRunner extends StoreRunner {
     const fromOutgoing = entry.metadata.type === 'bounce-event';
     const listId = entry.metadata.listId;
     if (typeof listId !== 'string') throw new BounceEntryError('no listId in the metadata');
-    const list = await this.store.findList(listId);
+    const { list } = await lookupList(this.store, listId);
     if (list === null) {
       ctx.log.warn({ list: listId }, 'bounce for a list that does not exist (any more): discarded');
       return;

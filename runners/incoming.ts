@@ -45,7 +45,8 @@ import type { DequeuedEntry, JsonObject } from '../queues/index.js';
 import { durationKnob } from '../src/config/knob-types.js';
 import { RawMessage } from '../src/mail/raw-message.js';
 import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
-import { StoreError, type MailingList, type Store } from '../src/store/index.js';
+import { lookupList } from '../src/app/list-lookup.js';
+import type { MailingList, Store } from '../src/store/index.js';
 import { RunnerSetupError } from './errors.js';
 import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
 import { posterAddress } from './incoming/addresses.js';
@@ -103,24 +104,12 @@ export default class IncomingRunner extends StoreRunner {
     this.settings = parsed.data;
   }
 
-  private async findList(store: Store, metadata: JsonObject): Promise<MailingList> {
-    const listId = typeof metadata.listId === 'string' ? metadata.listId : undefined;
-    if (listId === undefined) throw new UnknownListError(undefined, IN_QUEUE);
-    let list: MailingList | null;
-    try {
-      list = await store.findList(listId);
-    } catch (error) {
-      if (error instanceof StoreError && !error.temporary) throw new UnknownListError(listId, IN_QUEUE);
-      throw error;
-    }
-    if (list === null) throw new UnknownListError(listId, IN_QUEUE);
-    return list;
-  }
-
   protected async processWithStore(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
     const store = this.store;
     const metadata: JsonObject = { ...entry.metadata };
-    const list = await this.findList(store, metadata);
+    const found = await lookupList(store, metadata.listId);
+    if (found.list === null) throw new UnknownListError(found.listId, IN_QUEUE);
+    const list = found.list;
     const log = ctx.log.child({ list: list.address });
     const envelopeSender = typeof metadata.envelopeSender === 'string' ? metadata.envelopeSender : undefined;
     // Before anything reads the header: a bare CR or LF in it must not become a field on the wire.

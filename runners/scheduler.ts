@@ -28,7 +28,7 @@ import { hostname } from 'node:os';
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import { Spool, Switchboard } from '../queues/index.js';
 import { runWarningsPass } from '../src/bounce/warnings.js';
-import { expireHeld } from '../src/store/held-expiry.js';
+import { expireHeldPosts } from '../src/app/moderation.js';
 import { openStore, storeOptions, type Store } from '../src/store/index.js';
 import { Service, type ServiceOptions } from './service.js';
 
@@ -171,7 +171,7 @@ export default class SchedulerService extends Service {
   }
 
   private async expireHeld(): Promise<string> {
-    const expired = await expireHeld(this.openedStore(), this.now(), this.log);
+    const expired = await expireHeldPosts({ store: this.openedStore(), now: () => new Date(this.now()), log: this.log });
     return `${expired.length} held post${expired.length === 1 ? '' : 's'} expired`;
   }
 

@@ -33,7 +33,7 @@ import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
 import { limitLineLength } from '../src/mail/line-length.js';
 import { RawMessage } from '../src/mail/raw-message.js';
 import { bouncesAddress } from '../src/mail/verp.js';
-import { StoreError } from '../src/store/index.js';
+import { lookupList } from '../src/app/list-lookup.js';
 import { normalAddress } from './incoming/addresses.js';
 import { MalformedEntryError, NoRecipientsError, UnknownListError } from './incoming/errors.js';
 import { outEntrySchema, outMetadata, OUT_QUEUE, type OutEntry } from './outgoing/out-entry.js';
@@ -57,13 +57,7 @@ const OUT_ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;
 export default class VirginRunner extends StoreRunner {
 
   private async owners(listId: string): Promise<string[]> {
-    let list;
-    try {
-      list = await this.store.findList(listId);
-    } catch (error) {
-      if (error instanceof StoreError && !error.temporary) throw new UnknownListError(listId, VIRGIN_QUEUE);
-      throw error;
-    }
+    const { list } = await lookupList(this.store, listId);
     if (list === null) throw new UnknownListError(listId, VIRGIN_QUEUE);
     const admins = [...(await this.store.members(list.address, { role: 'owner' })), ...(await this.store.members(list.address, { role: 'moderator' }))];
     return admins.map((member) => member.address);

@@ -2,30 +2,12 @@
  * `switchyard aliases`: write the MTA files for every list into the home
  * directory (src/mta/: Postfix maps, indexed with postmap, and the Exim
  * stanza), as Mailman's `mailman aliases`. `lists create` and `lists
- * remove` call refreshMtaFiles() after their change, so the files always
- * match the store.
+ * remove` rewrite them too (src/mta/regenerate.ts subscribes to the list
+ * events), so the files always match the store.
  */
 import { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { homePaths } from '../home.js';
 import { regenerateMtaFiles } from '../mta/regenerate.js';
-import { openStore, storeOptions } from '../store/index.js';
-import { asCliError, existingHome } from './store-access.js';
-
-async function regenerate(command: Command) {
-  const home = existingHome(command);
-  try {
-    const { config } = await loadConfig(homePaths(home).config);
-    const store = openStore(home, storeOptions(config));
-    try {
-      return await regenerateMtaFiles(home, config, store);
-    } finally {
-      await store.close();
-    }
-  } catch (error) {
-    throw asCliError(error, home);
-  }
-}
+import { withStore } from './store-access.js';
 
 export function aliasesCommand(): Command {
   return new Command('aliases')
@@ -44,22 +26,9 @@ They are rewritten by every \`lists create\` and \`lists remove\` as well.
 
 Exit codes: 0 ok, 1 error (e.g. postmap failed).`)
     .action(async (options: { json?: boolean }, command: Command) => {
-      const written = await regenerate(command);
+      const written = await withStore(command, (store, { home, config }) => regenerateMtaFiles(home, config, store));
       if (options.json) return void process.stdout.write(`${JSON.stringify(written, null, 2)}\n`);
       process.stdout.write(`wrote ${written.files.length} files for ${written.lists} list(s)${written.indexed.length > 0 ? `, indexed ${written.indexed.length} Postfix maps` : ''}:\n${written.files.map((f) => `  ${f}\n`).join('')}${written.notIndexed ? `Postfix maps not indexed: ${written.notIndexed}\n` : ''}`);
     });
 }
 
-/**
- * After a list is created or removed: rewrite the MTA files. The list change
- * has happened either way, so a failure here is a warning naming the fix,
- * and the exit code 1 says something needs doing.
- */
-export async function refreshMtaFiles(command: Command): Promise<void> {
-  try {
-    await regenerate(command);
-  } catch (error) {
-    process.stderr.write(`switchyard: warning: the MTA files were not rewritten (${(error as Error).message}); run \`switchyard aliases\` once fixed\n`);
-    process.exitCode = 1;
-  }
-}

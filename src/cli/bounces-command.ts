@@ -2,35 +2,30 @@
  * `switchyard bounces LIST`: the list's members with a bounce history, their
  * score, last bounce and delivery state (Mailman shows the same in its
  * member options). `--all` shows every member; `--json` for scripts.
- * `--run-warnings` runs the warnings pass (src/bounce/warnings.ts) for this
- * list now, as the master does on `cron.bounceWarnings`: reminders go to the
- * `virgin` queue of the home, and members past their last reminder are
- * removed. `switchyard members enable LIST ADDRESS` re-enables a member.
+ * `--run-warnings` runs the warnings pass for this list now, as the master
+ * does on `cron.bounceWarnings`: reminders go to the `virgin` queue of the
+ * home, and members past their last reminder are removed. `switchyard
+ * members enable LIST ADDRESS` re-enables a member. The use cases are
+ * src/app/bounces.ts; this file parses and prints.
  *
  * Files: reads the list store; with --run-warnings also writes it and
- * enqueues notices in `<home>/queues/virgin` (see warnings.ts for the crash
- * windows).
+ * enqueues notices in `<home>/queues/virgin` (see src/bounce/warnings.ts for
+ * the crash windows).
  */
 import { Command } from 'commander';
-import { Switchboard } from '../../queues/index.js';
-import { effectiveScore } from '../bounce/scoring.js';
-import { runWarningsPass, type WarningsPassResult } from '../bounce/warnings.js';
-import { homePaths } from '../home.js';
-import type { MailingList, Member } from '../store/index.js';
+import { bounceScores, runBounceWarnings, type BounceRow } from '../app/bounces.js';
+import type { WarningsPassResult } from '../bounce/warnings.js';
+import { withApp } from './app-context.js';
 import { listArgument, printable, printJson } from './lists-command.js';
-import { withStore } from './store-access.js';
-import { formatTable } from './table.js';
+import { formatTable, type Align } from './table.js';
 
-function state(member: Member, list: MailingList): string {
-  switch (member.deliveryStatus) {
-    case 'enabled':
-      return 'enabled';
-    case 'by_user':
-      return 'disabled by member';
-    case 'by_bounces':
-      return `disabled by bounces (reminders ${member.bounceWarningsSent}/${list.settings.bounceYouAreDisabledWarnings})`;
-  }
-}
+/** The table's columns, in order: a new column is one more entry. */
+const COLUMNS: readonly { header: string; align: Align; cell: (row: BounceRow) => string }[] = [
+  { header: 'ADDRESS', align: 'left', cell: (row) => printable(row.address) },
+  { header: 'SCORE', align: 'right', cell: (row) => String(row.score) },
+  { header: 'LAST BOUNCE', align: 'left', cell: (row) => row.lastBounceAt ?? '-' },
+  { header: 'STATE', align: 'left', cell: (row) => row.state },
+];
 
 export function bouncesCommand(): Command {
   return new Command('bounces')
@@ -47,28 +42,14 @@ for the bounce settings. Re-enable with: switchyard members enable LIST ADDRESS
 
 Exit codes: 0 ok, 1 error (e.g. no such list), 2 bad arguments.`)
     .action(async (listAddress: string, options: { all?: boolean; runWarnings?: boolean; json?: boolean }, command: Command) => {
-      const { list, members, pass } = await withStore(command, async (store, { home, config }) => {
-        const list = await store.getList(listAddress);
+      const { scores, pass } = await withApp(command, async (app) => {
         let pass: WarningsPassResult | undefined;
-        if (options.runWarnings) {
-          const virgin = new Switchboard({ root: homePaths(home).queues, name: 'virgin', durability: config.queues.durability });
-          pass = await runWarningsPass({ store, now: Date.now, lists: [list.address], enqueue: async (notice) => void (await virgin.enqueue(notice.message, notice.metadata)) });
-        }
-        const all = await store.members(list.address, { role: 'member' });
-        return { list, members: options.all ? all : all.filter((m) => m.bounceScore > 0 || m.lastBounceAt !== null || m.deliveryStatus !== 'enabled'), pass };
+        if (options.runWarnings) pass = await runBounceWarnings(app, { lists: [listAddress] });
+        return { scores: await bounceScores(app, listAddress, { all: options.all === true }), pass };
       });
-      const now = new Date();
-      const rows = members.map((member) => ({
-        address: member.address,
-        score: effectiveScore(member, now, list.settings.bounceInfoStaleAfter),
-        lastBounceAt: member.lastBounceAt?.toISOString() ?? null,
-        deliveryStatus: member.deliveryStatus,
-        warningsSent: member.bounceWarningsSent,
-        lastWarningAt: member.lastBounceWarningAt?.toISOString() ?? null,
-        state: state(member, list),
-      }));
+      const { list, threshold, members: rows } = scores;
       if (options.json) {
-        printJson({ list: list.address, threshold: list.settings.bounceScoreThreshold, members: rows, ...(pass ? { warningsPass: pass } : {}) });
+        printJson({ list: list.address, threshold, members: rows, ...(pass ? { warningsPass: pass } : {}) });
         return;
       }
       if (pass) process.stdout.write(`warnings pass: ${pass.warned.length} reminded, ${pass.removed.length} removed, ${pass.staleScoresReset} stale scores reset\n`);
@@ -78,9 +59,9 @@ Exit codes: 0 ok, 1 error (e.g. no such list), 2 bad arguments.`)
       }
       process.stdout.write(
         formatTable(
-          ['ADDRESS', 'SCORE', 'LAST BOUNCE', 'STATE'],
-          rows.map((row) => [printable(row.address), String(row.score), row.lastBounceAt ?? '-', row.state]),
-          ['left', 'right'],
+          COLUMNS.map((column) => column.header),
+          rows.map((row) => COLUMNS.map((column) => column.cell(row))),
+          COLUMNS.map((column) => column.align),
         ),
       );
     });

@@ -1,34 +1,20 @@
 /**
  * `switchyard lists ...`: create, remove, list, show and configure mailing
  * lists (Mailman's `mailman create`/`remove`/`lists`/`info` and the list
- * settings). Tables for people, `--json` for scripts.
+ * settings). Tables for people, `--json` for scripts. The use cases are
+ * src/app/lists.ts; this file parses and prints.
  *
- * Files: only the list store (`<home>/switchyard.db`), each command one
- * transaction: killed at any moment, the change happened entirely or not at all.
+ * Files: the list store (`<home>/switchyard.db`), each command one
+ * transaction: killed at any moment, the change happened entirely or not at
+ * all; after create and remove, the MTA files (rewritten by the ListCreated /
+ * ListRemoved subscriber of app-context.ts; a failure is a warning and exit 1).
  */
 import { Command, InvalidArgumentError } from 'commander';
-import {
-  parseListAddress,
-  parseSettingValue,
-  ROLES,
-  SETTING_KEYS,
-  settingDescription,
-  settingKind,
-  settingOptions,
-  StoreError,
-  type ListChanges,
-  type MailingList,
-  type Role,
-  type SettingKey,
-  type Store,
-} from '../store/index.js';
+import { createList, isListField, listLists, listRemovalImpact, removeList, setListValue, showList, shownSettings, type ListOverview } from '../app/lists.js';
+import { parseListAddress, SETTING_KEYS, settingDescription, settingKind, settingOptions, StoreError, type SettingKey } from '../store/index.js';
+import { withApp, warnSubscriberErrors } from './app-context.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
-import { refreshMtaFiles } from './aliases-command.js';
-import { withStore } from './store-access.js';
 import { formatTable } from './table.js';
-
-/** Keys of `lists set` that are list fields rather than settings. */
-const FIELD_KEYS = ['displayName', 'description'] as const;
 
 export function listsCommand(): Command {
   return new Command('lists')
@@ -67,17 +53,16 @@ function createCommand(): Command {
     .option('--description <text>', 'one line about the list')
     .option('--json', 'print JSON')
     .action(async (list: string, options: { displayName?: string; description?: string; json?: boolean }, command: Command) => {
-      const created = await withStore(command, (store) =>
-        store.createList({
+      const { overview, subscriberErrors } = await withApp(command, (app) =>
+        createList(app, {
           address: list,
           ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
           ...(options.description === undefined ? {} : { description: options.description }),
         }),
       );
-      // The MTA must learn of the new addresses (switchyard aliases).
-      await refreshMtaFiles(command);
-      if (options.json) return printJson(listJson(created, { member: 0, owner: 0, moderator: 0 }, 0));
-      process.stdout.write(`created list ${created.address} (${created.displayName})\n`);
+      warnSubscriberErrors(subscriberErrors);
+      if (options.json) return printJson(listJson(overview));
+      process.stdout.write(`created list ${overview.list.address} (${overview.list.displayName})\n`);
     });
 }
 
@@ -88,15 +73,15 @@ function removeCommand(): Command {
     .option('--yes', 'really remove it (required: there is no undo)')
     .option('--json', 'print JSON')
     .action(async (list: string, options: { yes?: boolean; json?: boolean }, command: Command) => {
-      const removed = await withStore(command, async (store) => {
+      const { removed, subscriberErrors } = await withApp(command, async (app) => {
         if (options.yes !== true) {
           // Say what would go before refusing, so the operator knows what --yes means here.
-          const [members, held] = await Promise.all([store.countMembers(list), store.countHeld(list)]);
-          throw new CliError(`removing ${list} deletes its ${members} member record(s) and ${held} held message(s) for good; add --yes`, EXIT_USAGE);
+          const impact = await listRemovalImpact(app, list);
+          throw new CliError(`removing ${impact.list} deletes its ${impact.members} member record(s) and ${impact.held} held message(s) for good; add --yes`, EXIT_USAGE);
         }
-        return store.removeList(list);
+        return removeList(app, list);
       });
-      await refreshMtaFiles(command);
+      warnSubscriberErrors(subscriberErrors);
       if (options.json) return printJson(removed);
       process.stdout.write(`removed list ${removed.list} (${removed.members} member record(s), ${removed.held} held message(s))\n`);
     });
@@ -107,12 +92,8 @@ function listCommand(): Command {
     .description('list every mailing list')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }, command: Command) => {
-      const rows = await withStore(command, async (store) => {
-        const result: { list: MailingList; counts: Record<Role, number>; held: number }[] = [];
-        for (const list of await store.lists()) result.push({ list, counts: await roleCounts(store, list.address), held: await store.countHeld(list.address) });
-        return result;
-      });
-      if (options.json) return printJson({ lists: rows.map((row) => listJson(row.list, row.counts, row.held)) });
+      const rows = await withApp(command, (app) => listLists(app));
+      if (options.json) return printJson({ lists: rows.map(listJson) });
       if (rows.length === 0) return void process.stdout.write('no lists (create one with `switchyard lists create NAME@DOMAIN`)\n');
       process.stdout.write(
         formatTable(
@@ -130,11 +111,9 @@ function showCommand(): Command {
     .argument('<list>', 'posting address', listArgument)
     .option('--json', 'print JSON')
     .action(async (listAddress: string, options: { json?: boolean }, command: Command) => {
-      const { list, counts, held } = await withStore(command, async (store) => {
-        const found = await store.getList(listAddress);
-        return { list: found, counts: await roleCounts(store, found.address), held: await store.countHeld(found.address) };
-      });
-      if (options.json) return printJson(listJson(list, counts, held));
+      const overview = await withApp(command, (app) => showList(app, listAddress));
+      const { list, counts, held } = overview;
+      if (options.json) return printJson(listJson(overview));
       const field = (name: string, value: string): string => `${name.padEnd(13)}${value}\n`;
       let text =
         field('list', list.address) +
@@ -157,36 +136,10 @@ function setCommand(): Command {
     .argument('<value>', 'true/false, a number, one of the listed choices, text, or a JSON array for lists')
     .option('--json', 'print JSON: the list as `lists show --json` prints it')
     .action(async (listAddress: string, key: string, value: string, options: { json?: boolean }, command: Command) => {
-      let changes: ListChanges;
-      if ((FIELD_KEYS as readonly string[]).includes(key)) {
-        changes = { [key]: value };
-      } else {
-        try {
-          changes = { settings: parseSettingValue(key, value) };
-        } catch (error) {
-          if (error instanceof StoreError) throw new CliError(error.message, EXIT_USAGE);
-          throw error;
-        }
-      }
-      const { list, counts, held } = await withStore(command, async (store) => {
-        const updated = await store.updateList(listAddress, changes);
-        return { list: updated, counts: await roleCounts(store, updated.address), held: await store.countHeld(updated.address) };
-      });
-      if (options.json) return printJson(listJson(list, counts, held));
-      const shown = key === 'displayName' ? list.displayName : key === 'description' ? list.description : JSON.stringify(shownSettings(list)[key as SettingKey]);
-      process.stdout.write(`${list.address}: ${key} = ${printable(shown)}\n`);
+      const { overview, value: shown } = await withApp(command, (app) => setListValue(app, listAddress, key, value));
+      if (options.json) return printJson(listJson(overview));
+      process.stdout.write(`${overview.list.address}: ${key} = ${printable(isListField(key) ? String(shown) : JSON.stringify(shown))}\n`);
     });
-}
-
-async function roleCounts(store: Store, list: string): Promise<Record<Role, number>> {
-  const counts = { member: 0, owner: 0, moderator: 0 };
-  for (const role of ROLES) counts[role] = await store.countMembers(list, { role });
-  return counts;
-}
-
-/** Settings as shown: the moderator password's hash never leaves the store. */
-function shownSettings(list: MailingList): Record<SettingKey, unknown> {
-  return { ...list.settings, moderatorPassword: list.settings.moderatorPassword === null ? null : '(set)' };
 }
 
 function settingHelp(key: SettingKey): string {
@@ -196,7 +149,7 @@ function settingHelp(key: SettingKey): string {
   return `${settingDescription(key)}${hint}`;
 }
 
-function listJson(list: MailingList, counts: Record<Role, number>, held: number) {
+function listJson({ list, counts, held }: ListOverview) {
   return {
     address: list.address,
     name: list.name,

@@ -1,7 +1,8 @@
 /**
  * `switchyard members ...`: add, remove, list, import and export the members,
  * owners and moderators of a list (Mailman's `addmembers`, `delmembers`,
- * `members`). Tables for people, `--json` for scripts.
+ * `members`). Tables for people, `--json` for scripts. The use cases are
+ * src/app/membership.ts; this file parses and prints.
  *
  * Files: reads the member file given to `import` (or stdin for `-`); writes
  * only the list store. `import` commits in batches (see
@@ -11,12 +12,13 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { addMember, enableMember, exportMembers, importMembers, listMembers, removeMember } from '../app/membership.js';
 import { parseAddress, ROLES, StoreError, type Member, type Role } from '../store/index.js';
-import { formatMemberLine, importMembers, type ImportResult } from '../store/member-import.js';
+import type { ImportResult } from '../store/member-import.js';
+import { withApp } from './app-context.js';
 import { CliError } from './exit-codes.js';
 import { listArgument, printable, printJson } from './lists-command.js';
 import { createProgress } from './progress.js';
-import { withStore } from './store-access.js';
 import { formatTable } from './table.js';
 
 export function membersCommand(): Command {
@@ -67,7 +69,7 @@ function addCommand(): Command {
     .addOption(roleOption('member, owner or moderator', 'member'))
     .option('--json', 'print JSON')
     .action(async (list: string, address: string, options: { name?: string; role: Role; json?: boolean }, command: Command) => {
-      const member = await withStore(command, (store) => store.addMember(list, { address, role: options.role, ...(options.name === undefined ? {} : { displayName: options.name }) }));
+      const member = await withApp(command, (app) => addMember(app, list, { address, role: options.role, ...(options.name === undefined ? {} : { displayName: options.name }) }));
       if (options.json) return printJson(memberJson(member));
       process.stdout.write(`added ${member.address} to ${member.list} as ${member.role}\n`);
     });
@@ -81,7 +83,7 @@ function removeCommand(): Command {
     .addOption(roleOption('the role to remove it from', 'member'))
     .option('--json', 'print JSON')
     .action(async (list: string, address: string, options: { role: Role; json?: boolean }, command: Command) => {
-      const removed = await withStore(command, (store) => store.removeMember(list, address, options.role));
+      const removed = await withApp(command, (app) => removeMember(app, list, address, options.role));
       if (options.json) return printJson({ removed: memberJson(removed) });
       process.stdout.write(`removed ${removed.address} (${removed.role}) from ${removed.list}\n`);
     });
@@ -94,7 +96,7 @@ function listCommand(): Command {
     .addOption(roleOption('only this role (default: every role)'))
     .option('--json', 'print JSON')
     .action(async (list: string, options: { role?: Role; json?: boolean }, command: Command) => {
-      const members = await withStore(command, (store) => store.members(list, options.role === undefined ? {} : { role: options.role }));
+      const members = await withApp(command, (app) => listMembers(app, list, options.role === undefined ? {} : { role: options.role }));
       if (options.json) return printJson({ list, members: members.map(memberJson) });
       if (members.length === 0) return void process.stdout.write(`${list} has no ${options.role === undefined ? 'members' : `${options.role}s`}\n`);
       process.stdout.write(
@@ -115,9 +117,7 @@ function enableCommand(): Command {
     .argument('<address>', 'the member', addressArgument)
     .option('--json', 'print JSON')
     .action(async (list: string, address: string, options: { json?: boolean }, command: Command) => {
-      const member = await withStore(command, (store) =>
-        store.updateMember(list, address, 'member', { deliveryStatus: 'enabled', bounceScore: 0, bounceWarningsSent: 0, lastBounceWarningAt: null }),
-      );
+      const member = await withApp(command, (app) => enableMember(app, list, address));
       if (options.json) return printJson(memberJson(member));
       process.stdout.write(`delivery to ${member.address} on ${member.list} enabled, bounce score reset\n`);
     });
@@ -131,22 +131,24 @@ function importCommand(): Command {
     .addOption(roleOption('the role given to every address', 'member'))
     .option('--json', 'print JSON: counts and every invalid line')
     .action(async (list: string, file: string, options: { role: Role; json?: boolean }, command: Command) => {
-      const result = await withStore(command, async (store) => {
-        await store.getList(list); // an unknown list fails before the file is read
-        const total = process.stderr.isTTY === true && file !== '-' ? await countLines(file) : 0;
-        const progress = createProgress('importing');
+      let total = 0;
+      const open = async (): Promise<AsyncIterable<string>> => {
+        // Only once the list is known to exist: an unknown list fails before the file is read.
+        if (process.stderr.isTTY === true && file !== '-') total = await countLines(file);
         const input = file === '-' ? process.stdin : createReadStream(file);
-        const opened = new Promise<void>((resolve, reject) => {
+        await new Promise<void>((resolve, reject) => {
           input.once('error', reject);
           if (file === '-') resolve();
           else input.once('open', () => resolve());
-        });
-        await opened.catch((error: NodeJS.ErrnoException) => {
+        }).catch((error: NodeJS.ErrnoException) => {
           throw new CliError(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`);
         });
-        const lines = createInterface({ input, crlfDelay: Infinity });
+        return createInterface({ input, crlfDelay: Infinity });
+      };
+      const result = await withApp(command, async (app) => {
+        const progress = createProgress('importing');
         try {
-          return await importMembers(store, list, lines, { role: options.role, onProgress: (done) => progress.update(done, Math.max(total, done)) });
+          return await importMembers(app, list, open, { role: options.role, onProgress: (done) => progress.update(done, Math.max(total, done)) });
         } finally {
           progress.end();
         }
@@ -164,10 +166,10 @@ function exportCommand(): Command {
     .addOption(roleOption('the role to export', 'member'))
     .addOption(new Option('--format <format>', 'csv: address,name; lines: the address alone').choices(['csv', 'lines']).default('csv'))
     .action(async (list: string, options: { role: Role; format: 'csv' | 'lines' }, command: Command) => {
-      const members = await withStore(command, (store) => store.members(list, { role: options.role }));
+      const lines = await withApp(command, (app) => exportMembers(app, list, { role: options.role, format: options.format }));
       const chunk: string[] = [];
-      for (const member of members) {
-        chunk.push(formatMemberLine(member, options.format));
+      for (const line of lines) {
+        chunk.push(line);
         if (chunk.length === 10_000) await write(`${chunk.splice(0).join('\n')}\n`);
       }
       if (chunk.length > 0) await write(`${chunk.join('\n')}\n`);

@@ -23,7 +23,7 @@
  * 67). Store errors are passed on as they are: a busy store is temporary.
  */
 import { asciiDomain } from '../store/address.js';
-import { StoreError } from '../store/errors.js';
+import { lookupList } from '../app/list-lookup.js';
 import type { MailingList, Store } from '../store/index.js';
 
 export type IngressQueue = 'in' | 'command' | 'bounces' | 'virgin';
@@ -129,17 +129,9 @@ export async function routeRecipient(store: Store, recipient: string): Promise<R
 
 /** The list, or RecipientUnknownError; a name the store finds invalid (a one-label domain) is unknown too. */
 async function findList(store: Store, recipient: string, listId: string): Promise<MailingList> {
-  let list: MailingList | null;
-  try {
-    list = await store.findList(listId);
-  } catch (error) {
-    if (error instanceof StoreError && (error.code === 'SY_LIST_NAME_INVALID' || error.code === 'SY_ADDRESS_INVALID')) {
-      throw new RecipientUnknownError(recipient, error.message);
-    }
-    throw error;
-  }
-  if (list === null) throw new RecipientUnknownError(recipient, `no list ${listId}`);
-  return list;
+  const found = await lookupList(store, listId);
+  if (found.list === null) throw new RecipientUnknownError(recipient, found.reason);
+  return found.list;
 }
 
 /** Route an operator's `--list LIST`: the posting address of an existing list. */

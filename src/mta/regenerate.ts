@@ -1,7 +1,9 @@
 /**
  * Rewrite every MTA file from the store's lists: what `switchyard aliases`
- * does, and what `lists create` / `lists remove` do after their change.
+ * does, and, subscribed to the list lifecycle events (src/app/events.ts),
+ * what follows every list creation and removal.
  */
+import type { AppEvents } from '../app/events.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/index.js';
 import { writeMtaFiles, type WrittenFiles } from './mta-files.js';
@@ -9,4 +11,26 @@ import { writeMtaFiles, type WrittenFiles } from './mta-files.js';
 export async function regenerateMtaFiles(home: string, config: Config, store: Store): Promise<WrittenFiles & { lists: number }> {
   const lists = (await store.lists()).map((list) => ({ name: list.name, domain: list.domain }));
   return { ...(await writeMtaFiles(home, config, lists)), lists: lists.length };
+}
+
+/** The list change happened, but the MTA files still describe the lists before it. */
+export class MtaFilesStaleError extends Error {
+  readonly code = 'SY_MTA_FILES_STALE';
+  constructor(cause: unknown) {
+    super(`the MTA files were not rewritten (${cause instanceof Error ? cause.message : String(cause)}); run \`switchyard aliases\` once fixed`, { cause });
+    this.name = 'MtaFilesStaleError';
+  }
+}
+
+/** Rewrite the MTA files on every ListCreated and ListRemoved; a failure is an MtaFilesStaleError. */
+export function regenerateOnListChange(events: AppEvents, home: string, config: Config, store: Store): void {
+  const regenerate = async (): Promise<void> => {
+    try {
+      await regenerateMtaFiles(home, config, store);
+    } catch (error) {
+      throw new MtaFilesStaleError(error);
+    }
+  };
+  events.on('ListCreated', regenerate);
+  events.on('ListRemoved', regenerate);
 }

@@ -70,6 +70,13 @@ export class HeldMessageUnknownError extends StoreError {
   }
 }
 
+/** A held message kept by a reference (`queueRef`) this switchyard cannot read back. */
+export class HeldMessageUnreadableError extends StoreError {
+  constructor(readonly id: number, readonly queueRef: string | null) {
+    super('SY_HELD_UNREADABLE', `held message ${id} is kept as ${queueRef ?? '?'}, which this switchyard cannot read`);
+  }
+}
+
 /**
  * The database stayed locked by another process for longer than the busy
  * timeout (`store.busyTimeout`). Temporary: try again later.

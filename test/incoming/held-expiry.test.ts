@@ -1,6 +1,6 @@
 /**
  * Held posts past their list's maxDaysToHold are discarded with a log line
- * (src/store/held-expiry.ts, run by the master on cron.heldExpiry), on a
+ * (src/app/moderation.ts, run by the master on cron.heldExpiry), on a
  * real store with an injected clock; and a hold re-run after a crash is not
  * stored twice (runners/incoming/actions.ts).
  */
@@ -12,7 +12,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hold } from '../../runners/incoming/actions.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
-import { expireHeld } from '../../src/store/held-expiry.js';
+import { expireHeldPosts } from '../../src/app/moderation.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { LIST, plainPost } from './fixtures/messages.js';
 
@@ -56,7 +56,7 @@ describe('held post expiry', () => {
     const kept = await store.holdMessage({ ...base, list: 'keep@lists.example.org', subject: 'ancient', receivedAt: new Date(now - 400 * DAY) });
     const { log, lines } = capture();
 
-    const expired = await expireHeld(store, now, log);
+    const expired = await expireHeldPosts({ store, now: () => new Date(now), log });
 
     expect(expired.map((e) => e.id)).toEqual([old.id]);
     expect((await store.heldMessages(LIST)).map((h) => h.id)).toEqual([recent.id]);

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -18,5 +20,19 @@ describe('package exports', () => {
       CorruptEntryError: 'function',
       methods: ['enqueue', 'files', 'dequeue', 'finish', 'recoverBackupFiles', 'watch'],
     });
+  });
+});
+
+describe('switchyard/app', () => {
+  it('exports the application functions and the event bus, with type declarations', async () => {
+    const names = ['createList', 'removeList', 'setListValue', 'addMember', 'importMembers', 'decideHeld', 'expireHeldPosts', 'runBounceWarnings', 'bounceScores', 'lookupList', 'spoolEnqueue', 'AppEvents'];
+    const script = `import('switchyard/app').then((app) => console.log(JSON.stringify(${JSON.stringify(names)}.map((n) => [n, typeof app[n]]))))`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT });
+    expect(JSON.parse(stdout)).toEqual(names.map((name) => [name, 'function']));
+
+    const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { exports: Record<string, { types: string }> };
+    const types = await readFile(join(ROOT, pkg.exports['./app']!.types), 'utf8');
+    for (const module of ['context', 'events', 'lists', 'membership', 'moderation', 'bounces', 'list-lookup']) expect(types).toContain(`'./${module}.js'`);
+    expect(await readFile(join(ROOT, 'dist/src/app/moderation.d.ts'), 'utf8')).toMatch(/export declare function expireHeldPosts\(ctx: Pick<AppContext, 'store' \| 'now' \| 'log'>\)/);
   });
 });

@@ -1,0 +1,34 @@
+/**
+ * What an application function is given instead of reaching for a process:
+ * the store, a clock, a way to enqueue, a logger and the event bus. The CLI
+ * (src/cli/app-context.ts), the runners, the scheduler and the coming HTTP
+ * API each build one from what they own; tests build one from a temporary
+ * store, a fake clock and an array.
+ *
+ * Each function asks only for the parts it uses (`Pick<AppContext, ...>`),
+ * so a test of `addMember` needs no spool and a test of `decideHeld` no
+ * logger.
+ */
+import type { Logger } from 'pino';
+import type { JsonObject } from '../../queues/index.js';
+import type { Store } from '../store/index.js';
+import type { AppEvents } from './events.js';
+
+/** The time now; tests pass a fake one. */
+export type Clock = () => Date;
+
+/**
+ * Put a message on a queue (`in`, `virgin`, ...) with its metadata; resolves
+ * with the entry id once the entry is durably enqueued.
+ */
+export type Enqueue = (queue: string, message: Uint8Array, metadata: JsonObject) => Promise<string>;
+
+export interface AppContext {
+  store: Store;
+  now: Clock;
+  enqueue: Enqueue;
+  /** Where a use case logs what it did on its own (expiry, warnings); the CLI passes none. */
+  log?: Logger;
+  /** Where list lifecycle events go (ListCreated, ListRemoved): the MTA files subscribe. */
+  events: AppEvents;
+}

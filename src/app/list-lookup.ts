@@ -1,0 +1,35 @@
+/**
+ * The one lookup of a list named by a queue entry or an address: the
+ * incoming, virgin and bounce runners and ingress routing
+ * (src/mail/routing.ts) all ask it, and each turns "unknown" into its own
+ * outcome (shunt with UnknownListError, discard, 550 5.1.1).
+ *
+ * Unknown means: no name at all, a name that is no valid list address, or
+ * no such list. A busy store (and any other store trouble) is not unknown:
+ * it is thrown as it is, so callers retry instead of refusing mail.
+ */
+import { StoreError, type MailingList, type Store } from '../store/index.js';
+
+export type ListLookup =
+  | { list: MailingList }
+  | {
+      list: null;
+      /** The name asked for; undefined when there was none (not a string). */
+      listId: string | undefined;
+      /** Why, for the error message: `no list NAME`, or the store's reason the name is invalid. */
+      reason: string;
+    };
+
+/** Store codes that mean "that name cannot be a list", which is unknown rather than an error. */
+const INVALID_NAME_CODES = new Set(['SY_LIST_NAME_INVALID', 'SY_ADDRESS_INVALID']);
+
+export async function lookupList(store: Store, listId: unknown): Promise<ListLookup> {
+  if (typeof listId !== 'string') return { list: null, listId: undefined, reason: 'no list named' };
+  try {
+    const list = await store.findList(listId);
+    return list === null ? { list: null, listId, reason: `no list ${listId}` } : { list };
+  } catch (error) {
+    if (error instanceof StoreError && INVALID_NAME_CODES.has(error.code)) return { list: null, listId, reason: error.message };
+    throw error;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * Lists: create, remove, look at and configure mailing lists (Mailman's
+ * `app/lifecycle.py` and the list settings). Creating or removing a list
+ * emits ListCreated / ListRemoved (events.ts) once the store has committed
+ * it; what must follow a list change (the MTA files) subscribes there.
+ *
+ * Every store change is one store transaction: killed at any moment, it
+ * happened entirely or not at all. The subscribers run after it (see
+ * events.ts for what a kill between the two leaves).
+ */
+import {
+  isSettingKey,
+  ListSettingError,
+  parseSettingValue,
+  ROLES,
+  SETTING_KEYS,
+  type ListChanges,
+  type ListSettings,
+  type MailingList,
+  type NewList,
+  type RemovedList,
+  type Role,
+  type SettingKey,
+  type Store,
+} from '../store/index.js';
+import type { AppContext } from './context.js';
+
+/** A list with what an operator wants to know about it at a glance. */
+export interface ListOverview {
+  list: MailingList;
+  /** Member records by role. */
+  counts: Record<Role, number>;
+  /** Posts waiting for a moderator. */
+  held: number;
+}
+
+/** Settings as they may be shown: the moderator password's hash never leaves the store. */
+export type ShownSettings = Omit<ListSettings, 'moderatorPassword'> & { moderatorPassword: '(set)' | null };
+
+/** Keys of `setListValue` that are list fields rather than settings. */
+export const LIST_FIELD_KEYS = ['displayName', 'description'] as const;
+export type ListFieldKey = (typeof LIST_FIELD_KEYS)[number];
+
+export function isListField(key: string): key is ListFieldKey {
+  return (LIST_FIELD_KEYS as readonly string[]).includes(key);
+}
+
+export interface CreatedList {
+  overview: ListOverview;
+  /** Subscribers of ListCreated that failed (the list exists regardless). */
+  subscriberErrors: Error[];
+}
+
+export interface RemovedListResult {
+  removed: RemovedList;
+  /** Subscribers of ListRemoved that failed (the list is gone regardless). */
+  subscriberErrors: Error[];
+}
+
+export function shownSettings(list: MailingList): ShownSettings {
+  return { ...list.settings, moderatorPassword: list.settings.moderatorPassword === null ? null : '(set)' };
+}
+
+async function roleCounts(store: Store, list: string): Promise<Record<Role, number>> {
+  const counts = { member: 0, owner: 0, moderator: 0 };
+  for (const role of ROLES) counts[role] = await store.countMembers(list, { role });
+  return counts;
+}
+
+async function overviewOf(store: Store, list: MailingList): Promise<ListOverview> {
+  return { list, counts: await roleCounts(store, list.address), held: await store.countHeld(list.address) };
+}
+
+/** Create a list with the default settings (ListExistsError if it exists); then ListCreated. */
+export async function createList(ctx: Pick<AppContext, 'store' | 'events'>, newList: NewList): Promise<CreatedList> {
+  const list = await ctx.store.createList(newList);
+  const subscriberErrors = await ctx.events.emit({ type: 'ListCreated', list });
+  return { overview: { list, counts: { member: 0, owner: 0, moderator: 0 }, held: 0 }, subscriberErrors };
+}
+
+/** What removing the list would delete: to say so before the operator confirms. ListUnknownError if none. */
+export async function listRemovalImpact(ctx: Pick<AppContext, 'store'>, address: string): Promise<RemovedList> {
+  const list = await ctx.store.getList(address);
+  const [members, held] = await Promise.all([ctx.store.countMembers(list.address), ctx.store.countHeld(list.address)]);
+  return { list: list.address, members, held };
+}
+
+/** Remove a list with its members and held messages (ListUnknownError if none); then ListRemoved. */
+export async function removeList(ctx: Pick<AppContext, 'store' | 'events'>, address: string): Promise<RemovedListResult> {
+  const removed = await ctx.store.removeList(address);
+  const subscriberErrors = await ctx.events.emit({ type: 'ListRemoved', ...removed });
+  return { removed, subscriberErrors };
+}
+
+/** Every list with its counts, by address. */
+export async function listLists(ctx: Pick<AppContext, 'store'>): Promise<ListOverview[]> {
+  const result: ListOverview[] = [];
+  for (const list of await ctx.store.lists()) result.push(await overviewOf(ctx.store, list));
+  return result;
+}
+
+/** One list with its counts; ListUnknownError if none. */
+export async function showList(ctx: Pick<AppContext, 'store'>, address: string): Promise<ListOverview> {
+  return overviewOf(ctx.store, await ctx.store.getList(address));
+}
+
+/** One setting's value as it may be shown (the password only as `(set)`); ListUnknownError, ListSettingError. */
+export async function getListSetting(ctx: Pick<AppContext, 'store'>, address: string, key: string): Promise<unknown> {
+  const list = await ctx.store.getList(address);
+  if (isListField(key)) return list[key];
+  if (!isSettingKey(key)) throw new ListSettingError(key, `no such setting; the settings are ${SETTING_KEYS.join(', ')}`);
+  return shownSettings(list)[key];
+}
+
+export interface SetListValue {
+  overview: ListOverview;
+  /** The value now stored, as it may be shown (the password only as `(set)`). */
+  value: unknown;
+}
+
+/**
+ * Set one setting, or the displayName or description, from its text form
+ * (`true`, `40`, `reject`, a JSON array, `none` for a password). The text
+ * is checked before the list is looked at, so a bad value is reported as
+ * such (ListSettingError) even for a list that does not exist.
+ */
+export async function setListValue(ctx: Pick<AppContext, 'store'>, address: string, key: string, text: string): Promise<SetListValue> {
+  const changes: ListChanges = isListField(key) ? { [key]: text } : { settings: parseSettingValue(key, text) };
+  const list = await ctx.store.updateList(address, changes);
+  const value = isListField(key) ? list[key] : shownSettings(list)[key as SettingKey];
+  return { overview: await overviewOf(ctx.store, list), value };
+}

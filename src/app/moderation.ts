@@ -1,0 +1,168 @@
+/**
+ * Moderation: the posts the posting chain held (Mailman's
+ * `app/moderator.py`). `listHeld` and `showHeld` look; `decideHeld`
+ * approves, rejects or discards, and every decision is recorded in the store
+ * (Store.decideHeld) as the held message is removed; `expireHeldPosts`
+ * discards those nobody decided on within the list's maxDaysToHold.
+ *
+ * approve: the post goes back on `in` with metadata `approval: { heldId,
+ * token, by, at }`, so the incoming runner sends it through the pipeline
+ * (skipping every chain rule but loop: runners/incoming.ts), then the hold
+ * is removed. Enqueue first, then remove, for no loss:
+ *   killed after the enqueue, before the removal: the post is on its way
+ *     and the hold is still listed. Approving it again enqueues it again,
+ *     but the incoming runner lets only the first approval's token through
+ *     (Store.claimApproval), so it is posted once; the second run removes
+ *     the hold.
+ * reject: a notice with the reason to the poster (through `virgin`; not for
+ * robots or the null sender, as for the chain's rejections), then removal.
+ * Killed between: running it again sends the notice again.
+ * discard: removal only.
+ * expiry: one store transaction per post: killed midway, the posts not yet
+ * expired are expired by the next run.
+ *
+ * Files: a new entry in `in` or `virgin` through ctx.enqueue (durable once
+ * it resolves), and the list store.
+ */
+import { randomBytes } from 'node:crypto';
+import type { JsonObject } from '../../queues/index.js';
+import { rejectNotice, VIRGIN_QUEUE, whyNotNotify } from '../../runners/incoming/notices.js';
+import { RawMessage } from '../mail/raw-message.js';
+import { HeldMessageUnknownError, HeldMessageUnreadableError, type HeldDecisionRecord, type HeldMessage } from '../store/index.js';
+import type { AppContext } from './context.js';
+
+/** Where an approved post goes back to: the incoming runner's queue. */
+export const APPROVED_POST_QUEUE = 'in';
+export const DEFAULT_REJECT_REASON = 'rejected by the list moderator';
+const DAY_MS = 86_400_000;
+
+type StoreContext = Pick<AppContext, 'store'>;
+
+/** The held message `id`, which must be on `list` (HeldMessageUnknownError otherwise, ListUnknownError for no list). */
+async function heldOn(ctx: StoreContext, list: string, id: number): Promise<HeldMessage> {
+  const found = await ctx.store.getList(list);
+  const held = await ctx.store.getHeld(id);
+  if (held.list !== found.address) throw new HeldMessageUnknownError(id);
+  return held;
+}
+
+function rawOf(held: HeldMessage): Buffer {
+  if (held.raw === null) throw new HeldMessageUnreadableError(held.id, held.queueRef);
+  return held.raw;
+}
+
+/** The posts held on a list, oldest first; ListUnknownError if there is no such list. */
+export async function listHeld(ctx: StoreContext, list: string): Promise<HeldMessage[]> {
+  const found = await ctx.store.getList(list);
+  return ctx.store.heldMessages(found.address);
+}
+
+export interface HeldView {
+  held: HeldMessage;
+  /** The exact bytes of the post. */
+  raw: Buffer;
+  /** Its header fields, unfolded, in order. */
+  headers: { name: string; value: string }[];
+  /** Its body as received. */
+  body: Buffer;
+}
+
+/** One held post with its header fields and body. */
+export async function showHeld(ctx: StoreContext, list: string, id: number): Promise<HeldView> {
+  const held = await heldOn(ctx, list, id);
+  const raw = rawOf(held);
+  const message = RawMessage.parse(raw);
+  const headers = message.fields.map((field) => {
+    const text = field.raw.toString('utf8').replace(/\r?\n([ \t])/g, '$1').replace(/\r?\n$/, '');
+    return { name: field.name, value: text.slice(text.indexOf(':') + 1).trim() };
+  });
+  return { held, raw, headers, body: message.body };
+}
+
+export type HeldDecisionRequest =
+  | { decision: 'approve'; by: string }
+  | { decision: 'reject'; by: string; reason?: string }
+  | { decision: 'discard'; by: string };
+
+/** What became of the notice to the poster of a rejected post. */
+export type RejectNoticeOutcome = { to: string; entry: string } | { skipped: string };
+
+export interface HeldDecided {
+  record: HeldDecisionRecord;
+  /** approve: the `in` entry the post went back on. */
+  entry?: string;
+  /** reject: the notice to the poster. */
+  notice?: RejectNoticeOutcome;
+}
+
+/** Approve, reject or discard the held post `id` of `list`, and record it. */
+export async function decideHeld(ctx: Pick<AppContext, 'store' | 'now' | 'enqueue'>, list: string, id: number, request: HeldDecisionRequest): Promise<HeldDecided> {
+  const held = await heldOn(ctx, list, id);
+  switch (request.decision) {
+    case 'approve':
+      return approve(ctx, held, request.by);
+    case 'reject':
+      return reject(ctx, held, request.by, request.reason ?? DEFAULT_REJECT_REASON);
+    case 'discard':
+      return { record: await ctx.store.decideHeld(held.id, { decision: 'discard', decidedBy: request.by }) };
+  }
+}
+
+async function approve(ctx: Pick<AppContext, 'store' | 'now' | 'enqueue'>, held: HeldMessage, by: string): Promise<HeldDecided> {
+  const raw = rawOf(held);
+  const approval = { heldId: held.id, token: randomBytes(16).toString('hex'), by, at: ctx.now().toISOString() };
+  const { heldFromEntry: _entry, approval: _previous, ...kept } = held.metadata;
+  const metadata = { ...kept, listId: held.list, approval } as JsonObject;
+  const entry = await ctx.enqueue(APPROVED_POST_QUEUE, raw, metadata);
+  const record = await ctx.store.decideHeld(held.id, { decision: 'approve', decidedBy: by });
+  return { record, entry };
+}
+
+async function reject(ctx: Pick<AppContext, 'store' | 'now' | 'enqueue'>, held: HeldMessage, by: string, reason: string): Promise<HeldDecided> {
+  const list = await ctx.store.getList(held.list);
+  const message = RawMessage.parse(rawOf(held));
+  const envelopeSender = typeof held.metadata.envelopeSender === 'string' ? held.metadata.envelopeSender : undefined;
+  const why = whyNotNotify(message, held.sender === '' ? null : held.sender, envelopeSender);
+  let notice: RejectNoticeOutcome;
+  if (why === null) {
+    const built = rejectNotice(list, { to: held.sender, subject: held.subject, messageId: held.messageId ?? undefined, reason }, ctx.now());
+    notice = { to: held.sender, entry: await ctx.enqueue(VIRGIN_QUEUE, built.message, built.metadata) };
+  } else {
+    notice = { skipped: why };
+  }
+  const record = await ctx.store.decideHeld(held.id, { decision: 'reject', decidedBy: by, reason });
+  return { record, notice };
+}
+
+export interface ExpiredHeld {
+  list: string;
+  id: number;
+  sender: string;
+  subject: string;
+  receivedAt: string;
+}
+
+/**
+ * Discard the held posts older than their list's maxDaysToHold (0: kept
+ * forever) at `now`, as Mailman does: no notice to anyone, the decision
+ * recorded as `expire` by `expiry`, one log line per post. What the
+ * scheduler runs on `cron.heldExpiry`.
+ */
+export async function expireHeldPosts(ctx: Pick<AppContext, 'store' | 'now' | 'log'>): Promise<ExpiredHeld[]> {
+  const { store, log } = ctx;
+  const now = ctx.now().getTime();
+  const expired: ExpiredHeld[] = [];
+  for (const list of await store.lists()) {
+    const days = list.settings.maxDaysToHold;
+    if (days === 0) continue;
+    const cutoff = now - days * DAY_MS;
+    for (const held of await store.heldMessages(list.address)) {
+      if (held.receivedAt.getTime() >= cutoff) continue;
+      await store.decideHeld(held.id, { decision: 'expire', decidedBy: 'expiry', reason: `held longer than ${days} days` });
+      const record = { list: list.address, id: held.id, sender: held.sender, subject: held.subject, receivedAt: held.receivedAt.toISOString() };
+      log?.info({ ...record, reason: held.reason, maxDaysToHold: days }, `held post #${held.id} on ${list.address} expired after ${days} days: discarded`);
+      expired.push(record);
+    }
+  }
+  return expired;
+}

@@ -1,0 +1,29 @@
+/**
+ * The application context (src/app/context.ts) as a CLI command has it: the
+ * home's store (store-access.ts withStore, which also turns store errors
+ * into exit codes), the real clock, enqueueing onto the home's queues, and
+ * list events that rewrite the MTA files. No logger: a command reports
+ * what it did on stdout.
+ */
+import type { Command } from 'commander';
+import type { AppContext } from '../app/context.js';
+import { AppEvents } from '../app/events.js';
+import { spoolEnqueue } from '../app/spool-enqueue.js';
+import { homePaths } from '../home.js';
+import { regenerateOnListChange } from '../mta/regenerate.js';
+import { withStore, type StoreContext } from './store-access.js';
+
+export function withApp<T>(command: Command, work: (app: AppContext, context: StoreContext) => Promise<T>): Promise<T> {
+  return withStore(command, (store, context) => {
+    const events = new AppEvents();
+    regenerateOnListChange(events, context.home, context.config, store);
+    const app: AppContext = { store, now: () => new Date(), enqueue: spoolEnqueue(homePaths(context.home).queues, context.config.queues.durability), events };
+    return work(app, context);
+  });
+}
+
+/** A list change stood but something that follows it failed (the MTA files): say so, exit 1. */
+export function warnSubscriberErrors(errors: readonly Error[]): void {
+  for (const error of errors) process.stderr.write(`switchyard: warning: ${error.message}\n`);
+  if (errors.length > 0) process.exitCode = 1;
+}

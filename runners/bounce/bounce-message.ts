@@ -56,7 +56,8 @@ export class BounceMessage {
   readonly returnedHeaders: string;
   private readonly headers: ParsedMail['headers'];
 
-  constructor(parsed: ParsedMail) {
+  /** `bodyText`: the raw body, used when the MIME structure gave no text at all (a multipart without boundaries). */
+  constructor(parsed: ParsedMail, bodyText = '') {
     this.headers = parsed.headers;
     const from = parsed.from?.value[0];
     this.from = (from?.address ?? '').toLowerCase();
@@ -71,7 +72,8 @@ export class BounceMessage {
       this.contentType = 'text/plain';
       this.reportType = undefined;
     }
-    const text = parsed.text ?? (typeof parsed.html === 'string' ? htmlToText(parsed.html) : '');
+    let text = parsed.text ?? (typeof parsed.html === 'string' ? htmlToText(parsed.html) : '');
+    if (text.trim() === '' && parsed.attachments.length === 0) text = bodyText;
     this.text = text.replace(/\r\n?/g, '\n');
     this.deliveryStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
     this.messageId = parsed.messageId;
@@ -113,7 +115,7 @@ export class BounceMessage {
 /** Where a returned original starts inside the text: after a "copy of the message follows" line, or at its first Received/Return-Path field; -1 when none. */
 function inlineOriginalStart(text: string): number {
   const marker = /^[ \t]*(?:-{2,}[ \t]*|={2,}[ \t]*)?(?:(?:a )?copy of (?:the|your) (?:original )?message|below this line is a copy|this is a copy of the message|the header of the original message|(?:the )?original message (?:follows|headers?)|returned message|original message|message header follows|header of the original message|unsent message below|-+\s*original message|\(?original message follows)/im;
-  const field = /^(?:Return-Path|Received|X-Originating-IP|DKIM-Signature):[ \t]/m;
+  const field = /^(?:Return-Path|Received|X-Originating-IP|DKIM-Signature):[ \t]?\S/m;
   const markerAt = text.search(marker);
   const fieldAt = text.search(field);
   if (markerAt < 0) return fieldAt;
@@ -145,5 +147,12 @@ export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage
     skipImageLinks: true,
     maxHtmlLengthToParse: MAX_PARSE_BYTES,
   });
-  return new BounceMessage(parsed);
+  let bodyText = '';
+  if ((parsed.text ?? '').trim() === '' && parsed.html === false && parsed.attachments.length === 0) {
+    // Broken MIME (a multipart whose parts have no boundary lines): the body as it is.
+    const text = bytes.toString('utf8');
+    const bodyAt = text.search(/\r?\n\r?\n/);
+    bodyText = bodyAt < 0 ? '' : text.slice(bodyAt).replace(/^\s+/, '');
+  }
+  return new BounceMessage(parsed, bodyText);
 }

@@ -27,14 +27,37 @@ interface SesNotification {
   bounce?: { bounceType?: unknown; bouncedRecipients?: unknown };
 }
 
+/** Index of the `}` closing the object that opens at `start` (SNS appends a footer after it); -1 when unclosed. */
+function objectEnd(text: string, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < text.length; i++) {
+    const char = text[i];
+    if (inString) {
+      if (char === '\\') i++;
+      else if (char === '"') inString = false;
+    } else if (char === '"') inString = true;
+    else if (char === '{') depth++;
+    else if (char === '}' && --depth === 0) return i;
+  }
+  return -1;
+}
+
 /** The SES notification in the message's text, or undefined. */
 export function sesNotification(message: BounceMessage): SesNotification | undefined {
   const text = message.text.trim();
   const start = text.indexOf('{"');
   if (start < 0 || start > 200 || !/"(?:notificationType|eventType)"\s*:/.test(text.slice(0, 4000))) return undefined;
-  const end = text.lastIndexOf('}');
+  const end = objectEnd(text, start);
+  if (end < 0) return undefined;
+  const json = text.slice(start, end + 1);
+  // A relay that wraps long lines (Sendmail splits them with "!" and a newline) breaks the JSON: undo that.
+  return parseObject(json) ?? parseObject(json.replace(/!?\r?\n[ \t]?/g, ''));
+}
+
+function parseObject(json: string): SesNotification | undefined {
   try {
-    const parsed = JSON.parse(text.slice(start, end + 1)) as unknown;
+    const parsed = JSON.parse(json) as unknown;
     return typeof parsed === 'object' && parsed !== null ? (parsed as SesNotification) : undefined;
   } catch {
     return undefined;

@@ -32,6 +32,9 @@ export function inlineFields(text: string): string {
       inField = true;
     } else if (inField && /^[ \t]+\S/.test(line)) {
       kept.push(line);
+    } else if (kept.length > 0 && kept[kept.length - 1] !== '' && /^X-[\w-]+\s*:/i.test(line)) {
+      // An extension field (X-Actual-Recipient, ...) inside a group: skipped, the group goes on.
+      inField = false;
     } else {
       if (kept.length > 0 && kept[kept.length - 1] !== '') kept.push('');
       inField = false;

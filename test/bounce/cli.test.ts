@@ -80,7 +80,7 @@ describe('switchyard bounces and members enable', () => {
       ['bob@example.org', 0.5, 'enabled'],
     ]);
     const table = await sy('bounces', LIST);
-    expect(table.stdout).toMatch(/^ADDRESS\s+SCORE\s+LAST BOUNCE\s+STATE\n/);
+    expect(table.stdout).toMatch(/^ADDRESS\s+SCORE\s+LAST BOUNCE\s+LAST REASON\s+STATE\n/);
     expect(table.stdout).toContain('disabled by bounces');
 
     const enabled = await sy('members', 'enable', LIST, 'anne@example.org');

@@ -22,6 +22,7 @@ import { decodeVerp } from '../../src/mail/verp.js';
 import { parseBounceMessage, type BounceMessage } from './bounce-message.js';
 import { GENERIC_ORDER, type Failures } from './detector.js';
 import { DETECTORS } from './detectors/index.js';
+import { sesNonBounce } from './detectors/amazon-ses.js';
 import { isSuccessReport } from './detectors/dsn.js';
 import { notBounceReason, type NotBounce } from './not-bounce.js';
 import { recipientFacts, type BouncedRecipient } from './recipient-facts.js';
@@ -58,6 +59,10 @@ interface ContentResult {
 function classifyContent(message: BounceMessage): ContentResult {
   // Before the MTA detectors: a success report's prose names its recipients just as a bounce's does.
   if (isSuccessReport(message)) return { notBounce: 'success-report' };
+  // A complaint (ARF, RFC 5965) or an SES Delivery/Complaint notification: never a bounce.
+  if (message.reportType === 'feedback-report') return { notBounce: 'complaint' };
+  const ses = sesNonBounce(message);
+  if (ses !== undefined) return { notBounce: ses };
   for (const detector of DETECTORS) {
     if (detector.order >= GENERIC_ORDER) break;
     const found = detector.detect(message);

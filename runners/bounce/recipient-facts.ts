@@ -18,7 +18,7 @@
 import type { BounceReason } from '../../src/bounce/reasons.js';
 import type { BounceMessage } from './bounce-message.js';
 import type { Failures } from './detector.js';
-import { parseDeliveryStatus, recipientAddress } from './dsn.js';
+import { deliveryStatusesOf, recipientAddress } from './dsn.js';
 import { diagnose } from './reason-text.js';
 
 export interface BouncedRecipient {
@@ -44,8 +44,8 @@ interface Words {
 
 function dsnWords(message: BounceMessage): Map<string, Words> {
   const words = new Map<string, Words>();
-  for (const body of message.deliveryStatus) {
-    for (const recipient of parseDeliveryStatus(body).recipients) {
+  for (const status of deliveryStatusesOf(message)) {
+    for (const recipient of status.recipients) {
       const text = (recipient.diagnosticCode ?? '').replace(/^\s*(?:smtp|x-[\w-]+|mta|dns)\s*;\s*/i, '');
       const entry: Words = { text, isReply: text !== '', ...(recipient.status ? { status: recipient.status.code } : {}) };
       for (const address of [recipientAddress(recipient), recipient.finalRecipient?.address, recipient.originalRecipient?.address]) {
@@ -96,7 +96,7 @@ export function recipientFacts(message: BounceMessage, found: Failures): Bounced
     let diagnosis = diagnose(words.text, words.status);
     if (diagnosis.reason === 'undefined' && total === 1) {
       // One recipient: the whole report is about it.
-      const whole = diagnose(`${message.subject}\n${message.reportText.slice(0, 4000)}`, diagnosis.status);
+      const whole = diagnose(`${message.subject}\n${message.reportText.slice(0, 2000)}`, diagnosis.status);
       diagnosis = { ...whole, ...(diagnosis.status ? { status: diagnosis.status } : {}), ...(diagnosis.reply ? { reply: diagnosis.reply } : {}) };
       if (words.text.trim() === '') words = { ...words, text: '' };
     }

@@ -41,6 +41,7 @@ import { StoreError, type MailingList } from '../src/store/index.js';
 import type { Classification } from './bounce/classify.js';
 import type { ClassifyTask } from './bounce/classify-worker.js';
 import { BounceEntryError } from './bounce/errors.js';
+import { diagnose } from './bounce/reason-text.js';
 import type { EntryContext } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 import { workerModule } from './task-pool.js';
@@ -107,7 +108,17 @@ export default class BounceRunner extends StoreRunner {
       if (!parsed.success) throw new BounceEntryError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
       const event = parsed.data;
       const source = ['SMTP', event.smtpCode ?? '', event.enhancedStatus ?? '', event.response].filter((part) => part !== '').join(' ');
-      const bounce: Bounce = { address: event.recipient, permanent: event.permanent, at: validDate(event.at, this.now()), source };
+      const facts = diagnose(event.response, event.enhancedStatus ?? undefined);
+      const bounce: Bounce = {
+        address: event.recipient,
+        permanent: event.permanent,
+        at: validDate(event.at, this.now()),
+        source,
+        reason: facts.reason,
+        ...(facts.status === undefined ? {} : { status: facts.status }),
+        ...(event.smtpCode == null ? {} : { reply: String(event.smtpCode) }),
+        ...(event.response === '' ? {} : { replyText: event.response }),
+      };
       const members = await this.apply(list, [bounce], ctx);
       if (members === 0) {
         this.count('nonMember');
@@ -127,10 +138,16 @@ export default class BounceRunner extends StoreRunner {
     }
     const at = validDate(ingress.data.receivedAt, this.now());
     const source = result.messageId ?? `queue entry ${entry.id}`;
-    const bounces: Bounce[] = [
-      ...result.permanent.map((address) => ({ address, permanent: true, at, source })),
-      ...result.temporary.map((address) => ({ address, permanent: false, at, source })),
-    ];
+    const bounces: Bounce[] = result.recipients.map((recipient) => ({
+      address: recipient.address,
+      permanent: recipient.permanent,
+      at,
+      source,
+      reason: recipient.reason,
+      ...(recipient.status === undefined ? {} : { status: recipient.status }),
+      ...(recipient.reply === undefined ? {} : { reply: recipient.reply }),
+      ...(recipient.replyText === undefined ? {} : { replyText: recipient.replyText }),
+    }));
     if (bounces.length === 0) {
       this.count('unrecognised');
       log.warn({ messageId: result.messageId }, 'unrecognised bounce');

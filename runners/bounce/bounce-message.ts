@@ -10,6 +10,7 @@
  * returned message, and a truncated MIME tail is harmless to mailparser.
  */
 import { simpleParser, type AddressObject, type HeaderValue, type ParsedMail } from 'mailparser';
+import { addressesIn, uniqueAddresses } from './addresses.js';
 import { htmlToText } from './html-text.js';
 
 export const MAX_PARSE_BYTES = 1024 * 1024;
@@ -45,9 +46,18 @@ export class BounceMessage {
   /** The bodies of the message/delivery-status parts (not those inside a returned message). */
   readonly deliveryStatus: readonly string[];
   readonly messageId: string | undefined;
+  /**
+   * The text before the returned original when that is inline (qmail, Exim
+   * and many others append it to the report as plain text): where the
+   * report's own words are. The whole text when no original is seen.
+   */
+  readonly reportText: string;
+  /** The header block of the returned original (message/rfc822 or text/rfc822-headers part, or inline), '' when none. */
+  readonly returnedHeaders: string;
   private readonly headers: ParsedMail['headers'];
 
-  constructor(parsed: ParsedMail) {
+  /** `bodyText`: the raw body, used when the MIME structure gave no text at all (a multipart without boundaries). */
+  constructor(parsed: ParsedMail, bodyText = '') {
     this.headers = parsed.headers;
     const from = parsed.from?.value[0];
     this.from = (from?.address ?? '').toLowerCase();
@@ -62,10 +72,28 @@ export class BounceMessage {
       this.contentType = 'text/plain';
       this.reportType = undefined;
     }
-    const text = parsed.text ?? (typeof parsed.html === 'string' ? htmlToText(parsed.html) : '');
+    let text = parsed.text ?? (typeof parsed.html === 'string' ? htmlToText(parsed.html) : '');
+    if (text.trim() === '' && parsed.attachments.length === 0) text = bodyText;
     this.text = text.replace(/\r\n?/g, '\n');
     this.deliveryStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
     this.messageId = parsed.messageId;
+    const inlineAt = inlineOriginalStart(this.text);
+    this.reportText = inlineAt < 0 ? this.text : this.text.slice(0, inlineAt);
+    const attached = parsed.attachments.find((part) => /^(?:message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)$/i.test(part.contentType));
+    const returned = attached ? attached.content.toString('utf8') : inlineAt < 0 ? '' : this.text.slice(inlineAt);
+    this.returnedHeaders = headerBlock(returned);
+  }
+
+  /** The addresses in the returned original's To and Cc fields (a display name alone gives none). */
+  originalRecipients(): string[] {
+    const found: string[] = [];
+    const fields = this.returnedHeaders.match(/^(?:To|Cc):[^\n]*(?:\n[ \t][^\n]*)*/gim) ?? [];
+    for (const field of fields) {
+      // Only the addresses: display names may quote an address-like text ("kijitora@example.jp" <...>).
+      const angled = [...field.matchAll(/<([^<>\s]+@[^<>\s]+)>/g)].map((match) => match[1] as string);
+      found.push(...(angled.length > 0 ? angled.flatMap((address) => addressesIn(address)) : addressesIn(field.replace(/^(?:To|Cc):/i, ''))));
+    }
+    return uniqueAddresses(found);
   }
 
   /** The first field `name` (case-insensitive), unfolded and decoded; undefined when absent. */
@@ -84,6 +112,32 @@ export class BounceMessage {
   }
 }
 
+/** Where a returned original starts inside the text: after a "copy of the message follows" line, or at its first Received/Return-Path field; -1 when none. */
+function inlineOriginalStart(text: string): number {
+  const marker = /^[ \t]*(?:-{2,}[ \t]*|={2,}[ \t]*)?(?:(?:a )?copy of (?:the|your) (?:original )?message|below this line is a copy|this is a copy of the message|the header of the original message|(?:the )?original message (?:follows|headers?)|returned message|original message|message header follows|header of the original message|unsent message below|-+\s*original message|\(?original message follows)/im;
+  const field = /^(?:Return-Path|Received|X-Originating-IP|DKIM-Signature):[ \t]?\S/m;
+  const markerAt = text.search(marker);
+  const fieldAt = text.search(field);
+  if (markerAt < 0) return fieldAt;
+  if (fieldAt < 0) return markerAt;
+  return Math.min(markerAt, fieldAt);
+}
+
+/** The header block at the start of `text` (leading marker lines and blank lines skipped), unfolded line ends kept. */
+function headerBlock(text: string): string {
+  const lines = text.replace(/\r\n?/g, '\n').split('\n');
+  let i = 0;
+  while (i < lines.length && i < 5 && !/^[!-9;-~]+:/.test(lines[i] as string)) i++;
+  const block: string[] = [];
+  for (; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (line.trim() === '') break;
+    if (/^[!-9;-~]+:/.test(line) || /^[ \t]/.test(line)) block.push(line);
+    else break;
+  }
+  return block.join('\n');
+}
+
 export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage> {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MAX_PARSE_BYTES));
   const parsed = await simpleParser(bytes, {
@@ -93,5 +147,12 @@ export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage
     skipImageLinks: true,
     maxHtmlLengthToParse: MAX_PARSE_BYTES,
   });
-  return new BounceMessage(parsed);
+  let bodyText = '';
+  if ((parsed.text ?? '').trim() === '' && parsed.html === false && parsed.attachments.length === 0) {
+    // Broken MIME (a multipart whose parts have no boundary lines): the body as it is.
+    const text = bytes.toString('utf8');
+    const bodyAt = text.search(/\r?\n\r?\n/);
+    bodyText = bodyAt < 0 ? '' : text.slice(bodyAt).replace(/^\s+/, '');
+  }
+  return new BounceMessage(parsed, bodyText);
 }

@@ -22,12 +22,18 @@ import { decodeVerp } from '../../src/mail/verp.js';
 import { parseBounceMessage, type BounceMessage } from './bounce-message.js';
 import { GENERIC_ORDER, type Failures } from './detector.js';
 import { DETECTORS } from './detectors/index.js';
+import { sesNonBounce } from './detectors/amazon-ses.js';
 import { isSuccessReport } from './detectors/dsn.js';
 import { notBounceReason, type NotBounce } from './not-bounce.js';
+import { recipientFacts, type BouncedRecipient } from './recipient-facts.js';
+
+export type { BouncedRecipient } from './recipient-facts.js';
 
 export interface Classification {
   permanent: string[];
   temporary: string[];
+  /** Per failed address: class, reason, status and reply (recipient-facts.ts); the same addresses as permanent + temporary. */
+  recipients: BouncedRecipient[];
   /** The detector that decided: `verp`, `dsn`, `exim`, ...; null when none did. */
   detector: string | null;
   /** Set when the message is not a bounce; the address lists are then empty. */
@@ -45,6 +51,7 @@ export interface ClassifyOptions {
 
 interface ContentResult {
   failures?: Failures;
+  recipients?: BouncedRecipient[];
   detector?: string;
   notBounce?: NotBounce;
 }
@@ -52,19 +59,33 @@ interface ContentResult {
 function classifyContent(message: BounceMessage): ContentResult {
   // Before the MTA detectors: a success report's prose names its recipients just as a bounce's does.
   if (isSuccessReport(message)) return { notBounce: 'success-report' };
+  // A complaint (ARF, RFC 5965) or an SES Delivery/Complaint notification: never a bounce.
+  if (message.reportType === 'feedback-report') return { notBounce: 'complaint' };
+  const ses = sesNonBounce(message);
+  if (ses !== undefined) return { notBounce: ses };
   for (const detector of DETECTORS) {
     if (detector.order >= GENERIC_ORDER) break;
     const found = detector.detect(message);
-    if (found) return { failures: found, detector: detector.name };
+    if (found) return described(message, found, detector.name);
   }
   const notBounce = notBounceReason(message);
   if (notBounce) return { notBounce };
   for (const detector of DETECTORS) {
     if (detector.order < GENERIC_ORDER) continue;
     const found = detector.detect(message);
-    if (found) return { failures: found, detector: detector.name };
+    if (found) return described(message, found, detector.name);
   }
   return {};
+}
+
+/** The detector's addresses with their facts; the class is the facts' (status code first), so `failures` is rebuilt from them. */
+function described(message: BounceMessage, found: Failures, detector: string): ContentResult {
+  const recipients = recipientFacts(message, found);
+  const failures: Failures = {
+    permanent: recipients.filter((recipient) => recipient.permanent).map((recipient) => recipient.address),
+    temporary: recipients.filter((recipient) => !recipient.permanent).map((recipient) => recipient.address),
+  };
+  return { failures, recipients, detector };
 }
 
 function withMessageId<T extends Classification>(classification: T, message: BounceMessage): T {
@@ -74,10 +95,10 @@ function withMessageId<T extends Classification>(classification: T, message: Bou
 export function classify(message: BounceMessage, options: ClassifyOptions = {}): Classification {
   const content = classifyContent(message);
   const verp = options.envelopeRecipient === undefined ? undefined : decodeVerp(options.envelopeRecipient);
-  if (content.notBounce) return withMessageId({ permanent: [], temporary: [], detector: null, notBounce: content.notBounce }, message);
+  if (content.notBounce) return withMessageId({ permanent: [], temporary: [], recipients: [], detector: null, notBounce: content.notBounce }, message);
   if (verp === undefined) {
     const failures = content.failures ?? { permanent: [], temporary: [] };
-    return withMessageId({ permanent: failures.permanent, temporary: failures.temporary, detector: content.detector ?? null }, message);
+    return withMessageId({ permanent: failures.permanent, temporary: failures.temporary, recipients: content.recipients ?? [], detector: content.detector ?? null }, message);
   }
   const recipient = verp.recipient;
   const key = recipient.toLowerCase();
@@ -88,10 +109,14 @@ export function classify(message: BounceMessage, options: ClassifyOptions = {}):
     // The content's word on this very recipient if it names it; else its worst.
     temporary = named(failures.temporary) || (!named(failures.permanent) && failures.permanent.length === 0 && failures.temporary.length > 0);
   }
+  // The facts the content gives about this recipient, else about its worst failure; none: undefined reason.
+  const named = content.recipients?.find((candidate) => candidate.address.toLowerCase() === key) ?? content.recipients?.find((candidate) => candidate.permanent === !temporary);
+  const facts: BouncedRecipient = { ...(named ?? { reason: 'undefined' as const }), address: recipient, permanent: !temporary };
   return withMessageId(
     {
       permanent: temporary ? [] : [recipient],
       temporary: temporary ? [recipient] : [],
+      recipients: [facts],
       detector: 'verp',
       ...(content.detector === undefined ? {} : { contentDetector: content.detector }),
     },

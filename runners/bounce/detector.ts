@@ -17,6 +17,18 @@ export const GENERIC_ORDER = 900;
 export interface Failures {
   permanent: string[];
   temporary: string[];
+  /**
+   * What the report says about each address (lower case), when the detector
+   * knows which words belong to whom: the remote reply, a reason line.
+   * Without it, classify.ts looks for the words around the address.
+   */
+  diagnostics?: Record<string, string>;
+}
+
+/** `found` with `diagnostics` attached (undefined stays undefined). */
+export function withDiagnostics(found: Failures | undefined, diagnostics: ReadonlyMap<string, string>): Failures | undefined {
+  if (found === undefined || diagnostics.size === 0) return found;
+  return { ...found, diagnostics: Object.fromEntries([...diagnostics].map(([address, text]) => [address.toLowerCase(), text])) };
 }
 
 export interface Detector {

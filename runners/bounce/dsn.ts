@@ -214,3 +214,19 @@ export function recipientFailure(recipient: DsnRecipient): Failure | undefined {
       return undefined;
   }
 }
+
+const parsedOnce = new WeakMap<object, DeliveryStatus[]>();
+
+/**
+ * The parsed delivery-status parts of `message` (its `deliveryStatus`
+ * bodies), parsed once per message: the success check, the DSN detector and
+ * the recipient facts all read them.
+ */
+export function deliveryStatusesOf(message: { readonly deliveryStatus: readonly string[] }): DeliveryStatus[] {
+  let parsed = parsedOnce.get(message);
+  if (parsed === undefined) {
+    parsed = message.deliveryStatus.map((body) => parseDeliveryStatus(body));
+    parsedOnce.set(message, parsed);
+  }
+  return parsed;
+}

@@ -12,7 +12,8 @@
  */
 import type { BounceMessage } from './bounce-message.js';
 
-export type NotBounce = 'auto-reply' | 'challenge-response' | 'success-report';
+/** `complaint`: an ARF feedback report or an SES complaint notification (a complaint, not a failure). */
+export type NotBounce = 'auto-reply' | 'challenge-response' | 'success-report' | 'complaint';
 
 const MAIL_SYSTEM_LOCAL = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|mdaemon|mmdf|nobody|bounces?|double-bounce)$/i;
 const MAIL_SYSTEM_NAME = /Mail Delivery (?:System|Subsystem|Service)|Mail Administrator|Postmaster|MAILER-DAEMON/i;

@@ -7,7 +7,7 @@
  */
 import { effectiveScore } from '../bounce/scoring.js';
 import { runWarningsPass, type WarningsPassResult } from '../bounce/warnings.js';
-import type { DeliveryStatus, MailingList, Member } from '../store/index.js';
+import type { DeliveryStatus, DomainBounces, MailingList, Member } from '../store/index.js';
 import type { AppContext } from './context.js';
 
 /** Where bounce notices go: the virgin runner delivers them. */
@@ -19,6 +19,8 @@ export interface BounceRow {
   /** The score as it stands now: 0 once stale (bounceInfoStaleAfter). */
   score: number;
   lastBounceAt: string | null;
+  /** The reason of the member's last recorded bounce (src/bounce/reasons.ts), null when none. */
+  lastReason: string | null;
   deliveryStatus: DeliveryStatus;
   warningsSent: number;
   lastWarningAt: string | null;
@@ -30,6 +32,8 @@ export interface BounceScores {
   list: MailingList;
   /** The list's bounceScoreThreshold, at which delivery is disabled. */
   threshold: number;
+  /** Destinations refusing the list (blocked, spam, policy, security): not held against members. */
+  domains: DomainBounces[];
   members: BounceRow[];
 }
 
@@ -51,15 +55,19 @@ function stateText(member: Member, list: MailingList): string {
 export async function bounceScores(ctx: Pick<AppContext, 'store' | 'now'>, address: string, options: { all?: boolean } = {}): Promise<BounceScores> {
   const list = await ctx.store.getList(address);
   const members = await ctx.store.members(list.address, { role: 'member' });
-  const shown = options.all ? members : members.filter((m) => m.bounceScore > 0 || m.lastBounceAt !== null || m.deliveryStatus !== 'enabled');
+  const reasons = await ctx.store.lastBounceReasons(list.address);
+  const domains = await ctx.store.domainBounces(list.address);
+  const shown = options.all ? members : members.filter((m) => m.bounceScore > 0 || m.lastBounceAt !== null || m.deliveryStatus !== 'enabled' || reasons.has(m.address.toLowerCase()));
   const now = ctx.now();
   return {
     list,
     threshold: list.settings.bounceScoreThreshold,
+    domains,
     members: shown.map((member) => ({
       address: member.address,
       score: effectiveScore(member, now, list.settings.bounceInfoStaleAfter),
       lastBounceAt: member.lastBounceAt?.toISOString() ?? null,
+      lastReason: reasons.get(member.address.toLowerCase()) ?? null,
       deliveryStatus: member.deliveryStatus,
       warningsSent: member.bounceWarningsSent,
       lastWarningAt: member.lastBounceWarningAt?.toISOString() ?? null,

@@ -1,6 +1,6 @@
 /**
  * One bounce attributed to one address of one list: recorded as a bounce
- * event and scored (scoring.ts) in one store transaction; when that crosses
+ * event (with its reason, status and reply code) and scored (scoring.ts) in one store transaction; when that crosses
  * the threshold, the notices to send (to the member, and to the owners if
  * `bounceNotifyOwnerOnDisable`). The caller enqueues those on `virgin`.
  *
@@ -8,6 +8,7 @@
  */
 import type { MailingList, Store } from '../store/index.js';
 import { disabledNotice, ownerDisabledNotice, type VirginNotice } from './notices.js';
+import { reasonWeight } from './reasons.js';
 import { bounceScorer } from './scoring.js';
 
 export interface Bounce {
@@ -16,6 +17,12 @@ export interface Bounce {
   at: Date;
   /** The bounce's Message-ID, or the SMTP reply. */
   source: string;
+  /** reasons.ts; undefined: none known (the class decides). */
+  reason?: string;
+  status?: string;
+  reply?: string;
+  /** The remote MTA's reply text, kept with a per-domain count. */
+  replyText?: string;
 }
 
 export type BounceOutcome =
@@ -27,8 +34,22 @@ export type BounceOutcome =
   | { kind: 'disabled'; score: number; notices: VirginNotice[] };
 
 export async function applyBounce(store: Store, list: MailingList, bounce: Bounce): Promise<BounceOutcome> {
+  if (reasonWeight(bounce.reason, bounce.permanent) === 'not-member') {
+    // The destination refused the list itself: count it for the domain, member or not (shown by `bounces` and `status`).
+    const domain = bounce.address.slice(bounce.address.lastIndexOf('@') + 1);
+    await store.recordDomainBounce(list.address, { domain, reason: bounce.reason as string, at: bounce.at, ...(bounce.replyText === undefined ? {} : { reply: bounce.replyText }) });
+  }
   const recorded = await store.recordBounce(
-    { list: list.address, address: bounce.address, at: bounce.at, permanent: bounce.permanent, source: bounce.source.slice(0, 1000) },
+    {
+      list: list.address,
+      address: bounce.address,
+      at: bounce.at,
+      permanent: bounce.permanent,
+      source: bounce.source.slice(0, 1000),
+      ...(bounce.reason === undefined ? {} : { reason: bounce.reason }),
+      ...(bounce.status === undefined ? {} : { status: bounce.status }),
+      ...(bounce.reply === undefined ? {} : { reply: bounce.reply }),
+    },
     bounceScorer(list.settings),
   );
   if (recorded === null) return { kind: 'non-member' };

@@ -1,7 +1,12 @@
 /**
  * The bounce score (Mailman 3's rule, per list):
  *
- * - a permanent bounce adds 1.0, a temporary one 0.5;
+ * - the bounce's reason (reasons.ts, the one table) decides what it adds:
+ *   permanent reasons (userunknown, hostunknown, ...) 1.0, temporary ones
+ *   (mailboxfull, suspend, expired, ...) 0.5, and the list's own problems
+ *   (blocked, spamdetected, policyviolation, securityerror) nothing: those
+ *   are counted per destination domain instead (processor.ts); a bounce
+ *   without a known reason counts by its class (permanent 1.0, else 0.5);
  * - at most one increment per member per UTC day: a day counts as its worst
  *   bounce (a temporary one in the morning and a permanent one at noon make
  *   1.0 for the day, not 1.5; ten permanent ones make 1.0);
@@ -18,6 +23,7 @@
  * Pure: the store runs the scorer inside its transaction (Store.recordBounce),
  * with the member as stored and the events of the same day.
  */
+import { reasonWeight } from './reasons.js';
 import type { BounceEvent, BounceScorer, ListSettings, Member, MemberChanges, NewBounceEvent } from '../store/index.js';
 
 export const PERMANENT_INCREMENT = 1;
@@ -26,8 +32,16 @@ export const DAY_MS = 86_400_000;
 
 export type ScoringSettings = Pick<ListSettings, 'bounceScoreThreshold' | 'bounceInfoStaleAfter' | 'processBounces'>;
 
-function increment(event: { permanent: boolean }): number {
-  return event.permanent ? PERMANENT_INCREMENT : TEMPORARY_INCREMENT;
+/** What a bounce adds, by its reason (reasons.ts): permanent 1.0, temporary 0.5, the list's own problem nothing. */
+export function increment(event: { permanent: boolean; reason?: string }): number {
+  switch (reasonWeight(event.reason, event.permanent)) {
+    case 'permanent':
+      return PERMANENT_INCREMENT;
+    case 'temporary':
+      return TEMPORARY_INCREMENT;
+    case 'not-member':
+      return 0;
+  }
 }
 
 /** Whether a score last raised at `lastBounceAt` is forgotten by `at`. */
@@ -36,6 +50,8 @@ export function isStale(lastBounceAt: Date | null, at: Date, staleAfterDays: num
 }
 
 export function nextBounceState(settings: ScoringSettings, member: Member, event: NewBounceEvent, sameDay: readonly BounceEvent[]): MemberChanges {
+  // Blocked, spam verdicts, policy, authentication: the list's problem, recorded but not held against the member.
+  if (increment(event) === 0) return {};
   const later = member.lastBounceAt !== null && member.lastBounceAt.getTime() > event.at.getTime() ? member.lastBounceAt : event.at;
   if (!settings.processBounces || member.deliveryStatus !== 'enabled') return { lastBounceAt: later };
   const base = isStale(member.lastBounceAt, event.at, settings.bounceInfoStaleAfter) ? 0 : member.bounceScore;

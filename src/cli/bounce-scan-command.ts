@@ -5,6 +5,8 @@
  *
  *     {"file":"b.eml","permanent":["anne@example.org"],"temporary":[],"detector":"dsn"}
  *
+ * with `recipients` (per address: class, reason from src/bounce/reasons.ts,
+ * enhanced status, SMTP reply code, the remote MTA's reply text), and
  * with `notBounce` (auto-reply, challenge-response, success-report) and, for
  * VERP, `contentDetector` when they apply. `--envelope-recipient` gives the
  * address the message was delivered to, so VERP is decoded as the runner
@@ -17,6 +19,7 @@
 import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import type { ClassifyOptions } from '../../runners/bounce/classify.js';
+import { REASON_NAMES } from '../bounce/reasons.js';
 import { printable } from './lists-command.js';
 
 async function readInput(file: string): Promise<Buffer> {
@@ -31,9 +34,12 @@ export function bounceScanCommand(): Command {
     .description('classify saved bounce messages as the bounce runner would: one JSON line per file')
     .argument('<file...>', 'message files (RFC 5322, as saved from a mail client or `queue show --raw`); - reads stdin')
     .option('--envelope-recipient <address>', 'the address the message was delivered to (decodes VERP, name-bounces+user=domain@...)')
+    .option('--json', 'print JSON lines (the default and only format; accepted so scripts can say so)')
     .addHelpText('after', `
 Output, per file:
-  {"file": "...", "permanent": [...], "temporary": [...], "detector": "dsn" | "exim" | ... | null}
+  {"file": "...", "permanent": [...], "temporary": [...], "detector": "dsn" | "exim" | ... | null,
+   "recipients": [{"address", "permanent", "reason", "status", "reply", "replyText"}, ...]}
+  (reason: one of ${REASON_NAMES.join(', ')}; status, reply and replyText when the bounce gives them)
   plus "notBounce" (auto-reply, challenge-response, success-report) or, with VERP,
   "contentDetector" when they apply; {"file": "...", "error": "..."} for a file that cannot be read.
 

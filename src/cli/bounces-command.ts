@@ -24,6 +24,7 @@ const COLUMNS: readonly { header: string; align: Align; cell: (row: BounceRow) =
   { header: 'ADDRESS', align: 'left', cell: (row) => printable(row.address) },
   { header: 'SCORE', align: 'right', cell: (row) => String(row.score) },
   { header: 'LAST BOUNCE', align: 'left', cell: (row) => row.lastBounceAt ?? '-' },
+  { header: 'LAST REASON', align: 'left', cell: (row) => row.lastReason ?? '-' },
   { header: 'STATE', align: 'left', cell: (row) => row.state },
 ];
 
@@ -47,12 +48,18 @@ Exit codes: 0 ok, 1 error (e.g. no such list), 2 bad arguments.`)
         if (options.runWarnings) pass = await runBounceWarnings(app, { lists: [listAddress] });
         return { scores: await bounceScores(app, listAddress, { all: options.all === true }), pass };
       });
-      const { list, threshold, members: rows } = scores;
+      const { list, threshold, domains, members: rows } = scores;
       if (options.json) {
-        printJson({ list: list.address, threshold, members: rows, ...(pass ? { warningsPass: pass } : {}) });
+        const domainRows = domains.map((d) => ({ domain: d.domain, reason: d.reason, count: d.count, firstAt: d.firstAt.toISOString(), lastAt: d.lastAt.toISOString(), lastReply: d.lastReply }));
+        printJson({ list: list.address, threshold, members: rows, domains: domainRows, ...(pass ? { warningsPass: pass } : {}) });
         return;
       }
       if (pass) process.stdout.write(`warnings pass: ${pass.warned.length} reminded, ${pass.removed.length} removed, ${pass.staleScoresReset} stale scores reset\n`);
+      if (domains.length > 0) {
+        // A provider refusing the list: not held against members, but the operator must act.
+        process.stdout.write(`destinations refusing the list (not counted against members):\n`);
+        process.stdout.write(formatTable(['DOMAIN', 'REASON', 'COUNT', 'LAST'], domains.map((d) => [printable(d.domain), d.reason, String(d.count), d.lastAt.toISOString()]), ['left', 'left', 'right']));
+      }
       if (rows.length === 0) {
         process.stdout.write(`${list.address}: no member has bounced\n`);
         return;

@@ -138,6 +138,27 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 6,
+    name: 'bounce reasons and per-domain list blocks',
+    statements: [
+      // What each bounce said (src/bounce/reasons.ts): the reason, the enhanced status, the SMTP reply code, the reply text.
+      `ALTER TABLE bounce_events ADD COLUMN reason TEXT NOT NULL DEFAULT 'undefined'`,
+      `ALTER TABLE bounce_events ADD COLUMN status TEXT`,
+      `ALTER TABLE bounce_events ADD COLUMN reply TEXT`,
+      // Bounces that are the list's problem (blocked, spamdetected, ...), counted per destination domain, members or not.
+      `CREATE TABLE bounce_domains (
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        domain TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        count INTEGER NOT NULL DEFAULT 0,
+        first_at TEXT NOT NULL,
+        last_at TEXT NOT NULL,
+        last_reply TEXT NOT NULL DEFAULT '',
+        PRIMARY KEY (list_id, domain, reason)
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

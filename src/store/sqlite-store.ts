@@ -40,6 +40,7 @@ import type {
   AddedMembers,
   BounceEvent,
   BounceScorer,
+  DomainBounces,
   DeliveryStatus,
   NewBounceEvent,
   RecordedBounce,
@@ -107,7 +108,24 @@ interface BounceEventRow {
   at: string;
   permanent: number;
   source: string;
+  reason: string;
+  status: string | null;
+  reply: string | null;
 }
+
+interface DomainBounceRow {
+  list_address: string;
+  domain: string;
+  reason: string;
+  count: number;
+  first_at: string;
+  last_at: string;
+  last_reply: string;
+}
+
+const EVENT_COLUMNS = 'e.id, l.address AS list_address, e.address, e.at, e.permanent, e.source, e.reason, e.status, e.reply';
+/** A store held below schema version 6 (targetVersion, upgrade tests) has no reason columns. */
+const EVENT_COLUMNS_V5 = EVENT_COLUMNS.replace('e.reason, e.status, e.reply', "'undefined' AS reason, NULL AS status, NULL AS reply");
 
 interface HeldRow {
   id: number;
@@ -178,7 +196,7 @@ function toMember(row: MemberRow): Member {
 }
 
 function toBounceEvent(row: BounceEventRow): BounceEvent {
-  return { id: row.id, list: row.list_address, address: row.address, at: new Date(row.at), permanent: row.permanent === 1, source: row.source };
+  return { id: row.id, list: row.list_address, address: row.address, at: new Date(row.at), permanent: row.permanent === 1, source: row.source, reason: row.reason, status: row.status, reply: row.reply };
 }
 
 /** Midnight UTC of the day `date` falls on. */
@@ -223,6 +241,7 @@ export class SqliteStore implements Store {
   /** Prepared statements by SQL text: a post's lookups run thousands of times, the SQL is fixed. */
   private readonly statements = new Map<string, Database.Statement>();
   private memberColumns = MEMBER_COLUMNS;
+  private eventColumns = EVENT_COLUMNS;
 
   /** Opens (creating if needed) and migrates; throws StoreBusyError / StoreSchemaError. */
   constructor(options: SqliteStoreOptions) {
@@ -237,6 +256,7 @@ export class SqliteStore implements Store {
         this.db.pragma('foreign_keys = ON');
         this.migrate(options.targetVersion ?? SCHEMA_VERSION);
         if (this.currentVersion() < 3) this.memberColumns = MEMBER_COLUMNS_V2;
+        if (this.currentVersion() < 6) this.eventColumns = EVENT_COLUMNS_V5;
       });
     } catch (error) {
       this.db.close();
@@ -528,7 +548,7 @@ export class SqliteStore implements Store {
       const dayStart = utcDayStart(event.at);
       const sameDay = (
         this.statement(
-            `SELECT e.id, l.address AS list_address, e.address, e.at, e.permanent, e.source FROM bounce_events e JOIN lists l ON l.id = e.list_id
+            `SELECT ${this.eventColumns} FROM bounce_events e JOIN lists l ON l.id = e.list_id
              WHERE e.list_id = ? AND e.address_key = ? AND e.at >= ? AND e.at < ? ORDER BY e.at, e.id`,
           )
           .all(listRow.id, parsed.key, dayStart.toISOString(), new Date(dayStart.getTime() + 86_400_000).toISOString()) as BounceEventRow[]
@@ -540,12 +560,19 @@ export class SqliteStore implements Store {
       // The same bounce again (its queue entry re-run after a crash): already recorded and scored.
       if (repeat !== undefined) return { event: repeat, before, after: before };
       const changes = scorer(before, event, sameDay);
-      const { lastInsertRowid } = this.statement('INSERT INTO bounce_events (list_id, address, address_key, at, permanent, source) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(listRow.id, current.address, parsed.key, atIso, permanent, event.source);
+      const reason = event.reason ?? 'undefined';
+      const status = event.status ?? null;
+      const reply = event.reply ?? null;
+      const { lastInsertRowid } =
+        this.eventColumns === EVENT_COLUMNS
+          ? this.statement('INSERT INTO bounce_events (list_id, address, address_key, at, permanent, source, reason, status, reply) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+              .run(listRow.id, current.address, parsed.key, atIso, permanent, event.source, reason, status, reply)
+          : this.statement('INSERT INTO bounce_events (list_id, address, address_key, at, permanent, source) VALUES (?, ?, ?, ?, ?, ?)')
+              .run(listRow.id, current.address, parsed.key, atIso, permanent, event.source);
       this.applyMemberChanges(listRow.id, parsed, 'member', current, changes);
       const after = toMember(this.memberRow(listRow.address, parsed, 'member') as MemberRow);
       return {
-        event: { id: Number(lastInsertRowid), list: listRow.address, address: current.address, at: event.at, permanent: event.permanent, source: event.source },
+        event: { id: Number(lastInsertRowid), list: listRow.address, address: current.address, at: event.at, permanent: event.permanent, source: event.source, reason, status, reply },
         before,
         after,
       };
@@ -559,11 +586,50 @@ export class SqliteStore implements Store {
       const byAddress = key === undefined ? '' : ' AND e.address_key = ?';
       const params: unknown[] = key === undefined ? [listRow.id] : [listRow.id, key];
       const rows = this.statement(
-          `SELECT e.id, l.address AS list_address, e.address, e.at, e.permanent, e.source FROM bounce_events e JOIN lists l ON l.id = e.list_id
+          `SELECT ${this.eventColumns} FROM bounce_events e JOIN lists l ON l.id = e.list_id
            WHERE e.list_id = ?${byAddress} ORDER BY e.at DESC, e.id DESC LIMIT ?`,
         )
         .all(...params, options.limit ?? 100) as BounceEventRow[];
       return rows.map(toBounceEvent);
+    });
+  }
+
+  async recordDomainBounce(list: string, bounce: { domain: string; reason: string; at: Date; reply?: string }): Promise<void> {
+    const at = bounce.at.toISOString();
+    await this.write(() => {
+      const listRow = this.listRow(list);
+      this.statement(
+          `INSERT INTO bounce_domains (list_id, domain, reason, count, first_at, last_at, last_reply) VALUES (?, ?, ?, 1, ?, ?, ?)
+           ON CONFLICT (list_id, domain, reason) DO UPDATE SET count = count + 1, last_at = MAX(last_at, excluded.last_at), last_reply = excluded.last_reply`,
+        )
+        .run(listRow.id, bounce.domain.toLowerCase(), bounce.reason, at, at, (bounce.reply ?? '').slice(0, 500));
+    });
+  }
+
+  async domainBounces(list: string): Promise<DomainBounces[]> {
+    return this.guard(() => {
+      const listRow = this.listRow(list);
+      if (this.eventColumns !== EVENT_COLUMNS) return [];
+      const rows = this.statement(
+          `SELECT l.address AS list_address, d.domain, d.reason, d.count, d.first_at, d.last_at, d.last_reply FROM bounce_domains d JOIN lists l ON l.id = d.list_id
+           WHERE d.list_id = ? ORDER BY d.last_at DESC, d.domain, d.reason`,
+        )
+        .all(listRow.id) as DomainBounceRow[];
+      return rows.map((row) => ({ list: row.list_address, domain: row.domain, reason: row.reason, count: row.count, firstAt: new Date(row.first_at), lastAt: new Date(row.last_at), lastReply: row.last_reply }));
+    });
+  }
+
+  async lastBounceReasons(list: string): Promise<Map<string, string>> {
+    return this.guard(() => {
+      const listRow = this.listRow(list);
+      if (this.eventColumns !== EVENT_COLUMNS) return new Map();
+      // The newest event per member: the greatest (at, id).
+      const rows = this.statement(
+          `SELECT e.address_key, e.reason FROM bounce_events e
+           WHERE e.list_id = ? AND NOT EXISTS (SELECT 1 FROM bounce_events n WHERE n.list_id = e.list_id AND n.address_key = e.address_key AND (n.at > e.at OR (n.at = e.at AND n.id > e.id)))`,
+        )
+        .all(listRow.id) as Array<{ address_key: string; reason: string }>;
+      return new Map(rows.map((row) => [row.address_key, row.reason]));
     });
   }
 

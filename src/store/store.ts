@@ -59,9 +59,27 @@ export interface BounceEvent {
   permanent: boolean;
   /** The bounce's Message-ID, or the SMTP reply for failures the outgoing runner saw. */
   source: string;
+  /** src/bounce/reasons.ts; 'undefined' when none could be told (and for events before schema 6). */
+  reason: string;
+  /** Enhanced status code, e.g. 5.1.1, when the bounce gave one. */
+  status: string | null;
+  /** SMTP reply code, e.g. 550, when the bounce gave one. */
+  reply: string | null;
 }
 
-export type NewBounceEvent = Omit<BounceEvent, 'id'>;
+export type NewBounceEvent = Omit<BounceEvent, 'id' | 'reason' | 'status' | 'reply'> & Partial<Pick<BounceEvent, 'reason' | 'status' | 'reply'>>;
+
+/** Bounces of one list to one destination domain for one reason that is the list's problem (blocked, spamdetected, ...). */
+export interface DomainBounces {
+  list: string;
+  domain: string;
+  reason: string;
+  count: number;
+  firstAt: Date;
+  lastAt: Date;
+  /** The last reply text, for the operator. */
+  lastReply: string;
+}
 
 /**
  * Decides a member's bounce state after `event` (src/bounce/scoring.ts):
@@ -250,6 +268,12 @@ export interface Store {
   recordBounce(event: NewBounceEvent, scorer: BounceScorer): Promise<RecordedBounce | null>;
   /** Newest first; one member's only with `address`; at most `limit` (default 100). */
   bounceEvents(list: string, options?: { address?: string; limit?: number }): Promise<BounceEvent[]>;
+  /** Count one bounce of the list to `domain` that is the list's problem, not the member's (src/bounce/reasons.ts). */
+  recordDomainBounce(list: string, bounce: { domain: string; reason: string; at: Date; reply?: string }): Promise<void>;
+  /** The list's per-domain counts, most recent first. */
+  domainBounces(list: string): Promise<DomainBounces[]>;
+  /** The reason of each member's most recent bounce event, by lower-cased address. */
+  lastBounceReasons(list: string): Promise<Map<string, string>>;
   /** Reset to 0 the bounce scores of the list's enabled members whose last bounce is older than `before`; how many. */
   resetStaleBounceScores(list: string, before: Date): Promise<number>;
 

@@ -29,14 +29,23 @@ afterEach(async () => {
 });
 
 describe('switchyard bounce-scan', () => {
-  it('prints one JSON line per file: permanent, temporary, detector', async () => {
-    const result = await runCli(['bounce-scan', join(CORPUS_DIR, 'dsn-sendmail-two-recipients.eml'), join(CORPUS_DIR, 'autoreply-rfc3834.eml')]);
+  it('prints one JSON line per file: permanent, temporary, detector, and per recipient the reason, status and reply', async () => {
+    const result = await runCli(['bounce-scan', '--json', join(CORPUS_DIR, 'dsn-sendmail-two-recipients.eml'), join(CORPUS_DIR, 'autoreply-rfc3834.eml')]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toEqual([
-      { file: join(CORPUS_DIR, 'dsn-sendmail-two-recipients.eml'), permanent: ['dora@example.edu'], temporary: ['ed@physics.example.edu'], detector: 'dsn' },
-      { file: join(CORPUS_DIR, 'autoreply-rfc3834.eml'), permanent: [], temporary: [], detector: null, notBounce: 'auto-reply' },
+      {
+        file: join(CORPUS_DIR, 'dsn-sendmail-two-recipients.eml'),
+        permanent: ['dora@example.edu'],
+        temporary: ['ed@physics.example.edu'],
+        recipients: [
+          { address: 'dora@example.edu', permanent: true, reason: 'userunknown', status: '5.1.1', reply: '550', replyText: '550 5.1.1 <dora@example.edu>... User unknown' },
+          { address: 'ed@physics.example.edu', permanent: false, reason: 'expired', status: '4.4.7' },
+        ],
+        detector: 'dsn',
+      },
+      { file: join(CORPUS_DIR, 'autoreply-rfc3834.eml'), permanent: [], temporary: [], recipients: [], detector: null, notBounce: 'auto-reply' },
     ]);
   });
 
@@ -71,7 +80,7 @@ describe('switchyard bounces and members enable', () => {
       ['bob@example.org', 0.5, 'enabled'],
     ]);
     const table = await sy('bounces', LIST);
-    expect(table.stdout).toMatch(/^ADDRESS\s+SCORE\s+LAST BOUNCE\s+STATE\n/);
+    expect(table.stdout).toMatch(/^ADDRESS\s+SCORE\s+LAST BOUNCE\s+LAST REASON\s+STATE\n/);
     expect(table.stdout).toContain('disabled by bounces');
 
     const enabled = await sy('members', 'enable', LIST, 'anne@example.org');

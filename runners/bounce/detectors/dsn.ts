@@ -6,13 +6,13 @@
  */
 import type { BounceMessage } from '../bounce-message.js';
 import { failures, type Detector, type Failures } from '../detector.js';
-import { parseDeliveryStatus, recipientAddress, recipientFailure } from '../dsn.js';
+import { deliveryStatusesOf, recipientAddress, recipientFailure } from '../dsn.js';
 
 export function dsnFailures(message: BounceMessage): Failures | undefined {
   const permanent: string[] = [];
   const temporary: string[] = [];
-  for (const body of message.deliveryStatus) {
-    for (const recipient of parseDeliveryStatus(body).recipients) {
+  for (const status of deliveryStatusesOf(message)) {
+    for (const recipient of status.recipients) {
       const address = recipientAddress(recipient);
       const failure = recipientFailure(recipient);
       if (address === undefined || failure === undefined) continue;
@@ -25,8 +25,8 @@ export function dsnFailures(message: BounceMessage): Failures | undefined {
 /** A DSN whose recipients all parsed and none failed (Action delivered, relayed, expanded): a success report, not a bounce. */
 export function isSuccessReport(message: BounceMessage): boolean {
   let recipients = 0;
-  for (const body of message.deliveryStatus) {
-    for (const recipient of parseDeliveryStatus(body).recipients) {
+  for (const status of deliveryStatusesOf(message)) {
+    for (const recipient of status.recipients) {
       if (recipientAddress(recipient) === undefined) return false;
       if (recipient.action === undefined || recipientFailure(recipient) !== undefined) return false;
       recipients++;

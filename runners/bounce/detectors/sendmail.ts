@@ -42,6 +42,8 @@ const sendmail: Detector = {
   order: 140,
   detect(message: BounceMessage) {
     const text = message.text;
+    // A cheap look first: the block regexes are unanchored and slow over long texts.
+    if (!/addresses had|Transcript of session/i.test(text)) return undefined;
     if (!PERMANENT_BLOCK.test(text) && !TRANSIENT_BLOCK.test(text) && !TRANSCRIPT.test(text)) return undefined;
     const lines = message.lines();
     const permanent = addressesInBlocks(lines, { start: PERMANENT_BLOCK, end: BLOCK_END, pick: blockAddress });

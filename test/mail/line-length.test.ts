@@ -107,7 +107,8 @@ describe('limitLineLength', () => {
     const { message, problems } = limitLineLength(RawMessage.parse(raw));
     expect(problems).toEqual(['message: header X-Blob has a line of 1508 octets with no white space to fold it at']);
     expect(message.toBuffer().equals(raw)).toBe(true);
-    expect(foldField(formatField('X-Blob', 'z'.repeat(1500)), '\r\n')).toBeUndefined();
+    // The header writer itself never produces such a line: it writes a long unbroken run as encoded words.
+    expect(longestLine(formatField('X-Blob', 'z'.repeat(1500)).raw)).toBeLessThanOrEqual(MAX_LINE_OCTETS);
   });
 
   it('returns a message within the limit as the same object', () => {

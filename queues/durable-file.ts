@@ -16,7 +16,7 @@
  * a rename lost in a power cut leaves the entry where it was, never nowhere.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 export interface WriteOptions {
@@ -30,24 +30,33 @@ export function tempNameFor(path: string): string {
   return `${path}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
+/**
+ * writev until every chunk is written, at `position` or appending: writev may
+ * write less than asked (a signal, a nearly full disk), so carry on from where it stopped.
+ */
+export async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[], position?: number): Promise<void> {
+  let pending = chunks.filter((chunk) => chunk.length > 0);
+  let at = position;
+  while (pending.length > 0) {
+    let { bytesWritten } = await handle.writev(pending, at);
+    if (at !== undefined) at += bytesWritten;
+    const rest: Uint8Array[] = [];
+    for (const chunk of pending) {
+      if (bytesWritten >= chunk.length) {
+        bytesWritten -= chunk.length;
+      } else {
+        rest.push(chunk.subarray(bytesWritten));
+        bytesWritten = 0;
+      }
+    }
+    pending = rest;
+  }
+}
+
 async function writeTemp(temp: string, chunks: readonly Uint8Array[], options: WriteOptions): Promise<void> {
   const handle = await open(temp, 'wx', options.mode);
   try {
-    let pending = chunks.filter((chunk) => chunk.length > 0);
-    while (pending.length > 0) {
-      // writev may write less than asked (a signal, a nearly full disk): carry on from where it stopped.
-      let { bytesWritten } = await handle.writev(pending);
-      const rest: Uint8Array[] = [];
-      for (const chunk of pending) {
-        if (bytesWritten >= chunk.length) {
-          bytesWritten -= chunk.length;
-        } else {
-          rest.push(chunk.subarray(bytesWritten));
-          bytesWritten = 0;
-        }
-      }
-      pending = rest;
-    }
+    await writeAll(handle, chunks);
     if (options.fsync) await handle.datasync();
   } catch (error) {
     await handle.close().catch(() => undefined);

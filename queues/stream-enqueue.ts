@@ -30,7 +30,7 @@
  */
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { fsyncDirectory, tempNameFor } from './durable-file.js';
+import { fsyncDirectory, tempNameFor, writeAll } from './durable-file.js';
 import { QueueOptionsError } from './errors.js';
 import { encodeEntryHead, encodeHeaderLine, STREAMED_LENGTH_WIDTH } from './file-format.js';
 import type { JsonObject } from './json.js';
@@ -242,22 +242,3 @@ export class StreamEnqueue {
   }
 }
 
-/** writev until everything is written (it may write less than asked: a signal, a nearly full disk); at `position`, or appending. */
-async function writeAll(handle: FileHandle, chunks: readonly Buffer[], position?: number): Promise<void> {
-  let pending = chunks.filter((chunk) => chunk.length > 0);
-  let at = position;
-  while (pending.length > 0) {
-    let { bytesWritten } = await handle.writev(pending, at);
-    if (at !== undefined) at += bytesWritten;
-    const rest: Buffer[] = [];
-    for (const chunk of pending) {
-      if (bytesWritten >= chunk.length) {
-        bytesWritten -= chunk.length;
-      } else {
-        rest.push(chunk.subarray(bytesWritten));
-        bytesWritten = 0;
-      }
-    }
-    pending = rest;
-  }
-}

@@ -22,7 +22,7 @@ import type { LockInfo, MasterStartMessage, StatusReport } from '../master/proto
 import { requestStatus, watchMaster } from '../master/status-client.js';
 import { CliError, EXIT_ERROR, EXIT_NOT_RUNNING, EXIT_UNHEALTHY } from './exit-codes.js';
 import { existingHome, homeCliError } from './home-option.js';
-import { formatTable } from './table.js';
+import { formatTable, type Align } from './table.js';
 
 /** Beyond the configured startTimeout: the master reports a slow start itself, this only catches a hung one. */
 const START_REPORT_GRACE_MS = 30_000;
@@ -262,6 +262,29 @@ function statusCommand(): Command {
     });
 }
 
+/**
+ * One table of supervised processes: queue runners (with their slice, PROCESSED)
+ * or services (no slice; what they did is HANDLED).
+ */
+function statusTable(title: 'RUNNER' | 'SERVICE', rows: StatusReport['runners'], sliced: boolean): string {
+  const columns: Array<{ header: string; align: Align; cell: (r: StatusReport['runners'][number]) => string }> = [
+    { header: title, align: 'left', cell: (r) => r.name },
+    ...(sliced ? [{ header: 'SLICE', align: 'left' as const, cell: (r: StatusReport['runners'][number]) => `${r.slice}/${r.numSlices}` }] : []),
+    { header: 'PID', align: 'right', cell: (r) => (r.pid === null ? '-' : String(r.pid)) },
+    { header: 'STATE', align: 'left', cell: (r) => r.state },
+    { header: 'UPTIME', align: 'right', cell: (r) => (r.uptime === null ? '-' : formatAge(r.uptime)) },
+    { header: 'RESTARTS', align: 'right', cell: (r) => String(r.restarts) },
+    { header: sliced ? 'PROCESSED' : 'HANDLED', align: 'right', cell: (r) => String(r.processed) },
+    { header: 'FAILED', align: 'right', cell: (r) => String(r.failed) },
+    { header: 'LAST ERROR', align: 'left', cell: (r) => oneLine(r.lastError ?? '', 60) },
+  ];
+  return formatTable(
+    columns.map((c) => c.header),
+    rows.map((r) => columns.map((c) => c.cell(r))),
+    columns.map((c) => c.align),
+  );
+}
+
 function renderStatus(report: StatusReport): string {
   const { master } = report;
   // First and last, so neither `status | head` nor `status | tail` misses it.
@@ -274,38 +297,8 @@ function renderStatus(report: StatusReport): string {
   // Reports of masters before services existed have no `kind`: every entry was a runner then.
   const services = report.runners.filter((r) => r.kind === 'service');
   const queueRunners = report.runners.filter((r) => r.kind !== 'service');
-  const runners = formatTable(
-    ['RUNNER', 'SLICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'PROCESSED', 'FAILED', 'LAST ERROR'],
-    queueRunners.map((r) => [
-      r.name,
-      `${r.slice}/${r.numSlices}`,
-      r.pid === null ? '-' : String(r.pid),
-      r.state,
-      r.uptime === null ? '-' : formatAge(r.uptime),
-      String(r.restarts),
-      String(r.processed),
-      String(r.failed),
-      oneLine(r.lastError ?? '', 60),
-    ]),
-    ['left', 'left', 'right', 'left', 'right', 'right', 'right', 'right', 'left'],
-  );
-  const serviceTable =
-    services.length === 0
-      ? ''
-      : `\n${formatTable(
-          ['SERVICE', 'PID', 'STATE', 'UPTIME', 'RESTARTS', 'HANDLED', 'FAILED', 'LAST ERROR'],
-          services.map((r) => [
-            r.name,
-            r.pid === null ? '-' : String(r.pid),
-            r.state,
-            r.uptime === null ? '-' : formatAge(r.uptime),
-            String(r.restarts),
-            String(r.processed),
-            String(r.failed),
-            oneLine(r.lastError ?? '', 60),
-          ]),
-          ['left', 'right', 'left', 'right', 'right', 'right', 'right', 'left'],
-        )}`;
+  const runners = statusTable('RUNNER', queueRunners, true);
+  const serviceTable = services.length === 0 ? '' : `\n${statusTable('SERVICE', services, false)}`;
   // A runner's own note on its state (a smarthost backing off) is too long for a column: a line each under the table.
   const details = report.runners
     .filter((r) => r.detail !== null && r.detail !== undefined)

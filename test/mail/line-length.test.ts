@@ -4,7 +4,7 @@
  * exactly the bytes they held.
  */
 import { describe, expect, it } from 'vitest';
-import { foldField, limitLineLength, longestLine, MAX_LINE_OCTETS } from '../../src/mail/line-length.js';
+import { limitLineLength, longestLine, MAX_LINE_OCTETS } from '../../src/mail/line-length.js';
 import { contentTypeOf, splitMultipart, transferEncodingOf } from '../../src/mail/mime-entity.js';
 import { formatField, RawMessage } from '../../src/mail/raw-message.js';
 import { decodeBase64, decodeQuotedPrintable } from '../../src/mail/transfer-encoding.js';

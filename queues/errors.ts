@@ -4,8 +4,20 @@
  * entry, which file.
  */
 
+/**
+ * The base of the queue layer's errors. It has the shape of switchyard's one
+ * base error (src/errors.ts SwitchyardError: `code`, `temporary`,
+ * `exitCode`) without extending it, because `queues/` is a standalone library
+ * that imports nothing from the mail server; switchyard reads these fields
+ * by shape (isSwitchyardError, isTemporary), so a QueueError is handled like
+ * any other of its errors. No queue error is temporary: each says what is
+ * wrong with a name, an id or a file, which waiting does not change.
+ */
 export class QueueError extends Error {
   readonly code: string;
+  readonly temporary: boolean = false;
+  /** What a command line ends with when this error ends it: 1, "the command ran and failed". */
+  readonly exitCode: number = 1;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
     super(message, options);

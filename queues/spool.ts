@@ -91,7 +91,7 @@ export class NotRequeueableError extends QueueError {
 
 export class UnknownEntryError extends QueueError {
   constructor(readonly id: string) {
-    super('SY_QUEUE_ENTRY_MISSING', `no entry ${id} in any queue`);
+    super('SY_QUEUE_ENTRY_UNKNOWN', `no entry ${id} in any queue`);
   }
 }
 

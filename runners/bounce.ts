@@ -20,7 +20,7 @@
  * no detector understands, are forwarded to the owners or discarded
  * (`forwardUnrecognizedBouncesTo`); both are counted in `switchyard status`
  * (statusDetail). A bounce for a list that no longer exists is discarded.
- * A busy store is a TemporaryFailure (to `retry`).
+ * A busy store is temporary (to `retry`).
  *
  * Files: new `virgin` entries (notices, forwards), each durably enqueued
  * before the entry is finished; no other file. Crash windows: killed after

@@ -1,11 +1,14 @@
 /**
  * What a runner's process() may throw, and what becomes of the entry:
- * - TemporaryFailure: to `retry`, due again after the retry schedule's delay;
+ * - an error whose `temporary` is true (isTemporary, src/errors.ts): to
+ *   `retry`, due again after the retry schedule's delay. TemporaryFailure is
+ *   the runners' own such error; a busy or damaged store (StoreError) is one too;
  * - anything else: to `shunt`, with the error's name, message and stack, for
  *   an operator to look at and `switchyard queue requeue`.
  * A RunnerError may carry replacement metadata for that move.
  */
 import type { JsonObject } from '../queues/json.js';
+import { SwitchyardError } from '../src/errors.js';
 
 export interface RunnerErrorOptions {
   cause?: unknown;
@@ -15,23 +18,22 @@ export interface RunnerErrorOptions {
    * to do). Unset: the entry keeps its metadata.
    */
   metadata?: JsonObject;
+  /** Try again later (to `retry`) rather than give up (to `shunt`); false unless said. */
+  temporary?: boolean;
 }
 
-export class RunnerError extends Error {
-  readonly code: string;
+export class RunnerError extends SwitchyardError {
   readonly metadata: JsonObject | undefined;
   constructor(code: string, message: string, options?: RunnerErrorOptions) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message, { cause: options?.cause, temporary: options?.temporary });
     this.metadata = options?.metadata;
   }
 }
 
 /** Try again later: the entry goes to `retry` (4xx, a full disk, a busy store). */
 export class TemporaryFailure extends RunnerError {
-  constructor(message: string, options?: RunnerErrorOptions) {
-    super('SY_TEMPFAIL', message, options);
+  constructor(message: string, options?: Omit<RunnerErrorOptions, 'temporary'>) {
+    super('SY_TEMPFAIL', message, { ...options, temporary: true });
   }
 }
 

@@ -21,7 +21,7 @@
  * `parseMaxSize` bytes (larger ones are held by the size rule). A parse that
  * times out or crashes its worker fails the entry to `shunt` with the error;
  * an entry without a listId, or naming no list, goes to `shunt` with
- * UnknownListError. A busy list store is a TemporaryFailure (to `retry`).
+ * ListUnknownError. A busy list store is temporary (to `retry`).
  *
  * Approved posts (`switchyard held approve`) come back on `in` with
  * metadata `approval: { heldId, token, by, at }`. They skip every rule but
@@ -51,7 +51,7 @@ import { RunnerSetupError } from './errors.js';
 import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
 import { posterAddress } from './incoming/addresses.js';
 import { APPROVED_CHAIN, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
-import { MalformedEntryError, UnknownListError } from './incoming/errors.js';
+import { MalformedEntryError, unknownListError } from './incoming/errors.js';
 import type { MessageSummary, ParseTask } from './incoming/parse-worker.js';
 import { runPipeline, type PipelineContext } from './incoming/pipeline.js';
 import type { EntryContext, RunnerOptions } from './runner.js';
@@ -108,7 +108,7 @@ export default class IncomingRunner extends StoreRunner {
     const store = this.store;
     const metadata: JsonObject = { ...entry.metadata };
     const found = await lookupList(store, metadata.listId);
-    if (found.list === null) throw new UnknownListError(found.listId, IN_QUEUE);
+    if (found.list === null) throw unknownListError(found.listId, IN_QUEUE);
     const list = found.list;
     const log = ctx.log.child({ list: list.address });
     const envelopeSender = typeof metadata.envelopeSender === 'string' ? metadata.envelopeSender : undefined;

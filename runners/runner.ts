@@ -7,7 +7,8 @@
  * process(), and settle the entry by the outcome:
  *   returned          finish(): the `.bak` is unlinked;
  *   ctx.forward(q)    the `.bak` was rewritten and renamed into q: nothing left;
- *   TemporaryFailure  moved to `retry`, its name's time part the due time;
+ *   err.temporary     moved to `retry`, its name's time part the due time
+ *                     (isTemporary: a TemporaryFailure, a busy store, ...);
  *   any other error   moved to `shunt` with the error's name, message, stack;
  *                     either way with the error's `metadata` instead of the
  *                     entry's own when a RunnerError carries one.
@@ -47,7 +48,8 @@ import {
   type JsonObject,
   type SliceWatcher,
 } from '../queues/index.js';
-import { RunnerError, TemporaryFailure } from './errors.js';
+import { RunnerError } from './errors.js';
+import { isTemporary } from '../src/errors.js';
 import type { Config } from '../src/config/schema.js';
 import { IdHeap } from './id-heap.js';
 import { retryDelay, type RetrySchedule } from './retry-schedule.js';
@@ -434,7 +436,7 @@ export abstract class Runner extends EventEmitter {
     const now = this.now();
     const at = new Date(now).toISOString();
     this.stats.lastError = { message: `${err.name}: ${err.message}`, at, entry: entry.id };
-    if (err instanceof TemporaryFailure) {
+    if (isTemporary(err)) {
       const control = entry.control;
       const attempts = (typeof control.attempts === 'number' ? control.attempts : 0) + 1;
       const firstFailureAt = typeof control.firstFailureAt === 'string' ? control.firstFailureAt : at;
@@ -448,7 +450,7 @@ export abstract class Runner extends EventEmitter {
           control: { attempts, firstFailureAt, lastError: err.message, dueAt: new Date(dueAt).toISOString() },
         });
         this.stats.retried++;
-        log.warn({ err: err.message, attempts, dueAt: new Date(dueAt).toISOString() }, 'temporary failure: entry deferred to retry');
+        log.warn({ err, attempts, dueAt: new Date(dueAt).toISOString() }, 'temporary failure: entry deferred to retry');
         return 'retry';
       }
       return this.shunt(entry, err, log, `gave up after ${attempts} attempts since ${firstFailureAt}: ${err.message}`);

@@ -2,7 +2,7 @@
  * The base of runners that use the list store (incoming, virgin, bounces):
  * the store is opened from the home directory on first use (a runner with an
  * empty queue never touches switchyard.db), closed when the runner stops,
- * and a busy store (StoreError.temporary) fails the entry temporarily, to
+ * and a busy store (StoreError, `temporary` set) fails the entry temporarily, to
  * `retry`, never to `shunt`: another process holding the database for a
  * moment is no reason to give up on a post.
  *
@@ -14,8 +14,8 @@
  */
 import type { DequeuedEntry } from '../queues/index.js';
 import { configSchema } from '../src/config/schema.js';
-import { openStore, ReopeningStore, storeOptions, storeFile, StoreError, type Store, type StoreHealth } from '../src/store/index.js';
-import { RunnerSetupError, TemporaryFailure } from './errors.js';
+import { openStore, ReopeningStore, storeOptions, storeFile, type Store, type StoreHealth } from '../src/store/index.js';
+import { RunnerSetupError } from './errors.js';
 import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
 
 export abstract class StoreRunner extends Runner {
@@ -56,12 +56,8 @@ export abstract class StoreRunner extends Runner {
   }
 
   async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
-    try {
-      await this.processWithStore(entry, ctx);
-    } catch (error) {
-      if (error instanceof StoreError && error.temporary) throw new TemporaryFailure(error.message, { cause: error });
-      throw error;
-    }
+    // A busy or damaged store throws an error with `temporary` set: the base sends the entry to `retry`.
+    await this.processWithStore(entry, ctx);
   }
 
   /** The entry's work; see Runner.process() for what its outcome means. */

@@ -21,8 +21,8 @@
  * dropped with a warning. An entry with nobody left to deliver to goes to
  * `shunt` (NoRecipientsError: e.g. a list without owners; add some and
  * `switchyard queue requeue` it); one naming a list that does not exist
- * while it needs the list (toOwners) goes to `shunt` with UnknownListError.
- * A busy list store: TemporaryFailure (to `retry`).
+ * while it needs the list (toOwners) goes to `shunt` with ListUnknownError.
+ * A busy list store: temporary (to `retry`).
  *
  * Files: only the entry's own forward (or the base class's moves). Killed
  * before the forward: the `.bak` is recovered and the entry runs again.
@@ -35,7 +35,7 @@ import { RawMessage } from '../src/mail/raw-message.js';
 import { bouncesAddress } from '../src/mail/verp.js';
 import { lookupList } from '../src/app/list-lookup.js';
 import { normalAddress } from './incoming/addresses.js';
-import { MalformedEntryError, NoRecipientsError, UnknownListError } from './incoming/errors.js';
+import { MalformedEntryError, NoRecipientsError, unknownListError } from './incoming/errors.js';
 import { outEntrySchema, outMetadata, OUT_QUEUE, type OutEntry } from './outgoing/out-entry.js';
 import type { EntryContext } from './runner.js';
 import { StoreRunner } from './store-runner.js';
@@ -58,7 +58,7 @@ export default class VirginRunner extends StoreRunner {
 
   private async owners(listId: string): Promise<string[]> {
     const { list } = await lookupList(this.store, listId);
-    if (list === null) throw new UnknownListError(listId, VIRGIN_QUEUE);
+    if (list === null) throw unknownListError(listId, VIRGIN_QUEUE);
     const admins = [...(await this.store.members(list.address, { role: 'owner' })), ...(await this.store.members(list.address, { role: 'moderator' }))];
     return admins.map((member) => member.address);
   }
@@ -66,7 +66,7 @@ export default class VirginRunner extends StoreRunner {
   protected async processWithStore(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
     const parsed = virginEntrySchema.safeParse(entry.metadata);
     if (!parsed.success) {
-      if (typeof entry.metadata.listId !== 'string') throw new UnknownListError(undefined, VIRGIN_QUEUE);
+      if (typeof entry.metadata.listId !== 'string') throw unknownListError(undefined, VIRGIN_QUEUE);
       throw new MalformedEntryError(VIRGIN_QUEUE, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(metadata)'}: ${issue.message}`));
     }
     const { listId, recipients = [], toOwners = false, sender } = parsed.data;

@@ -43,3 +43,45 @@ export class SwitchyardError extends Error {
 export function isTemporary(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { temporary?: unknown }).temporary === true;
 }
+
+/**
+ * What every switchyard error looks like, whichever base it has. `queues/` is
+ * a standalone library that imports nothing from `src/` (issue 12 §4), so
+ * QueueError (queues/errors.ts) cannot extend SwitchyardError; it carries the
+ * same three fields instead, and the CLI, the runners and ingress decide from
+ * this shape, never from `instanceof SwitchyardError`.
+ */
+export interface SwitchyardErrorShape extends Error {
+  readonly code: string;
+  readonly temporary: boolean;
+  readonly exitCode: number;
+}
+
+/** True for a SwitchyardError, a QueueError, or any Error with a `SY_*` code, a temporary flag and an exit code. */
+export function isSwitchyardError(err: unknown): err is SwitchyardErrorShape {
+  if (!(err instanceof Error)) return false;
+  const { code, temporary, exitCode } = err as Partial<SwitchyardErrorShape>;
+  return typeof code === 'string' && code.startsWith('SY_') && typeof temporary === 'boolean' && typeof exitCode === 'number';
+}
+
+/** The code for an error that is not one of ours (a bug, an uncaught system error): say so rather than nothing. */
+export const INTERNAL_CODE = 'SY_INTERNAL';
+
+/** The code to print for any error: its own when it is one of ours, else SY_INTERNAL. */
+export function errorCode(err: unknown): string {
+  return isSwitchyardError(err) ? err.code : INTERNAL_CODE;
+}
+
+/**
+ * System error codes (errno) that mean the disk or the quota is full. This is
+ * the one place switchyard reads errno to decide what a failure means: a full
+ * disk is temporary everywhere (ingress says 452 / exits 75, a runner retries),
+ * and it is the only errno that changes an answer (452 instead of 451).
+ */
+const STORAGE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
+
+/** True for a system error that says storage ran out (ENOSPC, EDQUOT). */
+export function isStorageExhausted(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === 'string' && STORAGE_ERRNOS.has(code);
+}

@@ -22,6 +22,7 @@
  *
  * Node built-ins only: `inject` imports this before anything else.
  */
+import { SwitchyardError } from './errors.js';
 import { readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve, join } from 'node:path';
@@ -82,13 +83,11 @@ export function homePaths(home: string): HomePaths {
   };
 }
 
-export class HomeMissingError extends Error {
-  readonly code = 'SY_HOME_MISSING';
+export class HomeMissingError extends SwitchyardError {
   constructor(readonly home: string, what = 'no switchyard home') {
     // The fallback of the search: say where else was looked, and who would create it.
     const searched = home === resolve(DEFAULT_HOME) ? ` (nor at ${SYSTEM_HOME}; only \`switchyard start\` creates ./var)` : '';
-    super(`${what} at ${home} (SY_HOME_MISSING): pass --home or set SWITCHYARD_HOME${searched}`);
-    this.name = 'HomeMissingError';
+    super('SY_HOME_MISSING', `${what} at ${home} (SY_HOME_MISSING): pass --home or set SWITCHYARD_HOME${searched}`);
   }
 }
 
@@ -133,11 +132,9 @@ export async function ensureHome(home: string): Promise<void> {
  * Permission denied somewhere in the home: which file, who owns the home,
  * and what to do, instead of Node's bare `EACCES: permission denied, open ...`.
  */
-export class HomeAccessError extends Error {
-  readonly code = 'SY_HOME_ACCESS';
+export class HomeAccessError extends SwitchyardError {
   constructor(readonly home: string, readonly path: string, cause: unknown) {
-    super(homeAccessMessage(home, path, String((cause as { code?: unknown } | undefined)?.code ?? 'EACCES')), { cause });
-    this.name = 'HomeAccessError';
+    super('SY_HOME_ACCESS', homeAccessMessage(home, path, String((cause as { code?: unknown } | undefined)?.code ?? 'EACCES')), { cause });
   }
 }
 

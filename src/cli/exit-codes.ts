@@ -1,18 +1,33 @@
-/** Exit codes of the `switchyard` command (mailman/postqueue style: each means one thing). */
-export const EXIT_OK = 0;
-/** The command ran and failed: the message says why. */
-export const EXIT_ERROR = 1;
-/** Bad arguments or options. */
-export const EXIT_USAGE = 2;
-/** No master is running (status, stop, restart, reopen). */
-export const EXIT_NOT_RUNNING = 3;
-/** `status`: the master runs, but something needs an operator (a runner left `failed`). */
-export const EXIT_UNHEALTHY = 4;
+/** Exit codes of the `switchyard` command: defined with the base error in src/errors.ts, re-exported for the commands. */
+import { EXIT_ERROR, SwitchyardError, isSwitchyardError } from '../errors.js';
 
-/** An error that carries the exit code the CLI should end with. */
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode: number = EXIT_ERROR) {
-    super(message);
-    this.name = 'CliError';
+export { EXIT_ERROR, EXIT_NOT_RUNNING, EXIT_OK, EXIT_UNHEALTHY, EXIT_USAGE } from '../errors.js';
+
+export interface CliErrorOptions {
+  /**
+   * The code to report: that of the error this one explains to the operator
+   * (a store or home error reworded for the command line), so the CLI prints
+   * the code of what went wrong. Unset: SY_COMMAND_FAILED.
+   */
+  code?: string;
+  cause?: unknown;
+  temporary?: boolean;
+}
+
+/**
+ * An error that ends a command with the exit code it carries. Its own code,
+ * SY_COMMAND_FAILED, is for a refusal of the command itself (a missing --yes,
+ * a file that cannot be read); CliError.of() keeps the code of the error it
+ * rewords.
+ */
+export class CliError extends SwitchyardError {
+  constructor(message: string, exitCode: number = EXIT_ERROR, options?: CliErrorOptions) {
+    super(options?.code ?? 'SY_COMMAND_FAILED', message, { exitCode, cause: options?.cause, temporary: options?.temporary });
+  }
+
+  /** `error` reworded for the command line (`message`), with its code and temporary flag; exit code `exitCode`, else the error's own. */
+  static of(error: unknown, message: string, exitCode?: number): CliError {
+    if (!isSwitchyardError(error)) return new CliError(message, exitCode ?? EXIT_ERROR, { cause: error });
+    return new CliError(message, exitCode ?? error.exitCode, { code: error.code, cause: error, temporary: error.temporary });
   }
 }

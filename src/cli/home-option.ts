@@ -22,7 +22,7 @@ export function existingHome(command: Command): string {
 
 /** A CliError for a missing home or a permission error in it; undefined for anything else. */
 export function homeCliError(error: unknown, home: string): CliError | undefined {
-  if (error instanceof HomeMissingError || error instanceof HomeAccessError) return new CliError(error.message);
+  if (error instanceof HomeMissingError || error instanceof HomeAccessError) return CliError.of(error, error.message);
   const denied = accessError(error, home);
-  return denied === undefined ? undefined : new CliError(denied.message);
+  return denied === undefined ? undefined : CliError.of(denied, denied.message);
 }

@@ -15,7 +15,7 @@ import { loadConfig } from '../config/load.js';
 import { configSchema } from '../config/schema.js';
 import { secretExposureWarning } from '../config/secret-exposure.js';
 import { homePaths, resolveHome } from '../home.js';
-import { MasterAccessError, MasterNotRunningError } from '../master/errors.js';
+import { MasterAccessError, MasterNotRunningError, MasterRunningError } from '../master/errors.js';
 import { holderState, readMasterLock } from '../master/lock.js';
 import { isAlive } from '../master/proc.js';
 import type { LockInfo, MasterStartMessage, StatusReport } from '../master/protocol.js';
@@ -70,7 +70,8 @@ async function startInBackground(home: string, force: boolean): Promise<void> {
   const paths = homePaths(home);
   const holder = await readMasterLock(paths.lock);
   if (holder && holderState(holder) === 'alive') {
-    throw new CliError(`a master is already running for ${home} (pid ${holder.pid} on host ${holder.host} since ${holder.startedAt}); use \`switchyard stop\` first`);
+    const running = new MasterRunningError(home, holder);
+    throw CliError.of(running, running.message);
   }
   const script = process.argv[1];
   if (script === undefined) throw new CliError('cannot tell which script to run the master with (process.argv[1] is missing)');
@@ -82,7 +83,7 @@ async function startInBackground(home: string, force: boolean): Promise<void> {
     startTimeout = config.master.startTimeout;
     exposure = await secretExposureWarning(paths.config, config);
   } catch (error) {
-    throw homeCliError(error, home) ?? new CliError((error as Error).message);
+    throw homeCliError(error, home) ?? CliError.of(error, (error as Error).message);
   }
   // The master logs it too, but into a file nobody is watching now.
   if (exposure !== undefined) process.stderr.write(`switchyard: warning: ${exposure}\n`);
@@ -134,7 +135,7 @@ async function startInBackground(home: string, force: boolean): Promise<void> {
       process.stdout.write(`switchyard: master started (pid ${outcome.pid}, ${outcome.runners} runner process${outcome.runners === 1 ? '' : 'es'})\n`);
       return;
     case 'master-start-failed':
-      throw new CliError(`the master did not start: ${outcome.reason}`);
+      throw new CliError(`the master did not start: ${outcome.reason}`, EXIT_ERROR, { code: 'SY_START_FAILED' });
     case 'timeout':
       throw new CliError(
         `the master (pid ${child.pid}) has reported nothing for ${Math.round((startTimeout + START_REPORT_GRACE_MS) / 1000)}s` +
@@ -157,7 +158,8 @@ async function runningMaster(home: string): Promise<LockInfo> {
 }
 
 function notRunning(home: string, detail?: string): CliError {
-  return new CliError(new MasterNotRunningError(home, detail).message, EXIT_NOT_RUNNING);
+  const missing = new MasterNotRunningError(home, detail);
+  return CliError.of(missing, missing.message, EXIT_NOT_RUNNING);
 }
 
 function signalMaster(home: string, master: LockInfo, signal: NodeJS.Signals): void {
@@ -254,7 +256,7 @@ function statusCommand(): Command {
         report = await requestStatus(homePaths(home).socket);
       } catch (error) {
         if (error instanceof MasterNotRunningError) throw notRunning(home);
-        if (error instanceof MasterAccessError) throw new CliError(error.message, EXIT_ERROR);
+        if (error instanceof MasterAccessError) throw CliError.of(error, error.message, EXIT_ERROR);
         throw error;
       }
       process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));

@@ -75,7 +75,7 @@ export async function run(argv: readonly string[] = process.argv): Promise<numbe
 }
 
 /** Queue errors that mean "not there": the message names the home, the likeliest mistake being the wrong one. */
-const QUEUE_NOT_FOUND = new Set(['SY_QUEUE_UNKNOWN', 'SY_QUEUE_ENTRY_MISSING']);
+const QUEUE_NOT_FOUND = new Set(['SY_QUEUE_UNKNOWN', 'SY_QUEUE_ENTRY_MISSING', 'SY_QUEUE_ENTRY_UNKNOWN']);
 
 function report(error: unknown, home: () => string): number {
   // Commander has already printed its own message (or the help text).

@@ -35,7 +35,7 @@ import {
 import { homePaths } from '../home.js';
 import { existingHome } from './home-option.js';
 import { parseDuration } from '../config/duration.js';
-import { CliError } from './exit-codes.js';
+import { CliError, EXIT_ERROR } from './exit-codes.js';
 import { createProgress } from './progress.js';
 import { formatTable } from './table.js';
 
@@ -126,7 +126,7 @@ function showCommand(): Command {
         }
       }
       if (options.raw) {
-        if (info.unreadable) throw new CliError(`entry ${id} in ${info.queue} cannot be read: ${info.error}`);
+        if (info.unreadable) throw new CliError(`entry ${id} in ${info.queue} cannot be read: ${info.error}`, EXIT_ERROR, { code: 'SY_QUEUE_UNREADABLE' });
         if (info.setAsideFile !== undefined) return writeSetAside(id, info.setAsideFile);
         if (decoded) return void process.stdout.write(decoded.message);
         process.stderr.write(`switchyard: entry ${id} is corrupt (${corrupt}); writing the whole file\n`);
@@ -166,7 +166,7 @@ function moveCommand(): Command {
       // A quarantined corrupt file is wrapped as the message of a sound entry:
       // moved to a working queue, a runner would take the garbage for mail.
       if (before.control?.corrupt === true && queue !== BAD_QUEUE) {
-        throw new CliError(`entry ${id} is a quarantined corrupt queue file and stays in ${BAD_QUEUE}; inspect it with \`queue show --raw\``);
+        throw new CliError(`entry ${id} is a quarantined corrupt queue file and stays in ${BAD_QUEUE}; inspect it with \`queue show --raw\``, EXIT_ERROR, { code: 'SY_QUEUE_CORRUPT' });
       }
       const after = await entryOp(id, spool.move(id, queue));
       if (options.json) return printJson({ id, from: before.queue, to: after.queue, state: after.state });
@@ -240,7 +240,7 @@ async function entryOp<T>(id: string, operation: Promise<T>): Promise<T> {
   try {
     return await operation;
   } catch (error) {
-    if (error instanceof FileFormatError) throw new CliError(`entry ${id} has a corrupt queue file (${error.message}); inspect it with \`queue show --raw\``);
+    if (error instanceof FileFormatError) throw CliError.of(error, `entry ${id} has a corrupt queue file (${error.message}); inspect it with \`queue show --raw\``);
     throw error;
   }
 }
@@ -267,7 +267,7 @@ async function writeSetAside(id: string, path: string): Promise<void> {
   try {
     bytes = await readQueueFile(path);
   } catch (error) {
-    if (error instanceof UnreadableFileError) throw new CliError(`entry ${id} was set aside unreadable and still cannot be read: ${error.reason}`);
+    if (error instanceof UnreadableFileError) throw CliError.of(error, `entry ${id} was set aside unreadable and still cannot be read: ${error.reason}`);
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new CliError(`entry ${id}: its set-aside file ${path} is gone`);
     throw error;
   }

@@ -2,23 +2,21 @@
  * How the commands reach the home and the store: the home directory by the
  * search order of src/home.ts (it must exist: only `start` creates one),
  * the busy timeout from switchyard.toml, and the store's errors turned into
- * exit codes (exit-codes.ts): an unknown list or member is exit 1, naming
- * the home looked in; an invalid address, list name or setting given on the
- * command line is exit 2 (bad usage); a permission error says who owns the
- * home.
+ * exit codes (each error's own exitCode): an unknown list or member is
+ * exit 1, naming the home looked in; an invalid address, list name or
+ * setting given on the command line is exit 2 (bad usage); a permission
+ * error says who owns the home. The CliError keeps the store error's code.
  */
 import type { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { homePaths } from '../home.js';
 import { openStore, storeOptions, StoreError, type Store } from '../store/index.js';
-import { CliError, EXIT_ERROR, EXIT_USAGE } from './exit-codes.js';
+import { CliError } from './exit-codes.js';
 import { existingHome, homeCliError } from './home-option.js';
 
 export { existingHome } from './home-option.js';
 
-/** Codes that mean the operator typed something invalid. */
-const USAGE_CODES = new Set(['SY_ADDRESS_INVALID', 'SY_LIST_NAME_INVALID', 'SY_LIST_SETTING']);
 /** "Not found" codes: the message names the home, since the wrong home is the likeliest cause. */
 const NOT_FOUND_CODES = new Set(['SY_LIST_UNKNOWN', 'SY_MEMBER_UNKNOWN', 'SY_HELD_UNKNOWN']);
 
@@ -52,9 +50,9 @@ export async function withStore<T>(command: Command, work: (store: Store, contex
 export function asCliError(error: unknown, home: string): unknown {
   if (error instanceof StoreError) {
     const message = NOT_FOUND_CODES.has(error.code) ? `${error.message}; looked in the home ${home}` : error.message;
-    return new CliError(message, USAGE_CODES.has(error.code) ? EXIT_USAGE : EXIT_ERROR);
+    return CliError.of(error, message);
   }
-  if (error instanceof ConfigError) return new CliError(error.message);
+  if (error instanceof ConfigError) return CliError.of(error, error.message);
   return homeCliError(error, home) ?? error;
 }
 

@@ -5,6 +5,7 @@
  * guessing wrong in `queue purge` deletes mail. (In the TOML file a bare
  * number is accepted and means seconds, since there it is typed, not guessed.)
  */
+import { SwitchyardError } from '../errors.js';
 
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 } as const;
 type Unit = keyof typeof UNIT_MS;
@@ -12,11 +13,9 @@ type Unit = keyof typeof UNIT_MS;
 const WHOLE = /^(?:\d+(?:ms|[smhdw]))+$/;
 const PART = /(\d+)(ms|[smhdw])/g;
 
-export class DurationSyntaxError extends Error {
-  readonly code = 'SY_DURATION';
+export class DurationSyntaxError extends SwitchyardError {
   constructor(message: string) {
-    super(message);
-    this.name = 'DurationSyntaxError';
+    super('SY_DURATION', message);
   }
 }
 

@@ -3,6 +3,7 @@
  * error or a bad value: ConfigError naming the file, the key and the problem,
  * so the operator can fix it without reading code.
  */
+import { SwitchyardError } from '../errors.js';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
@@ -10,11 +11,9 @@ import type { z } from 'zod';
 import { configSchema, runnerSchema, type Config, type RunnerConfig } from './schema.js';
 import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
 
-export class ConfigError extends Error {
-  readonly code = 'SY_CONFIG';
+export class ConfigError extends SwitchyardError {
   constructor(readonly file: string, readonly problems: string[]) {
-    super(`${file}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
-    this.name = 'ConfigError';
+    super('SY_CONFIG', `${file}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
   }
 }
 

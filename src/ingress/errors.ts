@@ -6,21 +6,18 @@
  * own trouble and temporary (the MTA keeps the message and tries again):
  * a full disk, an unwritable spool, a busy store, a bug.
  */
+import { SwitchyardError } from '../errors.js';
 import { RecipientUnknownError } from '../mail/routing.js';
 
-export class MessageTooLargeError extends Error {
-  readonly code = 'SY_MESSAGE_TOO_LARGE';
+export class MessageTooLargeError extends SwitchyardError {
   constructor(readonly limit: number, readonly permanent: boolean) {
-    super(`message larger than ingress.maxMessageSize (${limit} bytes)`);
-    this.name = 'MessageTooLargeError';
+    super('SY_MESSAGE_TOO_LARGE', `message larger than ingress.maxMessageSize (${limit} bytes)`, { temporary: !permanent });
   }
 }
 
-export class EmptyMessageError extends Error {
-  readonly code = 'SY_MESSAGE_EMPTY';
+export class EmptyMessageError extends SwitchyardError {
   constructor() {
-    super('not a message: the input is empty');
-    this.name = 'EmptyMessageError';
+    super('SY_MESSAGE_EMPTY', 'not a message: the input is empty');
   }
 }
 

@@ -15,6 +15,7 @@
  *   ever exceeds RFC 5322's 998 octets: a value with a longer unbroken run is
  *   written as encoded words, which may be split anywhere.
  */
+import { SwitchyardError } from '../errors.js';
 import libmime from 'libmime';
 
 export type LineEnding = '\r\n' | '\n';
@@ -29,15 +30,12 @@ export interface HeaderField {
 }
 
 /** A value (or name) the header writer refuses; `field` names the header field it was meant for. */
-export class HeaderValueError extends Error {
-  readonly code = 'SY_HEADER_VALUE';
-
+export class HeaderValueError extends SwitchyardError {
   constructor(
     readonly field: string,
     readonly problem: string,
   ) {
-    super(`header field ${field}: ${problem}`);
-    this.name = 'HeaderValueError';
+    super('SY_HEADER_VALUE', `header field ${field}: ${problem}`);
   }
 }
 

@@ -22,6 +22,7 @@
  * RecipientUnknownError, which ingress answers permanently (550 5.1.1, exit
  * 67). Store errors are passed on as they are: a busy store is temporary.
  */
+import { SwitchyardError } from '../errors.js';
 import { asciiDomain } from '../store/address.js';
 import { lookupList } from '../app/list-lookup.js';
 import type { MailingList, Store } from '../store/index.js';
@@ -68,11 +69,9 @@ export function serviceLocalParts(name: string): string[] {
 }
 
 /** Permanent: no such list, or no such address of a list. */
-export class RecipientUnknownError extends Error {
-  readonly code = 'SY_RECIPIENT_UNKNOWN';
+export class RecipientUnknownError extends SwitchyardError {
   constructor(readonly recipient: string, readonly reason: string) {
-    super(`${JSON.stringify(recipient)}: ${reason}`);
-    this.name = 'RecipientUnknownError';
+    super('SY_RECIPIENT_UNKNOWN', `${JSON.stringify(recipient)}: ${reason}`);
   }
 }
 

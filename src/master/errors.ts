@@ -3,17 +3,11 @@
  * (documented in the README's error table). The CLI maps them to exit codes:
  * MasterNotRunningError is exit 3, the others exit 1.
  */
+import { EXIT_NOT_RUNNING, SwitchyardError } from '../errors.js';
 import type { LockInfo } from './protocol.js';
 
-export class MasterError extends Error {
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
-  }
-}
+/** The family of the master's errors (`instanceof MasterError`); code, temporary and exit code as SwitchyardError. */
+export class MasterError extends SwitchyardError {}
 
 /** A live master on this host holds `master.lock`. */
 export class MasterRunningError extends MasterError {
@@ -46,7 +40,7 @@ export class LockBusyError extends MasterError {
 /** Nothing answers on `master.sock`, or no live master holds the lock. */
 export class MasterNotRunningError extends MasterError {
   constructor(readonly home: string, detail?: string) {
-    super('SY_MASTER_NOT_RUNNING', `no master is running for ${home}${detail ? ` (${detail})` : ''}`);
+    super('SY_MASTER_NOT_RUNNING', `no master is running for ${home}${detail ? ` (${detail})` : ''}`, { exitCode: EXIT_NOT_RUNNING });
   }
 }
 

@@ -3,6 +3,7 @@
  * line in, one JSON line out (see protocol.ts). Data only: an unknown or
  * malformed request gets `{"error": ...}` and the connection is closed.
  */
+import { SwitchyardError } from '../errors.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, unlink } from 'node:fs/promises';
 import type { StatusReport, StatusRequest } from './protocol.js';
@@ -11,11 +12,9 @@ const MAX_REQUEST_BYTES = 4096;
 /** sun_path holds 108 bytes on Linux, including the terminating NUL. */
 const MAX_SOCKET_PATH_BYTES = 107;
 
-export class SocketPathTooLongError extends Error {
-  readonly code = 'SY_SOCKET_PATH';
+export class SocketPathTooLongError extends SwitchyardError {
   constructor(readonly socketPath: string) {
-    super(`the control socket ${socketPath} is ${Buffer.byteLength(socketPath)} bytes long; unix sockets allow ${MAX_SOCKET_PATH_BYTES}: use a shorter home directory`);
-    this.name = 'SocketPathTooLongError';
+    super('SY_SOCKET_PATH', `the control socket ${socketPath} is ${Buffer.byteLength(socketPath)} bytes long; unix sockets allow ${MAX_SOCKET_PATH_BYTES}: use a shorter home directory`);
   }
 }
 

@@ -24,6 +24,7 @@
  * - stop(): TERM every child, SIGKILL those still alive after `stopTimeout`.
  *   Entries they held stay `.bak` and are recovered at the next start.
  */
+import { SwitchyardError } from '../errors.js';
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -89,11 +90,9 @@ class Slot {
   }
 }
 
-export class StartFailedError extends Error {
-  readonly code = 'SY_START_FAILED';
+export class StartFailedError extends SwitchyardError {
   constructor(message: string) {
-    super(message);
-    this.name = 'StartFailedError';
+    super('SY_START_FAILED', message);
   }
 }
 

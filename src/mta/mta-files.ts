@@ -10,6 +10,7 @@
  * some files are of the new list set, some of the old; the next
  * `switchyard aliases` (or list change) rewrites them all.
  */
+import { SwitchyardError } from '../errors.js';
 import { execFile } from 'node:child_process';
 import { rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,11 +22,9 @@ import { lmtpNexthop, postfixDomainsMap, postfixLmtpMap, postfixPipeMap, postfix
 
 const run = promisify(execFile);
 
-export class PostmapError extends Error {
-  readonly code = 'SY_POSTMAP';
+export class PostmapError extends SwitchyardError {
   constructor(readonly file: string, detail: string) {
-    super(`postmap could not index ${file}: ${detail}`);
-    this.name = 'PostmapError';
+    super('SY_POSTMAP', `postmap could not index ${file}: ${detail}`);
   }
 }
 

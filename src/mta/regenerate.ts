@@ -3,6 +3,7 @@
  * does, and, subscribed to the list lifecycle events (src/app/events.ts),
  * what follows every list creation and removal.
  */
+import { SwitchyardError } from '../errors.js';
 import type { AppEvents } from '../app/events.js';
 import type { Config } from '../config/schema.js';
 import type { Store } from '../store/index.js';
@@ -14,11 +15,9 @@ export async function regenerateMtaFiles(home: string, config: Config, store: St
 }
 
 /** The list change happened, but the MTA files still describe the lists before it. */
-export class MtaFilesStaleError extends Error {
-  readonly code = 'SY_MTA_FILES_STALE';
+export class MtaFilesStaleError extends SwitchyardError {
   constructor(cause: unknown) {
-    super(`the MTA files were not rewritten (${cause instanceof Error ? cause.message : String(cause)}); run \`switchyard aliases\` once fixed`, { cause });
-    this.name = 'MtaFilesStaleError';
+    super('SY_MTA_FILES_STALE', `the MTA files were not rewritten (${cause instanceof Error ? cause.message : String(cause)}); run \`switchyard aliases\` once fixed`, { cause });
   }
 }
 

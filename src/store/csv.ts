@@ -4,11 +4,12 @@
  * One record per line: a quoted field spanning lines is reported as an
  * unterminated quote, since member files are read line by line.
  */
+import { SwitchyardError } from '../errors.js';
 
-export class CsvSyntaxError extends Error {
+/** A record that is not CSV; the importer reports it as that line's problem. */
+export class CsvSyntaxError extends SwitchyardError {
   constructor(message: string) {
-    super(message);
-    this.name = 'CsvSyntaxError';
+    super('SY_CSV_SYNTAX', message);
   }
 }
 

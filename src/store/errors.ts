@@ -3,39 +3,36 @@
  * README's error table). `temporary` says what a caller that handles mail
  * should do: a busy or unreachable store is trouble of our own, so ingress
  * answers 4xx / exits 75 (EX_TEMPFAIL) and a runner retries; everything else
- * is permanent for the request that caused it.
+ * is permanent for the request that caused it. An invalid address, list
+ * name or setting is a usage error on the command line (exit 2).
  */
+import { EXIT_USAGE, SwitchyardError } from '../errors.js';
 
-export class StoreError extends Error {
-  readonly code: string;
-  /** True when the same request may well succeed later (busy or locked database). */
-  readonly temporary: boolean;
-
-  constructor(code: string, message: string, options?: { cause?: unknown; temporary?: boolean }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = new.target.name;
-    this.code = code;
-    this.temporary = options?.temporary ?? false;
-  }
-}
+/** The family of the store's errors (`instanceof StoreError`); code, temporary and exit code as SwitchyardError. */
+export class StoreError extends SwitchyardError {}
 
 /** Not a valid email address; `reason` says which rule it breaks. */
 export class AddressInvalidError extends StoreError {
   constructor(readonly address: string, readonly reason: string) {
-    super('SY_ADDRESS_INVALID', `invalid address ${JSON.stringify(address)}: ${reason}`);
+    super('SY_ADDRESS_INVALID', `invalid address ${JSON.stringify(address)}: ${reason}`, { exitCode: EXIT_USAGE });
   }
 }
 
 /** Not a valid list posting address (`name@domain`, name restricted so it is safe in paths). */
 export class ListNameInvalidError extends StoreError {
   constructor(readonly address: string, readonly reason: string) {
-    super('SY_LIST_NAME_INVALID', `invalid list address ${JSON.stringify(address)}: ${reason}`);
+    super('SY_LIST_NAME_INVALID', `invalid list address ${JSON.stringify(address)}: ${reason}`, { exitCode: EXIT_USAGE });
   }
 }
 
+/**
+ * No such list. The one error for it wherever the lookup happens (the CLI,
+ * the runners, routing): `message` replaces the default where the caller
+ * knows more (a queue entry that names no list at all: `list` is then '').
+ */
 export class ListUnknownError extends StoreError {
-  constructor(readonly list: string) {
-    super('SY_LIST_UNKNOWN', `no list ${list} (\`switchyard lists list\` shows them)`);
+  constructor(readonly list: string, message?: string) {
+    super('SY_LIST_UNKNOWN', message ?? `no list ${list} (\`switchyard lists list\` shows them)`);
   }
 }
 
@@ -48,7 +45,7 @@ export class ListExistsError extends StoreError {
 /** A list setting that does not exist, or a value it does not accept. */
 export class ListSettingError extends StoreError {
   constructor(readonly key: string, problem: string) {
-    super('SY_LIST_SETTING', `list setting ${key}: ${problem}`);
+    super('SY_LIST_SETTING', `list setting ${key}: ${problem}`, { exitCode: EXIT_USAGE });
   }
 }
 

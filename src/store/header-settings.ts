@@ -10,7 +10,7 @@
  *   list*Url, archiveUrl  List-Help, -Subscribe, -Unsubscribe, -Archive
  *
  * Refused: CR, LF, NUL and the other control characters (tab allowed in text),
- * with HeaderSettingError (SY_HEADER_VALUE). description, headerText and
+ * with HeaderSettingError (SY_HEADER_SETTING). description, headerText and
  * footerText go into bodies only and are not checked here.
  *
  * Values stored before this check existed are not refused when read (the list
@@ -27,7 +27,7 @@ export class HeaderSettingError extends StoreError {
     readonly key: string,
     readonly problem: string,
   ) {
-    super('SY_HEADER_VALUE', `list setting ${key}: ${problem} (SY_HEADER_VALUE)`);
+    super('SY_HEADER_SETTING', `list setting ${key}: ${problem}`);
   }
 }
 

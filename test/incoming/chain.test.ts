@@ -311,7 +311,7 @@ describe('loop', () => {
 });
 
 describe('entries that name no list', () => {
-  it('moves an entry without listId, or with an unknown list, to shunt with UnknownListError', async () => {
+  it('moves an entry without listId, or with an unknown list, to shunt with ListUnknownError (SY_LIST_UNKNOWN)', async () => {
     const setup = await setupIncoming();
     const first = await setup.post(plainPost(), { listId: 'nosuch@lists.example.org' });
     const second = await setup.post(plainPost(), { listId: null });
@@ -319,7 +319,7 @@ describe('entries that name no list', () => {
     expect([first.outcome, second.outcome, third.outcome]).toEqual(['shunt', 'shunt', 'shunt']);
     const shunted = await setup.entries('shunt');
     expect(shunted).toHaveLength(3);
-    for (const entry of shunted) expect((entry.control.error as { name: string }).name).toBe('UnknownListError');
+    for (const entry of shunted) expect((entry.control.error as { name: string }).name).toBe('ListUnknownError');
     expect(shunted.map((entry) => (entry.control.error as { message: string }).message).join('\n')).toContain('no list nosuch@lists.example.org');
   });
 });

@@ -78,7 +78,7 @@ describe('virgin runner', () => {
     expect(await put(spool, watch, { listId: 'gone@lists.example.org', toOwners: true })).toBe('shunt');
     expect(await put(spool, watch, { recipients: ['a@example.com'] })).toBe('shunt');
     const errors = (await spool.entries('shunt')).map((entry) => (entry.control.error as { name: string }).name).sort();
-    expect(errors).toEqual(['NoRecipientsError', 'UnknownListError', 'UnknownListError']);
+    expect(errors).toEqual(['ListUnknownError', 'ListUnknownError', 'NoRecipientsError']);
     expect(await spool.entries('out')).toHaveLength(0);
   });
 });

@@ -172,7 +172,7 @@ export default class BounceRunner extends StoreRunner {
       } catch (error) {
         // An address the store refuses (invalid syntax) is no member of anything.
         if (error instanceof StoreError && error.code === 'SY_ADDRESS_INVALID') {
-          ctx.log.warn({ address: bounce.address, err: error.message }, 'bounce names an invalid address: ignored');
+          ctx.log.warn({ address: bounce.address, err: error }, 'bounce names an invalid address: ignored');
           continue;
         }
         throw error;

@@ -64,6 +64,7 @@ import type { DequeuedEntry, JsonObject } from '../queues/index.js';
 import { smtpSchema, type SmtpConfig } from '../src/config/smtp-schema.js';
 import { bouncesAddress, encodeVerp } from '../src/mail/verp.js';
 import { RunnerError, TemporaryFailure } from './errors.js';
+import { isTemporary } from '../src/errors.js';
 import { CheckpointJournal, journalPath, removeJournal, sweepOrphanJournals } from './outgoing/checkpoint-journal.js';
 import { DestinationBackoff } from './outgoing/destination-backoff.js';
 import { MessageRejectedError } from './outgoing/errors.js';
@@ -243,7 +244,7 @@ export default class OutgoingRunner extends Runner {
         // To shunt like any failed pool task, but holding only the recipients not yet done.
         const cause = attempt.renderError;
         const code = cause instanceof RunnerError ? cause.code : 'SY_TASK_CRASHED';
-        throw new RunnerError(code, `rendering personalised copies failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, metadata });
+        throw new RunnerError(code, `rendering personalised copies failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, metadata, temporary: isTemporary(cause) });
       }
       if (attempt.rejected) {
         const { command, smtpCode, response } = attempt.rejected;

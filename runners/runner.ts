@@ -246,7 +246,7 @@ export abstract class Runner extends EventEmitter {
     this.emit('starting', 'listing its slice');
     const watcher = await this.switchboard.watch();
     for (const { dir, error } of watcher.unwatched) {
-      this.log.error({ dir, err: error.message }, 'cannot watch a shard directory: its entries are seen only at each rescan (queues.rescanInterval)');
+      this.log.error({ dir, err: error }, 'cannot watch a shard directory: its entries are seen only at each rescan (queues.rescanInterval)');
     }
     try {
       await this.fullRescan();

@@ -30,24 +30,32 @@ export function logFilePath(logsDir: string, name: string, slice?: number, numSl
   return join(logsDir, slice === undefined ? `${name}.log` : `${name}-${slice}of${numSlices}.log`);
 }
 
+/**
+ * Errors are logged as objects under `err` (`log.warn({ err }, ...)`), never
+ * as `err.message`: pino's error serializer then writes type, message, stack,
+ * cause and our own fields (`code`, `temporary`), which is what an operator
+ * greps for. It is pino's default too; named here so it cannot be lost.
+ */
+const serializers = { err: pino.stdSerializers.err };
+
 export async function createLogger(options: LogOptions): Promise<LogSetup> {
   const base = { pid: process.pid, ...options.base };
   if (options.destination === 'stdout') {
     if (process.stdout.isTTY) {
       const { default: pretty } = await import('pino-pretty');
       const stream = pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' });
-      const logger = pino({ level: options.level, base }, stream);
+      const logger = pino({ level: options.level, base, serializers }, stream);
       return { logger, reopen: () => undefined, flush: () => undefined };
     }
     const stream = pino.destination({ dest: 1, sync: true });
-    const logger = pino({ level: options.level, base }, stream);
+    const logger = pino({ level: options.level, base, serializers }, stream);
     return { logger, reopen: () => undefined, flush: () => undefined };
   }
   mkdirSync(join(options.destination, '..'), { recursive: true, mode: 0o770 });
   // Synchronous writes: a crash loses no line, and at queue rates the cost is
   // one write(2) per line, which the benchmarks include.
   const stream = pino.destination({ dest: options.destination, sync: true, mkdir: true });
-  const logger = pino({ level: options.level, base }, stream);
+  const logger = pino({ level: options.level, base, serializers }, stream);
   return {
     logger,
     reopen: () => stream.reopen(),

@@ -6,9 +6,10 @@
  * own trouble and temporary (the MTA keeps the message and tries again):
  * a full disk, an unwritable spool, a busy store, a bug.
  */
-import { SwitchyardError } from '../errors.js';
+import { isStorageExhausted, isTemporary, SwitchyardError } from '../errors.js';
 import { RecipientUnknownError } from '../mail/routing.js';
 
+/** Permanent (`ingress.onOversize` 'reject') or temporary ('defer': the MTA keeps it). */
 export class MessageTooLargeError extends SwitchyardError {
   constructor(readonly limit: number, readonly permanent: boolean) {
     super('SY_MESSAGE_TOO_LARGE', `message larger than ingress.maxMessageSize (${limit} bytes)`, { temporary: !permanent });
@@ -30,13 +31,18 @@ export interface IngressFailure {
   message: string;
 }
 
-const STORAGE_CODES = new Set(['ENOSPC', 'EDQUOT']);
-
+/**
+ * What the MTA is told. Only the sender's own problems, which say so by
+ * `temporary` false, are permanent; any other failure (ours, a bug, a system
+ * error without a code of ours) is temporary, since a 5xx or a permanent exit
+ * would lose a message that a retry may well deliver.
+ */
 export function classifyIngressError(error: unknown): IngressFailure {
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof RecipientUnknownError) return { kind: 'unknown-recipient', storage: false, message };
-  if (error instanceof EmptyMessageError) return { kind: 'empty', storage: false, message };
-  if (error instanceof MessageTooLargeError && error.permanent) return { kind: 'too-large', storage: false, message };
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  return { kind: 'temporary', storage: typeof code === 'string' && STORAGE_CODES.has(code), message };
+  if (!isTemporary(error)) {
+    if (error instanceof RecipientUnknownError) return { kind: 'unknown-recipient', storage: false, message };
+    if (error instanceof EmptyMessageError) return { kind: 'empty', storage: false, message };
+    if (error instanceof MessageTooLargeError) return { kind: 'too-large', storage: false, message };
+  }
+  return { kind: 'temporary', storage: isStorageExhausted(error), message };
 }

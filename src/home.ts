@@ -87,7 +87,7 @@ export class HomeMissingError extends SwitchyardError {
   constructor(readonly home: string, what = 'no switchyard home') {
     // The fallback of the search: say where else was looked, and who would create it.
     const searched = home === resolve(DEFAULT_HOME) ? ` (nor at ${SYSTEM_HOME}; only \`switchyard start\` creates ./var)` : '';
-    super('SY_HOME_MISSING', `${what} at ${home} (SY_HOME_MISSING): pass --home or set SWITCHYARD_HOME${searched}`);
+    super('SY_HOME_MISSING', `${what} at ${home}: pass --home or set SWITCHYARD_HOME${searched}`);
   }
 }
 
@@ -159,7 +159,7 @@ function homeAccessMessage(home: string, path: string, code: string): string {
     owner = undefined;
   }
   const me = process.getuid?.();
-  const problem = `permission denied on ${path} (${code}, SY_HOME_ACCESS)`;
+  const problem = `permission denied on ${path} (${code})`;
   if (owner === undefined) return `${problem}: this user (${me === undefined ? 'unknown' : userName(me)}) cannot reach the home ${home}; run switchyard as the user who owns it, or fix the modes of its parent directories`;
   const name = userName(owner);
   if (owner === me) return `${problem}: the home ${home} is yours (${name}), but that file is not readable or writable by you; fix its owner or mode (chown ${name} / chmod u+rw)`;

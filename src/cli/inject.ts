@@ -40,6 +40,8 @@
  * src/ingress/ingress-writer.ts for its crash windows); nothing else.
  */
 import { parseArgs } from 'node:util';
+// Small and import-free: the one base error, and the code of any error.
+import { errorCode, SwitchyardError } from '../errors.js';
 import type { Readable } from 'node:stream';
 
 export const EX_OK = 0;
@@ -77,11 +79,10 @@ export interface InjectIo {
   stderr: NodeJS.WritableStream;
 }
 
-/** A failure with its exit code already decided. */
-class InjectExit extends Error {
-  constructor(readonly exitCode: number, message: string) {
-    super(message);
-    this.name = 'InjectExit';
+/** A failure with its exit code already decided (75: temporary, the MTA keeps the mail); a bad command line unless `code` says otherwise. */
+class InjectExit extends SwitchyardError {
+  constructor(exitCode: number, message: string, code = 'SY_USAGE') {
+    super(code, message, { exitCode, temporary: exitCode === EX_TEMPFAIL });
   }
 }
 
@@ -201,6 +202,7 @@ async function refuseForeignRoot(home: string): Promise<void> {
     `refusing to run as root: the home ${home} belongs to ${who}, and queue files written by root would be unreadable to its runners. ` +
       `Run inject as ${as} (Postfix: user=${as} on the pipe in master.cf, or an alias file owned by ${as}; Exim: user = ${as} on the pipe transport). ` +
       'Exit 75: the MTA keeps the mail and retries',
+    'SY_HOME_ACCESS',
   );
 }
 
@@ -250,23 +252,24 @@ async function inject(args: InjectArgs, io: InjectIo, home: string): Promise<num
   }
 }
 
-/** Decide the exit code of any failure (see the module comment). */
-async function exitCodeOf(error: unknown, home: string): Promise<{ code: number; message: string }> {
-  if (error instanceof InjectExit) return { code: error.exitCode, message: error.message };
+/** Decide the exit code of any failure (see the module comment); `sy` is the code printed with the message. */
+async function exitCodeOf(error: unknown, home: string): Promise<{ code: number; message: string; sy: string }> {
+  if (error instanceof InjectExit) return { code: error.exitCode, message: error.message, sy: error.code };
   const { accessError } = await import('../home.js');
   const denied = accessError(error, home);
-  if (denied !== undefined) return { code: EX_TEMPFAIL, message: `temporary failure, the MTA will retry: ${denied.message}` };
+  if (denied !== undefined) return { code: EX_TEMPFAIL, message: `temporary failure, the MTA will retry: ${denied.message}`, sy: denied.code };
   const { classifyIngressError } = await import('../ingress/errors.js');
   const failure = classifyIngressError(error);
+  const sy = errorCode(error);
   switch (failure.kind) {
     case 'unknown-recipient':
-      return { code: EX_NOUSER, message: `unknown address: ${failure.message} (home ${home})` };
+      return { code: EX_NOUSER, message: `unknown address: ${failure.message} (home ${home})`, sy };
     case 'empty':
-      return { code: EX_DATAERR, message: failure.message };
+      return { code: EX_DATAERR, message: failure.message, sy };
     case 'too-large':
-      return { code: EX_UNAVAILABLE, message: failure.message };
+      return { code: EX_UNAVAILABLE, message: failure.message, sy };
     case 'temporary':
-      return { code: EX_TEMPFAIL, message: `temporary failure, the MTA will retry: ${failure.message}` };
+      return { code: EX_TEMPFAIL, message: `temporary failure, the MTA will retry: ${failure.message}`, sy };
   }
 }
 
@@ -286,13 +289,13 @@ export async function runInject(
     home = (await import('../home.js')).resolveHome(args.home, env);
     return await inject(args, io, home);
   } catch (error) {
-    let outcome: { code: number; message: string };
+    let outcome: { code: number; message: string; sy: string };
     try {
       outcome = await exitCodeOf(error, home);
     } catch {
-      outcome = { code: EX_TEMPFAIL, message: String(error) };
+      outcome = { code: EX_TEMPFAIL, message: String(error), sy: errorCode(error) };
     }
-    io.stderr.write(`switchyard inject: ${outcome.message}\n`);
+    io.stderr.write(`switchyard inject: ${outcome.sy}: ${outcome.message}\n`);
     return outcome.code;
   }
 }
@@ -305,7 +308,7 @@ export async function runInject(
 export function guardProcess(): void {
   const die = (error: unknown): void => {
     try {
-      process.stderr.write(`switchyard inject: temporary failure, the MTA will retry: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`switchyard inject: ${errorCode(error)}: temporary failure, the MTA will retry: ${error instanceof Error ? error.message : String(error)}\n`);
     } finally {
       process.exit(EX_TEMPFAIL);
     }

@@ -2,13 +2,15 @@
  * The `switchyard` command tree (commander). Each command group lives in its
  * own module and is added here with one `program.addCommand(...)` line; this
  * file only wires them up and turns every way of failing into one of the
- * exit codes of exit-codes.ts. main.ts loads it for every command but
+ * exit codes of exit-codes.ts, reported as `switchyard: SY_CODE: message` on
+ * stderr, or with `--json` anywhere on the command line as one JSON object
+ * `{"error": {"code", "message", "temporary"}}` on stdout (same exit code). main.ts loads it for every command but
  * `inject`, which must start without it.
  */
 import { Command, CommanderError } from 'commander';
-import { QueueError } from '../../queues/index.js';
 import { resolveHome } from '../home.js';
-import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { INTERNAL_CODE, isSwitchyardError } from '../errors.js';
+import { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { homeCliError } from './home-option.js';
 import { queueCommand } from './queue-command.js';
 import { masterCommands } from './master-commands.js';
@@ -58,7 +60,7 @@ function configureTree(command: Command): void {
   command
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ outputError: (text, write) => write(`switchyard: ${text.replace(/^error: /, '')}`) });
+    .configureOutput({ outputError: (text, write) => write(`switchyard: SY_USAGE: ${text.replace(/^error: /, '')}`) });
   for (const sub of command.commands) configureTree(sub);
 }
 
@@ -70,31 +72,53 @@ export async function run(argv: readonly string[] = process.argv): Promise<numbe
     // An action may have set its own code (`start --foreground` returns the master's).
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (error) {
-    return report(error, () => resolveHome(program.opts<{ home?: string }>().home));
+    return report(error, () => resolveHome(program.opts<{ home?: string }>().home), wantsJson(argv));
   }
+}
+
+/** `--json` among the options (before a `--`): the error, too, is printed as JSON. */
+function wantsJson(argv: readonly string[]): boolean {
+  const options = argv.slice(2);
+  const end = options.indexOf('--');
+  return (end < 0 ? options : options.slice(0, end)).includes('--json');
 }
 
 /** Queue errors that mean "not there": the message names the home, the likeliest mistake being the wrong one. */
 const QUEUE_NOT_FOUND = new Set(['SY_QUEUE_UNKNOWN', 'SY_QUEUE_ENTRY_MISSING', 'SY_QUEUE_ENTRY_UNKNOWN']);
 
-function report(error: unknown, home: () => string): number {
-  // Commander has already printed its own message (or the help text).
-  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
-  if (error instanceof CliError) {
-    process.stderr.write(`switchyard: ${error.message}\n`);
-    return error.exitCode;
-  }
-  if (error instanceof QueueError) {
-    process.stderr.write(`switchyard: ${error.message}${QUEUE_NOT_FOUND.has(error.code) ? `; looked in the home ${home()}` : ''}\n`);
-    return EXIT_ERROR;
-  }
+interface Failure {
+  code: string;
+  message: string;
+  temporary: boolean;
+  exitCode: number;
+}
+
+/** What to tell the operator about `error`, and the exit code. */
+function describe(error: unknown, home: () => string): Failure {
   // A raw EACCES from anywhere in the home: say whose home it is and what to do.
-  const denied = homeCliError(error, home());
-  if (denied !== undefined) {
-    process.stderr.write(`switchyard: ${denied.message}\n`);
-    return denied.exitCode;
+  const denied = isSwitchyardError(error) ? undefined : homeCliError(error, home());
+  const known = denied ?? error;
+  if (isSwitchyardError(known)) {
+    const where = QUEUE_NOT_FOUND.has(known.code) && known.name !== 'CliError' ? `; looked in the home ${home()}` : '';
+    return { code: known.code, message: `${known.message}${where}`, temporary: known.temporary, exitCode: known.exitCode };
   }
   const err = error instanceof Error ? error : new Error(String(error));
-  process.stderr.write(`switchyard: ${process.env.SWITCHYARD_DEBUG ? (err.stack ?? err.message) : err.message}\n`);
-  return EXIT_ERROR;
+  return { code: INTERNAL_CODE, message: process.env.SWITCHYARD_DEBUG ? (err.stack ?? err.message) : err.message, temporary: false, exitCode: EXIT_ERROR };
+}
+
+function report(error: unknown, home: () => string, json: boolean): number {
+  if (error instanceof CommanderError) {
+    // Commander has already printed its own message (or the help text) on stderr.
+    if (error.exitCode === 0) return EXIT_OK;
+    if (json) printJsonError({ code: 'SY_USAGE', message: error.message.replace(/^error: /, ''), temporary: false });
+    return EXIT_USAGE;
+  }
+  const failure = describe(error, home);
+  if (json) printJsonError(failure);
+  else process.stderr.write(`switchyard: ${failure.code}: ${failure.message}\n`);
+  return failure.exitCode;
+}
+
+function printJsonError({ code, message, temporary }: Omit<Failure, 'exitCode'>): void {
+  process.stdout.write(`${JSON.stringify({ error: { code, message, temporary } })}\n`);
 }

@@ -71,7 +71,7 @@ describe('only start creates a home', () => {
     for (const how of [['--home', missing], []]) {
       const result = await runCli([...how, ...args], how.length === 0 ? { SWITCHYARD_HOME: missing } : {});
       expect(result.code, how.join(' ')).toBe(1);
-      expect(result.stderr).toBe(`switchyard: no switchyard home at ${missing} (SY_HOME_MISSING): pass --home or set SWITCHYARD_HOME\n`);
+      expect(result.stderr).toBe(`switchyard: SY_HOME_MISSING: no switchyard home at ${missing}: pass --home or set SWITCHYARD_HOME\n`);
     }
     expect(existsSync(missing)).toBe(false);
   });
@@ -80,7 +80,7 @@ describe('only start creates a home', () => {
     const missing = join(dir, 'missing');
     const result = await runCli(['--home', missing, 'inject', '--list', 'dev@example.org'], {}, 'Subject: x\n\nbody\n');
     expect(result.code).toBe(75);
-    expect(result.stderr).toContain(`no switchyard home at ${missing} (SY_HOME_MISSING)`);
+    expect(result.stderr).toContain(`SY_HOME_MISSING: no switchyard home at ${missing}`);
     expect(existsSync(missing)).toBe(false);
   });
 
@@ -115,16 +115,16 @@ describe('errors that name the home', () => {
     const listed = await runCli(['--home', dir, 'lists', 'list'], {}, undefined, asNobody);
     expect(listed.code).toBe(1);
     expect(listed.stderr).not.toContain('EACCES: permission denied, open');
-    expect(listed.stderr).toContain(`permission denied on ${join(dir, 'switchyard.toml')} (EACCES, SY_HOME_ACCESS): the home ${dir} belongs to root, and this command runs as nobody; run it as that user (sudo -u root switchyard ...)`);
+    expect(listed.stderr).toContain(`switchyard: SY_HOME_ACCESS: permission denied on ${join(dir, 'switchyard.toml')} (EACCES): the home ${dir} belongs to root, and this command runs as nobody; run it as that user (sudo -u root switchyard ...)`);
     const injected = await runCli(['--home', dir, 'inject', '--list', 'dev@example.org'], {}, 'Subject: x\n\nbody\n', asNobody);
     expect(injected.code).toBe(75);
-    expect(injected.stderr).toContain('SY_HOME_ACCESS): the home');
+    expect(injected.stderr).toMatch(/SY_HOME_ACCESS: temporary failure, the MTA will retry: permission denied on .*\(EACCES\): the home/);
     // The configuration readable, the store not: SQLite's own error is translated too.
     await chmod(dir, 0o755);
     await chmod(join(dir, 'switchyard.toml'), 0o644);
     await chmod(join(dir, 'switchyard.db'), 0o600);
     const store = await runCli(['--home', dir, 'members', 'list', 'dev@example.org'], {}, undefined, asNobody);
     expect(store.code).toBe(1);
-    expect(store.stderr).toContain(`permission denied on ${join(dir, 'switchyard.db')} (SQLITE_CANTOPEN, SY_HOME_ACCESS)`);
+    expect(store.stderr).toContain(`switchyard: SY_HOME_ACCESS: permission denied on ${join(dir, 'switchyard.db')} (SQLITE_CANTOPEN)`);
   });
 });

@@ -132,7 +132,7 @@ describe('switchyard lists', () => {
     expect((await json<ListJson>('lists', 'show', 'dev@example.org')).settings.maxMessageSize).toBe(40);
   });
 
-  it('values that go into mail headers are refused with a line break or another control character, and a replyToAddress must be one address (exit 1, SY_HEADER_VALUE); nothing is stored', async () => {
+  it('values that go into mail headers are refused with a line break or another control character, and a replyToAddress must be one address (exit 1, SY_HEADER_SETTING); nothing is stored', async () => {
     await sy('lists', 'create', 'dev@example.org');
     for (const [key, value, message] of [
       ['subjectPrefix', '[X]\r\nBcc: victim@evil.example\r\nX-Inj: 1 ', 'list setting subjectPrefix: contains a carriage return (CR)'],
@@ -145,7 +145,7 @@ describe('switchyard lists', () => {
       const result = await sy('lists', 'set', 'dev@example.org', key, value);
       expect(result.code, `${key} ${JSON.stringify(value)}`).toBe(1);
       expect(result.stderr, key).toContain(message);
-      expect(result.stderr, key).toContain('SY_HEADER_VALUE');
+      expect(result.stderr, key).toContain('switchyard: SY_HEADER_SETTING: list setting');
     }
     const shown = await json<ListJson>('lists', 'show', 'dev@example.org');
     expect(shown.displayName).toBe('Dev');
@@ -178,7 +178,7 @@ describe('switchyard lists', () => {
     for (const args of [['show', 'nope@example.org'], ['set', 'nope@example.org', 'emergency', 'true'], ['remove', 'nope@example.org', '--yes']]) {
       const result = await sy('lists', ...args);
       expect(result.code, args[0]).toBe(1);
-      expect(result.stderr, args[0]).toBe(`switchyard: no list nope@example.org (\`switchyard lists list\` shows them); looked in the home ${home}\n`);
+      expect(result.stderr, args[0]).toBe(`switchyard: SY_LIST_UNKNOWN: no list nope@example.org (\`switchyard lists list\` shows them); looked in the home ${home}\n`);
     }
   });
 
@@ -186,7 +186,7 @@ describe('switchyard lists', () => {
     const missing = join(home, 'missing');
     const result = await runCli(['--home', missing, 'lists', 'list']);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`switchyard: no switchyard home at ${missing} (SY_HOME_MISSING): pass --home or set SWITCHYARD_HOME\n`);
+    expect(result.stderr).toBe(`switchyard: SY_HOME_MISSING: no switchyard home at ${missing}: pass --home or set SWITCHYARD_HOME\n`);
   });
 
   it('a store locked by another process past store.busyTimeout exits 1 saying it is busy', async () => {

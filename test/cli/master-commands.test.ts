@@ -95,7 +95,7 @@ describe('with no master running', () => {
     const { code, stdout, stderr } = await cli(['--home', home, command]);
     expect(code).toBe(3);
     expect(stdout).toBe('');
-    expect(stderr).toBe(`switchyard: no master is running for ${home}\n`);
+    expect(stderr).toBe(`switchyard: SY_MASTER_NOT_RUNNING: no master is running for ${home}\n`);
   });
 
   it('a lock and a socket left by a master killed outright still mean none is running', async () => {

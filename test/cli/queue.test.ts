@@ -256,7 +256,7 @@ describe('queue list', () => {
   it('an unknown queue exits 1 with a message naming it', async () => {
     const result = await queue('list', 'nosuch');
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`switchyard: no queue named nosuch; looked in the home ${home}\n`);
+    expect(result.stderr).toBe(`switchyard: SY_QUEUE_UNKNOWN: no queue named nosuch; looked in the home ${home}\n`);
   });
 
   it('a queue name that is not a name exits 1 and is quoted back', async () => {
@@ -367,7 +367,7 @@ describe('queue show', () => {
     const id = makeEntryId(Buffer.from('x'), '', nowMicros());
     const result = await queue('show', id);
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`switchyard: no entry ${id} in any queue; looked in the home ${home}\n`);
+    expect(result.stderr).toBe(`switchyard: SY_QUEUE_ENTRY_UNKNOWN: no entry ${id} in any queue; looked in the home ${home}\n`);
   });
 
   it('an invalid entry id exits 1 and is quoted back', async () => {
@@ -401,7 +401,7 @@ describe('queue move', () => {
     const id = await spool.switchboard('in').enqueue('x');
     const result = await queue('move', id, 'shnut');
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`switchyard: no queue named shnut; looked in the home ${home}\n`);
+    expect(result.stderr).toBe(`switchyard: SY_QUEUE_UNKNOWN: no queue named shnut; looked in the home ${home}\n`);
     expect((await listed('in')).map((e) => e.id)).toEqual([id]);
   });
 
@@ -596,7 +596,7 @@ describe('queue purge', () => {
   it('an unknown queue exits 1 with a message naming it', async () => {
     const result = await queue('purge', 'nosuch', '--older-than', '1d');
     expect(result.code).toBe(1);
-    expect(result.stderr).toBe(`switchyard: no queue named nosuch; looked in the home ${home}\n`);
+    expect(result.stderr).toBe(`switchyard: SY_QUEUE_UNKNOWN: no queue named nosuch; looked in the home ${home}\n`);
   });
 });
 

@@ -146,7 +146,7 @@ describe('switchyard config show', () => {
     const { code, stdout, stderr } = await cli(['--home', home, 'config', 'show']);
     expect(code).toBe(1);
     expect(stdout).toBe('');
-    expect(stderr).toContain(`switchyard: ${file}: runner.retry.instances: must be a power of two`);
+    expect(stderr).toContain(`switchyard: SY_CONFIG: ${file}: runner.retry.instances: must be a power of two`);
   });
 
   it('--markdown prints the reference table: one row per knob with its default and description', async () => {

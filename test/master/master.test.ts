@@ -282,7 +282,7 @@ describe('master', () => {
     expect(bad.stderr).toMatch(/power of two/);
     const missing = await runCli(['--home', join(dir, 'nope'), 'start', '--foreground']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/no switchyard home at .*nope \(SY_HOME_MISSING\)/);
+    expect(missing.stderr).toMatch(/SY_HOME_MISSING: no switchyard home at .*nope: pass --home/);
   });
 });
 

@@ -80,7 +80,7 @@ describe('only start creates a home', () => {
     const missing = join(dir, 'missing');
     const result = await runCli(['--home', missing, 'inject', '--list', 'dev@example.org'], {}, 'Subject: x\n\nbody\n');
     expect(result.code).toBe(75);
-    expect(result.stderr).toContain(`SY_HOME_MISSING: no switchyard home at ${missing}`);
+    expect(result.stderr).toContain(`switchyard inject: SY_HOME_MISSING: temporary failure, the MTA will retry: no switchyard home at ${missing}`);
     expect(existsSync(missing)).toBe(false);
   });
 

@@ -360,7 +360,8 @@ describe('queue show', () => {
     const id = await spool.switchboard('in').enqueue('x');
     const result = await queue('show', id, '--raw', '--json');
     expect(result.code).toBe(2);
-    expect(result.stdout.length).toBe(0);
+    // No message bytes: with --json, only the error as JSON.
+    expect(JSON.parse(result.out)).toMatchObject({ error: { code: 'SY_USAGE', temporary: false } });
   });
 
   it('a missing entry exits 1 with a message naming it', async () => {

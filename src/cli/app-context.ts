@@ -12,6 +12,7 @@ import { spoolEnqueue } from '../app/spool-enqueue.js';
 import { homePaths } from '../home.js';
 import { regenerateOnListChange } from '../mta/regenerate.js';
 import { withStore, type StoreContext } from './store-access.js';
+import { errorCode } from '../errors.js';
 
 export function withApp<T>(command: Command, work: (app: AppContext, context: StoreContext) => Promise<T>): Promise<T> {
   return withStore(command, (store, context) => {
@@ -24,6 +25,6 @@ export function withApp<T>(command: Command, work: (app: AppContext, context: St
 
 /** A list change stood but something that follows it failed (the MTA files): say so, exit 1. */
 export function warnSubscriberErrors(errors: readonly Error[]): void {
-  for (const error of errors) process.stderr.write(`switchyard: warning: ${error.message}\n`);
+  for (const error of errors) process.stderr.write(`switchyard: warning: ${errorCode(error)}: ${error.message}\n`);
   if (errors.length > 0) process.exitCode = 1;
 }

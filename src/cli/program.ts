@@ -10,7 +10,7 @@
 import { Command, CommanderError } from 'commander';
 import { resolveHome } from '../home.js';
 import { INTERNAL_CODE, isSwitchyardError } from '../errors.js';
-import { EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { homeCliError } from './home-option.js';
 import { queueCommand } from './queue-command.js';
 import { masterCommands } from './master-commands.js';
@@ -99,7 +99,8 @@ function describe(error: unknown, home: () => string): Failure {
   const denied = isSwitchyardError(error) ? undefined : homeCliError(error, home());
   const known = denied ?? error;
   if (isSwitchyardError(known)) {
-    const where = QUEUE_NOT_FOUND.has(known.code) && known.name !== 'CliError' ? `; looked in the home ${home()}` : '';
+    // A CliError has said what it means to; a queue error from the library has not.
+    const where = QUEUE_NOT_FOUND.has(known.code) && !(known instanceof CliError) ? `; looked in the home ${home()}` : '';
     return { code: known.code, message: `${known.message}${where}`, temporary: known.temporary, exitCode: known.exitCode };
   }
   const err = error instanceof Error ? error : new Error(String(error));

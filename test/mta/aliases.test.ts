@@ -65,6 +65,7 @@ describe('switchyard aliases', () => {
       const result = await runCli(['--home', bad, 'lists', 'create', 'x@lists.example.org']);
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(/postmap could not index .*switchyard aliases/);
+      expect(result.stderr).toMatch(/^switchyard: warning: SY_MTA_FILES_STALE: the MTA files were not rewritten/);
       expect((await runCli(['--home', bad, 'lists', 'list', '--json'])).stdout).toContain('x@lists.example.org');
     } finally {
       await rm(bad, { recursive: true, force: true });

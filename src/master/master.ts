@@ -30,6 +30,7 @@ import { acquireMasterLock, type MasterLock } from './lock.js';
 import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol.js';
 import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
+import { errorCode } from '../errors.js';
 
 const RUNNER_SCRIPT = fileURLToPath(new URL('./runner-process.js', import.meta.url));
 
@@ -66,9 +67,10 @@ export async function runMaster(options: MasterOptions): Promise<number> {
       base: { role: 'master' },
     });
   } catch (error) {
-    const reason = (accessError(error, options.home) ?? (error as Error)).message;
+    const failure = accessError(error, options.home) ?? (error as Error);
+    const reason = failure.message;
     notifyParent(options, { type: 'master-start-failed', reason });
-    process.stderr.write(`switchyard: ${reason}\n`);
+    process.stderr.write(`switchyard: ${errorCode(failure)}: ${reason}\n`);
     return 1;
   }
   const log = logs.logger;
@@ -83,7 +85,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     const reason = (error as Error).message;
     log.error(reason);
     notifyParent(options, { type: 'master-start-failed', reason });
-    if (!options.notifyParent) process.stderr.write(`switchyard: ${reason}\n`);
+    if (!options.notifyParent) process.stderr.write(`switchyard: ${errorCode(error)}: ${reason}\n`);
     return 1;
   }
 
@@ -156,7 +158,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     await statusServer.close();
     await lock.release();
     notifyParent(options, { type: 'master-start-failed', reason });
-    if (!options.notifyParent) process.stderr.write(`switchyard: start failed: ${reason}\n`);
+    if (!options.notifyParent) process.stderr.write(`switchyard: ${errorCode(error)}: start failed: ${reason}\n`);
     return 1;
   }
   log.info({ home: options.home, runners: supervisor.processCount, config: loaded.fromFile ? loaded.file : 'embedded defaults' }, 'master started');

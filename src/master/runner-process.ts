@@ -27,6 +27,7 @@ import type { ResolvedRunner } from '../config/load.js';
 import type { Runner, RunnerOptions } from '../../runners/runner.js';
 import type { Service, ServiceOptions } from '../../runners/service.js';
 import { RUNNER_EXIT_RESTART, type RunnerMessage } from './protocol.js';
+import { errorCode } from '../errors.js';
 // Everything else is imported in main(), after the first heartbeat: loading it takes seconds on a
 // loaded machine, and the master should hear from this process from the start.
 
@@ -209,7 +210,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`switchyard runner: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`switchyard runner: ${errorCode(error)}: ${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
 );

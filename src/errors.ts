@@ -74,9 +74,12 @@ export function errorCode(err: unknown): string {
 
 /**
  * System error codes (errno) that mean the disk or the quota is full. This is
- * the one place switchyard reads errno to decide what a failure means: a full
- * disk is temporary everywhere (ingress says 452 / exits 75, a runner retries),
- * and it is the only errno that changes an answer (452 instead of 451).
+ * the one place switchyard reads errno to decide what a failure means. Any
+ * error that is not one of ours is already temporary for ingress (exit 75,
+ * 4xx); a full disk is the only errno that changes the answer: LMTP says 452
+ * (insufficient storage) instead of 451. Which errno make a queue file
+ * unreadable rather than the spool broken is the queue library's own
+ * business (queues/queue-file.ts), not a question of temporary.
  */
 const STORAGE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
 

@@ -1,7 +1,9 @@
 /**
  * The incoming runner: consumes `in`, where ingress (LMTP, `switchyard
- * inject`) puts every post to a list, runs the posting chain on it
- * (incoming/chain.ts) and acts on the decision:
+ * inject`) puts every post to a list, runs the chain the list names in
+ * `postingChain` on it (incoming/chain.ts CHAINS; `default` unless set;
+ * a name no longer registered sends the entry to `shunt` with
+ * UnknownChainError) and acts on the decision:
  *
  *   accept   the posting pipeline (incoming/pipeline.ts, the list's
  *            `postingPipeline`); when its last handler set ctx.outgoing, the
@@ -50,7 +52,7 @@ import type { MailingList, Store } from '../src/store/index.js';
 import { RunnerSetupError } from './errors.js';
 import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
 import { posterAddress } from './incoming/addresses.js';
-import { APPROVED_CHAIN, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
+import { APPROVED_CHAIN, chainOf, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
 import { MalformedEntryError, UnknownListError } from './incoming/errors.js';
 import type { MessageSummary, ParseTask } from './incoming/parse-worker.js';
 import { runPipeline, type PipelineContext } from './incoming/pipeline.js';
@@ -132,7 +134,7 @@ export default class IncomingRunner extends StoreRunner {
     } else {
       const summary = await this.summarize(repaired.message, ctx);
       const chainCtx: ChainContext = { list, message, summary, sender, metadata, store, limits: this.settings };
-      decision = await runChain(chainCtx);
+      decision = await runChain(chainCtx, chainOf(list.settings.postingChain, list.address));
       message = chainCtx.message;
     }
     metadata.chain = { rule: decision.rule, action: decision.action, reason: decision.reason, at: new Date(this.now()).toISOString() };

@@ -44,7 +44,6 @@
  */
 import { z } from 'zod';
 import type { DequeuedEntry, JsonObject } from '../queues/index.js';
-import { durationKnob } from '../src/config/knob-types.js';
 import { RawMessage } from '../src/mail/raw-message.js';
 import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
 import { lookupList } from '../src/app/list-lookup.js';
@@ -59,33 +58,14 @@ import { runPipeline, type PipelineContext } from './incoming/pipeline.js';
 import type { EntryContext, RunnerOptions } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 import { workerModule } from './task-pool.js';
+import { incomingOptionsSchema, type IncomingOptions } from './incoming/options.js';
 
 export const IN_QUEUE = 'in';
 export const OUT_QUEUE = 'out';
 
 const PARSE_WORKER = workerModule(import.meta.url, 'incoming/parse-worker.js');
 
-/** `[runner.incoming.options]`. */
-export const incomingOptionsSchema = z
-  .object({
-    parseMaxSize: z
-      .number()
-      .int()
-      .min(0)
-      .default(10 * 1024 * 1024)
-      .describe('messages larger than this many bytes are not given to mailparser (and so are held by the size rule)'),
-    parseTimeout: durationKnob('10s', 'a mailparser run longer than this fails its entry to shunt (a MIME bomb costs one entry)'),
-    maxHops: z
-      .number()
-      .int()
-      .min(1)
-      .default(25)
-      .describe('a post with more Received fields than this has gone round a mail loop: discarded, logged (Postfix hopcount_limit)'),
-    maxFromAddresses: z.number().int().min(1).default(10).describe('a post whose From names more addresses than this is held'),
-  })
-  .strict();
-
-export type IncomingOptions = z.output<typeof incomingOptionsSchema>;
+export { incomingOptionsSchema, type IncomingOptions } from './incoming/options.js';
 
 /** `approval` in the metadata of a post a moderator approved. */
 const approvalSchema = z.object({ heldId: z.number().int().positive(), token: z.string().min(8), by: z.string(), at: z.string() });

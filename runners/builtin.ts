@@ -7,6 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { incomingOptionsSchema } from './incoming/options.js';
+import { ARCHIVE_QUEUE, BOUNCES_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, VIRGIN_QUEUE } from './queue-names.js';
 
 /** The options table of a runner that takes none: any key in it is a typo. */
 export const NO_OPTIONS = z.object({}).strict();
@@ -33,15 +34,15 @@ function here(file: string): string {
 }
 
 export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
-  retry: { queue: 'retry', module: here('./retry.js'), description: 'returns temporarily failed entries to their queue when due', options: NO_OPTIONS },
+  retry: { queue: RETRY_QUEUE, module: here('./retry.js'), description: 'returns temporarily failed entries to their queue when due', options: NO_OPTIONS },
   archive: {
-    queue: 'archive',
+    queue: ARCHIVE_QUEUE,
     module: here('./archive.js'),
     description: "appends each accepted post's archive copy to its list's mbox file (<home>/archives/<list>.mbox); one instance only",
     options: NO_OPTIONS,
   },
   outgoing: {
-    queue: 'out',
+    queue: OUT_QUEUE,
     module: here('./outgoing.js'),
     description: 'delivers `out` entries to the smarthost over SMTP ([smtp]), with checkpoints and retry',
     options: NO_OPTIONS,
@@ -62,7 +63,7 @@ export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
     options: NO_OPTIONS,
   },
   incoming: {
-    queue: 'in',
+    queue: IN_QUEUE,
     module: here('./incoming.js'),
     description: 'runs the posting chain on `in` (hold, reject, discard, accept) and the pipeline; accepted posts to `out`',
     options: incomingOptionsSchema,
@@ -70,13 +71,13 @@ export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
     defaults: { concurrency: 2 },
   },
   bounces: {
-    queue: 'bounces',
+    queue: BOUNCES_QUEUE,
     module: here('./bounce.js'),
     description: 'classifies mail to name-bounces (VERP, DSN, MTA formats) and failures from outgoing; scores members, disables and notifies',
     options: NO_OPTIONS,
   },
   virgin: {
-    queue: 'virgin',
+    queue: VIRGIN_QUEUE,
     module: here('./virgin.js'),
     description: 'delivers notices and -owner mail (`virgin`) to their recipients and the list owners, through `out`',
     options: NO_OPTIONS,

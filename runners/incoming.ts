@@ -59,16 +59,15 @@ import type { EntryContext, RunnerOptions } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 import { workerModule } from './task-pool.js';
 import { incomingOptionsSchema, type IncomingOptions } from './incoming/options.js';
+import { approvalSchema, IN_QUEUE, OUT_QUEUE } from './queue-names.js';
 
-export const IN_QUEUE = 'in';
-export const OUT_QUEUE = 'out';
+export { IN_QUEUE, OUT_QUEUE };
 
 const PARSE_WORKER = workerModule(import.meta.url, 'incoming/parse-worker.js');
 
 export { incomingOptionsSchema, type IncomingOptions } from './incoming/options.js';
 
 /** `approval` in the metadata of a post a moderator approved. */
-const approvalSchema = z.object({ heldId: z.number().int().positive(), token: z.string().min(8), by: z.string(), at: z.string() });
 export type Approval = z.output<typeof approvalSchema>;
 
 /** The rule name recorded for a post a moderator approved. */

@@ -1,12 +1,12 @@
 /**
  * What can go wrong taking a message in, and what the MTA is told. Only
  * three failures are the sender's problem and permanent: an unknown address
- * (RecipientUnknownError, src/mail/routing.ts), an empty message, and (when
+ * (RecipientUnknownError, src/ingress/routing.ts), an empty message, and (when
  * `ingress.onOversize` is 'reject') an oversize one. Everything else is our
  * own trouble and temporary (the MTA keeps the message and tries again):
  * a full disk, an unwritable spool, a busy store, a bug.
  */
-import { RecipientUnknownError } from '../mail/routing.js';
+import { RecipientUnknownError } from './routing.js';
 
 export class MessageTooLargeError extends Error {
   readonly code = 'SY_MESSAGE_TOO_LARGE';

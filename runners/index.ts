@@ -13,6 +13,7 @@ export * from './store-runner.js';
 export * from './service.js';
 export * from './builtin.js';
 export * from './queue-names.js';
+export * from './list-setting-registries.js';
 export { default as RetryRunner } from './retry.js';
 export type { ChainContext, ChainDecision, ChainLimits, Decision, Rule } from './incoming/chain.js';
 export type { Handler, PipelineContext } from './incoming/pipeline.js';

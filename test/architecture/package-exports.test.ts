@@ -19,7 +19,7 @@ interface ExportEntry {
 const EXPECTED: Record<string, { functions: string[]; declared: string[] }> = {
   './runners': {
     functions: ['Runner', 'StoreRunner', 'Service', 'RetryRunner', 'RunnerError', 'TemporaryFailure'],
-    declared: ['Runner', 'StoreRunner', 'Service', 'RunnerOptions', 'ServiceOptions', 'EntryContext', 'Handler', 'PipelineContext', 'Rule', 'Detector', 'QUEUES'],
+    declared: ['Runner', 'StoreRunner', 'Service', 'RunnerOptions', 'ServiceOptions', 'EntryContext', 'Handler', 'PipelineContext', 'Rule', 'Detector', 'QUEUES', 'LIST_SETTING_REGISTRIES'],
   },
   './app': {
     functions: ['createList', 'setListValue', 'addMember', 'decideHeld', 'lookupList', 'AppEvents'],
@@ -67,5 +67,6 @@ describe('package exports', () => {
     expect(Object.getPrototypeOf(runners.StoreRunner)).toBe(runners.Runner);
     expect(runners.STANDARD_QUEUES).toContain('in');
     expect(runners.BUILTIN_RUNNERS.incoming?.queue).toBe(runners.IN_QUEUE);
+    expect(() => runners.LIST_SETTING_REGISTRIES.postingPipeline!.check(['bogus'])).toThrow(/unknown pipeline handler "bogus"/);
   });
 });

@@ -11,7 +11,8 @@
  */
 import { z } from 'zod';
 import { BAD_QUEUE } from '../queues/index.js';
-import { headerValueProblem } from '../src/mail/header-field.js';
+// The guard alone, not the writer: this table is loaded by every runner and by LMTP, which need no RFC 2047 encoder.
+import { headerValueProblem } from '../src/mail/header-value.js';
 
 export const IN_QUEUE = 'in';
 export const OUT_QUEUE = 'out';

@@ -37,12 +37,19 @@ import {
 } from './switchboard.js';
 import { renameCreatingDir } from './durable-file.js';
 
-export const STANDARD_QUEUES = ['in', 'out', 'bounces', 'virgin', 'retry', 'shunt', 'bad'] as const;
-
 export interface SpoolOptions {
   root: string;
   durability?: 'fsync' | 'none';
   fileMode?: number;
+  /** Queues listed (queueNames, `queue count`) even before their directory exists; the application's own. Default: none. */
+  standardQueues?: readonly string[];
+  /** Passed to every Switchboard this spool opens (see SwitchboardOptions.hashKeyField). */
+  hashKeyField?: string;
+  /**
+   * The queues `requeue` takes entries back from, to the queue each came
+   * from: `bad`, and the application's queue of failed entries. Default: `bad` only.
+   */
+  requeueFrom?: readonly string[];
 }
 
 export interface StateCounts {
@@ -149,20 +156,36 @@ export class Spool {
   readonly root: string;
   private readonly durability: 'fsync' | 'none';
   private readonly fileMode: number;
+  readonly standardQueues: readonly string[];
+  private readonly hashKeyField: string | undefined;
+  private readonly requeueFrom: readonly string[];
 
   constructor(options: SpoolOptions) {
     this.root = options.root;
     this.durability = options.durability ?? 'fsync';
     this.fileMode = options.fileMode ?? 0o660;
+    this.standardQueues = [...(options.standardQueues ?? [])];
+    for (const name of this.standardQueues) assertQueueName(name);
+    this.hashKeyField = options.hashKeyField;
+    this.requeueFrom = [...(options.requeueFrom ?? [BAD_QUEUE])];
+    for (const name of this.requeueFrom) assertQueueName(name);
   }
 
   switchboard(name: string, slice = 0, numSlices = 1): Switchboard {
-    return new Switchboard({ root: this.root, name, slice, numSlices, durability: this.durability, fileMode: this.fileMode });
+    return new Switchboard({
+      root: this.root,
+      name,
+      slice,
+      numSlices,
+      durability: this.durability,
+      fileMode: this.fileMode,
+      ...(this.hashKeyField === undefined ? {} : { hashKeyField: this.hashKeyField }),
+    });
   }
 
-  /** The standard queues plus every queue directory present, sorted. */
+  /** The standard queues (SpoolOptions.standardQueues) plus every queue directory present, sorted. */
   async queueNames(): Promise<string[]> {
-    const names = new Set<string>(STANDARD_QUEUES);
+    const names = new Set<string>(this.standardQueues);
     try {
       for (const entry of await readdir(this.root, { withFileTypes: true })) {
         if (entry.isDirectory() && /^[a-z][a-z0-9_-]{0,31}$/.test(entry.name)) names.add(entry.name);
@@ -273,13 +296,14 @@ export class Spool {
   }
 
   /**
-   * Send an entry from `bad` or `shunt` back to the queue it came from, with
-   * its restore count reset (Mailman's unshunt).
+   * Send an entry from `bad` or another requeueFrom queue (switchyard's
+   * `shunt`) back to the queue it came from, with its restore count reset
+   * (Mailman's unshunt).
    */
   async requeue(id: string): Promise<EntryInfo> {
     const info = await this.find(id);
-    if (info.queue !== BAD_QUEUE && info.queue !== 'shunt') {
-      throw new NotRequeueableError(id, `it is in ${info.queue}, not in bad or shunt`);
+    if (!this.requeueFrom.includes(info.queue)) {
+      throw new NotRequeueableError(id, `it is in ${info.queue}, not in ${this.requeueFrom.join(' or ')}`);
     }
     if (info.setAsideFile !== undefined) {
       const original = info.control?.originalQueue;
@@ -299,9 +323,9 @@ export class Spool {
     return this.find(id);
   }
 
-  /** Every requeueable entry of `bad` and `shunt`. */
+  /** Every requeueable entry of the requeueFrom queues (`bad`, `shunt`). */
   async requeueAll(onProgress?: (done: number, total: number) => void): Promise<{ requeued: string[]; skipped: { id: string; reason: string }[] }> {
-    const candidates = [...(await this.entries(BAD_QUEUE)), ...(await this.entries('shunt'))].filter((e) => e.state !== 'bak');
+    const candidates = (await Promise.all(this.requeueFrom.map((queue) => this.entries(queue)))).flat().filter((e) => e.state !== 'bak');
     const result = { requeued: [] as string[], skipped: [] as { id: string; reason: string }[] };
     for (const [index, entry] of candidates.entries()) {
       try {

@@ -70,7 +70,12 @@ export interface SwitchboardOptions {
   fileMode?: number;
   /** Recoveries after which a `.bak` goes to `bad` instead. Default 3. */
   maxRestores?: number;
-  /** Metadata key whose string value is mixed into the sha1 (the list id). Default 'listId'. */
+  /**
+   * Metadata key whose string value is mixed into each new entry's sha1 (and
+   * so decides its slice with the payload and time): the application's
+   * grouping key (switchyard passes its list id, runners/queue-names.ts).
+   * Default: none (the empty string is mixed in).
+   */
   hashKeyField?: string;
   /** How often a waiting consumer rescans even without events, in ms. Default 60 000. */
   rescanIntervalMs?: number;
@@ -196,7 +201,7 @@ export class Switchboard {
   readonly numSlices: number;
   readonly maxRestores: number;
   private readonly write: WriteOptions;
-  private readonly hashKeyField: string;
+  private readonly hashKeyField: string | undefined;
   private readonly rescanIntervalMs: number;
   private readonly shards: readonly string[];
   private readonly knownDirs = new Set<string>();
@@ -213,7 +218,7 @@ export class Switchboard {
       throw new QueueOptionsError(`maxRestores must be a positive integer, got ${options.maxRestores}`);
     }
     this.write = { fsync: (options.durability ?? 'fsync') === 'fsync', mode: options.fileMode ?? 0o660 };
-    this.hashKeyField = options.hashKeyField ?? 'listId';
+    this.hashKeyField = options.hashKeyField;
     this.rescanIntervalMs = options.rescanIntervalMs ?? 60_000;
     this.shards = shardsOfSlice(this.slice, this.numSlices);
   }
@@ -246,7 +251,7 @@ export class Switchboard {
    */
   async newEntry(metadata: JsonObject, options: EnqueueOptions = {}, payload: Uint8Array = NO_PAYLOAD): Promise<NewEntry> {
     const micros = options.micros ?? nowMicros();
-    const hashKey = metadata[this.hashKeyField];
+    const hashKey = this.hashKeyField === undefined ? undefined : metadata[this.hashKeyField];
     const id = makeEntryId(payload, typeof hashKey === 'string' ? hashKey : '', micros);
     const control: EntryControl = { restores: 0, enqueuedAt: new Date().toISOString(), ...options.control };
     await this.ensureDir(join(this.queueDir, shardOf(parseEntryId(id).sha1)));

@@ -45,26 +45,9 @@ import { diagnose } from './bounce/reason-text.js';
 import type { EntryContext } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 import { workerModule } from './task-pool.js';
+import { bounceEventSchema, bounceMailSchema as ingressSchema, VIRGIN_QUEUE } from './queue-names.js';
 
-export const VIRGIN_QUEUE = 'virgin';
 const CLASSIFY_WORKER = workerModule(import.meta.url, 'bounce/classify-worker.js');
-
-const bounceEventSchema = z.object({
-  type: z.literal('bounce-event'),
-  listId: z.string().min(3),
-  recipient: z.string().min(3),
-  permanent: z.boolean(),
-  smtpCode: z.number().nullable().optional(),
-  enhancedStatus: z.string().nullable().optional(),
-  response: z.string().default(''),
-  at: z.string().optional(),
-});
-
-const ingressSchema = z.object({
-  listId: z.string().min(3),
-  envelopeRecipient: z.string().optional(),
-  receivedAt: z.string().optional(),
-});
 
 /** What happened to one entry, for the counters and the log. */
 interface Counters {

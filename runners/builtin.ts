@@ -5,6 +5,12 @@
  * subclass (`kind: 'service'`: no queue, one process).
  */
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { incomingOptionsSchema } from './incoming/options.js';
+import { ARCHIVE_QUEUE, BOUNCES_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, VIRGIN_QUEUE } from './queue-names.js';
+
+/** The options table of a runner that takes none: any key in it is a typo. */
+export const NO_OPTIONS = z.object({}).strict();
 
 export interface BuiltinRunner {
   /** Absent: a queue runner. */
@@ -15,6 +21,12 @@ export interface BuiltinRunner {
   description: string;
   /** `[runner.NAME]` values this runner starts with unless the file sets them. */
   defaults?: { concurrency?: number; watchdogTimeout?: string };
+  /**
+   * The schema of its `[runner.NAME.options]` table (strict: an unknown key
+   * is an error): part of the configuration schema, checked by `config show`
+   * and at `start`, and listed with defaults by `config show`.
+   */
+  options: z.ZodObject;
 }
 
 function here(file: string): string {
@@ -22,16 +34,18 @@ function here(file: string): string {
 }
 
 export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
-  retry: { queue: 'retry', module: here('./retry.js'), description: 'returns temporarily failed entries to their queue when due' },
+  retry: { queue: RETRY_QUEUE, module: here('./retry.js'), description: 'returns temporarily failed entries to their queue when due', options: NO_OPTIONS },
   archive: {
-    queue: 'archive',
+    queue: ARCHIVE_QUEUE,
     module: here('./archive.js'),
     description: "appends each accepted post's archive copy to its list's mbox file (<home>/archives/<list>.mbox); one instance only",
+    options: NO_OPTIONS,
   },
   outgoing: {
-    queue: 'out',
+    queue: OUT_QUEUE,
     module: here('./outgoing.js'),
     description: 'delivers `out` entries to the smarthost over SMTP ([smtp]), with checkpoints and retry',
+    options: NO_OPTIONS,
     // Delivery waits on the network, not the CPU: several posts at once. A 10,000-member
     // post may legitimately take longer than the 10-minute default without stalling.
     defaults: { concurrency: 4, watchdogTimeout: '30m' },
@@ -40,27 +54,32 @@ export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
     kind: 'service',
     module: here('./lmtp.js'),
     description: 'service: the LMTP server ([lmtp], 127.0.0.1:8024) the MTA delivers list mail to; writes ingress entries',
+    options: NO_OPTIONS,
   },
   scheduler: {
     kind: 'service',
     module: here('./scheduler.js'),
     description: 'service: the periodic jobs ([cron]): held-post expiry and bounce warnings (once for all hosts on one store), temp cleanup',
+    options: NO_OPTIONS,
   },
   incoming: {
-    queue: 'in',
+    queue: IN_QUEUE,
     module: here('./incoming.js'),
     description: 'runs the posting chain on `in` (hold, reject, discard, accept) and the pipeline; accepted posts to `out`',
+    options: incomingOptionsSchema,
     // Mostly CPU (parsing in the pool, the pipeline) with store lookups between: a few at once keep the pool busy.
     defaults: { concurrency: 2 },
   },
   bounces: {
-    queue: 'bounces',
+    queue: BOUNCES_QUEUE,
     module: here('./bounce.js'),
     description: 'classifies mail to name-bounces (VERP, DSN, MTA formats) and failures from outgoing; scores members, disables and notifies',
+    options: NO_OPTIONS,
   },
   virgin: {
-    queue: 'virgin',
+    queue: VIRGIN_QUEUE,
     module: here('./virgin.js'),
     description: 'delivers notices and -owner mail (`virgin`) to their recipients and the list owners, through `out`',
+    options: NO_OPTIONS,
   },
 };

@@ -1,7 +1,9 @@
 /**
  * The incoming runner: consumes `in`, where ingress (LMTP, `switchyard
- * inject`) puts every post to a list, runs the posting chain on it
- * (incoming/chain.ts) and acts on the decision:
+ * inject`) puts every post to a list, runs the chain the list names in
+ * `postingChain` on it (incoming/chain.ts CHAINS; `default` unless set;
+ * a name no longer registered sends the entry to `shunt` with
+ * UnknownChainError) and acts on the decision:
  *
  *   accept   the posting pipeline (incoming/pipeline.ts, the list's
  *            `postingPipeline`); when its last handler set ctx.outgoing, the
@@ -42,7 +44,6 @@
  */
 import { z } from 'zod';
 import type { DequeuedEntry, JsonObject } from '../queues/index.js';
-import { durationKnob } from '../src/config/knob-types.js';
 import { RawMessage } from '../src/mail/raw-message.js';
 import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
 import { lookupList } from '../src/app/list-lookup.js';
@@ -50,43 +51,23 @@ import type { MailingList, Store } from '../src/store/index.js';
 import { RunnerSetupError } from './errors.js';
 import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
 import { posterAddress } from './incoming/addresses.js';
-import { APPROVED_CHAIN, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
+import { APPROVED_CHAIN, chainOf, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
 import { MalformedEntryError, unknownListError } from './incoming/errors.js';
 import type { MessageSummary, ParseTask } from './incoming/parse-worker.js';
 import { runPipeline, type PipelineContext } from './incoming/pipeline.js';
 import type { EntryContext, RunnerOptions } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 import { workerModule } from './task-pool.js';
+import { incomingOptionsSchema, type IncomingOptions } from './incoming/options.js';
+import { approvalSchema, IN_QUEUE, OUT_QUEUE } from './queue-names.js';
 
-export const IN_QUEUE = 'in';
-export const OUT_QUEUE = 'out';
+export { IN_QUEUE, OUT_QUEUE };
 
 const PARSE_WORKER = workerModule(import.meta.url, 'incoming/parse-worker.js');
 
-/** `[runner.incoming.options]`. */
-export const incomingOptionsSchema = z
-  .object({
-    parseMaxSize: z
-      .number()
-      .int()
-      .min(0)
-      .default(10 * 1024 * 1024)
-      .describe('messages larger than this many bytes are not given to mailparser (and so are held by the size rule)'),
-    parseTimeout: durationKnob('10s', 'a mailparser run longer than this fails its entry to shunt (a MIME bomb costs one entry)'),
-    maxHops: z
-      .number()
-      .int()
-      .min(1)
-      .default(25)
-      .describe('a post with more Received fields than this has gone round a mail loop: discarded, logged (Postfix hopcount_limit)'),
-    maxFromAddresses: z.number().int().min(1).default(10).describe('a post whose From names more addresses than this is held'),
-  })
-  .strict();
-
-export type IncomingOptions = z.output<typeof incomingOptionsSchema>;
+export { incomingOptionsSchema, type IncomingOptions } from './incoming/options.js';
 
 /** `approval` in the metadata of a post a moderator approved. */
-const approvalSchema = z.object({ heldId: z.number().int().positive(), token: z.string().min(8), by: z.string(), at: z.string() });
 export type Approval = z.output<typeof approvalSchema>;
 
 /** The rule name recorded for a post a moderator approved. */
@@ -132,7 +113,7 @@ export default class IncomingRunner extends StoreRunner {
     } else {
       const summary = await this.summarize(repaired.message, ctx);
       const chainCtx: ChainContext = { list, message, summary, sender, metadata, store, limits: this.settings };
-      decision = await runChain(chainCtx);
+      decision = await runChain(chainCtx, chainOf(list.settings.postingChain, list.address));
       message = chainCtx.message;
     }
     metadata.chain = { rule: decision.rule, action: decision.action, reason: decision.reason, at: new Date(this.now()).toISOString() };

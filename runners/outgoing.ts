@@ -74,10 +74,10 @@ import type { RenderedCopy, RenderTask } from './outgoing/render-worker.js';
 import { classifyError, classifySuccess, contentRefusal, enhancedStatusOf, type RecipientFailure, type TransactionOutcome } from './outgoing/smtp-outcome.js';
 import { wireForm } from './outgoing/wire-form.js';
 import { workerModule } from './task-pool.js';
+import { BOUNCES_QUEUE, VIRGIN_QUEUE } from './queue-names.js';
 import { Runner, type EntryContext, type EntryOutcome, type RunnerOptions } from './runner.js';
 
-export const BOUNCES_QUEUE = 'bounces';
-export const VIRGIN_QUEUE = 'virgin';
+export { BOUNCES_QUEUE, VIRGIN_QUEUE };
 /** Recipients whose personalised copies one worker-pool task renders. */
 export const RENDER_BATCH = 500;
 

@@ -50,14 +50,14 @@ import {
 } from '../queues/index.js';
 import { RunnerError } from './errors.js';
 import { isTemporary } from '../src/errors.js';
+import { SHUNT_QUEUE, RETRY_QUEUE, SWITCHBOARD_OPTIONS } from './queue-names.js';
 import type { Config } from '../src/config/schema.js';
 import { IdHeap } from './id-heap.js';
 import { retryDelay, type RetrySchedule } from './retry-schedule.js';
 import { SpoolProblems } from './spool-problems.js';
 import type { TaskOptions, TaskPool } from './task-pool.js';
 
-export const RETRY_QUEUE = 'retry';
-export const SHUNT_QUEUE = 'shunt';
+export { RETRY_QUEUE, SHUNT_QUEUE };
 /**
  * The longest delay setTimeout honours (about 24.8 days); a longer one fires at
  * once. A runner sleeping until a later due time wakes at this and sleeps again.
@@ -165,6 +165,7 @@ export abstract class Runner extends EventEmitter {
       durability: options.durability,
       maxRestores: options.maxRestores,
       rescanIntervalMs: options.rescanIntervalMs,
+      ...SWITCHBOARD_OPTIONS,
     });
   }
 
@@ -225,7 +226,7 @@ export abstract class Runner extends EventEmitter {
   protected producer(queue: string): Switchboard {
     let switchboard = this.producers.get(queue);
     if (!switchboard) {
-      switchboard = new Switchboard({ root: this.options.spoolRoot, name: queue, durability: this.options.durability });
+      switchboard = new Switchboard({ root: this.options.spoolRoot, name: queue, durability: this.options.durability, ...SWITCHBOARD_OPTIONS });
       this.producers.set(queue, switchboard);
     }
     return switchboard;

@@ -30,6 +30,7 @@ import { Spool, Switchboard } from '../queues/index.js';
 import { runWarningsPass } from '../src/bounce/warnings.js';
 import { expireHeldPosts } from '../src/app/moderation.js';
 import { openStore, storeOptions, type Store } from '../src/store/index.js';
+import { SPOOL_OPTIONS, SWITCHBOARD_OPTIONS, VIRGIN_QUEUE } from './queue-names.js';
 import { Service, type ServiceOptions } from './service.js';
 
 export type JobOutcome = 'ok' | 'failed' | 'skipped';
@@ -176,7 +177,7 @@ export default class SchedulerService extends Service {
   }
 
   private async bounceWarnings(): Promise<string> {
-    const virgin = new Switchboard({ root: this.options.spoolRoot, name: 'virgin', durability: this.options.durability });
+    const virgin = new Switchboard({ root: this.options.spoolRoot, name: VIRGIN_QUEUE, durability: this.options.durability, ...SWITCHBOARD_OPTIONS });
     const result = await runWarningsPass({
       store: this.openedStore(),
       now: this.now,
@@ -188,7 +189,7 @@ export default class SchedulerService extends Service {
   }
 
   private async cleanTemps(maxAgeMs: number): Promise<string> {
-    const spool = new Spool({ root: this.options.spoolRoot, durability: this.options.durability });
+    const spool = new Spool({ root: this.options.spoolRoot, durability: this.options.durability, ...SPOOL_OPTIONS });
     let removed = 0;
     for (const name of await spool.queueNames()) removed += await spool.switchboard(name).removeStaleTemps(maxAgeMs);
     if (removed > 0) this.log.warn({ removed }, 'removed temp files left by crashed writers');

@@ -36,20 +36,12 @@ import { bouncesAddress } from '../src/mail/verp.js';
 import { lookupList } from '../src/app/list-lookup.js';
 import { normalAddress } from './incoming/addresses.js';
 import { MalformedEntryError, NoRecipientsError, unknownListError } from './incoming/errors.js';
-import { outEntrySchema, outMetadata, OUT_QUEUE, type OutEntry } from './outgoing/out-entry.js';
+import { outMetadata, type OutEntry } from './outgoing/out-entry.js';
+import { OUT_QUEUE, outEntrySchema, VIRGIN_QUEUE, virginEntrySchema } from './queue-names.js';
 import type { EntryContext } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 
-export const VIRGIN_QUEUE = 'virgin';
-
-const virginEntrySchema = z
-  .object({
-    listId: z.string().min(3),
-    recipients: z.array(z.string()).optional(),
-    toOwners: z.boolean().optional(),
-    sender: z.string().optional(),
-  })
-  .passthrough();
+export { VIRGIN_QUEUE };
 
 /** What outgoing/out-entry.ts accepts as an address. */
 const OUT_ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;

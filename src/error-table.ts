@@ -84,6 +84,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_MALFORMED_ENTRY: doc('an `in` or `virgin` entry\'s metadata has a field of the wrong type; the entry went to `shunt`', 'the message names the field'),
   SY_NO_RECIPIENTS: doc('a `virgin` entry had nobody to deliver to (e.g. a list without owners or moderators); the entry went to `shunt`', 'add owners, then `queue requeue`'),
   SY_PIPELINE_UNKNOWN_HANDLER: doc('a list\'s `postingPipeline` names a handler that does not exist; the entry went to `shunt` unchanged', 'fix the setting (`lists set`), then `queue requeue`'),
+  SY_CHAIN_UNKNOWN: doc('a list\'s stored `postingChain` names a chain that is not registered; the entry went to `shunt` unchanged', '`lists set LIST postingChain default`, then `queue requeue`'),
   SY_BOUNCE_ENTRY: doc('a `bounces` entry without a `listId`, or an outgoing bounce event with a field of the wrong type; the entry went to `shunt`', 'the message names the field'),
   SY_ARCHIVE_ENTRY: doc('an `archive` entry without a valid `listId`; the entry went to `shunt`', 'the producer (the to-archive handler); `queue show`'),
   SY_OUT_MALFORMED: doc(

@@ -1,7 +1,8 @@
 /**
  * What a bounce detector is. Each detector is one module in detectors/ whose
- * default export is a Detector; detectors/index.ts loads every module in that
- * directory and sorts them by `order`, so adding a format is adding a file.
+ * default export is a Detector, registered in detectors/index.ts (the
+ * registry sorts them by `order`), so adding a format is adding a file and
+ * its line there.
  *
  * A detector recognises one family of bounce formats. It returns undefined
  * when the message is not in its format (the next detector gets a turn), and

@@ -7,7 +7,7 @@
  *            (one SQLite transaction), then a notice for the moderators and
  *            owners is enqueued on `virgin`.
  *   reject   a notice with the reason goes to the poster through `virgin`,
- *            unless that could start a mail loop (notices.ts whyNotNotify).
+ *            unless that could start a mail loop (src/mail/moderation-notices.ts whyNotNotify).
  *   discard  only logged.
  *
  * Crash windows (the runner then finishes the `in` entry; killed before that,
@@ -25,7 +25,8 @@ import type { JsonObject } from '../../queues/index.js';
 import type { RawMessage } from '../../src/mail/raw-message.js';
 import type { HeldMessage, MailingList, Store } from '../../src/store/index.js';
 import type { ChainDecision } from './chain.js';
-import { holdNotice, rejectNotice, VIRGIN_QUEUE, whyNotNotify } from './notices.js';
+import { holdNotice, rejectNotice, whyNotNotify } from '../../src/mail/moderation-notices.js';
+import { VIRGIN_QUEUE } from '../queue-names.js';
 
 export interface ActionContext {
   readonly list: MailingList;

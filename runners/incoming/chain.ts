@@ -33,21 +33,9 @@ import type { JsonObject } from '../../queues/index.js';
 import type { RawMessage } from '../../src/mail/raw-message.js';
 import type { MailingList, ModerationAction, Store } from '../../src/store/index.js';
 import type { MessageSummary } from './parse-worker.js';
-import { administrivia } from './rules/administrivia.js';
-import { approved } from './rules/approved.js';
-import { emergency } from './rules/emergency.js';
-import { fromAddresses } from './rules/from-addresses.js';
-import { implicitDestination } from './rules/implicit-destination.js';
-import { loop } from './rules/loop.js';
-import { maxHops } from './rules/max-hops.js';
-import { maxRecipients } from './rules/max-recipients.js';
-import { moderation } from './rules/moderation.js';
-import { noFrom } from './rules/no-from.js';
-import { noSubject } from './rules/no-subject.js';
-import { overlongLines } from './rules/overlong-lines.js';
-import { size } from './rules/size.js';
-import { suspiciousHeader } from './rules/suspicious-header.js';
-import { unparseable } from './rules/unparseable.js';
+import { Registry } from '../../src/registry.js';
+import { RunnerError } from '../errors.js';
+import { RULES } from './rules/index.js';
 
 export interface ChainContext {
   readonly list: MailingList;
@@ -92,23 +80,24 @@ export interface ChainDecision extends Decision {
 /** The pseudo-rule of a post that no rule decided on. */
 export const END_OF_CHAIN = 'end-of-chain';
 
-export const POSTING_CHAIN: readonly Rule[] = [
-  loop,
-  maxHops,
-  approved,
-  noFrom,
-  fromAddresses,
-  overlongLines,
-  emergency,
-  moderation,
-  unparseable,
-  administrivia,
-  size,
-  implicitDestination,
-  maxRecipients,
-  suspiciousHeader,
-  noSubject,
-];
+/** Today's posting chain, in order: the `default` chain. */
+const DEFAULT_RULES = [
+  'loop',
+  'max-hops',
+  'approved',
+  'no-from',
+  'from-addresses',
+  'overlong-lines',
+  'emergency',
+  'moderation',
+  'unparseable',
+  'administrivia',
+  'size',
+  'implicit-destination',
+  'max-recipients',
+  'suspicious-header',
+  'no-subject',
+] as const;
 
 /**
  * What a moderator already approved (`switchyard held approve`) still passes
@@ -117,7 +106,57 @@ export const POSTING_CHAIN: readonly Rule[] = [
  * (A post the loop rule matches was discarded before it could be held, so
  * this never refuses a real approval.)
  */
-export const APPROVED_CHAIN: readonly Rule[] = [loop, maxHops];
+const APPROVED_RULES = ['loop', 'max-hops'] as const;
+
+/** The chain a list names in its postingChain setting unless it names another. */
+export const DEFAULT_CHAIN = 'default';
+/** The chain a post a moderator approved runs (the runner picks it, not the list). */
+export const APPROVED_CHAIN_NAME = 'approved';
+
+/**
+ * The chains by name (src/registry.ts): a list's postingChain setting names
+ * one, checked against this registry by `lists set`. A chain is an ordered
+ * list of RULES (rules/index.ts).
+ */
+export const CHAINS = new Registry<readonly Rule[]>('chain')
+  .register({
+    name: DEFAULT_CHAIN,
+    description: 'the posting chain every post runs unless its list names another: loop and header checks, moderation, size and destination checks',
+    module: 'runners/incoming/chain.ts',
+    implementation: Object.freeze(DEFAULT_RULES.map((name) => RULES.get(name))),
+  })
+  .register({
+    name: APPROVED_CHAIN_NAME,
+    description: 'only the loop checks (loop, max-hops): what a post a moderator approved still runs',
+    module: 'runners/incoming/chain.ts',
+    implementation: Object.freeze(APPROVED_RULES.map((name) => RULES.get(name))),
+  })
+  .freeze();
+
+export const POSTING_CHAIN: readonly Rule[] = CHAINS.get(DEFAULT_CHAIN);
+export const APPROVED_CHAIN: readonly Rule[] = CHAINS.get(APPROVED_CHAIN_NAME);
+
+/**
+ * A list names a chain the registry does not have (a value stored before
+ * `lists set` checked it): a configuration error, not bad mail. The entry
+ * goes to `shunt` unchanged; `queue requeue` retries it once the setting is
+ * fixed.
+ */
+export class UnknownChainError extends RunnerError {
+  constructor(
+    readonly chain: string,
+    readonly listId: string,
+    readonly known: readonly string[],
+  ) {
+    super('SY_CHAIN_UNKNOWN', `list ${listId}: unknown chain ${JSON.stringify(chain)} in postingChain (known: ${known.join(', ')})`);
+  }
+}
+
+/** The rules of the chain a list names (UnknownChainError when it names none the registry has). */
+export function chainOf(name: string, listId: string): readonly Rule[] {
+  if (!CHAINS.has(name)) throw new UnknownChainError(name, listId, CHAINS.names());
+  return CHAINS.get(name);
+}
 
 export async function runChain(ctx: ChainContext, rules: readonly Rule[] = POSTING_CHAIN): Promise<ChainDecision> {
   for (const rule of rules) {

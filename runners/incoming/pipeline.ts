@@ -25,6 +25,7 @@ import type { Logger } from 'pino';
 import type { JsonObject } from '../../queues/index.js';
 import type { RawMessage } from '../../src/mail/raw-message.js';
 import type { MailingList, Store } from '../../src/store/index.js';
+import { Registry } from '../../src/registry.js';
 import { RunnerError } from '../errors.js';
 import { cleanse } from './handlers/cleanse.js';
 import { decorate } from './handlers/decorate.js';
@@ -69,19 +70,31 @@ export class UnknownHandlerError extends RunnerError {
   }
 }
 
-/** The handlers by the names a list's postingPipeline uses. */
-export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze({
-  cleanse,
-  'subject-prefix': subjectPrefix,
-  'list-headers': listHeaders,
-  'reply-to': replyTo,
-  dmarc,
-  decorate,
-  'to-archive': toArchive,
-  'to-outgoing': toOutgoing,
-  'message-id': messageId,
-  'line-length': lineLength,
-});
+function handler(name: string, implementation: Handler, description: string) {
+  return { name, description, module: `runners/incoming/handlers/${name}.ts`, implementation };
+}
+
+/**
+ * The handlers by the names a list's postingPipeline uses (src/registry.ts):
+ * `lists set L postingPipeline` is checked against it.
+ */
+export const HANDLER_REGISTRY = new Registry<Handler>('pipeline handler')
+  .register(handler('cleanse', cleanse, 'remove the moderator password, priority flags and read-receipt requests'))
+  .register(handler('subject-prefix', subjectPrefix, 'put the list\'s subjectPrefix in front of the Subject, once'))
+  .register(handler('list-headers', listHeaders, 'set List-Id, List-Post, List-Help, List-(Un)Subscribe, List-Archive and X-BeenThere'))
+  .register(handler('reply-to', replyTo, 'Reply-To munging per replyGoesToList'))
+  .register(handler('dmarc', dmarc, 'munge From or wrap the post for senders whose DMARC policy is reject or quarantine'))
+  .register(handler('decorate', decorate, "add the list's headerText and footerText, MIME-aware"))
+  .register(handler('to-archive', toArchive, 'enqueue a copy of the post for the archive runner (when the list archives)'))
+  .register(handler('to-outgoing', toOutgoing, 'address the post to the enabled members and send it on to `out`'))
+  .register(handler('message-id', messageId, 'give a post without a Message-ID one in the list\'s domain (always run first)'))
+  .register(handler('line-length', lineLength, 'keep every line within 998 octets by folding or re-encoding (always run last)'))
+  .freeze();
+
+/** The handlers by name, as a plain record (what tests and benchmarks call one by one). */
+export const HANDLERS: Readonly<Record<string, Handler>> = Object.freeze(
+  Object.fromEntries(HANDLER_REGISTRY.entries().map((entry) => [entry.name, entry.implementation])),
+);
 
 /** Run before the handlers a list names, and after them (see the module comment). */
 export const FIRST_HANDLERS: readonly Handler[] = [messageId];
@@ -90,9 +103,8 @@ export const LAST_HANDLERS: readonly Handler[] = [lineLength];
 /** Runs FIRST_HANDLERS, the handlers named in order, then LAST_HANDLERS (unknown name -> UnknownHandlerError before any handler runs). */
 export async function runPipeline(ctx: PipelineContext, names: readonly string[]): Promise<void> {
   const handlers = names.map((name) => {
-    const handler = Object.hasOwn(HANDLERS, name) ? HANDLERS[name] : undefined;
-    if (handler === undefined) throw new UnknownHandlerError(name, ctx.list.address, Object.keys(HANDLERS));
-    return handler;
+    if (!HANDLER_REGISTRY.has(name)) throw new UnknownHandlerError(name, ctx.list.address, HANDLER_REGISTRY.names());
+    return HANDLER_REGISTRY.get(name);
   });
   for (const handler of [...FIRST_HANDLERS, ...handlers, ...LAST_HANDLERS]) await handler(ctx);
 }

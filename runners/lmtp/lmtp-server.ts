@@ -5,7 +5,7 @@
  * internationalised mail), ENHANCEDSTATUSCODES and SIZE.
  *
  * Per recipient:
- *   RCPT TO   routed at once (src/mail/routing.ts): 550 5.1.1 for an unknown
+ *   RCPT TO   routed at once (src/ingress/routing.ts): 550 5.1.1 for an unknown
  *             address, 451 4.3.0 when the store is busy or anything else of
  *             ours fails;
  *   DATA      one reply per accepted recipient, in order: 250 only after
@@ -45,7 +45,7 @@ import type { IngressConfig, LmtpConfig } from '../../src/ingress/ingress-schema
 import { classifyIngressError } from '../../src/ingress/errors.js';
 import { IngressWriter } from '../../src/ingress/ingress-writer.js';
 import { isBlank } from '../../src/ingress/mbox-from.js';
-import { routeRecipient, type Route } from '../../src/mail/routing.js';
+import { routeRecipient, type Route } from '../../src/ingress/routing.js';
 import type { Store } from '../../src/store/index.js';
 import { ConnectionAdmission } from './admission.js';
 

@@ -21,36 +21,10 @@
  */
 import { z } from 'zod';
 import type { JsonObject } from '../../queues/index.js';
-import { headerValueProblem } from '../../src/mail/header-field.js';
 import { MalformedOutEntryError } from './errors.js';
+import { OUT_QUEUE, outEntrySchema } from '../queue-names.js';
 
-export const OUT_QUEUE = 'out';
-
-const address = z
-  .string()
-  .min(3)
-  .max(320)
-  .regex(/^[^\s<>@]+@[^\s<>@]+$/, 'an address local@domain without spaces or angle brackets');
-
-export const outEntrySchema = z
-  .object({
-    listId: z.string().min(1),
-    // The null sender `<>` is allowed (an empty string), as MTAs allow it.
-    sender: z.union([address, z.literal('')]),
-    recipients: z.array(address).min(1),
-    verp: z.boolean().optional(),
-    listPosting: address.optional(),
-    personalize: z
-      .object({
-        headers: z.record(z.string().regex(/^[!-9;-~]+$/, 'a header field name (printable ASCII, no colon or space)'), z.string().max(2_000).refine((value) => headerValueProblem(value) === null, 'a header value may not hold CR, LF or NUL')).optional(),
-        footer: z.string().max(20_000).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .passthrough()
-  .refine((entry) => !entry.verp || entry.listPosting !== undefined, { message: 'verp needs listPosting (name@domain)', path: ['listPosting'] })
-  .refine((entry) => entry.personalize === undefined || entry.verp === true, { message: 'personalize needs verp (one copy per recipient)', path: ['personalize'] });
+export { OUT_QUEUE, outEntrySchema };
 
 export type OutEntry = z.output<typeof outEntrySchema>;
 

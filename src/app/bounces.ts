@@ -5,13 +5,13 @@
  * reset; the pass itself is src/bounce/warnings.ts, with its crash windows).
  * Scoring a bounce as it arrives is the bounce runner's (src/bounce/processor.ts).
  */
+import { VIRGIN_QUEUE } from '../../runners/queue-names.js';
 import { effectiveScore } from '../bounce/scoring.js';
 import { runWarningsPass, type WarningsPassResult } from '../bounce/warnings.js';
 import type { DeliveryStatus, DomainBounces, MailingList, Member } from '../store/index.js';
 import type { AppContext } from './context.js';
 
 /** Where bounce notices go: the virgin runner delivers them. */
-export const NOTICE_QUEUE = 'virgin';
 
 /** One member's bounce standing. */
 export interface BounceRow {
@@ -95,7 +95,7 @@ export async function runBounceWarnings(
   const result = await runWarningsPass({
     store: ctx.store,
     now: () => ctx.now().getTime(),
-    enqueue: async (notice) => void (await ctx.enqueue(NOTICE_QUEUE, notice.message, notice.metadata)),
+    enqueue: async (notice) => void (await ctx.enqueue(VIRGIN_QUEUE, notice.message, notice.metadata)),
     ...(options.lists === undefined ? {} : { lists: options.lists }),
   });
   const level = result.warned.length + result.removed.length > 0 ? 'info' : 'debug';

@@ -11,7 +11,7 @@
  */
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../queues/index.js';
-import type { Store } from '../store/index.js';
+import type { SettingKey, Store } from '../store/index.js';
 import type { AppEvents } from './events.js';
 
 /** The time now; tests pass a fake one. */
@@ -23,6 +23,21 @@ export type Clock = () => Date;
  */
 export type Enqueue = (queue: string, message: Uint8Array, metadata: JsonObject) => Promise<string>;
 
+/** What a list setting naming registry entries is checked against: src/registry.ts's Registry has this shape. */
+export interface EntryNames {
+  /** Throws (RegistryUnknownError, listing the valid names) for the first name that is not an entry. */
+  check(names: Iterable<string>): void;
+}
+
+/**
+ * For each list setting whose values name registry entries (postingPipeline:
+ * the pipeline handlers; postingChain: the chains), the registry they must
+ * be in. The registries live with the runners, which src/app does not
+ * import: whoever builds the context passes them in (the CLI passes
+ * runners/list-setting-registries.ts).
+ */
+export type SettingRegistries = Partial<Record<SettingKey, EntryNames>>;
+
 export interface AppContext {
   store: Store;
   now: Clock;
@@ -31,4 +46,6 @@ export interface AppContext {
   log?: Logger;
   /** Where list lifecycle events go (ListCreated, ListRemoved): the MTA files subscribe. */
   events: AppEvents;
+  /** What settings naming registry entries are checked against when set. */
+  settingRegistries: SettingRegistries;
 }

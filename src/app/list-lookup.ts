@@ -1,7 +1,7 @@
 /**
  * The one lookup of a list named by a queue entry or an address: the
  * incoming, virgin and bounce runners and ingress routing
- * (src/mail/routing.ts) all ask it, and each turns "unknown" into its own
+ * (src/ingress/routing.ts) all ask it, and each turns "unknown" into its own
  * outcome (shunt with ListUnknownError, discard, 550 5.1.1).
  *
  * Unknown means: no name at all, a name that is no valid list address, or

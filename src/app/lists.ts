@@ -23,7 +23,7 @@ import {
   type SettingKey,
   type Store,
 } from '../store/index.js';
-import type { AppContext } from './context.js';
+import type { AppContext, SettingRegistries } from './context.js';
 
 /** A list with what an operator wants to know about it at a glance. */
 export interface ListOverview {
@@ -71,8 +71,25 @@ async function overviewOf(store: Store, list: MailingList): Promise<ListOverview
   return { list, counts: await roleCounts(store, list.address), held: await store.countHeld(list.address) };
 }
 
+/**
+ * Settings that name registry entries (postingPipeline, postingChain) are
+ * checked against their registry: a name none has is refused here, where the
+ * operator typing it sees the valid ones (RegistryUnknownError), instead of
+ * sending every later post to shunt. The incoming runner still checks at
+ * run time, for values stored before this check.
+ */
+export function checkRegistryNames(registries: SettingRegistries, settings: Partial<ListSettings>): void {
+  for (const [key, value] of Object.entries(settings)) {
+    const registry = registries[key as SettingKey];
+    if (registry === undefined) continue;
+    if (Array.isArray(value)) registry.check(value.map(String));
+    else if (typeof value === 'string') registry.check([value]);
+  }
+}
+
 /** Create a list with the default settings (ListExistsError if it exists); then ListCreated. */
-export async function createList(ctx: Pick<AppContext, 'store' | 'events'>, newList: NewList): Promise<CreatedList> {
+export async function createList(ctx: Pick<AppContext, 'store' | 'events' | 'settingRegistries'>, newList: NewList): Promise<CreatedList> {
+  if (newList.settings !== undefined) checkRegistryNames(ctx.settingRegistries, newList.settings);
   const list = await ctx.store.createList(newList);
   const subscriberErrors = await ctx.events.emit({ type: 'ListCreated', list });
   return { overview: { list, counts: { member: 0, owner: 0, moderator: 0 }, held: 0 }, subscriberErrors };
@@ -122,10 +139,12 @@ export interface SetListValue {
  * Set one setting, or the displayName or description, from its text form
  * (`true`, `40`, `reject`, a JSON array, `none` for a password). The text
  * is checked before the list is looked at, so a bad value is reported as
- * such (ListSettingError) even for a list that does not exist.
+ * such (ListSettingError) even for a list that does not exist; a value
+ * naming registry entries must name registered ones (RegistryUnknownError).
  */
-export async function setListValue(ctx: Pick<AppContext, 'store'>, address: string, key: string, text: string): Promise<SetListValue> {
+export async function setListValue(ctx: Pick<AppContext, 'store' | 'settingRegistries'>, address: string, key: string, text: string): Promise<SetListValue> {
   const changes: ListChanges = isListField(key) ? { [key]: text } : { settings: parseSettingValue(key, text) };
+  if (changes.settings !== undefined) checkRegistryNames(ctx.settingRegistries, changes.settings);
   const list = await ctx.store.updateList(address, changes);
   const value = isListField(key) ? list[key] : shownSettings(list)[key as SettingKey];
   return { overview: await overviewOf(ctx.store, list), value };

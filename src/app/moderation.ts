@@ -26,13 +26,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../../queues/index.js';
-import { rejectNotice, VIRGIN_QUEUE, whyNotNotify } from '../../runners/incoming/notices.js';
+import { IN_QUEUE, VIRGIN_QUEUE } from '../../runners/queue-names.js';
+import { rejectNotice, whyNotNotify } from '../mail/moderation-notices.js';
 import { RawMessage } from '../mail/raw-message.js';
 import { HeldMessageUnknownError, HeldMessageUnreadableError, type HeldDecisionRecord, type HeldMessage } from '../store/index.js';
 import type { AppContext } from './context.js';
 
-/** Where an approved post goes back to: the incoming runner's queue. */
-export const APPROVED_POST_QUEUE = 'in';
 export const DEFAULT_REJECT_REASON = 'rejected by the list moderator';
 const DAY_MS = 86_400_000;
 
@@ -113,7 +112,7 @@ async function approve(ctx: Pick<AppContext, 'store' | 'now' | 'enqueue'>, held:
   const approval = { heldId: held.id, token: randomBytes(16).toString('hex'), by, at: ctx.now().toISOString() };
   const { heldFromEntry: _entry, approval: _previous, ...kept } = held.metadata;
   const metadata = { ...kept, listId: held.list, approval } as JsonObject;
-  const entry = await ctx.enqueue(APPROVED_POST_QUEUE, raw, metadata);
+  const entry = await ctx.enqueue(IN_QUEUE, raw, metadata);
   const record = await ctx.store.decideHeld(held.id, { decision: 'approve', decidedBy: by });
   return { record, entry };
 }

@@ -8,6 +8,7 @@
  * either complete or not there (queues/switchboard.ts).
  */
 import { Switchboard } from '../../queues/index.js';
+import { SWITCHBOARD_OPTIONS } from '../../runners/queue-names.js';
 import type { Enqueue } from './context.js';
 
 export function spoolEnqueue(root: string, durability: 'fsync' | 'none'): Enqueue {
@@ -15,7 +16,7 @@ export function spoolEnqueue(root: string, durability: 'fsync' | 'none'): Enqueu
   return (queue, message, metadata) => {
     let board = boards.get(queue);
     if (board === undefined) {
-      board = new Switchboard({ root, name: queue, durability });
+      board = new Switchboard({ root, name: queue, durability, ...SWITCHBOARD_OPTIONS });
       boards.set(queue, board);
     }
     return board.enqueue(message, metadata);

@@ -1,11 +1,13 @@
 /**
  * The application context (src/app/context.ts) as a CLI command has it: the
  * home's store (store-access.ts withStore, which also turns store errors
- * into exit codes), the real clock, enqueueing onto the home's queues, and
- * list events that rewrite the MTA files. No logger: a command reports
+ * into exit codes), the real clock, enqueueing onto the home's queues,
+ * list events that rewrite the MTA files, and the registries that settings
+ * naming handlers or chains are checked against. No logger: a command reports
  * what it did on stdout.
  */
 import type { Command } from 'commander';
+import { LIST_SETTING_REGISTRIES } from '../../runners/list-setting-registries.js';
 import type { AppContext } from '../app/context.js';
 import { AppEvents } from '../app/events.js';
 import { spoolEnqueue } from '../app/spool-enqueue.js';
@@ -18,7 +20,13 @@ export function withApp<T>(command: Command, work: (app: AppContext, context: St
   return withStore(command, (store, context) => {
     const events = new AppEvents();
     regenerateOnListChange(events, context.home, context.config, store);
-    const app: AppContext = { store, now: () => new Date(), enqueue: spoolEnqueue(homePaths(context.home).queues, context.config.queues.durability), events };
+    const app: AppContext = {
+      store,
+      now: () => new Date(),
+      enqueue: spoolEnqueue(homePaths(context.home).queues, context.config.queues.durability),
+      events,
+      settingRegistries: LIST_SETTING_REGISTRIES,
+    };
     return work(app, context);
   });
 }

@@ -4,8 +4,9 @@
  * can drift from what the master actually reads. Read-only.
  */
 import { Command } from 'commander';
-import { loadConfig, resolveRunners, withBuiltinDefaults, type LoadedConfig, type ResolvedRunner } from '../config/load.js';
-import { configSections, runnerSection, type Knob } from '../config/knobs.js';
+import type { z } from 'zod';
+import { builtinOptionsSchema, loadConfig, resolveRunners, withBuiltinDefaults, type LoadedConfig } from '../config/load.js';
+import { configSections, optionsSection, runnerOptionsSections, runnerSection, type Knob } from '../config/knobs.js';
 import { configSchema, type RunnerConfig } from '../config/schema.js';
 import { homePaths, resolveHome } from '../home.js';
 import { asCliError, existingHome } from './store-access.js';
@@ -64,9 +65,9 @@ export function effectiveValues(loaded: LoadedConfig): Record<string, unknown> {
     result[section.name] = values;
   }
   const runners: Record<string, unknown> = {};
-  for (const runner of loaded.runners) runners[runner.name] = runnerValues(runner);
+  for (const runner of loaded.runners) runners[runner.name] = runnerValues(runner.name, runner);
   // Disabled runners too, so the result written back as a file still disables them.
-  for (const [name, runner] of Object.entries(loaded.config.runner)) if (!runner.enabled) runners[name] = runnerValues(runner);
+  for (const [name, runner] of Object.entries(loaded.config.runner)) if (!runner.enabled) runners[name] = runnerValues(name, runner);
   result.runner = runners;
   return result;
 }
@@ -79,10 +80,20 @@ function redact(key: string, value: unknown): unknown {
   return /password/i.test(key) && typeof value === 'string' && value !== '' ? '********' : value;
 }
 
-function runnerValues(runner: ResolvedRunner | RunnerConfig): Record<string, unknown> {
+function runnerValues(name: string, runner: RunnerConfig): Record<string, unknown> {
   const values: Record<string, unknown> = {};
   const fields = runner as unknown as Record<string, unknown>;
   for (const knob of runnerSection().knobs) if (fields[knob.key] !== undefined) values[knob.key] = knob.notation(fields[knob.key]);
+  const schema = builtinOptionsSchema(name, runner.module);
+  if (schema !== undefined) values.options = effectiveOptions(name, schema, runner.options);
+  return values;
+}
+
+/** A built-in runner's options with their defaults filled in, in file notation (loading already checked them). */
+function effectiveOptions(name: string, schema: z.ZodObject, raw: Record<string, unknown>): Record<string, unknown> {
+  const parsed = schema.parse(raw) as Record<string, unknown>;
+  const values: Record<string, unknown> = {};
+  for (const knob of optionsSection(name, schema).knobs) values[knob.key] = knob.notation(parsed[knob.key]);
   return values;
 }
 
@@ -99,7 +110,18 @@ function renderToml(loaded: LoadedConfig): string {
   lines.push('', `# ${perRunner.description}; the runners this configuration starts:`);
   for (const runner of loaded.runners) {
     lines.push('', `[runner.${tomlKey(runner.name)}]`);
-    for (const knob of perRunner.knobs) lines.push(knobLine(knob, runners[runner.name]?.[knob.key]));
+    const schema = builtinOptionsSchema(runner.name, runner.module);
+    // A built-in runner's options get a table of their own below, knob by knob.
+    for (const knob of perRunner.knobs) if (schema === undefined || knob.key !== 'options') lines.push(knobLine(knob, runners[runner.name]?.[knob.key]));
+    if (schema === undefined) continue;
+    const options = optionsSection(runner.name, schema);
+    if (options.knobs.length === 0) {
+      lines.push(`# [runner.${tomlKey(runner.name)}.options]: ${runner.name} takes no options`);
+      continue;
+    }
+    lines.push(`[runner.${tomlKey(runner.name)}.options]`);
+    const values = runners[runner.name]?.options as Record<string, unknown>;
+    for (const knob of options.knobs) lines.push(knobLine(knob, values[knob.key]));
   }
   const disabled = Object.entries(loaded.config.runner).filter(([, runner]) => !runner.enabled);
   for (const [name] of disabled) lines.push('', `# [runner.${tomlKey(name)}] is disabled (enabled = false)`);
@@ -117,7 +139,7 @@ function knobLine(knob: Knob, value: unknown): string {
 /** The Markdown table of every knob for the README: key, default, description. */
 export function configReference(): string {
   const rows: string[] = ['| Key | Default | Description |', '| --- | --- | --- |'];
-  for (const section of [...configSections(), runnerSection()]) {
+  for (const section of [...configSections(), runnerSection(), ...runnerOptionsSections()]) {
     for (const knob of section.knobs) {
       const defaultText = knob.defaultValue === undefined ? '' : `\`${tomlValue(knob.defaultValue)}\``;
       rows.push(`| \`${section.name}.${knob.key}\` | ${defaultText} | ${knob.description.replaceAll('|', '\\|')} |`);

@@ -3,7 +3,7 @@
  * pipe runs for every message (Postfix pipe(8), Exim's pipe transport), and
  * what an operator uses to re-inject one:
  *
- *     switchyard inject --home DIR --recipient ADDR [--sender ADDR]   # routed (src/mail/routing.ts)
+ *     switchyard inject --home DIR --recipient ADDR [--sender ADDR]   # routed (src/ingress/routing.ts)
  *     switchyard inject --home DIR --list LIST [--queue NAME]         # to the list's `in` (or NAME)
  *     switchyard inject --home DIR --from-env                         # Exim: $RECIPIENT, $SENDER
  *
@@ -230,7 +230,7 @@ async function inject(args: InjectArgs, io: InjectIo, home: string): Promise<num
 
   const [{ openStore, storeOptions }, { routeList, routeRecipient }, { IngressWriter }, { assertQueueName }] = await Promise.all([
     import('../store/index.js'),
-    import('../mail/routing.js'),
+    import('../ingress/routing.js'),
     import('../ingress/ingress-writer.js'),
     import('../../queues/switchboard.js'),
   ]);

@@ -32,6 +32,7 @@ import {
   type JsonObject,
   type StateCounts,
 } from '../../queues/index.js';
+import { SHUNT_QUEUE, SPOOL_OPTIONS } from '../../runners/queue-names.js';
 import { homePaths } from '../home.js';
 import { existingHome } from './home-option.js';
 import { parseDuration } from '../config/duration.js';
@@ -41,7 +42,7 @@ import { formatTable } from './table.js';
 
 const STATE_NAMES: Record<EntryState, string> = { pck: 'waiting', bak: 'in flight', psv: 'preserved' };
 /** Queues whose entries were put aside for a reason worth a column. */
-const REASON_QUEUES = new Set([BAD_QUEUE, 'shunt']);
+const REASON_QUEUES = new Set([BAD_QUEUE, SHUNT_QUEUE]);
 
 export function queueCommand(): Command {
   return new Command('queue')
@@ -226,7 +227,7 @@ function purgeCommand(): Command {
 }
 
 function spoolOf(command: Command): Spool {
-  return new Spool({ root: homePaths(existingHome(command)).queues });
+  return new Spool({ root: homePaths(existingHome(command)).queues, ...SPOOL_OPTIONS });
 }
 
 function parseSlices(text: string): number {

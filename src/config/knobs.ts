@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { formatDuration } from './duration.js';
+import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
 import { configSchema, runnerSchema } from './schema.js';
 
 export interface Knob {
@@ -38,6 +39,22 @@ export function configSections(): Section[] {
 /** The knobs of each `[runner.NAME]` table. */
 export function runnerSection(): Section {
   return { name: 'runner.NAME', description: configSchema.shape.runner.description ?? '', knobs: objectKnobs(runnerSchema) };
+}
+
+/**
+ * The knobs of each built-in runner's `[runner.NAME.options]` table, one
+ * section per runner that has any (runners/builtin.ts names the schemas).
+ */
+export function runnerOptionsSections(): Section[] {
+  return Object.entries(BUILTIN_RUNNERS)
+    .filter(([, builtin]) => Object.keys(builtin.options.shape).length > 0)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, builtin]) => optionsSection(name, builtin.options));
+}
+
+/** The section of one runner's options table, from its schema. */
+export function optionsSection(name: string, schema: z.ZodObject): Section {
+  return { name: `runner.${name}.options`, description: `options of the ${name} runner`, knobs: objectKnobs(schema) };
 }
 
 function objectKnobs(object: z.ZodObject): Knob[] {

@@ -11,6 +11,17 @@ import type { z } from 'zod';
 import { configSchema, runnerSchema, type Config, type RunnerConfig } from './schema.js';
 import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
 
+/**
+ * The schema of `[runner.NAME.options]` when NAME is a built-in runner run
+ * from its own module; undefined for a runner from another module, whose
+ * options only that module knows (it checks them when it starts).
+ */
+export function builtinOptionsSchema(name: string, module: string | undefined): z.ZodObject | undefined {
+  const builtin = Object.hasOwn(BUILTIN_RUNNERS, name) ? BUILTIN_RUNNERS[name] : undefined;
+  if (builtin === undefined || (module !== undefined && module !== builtin.module)) return undefined;
+  return builtin.options;
+}
+
 export class ConfigError extends SwitchyardError {
   constructor(readonly file: string, readonly problems: string[]) {
     super('SY_CONFIG', `${file}: ${problems.length === 1 ? problems[0] : `\n  ${problems.join('\n  ')}`}`);
@@ -85,12 +96,19 @@ export function resolveRunners(config: Config, file: string): ResolvedRunner[] {
   const problems: string[] = [];
   const names = new Set([...Object.keys(BUILTIN_RUNNERS), ...Object.keys(config.runner)]);
   for (const name of [...names].sort()) {
-    const builtin = BUILTIN_RUNNERS[name];
+    const builtin = Object.hasOwn(BUILTIN_RUNNERS, name) ? BUILTIN_RUNNERS[name] : undefined;
     const section = config.runner[name] ?? runnerSchema.parse({});
     // A relative module path is relative to the configuration file, not to wherever the master was started.
     const module = section.module?.startsWith('.') ? resolve(dirname(file), section.module) : (section.module ?? builtin?.module);
     if (module === undefined) {
       problems.push(`runner.${name}: no built-in runner has this name; set module = "path/to/runner.js"`);
+      continue;
+    }
+    // Checked even for a disabled runner: enabling it later must not be when the typo shows.
+    const optionsSchema = builtinOptionsSchema(name, section.module);
+    const options = optionsSchema?.safeParse(section.options);
+    if (options !== undefined && !options.success) {
+      problems.push(...formatIssues(options.error.issues).map((problem) => `runner.${name}.options.${problem}`));
       continue;
     }
     if (!section.enabled) continue;

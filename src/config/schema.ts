@@ -43,7 +43,7 @@ export const runnerSchema = z
     module: z.string().optional().describe('ES module whose default export is the runner class; built-in runners need none'),
     watchdogTimeout: duration('10m', 'kill and restart a runner holding an entry this long without progress'),
     maxRestores: integer(3, 1, 1000, 'times an entry may be recovered after crashes before it is quarantined in bad'),
-    options: z.record(z.string(), z.unknown()).default({}).describe('runner-specific settings'),
+    options: z.record(z.string(), z.unknown()).default({}).describe('runner-specific settings: for a built-in runner the `runner.NAME.options.*` rows (any other key is an error); another module checks its own at start'),
   })
   .strict();
 

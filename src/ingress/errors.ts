@@ -1,13 +1,13 @@
 /**
  * What can go wrong taking a message in, and what the MTA is told. Only
  * three failures are the sender's problem and permanent: an unknown address
- * (RecipientUnknownError, src/mail/routing.ts), an empty message, and (when
+ * (RecipientUnknownError, src/ingress/routing.ts), an empty message, and (when
  * `ingress.onOversize` is 'reject') an oversize one. Everything else is our
  * own trouble and temporary (the MTA keeps the message and tries again):
  * a full disk, an unwritable spool, a busy store, a bug.
  */
 import { isStorageExhausted, isTemporary, SwitchyardError } from '../errors.js';
-import { RecipientUnknownError } from '../mail/routing.js';
+import { RecipientUnknownError } from './routing.js';
 
 /** Permanent (`ingress.onOversize` 'reject') or temporary ('defer': the MTA keeps it). */
 export class MessageTooLargeError extends SwitchyardError {

@@ -23,7 +23,8 @@
  * `.tmp` files are removed by the stale-temp cleanup.
  */
 import { StreamEnqueue, Switchboard, type JsonObject } from '../../queues/index.js';
-import type { Route } from '../mail/routing.js';
+import { SWITCHBOARD_OPTIONS } from '../../runners/queue-names.js';
+import type { Route } from './routing.js';
 
 export interface Envelope {
   /** '' for the null sender `<>`. */
@@ -81,7 +82,7 @@ export class IngressWriter {
   private switchboard(queue: string): Switchboard {
     let switchboard = this.switchboards.get(queue);
     if (switchboard === undefined) {
-      switchboard = new Switchboard({ root: this.options.spoolRoot, name: queue, durability: this.options.durability });
+      switchboard = new Switchboard({ root: this.options.spoolRoot, name: queue, durability: this.options.durability, ...SWITCHBOARD_OPTIONS });
       this.switchboards.set(queue, switchboard);
     }
     return switchboard;

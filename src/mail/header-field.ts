@@ -17,6 +17,9 @@
  */
 import { SwitchyardError } from '../errors.js';
 import libmime from 'libmime';
+import { headerValueProblem } from './header-value.js';
+
+export { headerValueProblem };
 
 export type LineEnding = '\r\n' | '\n';
 
@@ -41,20 +44,10 @@ export class HeaderValueError extends SwitchyardError {
 
 /** `name` as a field name may be written (RFC 5322 ftext: printable ASCII but colon). */
 export const FIELD_NAME = /^[!-9;-~]+$/;
-/** What can never stand in a header value: it would end the field (CR, LF) or is refused by MTAs (NUL). */
-const FORBIDDEN = /[\r\n\0]/;
 /** RFC 5322 2.1.1: a line is at most 998 octets, CRLF excluded. */
 const MAX_LINE = 998;
 /** Encoded words at most 52 characters, so a folded line stays under 78. */
 const WORD_LENGTH = 52;
-
-/** Why `value` cannot be a header value, or null when it can. */
-export function headerValueProblem(value: string): string | null {
-  const match = FORBIDDEN.exec(value);
-  if (match === null) return null;
-  const what = match[0] === '\r' ? 'a carriage return (CR)' : match[0] === '\n' ? 'a line feed (LF)' : 'a NUL byte';
-  return `contains ${what}, which would let it add header fields; refused`;
-}
 
 /** Throws HeaderValueError when `value` holds CR, LF or NUL. */
 export function assertHeaderValue(field: string, value: string): void {

@@ -21,7 +21,8 @@ import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import { Spool, STANDARD_QUEUES } from '../../queues/index.js';
+import { Spool } from '../../queues/index.js';
+import { SPOOL_OPTIONS, STANDARD_QUEUES } from '../../runners/queue-names.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { accessError, ensureHome, homePaths } from '../home.js';
 import { secretExposureWarning } from '../config/secret-exposure.js';
@@ -90,7 +91,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   }
 
   const startedAt = new Date();
-  const spool = new Spool({ root: paths.queues, durability: config.queues.durability });
+  const spool = new Spool({ root: paths.queues, durability: config.queues.durability, ...SPOOL_OPTIONS });
   for (const queue of new Set<string>([...STANDARD_QUEUES, ...loaded.runners.filter((r) => r.kind === 'runner').map((r) => r.queue)])) {
     await mkdir(`${paths.queues}/${queue}`, { recursive: true, mode: 0o770 });
   }

@@ -7,7 +7,7 @@
  * (one address per line, written beside it), so creating a list needs no
  * Exim reload: Exim reads the file for each message (lsearch).
  */
-import { serviceLocalParts } from '../mail/routing.js';
+import { serviceLocalParts } from '../ingress/routing.js';
 import type { MappedList } from './postfix.js';
 
 export const EXIM_FILES = {

@@ -25,7 +25,7 @@
  * `name-bounces@d` when recipient_delimiter = + (VERP bounces, confirm
  * tokens).
  */
-import { serviceLocalParts } from '../mail/routing.js';
+import { serviceLocalParts } from '../ingress/routing.js';
 
 export interface MappedList {
   name: string;

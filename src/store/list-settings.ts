@@ -65,7 +65,12 @@ export const listSettingsSchema = z.object({
   postingPipeline: z
     .array(z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'handler names are a-z, 0-9, -'))
     .default(['cleanse', 'subject-prefix', 'list-headers', 'reply-to', 'to-archive', 'dmarc', 'decorate', 'to-outgoing'])
-    .describe('the handlers an accepted post goes through, in order'),
+    .describe('the handlers an accepted post goes through, in order (`switchyard lists set` names the known ones)'),
+  postingChain: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,63}$/, 'chain names are a-z, 0-9, -')
+    .default('default')
+    .describe('the chain of rules a post goes through before the pipeline (`default`: the standard posting chain)'),
   requireExplicitDestination: z.boolean().default(true).describe('hold posts that name the list in neither To nor Cc'),
   suspiciousHeaders: z.array(regex).default([]).describe('hold posts with a header line matching one of these regular expressions (case-insensitive)'),
   administrivia: z.boolean().default(true).describe('hold posts that look like (un)subscribe requests sent to the list'),

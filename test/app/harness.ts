@@ -12,6 +12,7 @@ import pino from 'pino';
 import type { JsonObject } from '../../queues/index.js';
 import type { AppContext } from '../../src/app/context.js';
 import { AppEvents } from '../../src/app/events.js';
+import { LIST_SETTING_REGISTRIES } from '../../runners/list-setting-registries.js';
 import { openStore } from '../../src/store/index.js';
 
 export const LIST = 'dev@lists.example.org';
@@ -55,6 +56,7 @@ export async function testApp(start = '2024-06-01T12:00:00Z'): Promise<TestApp> 
     },
     log: pino({ level: 'debug' }, sink),
     events: new AppEvents(),
+    settingRegistries: LIST_SETTING_REGISTRIES,
     enqueued,
     logLines,
     setNow(at) {

@@ -12,6 +12,7 @@ import type { AppEvent } from '../../src/app/events.js';
 import { createList, getListSetting, listLists, listRemovalImpact, removeList, setListValue, showList } from '../../src/app/lists.js';
 import { configSchema } from '../../src/config/schema.js';
 import { regenerateOnListChange } from '../../src/mta/regenerate.js';
+import { RegistryUnknownError } from '../../src/registry.js';
 import { ListExistsError, ListSettingError, ListUnknownError } from '../../src/store/index.js';
 import { LIST, testApp, type TestApp } from './harness.js';
 
@@ -118,6 +119,21 @@ describe('lists', () => {
     await expect(setListValue(app, 'nope@lists.example.org', 'maxMessageSize', 'lots')).rejects.toThrow(/list setting maxMessageSize: expected a number/);
     await expect(setListValue(app, 'nope@lists.example.org', 'nosuchkey', '1')).rejects.toBeInstanceOf(ListSettingError);
     await expect(setListValue(app, 'nope@lists.example.org', 'maxMessageSize', '10')).rejects.toBeInstanceOf(ListUnknownError);
+  });
+
+  it('settings naming registry entries are checked against the registries the context passes in, at set and at create', async () => {
+    app = await testApp();
+    await createList(app, { address: LIST });
+    await expect(setListValue(app, LIST, 'postingPipeline', '["cleanse","bogus"]')).rejects.toBeInstanceOf(RegistryUnknownError);
+    await expect(setListValue(app, LIST, 'postingChain', 'bogus')).rejects.toThrow(/unknown chain "bogus" \(known: default, approved\)/);
+    expect((await showList(app, LIST)).list.settings.postingChain).toBe('default');
+    await expect(createList(app, { address: 'other@lists.example.org', settings: { postingChain: 'bogus' } })).rejects.toBeInstanceOf(RegistryUnknownError);
+    await expect(showList(app, 'other@lists.example.org')).rejects.toBeInstanceOf(ListUnknownError);
+    // A context with other registries: the check is theirs, not a list built into src/app.
+    const only = { check: (names: Iterable<string>) => { for (const name of names) if (name !== 'mine') throw new Error(`not mine: ${name}`); } };
+    const custom = { ...app, settingRegistries: { postingChain: only } };
+    expect((await setListValue(custom, LIST, 'postingChain', 'mine')).value).toBe('mine');
+    await expect(setListValue(custom, LIST, 'postingChain', 'default')).rejects.toThrow('not mine: default');
   });
 });
 

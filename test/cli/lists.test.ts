@@ -132,6 +132,24 @@ describe('switchyard lists', () => {
     expect((await json<ListJson>('lists', 'show', 'dev@example.org')).settings.maxMessageSize).toBe(40);
   });
 
+  it('settings naming handlers or chains are checked against their registry: an unknown name exits 1 listing the valid names, nothing is stored', async () => {
+    await sy('lists', 'create', 'dev@example.org');
+    const before = (await json<ListJson>('lists', 'show', 'dev@example.org')).settings;
+    const pipeline = await sy('lists', 'set', 'dev@example.org', 'postingPipeline', '["cleanse","bogus","to-outgoing"]');
+    expect(pipeline.code).toBe(1);
+    expect(pipeline.stderr).toContain('unknown pipeline handler "bogus" (known: cleanse, subject-prefix, list-headers, reply-to, dmarc, decorate, to-archive, to-outgoing, message-id, line-length)');
+    const chain = await sy('lists', 'set', 'dev@example.org', 'postingChain', 'bogus');
+    expect(chain.code).toBe(1);
+    expect(chain.stderr).toContain('unknown chain "bogus" (known: default, approved)');
+    const after = (await json<ListJson>('lists', 'show', 'dev@example.org')).settings;
+    expect(after.postingPipeline).toEqual(before.postingPipeline);
+    expect(after.postingChain).toBe('default');
+
+    expect((await sy('lists', 'set', 'dev@example.org', 'postingPipeline', '["cleanse","to-outgoing"]')).code).toBe(0);
+    expect((await sy('lists', 'set', 'dev@example.org', 'postingChain', 'approved')).stdout).toBe('dev@example.org: postingChain = "approved"\n');
+    expect((await json<ListJson>('lists', 'show', 'dev@example.org')).settings).toMatchObject({ postingPipeline: ['cleanse', 'to-outgoing'], postingChain: 'approved' });
+  });
+
   it('values that go into mail headers are refused with a line break or another control character, and a replyToAddress must be one address (exit 1, SY_HEADER_SETTING); nothing is stored', async () => {
     await sy('lists', 'create', 'dev@example.org');
     for (const [key, value, message] of [

@@ -19,8 +19,8 @@ import {
   setAsidePath,
   sliceOf,
   Spool,
-  STANDARD_QUEUES,
 } from '../../queues/index.js';
+import { STANDARD_QUEUES } from '../../runners/queue-names.js';
 import { createProgress, renderProgress } from '../../src/cli/progress.js';
 
 const BIN = fileURLToPath(new URL('../../dist/src/cli/main.js', import.meta.url));

@@ -10,7 +10,7 @@ import { stringify as toToml } from 'smol-toml';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
-import { configSections, runnerSection } from '../../src/config/knobs.js';
+import { configSections, runnerOptionsSections, runnerSection } from '../../src/config/knobs.js';
 
 
 let home: string;
@@ -37,7 +37,11 @@ async function loadError(toml: string): Promise<ConfigError> {
   return error as ConfigError;
 }
 
-const allKnobs = () => [...configSections().flatMap((s) => s.knobs.map((k) => `${s.name}.${k.key}`)), ...runnerSection().knobs.map((k) => `runner.NAME.${k.key}`)];
+const allKnobs = () => [
+  ...configSections().flatMap((s) => s.knobs.map((k) => `${s.name}.${k.key}`)),
+  ...runnerSection().knobs.map((k) => `runner.NAME.${k.key}`),
+  ...runnerOptionsSections().flatMap((s) => s.knobs.map((k) => `${s.name}.${k.key}`)),
+];
 
 describe('loading switchyard.toml', () => {
   it('without a file, the embedded defaults serve and the built-in runners are resolved', async () => {
@@ -79,6 +83,51 @@ describe('loading switchyard.toml', () => {
     const error = await loadError('[master]\nmaxRestarts = -1\nstopTimeout = "soon"\n[runner.retry]\ninstances = 3\n');
     expect(error.problems).toHaveLength(3);
     for (const key of ['master.maxRestarts', 'master.stopTimeout', 'runner.retry.instances']) expect(error.message).toContain(`\n  ${key}: `);
+  });
+});
+
+describe('runner and service options are part of the schema', () => {
+  it('a typo or a bad value in a built-in runner\'s options table is a ConfigError naming the key, even for a disabled runner', async () => {
+    const error = await loadError(
+      '[runner.incoming.options]\nparseMaxSiz = 5\nparseTimeout = "soon"\n[runner.outgoing.options]\nbatch = 3\n[runner.archive]\nenabled = false\n[runner.archive.options]\nx = 1\n',
+    );
+    expect(error.problems.sort()).toEqual([
+      'runner.archive.options.x: unknown setting (see `switchyard config show`)',
+      'runner.incoming.options.parseMaxSiz: unknown setting (see `switchyard config show`)',
+      expect.stringMatching(/^runner\.incoming\.options\.parseTimeout: invalid duration "soon"/),
+      'runner.outgoing.options.batch: unknown setting (see `switchyard config show`)',
+    ]);
+  });
+
+  it('a runner from another module keeps its options to itself: they are not checked by the schema', async () => {
+    await writeFile(file, '[runner.out]\nmodule = "./out.js"\n[runner.out.options]\nbatch = 5\n[runner.incoming]\nmodule = "./my-incoming.js"\n[runner.incoming.options]\nmine = true\n');
+    const loaded = await loadConfig(file);
+    expect(loaded.runners.find((r) => r.name === 'incoming')?.options).toEqual({ mine: true });
+  });
+
+  it('`config show` and `start` refuse an options typo with exit 1 naming the key; nothing is started', async () => {
+    await writeFile(file, '[runner.incoming.options]\nmaxHop = 10\n');
+    for (const args of [['config', 'show'], ['start']]) {
+      const result = await cli(['--home', home, ...args]);
+      expect(result.code, args.join(' ')).toBe(1);
+      expect(result.stderr, args.join(' ')).toContain(`${file}: runner.incoming.options.maxHop: unknown setting`);
+    }
+    expect((await cli(['--home', home, 'status'])).code).toBe(3);
+  });
+
+  it('`config show` lists every option of each built-in runner with its value and default, and --json the effective options', async () => {
+    await writeFile(file, '[runner.incoming.options]\nparseTimeout = 30\n');
+    const shown = await cli(['--home', home, 'config', 'show']);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toContain('[runner.incoming.options]\nparseMaxSize = 10485760  # messages larger than this many bytes');
+    expect(shown.stdout).toContain('parseTimeout = "30s"  # a mailparser run longer than this fails its entry to shunt (a MIME bomb costs one entry) (default "10s")\n');
+    expect(shown.stdout).toContain('maxHops = 25  #');
+    expect(shown.stdout).toContain('maxFromAddresses = 10  #');
+    expect(shown.stdout).toContain('# [runner.outgoing.options]: outgoing takes no options');
+    expect(shown.stdout).not.toMatch(/\[runner\.incoming\][^[]*\noptions = /);
+    const json = JSON.parse((await cli(['--home', home, 'config', 'show', '--json'])).stdout) as { runner: Record<string, { options: unknown }> };
+    expect(json.runner.incoming!.options).toEqual({ parseMaxSize: 10485760, parseTimeout: '30s', maxHops: 25, maxFromAddresses: 10 });
+    expect(json.runner.outgoing!.options).toEqual({});
   });
 });
 

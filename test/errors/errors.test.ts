@@ -25,7 +25,7 @@ import {
 import { HomeMissingError } from '../../src/home.js';
 import { classifyIngressError, EmptyMessageError, MessageTooLargeError } from '../../src/ingress/errors.js';
 import { HeaderValueError } from '../../src/mail/header-field.js';
-import { RecipientUnknownError } from '../../src/mail/routing.js';
+import { RecipientUnknownError } from '../../src/ingress/routing.js';
 import { MasterError, MasterNotRunningError } from '../../src/master/errors.js';
 import { HeaderSettingError } from '../../src/store/header-settings.js';
 import { AddressInvalidError, ListNameInvalidError, ListSettingError, ListUnknownError, StoreBusyError, StoreCorruptError, StoreError } from '../../src/store/errors.js';

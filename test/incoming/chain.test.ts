@@ -399,3 +399,31 @@ describe('header sanity: From, hops, line length', () => {
     expect(RawMessage.parse(archived!.message).get('Message-ID')).toBe(id);
   });
 });
+
+describe('the chain a list names (postingChain)', () => {
+  it('runs the chain the list names: with `approved`, a non-member post that `default` holds goes out', async () => {
+    const held = await setupIncoming();
+    await held.post(plainPost({ from: 'stranger@example.com' }), { envelopeSender: 'stranger@example.com' });
+    expect(await held.store.countHeld(LIST)).toBe(1);
+    await cleanup();
+    await closeStores();
+
+    const setup = await setupIncoming({ settings: { postingChain: 'approved' } });
+    const { outcome } = await setup.post(plainPost({ from: 'stranger@example.com' }), { envelopeSender: 'stranger@example.com' });
+    expect(outcome).toBe('forwarded');
+    const [out] = await outEntries(setup);
+    expect((out!.metadata.chain as unknown as ChainRecord).rule).toBe('end-of-chain');
+  });
+
+  it('sends the post to shunt with UnknownChainError, unchanged, when the stored chain name is not registered', async () => {
+    // A value stored before `lists set` checked chain names.
+    const setup = await setupIncoming({ settings: { postingChain: 'nosuch' } });
+    const post = plainPost();
+    const { outcome } = await setup.post(post);
+    expect(outcome).toBe('shunt');
+    const [shunted] = await setup.entries('shunt');
+    expect(shunted!.control.error).toMatchObject({ name: 'UnknownChainError' });
+    expect((shunted!.control.error as { message: string }).message).toMatch(/unknown chain "nosuch" in postingChain \(known: default, approved\)/);
+    expect(shunted!.message.equals(post)).toBe(true);
+  });
+});

@@ -1,9 +1,9 @@
-/** Every routing rule of src/mail/routing.ts, against a real SQLite store. */
+/** Every routing rule of src/ingress/routing.ts, against a real SQLite store. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecipientUnknownError, routeList, routeRecipient, serviceLocalParts } from '../../src/mail/routing.js';
+import { RecipientUnknownError, routeList, routeRecipient, serviceLocalParts } from '../../src/ingress/routing.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
 let home: string;

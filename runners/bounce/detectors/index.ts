@@ -1,33 +1,54 @@
 /**
- * Every detector in this directory, in order: each module's default export
- * that is a Detector (see ../detector.ts), sorted by `order`, then name.
- * Adding a detector is adding a file here; nothing to register.
+ * The bounce detectors by name (src/registry.ts), and DETECTORS: the same
+ * detectors in the order classify.ts tries them, sorted by each detector's
+ * `order` (MTA-specific formats first, the generic phrase matchers from
+ * GENERIC_ORDER on), then name. Adding a detector is writing its file in
+ * this directory and registering it here; where it runs is its `order`, not
+ * its place in this table.
  */
-import { readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Registry } from '../../../src/registry.js';
 import type { Detector } from '../detector.js';
+import amazonSes from './amazon-ses.js';
+import aol from './aol.js';
+import domino from './domino.js';
+import dsn from './dsn.js';
+import exchange from './exchange.js';
+import exim from './exim.js';
+import gmx from './gmx.js';
+import inlineDsn from './inline-dsn.js';
+import postfix from './postfix.js';
+import qmail from './qmail.js';
+import returnedOriginal from './returned-original.js';
+import sendmail from './sendmail.js';
+import simpleMatch from './simple-match.js';
+import simpleWarning from './simple-warning.js';
+import yahoo from './yahoo.js';
 
-function isDetector(value: unknown): value is Detector {
-  if (typeof value !== 'object' || value === null) return false;
-  const candidate = value as Partial<Detector>;
-  return typeof candidate.name === 'string' && typeof candidate.order === 'number' && typeof candidate.detect === 'function';
+function detector(implementation: Detector, description: string) {
+  return { name: implementation.name, description, module: `runners/bounce/detectors/${implementation.name}.ts`, implementation };
 }
 
-async function loadDetectors(): Promise<Detector[]> {
-  const here = fileURLToPath(import.meta.url);
-  const directory = dirname(here);
-  // Compiled: *.js beside this index.js; from source (vitest): *.ts.
-  const extension = here.endsWith('.ts') ? '.ts' : '.js';
-  const files = readdirSync(directory)
-    .filter((name) => name.endsWith(extension) && !name.endsWith('.d.ts') && !name.startsWith('index.'))
-    .sort();
-  const detectors: Detector[] = [];
-  for (const file of files) {
-    const module = (await import(pathToFileURL(join(directory, file)).href)) as { default?: unknown };
-    if (isDetector(module.default)) detectors.push(module.default);
-  }
-  return detectors.sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-}
+export const DETECTOR_REGISTRY = new Registry<Detector>('bounce detector')
+  .register(detector(dsn, 'RFC 3464 delivery status notifications (message/delivery-status parts)'))
+  .register(detector(inlineDsn, 'RFC 3464 fields written into the text of a bounce (Amazon WorkMail, some gateways)'))
+  .register(detector(amazonSes, 'Amazon SES bounce notifications delivered by mail (JSON)'))
+  .register(detector(exim, "Exim's own bounce and delay-warning texts"))
+  .register(detector(qmail, "qmail-send's bounce and its descendants'"))
+  .register(detector(postfix, "Postfix's non-DSN bounce text"))
+  .register(detector(sendmail, "Sendmail's text bounces"))
+  .register(detector(exchange, "Microsoft Exchange / Office 365 non-delivery reports without a delivery-status part"))
+  .register(detector(domino, 'Lotus Notes / IBM Domino delivery failure reports'))
+  .register(detector(yahoo, "Yahoo! Mail's own bounces"))
+  .register(detector(aol, "AOL's refusal notices"))
+  .register(detector(gmx, 'GMX and web.de bounces'))
+  .register(detector(simpleMatch, 'generic failure phrasings of MTAs without a detector of their own'))
+  .register(detector(simpleWarning, 'generic delayed-delivery phrasings (temporary failures only)'))
+  .register(detector(returnedOriginal, 'last resort: prose reports that return the original with the address in it'))
+  .freeze();
 
-export const DETECTORS: readonly Detector[] = await loadDetectors();
+/** Every registered detector, by `order`, then name: the order classify.ts tries them in. */
+export const DETECTORS: readonly Detector[] = Object.freeze(
+  DETECTOR_REGISTRY.entries()
+    .map((entry) => entry.implementation)
+    .sort((a, b) => a.order - b.order || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+);

@@ -45,5 +45,3 @@ export function matchPatterns(patterns: readonly Pattern[], lines: readonly stri
   }
   return [];
 }
-
-export default undefined;

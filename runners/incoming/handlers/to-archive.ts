@@ -10,8 +10,8 @@
  */
 import type { JsonObject } from '../../../queues/index.js';
 import type { PipelineContext } from '../pipeline.js';
+import { ARCHIVE_QUEUE } from '../../queue-names.js';
 
-export const ARCHIVE_QUEUE = 'archive';
 
 export async function toArchive(ctx: PipelineContext): Promise<void> {
   if (!ctx.list.settings.archive) return;

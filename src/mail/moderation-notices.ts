@@ -1,7 +1,8 @@
 /**
- * The notices the posting chain sends through the `virgin` queue: "a post is
- * waiting for you" to a list's moderators and owners, and "your post was
- * rejected" to its sender. Built with src/mail/notice.ts (Auto-Submitted:
+ * The notices of post moderation, sent through the `virgin` queue by the
+ * posting chain (runners/incoming/actions.ts) and by a moderator's decision
+ * (src/app/moderation.ts): "a post is waiting for you" to a list's
+ * moderators and owners, and "your post was rejected" to its sender. Built with src/mail/notice.ts (Auto-Submitted:
  * auto-generated), from the list's -owner address.
  *
  * Mail loops: a rejection is never sent to the null sender (the post was a
@@ -11,11 +12,9 @@
  * Precedence bulk, junk or list). mayNotify() says which, for the log.
  */
 import type { JsonObject } from '../../queues/index.js';
-import { buildNotice } from '../../src/mail/notice.js';
-import type { RawMessage } from '../../src/mail/raw-message.js';
-import type { HeldMessage, MailingList } from '../../src/store/index.js';
-
-export const VIRGIN_QUEUE = 'virgin';
+import type { HeldMessage, MailingList } from '../store/index.js';
+import { buildNotice } from './notice.js';
+import type { RawMessage } from './raw-message.js';
 
 const ROBOT_LOCAL_PART =
   /^(mailer-daemon|postmaster|no[-_.]?reply|do[-_.]?not[-_.]?reply|bounces?|listserv|majordomo|mailman|root|daemon|nobody)$|-(bounces|request|owner|admin|confirm|join|leave)(\+.*)?$|^owner-/i;

@@ -23,11 +23,12 @@
  * 67). Store errors are passed on as they are: a busy store is temporary.
  */
 import { SwitchyardError } from '../errors.js';
-import { asciiDomain } from '../store/address.js';
+import { BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, VIRGIN_QUEUE } from '../../runners/queue-names.js';
 import { lookupList } from '../app/list-lookup.js';
+import { asciiDomain } from '../store/address.js';
 import type { MailingList, Store } from '../store/index.js';
 
-export type IngressQueue = 'in' | 'command' | 'bounces' | 'virgin';
+export type IngressQueue = typeof IN_QUEUE | typeof COMMAND_QUEUE | typeof BOUNCES_QUEUE | typeof VIRGIN_QUEUE;
 export type CommandKind = 'request' | 'join' | 'leave' | 'confirm';
 
 /** What routing adds to the ingress metadata (listId and the envelope come from the caller). */
@@ -53,14 +54,14 @@ interface SuffixRule {
 
 /** Every service address suffix, as the MTA files list them (src/mta/). */
 export const SERVICE_SUFFIXES: Readonly<Record<string, SuffixRule>> = {
-  '-bounces': { queue: 'bounces', metadata: {}, detail: 'verp' },
-  '-confirm': { queue: 'command', metadata: { command: 'confirm' }, detail: 'token' },
-  '-join': { queue: 'command', metadata: { command: 'join' }, detail: 'none' },
-  '-leave': { queue: 'command', metadata: { command: 'leave' }, detail: 'none' },
-  '-owner': { queue: 'virgin', metadata: { toOwners: true }, detail: 'none' },
-  '-request': { queue: 'command', metadata: { command: 'request' }, detail: 'none' },
-  '-subscribe': { queue: 'command', metadata: { command: 'join' }, detail: 'none' },
-  '-unsubscribe': { queue: 'command', metadata: { command: 'leave' }, detail: 'none' },
+  '-bounces': { queue: BOUNCES_QUEUE, metadata: {}, detail: 'verp' },
+  '-confirm': { queue: COMMAND_QUEUE, metadata: { command: 'confirm' }, detail: 'token' },
+  '-join': { queue: COMMAND_QUEUE, metadata: { command: 'join' }, detail: 'none' },
+  '-leave': { queue: COMMAND_QUEUE, metadata: { command: 'leave' }, detail: 'none' },
+  '-owner': { queue: VIRGIN_QUEUE, metadata: { toOwners: true }, detail: 'none' },
+  '-request': { queue: COMMAND_QUEUE, metadata: { command: 'request' }, detail: 'none' },
+  '-subscribe': { queue: COMMAND_QUEUE, metadata: { command: 'join' }, detail: 'none' },
+  '-unsubscribe': { queue: COMMAND_QUEUE, metadata: { command: 'leave' }, detail: 'none' },
 };
 
 /** The local parts the MTA should hand to switchyard for the list `name`: the posting address first. */
@@ -120,7 +121,7 @@ export async function routeRecipient(store: Store, recipient: string): Promise<R
   }
   const listId = `${name}@${parts.domain}`;
   const list = await findList(store, recipient, listId);
-  if (rule === undefined) return { listId: list.address, queue: 'in', metadata: {} };
+  if (rule === undefined) return { listId: list.address, queue: IN_QUEUE, metadata: {} };
   const metadata: RouteMetadata = { ...rule.metadata };
   if (rule.detail === 'token' && detail !== undefined) metadata.token = detail;
   return { listId: list.address, queue: rule.queue, metadata };
@@ -139,5 +140,5 @@ export async function routeList(store: Store, list: string): Promise<Route> {
   const listId = parts === undefined ? undefined : `${parts.local.toLowerCase()}@${parts.domain}`;
   if (listId === undefined || !LIST_NAME.test(listId.slice(0, listId.lastIndexOf('@')))) throw new RecipientUnknownError(list, 'not a list posting address');
   const found = await findList(store, list, listId);
-  return { listId: found.address, queue: 'in', metadata: {} };
+  return { listId: found.address, queue: IN_QUEUE, metadata: {} };
 }

@@ -4,9 +4,10 @@
  * can drift from what the master actually reads. Read-only.
  */
 import { Command } from 'commander';
-import { loadConfig, resolveRunners, withBuiltinDefaults, type LoadedConfig, type ResolvedRunner } from '../config/load.js';
+import { loadConfig, resolveRunners, withBuiltinDefaults, type LoadedConfig } from '../config/load.js';
+import { effectiveValues } from '../config/effective-values.js';
 import { configSections, runnerSection, type Knob } from '../config/knobs.js';
-import { configSchema, type RunnerConfig } from '../config/schema.js';
+import { configSchema } from '../config/schema.js';
 import { homePaths, resolveHome } from '../home.js';
 import { asCliError, existingHome } from './store-access.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
@@ -52,38 +53,6 @@ async function load(command: Command, defaultsOnly: boolean): Promise<LoadedConf
   } catch (error) {
     throw asCliError(error, existing);
   }
-}
-
-/** The effective configuration in file notation, shaped like switchyard.toml. */
-export function effectiveValues(loaded: LoadedConfig): Record<string, unknown> {
-  const result: Record<string, unknown> = {};
-  const config = loaded.config as unknown as Record<string, Record<string, unknown>>;
-  for (const section of configSections()) {
-    const values: Record<string, unknown> = {};
-    for (const knob of section.knobs) values[knob.key] = redact(knob.key, knob.notation(config[section.name]?.[knob.key]));
-    result[section.name] = values;
-  }
-  const runners: Record<string, unknown> = {};
-  for (const runner of loaded.runners) runners[runner.name] = runnerValues(runner);
-  // Disabled runners too, so the result written back as a file still disables them.
-  for (const [name, runner] of Object.entries(loaded.config.runner)) if (!runner.enabled) runners[name] = runnerValues(runner);
-  result.runner = runners;
-  return result;
-}
-
-/**
- * Secrets are shown as set or not, never printed: `config show` output ends
- * up in tickets and chat.
- */
-function redact(key: string, value: unknown): unknown {
-  return /password/i.test(key) && typeof value === 'string' && value !== '' ? '********' : value;
-}
-
-function runnerValues(runner: ResolvedRunner | RunnerConfig): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  const fields = runner as unknown as Record<string, unknown>;
-  for (const knob of runnerSection().knobs) if (fields[knob.key] !== undefined) values[knob.key] = knob.notation(fields[knob.key]);
-  return values;
 }
 
 function renderToml(loaded: LoadedConfig): string {

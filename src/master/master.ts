@@ -5,8 +5,13 @@
  * relays signals. It does no mail work and never opens the list store: the
  * periodic jobs run in the scheduler service (runners/scheduler.ts).
  * Signals:
- *   HUP       reopen its own log and every runner's;
- *   USR1      restart every runner (each finishes its entries first);
+ *   HUP       reopen its own log and every runner's (the configuration is not reread);
+ *   USR1      restart every runner (each finishes its entries first), as the
+ *             socket's `restart` command does: only once switchyard.toml
+ *             has been read and validated again; an invalid file is refused
+ *             (logged at error level, shown in `status`) and the runners
+ *             keep running the previous configuration, since each runner
+ *             reads the file as it starts and would crash-loop on it;
  *   TERM/INT  stop every runner gracefully, then exit 0.
  *
  * Files: `master.lock` (created by the lock, rewritten when runner pids
@@ -27,7 +32,8 @@ import { accessError, ensureHome, homePaths } from '../home.js';
 import { secretExposureWarning } from '../config/secret-exposure.js';
 import { createLogger, logFilePath, type LogSetup } from '../logging.js';
 import { acquireMasterLock, type MasterLock } from './lock.js';
-import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol.js';
+import { configDigest, configDifferences, effectiveValues } from '../config/effective-values.js';
+import type { MasterOptions, MasterStartMessage, RestartReply, RunningConfig, StatusReport } from './protocol.js';
 import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
 
@@ -109,10 +115,30 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     lock.update(pids).catch((error: unknown) => log.error({ err: error }, 'could not record runner pids in the lock file'));
   });
 
+  let running = runningConfig(loaded);
+  // Validate first: every runner reads the file again as it starts, and an invalid one would crash-loop them all.
+  const restartRunners = async (why: string): Promise<RestartReply> => {
+    let next: LoadedConfig;
+    try {
+      next = await loadConfig(paths.config);
+    } catch (error) {
+      const reason = (accessError(error, options.home) ?? (error as Error)).message;
+      running = { ...running, problem: `configuration in switchyard.toml is invalid, running the previous one: ${reason}` };
+      log.error({ file: paths.config, code: (error as { code?: unknown }).code }, `${why}: runners NOT restarted: ${running.problem}`);
+      return { ok: false, refused: running.problem! };
+    }
+    const masterOnly = configDifferences(effectiveValues(next), running.values).filter((d) => isMasterOnlyKey(d.key)).map((d) => d.key);
+    if (masterOnly.length > 0) log.warn({ keys: masterOnly }, `${why}: these settings take effect only when the master itself is restarted (stop, start): ${masterOnly.join(', ')}`);
+    running = runningConfig(next);
+    log.info({ digest: running.digest }, `${why}: configuration valid, restarting every runner`);
+    supervisor.restartAll();
+    return { ok: true, runners: supervisor.processCount };
+  };
+
   const report = async (): Promise<StatusReport> => {
     const queues: Record<string, number> = {};
     for (const name of await spool.queueNames()) queues[name] = (await spool.count(name)).pck;
-    const problems = supervisor.problems();
+    const problems = [...supervisor.problems(), ...(running.problem === null ? [] : [running.problem])];
     return {
       master: {
         pid: process.pid,
@@ -126,9 +152,10 @@ export async function runMaster(options: MasterOptions): Promise<number> {
       healthy: problems.length === 0,
       problems,
       queues,
+      config: running,
     };
   };
-  const statusServer = new StatusServer(paths.socket, report);
+  const statusServer = new StatusServer(paths.socket, report, () => restartRunners('restart requested'));
 
   let requestStop: (why: string) => void = () => undefined;
   const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
@@ -141,8 +168,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     log.info('SIGHUP: log files reopened');
   });
   process.on('SIGUSR1', () => {
-    log.info('SIGUSR1: restarting every runner');
-    supervisor.restartAll();
+    void restartRunners('SIGUSR1');
   });
 
   const tasks: ScheduledTask[] = [];
@@ -160,7 +186,11 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     return 1;
   }
   log.info({ home: options.home, runners: supervisor.processCount, config: loaded.fromFile ? loaded.file : 'embedded defaults' }, 'master started');
-  notifyParent(options, { type: 'master-started', pid: process.pid, runners: supervisor.processCount });
+  const ready = supervisor.readyReport();
+  for (const line of ready.degraded) log.error(`started, but ${line}`);
+  for (const line of ready.warnings) log.warn(line);
+  for (const line of ready.notes) log.info(line);
+  notifyParent(options, { type: 'master-started', pid: process.pid, runners: supervisor.processCount, report: ready });
 
   // Supervision statistics only the master has; every job that touches mail or the store is the scheduler's.
   tasks.push(cron.schedule(config.cron.stats, () => logStats(supervisor, log), { name: 'stats', noOverlap: true }));
@@ -174,6 +204,18 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   log.info('master stopped');
   logs.flush();
   return 0;
+}
+
+function runningConfig(loaded: LoadedConfig): RunningConfig {
+  return { file: loaded.file, fromFile: loaded.fromFile, digest: configDigest(loaded), values: effectiveValues(loaded), loadedAt: new Date().toISOString(), problem: null };
+}
+
+/**
+ * Settings the master itself reads at its start (supervision, its log, the
+ * set of runners and their slices): a runner restart does not apply them.
+ */
+function isMasterOnlyKey(key: string): boolean {
+  return /^(master|watchdog|logging)\./.test(key) || key === 'cron.stats' || key === 'queues.umask' || /^runner\.[^.]+(\.(enabled|instances|module|queue|watchdogTimeout))?$/.test(key);
 }
 
 function logStats(supervisor: Supervisor, log: Logger): void {

@@ -26,7 +26,7 @@ import { pathToFileURL } from 'node:url';
 import type { ResolvedRunner } from '../config/load.js';
 import type { Runner, RunnerOptions } from '../../runners/runner.js';
 import type { Service, ServiceOptions } from '../../runners/service.js';
-import { RUNNER_EXIT_RESTART, type RunnerMessage } from './protocol.js';
+import { RUNNER_EXIT_RESTART, type ReadyReport, type RunnerMessage } from './protocol.js';
 // Everything else is imported in main(), after the first heartbeat: loading it takes seconds on a
 // loaded machine, and the master should hear from this process from the start.
 
@@ -161,10 +161,10 @@ async function main(): Promise<number> {
     if (runner.statusDetail() !== detail || (current === undefined ? undefined : JSON.stringify(current)) !== info) report();
   });
   runner.on('starting', (doing: string) => send({ type: 'starting', doing }));
-  runner.once('ready', () => {
+  runner.once('ready', (readyReport?: ReadyReport) => {
     if (loaded.kind === 'service') log.info('service ready');
     else log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
-    send({ type: 'ready', kind: loaded.kind });
+    send({ type: 'ready', kind: loaded.kind, ...(readyReport === undefined ? {} : { report: readyReport }) });
   });
 
   let exitCode = 0;

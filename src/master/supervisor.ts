@@ -29,7 +29,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ResolvedRunner } from '../config/load.js';
-import { RUNNER_EXIT_RESTART, type ProcessKind, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
+import { RUNNER_EXIT_RESTART, type ProcessKind, type ReadyReport, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
 
 export interface SupervisorOptions {
   home: string;
@@ -75,6 +75,8 @@ class Slot {
   kind: ProcessKind;
   /** A service's structured state; kept after it exits (the scheduler's last job runs stay visible). */
   info: Record<string, unknown> | null = null;
+  /** What the process reported when it became ready (ReadyReport), for `start` to print. */
+  readyReport: ReadyReport | undefined;
 
   constructor(readonly runner: ResolvedRunner, readonly slice: number) {
     this.kind = runner.kind;
@@ -217,6 +219,17 @@ export class Supervisor extends EventEmitter {
     }
   }
 
+  /** What every process reported when it last became ready, merged, in slot order. */
+  readyReport(): Required<ReadyReport> {
+    const merged: Required<ReadyReport> = { degraded: [], warnings: [], notes: [] };
+    for (const slot of this.slots) {
+      merged.degraded.push(...(slot.readyReport?.degraded ?? []));
+      merged.warnings.push(...(slot.readyReport?.warnings ?? []));
+      merged.notes.push(...(slot.readyReport?.notes ?? []));
+    }
+    return merged;
+  }
+
   /** SIGHUP to every runner: reopen log files. */
   reopenLogs(): void {
     for (const slot of this.slots) slot.child?.kill('SIGHUP');
@@ -331,6 +344,7 @@ export class Supervisor extends EventEmitter {
     }
     if (message.type === 'ready') {
       slot.everReady = true;
+      slot.readyReport = message.report;
       if (message.kind !== undefined) slot.kind = message.kind;
       if (slot.state === 'starting') slot.state = 'running';
       if (slot.doing !== null && slot.detail === `starting: ${slot.doing}`) slot.detail = null;

@@ -6,8 +6,17 @@
  * Files touched: `move` renames a waiting `.pck` straight to its target (one
  * atomic rename; a runner that claimed it first wins and the move fails);
  * `requeue` and moves out of `bad` use moveEntry (rewrite, then rename);
- * `purge` unlinks. None of them touches a `.bak`: that belongs to the runner
- * processing it.
+ * `purge` unlinks. None of them touches a `.bak` a runner made: that belongs
+ * to the runner processing it.
+ *
+ * `retry` has a runner: `requeue` and `flush` of a retry entry first claim
+ * it (`.pck` to `.bak` in place, as the retry runner's dequeue does; whoever
+ * renames first wins), then rewrite-and-rename it: `requeue` into its
+ * original queue, `flush` back into `retry` under a name whose time part is
+ * now (due at once; the sha1, hence the slice, unchanged). Killed after the
+ * claim: the `.bak` is the retry runner's to recover at its next start (its
+ * restore count + 1), still due at its old time; run the command again.
+ * Killed after the rewrite: the same, or the entry already at its new name.
  *
  * An unreadable entry (queue-file.ts) is moved as it is, never rewritten:
  * into `bad` it is set aside (Switchboard.setAsideUnreadable: a `.psv` record
@@ -38,6 +47,7 @@ import {
 import { renameCreatingDir } from './durable-file.js';
 
 export const STANDARD_QUEUES = ['in', 'out', 'bounces', 'virgin', 'retry', 'shunt', 'bad'] as const;
+const RETRY_QUEUE = 'retry';
 
 export interface SpoolOptions {
   root: string;
@@ -273,13 +283,16 @@ export class Spool {
   }
 
   /**
-   * Send an entry from `bad` or `shunt` back to the queue it came from, with
-   * its restore count reset (Mailman's unshunt).
+   * Send an entry from `bad`, `shunt` or `retry` back to the queue it came
+   * from, with its restore count reset (Mailman's unshunt); from `retry` now,
+   * not when due (its attempts and first failure are kept, so
+   * `retry.maximalQueueLifetime` still applies).
    */
   async requeue(id: string): Promise<EntryInfo> {
     const info = await this.find(id);
+    if (info.queue === RETRY_QUEUE) return this.requeueFromRetry(info);
     if (info.queue !== BAD_QUEUE && info.queue !== 'shunt') {
-      throw new NotRequeueableError(id, `it is in ${info.queue}, not in bad or shunt`);
+      throw new NotRequeueableError(id, `it is in ${info.queue}, not in bad, shunt or retry`);
     }
     if (info.setAsideFile !== undefined) {
       const original = info.control?.originalQueue;
@@ -297,6 +310,61 @@ export class Spool {
     assertQueueName(target);
     await moveEntry(this.root, info.queue, id, info.state, target, 'pck', { control: { restores: 0, requeuedAt: new Date().toISOString() } }, this.writeOptions());
     return this.find(id);
+  }
+
+  private async requeueFromRetry(info: EntryInfo): Promise<EntryInfo> {
+    if (info.state !== 'pck') throw new EntryBusyError(info.queue, info.id);
+    if (info.error !== undefined) throw new NotRequeueableError(info.id, 'its queue file cannot be read; the retry runner sets it aside in bad');
+    const target = info.control?.originalQueue;
+    if (typeof target !== 'string') throw new NotRequeueableError(info.id, 'no original queue is recorded; use `queue move`');
+    assertQueueName(target);
+    await this.claim(info);
+    await moveEntry(this.root, RETRY_QUEUE, info.id, 'bak', target, 'pck', { control: { restores: 0, requeuedAt: new Date().toISOString() } }, this.writeOptions());
+    return this.find(info.id);
+  }
+
+  /**
+   * `postqueue -f`: every waiting entry of `retry` (only those that failed in
+   * `onlyFrom`, when given) is made due now, by a new name whose time part is
+   * `now`; see the module comment. A running retry runner learns of the new
+   * names from its file events and returns them to their queues at once.
+   * Entries due already are counted, not renamed; one the retry runner took
+   * meanwhile is being returned anyway.
+   */
+  async flush(onlyFrom?: string, now = Date.now()): Promise<{ due: string[]; skipped: { id: string; reason: string }[] }> {
+    const result = { due: [] as string[], skipped: [] as { id: string; reason: string }[] };
+    for (const entry of await this.entries(RETRY_QUEUE, 1, ['pck'])) {
+      if (entry.error !== undefined) {
+        result.skipped.push({ id: entry.id, reason: entry.error });
+        continue;
+      }
+      if (onlyFrom !== undefined && entry.control?.originalQueue !== onlyFrom) continue;
+      if (entry.time <= now) {
+        result.due.push(entry.id);
+        continue;
+      }
+      try {
+        await this.claim(entry);
+      } catch (error) {
+        if (!(error instanceof EntryBusyError)) throw error;
+        result.due.push(entry.id);
+        continue;
+      }
+      const micros = BigInt(now) * 1000n;
+      const newId = await moveEntry(this.root, RETRY_QUEUE, entry.id, 'bak', RETRY_QUEUE, 'pck', { micros, control: { dueAt: new Date(now).toISOString(), flushedAt: new Date(now).toISOString() } }, this.writeOptions());
+      result.due.push(newId);
+    }
+    return result;
+  }
+
+  /** Claim a waiting entry (`.pck` to `.bak` in place) so no runner takes it while it is rewritten; EntryBusyError if one did. */
+  private async claim(info: EntryInfo): Promise<void> {
+    try {
+      await rename(info.path, entryPath(this.root, info.queue, info.id, 'bak'));
+    } catch (error) {
+      if (isMissing(error)) throw new EntryBusyError(info.queue, info.id);
+      throw error;
+    }
   }
 
   /** Every requeueable entry of `bad` and `shunt`. */

@@ -104,11 +104,11 @@ export default class LmtpRunner extends Service {
         this.log.info({ host: bound.host, port: bound.port }, 'LMTP runner listening');
       } catch (error) {
         const err = error as NodeJS.ErrnoException;
-        const why = `lmtp is not listening on ${host}:${port}: ${listenFailure(err)}`;
-        firstFailure ??= why;
+        const why = `not listening on ${host}:${port}: ${listenFailure(err)}`;
+        firstFailure ??= `${this.name} is ${why}`;
         this.listenProblem = `${why}; next attempt in ${Math.round(delay / 1000)}s`;
         this.stats.lastError = { message: this.listenProblem, at: new Date(this.now()).toISOString(), entry: '-' };
-        this.log.error({ err, host, port, code: err.code }, `${this.listenProblem}; the MTA keeps the mail until it can deliver`);
+        this.log.error({ err, host, port, code: err.code }, `${this.name} is ${this.listenProblem}; the MTA keeps the mail until it can deliver`);
         this.statusChanged();
         this.retryTimer = setTimeout(() => void attempt(), delay);
         delay = Math.min(RETRY_MAX_MS, delay * 2);

@@ -165,6 +165,8 @@ async function main(): Promise<number> {
     if (loaded.kind === 'service') log.info('service ready');
     else log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
     send({ type: 'ready', kind: loaded.kind, ...(readyReport === undefined ? {} : { report: readyReport }) });
+    // What it learnt while starting (a listen failure, the smarthost check) is in `status` from the first moment.
+    if (runner.statusDetail() !== undefined || infoOf() !== undefined) report();
   });
 
   let exitCode = 0;

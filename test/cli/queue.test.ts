@@ -136,7 +136,7 @@ afterEach(async () => {
 });
 
 describe('usage', () => {
-  const commands = [[], ['queue'], ['queue', 'count'], ['queue', 'list'], ['queue', 'show'], ['queue', 'move'], ['queue', 'requeue'], ['queue', 'purge']];
+  const commands = [[], ['queue'], ['queue', 'count'], ['queue', 'list'], ['queue', 'show'], ['queue', 'move'], ['queue', 'requeue'], ['queue', 'flush'], ['queue', 'purge']];
 
   it.each(commands)('`switchyard %s --help` prints its usage and exits 0', async (...words: string[]) => {
     const result = await cli([...words, '--help']);

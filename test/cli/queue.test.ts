@@ -494,11 +494,11 @@ describe('queue requeue', () => {
     expect(await listed('in')).toEqual([]);
   });
 
-  it('refuses an entry that is not in bad or shunt', async () => {
+  it('refuses an entry that is not in bad, shunt or retry', async () => {
     const id = await spool.switchboard('in').enqueue('x');
     const result = await queue('requeue', id);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('it is in in, not in bad or shunt');
+    expect(result.stderr).toContain('it is in in, not in bad, shunt or retry');
   });
 
   it.each([[[]], [['1.2', '--all']]])('needs exactly one of an id and --all (args %j)', async (args: string[]) => {

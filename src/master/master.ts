@@ -106,6 +106,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     runnerScript: RUNNER_SCRIPT,
     logToStdout: toStdout,
     logger: log,
+    configText: loaded.text,
   });
   // Each runner's progress while starting extends the deadline of the `start` waiting in the background too.
   supervisor.on('start-progress', (doing: string) => {
@@ -130,6 +131,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     const masterOnly = configDifferences(effectiveValues(next), running.values).filter((d) => isMasterOnlyKey(d.key)).map((d) => d.key);
     if (masterOnly.length > 0) log.warn({ keys: masterOnly }, `${why}: these settings take effect only when the master itself is restarted (stop, start): ${masterOnly.join(', ')}`);
     running = runningConfig(next);
+    supervisor.setConfigText(next.text);
     log.info({ digest: running.digest }, `${why}: configuration valid, restarting every runner`);
     supervisor.restartAll();
     return { ok: true, runners: supervisor.processCount };

@@ -2,7 +2,9 @@
  * A restart never takes the server down on an invalid switchyard.toml: a real
  * master (the built CLI, foreground, temp home) is asked to restart, by
  * `switchyard restart` and by SIGUSR1, after the file was broken. It refuses,
- * its runners keep their pids, and `status` says why. `config show` says when
+ * its runners keep their pids, and `status` says why; a runner that crashes
+ * meanwhile is restarted on the configuration the master validated, not on
+ * the broken file. `config show` says when
  * the file differs from what the master runs, with both values.
  */
 import { appendFile, writeFile } from 'node:fs/promises';
@@ -99,6 +101,15 @@ describe('restart with an invalid switchyard.toml', () => {
     expect(pids(after)).toEqual(pids(before));
     expect(after.runners.every((r) => r.state === 'running' && r.restarts === 0 && isAlive(r.pid!))).toBe(true);
     expect(after.problems).toContain(after.config?.problem);
+
+    // A runner that crashes meanwhile comes back on the configuration the master validated, not on the broken file.
+    const victim = after.runners.find((r) => r.name === 'retry')!;
+    const back = m.nextLine((l) => l.msg === 'runner up' && l.runner === 'retry' && l.runnerPid !== victim.pid, 'retry restarted after SIGKILL');
+    process.kill(victim.pid!, 'SIGKILL');
+    await back;
+    const retry = (await m.status()).runners.find((r) => r.name === 'retry')!;
+    expect(retry).toMatchObject({ state: 'running', restarts: 1 });
+    expect(retry.pid).not.toBe(victim.pid);
   }, 120_000);
 });
 

@@ -10,8 +10,10 @@
  *             socket's `restart` command does: only once switchyard.toml
  *             has been read and validated again; an invalid file is refused
  *             (logged at error level, shown in `status`) and the runners
- *             keep running the previous configuration, since each runner
- *             reads the file as it starts and would crash-loop on it;
+ *             keep running the previous configuration (each runs the text
+ *             the master validated last, see supervisor.ts); so is a change
+ *             of which runners run or of their slices, which only a master
+ *             start applies;
  *   TERM/INT  stop every runner gracefully, then exit 0.
  *
  * Files: `master.lock` (created by the lock, rewritten when runner pids
@@ -117,7 +119,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   });
 
   let running = runningConfig(loaded);
-  // Validate first: every runner reads the file again as it starts, and an invalid one would crash-loop them all.
+  // Validate first: an invalid file would crash-loop every runner it reached.
   const restartRunners = async (why: string): Promise<RestartReply> => {
     let next: LoadedConfig;
     try {
@@ -128,7 +130,17 @@ export async function runMaster(options: MasterOptions): Promise<number> {
       log.error({ file: paths.config, code: (error as { code?: unknown }).code }, `${why}: runners NOT restarted: ${running.problem}`);
       return { ok: false, refused: running.problem! };
     }
-    const masterOnly = configDifferences(effectiveValues(next), running.values).filter((d) => isMasterOnlyKey(d.key)).map((d) => d.key);
+    const changed = configDifferences(effectiveValues(next), running.values).map((d) => d.key);
+    // The supervisor's slots are fixed at its start: a runner disabled or re-sliced in the file would be spawned for a slot it no longer has.
+    const structural = changed.filter(isRunnerSetKey);
+    if (structural.length > 0) {
+      const refused = `${structural.join(', ')} changed: which runners run and their slices change only when the master starts (\`switchyard stop\`, then \`switchyard start\`)`;
+      log.error({ keys: structural }, `${why}: runners NOT restarted: ${refused}`);
+      // The file is valid now: an earlier "invalid" would be stale; `config show` lists what is not applied.
+      running = { ...running, problem: null };
+      return { ok: false, refused };
+    }
+    const masterOnly = changed.filter(isMasterOnlyKey);
     if (masterOnly.length > 0) log.warn({ keys: masterOnly }, `${why}: these settings take effect only when the master itself is restarted (stop, start): ${masterOnly.join(', ')}`);
     running = runningConfig(next);
     supervisor.setConfigText(next.text);
@@ -217,7 +229,12 @@ function runningConfig(loaded: LoadedConfig): RunningConfig {
  * set of runners and their slices): a runner restart does not apply them.
  */
 function isMasterOnlyKey(key: string): boolean {
-  return /^(master|watchdog|logging)\./.test(key) || key === 'cron.stats' || key === 'queues.umask' || /^runner\.[^.]+(\.(enabled|instances|module|queue|watchdogTimeout))?$/.test(key);
+  return /^(master|watchdog|logging)\./.test(key) || key === 'cron.stats' || key === 'queues.umask' || /^runner\.[^.]+\.watchdogTimeout$/.test(key);
+}
+
+/** Which runners run, as what and with how many slices: the supervisor's slots, fixed at its start. */
+function isRunnerSetKey(key: string): boolean {
+  return /^runner\.[^.]+(\.(enabled|instances|module|queue))?$/.test(key);
 }
 
 function logStats(supervisor: Supervisor, log: Logger): void {

@@ -113,6 +113,22 @@ describe('restart with an invalid switchyard.toml', () => {
   }, 120_000);
 });
 
+describe('restart with a valid file that changes which runners run', () => {
+  it('is refused (exit 1) naming the keys: only a master start applies them; the runners keep their pids', async () => {
+    const { dir, m, toml } = await running(await freePort());
+    const before = await m.status();
+    await writeFile(join(dir, 'switchyard.toml'), `${toml}\n[runner.archive]\nenabled = false\n`);
+    const refused = await runCli(['--home', dir, 'restart']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('not restarting: runner.archive.enabled');
+    expect(refused.stderr).toContain('changed: which runners run and their slices change only when the master starts (`switchyard stop`, then `switchyard start`)');
+    const after = await m.status();
+    expect(pids(after)).toEqual(pids(before));
+    expect(after.runners.every((r) => r.state === 'running' && r.restarts === 0)).toBe(true);
+    expect(after.healthy).toBe(true);
+  }, 120_000);
+});
+
 describe('config show beside a running master', () => {
   it('says the master runs an older configuration and shows both values of each key that differs; after a restart it does not', async () => {
     const port = await freePort();

@@ -6,8 +6,17 @@
  * Files touched: `move` renames a waiting `.pck` straight to its target (one
  * atomic rename; a runner that claimed it first wins and the move fails);
  * `requeue` and moves out of `bad` use moveEntry (rewrite, then rename);
- * `purge` unlinks. None of them touches a `.bak`: that belongs to the runner
- * processing it.
+ * `purge` unlinks. None of them touches a `.bak` a runner made: that belongs
+ * to the runner processing it.
+ *
+ * `retry` has a runner: `requeue` and `flush` of a retry entry first claim
+ * it (`.pck` to `.bak` in place, as the retry runner's dequeue does; whoever
+ * renames first wins), then rewrite-and-rename it: `requeue` into its
+ * original queue, `flush` back into `retry` under a name whose time part is
+ * now (due at once; the sha1, hence the slice, unchanged). Killed after the
+ * claim: the `.bak` is the retry runner's to recover at its next start (its
+ * restore count + 1), still due at its old time; run the command again.
+ * Killed after the rewrite: the same, or the entry already at its new name.
  *
  * An unreadable entry (queue-file.ts) is moved as it is, never rewritten:
  * into `bad` it is set aside (Switchboard.setAsideUnreadable: a `.psv` record
@@ -19,7 +28,7 @@
  */
 import { lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { parseEntryId } from './entry-id.js';
-import { FileFormatError, QueueError, UnreadableFileError } from './errors.js';
+import { FileFormatError, QueueError, QueueOptionsError, UnreadableFileError } from './errors.js';
 import { openQueueFile, readQueueFile } from './queue-file.js';
 import { decodeEntry, FORMAT_MAGIC, FORMAT_VERSION, type EntryControl } from './file-format.js';
 import { isJsonObject, type JsonObject } from './json.js';
@@ -50,6 +59,12 @@ export interface SpoolOptions {
    * from: `bad`, and the application's queue of failed entries. Default: `bad` only.
    */
   requeueFrom?: readonly string[];
+  /**
+   * The application's queue of entries waiting to be tried again (switchyard's
+   * `retry`): `requeue` takes entries from it at once, and `flush` makes its
+   * entries due now. Default: none (both refuse).
+   */
+  retryQueue?: string;
 }
 
 export interface StateCounts {
@@ -159,6 +174,7 @@ export class Spool {
   readonly standardQueues: readonly string[];
   private readonly hashKeyField: string | undefined;
   private readonly requeueFrom: readonly string[];
+  private readonly retryQueue: string | undefined;
 
   constructor(options: SpoolOptions) {
     this.root = options.root;
@@ -169,6 +185,8 @@ export class Spool {
     this.hashKeyField = options.hashKeyField;
     this.requeueFrom = [...(options.requeueFrom ?? [BAD_QUEUE])];
     for (const name of this.requeueFrom) assertQueueName(name);
+    if (options.retryQueue !== undefined) assertQueueName(options.retryQueue);
+    this.retryQueue = options.retryQueue;
   }
 
   switchboard(name: string, slice = 0, numSlices = 1): Switchboard {
@@ -298,12 +316,15 @@ export class Spool {
   /**
    * Send an entry from `bad` or another requeueFrom queue (switchyard's
    * `shunt`) back to the queue it came from, with its restore count reset
-   * (Mailman's unshunt).
+   * (Mailman's unshunt); from the retryQueue now, not when due (its attempts
+   * and first failure are kept, so `retry.maximalQueueLifetime` still applies).
    */
   async requeue(id: string): Promise<EntryInfo> {
     const info = await this.find(id);
+    if (this.retryQueue !== undefined && info.queue === this.retryQueue) return this.requeueFromRetry(info, this.retryQueue);
     if (!this.requeueFrom.includes(info.queue)) {
-      throw new NotRequeueableError(id, `it is in ${info.queue}, not in ${this.requeueFrom.join(' or ')}`);
+      const from = this.retryQueue === undefined ? this.requeueFrom : [...this.requeueFrom, this.retryQueue];
+      throw new NotRequeueableError(id, `it is in ${info.queue}, not in ${from.join(' or ')}`);
     }
     if (info.setAsideFile !== undefined) {
       const original = info.control?.originalQueue;
@@ -321,6 +342,63 @@ export class Spool {
     assertQueueName(target);
     await moveEntry(this.root, info.queue, id, info.state, target, 'pck', { control: { restores: 0, requeuedAt: new Date().toISOString() } }, this.writeOptions());
     return this.find(id);
+  }
+
+  private async requeueFromRetry(info: EntryInfo, retryQueue: string): Promise<EntryInfo> {
+    if (info.state !== 'pck') throw new EntryBusyError(info.queue, info.id);
+    if (info.error !== undefined) throw new NotRequeueableError(info.id, 'its queue file cannot be read; the retry runner sets it aside in bad');
+    const target = info.control?.originalQueue;
+    if (typeof target !== 'string') throw new NotRequeueableError(info.id, 'no original queue is recorded; use `queue move`');
+    assertQueueName(target);
+    await this.claim(info);
+    await moveEntry(this.root, retryQueue, info.id, 'bak', target, 'pck', { control: { restores: 0, requeuedAt: new Date().toISOString() } }, this.writeOptions());
+    return this.find(info.id);
+  }
+
+  /**
+   * `postqueue -f`: every waiting entry of `retry` (only those that failed in
+   * `onlyFrom`, when given) is made due now, by a new name whose time part is
+   * `now`; see the module comment. A running retry runner learns of the new
+   * names from its file events and returns them to their queues at once.
+   * Entries due already are counted, not renamed; one the retry runner took
+   * meanwhile is being returned anyway.
+   */
+  async flush(onlyFrom?: string, now = Date.now()): Promise<{ due: string[]; skipped: { id: string; reason: string }[] }> {
+    const retryQueue = this.retryQueue;
+    if (retryQueue === undefined) throw new QueueOptionsError('flush needs the retryQueue option');
+    const result = { due: [] as string[], skipped: [] as { id: string; reason: string }[] };
+    for (const entry of await this.entries(retryQueue, 1, ['pck'])) {
+      if (entry.error !== undefined) {
+        result.skipped.push({ id: entry.id, reason: entry.error });
+        continue;
+      }
+      if (onlyFrom !== undefined && entry.control?.originalQueue !== onlyFrom) continue;
+      if (entry.time <= now) {
+        result.due.push(entry.id);
+        continue;
+      }
+      try {
+        await this.claim(entry);
+      } catch (error) {
+        if (!(error instanceof EntryBusyError)) throw error;
+        result.due.push(entry.id);
+        continue;
+      }
+      const micros = BigInt(now) * 1000n;
+      const newId = await moveEntry(this.root, retryQueue, entry.id, 'bak', retryQueue, 'pck', { micros, control: { dueAt: new Date(now).toISOString(), flushedAt: new Date(now).toISOString() } }, this.writeOptions());
+      result.due.push(newId);
+    }
+    return result;
+  }
+
+  /** Claim a waiting entry (`.pck` to `.bak` in place) so no runner takes it while it is rewritten; EntryBusyError if one did. */
+  private async claim(info: EntryInfo): Promise<void> {
+    try {
+      await rename(info.path, entryPath(this.root, info.queue, info.id, 'bak'));
+    } catch (error) {
+      if (isMissing(error)) throw new EntryBusyError(info.queue, info.id);
+      throw error;
+    }
   }
 
   /** Every requeueable entry of the requeueFrom queues (`bad`, `shunt`). */

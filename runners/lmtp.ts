@@ -8,9 +8,12 @@
  *
  * serve(): open the list store, listen, emit `ready`, serve until stop().
  * A listen failure (the port is taken, say by a Mailman still running) is
- * not fatal: the runner reports ready, shows the reason as its status detail
- * in `switchyard status`, logs it, and tries again with a doubling delay
- * (1 s to 1 min). Meanwhile the MTA cannot connect and keeps the mail.
+ * not fatal: the runner reports ready, but `degraded` ("lmtp is not
+ * listening on 127.0.0.1:8024: address in use"), which `switchyard start`
+ * prints and exits 4 on unless `--allow-degraded`; it shows the reason as its
+ * status detail in `switchyard status`, logs it, and tries again with a
+ * doubling delay (1 s to 1 min). Meanwhile the MTA cannot connect and keeps
+ * the mail.
  *
  * stop() (SIGTERM): stop listening, let the transactions in flight finish
  * (up to lmtp.closeTimeout), close the store, resolve. abort() (a second
@@ -89,6 +92,7 @@ export default class LmtpRunner extends Service {
   /** First attempt before `ready`; on failure keep trying in the background (see the module comment). */
   private async listenWithRetry(host: string, port: number): Promise<void> {
     let delay = RETRY_MIN_MS;
+    let firstFailure: string | undefined;
     const attempt = async (): Promise<void> => {
       if (this.stopping) return;
       try {
@@ -100,15 +104,31 @@ export default class LmtpRunner extends Service {
         this.log.info({ host: bound.host, port: bound.port }, 'LMTP runner listening');
       } catch (error) {
         const err = error as NodeJS.ErrnoException;
-        this.listenProblem = `not listening on ${host}:${port}: ${err.code ?? err.message}; next attempt in ${Math.round(delay / 1000)}s`;
+        const why = `not listening on ${host}:${port}: ${listenFailure(err)}`;
+        firstFailure ??= `${this.name} is ${why}`;
+        this.listenProblem = `${why}; next attempt in ${Math.round(delay / 1000)}s`;
         this.stats.lastError = { message: this.listenProblem, at: new Date(this.now()).toISOString(), entry: '-' };
-        this.log.error({ err, host, port }, 'LMTP runner cannot listen; the MTA keeps the mail until it can');
+        this.log.error({ err, host, port, code: err.code }, `${this.name} is ${this.listenProblem}; the MTA keeps the mail until it can deliver`);
         this.statusChanged();
         this.retryTimer = setTimeout(() => void attempt(), delay);
         delay = Math.min(RETRY_MAX_MS, delay * 2);
       }
     };
     await attempt();
-    this.ready();
+    this.ready(firstFailure === undefined ? undefined : { degraded: [firstFailure] });
+  }
+}
+
+/** A listen error in an operator's words. */
+export function listenFailure(error: NodeJS.ErrnoException): string {
+  switch (error.code) {
+    case 'EADDRINUSE':
+      return 'address in use';
+    case 'EACCES':
+      return 'permission denied (a port below 1024 needs privileges)';
+    case 'EADDRNOTAVAIL':
+      return 'address not available on this host';
+    default:
+      return error.code ?? error.message;
   }
 }

@@ -52,6 +52,13 @@
  * making progress is not fed a poison message, and one that crashes without
  * progress still has it quarantined after `maxRestores`.
  *
+ * At start (slice 0 only: one check per host is enough) the runner tries the
+ * smarthost once, before it reports ready (outgoing/smarthost-probe.ts:
+ * connect, EHLO, QUIT within `smtp.probeTimeout`): `switchyard start` prints
+ * whether it answers (a warning when not; mail then waits in `retry`), and
+ * `status` shows it (statusInfo() `smarthost`, kept current by later
+ * deliveries).
+ *
  * A smarthost found down (outgoing/destination-backoff.ts) is not tried again
  * for a while: entries taken meanwhile are deferred at once, and the reason
  * shows as the runner's last error in `switchyard status`, and, while the
@@ -73,8 +80,10 @@ import { isAutomatic, refusalNotice } from './outgoing/refusal-notice.js';
 import type { RenderedCopy, RenderTask } from './outgoing/render-worker.js';
 import { classifyError, classifySuccess, contentRefusal, enhancedStatusOf, type RecipientFailure, type TransactionOutcome } from './outgoing/smtp-outcome.js';
 import { wireForm } from './outgoing/wire-form.js';
+import { probeLine, probeSmarthost, type SmarthostProbe } from './outgoing/smarthost-probe.js';
 import { workerModule } from './task-pool.js';
 import { BOUNCES_QUEUE, VIRGIN_QUEUE } from './queue-names.js';
+import type { ReadyReport } from '../src/master/protocol.js';
 import { Runner, type EntryContext, type EntryOutcome, type RunnerOptions } from './runner.js';
 
 export { BOUNCES_QUEUE, VIRGIN_QUEUE };
@@ -150,6 +159,9 @@ export default class OutgoingRunner extends Runner {
   private running: Promise<void> | undefined;
   /** Fires when the backoff ends, so the status detail clears without waiting for an entry. */
   private backoffTimer: NodeJS.Timeout | undefined;
+  /** Whether the smarthost answers: the start's check, then what deliveries learn; undefined until known. */
+  private smarthost: SmarthostProbe | undefined;
+  private startProbe: SmarthostProbe | undefined;
 
   constructor(options: RunnerOptions) {
     super(options);
@@ -170,6 +182,7 @@ export default class OutgoingRunner extends Runner {
       try {
         const swept = await sweepOrphanJournals(this.switchboard);
         if (swept.length > 0) this.log.info({ swept: swept.length }, 'removed checkpoint journals of settled entries');
+        if (this.slice === 0 && this.smtp.probeTimeout > 0) await this.probe();
         await super.run();
       } finally {
         clearTimeout(this.backoffTimer);
@@ -183,7 +196,36 @@ export default class OutgoingRunner extends Runner {
     return this.backoff.statusLine(this.now());
   }
 
+  /** `status --json`: `{ smarthost: { destination, answers, reason?, at } }` once known. */
+  statusInfo(): Record<string, unknown> | undefined {
+    return this.smarthost === undefined ? undefined : { smarthost: { ...this.smarthost } };
+  }
+
+  protected override readyReport(): ReadyReport | undefined {
+    const probe = this.startProbe;
+    if (probe === undefined) return undefined;
+    return probe.answers ? { notes: [probeLine(probe)] } : { warnings: [`${probeLine(probe)}; outgoing mail waits in retry until it does`] };
+  }
+
+  /** The start's check of the smarthost (see the module comment). */
+  private async probe(): Promise<void> {
+    this.emit('starting', `checking the smarthost ${this.backoff.destination}`);
+    const probe = await probeSmarthost(this.smtp, hostname(), this.smtp.probeTimeout, this.now);
+    this.startProbe = probe;
+    this.smarthost = probe;
+    if (probe.answers) this.log.info({ destination: probe.destination }, probeLine(probe));
+    else this.log.warn({ destination: probe.destination, reason: probe.reason }, `${probeLine(probe)}; outgoing mail waits in retry until it does`);
+  }
+
+  /** What a delivery learnt about the smarthost, for statusInfo(). */
+  private smarthostSeen(answers: boolean, reason?: string): void {
+    const was = this.smarthost;
+    this.smarthost = { destination: this.backoff.destination, answers, ...(reason === undefined ? {} : { reason }), at: new Date(this.now()).toISOString() };
+    if (was?.answers !== answers || was.reason !== reason) this.statusChanged();
+  }
+
   private markDown(reason: string): number {
+    this.smarthostSeen(false, reason);
     const wasDown = this.backoff.downAt(this.now()) !== undefined;
     const until = this.backoff.markDown(this.now(), reason);
     if (!wasDown) {
@@ -196,6 +238,7 @@ export default class OutgoingRunner extends Runner {
   }
 
   private markUp(): void {
+    if (this.smarthost?.answers !== true) this.smarthostSeen(true);
     if (!this.backoff.markUp()) return;
     clearTimeout(this.backoffTimer);
     this.statusChanged();

@@ -145,6 +145,6 @@ export const STANDARD_QUEUES: readonly QueueName[] = Object.freeze(
 );
 
 /** What every Spool and Switchboard of a switchyard home is opened with (spread into their options). */
-export const SPOOL_OPTIONS = Object.freeze({ standardQueues: STANDARD_QUEUES, hashKeyField: LIST_ID_HASH_KEY, requeueFrom: [BAD_QUEUE, SHUNT_QUEUE] as const });
+export const SPOOL_OPTIONS = Object.freeze({ standardQueues: STANDARD_QUEUES, hashKeyField: LIST_ID_HASH_KEY, requeueFrom: [BAD_QUEUE, SHUNT_QUEUE] as const, retryQueue: RETRY_QUEUE });
 /** The Switchboard part of SPOOL_OPTIONS. */
 export const SWITCHBOARD_OPTIONS = Object.freeze({ hashKeyField: LIST_ID_HASH_KEY });

@@ -52,6 +52,7 @@ import { RunnerError } from './errors.js';
 import { isTemporary } from '../src/errors.js';
 import { SHUNT_QUEUE, RETRY_QUEUE, SWITCHBOARD_OPTIONS } from './queue-names.js';
 import type { Config } from '../src/config/schema.js';
+import type { ReadyReport } from '../src/master/protocol.js';
 import { IdHeap } from './id-heap.js';
 import { retryDelay, type RetrySchedule } from './retry-schedule.js';
 import { SpoolProblems } from './spool-problems.js';
@@ -193,6 +194,14 @@ export abstract class Runner extends EventEmitter {
     return undefined;
   }
 
+  /**
+   * What this runner found while starting that `switchyard start` should
+   * print (src/master/protocol.ts ReadyReport), or undefined; sent with `ready`.
+   */
+  protected readyReport(): ReadyReport | undefined {
+    return undefined;
+  }
+
   /** Tell whoever runs this runner that statusDetail() may have changed (the `status` event). */
   protected statusChanged(): void {
     this.emit('status');
@@ -251,7 +260,7 @@ export abstract class Runner extends EventEmitter {
     }
     try {
       await this.fullRescan();
-      this.emit('ready');
+      this.emit('ready', this.readyReport());
       while (!this.stopping) {
         if (this.fatal) throw this.fatal;
         this.absorbEvents(watcher);

@@ -18,6 +18,7 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema.js';
+import type { ReadyReport } from '../src/master/protocol.js';
 import type { RunnerStats } from './runner.js';
 
 export interface ServiceOptions {
@@ -99,8 +100,9 @@ export abstract class Service extends EventEmitter {
     this.emit('starting', doing);
   }
 
-  protected ready(): void {
-    this.emit('ready');
+  /** Serving. `report`: what `switchyard start` should print (a port it could not take: `degraded`). */
+  protected ready(report?: ReadyReport): void {
+    this.emit('ready', report);
   }
 
   /** Work was done (the counters in `stats` changed). */

@@ -143,7 +143,11 @@ export class LmtpService {
         });
       },
     });
-    this.server.on('error', (error) => options.log.warn({ err: error }, 'LMTP connection error'));
+    this.server.on('error', (error: NodeJS.ErrnoException) => {
+      // A failed listen rejects listen(), whose caller says what it means (the port is taken): not a connection's trouble.
+      if (error.syscall === 'listen') return;
+      options.log.warn({ err: error }, 'LMTP connection error');
+    });
   }
 
   /** Resolves once listening; rejects with the listen error (EADDRINUSE, EACCES). */

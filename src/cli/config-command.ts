@@ -1,13 +1,20 @@
 /**
  * `switchyard config show`: every knob with its effective value, default and
  * meaning, generated from the schema (src/config/knobs.ts), so nothing here
- * can drift from what the master actually reads. Read-only.
+ * can drift from what the master actually reads. Read-only. When a master
+ * runs on another configuration (the file was edited, and not yet applied
+ * with `switchyard restart`), it says so and shows both values of each key
+ * that differs: the master reports what its runners run over its socket.
  */
+import { dirname } from 'node:path';
 import { Command } from 'commander';
-import type { z } from 'zod';
-import { builtinOptionsSchema, loadConfig, resolveRunners, withBuiltinDefaults, type LoadedConfig } from '../config/load.js';
+import { loadConfig, resolveRunners, withBuiltinDefaults, type LoadedConfig } from '../config/load.js';
+import { configDifferences, configDigest, effectiveValues, type ConfigDifference } from '../config/effective-values.js';
+import type { StatusReport } from '../master/protocol.js';
+import { requestStatus } from '../master/status-client.js';
 import { configSections, optionsSection, runnerOptionsSections, runnerSection, type Knob } from '../config/knobs.js';
-import { configSchema, type RunnerConfig } from '../config/schema.js';
+import { builtinOptionsSchema } from '../config/load.js';
+import { configSchema } from '../config/schema.js';
 import { homePaths, resolveHome } from '../home.js';
 import { asCliError, existingHome } from './store-access.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
@@ -35,8 +42,59 @@ function showCommand(): Command {
         return;
       }
       const loaded = await load(command, options.defaults === true);
-      process.stdout.write(options.json ? `${JSON.stringify(effectiveValues(loaded), null, 2)}\n` : renderToml(loaded));
+      const master = options.defaults ? undefined : await runningMaster(loaded);
+      if (options.json) {
+        const values = effectiveValues(loaded);
+        process.stdout.write(`${JSON.stringify(master === undefined ? values : { ...values, $master: master }, null, 2)}\n`);
+      } else {
+        process.stdout.write(`${master === undefined ? '' : masterComment(master)}${renderToml(loaded)}`);
+      }
     });
+}
+
+/** `config show --json` key `$master`, present when a master runs: is it on the file's configuration? */
+interface MasterConfigState {
+  pid: number;
+  upToDate: boolean;
+  /** When it is not: the notice, and both values of each key that differs (secrets redacted). */
+  notice?: string;
+  differences?: ConfigDifference[];
+  /** A restart it refused because the file was invalid (status shows it too). */
+  problem?: string;
+}
+
+const STALE_NOTICE = 'the running master uses an older configuration; restart to apply (`switchyard restart`)';
+
+/** What the running master says it runs, compared with `loaded`; undefined when no master answers (or one too old to say). */
+async function runningMaster(loaded: LoadedConfig): Promise<MasterConfigState | undefined> {
+  let report: StatusReport;
+  try {
+    report = await requestStatus(homePaths(dirname(loaded.file)).socket, 2_000);
+  } catch {
+    // No master, or none that answers: then the file is all there is to show.
+    return undefined;
+  }
+  const running = report.config;
+  if (running === undefined) return undefined;
+  const state: MasterConfigState = { pid: report.master.pid, upToDate: running.digest === configDigest(loaded) };
+  if (!state.upToDate) {
+    state.notice = STALE_NOTICE;
+    state.differences = configDifferences(effectiveValues(loaded), running.values);
+  }
+  if (running.problem !== null) state.problem = running.problem;
+  return state;
+}
+
+function masterComment(master: MasterConfigState): string {
+  const lines: string[] = [];
+  if (!master.upToDate) {
+    lines.push(`# ${master.notice}:`);
+    for (const d of master.differences ?? []) lines.push(`#   ${d.key} = ${d.file === undefined ? '(not set)' : tomlValue(d.file)} in the file; the master (pid ${master.pid}) runs ${d.running === undefined ? '(not set)' : tomlValue(d.running)}`);
+    // Equal digests but no visible difference: only redacted values (a password) changed.
+    if ((master.differences ?? []).length === 0) lines.push('#   (the values that differ are secrets, not shown)');
+  }
+  if (master.problem !== undefined) lines.push(`# ${master.problem}`);
+  return lines.length === 0 ? '' : `${lines.join('\n')}\n`;
 }
 
 async function load(command: Command, defaultsOnly: boolean): Promise<LoadedConfig> {
@@ -53,48 +111,6 @@ async function load(command: Command, defaultsOnly: boolean): Promise<LoadedConf
   } catch (error) {
     throw asCliError(error, existing);
   }
-}
-
-/** The effective configuration in file notation, shaped like switchyard.toml. */
-export function effectiveValues(loaded: LoadedConfig): Record<string, unknown> {
-  const result: Record<string, unknown> = {};
-  const config = loaded.config as unknown as Record<string, Record<string, unknown>>;
-  for (const section of configSections()) {
-    const values: Record<string, unknown> = {};
-    for (const knob of section.knobs) values[knob.key] = redact(knob.key, knob.notation(config[section.name]?.[knob.key]));
-    result[section.name] = values;
-  }
-  const runners: Record<string, unknown> = {};
-  for (const runner of loaded.runners) runners[runner.name] = runnerValues(runner.name, runner);
-  // Disabled runners too, so the result written back as a file still disables them.
-  for (const [name, runner] of Object.entries(loaded.config.runner)) if (!runner.enabled) runners[name] = runnerValues(name, runner);
-  result.runner = runners;
-  return result;
-}
-
-/**
- * Secrets are shown as set or not, never printed: `config show` output ends
- * up in tickets and chat.
- */
-function redact(key: string, value: unknown): unknown {
-  return /password/i.test(key) && typeof value === 'string' && value !== '' ? '********' : value;
-}
-
-function runnerValues(name: string, runner: RunnerConfig): Record<string, unknown> {
-  const values: Record<string, unknown> = {};
-  const fields = runner as unknown as Record<string, unknown>;
-  for (const knob of runnerSection().knobs) if (fields[knob.key] !== undefined) values[knob.key] = knob.notation(fields[knob.key]);
-  const schema = builtinOptionsSchema(name, runner.module);
-  if (schema !== undefined) values.options = effectiveOptions(name, schema, runner.options);
-  return values;
-}
-
-/** A built-in runner's options with their defaults filled in, in file notation (loading already checked them). */
-function effectiveOptions(name: string, schema: z.ZodObject, raw: Record<string, unknown>): Record<string, unknown> {
-  const parsed = schema.parse(raw) as Record<string, unknown>;
-  const values: Record<string, unknown> = {};
-  for (const knob of optionsSection(name, schema).knobs) values[knob.key] = knob.notation(parsed[knob.key]);
-  return values;
 }
 
 function renderToml(loaded: LoadedConfig): string {

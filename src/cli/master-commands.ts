@@ -18,8 +18,8 @@ import { homePaths, resolveHome } from '../home.js';
 import { MasterAccessError, MasterNotRunningError, MasterRunningError } from '../master/errors.js';
 import { holderState, readMasterLock } from '../master/lock.js';
 import { isAlive } from '../master/proc.js';
-import type { LockInfo, MasterStartMessage, StatusReport } from '../master/protocol.js';
-import { requestStatus, watchMaster } from '../master/status-client.js';
+import type { LockInfo, MasterStartMessage, ReadyReport, StatusReport } from '../master/protocol.js';
+import { requestRestart, requestStatus, watchMaster } from '../master/status-client.js';
 import { CliError, EXIT_ERROR, EXIT_NOT_RUNNING, EXIT_UNHEALTHY } from './exit-codes.js';
 import { existingHome, homeCliError } from './home-option.js';
 import { formatTable, type Align } from './table.js';
@@ -50,9 +50,16 @@ function startCommand(): Command {
     .description('start the master and every runner; in the background unless --foreground')
     .option('--foreground', 'stay attached, logging to stdout (systemd, npm start); TERM or Ctrl-C stops it')
     .option('--force', "take over a lock held by a master on another host (only when that host's master is really gone)")
+    .option('--allow-degraded', 'exit 0 even when the master started degraded (say, the LMTP port is taken); the output still says so')
     .addOption(new Option('--daemon', 'the background master itself, spawned by `start`').hideHelp())
-    .addHelpText('after', '\nExit codes: 0 started (or, with --foreground, stopped cleanly), 1 the start failed (the message says why).')
-    .action(async (options: { foreground?: boolean; force?: boolean; daemon?: boolean }, command: Command) => {
+    .addHelpText(
+      'after',
+      '\nIt prints what the runners found while starting: whether the smarthost ([smtp]) answers (a warning when not:' +
+        '\nmail then waits in retry), and anything that does not work ("started, but lmtp is not listening on ...").' +
+        '\n\nExit codes: 0 started (or, with --foreground, stopped cleanly), 1 the start failed (the message says why),' +
+        '\n4 the master runs but degraded (something does not work; the output says what) unless --allow-degraded.',
+    )
+    .action(async (options: { foreground?: boolean; force?: boolean; daemon?: boolean; allowDegraded?: boolean }, command: Command) => {
       const home = resolveHome(command.optsWithGlobals<{ home?: string }>().home);
       const force = options.force === true;
       if (options.foreground || options.daemon) {
@@ -62,11 +69,11 @@ function startCommand(): Command {
         process.exitCode = await runMaster({ home, foreground: options.foreground === true, notifyParent: options.daemon === true, force });
         return;
       }
-      await startInBackground(home, force);
+      await startInBackground(home, force, options.allowDegraded === true);
     });
 }
 
-async function startInBackground(home: string, force: boolean): Promise<void> {
+async function startInBackground(home: string, force: boolean, allowDegraded: boolean): Promise<void> {
   const paths = homePaths(home);
   const holder = await readMasterLock(paths.lock);
   if (holder && holderState(holder) === 'alive') {
@@ -131,9 +138,16 @@ async function startInBackground(home: string, force: boolean): Promise<void> {
   child.unref();
 
   switch (outcome.type) {
-    case 'master-started':
+    case 'master-started': {
       process.stdout.write(`switchyard: master started (pid ${outcome.pid}, ${outcome.runners} runner process${outcome.runners === 1 ? '' : 'es'})\n`);
+      process.stdout.write(renderReadyReport(outcome.report ?? {}));
+      const degraded = outcome.report?.degraded ?? [];
+      if (degraded.length > 0 && !allowDegraded) {
+        process.stderr.write(`switchyard: the master runs degraded (${degraded.length} problem${degraded.length === 1 ? '' : 's'} above): exit ${EXIT_UNHEALTHY}; \`start --allow-degraded\` accepts that\n`);
+        process.exitCode = EXIT_UNHEALTHY;
+      }
       return;
+    }
     case 'master-start-failed':
       throw new CliError(`the master did not start: ${outcome.reason}`, EXIT_ERROR, { code: 'SY_START_FAILED' });
     case 'timeout':
@@ -144,6 +158,15 @@ async function startInBackground(home: string, force: boolean): Promise<void> {
     case 'gone':
       throw new CliError(`the master ${outcome.why} before reporting its start${stderr.trim() ? `:\n${stderr.trimEnd()}` : ''}`);
   }
+}
+
+/** What the runners found while starting, one line each: degraded first. */
+export function renderReadyReport(report: ReadyReport): string {
+  return [
+    ...(report.degraded ?? []).map((line) => `switchyard: started, but ${line}\n`),
+    ...(report.warnings ?? []).map((line) => `switchyard: warning: ${line}\n`),
+    ...(report.notes ?? []).map((line) => `switchyard: ${line}\n`),
+  ].join('');
 }
 
 /** The live master of `home` on this host; CliError (exit 3) when there is none. */
@@ -236,8 +259,44 @@ function signalCommand(name: string, signal: NodeJS.Signals, description: string
     });
 }
 
+/**
+ * Validate switchyard.toml here first (the clearest error, before anything
+ * happens), then ask the master over its socket, which validates again (the
+ * file may change in between, and SIGUSR1 reaches it without this check) and
+ * answers whether it restarted the runners or refused.
+ */
 function restartCommand(): Command {
-  return signalCommand('restart', 'SIGUSR1', 'restart every runner (each finishes its entries first); the master stays', 'runners restarting');
+  return new Command('restart')
+    .description('restart every runner (each finishes its entries first) on the current switchyard.toml; the master stays. An invalid switchyard.toml is refused: the runners keep running the previous configuration')
+    .option('--json', 'print the outcome as JSON: {"restarted": true, "runners": N, "pid": P} or {"restarted": false, "refused": "..."}')
+    .addHelpText('after', '\nExit codes: 0 runners restarting, 1 refused (switchyard.toml is invalid; the message says why) or another error, 3 no master is running.')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const home = homeOf(command);
+      const master = await runningMaster(home);
+      const paths = homePaths(home);
+      const refuse = (reason: string): never => {
+        if (options.json) process.stdout.write(`${JSON.stringify({ restarted: false, refused: reason, pid: master.pid })}\n`);
+        throw new CliError(`not restarting: ${reason}`);
+      };
+      try {
+        await loadConfig(paths.config);
+      } catch (error) {
+        const access = homeCliError(error, home);
+        if (access !== undefined) throw access;
+        refuse(`configuration in switchyard.toml is invalid, the runners keep running the previous one: ${(error as Error).message}`);
+      }
+      let reply: Awaited<ReturnType<typeof requestRestart>>;
+      try {
+        reply = await requestRestart(paths.socket);
+      } catch (error) {
+        if (error instanceof MasterNotRunningError) throw notRunning(home);
+        if (error instanceof MasterAccessError) throw new CliError(error.message, EXIT_ERROR);
+        throw error;
+      }
+      if (!reply.ok) refuse(reply.refused);
+      else if (options.json) process.stdout.write(`${JSON.stringify({ restarted: true, runners: reply.runners, pid: master.pid })}\n`);
+      else process.stdout.write(`switchyard: runners restarting (${reply.runners} process${reply.runners === 1 ? '' : 'es'}, master pid ${master.pid})\n`);
+    });
 }
 
 function reopenCommand(): Command {
@@ -291,10 +350,10 @@ function renderStatus(report: StatusReport): string {
   const { master } = report;
   // First and last, so neither `status | head` nor `status | tail` misses it.
   const problems = report.problems ?? [];
-  const alarm =
-    problems.length === 0
-      ? ''
-      : `${problems.length} runner${problems.length === 1 ? '' : 's'} FAILED:\n${problems.map((problem) => `  ${oneLine(problem, 300)}\n`).join('')}`;
+  // A refused restart (invalid switchyard.toml) is a problem too, but no runner failed.
+  const failedRunners = problems.filter((problem) => problem !== report.config?.problem).length;
+  const title = failedRunners === problems.length ? `${problems.length} runner${problems.length === 1 ? '' : 's'} FAILED` : `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
+  const alarm = problems.length === 0 ? '' : `${title}:\n${problems.map((problem) => `  ${oneLine(problem, 300)}\n`).join('')}`;
   const head = `master: pid ${master.pid} on ${master.host}, up ${formatAge(master.uptime)} (since ${master.startedAt}), switchyard ${master.version}\nhome:   ${master.home}\n\n`;
   // Reports of masters before services existed have no `kind`: every entry was a runner then.
   const services = report.runners.filter((r) => r.kind === 'service');
@@ -302,15 +361,29 @@ function renderStatus(report: StatusReport): string {
   const runners = statusTable('RUNNER', queueRunners, true);
   const serviceTable = services.length === 0 ? '' : `\n${statusTable('SERVICE', services, false)}`;
   // A runner's own note on its state (a smarthost backing off) is too long for a column: a line each under the table.
+  const label = (r: StatusReport['runners'][number]): string => (r.kind === 'service' ? r.name : `${r.name} ${r.slice}/${r.numSlices}`);
   const details = report.runners
-    .filter((r) => r.detail !== null && r.detail !== undefined)
-    .map((r) => `${r.kind === 'service' ? r.name : `${r.name} ${r.slice}/${r.numSlices}`}: ${oneLine(r.detail ?? '', 200)}\n`)
+    .flatMap((r) => [
+      ...(r.detail !== null && r.detail !== undefined ? [`${label(r)}: ${oneLine(r.detail, 200)}\n`] : []),
+      ...(smarthostLine(r.info) === undefined ? [] : [`${label(r)}: ${smarthostLine(r.info)}\n`]),
+    ])
     .join('');
   const queueRows = Object.entries(report.queues)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([queue, waiting]) => [queue, String(waiting)]);
   const body = `${head}${runners}${serviceTable}${details === '' ? '' : `\n${details}`}\n${formatTable(['QUEUE', 'WAITING'], queueRows, ['left', 'right'])}`;
   return alarm === '' ? body : `${alarm}\n${body}\n${alarm}`;
+}
+
+/**
+ * The outgoing runner's `info.smarthost` (checked at start, then kept by
+ * deliveries) as one line: "smarthost 127.0.0.1:25 answers (2026-...)".
+ */
+function smarthostLine(info: Record<string, unknown> | null | undefined): string | undefined {
+  const smarthost = info?.smarthost as { destination?: unknown; answers?: unknown; reason?: unknown; at?: unknown } | undefined;
+  if (typeof smarthost !== 'object' || smarthost === null || typeof smarthost.destination !== 'string') return undefined;
+  const state = smarthost.answers === true ? 'answers' : `does not answer: ${String(smarthost.reason ?? 'unknown reason')}`;
+  return `smarthost ${smarthost.destination} ${state}${typeof smarthost.at === 'string' ? ` (as of ${smarthost.at})` : ''}`;
 }
 
 /** `45s`, `12m`, `3h5m`, `2d4h`: the two largest units are enough to read an uptime at a glance. */

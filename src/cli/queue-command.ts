@@ -7,9 +7,12 @@
  * - `move`: one rename of a waiting `.pck`, or rewrite-then-rename into or out
  *   of `bad`. Killed in between: the entry is still in its old queue, perhaps
  *   with its new control data; run the move again.
- * - `requeue`: rewrite-then-rename from `bad`/`shunt` to the original queue.
- *   Killed during `--all`: what was done is in its queue, the rest is still in
- *   `bad`/`shunt`; run it again.
+ * - `requeue`: rewrite-then-rename from `bad`/`shunt`/`retry` to the original
+ *   queue (a `retry` entry claimed first, as its runner would). Killed during
+ *   `--all`: what was done is in its queue, the rest is still in `bad`/`shunt`;
+ *   run it again.
+ * - `flush`: each `retry` entry claimed, then rewritten under a name due now
+ *   (Spool.flush). Killed in between: the entry is still in `retry`; run it again.
  * - An unreadable entry (a directory, a FIFO, a link, root's file) is never
  *   rewritten: `move` to `bad` sets it aside (record, then the file renamed
  *   beside it); `move` or `requeue` out of `bad` renames the file back, then
@@ -34,6 +37,7 @@ import {
 } from '../../queues/index.js';
 import { SHUNT_QUEUE, SPOOL_OPTIONS } from '../../runners/queue-names.js';
 import { homePaths } from '../home.js';
+import { holderState, readMasterLock } from '../master/lock.js';
 import { existingHome } from './home-option.js';
 import { parseDuration } from '../config/duration.js';
 import { CliError, EXIT_ERROR } from './exit-codes.js';
@@ -52,6 +56,7 @@ export function queueCommand(): Command {
     .addCommand(showCommand())
     .addCommand(moveCommand())
     .addCommand(requeueCommand())
+    .addCommand(flushCommand())
     .addCommand(purgeCommand())
     .addHelpText('after', `
 Examples:
@@ -59,6 +64,7 @@ Examples:
   switchyard queue list bad
   switchyard queue show --raw <id> > message.eml
   switchyard queue requeue --all
+  switchyard queue flush
   switchyard queue purge shunt --older-than 30d
 
 Exit codes: 0 ok, 1 error (the message says why), 2 bad arguments.`);
@@ -177,9 +183,9 @@ function moveCommand(): Command {
 
 function requeueCommand(): Command {
   return new Command('requeue')
-    .description('send entries from bad or shunt back to the queue they came from, restore count reset (unshunt)')
+    .description('send entries from bad, shunt or retry back to the queue they came from, restore count reset (unshunt); from retry at once, not when due')
     .argument('[id]', 'entry id')
-    .option('--all', 'every entry of bad and shunt')
+    .option('--all', 'every entry of bad and shunt (for retry: `queue flush`)')
     .option('--json', 'print JSON')
     .action(async (id: string | undefined, options: { all?: boolean; json?: boolean }, command: Command) => {
       if ((id === undefined) === (options.all !== true)) command.error('give either an entry id or --all');
@@ -200,6 +206,34 @@ function requeueCommand(): Command {
       }
       if (options.json) return printJson(result);
       const lines = [`requeued ${plural(result.requeued.length, 'entry', 'entries')}`];
+      if (result.skipped.length > 0) lines.push(`skipped ${result.skipped.length}:`, ...result.skipped.map((s) => `  ${s.id}: ${printable(s.reason)}`));
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}
+
+/** `postqueue -f`: what is waiting in retry is due now. */
+function flushCommand(): Command {
+  return new Command('flush')
+    .description('make every entry waiting in retry due now (as Postfix\'s `postqueue -f`): a running master\'s retry runner returns them to their queues at once; without a master they are marked due and go back when it starts')
+    .argument('[queue]', 'only entries that failed in this queue (out, in, ...)')
+    .option('--json', 'print JSON: {"due": [ids], "skipped": [{id, reason}], "master": pid or null}')
+    .addHelpText('after', '\nExit codes: 0 done (also when nothing was waiting), 1 error, 2 bad usage.')
+    .action(async (queue: string | undefined, options: { json?: boolean }, command: Command) => {
+      const home = existingHome(command);
+      const spool = new Spool({ root: homePaths(home).queues, ...SPOOL_OPTIONS });
+      if (queue !== undefined) await spool.assertKnownQueue(queue);
+      const result = await spool.flush(queue);
+      const holder = await readMasterLock(homePaths(home).lock);
+      const masterPid = holder !== undefined && holderState(holder) === 'alive' ? holder.pid : null;
+      if (options.json) return printJson({ ...result, master: masterPid });
+      const what = `${plural(result.due.length, 'entry', 'entries')} in retry${queue === undefined ? '' : ` (failed in ${queue})`}`;
+      const lines = [
+        result.due.length === 0
+          ? `nothing waiting in retry${queue === undefined ? '' : ` that failed in ${queue}`}`
+          : masterPid !== null
+            ? `${what} due now: the retry runner (master pid ${masterPid}) returns them to their queues at once`
+            : `${what} marked due; no master is running: they return to their queues when it starts (\`switchyard start\`)`,
+      ];
       if (result.skipped.length > 0) lines.push(`skipped ${result.skipped.length}:`, ...result.skipped.map((s) => `  ${s.id}: ${printable(s.reason)}`));
       process.stdout.write(lines.join('\n') + '\n');
     });

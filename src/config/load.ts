@@ -45,6 +45,8 @@ export interface LoadedConfig {
   config: Config;
   /** The runners to start, built-ins merged with the file's tables. */
   runners: ResolvedRunner[];
+  /** The file's text as read (when fromFile): what the master hands its runners (see supervisor.ts). */
+  text?: string;
 }
 
 function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
@@ -68,7 +70,7 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   }
   const result = configSchema.safeParse(withBuiltinDefaults(raw));
   if (!result.success) throw new ConfigError(file, formatIssues(result.error.issues));
-  return { file, fromFile: true, config: result.data, runners: resolveRunners(result.data, file) };
+  return { file, fromFile: true, config: result.data, runners: resolveRunners(result.data, file), text };
 }
 
 /**

@@ -27,6 +27,7 @@ export const smtpSchema = z
       '10m',
       'the longest one transaction may take, counted from handing it to the connection pool (a wait for a free connection and connecting included) to the reply to the end of DATA, even when bytes trickle (socketTimeout is only inactivity): past it the connection is closed and the recipients deferred',
     ),
+    probeTimeout: durationKnob('5s', 'at start the outgoing runner tries the smarthost once (connect, EHLO, QUIT) for at most this long and `start` and `status` say whether it answers; 0 skips the check'),
     destinationBackoff: durationKnob('30s', 'after the smarthost is found down (refused, timed out, 421) no connection is tried for this long, doubled per further failure'),
     destinationBackoffMax: durationKnob('10m', 'upper bound of that backoff'),
     onMessageRejected: z

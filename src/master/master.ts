@@ -5,8 +5,15 @@
  * relays signals. It does no mail work and never opens the list store: the
  * periodic jobs run in the scheduler service (runners/scheduler.ts).
  * Signals:
- *   HUP       reopen its own log and every runner's;
- *   USR1      restart every runner (each finishes its entries first);
+ *   HUP       reopen its own log and every runner's (the configuration is not reread);
+ *   USR1      restart every runner (each finishes its entries first), as the
+ *             socket's `restart` command does: only once switchyard.toml
+ *             has been read and validated again; an invalid file is refused
+ *             (logged at error level, shown in `status`) and the runners
+ *             keep running the previous configuration (each runs the text
+ *             the master validated last, see supervisor.ts); so is a change
+ *             of which runners run or of their slices, which only a master
+ *             start applies;
  *   TERM/INT  stop every runner gracefully, then exit 0.
  *
  * Files: `master.lock` (created by the lock, rewritten when runner pids
@@ -28,7 +35,8 @@ import { accessError, ensureHome, homePaths } from '../home.js';
 import { secretExposureWarning } from '../config/secret-exposure.js';
 import { createLogger, logFilePath, type LogSetup } from '../logging.js';
 import { acquireMasterLock, type MasterLock } from './lock.js';
-import type { MasterOptions, MasterStartMessage, StatusReport } from './protocol.js';
+import { configDigest, configDifferences, effectiveValues } from '../config/effective-values.js';
+import type { MasterOptions, MasterStartMessage, RestartReply, RunningConfig, StatusReport } from './protocol.js';
 import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
 import { errorCode } from '../errors.js';
@@ -103,6 +111,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     runnerScript: RUNNER_SCRIPT,
     logToStdout: toStdout,
     logger: log,
+    configText: loaded.text,
   });
   // Each runner's progress while starting extends the deadline of the `start` waiting in the background too.
   supervisor.on('start-progress', (doing: string) => {
@@ -112,10 +121,41 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     lock.update(pids).catch((error: unknown) => log.error({ err: error }, 'could not record runner pids in the lock file'));
   });
 
+  let running = runningConfig(loaded);
+  // Validate first: an invalid file would crash-loop every runner it reached.
+  const restartRunners = async (why: string): Promise<RestartReply> => {
+    let next: LoadedConfig;
+    try {
+      next = await loadConfig(paths.config);
+    } catch (error) {
+      const reason = (accessError(error, options.home) ?? (error as Error)).message;
+      running = { ...running, problem: `configuration in switchyard.toml is invalid, running the previous one: ${reason}` };
+      log.error({ file: paths.config, code: (error as { code?: unknown }).code }, `${why}: runners NOT restarted: ${running.problem}`);
+      return { ok: false, refused: running.problem! };
+    }
+    const changed = configDifferences(effectiveValues(next), running.values).map((d) => d.key);
+    // The supervisor's slots are fixed at its start: a runner disabled or re-sliced in the file would be spawned for a slot it no longer has.
+    const structural = changed.filter(isRunnerSetKey);
+    if (structural.length > 0) {
+      const refused = `${structural.join(', ')} changed: which runners run and their slices change only when the master starts (\`switchyard stop\`, then \`switchyard start\`)`;
+      log.error({ keys: structural }, `${why}: runners NOT restarted: ${refused}`);
+      // The file is valid now: an earlier "invalid" would be stale; `config show` lists what is not applied.
+      running = { ...running, problem: null };
+      return { ok: false, refused };
+    }
+    const masterOnly = changed.filter(isMasterOnlyKey);
+    if (masterOnly.length > 0) log.warn({ keys: masterOnly }, `${why}: these settings take effect only when the master itself is restarted (stop, start): ${masterOnly.join(', ')}`);
+    running = runningConfig(next);
+    supervisor.setConfigText(next.text);
+    log.info({ digest: running.digest }, `${why}: configuration valid, restarting every runner`);
+    supervisor.restartAll();
+    return { ok: true, runners: supervisor.processCount };
+  };
+
   const report = async (): Promise<StatusReport> => {
     const queues: Record<string, number> = {};
     for (const name of await spool.queueNames()) queues[name] = (await spool.count(name)).pck;
-    const problems = supervisor.problems();
+    const problems = [...supervisor.problems(), ...(running.problem === null ? [] : [running.problem])];
     return {
       master: {
         pid: process.pid,
@@ -129,9 +169,10 @@ export async function runMaster(options: MasterOptions): Promise<number> {
       healthy: problems.length === 0,
       problems,
       queues,
+      config: running,
     };
   };
-  const statusServer = new StatusServer(paths.socket, report);
+  const statusServer = new StatusServer(paths.socket, report, () => restartRunners('restart requested'));
 
   let requestStop: (why: string) => void = () => undefined;
   const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
@@ -144,8 +185,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     log.info('SIGHUP: log files reopened');
   });
   process.on('SIGUSR1', () => {
-    log.info('SIGUSR1: restarting every runner');
-    supervisor.restartAll();
+    void restartRunners('SIGUSR1');
   });
 
   const tasks: ScheduledTask[] = [];
@@ -163,7 +203,11 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     return 1;
   }
   log.info({ home: options.home, runners: supervisor.processCount, config: loaded.fromFile ? loaded.file : 'embedded defaults' }, 'master started');
-  notifyParent(options, { type: 'master-started', pid: process.pid, runners: supervisor.processCount });
+  const ready = supervisor.readyReport();
+  for (const line of ready.degraded) log.error(`started, but ${line}`);
+  for (const line of ready.warnings) log.warn(line);
+  for (const line of ready.notes) log.info(line);
+  notifyParent(options, { type: 'master-started', pid: process.pid, runners: supervisor.processCount, report: ready });
 
   // Supervision statistics only the master has; every job that touches mail or the store is the scheduler's.
   tasks.push(cron.schedule(config.cron.stats, () => logStats(supervisor, log), { name: 'stats', noOverlap: true }));
@@ -177,6 +221,23 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   log.info('master stopped');
   logs.flush();
   return 0;
+}
+
+function runningConfig(loaded: LoadedConfig): RunningConfig {
+  return { file: loaded.file, fromFile: loaded.fromFile, digest: configDigest(loaded), values: effectiveValues(loaded), loadedAt: new Date().toISOString(), problem: null };
+}
+
+/**
+ * Settings the master itself reads at its start (supervision, its log, the
+ * set of runners and their slices): a runner restart does not apply them.
+ */
+function isMasterOnlyKey(key: string): boolean {
+  return /^(master|watchdog|logging)\./.test(key) || key === 'cron.stats' || key === 'queues.umask' || /^runner\.[^.]+\.watchdogTimeout$/.test(key);
+}
+
+/** Which runners run, as what and with how many slices: the supervisor's slots, fixed at its start. */
+function isRunnerSetKey(key: string): boolean {
+  return /^runner\.[^.]+(\.(enabled|instances|module|queue))?$/.test(key);
 }
 
 function logStats(supervisor: Supervisor, log: Logger): void {

@@ -13,7 +13,9 @@
  * CLI -> master, over `<home>/master.sock`: one JSON line with a `command`,
  * answered by one JSON line. `status` returns a StatusReport; `watch` is
  * answered with `{"ok":true}` and then held open until the master exits, so
- * `switchyard stop` can wait for the exit without polling.
+ * `switchyard stop` can wait for the exit without polling; `restart` is
+ * answered with a RestartReply once the master has validated switchyard.toml
+ * and, if it is valid, asked every runner to restart.
  */
 
 /** A runner exits with this to ask the master for an immediate restart (SIGUSR1). */
@@ -23,6 +25,22 @@ export interface RunnerReadyMessage {
   type: 'ready';
   /** What the module turned out to be: a queue runner or a service (no queue). */
   kind?: ProcessKind;
+  /** What the process found while starting, for `switchyard start` to print (see ReadyReport). */
+  report?: ReadyReport;
+}
+
+/**
+ * What a runner or service found while starting that the operator running
+ * `switchyard start` must read: `degraded` is something that does not work
+ * (the LMTP port is taken) and makes `start` exit EXIT_UNHEALTHY unless
+ * `--allow-degraded`; `warnings` do not (the smarthost does not answer: mail
+ * waits in `retry`); `notes` are facts worth one line ("smarthost
+ * 127.0.0.1:25 answers"). One line each, naming the runner.
+ */
+export interface ReadyReport {
+  degraded?: string[];
+  warnings?: string[];
+  notes?: string[];
 }
 
 /** What the master supervises: queue runners (one slice of one queue) and services (a listener, the scheduler). */
@@ -84,6 +102,20 @@ export interface RunnerStatus {
   info: Record<string, unknown> | null;
 }
 
+/** The configuration the master's runners were (re)started with, and a refused reload. */
+export interface RunningConfig {
+  file: string;
+  /** Whether that file existed (otherwise: the embedded defaults). */
+  fromFile: boolean;
+  /** src/config/effective-values.ts configDigest(): equal digests, equal configurations. */
+  digest: string;
+  /** Effective values in file notation, secrets redacted (effectiveValues()). */
+  values: Record<string, unknown>;
+  loadedAt: string;
+  /** Set when a restart was refused because switchyard.toml is invalid: what is wrong with it. */
+  problem: string | null;
+}
+
 export interface StatusReport {
   master: {
     pid: number;
@@ -99,11 +131,16 @@ export interface StatusReport {
   problems: string[];
   /** Queue name to number of waiting (`.pck`) entries. */
   queues: Record<string, number>;
+  /** Absent in reports of masters that predate it. */
+  config?: RunningConfig;
 }
 
 export interface StatusRequest {
-  command: 'status' | 'watch';
+  command: 'status' | 'watch' | 'restart';
 }
+
+/** The master's answer to `restart`: done (every runner asked to restart), or refused with the reason. */
+export type RestartReply = { ok: true; runners: number } | { ok: false; refused: string };
 
 /** Written to the master lock file (`<home>/master.lock`). */
 export interface LockInfo {
@@ -119,7 +156,7 @@ export interface LockInfo {
  * the IPC channel: the outcome of the start, after which the channel closes.
  */
 export type MasterStartMessage =
-  | { type: 'master-started'; pid: number; runners: number }
+  | { type: 'master-started'; pid: number; runners: number; report?: ReadyReport }
   /** A runner reported progress while starting: `start` extends its own deadline. */
   | { type: 'master-starting'; doing: string }
   | { type: 'master-start-failed'; reason: string };

@@ -5,8 +5,9 @@
  *
  *     node runner-process.js --home DIR --runner NAME --slice S --slices N --heartbeat MS [--stdout]
  *
- * It loads the configuration itself (so it validates exactly as the master
- * did), imports the runner's module, and runs it. Supervision lives here, not
+ * It parses the configuration the master validated (passed in its
+ * environment, see supervisor.ts; the file itself only when there is none),
+ * imports the runner's module, and runs it. Supervision lives here, not
  * in runners/: signals, the IPC messages for the master's watchdogs (a
  * liveness heartbeat every --heartbeat ms from the first moment, progress
  * while starting, entry progress, and the runner's status detail, sent when
@@ -26,7 +27,8 @@ import { pathToFileURL } from 'node:url';
 import type { ResolvedRunner } from '../config/load.js';
 import type { Runner, RunnerOptions } from '../../runners/runner.js';
 import type { Service, ServiceOptions } from '../../runners/service.js';
-import { RUNNER_EXIT_RESTART, type RunnerMessage } from './protocol.js';
+import { RUNNER_EXIT_RESTART, type ReadyReport, type RunnerMessage } from './protocol.js';
+import { CONFIG_DEFAULTS_ENV, CONFIG_TEXT_ENV } from './supervisor-env.js';
 import { errorCode } from '../errors.js';
 // Everything else is imported in main(), after the first heartbeat: loading it takes seconds on a
 // loaded machine, and the master should hear from this process from the start.
@@ -70,13 +72,23 @@ async function main(): Promise<number> {
     setInterval(() => send({ type: 'heartbeat' }), heartbeatMs).unref();
   }
   send({ type: 'starting', doing: 'loading its code and configuration' });
-  const { loadConfig } = await import('../config/load.js');
+  const { loadConfig, parseConfig, resolveRunners, withBuiltinDefaults } = await import('../config/load.js');
+  const { configSchema } = await import('../config/schema.js');
   const { homePaths } = await import('../home.js');
   const { createLogger, logFilePath } = await import('../logging.js');
   const { RunnerSetupError } = await import('../../runners/errors.js');
   const { TaskPool } = await import('../../runners/task-pool.js');
   const paths = homePaths(values.home);
-  const { config, runners } = await loadConfig(paths.config);
+  // The configuration the master validated (see supervisor.ts), not the file as it is now; read by hand only when run outside a master.
+  const masterText = process.env[CONFIG_TEXT_ENV];
+  const masterDefaults = process.env[CONFIG_DEFAULTS_ENV] === '1';
+  delete process.env[CONFIG_TEXT_ENV];
+  delete process.env[CONFIG_DEFAULTS_ENV];
+  const embedded = () => {
+    const defaults = configSchema.parse(withBuiltinDefaults({}));
+    return { config: defaults, runners: resolveRunners(defaults, paths.config) };
+  };
+  const { config, runners } = masterText !== undefined ? parseConfig(masterText, paths.config) : masterDefaults ? embedded() : await loadConfig(paths.config);
   process.umask(config.queues.umask);
   const resolved = runners.find((r) => r.name === values.runner);
   if (!resolved) throw new RunnerSetupError(`no enabled runner named ${values.runner} in ${paths.config}`);
@@ -162,10 +174,12 @@ async function main(): Promise<number> {
     if (runner.statusDetail() !== detail || (current === undefined ? undefined : JSON.stringify(current)) !== info) report();
   });
   runner.on('starting', (doing: string) => send({ type: 'starting', doing }));
-  runner.once('ready', () => {
+  runner.once('ready', (readyReport?: ReadyReport) => {
     if (loaded.kind === 'service') log.info('service ready');
     else log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
-    send({ type: 'ready', kind: loaded.kind });
+    send({ type: 'ready', kind: loaded.kind, ...(readyReport === undefined ? {} : { report: readyReport }) });
+    // What it learnt while starting (a listen failure, the smarthost check) is in `status` from the first moment.
+    if (runner.statusDetail() !== undefined || infoOf() !== undefined) report();
   });
 
   let exitCode = 0;

@@ -9,7 +9,7 @@ import { connect, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { MasterAccessError, MasterAnswerError, MasterNotRunningError } from './errors.js';
 import { explainSocketAccess } from './socket-access.js';
-import type { StatusReport, StatusRequest } from './protocol.js';
+import type { RestartReply, StatusReport, StatusRequest } from './protocol.js';
 
 export { MasterNotRunningError } from './errors.js';
 
@@ -28,6 +28,31 @@ export async function requestStatus(socketPath: string, timeoutMs = 5_000): Prom
     if (typeof report.error === 'string') throw new MasterAnswerError(socketPath, `answered with an error: ${report.error}`);
     if (typeof report.master !== 'object' || !Array.isArray(report.runners)) throw new MasterAnswerError(socketPath, 'answered something that is not a status report');
     return report as unknown as StatusReport;
+  } finally {
+    socket.destroy();
+  }
+}
+
+/**
+ * Ask the master to restart every runner: it validates switchyard.toml first
+ * and refuses an invalid one (RestartReply). A master older than the command
+ * answers with an error: MasterAnswerError.
+ */
+export async function requestRestart(socketPath: string, timeoutMs = 10_000): Promise<RestartReply> {
+  const socket = await open(socketPath);
+  try {
+    const answer = firstLine(socket, socketPath, timeoutMs);
+    send(socket, { command: 'restart' });
+    const reply = parseAnswer(
+      await answer.catch((error: unknown) => {
+        throw error instanceof ClosedEarly ? new MasterAnswerError(socketPath, 'closed the connection without answering') : error;
+      }),
+      socketPath,
+    );
+    if (typeof reply.error === 'string') throw new MasterAnswerError(socketPath, `answered with an error: ${reply.error}`);
+    if (reply.ok === true && typeof reply.runners === 'number') return { ok: true, runners: reply.runners };
+    if (reply.ok === false && typeof reply.refused === 'string') return { ok: false, refused: reply.refused };
+    throw new MasterAnswerError(socketPath, `answered something that is not a restart reply: ${JSON.stringify(reply).slice(0, 200)}`);
   } finally {
     socket.destroy();
   }

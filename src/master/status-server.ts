@@ -6,7 +6,7 @@
 import { SwitchyardError } from '../errors.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import { chmod, unlink } from 'node:fs/promises';
-import type { StatusReport, StatusRequest } from './protocol.js';
+import type { RestartReply, StatusReport, StatusRequest } from './protocol.js';
 
 const MAX_REQUEST_BYTES = 4096;
 /** sun_path holds 108 bytes on Linux, including the terminating NUL. */
@@ -22,7 +22,12 @@ export class StatusServer {
   private readonly server: Server;
   private readonly watchers = new Set<Socket>();
 
-  constructor(private readonly socketPath: string, private readonly report: () => Promise<StatusReport>) {
+  constructor(
+    private readonly socketPath: string,
+    private readonly report: () => Promise<StatusReport>,
+    /** `restart`: validate the configuration, then restart every runner, or refuse (see master.ts). */
+    private readonly restart: () => Promise<RestartReply> = async () => ({ ok: false, refused: 'this master cannot restart its runners on request' }),
+  ) {
     this.server = createServer((socket) => this.serve(socket));
   }
 
@@ -76,6 +81,12 @@ export class StatusServer {
     if (request.command === 'status') {
       try {
         this.reply(socket, await this.report(), true);
+      } catch (error) {
+        this.reply(socket, { error: (error as Error).message }, true);
+      }
+    } else if (request.command === 'restart') {
+      try {
+        this.reply(socket, await this.restart(), true);
       } catch (error) {
         this.reply(socket, { error: (error as Error).message }, true);
       }

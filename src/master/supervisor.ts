@@ -21,6 +21,12 @@
  *   progress (spawn, then each `starting` message), so a slow start under
  *   load is not failed while it reports what it is doing; one that says
  *   nothing for that long fails the start, which names what it was doing.
+ * - Configuration: every child runs the configuration the master validated
+ *   last (its text in the child's environment, CONFIG_TEXT_ENV), not whatever
+ *   switchyard.toml holds when it starts: a runner restarted after a crash
+ *   while the file is being edited (or was left invalid by a refused
+ *   `restart`) must not crash-loop on it. `setConfigText()` changes it for
+ *   the next spawns (a validated restart).
  * - stop(): TERM every child, SIGKILL those still alive after `stopTimeout`.
  *   Entries they held stay `.bak` and are recovered at the next start.
  */
@@ -30,7 +36,8 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ResolvedRunner } from '../config/load.js';
-import { RUNNER_EXIT_RESTART, type ProcessKind, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
+import { CONFIG_DEFAULTS_ENV, CONFIG_TEXT_ENV } from './supervisor-env.js';
+import { RUNNER_EXIT_RESTART, type ProcessKind, type ReadyReport, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
 
 export interface SupervisorOptions {
   home: string;
@@ -42,7 +49,12 @@ export interface SupervisorOptions {
   /** Runners log to the master's stdout instead of their own files. */
   logToStdout: boolean;
   logger: Logger;
+  /** The validated switchyard.toml text the runners get; undefined: none (the embedded defaults). */
+  configText?: string;
 }
+
+/** Linux limits one environment string to 128 KiB: a larger file is read by the child itself. */
+const MAX_ENV_TEXT = 120 * 1024;
 
 const STDERR_TAIL_LINES = 20;
 
@@ -76,6 +88,8 @@ class Slot {
   kind: ProcessKind;
   /** A service's structured state; kept after it exits (the scheduler's last job runs stay visible). */
   info: Record<string, unknown> | null = null;
+  /** What the process reported when it became ready (ReadyReport), for `start` to print. */
+  readyReport: ReadyReport | undefined;
 
   constructor(readonly runner: ResolvedRunner, readonly slice: number) {
     this.kind = runner.kind;
@@ -104,9 +118,11 @@ export class Supervisor extends EventEmitter {
   private readyCheck: (() => void) | undefined;
   private startProgress: (() => void) | undefined;
   private stoppedCheck: (() => void) | undefined;
+  private configText: string | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
+    this.configText = options.configText;
     for (const runner of options.runners) {
       for (let slice = 0; slice < runner.instances; slice++) this.slots.push(new Slot(runner, slice));
     }
@@ -203,6 +219,11 @@ export class Supervisor extends EventEmitter {
     clearTimeout(killer);
   }
 
+  /** The configuration text (validated by the caller) every child spawned from now on runs. */
+  setConfigText(text: string | undefined): void {
+    this.configText = text;
+  }
+
   /** SIGUSR1: each runner finishes its entries and is restarted; failed slots get a new chance. */
   restartAll(): void {
     for (const slot of this.slots) {
@@ -214,6 +235,17 @@ export class Supervisor extends EventEmitter {
         this.spawn(slot);
       }
     }
+  }
+
+  /** What every process reported when it last became ready, merged, in slot order. */
+  readyReport(): Required<ReadyReport> {
+    const merged: Required<ReadyReport> = { degraded: [], warnings: [], notes: [] };
+    for (const slot of this.slots) {
+      merged.degraded.push(...(slot.readyReport?.degraded ?? []));
+      merged.warnings.push(...(slot.readyReport?.warnings ?? []));
+      merged.notes.push(...(slot.readyReport?.notes ?? []));
+    }
+    return merged;
   }
 
   /** SIGHUP to every runner: reopen log files. */
@@ -264,7 +296,7 @@ export class Supervisor extends EventEmitter {
       serialization: 'json',
       // libuv's default of 4 threads caps concurrent fsyncs at 4; more let the
       // file system commit the entries of concurrent producers in one flush.
-      env: { UV_THREADPOOL_SIZE: '16', ...process.env },
+      env: { UV_THREADPOOL_SIZE: '16', ...process.env, ...this.configEnv() },
     });
     slot.child = child;
     slot.state = 'starting';
@@ -291,6 +323,11 @@ export class Supervisor extends EventEmitter {
     child.on('error', (error) => this.options.logger.error({ err: error, runner: slot.runner.name, slice: slot.slice }, 'runner process error'));
     this.armHeartbeat(slot, child, this.options.watchdog.heartbeatTimeout);
     this.emit('pids', this.pids());
+  }
+
+  private configEnv(): Record<string, string> {
+    if (this.configText === undefined) return { [CONFIG_DEFAULTS_ENV]: '1' };
+    return Buffer.byteLength(this.configText) <= MAX_ENV_TEXT ? { [CONFIG_TEXT_ENV]: this.configText } : {};
   }
 
   /** Fires `timeout` after it is armed; a child heard from since gets the rest of its timeout, not a kill. */
@@ -330,6 +367,7 @@ export class Supervisor extends EventEmitter {
     }
     if (message.type === 'ready') {
       slot.everReady = true;
+      slot.readyReport = message.report;
       if (message.kind !== undefined) slot.kind = message.kind;
       if (slot.state === 'starting') slot.state = 'running';
       if (slot.doing !== null && slot.detail === `starting: ${slot.doing}`) slot.detail = null;

@@ -18,7 +18,7 @@ import { BIN, runCli } from '../support/cli.js';
 import { switchyardUser } from '../ingress/harness.js';
 import { formatAge } from '../../src/cli/master-commands.js';
 import { MasterNotRunningError } from '../../src/master/errors.js';
-import type { StatusReport } from '../../src/master/protocol.js';
+import type { RestartReply, StatusReport } from '../../src/master/protocol.js';
 import { requestStatus, waitForMasterExit } from '../../src/master/status-client.js';
 
 const HOLDER = fileURLToPath(new URL('../../dist/test/fixtures/lock-holder.js', import.meta.url));
@@ -54,8 +54,8 @@ async function standInMaster(): Promise<ChildProcess & { nextLine(): Promise<str
   return Object.assign(child, { nextLine });
 }
 
-/** Serve `<home>/master.sock` as the master would: `status` gets `report`, `watch` is held open. */
-async function fakeSocket(report: StatusReport): Promise<{ watchers: Set<Socket>; watched: Promise<void> }> {
+/** Serve `<home>/master.sock` as the master would: `status` gets `report`, `restart` gets `restartReply`, `watch` is held open. */
+async function fakeSocket(report: StatusReport, restartReply: RestartReply = { ok: true, runners: 3 }): Promise<{ watchers: Set<Socket>; watched: Promise<void> }> {
   const watchers = new Set<Socket>();
   let onWatch: () => void = () => undefined;
   const watched = new Promise<void>((resolve) => (onWatch = resolve));
@@ -64,6 +64,7 @@ async function fakeSocket(report: StatusReport): Promise<{ watchers: Set<Socket>
     socket.once('data', (line: string) => {
       const request = JSON.parse(line) as { command: string };
       if (request.command === 'status') socket.end(`${JSON.stringify(report)}\n`);
+      else if (request.command === 'restart') socket.end(`${JSON.stringify(restartReply)}\n`);
       else {
         watchers.add(socket);
         socket.write('{"ok":true}\n');
@@ -248,16 +249,42 @@ describe('with a master running', () => {
     expect(master.exitCode).toBeNull();
   }, 30_000);
 
-  it.each([
-    ['restart', 'SIGUSR1'],
-    ['reopen', 'SIGHUP'],
-  ])('%s sends %s to the master', async (command, signal) => {
+  it('reopen sends SIGHUP to the master', async () => {
     const master = await standInMaster();
     const received = master.nextLine();
-    const { code, stdout } = await cli(['--home', home, command]);
+    const { code, stdout } = await cli(['--home', home, 'reopen']);
     expect(code).toBe(0);
-    expect(stdout).toContain(`(${signal} to pid ${master.pid})`);
-    expect(await received).toBe(`signal ${signal}`);
+    expect(stdout).toContain(`(SIGHUP to pid ${master.pid})`);
+    expect(await received).toBe('signal SIGHUP');
+  });
+
+  it('restart asks the master over its socket and says how many processes restart', async () => {
+    const master = await standInMaster();
+    await fakeSocket({ ...REPORT, master: { ...REPORT.master, pid: master.pid! } });
+    const { code, stdout } = await cli(['--home', home, 'restart']);
+    expect(code).toBe(0);
+    expect(stdout).toBe(`switchyard: runners restarting (3 processes, master pid ${master.pid})\n`);
+  });
+
+  it('restart refused by the master: exit 1 with its reason; --json says so too', async () => {
+    const master = await standInMaster();
+    const refused = 'configuration in switchyard.toml is invalid, running the previous one: x';
+    await fakeSocket({ ...REPORT, master: { ...REPORT.master, pid: master.pid! } }, { ok: false, refused });
+    const text = await cli(['--home', home, 'restart']);
+    expect(text.code).toBe(1);
+    expect(text.stderr).toContain(`not restarting: ${refused}`);
+    const json = await cli(['--home', home, 'restart', '--json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toEqual({ restarted: false, refused, pid: master.pid });
+  });
+
+  it('restart with an invalid switchyard.toml exits 1 before asking the master', async () => {
+    await standInMaster();
+    await writeFile(join(home, 'switchyard.toml'), '[smtp]\nport = "twenty-five"\n');
+    const { code, stderr } = await cli(['--home', home, 'restart']);
+    expect(code).toBe(1);
+    expect(stderr).toContain('not restarting: configuration in switchyard.toml is invalid, the runners keep running the previous one:');
+    expect(stderr).toContain('smtp.port');
   });
 });
 

@@ -136,7 +136,7 @@ afterEach(async () => {
 });
 
 describe('usage', () => {
-  const commands = [[], ['queue'], ['queue', 'count'], ['queue', 'list'], ['queue', 'show'], ['queue', 'move'], ['queue', 'requeue'], ['queue', 'purge']];
+  const commands = [[], ['queue'], ['queue', 'count'], ['queue', 'list'], ['queue', 'show'], ['queue', 'move'], ['queue', 'requeue'], ['queue', 'flush'], ['queue', 'purge']];
 
   it.each(commands)('`switchyard %s --help` prints its usage and exits 0', async (...words: string[]) => {
     const result = await cli([...words, '--help']);
@@ -495,11 +495,11 @@ describe('queue requeue', () => {
     expect(await listed('in')).toEqual([]);
   });
 
-  it('refuses an entry that is not in bad or shunt', async () => {
+  it('refuses an entry that is not in bad, shunt or retry', async () => {
     const id = await spool.switchboard('in').enqueue('x');
     const result = await queue('requeue', id);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('it is in in, not in bad or shunt');
+    expect(result.stderr).toContain('it is in in, not in bad, shunt or retry');
   });
 
   it.each([[[]], [['1.2', '--all']]])('needs exactly one of an id and --all (args %j)', async (args: string[]) => {

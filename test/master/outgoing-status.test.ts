@@ -71,5 +71,10 @@ it('status shows "smarthost HOST:PORT down since … (reason); next attempt …"
   const up = await outgoingWhen(master, (r) => r.detail === null, 'the detail cleared');
   expect(up.detail).toBeNull();
   expect(sink.deliveries.get('member@example.net')).toBe(1);
-  expect((await runCli(['--home', home, 'status'])).stdout).not.toContain('outgoing 0/1: smarthost');
+  // The runner learns of the delivery's 250 after the sink counted it: await its report, not a moment.
+  await outgoingWhen(master, (r) => (r.info?.smarthost as { answers?: boolean } | undefined)?.answers === true, 'the smarthost known to answer');
+  const after = (await runCli(['--home', home, 'status'])).stdout;
+  expect(after).not.toContain('down since');
+  // The delivery told it the smarthost answers (the start's check had found it closed).
+  expect(after).toContain(`outgoing 0/1: smarthost 127.0.0.1:${port} answers (as of `);
 }, 60_000);

@@ -1,0 +1,134 @@
+/**
+ * What `switchyard start` (the built CLI, in the background, on a temp home)
+ * says about the start beyond "started": the LMTP port held by another
+ * listener makes it exit 4 with "started, but lmtp is not listening on ...:
+ * address in use" (0 with --allow-degraded); and whether the smarthost
+ * answers (a real SMTP sink, then a closed port), which `status` shows too,
+ * in text and JSON. A smarthost that does not answer is a warning: exit 0.
+ */
+import { createServer, type Server } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StatusReport } from '../../src/master/protocol.js';
+import { SmtpSink } from '../fixtures/smtp-sink.js';
+import { freePort } from '../support/net.js';
+import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from './harness.js';
+
+const homes: string[] = [];
+const started: string[] = [];
+const masters: MasterHandle[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const dir of started.splice(0)) await runCli(['--home', dir, 'stop']);
+  for (const handle of masters.splice(0)) await handle.stop();
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+  for (const dir of homes.splice(0)) await removeHome(dir);
+});
+
+async function home(toml: string): Promise<string> {
+  const dir = await makeHome(toml);
+  homes.push(dir);
+  return dir;
+}
+
+async function start(dir: string, ...args: string[]): Promise<Awaited<ReturnType<typeof runCli>>> {
+  started.push(dir);
+  return runCli(['--home', dir, 'start', ...args]);
+}
+
+/** Another program on the LMTP port (a Mailman still running, say). */
+async function holdPort(port: number): Promise<Server> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return server;
+}
+
+async function sink(): Promise<SmtpSink> {
+  const s = await SmtpSink.start();
+  cleanups.push(() => s.close());
+  return s;
+}
+
+function outgoingOf(report: StatusReport) {
+  return report.runners.find((r) => r.name === 'outgoing')!;
+}
+
+describe('start with the LMTP port taken', () => {
+  it('exits 4 saying "started, but lmtp is not listening on HOST:PORT: address in use"; 0 with --allow-degraded, saying the same', async () => {
+    const lmtpPort = await freePort();
+    await holdPort(lmtpPort);
+    const smtp = await sink();
+    const dir = await home(testConfig(`[lmtp]\nport = ${lmtpPort}\n\n[smtp]\nport = ${smtp.port}\n`));
+
+    const degraded = await start(dir);
+    expect(degraded.code).toBe(4);
+    expect(degraded.stdout).toContain('switchyard: master started (pid ');
+    expect(degraded.stdout).toContain(`switchyard: started, but lmtp is not listening on 127.0.0.1:${lmtpPort}: address in use\n`);
+    expect(degraded.stderr).toContain('--allow-degraded');
+    expect((await runCli(['--home', dir, 'stop'])).code).toBe(0);
+
+    const allowed = await start(dir, '--allow-degraded');
+    expect(allowed.code).toBe(0);
+    expect(allowed.stdout).toContain(`switchyard: started, but lmtp is not listening on 127.0.0.1:${lmtpPort}: address in use\n`);
+    const lmtp = (JSON.parse((await runCli(['--home', dir, 'status', '--json'])).stdout) as StatusReport).runners.find((r) => r.name === 'lmtp')!;
+    expect(lmtp.detail).toMatch(new RegExp(`^not listening on 127\\.0\\.0\\.1:${lmtpPort}: address in use; next attempt in \\d+s$`));
+  }, 120_000);
+
+  it('the log says the port is in use, at error level, and never calls it a connection error', async () => {
+    const lmtpPort = await freePort();
+    await holdPort(lmtpPort);
+    const dir = await home(testConfig(`[lmtp]\nport = ${lmtpPort}\n\n[smtp]\nprobeTimeout = 0\n`));
+    const m = await startMaster(dir);
+    masters.push(m);
+    const line = await m.waitForLine((l) => typeof l.msg === 'string' && l.msg.startsWith('lmtp is not listening'), 'the listen failure');
+    expect(line.level).toBe(50);
+    expect(line.msg).toContain(`lmtp is not listening on 127.0.0.1:${lmtpPort}: address in use`);
+    await m.waitForLine((l) => l.msg === `started, but lmtp is not listening on 127.0.0.1:${lmtpPort}: address in use`, 'the master saying the start is degraded');
+    expect(m.lines.filter((l) => typeof l.msg === 'string' && /connection error/i.test(l.msg))).toEqual([]);
+  }, 120_000);
+});
+
+describe('the smarthost check at start', () => {
+  it('a real SMTP sink: start says "smarthost HOST:PORT answers", so does status (text and JSON); nothing is sent', async () => {
+    const smtp = await sink();
+    const dir = await home(testConfig(`[smtp]\nport = ${smtp.port}\n`));
+    const result = await start(dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`switchyard: smarthost 127.0.0.1:${smtp.port} answers\n`);
+    expect(smtp.connections).toBeGreaterThanOrEqual(1);
+    expect(smtp.accepted).toEqual([]);
+
+    const text = await runCli(['--home', dir, 'status']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`\\noutgoing 0/1: smarthost 127\\.0\\.0\\.1:${smtp.port} answers \\(as of \\S+\\)\\n`));
+    const json = JSON.parse((await runCli(['--home', dir, 'status', '--json'])).stdout) as StatusReport;
+    expect(outgoingOf(json).info).toMatchObject({ smarthost: { destination: `127.0.0.1:${smtp.port}`, answers: true } });
+  }, 120_000);
+
+  it('a closed port: start warns "smarthost HOST:PORT does not answer: connection refused" and still exits 0; status says the same', async () => {
+    const port = await freePort();
+    const dir = await home(testConfig(`[smtp]\nport = ${port}\n`));
+    const result = await start(dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`switchyard: warning: smarthost 127.0.0.1:${port} does not answer: connection refused; outgoing mail waits in retry until it does\n`);
+
+    const text = await runCli(['--home', dir, 'status']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain(`\noutgoing 0/1: smarthost 127.0.0.1:${port} does not answer: connection refused (as of `);
+    const json = JSON.parse((await runCli(['--home', dir, 'status', '--json'])).stdout) as StatusReport;
+    expect(outgoingOf(json).info).toMatchObject({ smarthost: { destination: `127.0.0.1:${port}`, answers: false, reason: 'connection refused' } });
+  }, 120_000);
+
+  it('a smarthost that greets with 421: does not answer, with its reply', async () => {
+    const smtp = await SmtpSink.start({ script: { connect: () => 421 } });
+    cleanups.push(() => smtp.close());
+    const dir = await home(testConfig(`[smtp]\nport = ${smtp.port}\n`));
+    const result = await start(dir);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(new RegExp(`switchyard: warning: smarthost 127\\.0\\.0\\.1:${smtp.port} does not answer: greeting answered 421 `));
+  }, 120_000);
+});

@@ -324,7 +324,7 @@ export class Spool {
     if (this.retryQueue !== undefined && info.queue === this.retryQueue) return this.requeueFromRetry(info, this.retryQueue);
     if (!this.requeueFrom.includes(info.queue)) {
       const from = this.retryQueue === undefined ? this.requeueFrom : [...this.requeueFrom, this.retryQueue];
-      throw new NotRequeueableError(id, `it is in ${info.queue}, not in ${from.join(' or ')}`);
+      throw new NotRequeueableError(id, `it is in ${info.queue}, not in ${from.length === 1 ? from[0] : `${from.slice(0, -1).join(', ')} or ${from.at(-1)}`}`);
     }
     if (info.setAsideFile !== undefined) {
       const original = info.control?.originalQueue;

@@ -162,8 +162,9 @@ async function main(): Promise<number> {
   });
   runner.on('starting', (doing: string) => send({ type: 'starting', doing }));
   runner.once('ready', () => {
-    if (loaded.kind === 'service') log.info('service ready');
-    else log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
+    // Debug: at info level the master's one "switchyard ready" line says it for every process.
+    if (loaded.kind === 'service') log.debug('service ready');
+    else log.debug({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
     send({ type: 'ready', kind: loaded.kind });
   });
 
@@ -173,7 +174,7 @@ async function main(): Promise<number> {
     stopRequests++;
     if (stopRequests === 1) {
       exitCode = code;
-      log.info({ why }, 'stopping: finishing entries in flight');
+      log.debug({ why }, 'stopping: finishing entries in flight');
       void runner.stop();
     } else {
       log.warn({ why }, 'stopping now: releasing entries in flight');
@@ -201,7 +202,7 @@ async function main(): Promise<number> {
     logs.flush();
     return 1;
   }
-  log.info({ exitCode, processed: runner.stats.processed, failed: runner.stats.failed }, 'runner stopped');
+  log.debug({ exitCode, processed: runner.stats.processed, failed: runner.stats.failed }, 'runner stopped');
   logs.flush();
   return exitCode;
 }

@@ -1,0 +1,35 @@
+/**
+ * Which queues nothing takes entries from. The ingress writes mail for
+ * name-request, -join, -leave and -confirm to `command`, and a disabled
+ * runner leaves its queue behind: without a runner for them, entries there
+ * only pile up. The master says so in `status` (a problem line, exit 4) and
+ * at start, instead of letting the queue grow unnoticed.
+ */
+import type { UnconsumedQueue } from './protocol.js';
+
+/** Queues only an operator empties (`queue requeue`, `queue purge`): no runner is meant to consume them. */
+export const OPERATOR_QUEUES: ReadonlySet<string> = new Set(['shunt', 'bad']);
+
+/** Queues the ingress writes to whether or not a runner consumes them: worth naming even before they exist on disk. */
+const INGRESS_ONLY_QUEUES = ['command'];
+
+/**
+ * Every queue that exists (a key of `waiting`) or the ingress may write to,
+ * that no queue runner consumes and no operator owns, with its waiting count.
+ */
+export function unconsumedQueues(consumers: Iterable<{ kind: string; queue: string | null }>, waiting: Readonly<Record<string, number>>): UnconsumedQueue[] {
+  const consumed = new Set<string>();
+  for (const runner of consumers) if (runner.kind === 'runner' && runner.queue !== null) consumed.add(runner.queue);
+  const names = new Set([...Object.keys(waiting), ...INGRESS_ONLY_QUEUES]);
+  return [...names]
+    .filter((queue) => !consumed.has(queue) && !OPERATOR_QUEUES.has(queue))
+    .sort()
+    .map((queue) => ({ queue, waiting: waiting[queue] ?? 0 }));
+}
+
+/** One problem line for a queue no runner takes from, or undefined when nothing waits in it. */
+export function unconsumedProblem(queue: UnconsumedQueue): string | undefined {
+  if (queue.waiting === 0) return undefined;
+  const entries = `${queue.waiting} entr${queue.waiting === 1 ? 'y' : 'ies'}`;
+  return `no runner for queue ${queue.queue}: ${entries} waiting that nothing takes (configure a runner with queue = "${queue.queue}", or move them with \`switchyard queue move\`)`;
+}

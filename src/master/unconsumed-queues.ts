@@ -5,22 +5,33 @@
  * only pile up. The master says so in `status` (a problem line, exit 4) and
  * at start, instead of letting the queue grow unnoticed.
  */
+import { STANDARD_QUEUES } from '../../queues/index.js';
+import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
 import type { UnconsumedQueue } from './protocol.js';
 
 /** Queues only an operator empties (`queue requeue`, `queue purge`): no runner is meant to consume them. */
 export const OPERATOR_QUEUES: ReadonlySet<string> = new Set(['shunt', 'bad']);
 
-/** Queues the ingress writes to whether or not a runner consumes them: worth naming even before they exist on disk. */
-const INGRESS_ONLY_QUEUES = ['command'];
+/**
+ * The queues switchyard itself writes to: the standard ones, the built-in
+ * runners' (`archive`), and `command`, which the ingress fills whether or not
+ * a runner consumes it. A queue of a site's own (a custom runner forwarding to
+ * a queue it collects by hand) is its business, not flagged.
+ */
+const SWITCHYARD_QUEUES: readonly string[] = [
+  ...STANDARD_QUEUES,
+  ...Object.values(BUILTIN_RUNNERS).flatMap((runner) => (runner.queue === undefined ? [] : [runner.queue])),
+  'command',
+];
 
 /**
- * Every queue that exists (a key of `waiting`) or the ingress may write to,
- * that no queue runner consumes and no operator owns, with its waiting count.
+ * Every queue switchyard writes to that no queue runner consumes and no
+ * operator owns, with its waiting count (0 when it does not exist yet).
  */
 export function unconsumedQueues(consumers: Iterable<{ kind: string; queue: string | null }>, waiting: Readonly<Record<string, number>>): UnconsumedQueue[] {
   const consumed = new Set<string>();
   for (const runner of consumers) if (runner.kind === 'runner' && runner.queue !== null) consumed.add(runner.queue);
-  const names = new Set([...Object.keys(waiting), ...INGRESS_ONLY_QUEUES]);
+  const names = new Set(SWITCHYARD_QUEUES);
   return [...names]
     .filter((queue) => !consumed.has(queue) && !OPERATOR_QUEUES.has(queue))
     .sort()

@@ -27,7 +27,7 @@ import {
   type EntryState,
 } from '../../queues/index.js';
 import type { RunnerStatus } from '../../src/master/protocol.js';
-import { CLI, MasterHandle, removeHome, runnerModule, testConfig, waitForEntries } from '../master/harness.js';
+import { CLI, isReadyLine, MasterHandle, removeHome, runnerModule, testConfig, waitForEntries } from '../master/harness.js';
 
 /** The machine's `switchyard` system user, which the master and its runners run as here. */
 function systemUser(): { uid: number; gid: number } {
@@ -142,7 +142,7 @@ beforeAll(async () => {
     gid: user.gid,
   });
   master = new MasterHandle(home, child);
-  await master.waitForLine((line) => line.msg === 'master started', 'master started');
+  await master.waitForLine(isReadyLine, 'the master ready');
 }, 60_000);
 
 afterAll(async () => {

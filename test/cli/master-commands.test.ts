@@ -303,7 +303,7 @@ describe('with a master running', () => {
     expect(stderr).toContain(`kill -KILL ${master.pid}`);
     expect(Date.now() - started).toBeGreaterThanOrEqual(11_000);
     expect(master.exitCode).toBeNull();
-  }, 30_000);
+  });
 
   it.each([
     ['restart', 'SIGUSR1'],

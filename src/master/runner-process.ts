@@ -174,7 +174,7 @@ async function main(): Promise<number> {
     stopRequests++;
     if (stopRequests === 1) {
       exitCode = code;
-      log.debug({ why }, 'stopping: finishing entries in flight');
+      log.info({ why }, 'stopping: finishing entries in flight');
       void runner.stop();
     } else {
       log.warn({ why }, 'stopping now: releasing entries in flight');

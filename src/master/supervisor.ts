@@ -23,6 +23,10 @@
  *   nothing for that long fails the start, which names what it was doing.
  * - stop(): TERM every child, SIGKILL those still alive after `stopTimeout`.
  *   Entries they held stay `.bak` and are recovered at the next start.
+ * - Last error: each slot keeps its latest (an entry's, as the runner reports
+ *   it, or the master's own: a crash, a watchdog kill) with the count of
+ *   entries processed then; once that count grows the slot has recovered
+ *   (`recoveredAt`), which `status` shows as such and later leaves out.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -390,8 +394,8 @@ export class Supervisor extends EventEmitter {
       if (slot.state === 'starting') slot.state = 'running';
       if (slot.doing !== null && slot.detail === `starting: ${slot.doing}`) slot.detail = null;
       slot.doing = null;
-      // Debug: the master's one "switchyard ready" line sums up a start at info level.
-      this.options.logger.debug({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid }, 'runner up');
+      // At start the master's one "switchyard ready" line sums these up (debug); a runner back after a crash or restart is news (info).
+      this.options.logger[this.starting ? 'debug' : 'info']({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, restarts: slot.restarts }, 'runner up');
       this.readyCheck?.();
       return;
     }

@@ -82,7 +82,7 @@ export default class LmtpRunner extends Service {
       await this.stopRequested;
       clearTimeout(this.retryTimer);
       await this.service.close();
-      this.log.info('LMTP runner stopped: every transaction in flight finished');
+      this.log.debug('LMTP runner stopped: every transaction in flight finished');
     } finally {
       clearTimeout(this.retryTimer);
       await this.store.close();

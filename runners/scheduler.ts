@@ -92,7 +92,7 @@ export default class SchedulerService extends Service {
     const tasks: ScheduledTask[] = this.jobs.map((job) =>
       cron.schedule(job.schedule, (context: TaskContext) => this.tick(job, context.date), { name: `scheduler-${job.name}`, noOverlap: true }),
     );
-    this.log.info({ jobs: this.jobs.map(({ name, schedule, shared }) => ({ name, schedule, shared })) }, 'scheduler ready');
+    this.log.debug({ jobs: this.jobs.map(({ name, schedule, shared }) => ({ name, schedule, shared })) }, 'scheduler ready');
     this.ready();
     try {
       await this.stopRequested;

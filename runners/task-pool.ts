@@ -6,11 +6,21 @@
  * with TaskTimeoutError (to shunt) while the runner lives on. A worker that
  * crashes fails only its task, likewise. The pool starts no thread until the
  * first task, so a runner that never needs one pays nothing for it.
+ *
+ * The limit counts the task's own work: from when its worker has loaded the
+ * task's module and starts it (task-start-worker.ts says so over a message
+ * port), not from the call. Waiting for a thread to start (a fresh one after
+ * a timeout, seconds on a loaded machine) or for a busy one to free up must
+ * not shunt an ordinary message.
  */
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MessageChannel } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { TaskCrashedError, TaskTimeoutError } from './errors.js';
+import type { StartingTask } from './task-start-worker.js';
+
+const START_WORKER = workerModule(import.meta.url, 'task-start-worker.js');
 
 export interface TaskPoolOptions {
   maxThreads: number;
@@ -48,15 +58,25 @@ export class TaskPool {
   async run<T>(filename: string, data: unknown, options: TaskOptions = {}): Promise<T> {
     this.pool ??= new Piscina({ maxThreads: this.options.maxThreads, minThreads: 0, idleTimeout: 30_000 });
     const timeoutMs = options.timeoutMs ?? this.options.taskTimeoutMs;
-    const timeout = AbortSignal.timeout(timeoutMs);
-    const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
+    const timeout = new AbortController();
+    const signal = options.signal ? AbortSignal.any([timeout.signal, options.signal]) : timeout.signal;
     const task = options.name ? `${filename}#${options.name}` : filename;
+    const { port1, port2 } = new MessageChannel();
+    let timer: NodeJS.Timeout | undefined;
+    // The clock starts when the worker starts the task itself (see the module comment).
+    port1.once('message', () => {
+      timer = setTimeout(() => timeout.abort(new TaskTimeoutError(task, timeoutMs)), timeoutMs);
+    });
+    const starting: StartingTask = { filename, data, port: port2, ...(options.name ? { name: options.name } : {}) };
     try {
-      return (await this.pool.run(data, { filename, signal, ...(options.name ? { name: options.name } : {}) })) as T;
+      return (await this.pool.run(starting, { filename: START_WORKER, signal, transferList: [port2] })) as T;
     } catch (error) {
-      if (timeout.aborted) throw new TaskTimeoutError(task, timeoutMs);
+      if (timeout.signal.aborted) throw new TaskTimeoutError(task, timeoutMs);
       if (options.signal?.aborted) throw error;
       throw new TaskCrashedError(task, error);
+    } finally {
+      clearTimeout(timer);
+      port1.close();
     }
   }
 

@@ -5,7 +5,8 @@
  * Destinations: a file under `<home>/logs/` (one per runner slice, and
  * `master.log`), reopened on SIGHUP so logrotate can rename it first; or
  * stdout (the foreground, systemd's journal), pretty-printed when stdout is a
- * terminal.
+ * terminal, one line per record. JSON lines carry `time` as ISO-8601 (UTC),
+ * which people and `jq` read without converting epoch milliseconds.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,19 +44,19 @@ export async function createLogger(options: LogOptions): Promise<LogSetup> {
   if (options.destination === 'stdout') {
     if (process.stdout.isTTY) {
       const { default: pretty } = await import('pino-pretty');
-      const stream = pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname' });
+      const stream = pretty({ sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'hostname', singleLine: true });
       const logger = pino({ level: options.level, base, serializers }, stream);
       return { logger, reopen: () => undefined, flush: () => undefined };
     }
     const stream = pino.destination({ dest: 1, sync: true });
-    const logger = pino({ level: options.level, base, serializers }, stream);
+    const logger = pino({ level: options.level, base, serializers, timestamp: pino.stdTimeFunctions.isoTime }, stream);
     return { logger, reopen: () => undefined, flush: () => undefined };
   }
   mkdirSync(join(options.destination, '..'), { recursive: true, mode: 0o770 });
   // Synchronous writes: a crash loses no line, and at queue rates the cost is
   // one write(2) per line, which the benchmarks include.
   const stream = pino.destination({ dest: options.destination, sync: true, mkdir: true });
-  const logger = pino({ level: options.level, base, serializers }, stream);
+  const logger = pino({ level: options.level, base, serializers, timestamp: pino.stdTimeFunctions.isoTime }, stream);
   return {
     logger,
     reopen: () => stream.reopen(),

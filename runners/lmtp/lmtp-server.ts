@@ -172,7 +172,7 @@ export class LmtpService {
   /** See the module comment. Resolves when every connection is gone. */
   close(): Promise<void> {
     this.closing = true;
-    this.options.log.info({ connections: this.server.connections.size, inData: this.busy.size }, 'LMTP service closing');
+    this.options.log.debug({ connections: this.server.connections.size, inData: this.busy.size }, 'LMTP service closing');
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       for (const connection of this.server.connections) {

@@ -22,7 +22,9 @@ import type { LockInfo, MasterStartMessage, ReadyReport, StatusReport } from '..
 import { requestRestart, requestStatus, watchMaster } from '../master/status-client.js';
 import { CliError, EXIT_ERROR, EXIT_NOT_RUNNING, EXIT_UNHEALTHY } from './exit-codes.js';
 import { existingHome, homeCliError } from './home-option.js';
-import { formatTable, type Align } from './table.js';
+import { renderStatus } from './status-view.js';
+
+export { formatAge } from './status-view.js';
 
 /** Beyond the configured startTimeout: the master reports a slow start itself, this only catches a hung one. */
 const START_REPORT_GRACE_MS = 30_000;
@@ -146,6 +148,8 @@ async function startInBackground(home: string, force: boolean, allowDegraded: bo
         process.stderr.write(`switchyard: the master runs degraded (${degraded.length} problem${degraded.length === 1 ? '' : 's'} above): exit ${EXIT_UNHEALTHY}; \`start --allow-degraded\` accepts that\n`);
         process.exitCode = EXIT_UNHEALTHY;
       }
+      // What needs an operator already (a queue nothing consumes): said here too, since nobody reads the log yet.
+      for (const warning of outcome.warnings ?? []) process.stderr.write(`switchyard: warning: ${warning}\n`);
       return;
     }
     case 'master-start-failed':
@@ -307,7 +311,13 @@ function statusCommand(): Command {
   return new Command('status')
     .description('the master, every runner slice (pid, state, restarts, processed, failed) and queue depths')
     .option('--json', 'print the status report as JSON')
-    .addHelpText('after', '\nExit codes: 0 ok, 1 error, 3 no master is running, 4 the master runs but something needs an operator (a runner failed; see "problems").')
+    .addHelpText(
+      'after',
+      '\nLAST ERROR: the reason, how long ago and the entry, cut to the terminal width (whole in --json, `lastErrorInfo`);' +
+        '\nonce the runner succeeds again it reads "(recovered 3m ago) ..." for an hour, then is left out.' +
+        '\nExit codes: 0 ok, 1 error, 3 no master is running, 4 the master runs but something needs an operator' +
+        '\n(a runner failed, or entries wait in a queue no runner consumes; see "problems").',
+    )
     .action(async (options: { json?: boolean }, command: Command) => {
       const home = homeOf(command);
       let report: StatusReport;
@@ -318,93 +328,8 @@ function statusCommand(): Command {
         if (error instanceof MasterAccessError) throw CliError.of(error, error.message, EXIT_ERROR);
         throw error;
       }
-      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report));
+      const width = process.stdout.columns ?? (Number(process.env.COLUMNS) || undefined);
+      process.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, { width, dim: process.stdout.isTTY === true }));
       if (report.healthy === false) process.exitCode = EXIT_UNHEALTHY;
     });
-}
-
-/**
- * One table of supervised processes: queue runners (with their slice, PROCESSED)
- * or services (no slice; what they did is HANDLED).
- */
-function statusTable(title: 'RUNNER' | 'SERVICE', rows: StatusReport['runners'], sliced: boolean): string {
-  const columns: Array<{ header: string; align: Align; cell: (r: StatusReport['runners'][number]) => string }> = [
-    { header: title, align: 'left', cell: (r) => r.name },
-    ...(sliced ? [{ header: 'SLICE', align: 'left' as const, cell: (r: StatusReport['runners'][number]) => `${r.slice}/${r.numSlices}` }] : []),
-    { header: 'PID', align: 'right', cell: (r) => (r.pid === null ? '-' : String(r.pid)) },
-    { header: 'STATE', align: 'left', cell: (r) => r.state },
-    { header: 'UPTIME', align: 'right', cell: (r) => (r.uptime === null ? '-' : formatAge(r.uptime)) },
-    { header: 'RESTARTS', align: 'right', cell: (r) => String(r.restarts) },
-    { header: sliced ? 'PROCESSED' : 'HANDLED', align: 'right', cell: (r) => String(r.processed) },
-    { header: 'FAILED', align: 'right', cell: (r) => String(r.failed) },
-    { header: 'LAST ERROR', align: 'left', cell: (r) => oneLine(r.lastError ?? '', 60) },
-  ];
-  return formatTable(
-    columns.map((c) => c.header),
-    rows.map((r) => columns.map((c) => c.cell(r))),
-    columns.map((c) => c.align),
-  );
-}
-
-function renderStatus(report: StatusReport): string {
-  const { master } = report;
-  // First and last, so neither `status | head` nor `status | tail` misses it.
-  const problems = report.problems ?? [];
-  // A refused restart (invalid switchyard.toml) is a problem too, but no runner failed.
-  const failedRunners = problems.filter((problem) => problem !== report.config?.problem).length;
-  const title = failedRunners === problems.length ? `${problems.length} runner${problems.length === 1 ? '' : 's'} FAILED` : `${problems.length} problem${problems.length === 1 ? '' : 's'}`;
-  const alarm = problems.length === 0 ? '' : `${title}:\n${problems.map((problem) => `  ${oneLine(problem, 300)}\n`).join('')}`;
-  const head = `master: pid ${master.pid} on ${master.host}, up ${formatAge(master.uptime)} (since ${master.startedAt}), switchyard ${master.version}\nhome:   ${master.home}\n\n`;
-  // Reports of masters before services existed have no `kind`: every entry was a runner then.
-  const services = report.runners.filter((r) => r.kind === 'service');
-  const queueRunners = report.runners.filter((r) => r.kind !== 'service');
-  const runners = statusTable('RUNNER', queueRunners, true);
-  const serviceTable = services.length === 0 ? '' : `\n${statusTable('SERVICE', services, false)}`;
-  // A runner's own note on its state (a smarthost backing off) is too long for a column: a line each under the table.
-  const label = (r: StatusReport['runners'][number]): string => (r.kind === 'service' ? r.name : `${r.name} ${r.slice}/${r.numSlices}`);
-  const details = report.runners
-    .flatMap((r) => [
-      ...(r.detail !== null && r.detail !== undefined ? [`${label(r)}: ${oneLine(r.detail, 200)}\n`] : []),
-      ...(smarthostLine(r.info) === undefined ? [] : [`${label(r)}: ${smarthostLine(r.info)}\n`]),
-    ])
-    .join('');
-  const queueRows = Object.entries(report.queues)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([queue, waiting]) => [queue, String(waiting)]);
-  const body = `${head}${runners}${serviceTable}${details === '' ? '' : `\n${details}`}\n${formatTable(['QUEUE', 'WAITING'], queueRows, ['left', 'right'])}`;
-  return alarm === '' ? body : `${alarm}\n${body}\n${alarm}`;
-}
-
-/**
- * The outgoing runner's `info.smarthost` (checked at start, then kept by
- * deliveries) as one line: "smarthost 127.0.0.1:25 answers (2026-...)".
- */
-function smarthostLine(info: Record<string, unknown> | null | undefined): string | undefined {
-  const smarthost = info?.smarthost as { destination?: unknown; answers?: unknown; reason?: unknown; at?: unknown } | undefined;
-  if (typeof smarthost !== 'object' || smarthost === null || typeof smarthost.destination !== 'string') return undefined;
-  const state = smarthost.answers === true ? 'answers' : `does not answer: ${String(smarthost.reason ?? 'unknown reason')}`;
-  return `smarthost ${smarthost.destination} ${state}${typeof smarthost.at === 'string' ? ` (as of ${smarthost.at})` : ''}`;
-}
-
-/** `45s`, `12m`, `3h5m`, `2d4h`: the two largest units are enough to read an uptime at a glance. */
-export function formatAge(seconds: number): string {
-  const sizes: [string, number][] = [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]];
-  let rest = Math.max(0, Math.floor(seconds));
-  const amounts = sizes.map(([unit, size]) => {
-    const amount = Math.floor(rest / size);
-    rest -= amount * size;
-    return { unit, amount };
-  });
-  const first = amounts.findIndex((a) => a.amount > 0);
-  if (first < 0) return '0s';
-  return amounts
-    .slice(first, first + 2)
-    .filter((a) => a.amount > 0)
-    .map((a) => `${a.amount}${a.unit}`)
-    .join('');
-}
-
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }

@@ -111,7 +111,7 @@ export const configSchema = z
     cron: z
       .object({
         tempCleanup: cronExpression('*/15 * * * *', "when the scheduler service removes this host's stale temp files"),
-        stats: cronExpression('*/5 * * * *', 'when the master logs a statistics line per runner and service (and again each failed one, at error level)'),
+        stats: cronExpression('*/5 * * * *', 'when the master logs one statistics line (each runner and service at debug level) and repeats every problem at error level'),
         bounceWarnings: cronExpression(
           '23 * * * *',
           'when the scheduler runs the bounce warnings pass (once for all hosts on one store): reminders to members disabled by bounces, removal after the last, stale scores reset',

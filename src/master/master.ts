@@ -4,6 +4,9 @@
  * status` on its socket, logs a stats line per process on `cron.stats`, and
  * relays signals. It does no mail work and never opens the list store: the
  * periodic jobs run in the scheduler service (runners/scheduler.ts).
+ * Its log at info level is short on purpose: one "switchyard ready" line
+ * saying what runs and where it listens (each runner's start is at debug),
+ * a warning per queue nothing consumes, and one stats line per `cron.stats`.
  * Signals:
  *   HUP       reopen its own log and every runner's (the configuration is not reread);
  *   USR1      restart every runner (each finishes its entries first), as the
@@ -40,6 +43,8 @@ import type { MasterOptions, MasterStartMessage, RestartReply, RunningConfig, St
 import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
 import { errorCode } from '../errors.js';
+import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
+import { unconsumedProblem, unconsumedQueues } from './unconsumed-queues.js';
 
 const RUNNER_SCRIPT = fileURLToPath(new URL('./runner-process.js', import.meta.url));
 
@@ -155,8 +160,11 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   const report = async (): Promise<StatusReport> => {
     const queues: Record<string, number> = {};
     for (const name of await spool.queueNames()) queues[name] = (await spool.count(name)).pck;
-    const problems = [...supervisor.problems(), ...(running.problem === null ? [] : [running.problem])];
+    const runners = supervisor.status();
+    const unconsumed = unconsumedQueues(runners, queues);
+    const problems = [...supervisor.problems(), ...(running.problem === null ? [] : [running.problem]), ...unconsumed.flatMap((queue) => unconsumedProblem(queue) ?? [])];
     return {
+      at: new Date().toISOString(),
       master: {
         pid: process.pid,
         host: hostname(),
@@ -165,9 +173,10 @@ export async function runMaster(options: MasterOptions): Promise<number> {
         uptime: Math.round((Date.now() - startedAt.getTime()) / 1000),
         version: version(),
       },
-      runners: supervisor.status(),
+      runners,
       healthy: problems.length === 0,
       problems,
+      unconsumed,
       queues,
       config: running,
     };
@@ -202,15 +211,24 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     if (!options.notifyParent) process.stderr.write(`switchyard: ${errorCode(error)}: start failed: ${reason}\n`);
     return 1;
   }
-  log.info({ home: options.home, runners: supervisor.processCount, config: loaded.fromFile ? loaded.file : 'embedded defaults' }, 'master started');
+  const configFile = loaded.fromFile ? loaded.file : 'embedded defaults';
+  log.debug({ home: options.home, runners: supervisor.processCount, config: configFile }, 'master started');
+  const lmtp = loaded.runners.some((r) => r.module === BUILTIN_RUNNERS.lmtp?.module) ? `${config.lmtp.host}:${config.lmtp.port}` : null;
+  log.info(
+    { home: options.home, processes: supervisor.processCount, lmtp, config: configFile },
+    `switchyard ready: ${supervisor.processCount} runner process${supervisor.processCount === 1 ? '' : 'es'}, ${lmtp === null ? 'no lmtp listener' : `lmtp on ${lmtp}`}, home ${options.home}`,
+  );
   const ready = supervisor.readyReport();
   for (const line of ready.degraded) log.error(`started, but ${line}`);
   for (const line of ready.warnings) log.warn(line);
   for (const line of ready.notes) log.info(line);
-  notifyParent(options, { type: 'master-started', pid: process.pid, runners: supervisor.processCount, report: ready });
+  // Said at start, not only in `status`: a queue nothing takes from just grows.
+  const warnings = (await report()).problems;
+  for (const warning of warnings) log.warn(warning);
+  notifyParent(options, { type: 'master-started', pid: process.pid, runners: supervisor.processCount, report: ready, ...(warnings.length > 0 ? { warnings } : {}) });
 
   // Supervision statistics only the master has; every job that touches mail or the store is the scheduler's.
-  tasks.push(cron.schedule(config.cron.stats, () => logStats(supervisor, log), { name: 'stats', noOverlap: true }));
+  tasks.push(cron.schedule(config.cron.stats, () => logStats(report, log), { name: 'stats', noOverlap: true }));
 
   const why = await stopRequested;
   log.info({ why }, 'stopping every runner');
@@ -240,10 +258,29 @@ function isRunnerSetKey(key: string): boolean {
   return /^runner\.[^.]+(\.(enabled|instances|module|queue))?$/.test(key);
 }
 
-function logStats(supervisor: Supervisor, log: Logger): void {
-  for (const runner of supervisor.status()) {
-    log.info({ stats: runner }, `stats ${runner.name} ${runner.slice}/${runner.numSlices}`);
+/**
+ * One info line for the whole spool (a terminal or journal shows it as one
+ * line), each process's counters at debug, and every problem again at error.
+ */
+async function logStats(report: () => Promise<StatusReport>, log: Logger): Promise<void> {
+  let status: StatusReport;
+  try {
+    status = await report();
+  } catch (error) {
+    log.error({ err: error }, 'stats: could not count the queues');
+    return;
   }
+  const sum = (pick: (r: StatusReport['runners'][number]) => number): number => status.runners.reduce((total, r) => total + pick(r), 0);
+  const running = status.runners.filter((r) => r.state === 'running').length;
+  const waiting = Object.entries(status.queues)
+    .filter(([, count]) => count > 0)
+    .map(([queue, count]) => `${queue} ${count}`)
+    .join(', ');
+  log.info(
+    { processes: status.runners.length, running, processed: sum((r) => r.processed), failed: sum((r) => r.failed), inFlight: sum((r) => r.inFlight) },
+    `stats: ${running}/${status.runners.length} processes running, ${sum((r) => r.processed)} processed, ${sum((r) => r.failed)} failed, ${sum((r) => r.inFlight)} in flight; waiting: ${waiting === '' ? 'none' : waiting}`,
+  );
+  for (const runner of status.runners) log.debug({ stats: runner }, `stats ${runner.name} ${runner.slice}/${runner.numSlices}`);
   // Said again on every stats run, so a failed runner is not one log line lost among thousands.
-  for (const problem of supervisor.problems()) log.error({ problem }, problem);
+  for (const problem of status.problems) log.error({ problem }, problem);
 }

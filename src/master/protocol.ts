@@ -95,7 +95,10 @@ export interface RunnerStatus {
   processed: number;
   failed: number;
   inFlight: number;
+  /** The last error in one line: `<ISO time> <entry>: <reason>` for an entry, or what the master saw (a crash, a watchdog kill); null when none. */
   lastError: string | null;
+  /** The same error in parts, and whether the process has succeeded since (`recoveredAt`); null when none. */
+  lastErrorInfo?: LastErrorInfo | null;
   /** The runner's own one-line note on its state (RunnerStateMessage.detail), null when none. */
   detail: string | null;
   /** A service's structured state (the scheduler: `{ jobs: [...] }`), null when none. */
@@ -116,7 +119,36 @@ export interface RunningConfig {
   problem: string | null;
 }
 
+/**
+ * The last error of a slot, and what happened since. An error is recovered
+ * once the slot has processed (a runner) or handled (a service) something
+ * successfully after it: `status` then shows it as "(recovered 3m ago)" for
+ * RECOVERED_SHOWN_MS, and no longer after that; `--json` keeps it.
+ */
+export interface LastErrorInfo {
+  at: string;
+  /** The entry it happened to, null for an error of the process (a crash, a watchdog kill, a listener). */
+  entry: string | null;
+  /** The whole reason, never truncated. */
+  reason: string;
+  /** When the first success after it came, null while none has. */
+  recoveredAt: string | null;
+  /** Successes since the error. */
+  successesSince: number;
+}
+
+/** How long `status` shows an error the runner has recovered from (dimmed, "(recovered 3m ago)"); then only `--json` has it. */
+export const RECOVERED_SHOWN_MS = 3_600_000;
+
+/** A queue that entries wait in and no configured runner consumes (today `command`): they wait there for ever. */
+export interface UnconsumedQueue {
+  queue: string;
+  waiting: number;
+}
+
 export interface StatusReport {
+  /** When the master made this report (ISO); ages in `status` count from it. */
+  at?: string;
   master: {
     pid: number;
     host: string;
@@ -126,9 +158,11 @@ export interface StatusReport {
     version: string;
   };
   runners: RunnerStatus[];
-  /** False when something needs an operator (a runner `failed`); `problems` then says what, one line each. */
+  /** False when something needs an operator (a runner `failed`, entries waiting in a queue no runner consumes); `problems` then says what, one line each. */
   healthy: boolean;
   problems: string[];
+  /** Queues with entries waiting and no runner configured to take them (each also a line of `problems`). */
+  unconsumed?: UnconsumedQueue[];
   /** Queue name to number of waiting (`.pck`) entries. */
   queues: Record<string, number>;
   /** Absent in reports of masters that predate it. */
@@ -156,7 +190,7 @@ export interface LockInfo {
  * the IPC channel: the outcome of the start, after which the channel closes.
  */
 export type MasterStartMessage =
-  | { type: 'master-started'; pid: number; runners: number; report?: ReadyReport }
+  | { type: 'master-started'; pid: number; runners: number; report?: ReadyReport; warnings?: string[] }
   /** A runner reported progress while starting: `start` extends its own deadline. */
   | { type: 'master-starting'; doing: string }
   | { type: 'master-start-failed'; reason: string };

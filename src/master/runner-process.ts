@@ -175,8 +175,9 @@ async function main(): Promise<number> {
   });
   runner.on('starting', (doing: string) => send({ type: 'starting', doing }));
   runner.once('ready', (readyReport?: ReadyReport) => {
-    if (loaded.kind === 'service') log.info('service ready');
-    else log.info({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
+    // Debug: at info level the master's one "switchyard ready" line says it for every process.
+    if (loaded.kind === 'service') log.debug('service ready');
+    else log.debug({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
     send({ type: 'ready', kind: loaded.kind, ...(readyReport === undefined ? {} : { report: readyReport }) });
     // What it learnt while starting (a listen failure, the smarthost check) is in `status` from the first moment.
     if (runner.statusDetail() !== undefined || infoOf() !== undefined) report();
@@ -216,7 +217,7 @@ async function main(): Promise<number> {
     logs.flush();
     return 1;
   }
-  log.info({ exitCode, processed: runner.stats.processed, failed: runner.stats.failed }, 'runner stopped');
+  log.debug({ exitCode, processed: runner.stats.processed, failed: runner.stats.failed }, 'runner stopped');
   logs.flush();
   return exitCode;
 }

@@ -29,6 +29,10 @@
  *   the next spawns (a validated restart).
  * - stop(): TERM every child, SIGKILL those still alive after `stopTimeout`.
  *   Entries they held stay `.bak` and are recovered at the next start.
+ * - Last error: each slot keeps its latest (an entry's, as the runner reports
+ *   it, or the master's own: a crash, a watchdog kill) with the count of
+ *   entries processed then; once that count grows the slot has recovered
+ *   (`recoveredAt`), which `status` shows as such and later leaves out.
  */
 import { SwitchyardError } from '../errors.js';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -37,7 +41,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ResolvedRunner } from '../config/load.js';
 import { CONFIG_DEFAULTS_ENV, CONFIG_TEXT_ENV } from './supervisor-env.js';
-import { RUNNER_EXIT_RESTART, type ProcessKind, type ReadyReport, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
+import { RUNNER_EXIT_RESTART, type LastErrorInfo, type ProcessKind, type ReadyReport, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
 
 export interface SupervisorOptions {
   home: string;
@@ -71,7 +75,10 @@ class Slot {
   /** Counters of processes that already exited. */
   processedBefore = 0;
   failedBefore = 0;
-  lastError: string | null = null;
+  /** The last error (see LastErrorInfo in protocol.ts); undefined when none. */
+  error: SlotError | undefined;
+  /** The runner-reported error last taken in (its time, entry and message), so the same report resent is not news. */
+  reportedError = '';
   /** The running process's status detail; cleared when it exits. */
   detail: string | null = null;
   stderrTail: string[] = [];
@@ -102,6 +109,55 @@ class Slot {
   get label(): string {
     return `${this.runner.name} ${this.slice}/${this.numSlices}`;
   }
+
+  /** Everything this slot has processed, over all its processes. */
+  get processedTotal(): number {
+    return this.processedBefore + this.processed;
+  }
+
+  get lastError(): string | null {
+    return this.error?.text ?? null;
+  }
+
+  /** Record an error: it is the last one, and not recovered from until the slot succeeds again. */
+  setError(reason: string, options: { at?: number; entry?: string | null; text?: string } = {}): void {
+    this.error = {
+      at: options.at ?? Date.now(),
+      entry: options.entry ?? null,
+      reason,
+      text: options.text ?? reason,
+      mark: this.processedTotal,
+      recoveredAt: null,
+    };
+  }
+
+  /** After the counters moved: a success since the last error means the slot has recovered from it. */
+  noteProgress(now: number): void {
+    if (this.error !== undefined && this.error.recoveredAt === null && this.processedTotal > this.error.mark) this.error.recoveredAt = now;
+  }
+
+  errorInfo(): LastErrorInfo | null {
+    const error = this.error;
+    if (error === undefined) return null;
+    return {
+      at: new Date(error.at).toISOString(),
+      entry: error.entry,
+      reason: error.reason,
+      recoveredAt: error.recoveredAt === null ? null : new Date(error.recoveredAt).toISOString(),
+      successesSince: Math.max(0, this.processedTotal - error.mark),
+    };
+  }
+}
+
+interface SlotError {
+  at: number;
+  entry: string | null;
+  reason: string;
+  /** The one-line form `lastError` has always had. */
+  text: string;
+  /** processedTotal when it happened: more since means a success. */
+  mark: number;
+  recoveredAt: number | null;
 }
 
 export class StartFailedError extends SwitchyardError {
@@ -275,6 +331,7 @@ export class Supervisor extends EventEmitter {
       failed: slot.failedBefore + slot.failed,
       inFlight: slot.inFlight,
       lastError: slot.lastError,
+      lastErrorInfo: slot.errorInfo(),
       detail: slot.detail,
       info: slot.info,
     }));
@@ -340,9 +397,11 @@ export class Supervisor extends EventEmitter {
       const timeout = slot.heardFrom ? this.options.watchdog.heartbeatTimeout : Math.max(this.options.watchdog.heartbeatTimeout, this.options.master.startTimeout);
       const silentFor = Date.now() - slot.lastHeard;
       if (silentFor < timeout) return this.armHeartbeat(slot, child, timeout - silentFor);
-      slot.lastError = slot.heardFrom
-        ? `watchdog: no heartbeat for ${silentFor} ms (watchdog.heartbeatTimeout ${timeout} ms): process stopped or its event loop blocked; killed`
-        : `watchdog: no word from the new process for ${silentFor} ms: killed`;
+      slot.setError(
+        slot.heardFrom
+          ? `watchdog: no heartbeat for ${silentFor} ms (watchdog.heartbeatTimeout ${timeout} ms): process stopped or its event loop blocked; killed`
+          : `watchdog: no word from the new process for ${silentFor} ms: killed`,
+      );
       this.options.logger.error(
         { runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, heartbeatTimeout: timeout, silentFor },
         `runner ${slot.label} sent no heartbeat for ${silentFor} ms (stopped, or its event loop blocked): killing it so it is restarted`,
@@ -372,14 +431,25 @@ export class Supervisor extends EventEmitter {
       if (slot.state === 'starting') slot.state = 'running';
       if (slot.doing !== null && slot.detail === `starting: ${slot.doing}`) slot.detail = null;
       slot.doing = null;
-      this.options.logger.info({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid }, 'runner up');
+      // At start the master's one "switchyard ready" line sums these up (debug); a runner back after a crash or restart is news (info).
+      this.options.logger[this.starting ? 'debug' : 'info']({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, restarts: slot.restarts }, 'runner up');
       this.readyCheck?.();
       return;
     }
     slot.processed = message.processed;
     slot.failed = message.failed;
     slot.inFlight = message.inFlight;
-    if (message.lastError) slot.lastError = `${message.lastError.at} ${message.lastError.entry}: ${message.lastError.message}`;
+    if (message.lastError) {
+      const { at, entry, message: reason } = message.lastError;
+      const key = `${at}\0${entry}\0${reason}`;
+      // Resent with every state message: only a different one is a new error.
+      if (key !== slot.reportedError) {
+        slot.reportedError = key;
+        const time = Date.parse(at);
+        slot.setError(reason, { at: Number.isFinite(time) ? time : Date.now(), entry: entry === '-' || entry === '' ? null : entry, text: `${at} ${entry}: ${reason}` });
+      }
+    }
+    slot.noteProgress(Date.now());
     slot.detail = message.detail ?? null;
     if (message.info !== undefined) slot.info = message.info;
     clearTimeout(slot.watchdog);
@@ -392,7 +462,7 @@ export class Supervisor extends EventEmitter {
 
   private watchdogFired(slot: Slot, child: ChildProcess, timeout: number): void {
     if (slot.child !== child) return;
-    slot.lastError = `watchdog: held ${slot.inFlight} entr${slot.inFlight === 1 ? 'y' : 'ies'} for ${timeout} ms without progress; killed`;
+    slot.setError(`watchdog: held ${slot.inFlight} entr${slot.inFlight === 1 ? 'y' : 'ies'} for ${timeout} ms without progress; killed`);
     this.options.logger.error({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, watchdogTimeout: timeout }, 'runner made no progress: killing it so its entries are recovered');
     child.kill('SIGKILL');
   }
@@ -416,7 +486,7 @@ export class Supervisor extends EventEmitter {
     const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
     if (this.stopping) {
       slot.state = 'stopped';
-      log.info({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, code, signal }, `runner stopped (${how})`);
+      log.debug({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, code, signal }, `runner stopped (${how})`);
       this.stoppedCheck?.();
       return;
     }
@@ -430,8 +500,10 @@ export class Supervisor extends EventEmitter {
     slot.crashTimes = slot.crashTimes.filter((at) => now - at < this.options.master.restartWindow);
     slot.crashTimes.push(now);
     const tail = slot.stderrTail.slice(-3).join(' | ');
+    // A kill of the watchdog's own keeps the watchdog's reason, which says why.
     if (!slot.lastError?.startsWith('watchdog') || slot.crashTimes.length > 1) {
-      slot.lastError = `${new Date(now).toISOString()} process ${how}${tail ? `: ${tail}` : ''}`;
+      const reason = `process ${how}${tail ? `: ${tail}` : ''}`;
+      slot.setError(reason, { at: now, text: `${new Date(now).toISOString()} ${reason}` });
     }
     log.error({ runner: slot.runner.name, slice: slot.slice, runnerPid: child.pid, code, signal, stderr: slot.stderrTail }, `runner crashed (${how})`);
     if (this.starting && !slot.everReady) {
@@ -444,7 +516,7 @@ export class Supervisor extends EventEmitter {
       slot.state = 'failed';
       // error, not fatal: the master lives on (fatal means the process exits); the stats job repeats it while it lasts.
       log.error({ runner: slot.runner.name, slice: slot.slice, crashes: slot.crashTimes.length, restartWindow }, `runner ${slot.label} crashed ${slot.crashTimes.length} times within ${restartWindow} ms: NOT restarting it; its slice is not processed until \`switchyard restart\``);
-      slot.lastError = `failed: crashed ${slot.crashTimes.length} times within ${restartWindow} ms; last: ${slot.lastError}`;
+      slot.setError(`failed: crashed ${slot.crashTimes.length} times within ${restartWindow} ms; last: ${slot.lastError}`, { at: now });
       return;
     }
     const delay = Math.min(restartBackoffMax, restartBackoff * 2 ** (slot.crashTimes.length - 1));

@@ -12,6 +12,11 @@
  * CPU time (user + system) over BENCH_MESSAGES messages per round, medians
  * over BENCH_ROUNDS rounds.
  *
+ * Then two hostile sizes, once each per round (wall time, median): a post
+ * with 10,000 header fields (target under 2 s) and one with a 25 MB
+ * attachment (under 10 s). test/pipeline/decorate.test.ts checks what the
+ * pipeline makes of them; how long it takes is measured here.
+ *
  *     npm run bench -- pipeline
  *
  * Files: none (the list is an in-memory object; nothing is enqueued).
@@ -126,5 +131,36 @@ for (const [title, post] of [
   }
   report.row({ name: 'pipeline CPU per message', unit: 'µs', value: median(values), floor: median(floors), ratio: median(ratios), rounds: { value: values, floor: floors, ratio: ratios } });
   report.row({ name: 'pipeline messages/s per core', unit: '/s', value: 1e6 / median(values) });
+}
+
+function manyFieldsPost(): Buffer {
+  const lines = Array.from({ length: 10_000 }, (_, i) => `X-Filler-${i}: value ${i}\r\n`).join('');
+  return Buffer.from(`From: a@example.com\r\nSubject: many\r\n${lines}\r\nbody\r\n`);
+}
+
+function bigAttachmentPost(): Buffer {
+  const b64 = Buffer.alloc(25 * 1024 * 1024, 'QUJD').toString('latin1').match(/.{1,76}/g)!.join('\r\n');
+  return Buffer.from(
+    `From: a@example.com\r\nSubject: big\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--XX--\r\n`,
+    'latin1',
+  );
+}
+
+async function wallMs(post: Buffer): Promise<number> {
+  const started = performance.now();
+  const ctx: PipelineContext = { list, message: RawMessage.parse(post), metadata: {}, store: noStore, log, now: Date.now, enqueue: async () => undefined };
+  await runPipeline(ctx, HANDLERS);
+  if (ctx.message.toBuffer().length === 0) throw new Error('nothing produced');
+  return performance.now() - started;
+}
+
+for (const [title, post, limitMs] of [
+  ['10,000 header fields', manyFieldsPost(), 2_000],
+  ['a 25 MB attachment (spliced around)', bigAttachmentPost(), 10_000],
+] as const) {
+  report.section(`hostile size: ${title}`, [`${post.length} bytes, parse + every handler + toBuffer, wall time`]);
+  const times: number[] = [];
+  for (let round = 0; round < ROUNDS; round++) times.push(await wallMs(post));
+  report.row({ name: 'one message', unit: 'ms', value: median(times), target: { text: `< ${limitMs} ms`, pass: median(times) < limitMs } });
 }
 await report.finish();

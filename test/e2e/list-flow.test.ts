@@ -17,7 +17,7 @@ import { RawMessage } from '../../src/mail/raw-message.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
 const LIST = 'team@lists.example.org';
-const TIMEOUT = 120_000;
+const TIMEOUT = 300_000;
 
 let sink: SmtpSink;
 let home: string;

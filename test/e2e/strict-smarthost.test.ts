@@ -15,7 +15,7 @@ import { decodeQuotedPrintable } from '../../src/mail/transfer-encoding.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
 const LIST = 'team@lists.example.org';
-const TIMEOUT = 120_000;
+const TIMEOUT = 300_000;
 const MEMBERS = ['ann@example.org', 'bob@example.net'];
 
 let sink: SmtpSink;

@@ -51,7 +51,7 @@ export async function chownTree(path: string, user: SystemUser): Promise<void> {
 }
 
 /** Every entry of a queue (all slices) once it holds at least `count`, read without dequeuing. */
-export async function waitForQueue(home: string, queue: string, count: number, timeoutMs = 30_000): Promise<DequeuedEntry[]> {
+export async function waitForQueue(home: string, queue: string, count: number, timeoutMs = 120_000): Promise<DequeuedEntry[]> {
   const switchboard = new Switchboard({ root: join(home, 'queues'), name: queue, rescanIntervalMs: 500 });
   const watcher = await switchboard.watch();
   const deadline = Date.now() + timeoutMs;

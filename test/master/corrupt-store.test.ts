@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, expect, it } from 'vitest';
 import { Switchboard } from '../../queues/index.js';
-import type { RunnerStatus } from '../../src/master/protocol.js';
+import type { RunnerStatus, StatusReport } from '../../src/master/protocol.js';
 import { openStore } from '../../src/store/index.js';
 import { LIST, plainPost } from '../incoming/fixtures/messages.js';
 import { freePort } from '../support/net.js';
@@ -28,13 +28,13 @@ afterAll(async () => {
 
 /** The runner's status once `predicate` holds, looked at again as each log line arrives (as outgoing-status.test.ts). */
 async function runnerWhen(handle: MasterHandle, name: string, predicate: (status: RunnerStatus) => boolean, what: string): Promise<RunnerStatus> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const status = (await handle.status()).runners.find((r) => r.name === name);
-    if (status && predicate(status)) return status;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(status)}`);
-    await Promise.race([handle.nextLine(() => true, what), new Promise((resolve) => setTimeout(resolve, 250))]);
-  }
+  const of = (report: StatusReport): RunnerStatus | undefined => report.runners.find((r) => r.name === name);
+  return of(
+    await handle.statusWhen((report) => {
+      const status = of(report);
+      return status !== undefined && predicate(status);
+    }, what),
+  )!;
 }
 
 /** LHLO, MAIL, RCPT for `recipient`: the RCPT reply (routing reads the store there). */

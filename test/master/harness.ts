@@ -29,9 +29,21 @@ export async function removeHome(home: string): Promise<void> {
   await rm(home, { recursive: true, force: true });
 }
 
-/** A config with JSON logs on stdout and quick restarts, plus the given tables. */
+/**
+ * How long a test waits for a master to start, or for a state it expects
+ * (each runner is a node process loading its modules: tens of seconds on a
+ * loaded 2-core machine). A ceiling, not a pace: waits end at the event.
+ */
+export const MASTER_WAIT_MS = 120_000;
+
+/**
+ * A config with JSON logs on stdout and quick restarts, plus the given tables.
+ * master.startTimeout and the heartbeat timeout are generous: on a loaded
+ * machine a runner can spend longer than the 30 s defaults between two
+ * reports while it loads, and that is no failure of what the test checks.
+ */
 export function testConfig(extra: string, master: Record<string, string | number> = {}): string {
-  const masterLines = Object.entries({ restartBackoff: '"20ms"', restartBackoffMax: '"200ms"', stopTimeout: '"10s"', ...master })
+  const masterLines = Object.entries({ restartBackoff: '"20ms"', restartBackoffMax: '"200ms"', stopTimeout: '"10s"', startTimeout: '"120s"', ...master })
     .map(([key, value]) => `${key} = ${value}`)
     .join('\n');
   // Every test's master would bind the LMTP runner to 127.0.0.1:8024 at once: off unless the test configures it.
@@ -84,7 +96,24 @@ export class MasterHandle {
   }
 
   status(): Promise<StatusReport> {
-    return requestStatus(join(this.home, 'master.sock'));
+    return requestStatus(join(this.home, 'master.sock'), 30_000);
+  }
+
+  /**
+   * The master's status once `predicate` holds on it. Asked again whenever a
+   * log line arrives (something happened) and at the latest every 250 ms
+   * (a state change the master learns over IPC logs nothing); fails after
+   * `timeoutMs` with the last report.
+   */
+  async statusWhen(predicate: (status: StatusReport) => boolean, what: string, timeoutMs = MASTER_WAIT_MS): Promise<StatusReport> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const status = await this.status();
+      if (predicate(status)) return status;
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last status: ${JSON.stringify(status)}`);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.nextLine(() => true, what), new Promise((resolve) => (timer = setTimeout(resolve, 250)))]).finally(() => clearTimeout(timer));
+    }
   }
 
   async stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
@@ -93,13 +122,18 @@ export class MasterHandle {
   }
 }
 
-/** Start a foreground master; resolves once it logged "master started" (rejects if it exits first). */
+/** The master's one info line once every runner is up: "switchyard ready: N runner processes, lmtp on HOST:PORT, home DIR". */
+export function isReadyLine(line: LogLine): boolean {
+  return line.role === 'master' && typeof line.msg === 'string' && line.msg.startsWith('switchyard ready: ');
+}
+
+/** Start a foreground master; resolves once it logged its ready line (rejects if it exits first). */
 export async function startMaster(home: string, args: string[] = []): Promise<MasterHandle> {
   const child = spawn(process.execPath, [CLI, '--home', home, 'start', '--foreground', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const master = new MasterHandle(home, child);
-  await master.waitForLine((line) => line.msg === 'master started', 'master started');
+  await master.waitForLine(isReadyLine, 'the master ready');
   return master;
 }
 

@@ -208,5 +208,5 @@ describe('archive runner', () => {
     for (const record of records) expect(record.actual).toBe(record.length);
     expect(records.map((r) => r.key).sort()).toEqual([...expected.keys()].sort());
     for (const record of records) expect(record.message.equals(expected.get(record.key)!)).toBe(true);
-  }, 120_000);
+  });
 });

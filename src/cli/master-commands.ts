@@ -279,8 +279,12 @@ function restartCommand(): Command {
       const master = await runningMaster(home);
       const paths = homePaths(home);
       const refuse = (reason: string): never => {
-        if (options.json) process.stdout.write(`${JSON.stringify({ restarted: false, refused: reason, pid: master.pid })}\n`);
-        throw new CliError(`not restarting: ${reason}`);
+        const error = new CliError(`not restarting: ${reason}`, EXIT_ERROR, { reportedAsJson: options.json === true });
+        if (options.json) {
+          const { code, message, temporary } = error;
+          process.stdout.write(`${JSON.stringify({ restarted: false, refused: reason, pid: master.pid, error: { code, message, temporary } })}\n`);
+        }
+        throw error;
       };
       try {
         await loadConfig(paths.config);

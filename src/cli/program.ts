@@ -115,6 +115,7 @@ function report(error: unknown, home: () => string, json: boolean): number {
     return EXIT_USAGE;
   }
   const failure = describe(error, home);
+  if (json && error instanceof CliError && error.reportedAsJson) return failure.exitCode;
   if (json) printJsonError(failure);
   else process.stderr.write(`switchyard: ${failure.code}: ${failure.message}\n`);
   return failure.exitCode;

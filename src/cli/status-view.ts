@@ -26,15 +26,17 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   const unconsumed = report.unconsumed ?? [];
   const queueProblems = new Set(unconsumed.filter((q) => q.waiting > 0).map((q) => q.queue));
   const problems = report.problems ?? [];
-  // A queue nothing consumes, or a refused restart (invalid switchyard.toml), is a problem, but no runner failed.
-  const isOther = (problem: string): boolean => problem.startsWith('no runner for queue ') || problem === report.config?.problem;
-  const runnerProblems = problems.filter((problem) => !isOther(problem));
-  const otherProblems = problems.filter(isOther);
+  // A queue nothing consumes is said on its own line; a refused restart (invalid switchyard.toml) is a problem, but no runner failed.
+  const isQueueProblem = (problem: string): boolean => problem.startsWith('no runner for queue ');
+  const isConfigProblem = (problem: string): boolean => problem === report.config?.problem;
+  const runnerProblems = problems.filter((problem) => !isQueueProblem(problem) && !isConfigProblem(problem));
+  const configProblems = problems.filter(isConfigProblem);
+  const queueLines = problems.filter(isQueueProblem);
+  const block = (title: string, lines: string[]): string => (lines.length === 0 ? '' : `${title}:\n${lines.map((problem) => `  ${oneLine(problem, 300)}\n`).join('')}`);
   const alarm =
-    (runnerProblems.length === 0
-      ? ''
-      : `${runnerProblems.length} runner${runnerProblems.length === 1 ? '' : 's'} FAILED:\n${runnerProblems.map((problem) => `  ${oneLine(problem, 300)}\n`).join('')}`) +
-    otherProblems.map((problem) => `${oneLine(problem, 300)}\n`).join('');
+    block(`${runnerProblems.length} runner${runnerProblems.length === 1 ? '' : 's'} FAILED`, runnerProblems) +
+    block(`${configProblems.length} problem${configProblems.length === 1 ? '' : 's'}`, configProblems) +
+    queueLines.map((problem) => `${oneLine(problem, 300)}\n`).join('');
   const head = `master: pid ${master.pid} on ${master.host}, up ${formatAge(master.uptime)} (since ${master.startedAt}), switchyard ${master.version}\nhome:   ${master.home}\n\n`;
   // Reports of masters before services existed have no `kind`: every entry was a runner then.
   const services = report.runners.filter((r) => r.kind === 'service');

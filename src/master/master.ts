@@ -214,14 +214,14 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   const configFile = loaded.fromFile ? loaded.file : 'embedded defaults';
   log.debug({ home: options.home, runners: supervisor.processCount, config: configFile }, 'master started');
   const lmtp = loaded.runners.some((r) => r.module === BUILTIN_RUNNERS.lmtp?.module) ? `${config.lmtp.host}:${config.lmtp.port}` : null;
-  log.info(
-    { home: options.home, processes: supervisor.processCount, lmtp, config: configFile },
-    `switchyard ready: ${supervisor.processCount} runner process${supervisor.processCount === 1 ? '' : 'es'}, ${lmtp === null ? 'no lmtp listener' : `lmtp on ${lmtp}`}, home ${options.home}`,
-  );
   const ready = supervisor.readyReport();
+  // What the runners found while starting (the smarthost answers) is part of the one ready line.
+  log.info(
+    { home: options.home, processes: supervisor.processCount, lmtp, config: configFile, notes: ready.notes },
+    `switchyard ready: ${supervisor.processCount} runner process${supervisor.processCount === 1 ? '' : 'es'}, ${lmtp === null ? 'no lmtp listener' : `lmtp on ${lmtp}`}, home ${options.home}${ready.notes.length === 0 ? '' : `; ${ready.notes.join('; ')}`}`,
+  );
   for (const line of ready.degraded) log.error(`started, but ${line}`);
   for (const line of ready.warnings) log.warn(line);
-  for (const line of ready.notes) log.info(line);
   // Said at start, not only in `status`: a queue nothing takes from just grows.
   const warnings = (await report()).problems;
   for (const warning of warnings) log.warn(warning);

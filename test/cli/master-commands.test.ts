@@ -332,7 +332,7 @@ describe('with a master running', () => {
     expect(text.stderr).toContain(`not restarting: ${refused}`);
     const json = await cli(['--home', home, 'restart', '--json']);
     expect(json.code).toBe(1);
-    expect(JSON.parse(json.stdout)).toEqual({ restarted: false, refused, pid: master.pid });
+    expect(JSON.parse(json.stdout)).toEqual({ restarted: false, refused, pid: master.pid, error: { code: 'SY_COMMAND_FAILED', message: `not restarting: ${refused}`, temporary: false } });
   });
 
   it('restart with an invalid switchyard.toml exits 1 before asking the master', async () => {

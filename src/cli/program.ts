@@ -1,50 +1,100 @@
 /**
- * The `switchyard` command tree (commander). Each command group lives in its
- * own module and is added here with one `program.addCommand(...)` line; this
- * file only wires them up and turns every way of failing into one of the
- * exit codes of exit-codes.ts. main.ts loads it for every command but
- * `inject`, which must start without it.
+ * The `switchyard` command tree (commander), loaded lazily: a command pays
+ * only for the modules it uses (`--help` loads no store, no zod, no pino).
+ * This file turns every way of failing into one of the exit codes of
+ * exit-codes.ts. main.ts loads it for every command but `inject`, which
+ * must start without it.
+ *
+ * THE PATTERN for adding a top-level command: one entry in COMMANDS below,
+ *
+ *     { name: 'queue', description: '...', load: async () => (await import('./queue-command.js')).queueCommand() },
+ *
+ * never a static import of a command module here. buildProgram() loads only
+ * the command that argv names (commandNameIn); every other one is a stub
+ * with its name and description, which is all `switchyard --help` and
+ * commander's "did you mean" need. The description must equal the one the
+ * module gives its Command (test/cli/program.test.ts checks every entry).
+ * Inside a command module, import heavy modules (master.ts, mail parsing)
+ * in the action with `await import()` when only some subcommands need them.
  */
 import { Command, CommanderError } from 'commander';
-import { QueueError } from '../../queues/index.js';
 import { resolveHome } from '../home.js';
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { homeCliError } from './home-option.js';
-import { queueCommand } from './queue-command.js';
-import { masterCommands } from './master-commands.js';
-import { configCommand } from './config-command.js';
-import { listsCommand } from './lists-command.js';
-import { membersCommand } from './members-command.js';
-import { runInject } from './inject.js';
-import { aliasesCommand } from './aliases-command.js';
-import { heldCommand } from './held-command.js';
-import { bounceScanCommand } from './bounce-scan-command.js';
-import { bouncesCommand } from './bounces-command.js';
 
-export function buildProgram(): Command {
+export interface CommandEntry {
+  name: string;
+  /** Shown by `switchyard --help`; equal to the loaded Command's description. */
+  description: string;
+  load: () => Promise<Command>;
+}
+
+/** One of the Commands of master-commands.ts (one module for start, stop, restart, reopen, status). */
+async function masterCommand(name: string): Promise<Command> {
+  const { masterCommands } = await import('./master-commands.js');
+  const command = masterCommands().find((candidate) => candidate.name() === name);
+  if (command === undefined) throw new Error(`master-commands.ts has no command ${name}`);
+  return command;
+}
+
+/** Every top-level command, in the order `--help` lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'queue', description: 'inspect and repair the queues (waiting .pck, in-flight .bak, preserved .psv entries)', load: async () => (await import('./queue-command.js')).queueCommand() },
+  { name: 'start', description: 'start the master and every runner; in the background unless --foreground', load: () => masterCommand('start') },
+  { name: 'stop', description: 'stop the master: runners finish their entries (up to master.stopTimeout), then everything exits', load: () => masterCommand('stop') },
+  { name: 'restart', description: 'restart every runner (each finishes its entries first); the master stays', load: () => masterCommand('restart') },
+  { name: 'reopen', description: 'reopen every log file (after logrotate has renamed them)', load: () => masterCommand('reopen') },
+  { name: 'status', description: 'the master, every runner slice (pid, state, restarts, processed, failed) and queue depths', load: () => masterCommand('status') },
+  { name: 'config', description: 'show the configuration', load: async () => (await import('./config-command.js')).configCommand() },
+  { name: 'lists', description: 'create, remove, list, show and configure mailing lists', load: async () => (await import('./lists-command.js')).listsCommand() },
+  { name: 'members', description: "add, remove, list, import and export a list's members, owners and moderators", load: async () => (await import('./members-command.js')).membersCommand() },
+  { name: 'inject', description: 'queue one message from stdin, as the MTA pipe runs it (`switchyard inject --help`)', load: async () => injectCommand() },
+  { name: 'aliases', description: 'write the Postfix maps (LMTP and pipe) and the Exim stanza for every list into the home directory', load: async () => (await import('./aliases-command.js')).aliasesCommand() },
+  { name: 'held', description: 'posts held for moderation: list, show, approve, reject, discard', load: async () => (await import('./held-command.js')).heldCommand() },
+  { name: 'bounces', description: "a list's members with bounces: score, last bounce, delivery state", load: async () => (await import('./bounces-command.js')).bouncesCommand() },
+  { name: 'bounce-scan', description: 'classify saved bounce messages as the bounce runner would: one JSON line per file', load: async () => (await import('./bounce-scan-command.js')).bounceScanCommand() },
+];
+
+/** main.ts runs `inject` before this tree is even loaded; the entry is for --help (and odd argument orders). */
+function injectCommand(): Command {
+  return new Command('inject')
+    .description('queue one message from stdin, as the MTA pipe runs it (`switchyard inject --help`)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async () => {
+      const { runInject } = await import('./inject.js');
+      process.exitCode = await runInject(process.argv);
+    });
+}
+
+/**
+ * The top-level command `argv` (process.argv) names: the first word after
+ * the global options, or for `help NAME` the NAME. Undefined for none
+ * (`switchyard`, `switchyard --help`).
+ */
+export function commandNameIn(argv: readonly string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--home') i++;
+    else if (arg === '--') return args[i + 1];
+    else if (arg.startsWith('-')) continue;
+    else if (arg === 'help') return args.slice(i + 1).find((next) => !next.startsWith('-'));
+    else return arg;
+  }
+  return undefined;
+}
+
+/** The program for `argv`: the command it names loaded, the others as stubs (see the module comment). */
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('switchyard')
     .description('A mailing-list server in the manner of GNU Mailman 3.')
     .option('--home <dir>', 'home directory (default: $SWITCHYARD_HOME, else ./var if it exists, else /var/lib/switchyard if it exists; only start creates ./var)');
-  program.addCommand(queueCommand());
-  for (const command of masterCommands()) program.addCommand(command);
-  program.addCommand(configCommand());
-  program.addCommand(listsCommand());
-  program.addCommand(membersCommand());
-  // main.ts runs `inject` before this tree is even loaded; the entry is for --help (and odd argument orders).
-  program.addCommand(
-    new Command('inject')
-      .description('queue one message from stdin, as the MTA pipe runs it (`switchyard inject --help`)')
-      .helpOption(false)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .action(async () => {
-        process.exitCode = await runInject(process.argv);
-      }),
-  );
-  program.addCommand(aliasesCommand());
-  program.addCommand(heldCommand());
-  program.addCommand(bouncesCommand());
-  program.addCommand(bounceScanCommand());
+  const wanted = commandNameIn(argv);
+  for (const entry of COMMANDS) {
+    program.addCommand(entry.name === wanted ? await entry.load() : new Command(entry.name).description(entry.description));
+  }
   configureTree(program);
   return program;
 }
@@ -64,26 +114,28 @@ function configureTree(command: Command): void {
 
 /** Parse and run `argv`; resolves with the exit code instead of exiting, so pending output drains. */
 export async function run(argv: readonly string[] = process.argv): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync([...argv]);
     // An action may have set its own code (`start --foreground` returns the master's).
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT_OK;
   } catch (error) {
-    return report(error, () => resolveHome(program.opts<{ home?: string }>().home));
+    return await report(error, () => resolveHome(program.opts<{ home?: string }>().home));
   }
 }
 
 /** Queue errors that mean "not there": the message names the home, the likeliest mistake being the wrong one. */
 const QUEUE_NOT_FOUND = new Set(['SY_QUEUE_UNKNOWN', 'SY_QUEUE_ENTRY_MISSING']);
 
-function report(error: unknown, home: () => string): number {
+async function report(error: unknown, home: () => string): Promise<number> {
   // Commander has already printed its own message (or the help text).
   if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
   if (error instanceof CliError) {
     process.stderr.write(`switchyard: ${error.message}\n`);
     return error.exitCode;
   }
+  // Loaded only now: a command that never touched a queue need not load queues/.
+  const { QueueError } = await import('../../queues/index.js');
   if (error instanceof QueueError) {
     process.stderr.write(`switchyard: ${error.message}${QUEUE_NOT_FOUND.has(error.code) ? `; looked in the home ${home()}` : ''}\n`);
     return EXIT_ERROR;

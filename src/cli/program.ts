@@ -11,13 +11,13 @@
  *
  * never a static import of a command module here. buildProgram() loads only
  * the command that argv names (commandNameIn); every other one is a stub
- * with its name and description, which is all `switchyard --help` and
- * commander's "did you mean" need. The description must equal the one the
- * module gives its Command (test/cli/program.test.ts checks every entry).
+ * with its name, description and usage, which is all `switchyard --help`
+ * and commander's "did you mean" need. They must equal what the module
+ * gives its Command (test/cli/program.test.ts checks every entry).
  * Inside a command module, import heavy modules (master.ts, mail parsing)
  * in the action with `await import()` when only some subcommands need them.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { resolveHome } from '../home.js';
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { homeCliError } from './home-option.js';
@@ -26,6 +26,8 @@ export interface CommandEntry {
   name: string;
   /** Shown by `switchyard --help`; equal to the loaded Command's description. */
   description: string;
+  /** What `--help` shows after the name, as commander would for the loaded command (`[options] <list>`); none when empty. */
+  usage?: string;
   load: () => Promise<Command>;
 }
 
@@ -40,19 +42,19 @@ async function masterCommand(name: string): Promise<Command> {
 /** Every top-level command, in the order `--help` lists them. */
 export const COMMANDS: readonly CommandEntry[] = [
   { name: 'queue', description: 'inspect and repair the queues (waiting .pck, in-flight .bak, preserved .psv entries)', load: async () => (await import('./queue-command.js')).queueCommand() },
-  { name: 'start', description: 'start the master and every runner; in the background unless --foreground', load: () => masterCommand('start') },
+  { name: 'start', usage: '[options]', description: 'start the master and every runner; in the background unless --foreground', load: () => masterCommand('start') },
   { name: 'stop', description: 'stop the master: runners finish their entries (up to master.stopTimeout), then everything exits', load: () => masterCommand('stop') },
   { name: 'restart', description: 'restart every runner (each finishes its entries first); the master stays', load: () => masterCommand('restart') },
   { name: 'reopen', description: 'reopen every log file (after logrotate has renamed them)', load: () => masterCommand('reopen') },
-  { name: 'status', description: 'the master, every runner slice (pid, state, restarts, processed, failed) and queue depths', load: () => masterCommand('status') },
+  { name: 'status', usage: '[options]', description: 'the master, every runner slice (pid, state, restarts, processed, failed) and queue depths', load: () => masterCommand('status') },
   { name: 'config', description: 'show the configuration', load: async () => (await import('./config-command.js')).configCommand() },
   { name: 'lists', description: 'create, remove, list, show and configure mailing lists', load: async () => (await import('./lists-command.js')).listsCommand() },
   { name: 'members', description: "add, remove, list, import and export a list's members, owners and moderators", load: async () => (await import('./members-command.js')).membersCommand() },
   { name: 'inject', description: 'queue one message from stdin, as the MTA pipe runs it (`switchyard inject --help`)', load: async () => injectCommand() },
-  { name: 'aliases', description: 'write the Postfix maps (LMTP and pipe) and the Exim stanza for every list into the home directory', load: async () => (await import('./aliases-command.js')).aliasesCommand() },
+  { name: 'aliases', usage: '[options]', description: 'write the Postfix maps (LMTP and pipe) and the Exim stanza for every list into the home directory', load: async () => (await import('./aliases-command.js')).aliasesCommand() },
   { name: 'held', description: 'posts held for moderation: list, show, approve, reject, discard', load: async () => (await import('./held-command.js')).heldCommand() },
-  { name: 'bounces', description: "a list's members with bounces: score, last bounce, delivery state", load: async () => (await import('./bounces-command.js')).bouncesCommand() },
-  { name: 'bounce-scan', description: 'classify saved bounce messages as the bounce runner would: one JSON line per file', load: async () => (await import('./bounce-scan-command.js')).bounceScanCommand() },
+  { name: 'bounces', usage: '[options] <list>', description: "a list's members with bounces: score, last bounce, delivery state", load: async () => (await import('./bounces-command.js')).bouncesCommand() },
+  { name: 'bounce-scan', usage: '[options] <file...>', description: 'classify saved bounce messages as the bounce runner would: one JSON line per file', load: async () => (await import('./bounce-scan-command.js')).bounceScanCommand() },
 ];
 
 /** main.ts runs `inject` before this tree is even loaded; the entry is for --help (and odd argument orders). */
@@ -92,9 +94,24 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     .description('A mailing-list server in the manner of GNU Mailman 3.')
     .option('--home <dir>', 'home directory (default: $SWITCHYARD_HOME, else ./var if it exists, else /var/lib/switchyard if it exists; only start creates ./var)');
   const wanted = commandNameIn(argv);
+  const stubs = new Map<Command, CommandEntry>();
   for (const entry of COMMANDS) {
-    program.addCommand(entry.name === wanted ? await entry.load() : new Command(entry.name).description(entry.description));
+    if (entry.name === wanted) {
+      program.addCommand(await entry.load());
+    } else {
+      const stub = new Command(entry.name).description(entry.description);
+      stubs.set(stub, entry);
+      program.addCommand(stub);
+    }
   }
+  // A stub has no options or arguments of its own: list it as its module would be.
+  const help = new Help();
+  program.configureHelp({
+    subcommandTerm: (command) => {
+      const entry = stubs.get(command);
+      return entry === undefined ? help.subcommandTerm(command) : `${entry.name}${entry.usage ? ` ${entry.usage}` : ''}`;
+    },
+  });
   configureTree(program);
   return program;
 }

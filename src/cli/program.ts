@@ -7,9 +7,13 @@
  *
  * THE PATTERN for adding a top-level command: one entry in COMMANDS below,
  *
- *     { name: 'queue', description: '...', load: async () => (await import('./queue-command.js')).queueCommand() },
+ *     { name: 'bounces', usage: '[options] <list>', description: '...', load: async () => (await import('./bounces-command.js')).bouncesCommand() },
  *
- * never a static import of a command module here. buildProgram() loads only
+ * (`usage`: what commander shows after the name, only when the command has
+ * options or arguments; for one more command of master-commands.ts,
+ * `load: () => masterCommand('NAME')`). A subcommand of an existing group
+ * (`queue flush`, `members disable`) needs nothing here: it goes into the
+ * group's module. Never a static import of a command module here. buildProgram() loads only
  * the command that argv names (commandNameIn); every other one is a stub
  * with its name, description and usage, which is all `switchyard --help`
  * and commander's "did you mean" need. They must equal what the module

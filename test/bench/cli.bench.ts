@@ -6,8 +6,9 @@
  * - `--help`: the command tree alone (every command pays it);
  * - `inject` of a 4 KiB message, durability fsync, config cache warm (as it
  *   is from the second message on): what every MTA pipe delivery costs;
- * - `queue count`, `bounce-scan FILE` (a Postfix DSN from the corpus);
- * - `status`, with a running master (LMTP disabled: no port is taken).
+ * - `bounce-scan FILE` (a Postfix DSN from the corpus);
+ * - `status` and `queue count` with a running master (LMTP disabled: no port
+ *   is taken), whose runners have created every shard directory.
  *
  * Targets (issue 13 §5): inject p50 < 120 ms; status, queue count,
  * bounce-scan and --help p50 < 200 ms each. On a loaded machine the floor
@@ -103,7 +104,6 @@ try {
   const commands: Measured[] = [
     { name: '--help', target: 200, args: [MAIN, '--help'], values: [] },
     inject,
-    { name: 'queue count', target: 200, args: [MAIN, '--home', home, 'queue', 'count'], values: [] },
     { name: 'bounce-scan FILE', target: 200, args: [MAIN, '--home', home, 'bounce-scan', BOUNCE], values: [] },
   ];
   report.section('commands without a master (p50 over rounds)', ["floor: node -e '' in the same rounds"]);
@@ -112,8 +112,12 @@ try {
   await writeFile(join(statusHome, 'switchyard.toml'), CONFIG);
   await cli(statusHome, 'start');
   masterStarted = true;
-  const status: Measured[] = [{ name: 'status', target: 200, args: [MAIN, '--home', statusHome, 'status'], ok: [0, 4], values: [] }];
-  report.section('status with a running master (p50 over rounds)', ["floor: node -e '' in the same rounds", 'runners idle, LMTP disabled']);
+  // queue count here too: the runners have created every shard directory, as on a real spool, and count lists them all.
+  const status: Measured[] = [
+    { name: 'status', target: 200, args: [MAIN, '--home', statusHome, 'status'], ok: [0, 4], values: [] },
+    { name: 'queue count', target: 200, args: [MAIN, '--home', statusHome, 'queue', 'count'], values: [] },
+  ];
+  report.section('with a running master (p50 over rounds)', ["floor: node -e '' in the same rounds", 'runners idle, LMTP disabled; every shard directory exists']);
   print(status, await rounds(status));
 } finally {
   if (masterStarted) await cli(statusHome, 'stop');

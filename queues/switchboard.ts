@@ -275,12 +275,28 @@ export class Switchboard {
    */
   async scan(states: readonly EntryState[] = ENTRY_STATES, tolerant = true): Promise<SliceScan> {
     const unlistable: UnlistableDirectory[] = [];
-    // All shard directories at once: one after another, 256 readdirs cost
-    // 256 thread-pool round trips (about 10 ms) even when they are empty.
-    const perShard = await Promise.all(this.shards.map((shard) => this.listShard(shard, states, tolerant ? unlistable : undefined)));
+    // Only the shard directories that exist (created on first use): `queue
+    // count` and `status` scan every queue, and 256 readdirs of missing
+    // directories per queue were most of their time. All at once: one after
+    // another, 256 readdirs cost 256 thread-pool round trips (about 10 ms).
+    const present = await this.presentShards();
+    const shards = present === undefined ? this.shards : this.shards.filter((shard) => present.has(shard));
+    const perShard = await Promise.all(shards.map((shard) => this.listShard(shard, states, tolerant ? unlistable : undefined)));
     // Fixed-width times make name order time order.
     const entries = perShard.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     return { entries, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  }
+
+  /**
+   * The names in the queue directory (none when it does not exist yet); undefined when
+   * it cannot be listed, and then every shard is tried, so each unlistable one is named.
+   */
+  private async presentShards(): Promise<Set<string> | undefined> {
+    try {
+      return new Set(await readdir(this.queueDir));
+    } catch (error) {
+      return isMissing(error) ? new Set() : undefined;
+    }
   }
 
   private async listShard(shard: string, states: readonly EntryState[], unlistable?: UnlistableDirectory[]): Promise<EntryListing[]> {

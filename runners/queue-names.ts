@@ -10,19 +10,11 @@
  * (SPOOL_OPTIONS), from here.
  */
 import { z } from 'zod';
-import { BAD_QUEUE } from '../queues/index.js';
+import { ARCHIVE_QUEUE, BAD_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, SHUNT_QUEUE, VIRGIN_QUEUE } from './queue-ids.js';
 // The guard alone, not the writer: this table is loaded by every runner and by LMTP, which need no RFC 2047 encoder.
 import { headerValueProblem } from '../src/mail/header-value.js';
 
-export const IN_QUEUE = 'in';
-export const OUT_QUEUE = 'out';
-export const VIRGIN_QUEUE = 'virgin';
-export const BOUNCES_QUEUE = 'bounces';
-export const COMMAND_QUEUE = 'command';
-export const ARCHIVE_QUEUE = 'archive';
-export const RETRY_QUEUE = 'retry';
-export const SHUNT_QUEUE = 'shunt';
-export { BAD_QUEUE };
+export { ARCHIVE_QUEUE, BAD_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, SHUNT_QUEUE, VIRGIN_QUEUE };
 
 /**
  * The metadata key whose value is mixed into every entry id's hash (the

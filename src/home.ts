@@ -7,6 +7,7 @@
  *     <home>/master.lock       the running master (host, pid, start time)
  *     <home>/master.sock       the master's status socket
  *     <home>/switchyard.db     the list store: lists, members, held messages (SQLite, 0660)
+ *     <home>/config-cache.json the validated configuration, for `inject` (0600; see src/config/config-cache.ts)
  *
  * Which home (`findHome`), in this order, as an installed daemon looks for
  * its state (Postfix's `queue_directory`, Mailman's `var_dir`):

@@ -8,7 +8,9 @@
  * no such list. A busy store (and any other store trouble) is not unknown:
  * it is thrown as it is, so callers retry instead of refusing mail.
  */
-import { StoreError, type MailingList, type Store } from '../store/index.js';
+// errors.js, not index.js: ingress routing (and so `inject`) imports this, and index.js would load the settings schema.
+import { StoreError } from '../store/errors.js';
+import type { MailingList, Store } from '../store/index.js';
 
 export type ListLookup =
   | { list: MailingList }
@@ -24,10 +26,23 @@ export type ListLookup =
 const INVALID_NAME_CODES = new Set(['SY_LIST_NAME_INVALID', 'SY_ADDRESS_INVALID']);
 
 export async function lookupList(store: Store, listId: unknown): Promise<ListLookup> {
+  const found = await lookup(store, listId, (name) => store.findList(name));
+  return 'reason' in found ? found : { list: found.value };
+}
+
+export type ListAddressLookup = { address: string } | { address: null; listId: string | undefined; reason: string };
+
+/** lookupList for callers that need only the list's posting address (ingress routing): the settings are not read. */
+export async function lookupListAddress(store: Store, listId: unknown): Promise<ListAddressLookup> {
+  const found = await lookup(store, listId, (name) => store.findListAddress(name));
+  return 'reason' in found ? { address: null, listId: found.listId, reason: found.reason } : { address: found.value };
+}
+
+async function lookup<T>(store: Store, listId: unknown, find: (listId: string) => Promise<T | null>): Promise<{ value: T } | { list: null; listId: string | undefined; reason: string }> {
   if (typeof listId !== 'string') return { list: null, listId: undefined, reason: 'no list named' };
   try {
-    const list = await store.findList(listId);
-    return list === null ? { list: null, listId, reason: `no list ${listId}` } : { list };
+    const value = await find(listId);
+    return value === null ? { list: null, listId, reason: `no list ${listId}` } : { value };
   } catch (error) {
     if (error instanceof StoreError && INVALID_NAME_CODES.has(error.code)) return { list: null, listId, reason: error.message };
     throw error;

@@ -20,7 +20,7 @@ import { readFile } from 'node:fs/promises';
 import { Command } from 'commander';
 import type { ClassifyOptions } from '../../runners/bounce/classify.js';
 import { REASON_NAMES } from '../bounce/reasons.js';
-import { printable } from './lists-command.js';
+import { printable } from './table.js';
 
 async function readInput(file: string): Promise<Buffer> {
   if (file !== '-') return readFile(file);

@@ -31,7 +31,9 @@
  *
  * Startup matters (one process per message): this module imports only node
  * built-ins; configuration, store and queues are imported when needed, and
- * commander, pino and the runners never. src/cli/main.ts dispatches here
+ * commander, pino, zod and the runners never (the configuration comes from
+ * its cache, src/config/config-cache.ts, once validated; routing reads no
+ * list settings). test/cli/inject-startup.test.ts checks what it loads. src/cli/main.ts dispatches here
  * before loading anything else.
  *
  * Input: LF or CRLF, stored byte for byte except a leading `From sender
@@ -212,11 +214,12 @@ function normaliseSender(sender: string): string {
 }
 
 async function inject(args: InjectArgs, io: InjectIo, home: string): Promise<number> {
-  const [{ requireHome, homePaths }, { loadConfig }] = await Promise.all([import('../home.js'), import('../config/load.js')]);
+  const [{ requireHome, homePaths }, { loadConfigCached }] = await Promise.all([import('../home.js'), import('../config/config-cache.js')]);
   // Never created here: the MTA's working directory is no place for a spool (see the exit codes above).
   requireHome(home);
   const paths = homePaths(home);
-  const { config } = await loadConfig(paths.config);
+  // Cached (src/config/config-cache.ts): validating the file would load zod, half of inject's start-up.
+  const { config } = await loadConfigCached({ home, file: paths.config });
   // The pipe runs with umask 077; the runners (the same user, and the group) must read what we write.
   process.umask(config.queues.umask);
 
@@ -229,7 +232,8 @@ async function inject(args: InjectArgs, io: InjectIo, home: string): Promise<num
   if (isBlank(message)) throw new EmptyMessageError();
 
   const [{ openStore, storeOptions }, { routeList, routeRecipient }, { IngressWriter }, { assertQueueName }] = await Promise.all([
-    import('../store/index.js'),
+    // open.js, not index.js: index.js loads the list settings schema, which routing does not need.
+    import('../store/open.js'),
     import('../ingress/routing.js'),
     import('../ingress/ingress-writer.js'),
     import('../../queues/switchboard.js'),

@@ -14,7 +14,7 @@ import { createList, isListField, listLists, listRemovalImpact, removeList, setL
 import { parseListAddress, SETTING_KEYS, settingDescription, settingKind, settingOptions, StoreError, type SettingKey } from '../store/index.js';
 import { withApp, warnSubscriberErrors } from './app-context.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
-import { formatTable } from './table.js';
+import { formatTable, printable } from './table.js';
 
 export function listsCommand(): Command {
   return new Command('lists')
@@ -163,10 +163,8 @@ function listJson({ list, counts, held }: ListOverview) {
   };
 }
 
-/** Names and descriptions come from operators and subscribers: no terminal escapes. */
-export function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
+// Kept here too for the command modules that import it from lists-command.ts.
+export { printable };
 
 export function printJson(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);

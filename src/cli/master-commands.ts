@@ -1,8 +1,10 @@
 /**
  * `switchyard start | stop | restart | reopen | status`: run the master, or
  * talk to the running one through its lock (pid, for signals) and its socket
- * (status, and learning of its exit). master.ts is imported lazily so the
- * other commands do not load the supervisor, pino and node-cron.
+ * (status, and learning of its exit). master.ts and the configuration
+ * (zod) are imported in the actions that use them, so that `status`,
+ * `restart` and `reopen` load neither the supervisor, pino and node-cron
+ * nor zod.
  *
  * Background start: the CLI re-executes itself as `start --daemon`, detached
  * (own session, so a closing terminal does not HUP it), and waits for the
@@ -11,9 +13,6 @@
  */
 import { spawn } from 'node:child_process';
 import { Command, Option } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { configSchema } from '../config/schema.js';
-import { secretExposureWarning } from '../config/secret-exposure.js';
 import { homePaths, resolveHome } from '../home.js';
 import { MasterAccessError, MasterNotRunningError, MasterRunningError } from '../master/errors.js';
 import { holderState, readMasterLock } from '../master/lock.js';
@@ -88,6 +87,7 @@ async function startInBackground(home: string, force: boolean, allowDegraded: bo
   let startTimeout: number;
   let exposure: string | undefined;
   try {
+    const [{ loadConfig }, { secretExposureWarning }] = await Promise.all([import('../config/load.js'), import('../config/secret-exposure.js')]);
     const { config } = await loadConfig(paths.config);
     startTimeout = config.master.startTimeout;
     exposure = await secretExposureWarning(paths.config, config);
@@ -208,6 +208,7 @@ function stopCommand(): Command {
       const home = homeOf(command);
       const master = await runningMaster(home);
       // A configuration that no longer loads must not keep anyone from stopping the master: the default then.
+      const [{ loadConfig }, { configSchema }] = await Promise.all([import('../config/load.js'), import('../config/schema.js')]);
       const stopTimeout = await loadConfig(homePaths(home).config).then(
         ({ config }) => config.master.stopTimeout,
         () => configSchema.parse({}).master.stopTimeout,
@@ -286,6 +287,8 @@ function restartCommand(): Command {
         }
         throw error;
       };
+      // Loaded here, not at the top: `status` and `reopen` need no zod.
+      const { loadConfig } = await import('../config/load.js');
       try {
         await loadConfig(paths.config);
       } catch (error) {

@@ -1,52 +1,124 @@
 /**
- * The `switchyard` command tree (commander). Each command group lives in its
- * own module and is added here with one `program.addCommand(...)` line; this
- * file only wires them up and turns every way of failing into one of the
- * exit codes of exit-codes.ts, reported as `switchyard: SY_CODE: message` on
- * stderr, or with `--json` anywhere on the command line as one JSON object
- * `{"error": {"code", "message", "temporary"}}` on stdout (same exit code). main.ts loads it for every command but
- * `inject`, which must start without it.
+ * The `switchyard` command tree (commander), loaded lazily: a command pays
+ * only for the modules it uses (`--help` loads no store, no zod, no pino).
+ * This file turns every way of failing into one of the exit codes of
+ * exit-codes.ts, reported as `switchyard: SY_CODE: message` on stderr, or
+ * with `--json` anywhere on the command line as one JSON object
+ * `{"error": {"code", "message", "temporary"}}` on stdout (same exit code).
+ * main.ts loads it for every command but `inject`, which must start without it.
+ *
+ * THE PATTERN for adding a top-level command: one entry in COMMANDS below,
+ *
+ *     { name: 'bounces', usage: '[options] <list>', description: '...', load: async () => (await import('./bounces-command.js')).bouncesCommand() },
+ *
+ * (`usage`: what commander shows after the name, only when the command has
+ * options or arguments; for one more command of master-commands.ts,
+ * `load: () => masterCommand('NAME')`). A subcommand of an existing group
+ * (`queue flush`, `members disable`) needs nothing here: it goes into the
+ * group's module. Never a static import of a command module here. buildProgram() loads only
+ * the command that argv names (commandNameIn); every other one is a stub
+ * with its name, description and usage, which is all `switchyard --help`
+ * and commander's "did you mean" need. They must equal what the module
+ * gives its Command (test/cli/program.test.ts checks every entry).
+ * Inside a command module, import heavy modules (master.ts, mail parsing)
+ * in the action with `await import()` when only some subcommands need them.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Help } from 'commander';
 import { resolveHome } from '../home.js';
 import { INTERNAL_CODE, isSwitchyardError } from '../errors.js';
 import { CliError, EXIT_ERROR, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { homeCliError } from './home-option.js';
-import { queueCommand } from './queue-command.js';
-import { masterCommands } from './master-commands.js';
-import { configCommand } from './config-command.js';
-import { listsCommand } from './lists-command.js';
-import { membersCommand } from './members-command.js';
-import { runInject } from './inject.js';
-import { aliasesCommand } from './aliases-command.js';
-import { heldCommand } from './held-command.js';
-import { bounceScanCommand } from './bounce-scan-command.js';
-import { bouncesCommand } from './bounces-command.js';
 
-export function buildProgram(): Command {
+export interface CommandEntry {
+  name: string;
+  /** Shown by `switchyard --help`; equal to the loaded Command's description. */
+  description: string;
+  /** What `--help` shows after the name, as commander would for the loaded command (`[options] <list>`); none when empty. */
+  usage?: string;
+  load: () => Promise<Command>;
+}
+
+/** One of the Commands of master-commands.ts (one module for start, stop, restart, reopen, status). */
+async function masterCommand(name: string): Promise<Command> {
+  const { masterCommands } = await import('./master-commands.js');
+  const command = masterCommands().find((candidate) => candidate.name() === name);
+  if (command === undefined) throw new Error(`master-commands.ts has no command ${name}`);
+  return command;
+}
+
+/** Every top-level command, in the order `--help` lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  { name: 'queue', description: 'inspect and repair the queues (waiting .pck, in-flight .bak, preserved .psv entries)', load: async () => (await import('./queue-command.js')).queueCommand() },
+  { name: 'start', usage: '[options]', description: 'start the master and every runner; in the background unless --foreground', load: () => masterCommand('start') },
+  { name: 'stop', description: 'stop the master: runners finish their entries (up to master.stopTimeout), then everything exits', load: () => masterCommand('stop') },
+  { name: 'restart', description: 'restart every runner (each finishes its entries first); the master stays', load: () => masterCommand('restart') },
+  { name: 'reopen', description: 'reopen every log file (after logrotate has renamed them)', load: () => masterCommand('reopen') },
+  { name: 'status', usage: '[options]', description: 'the master, every runner slice (pid, state, restarts, processed, failed) and queue depths', load: () => masterCommand('status') },
+  { name: 'config', description: 'show the configuration', load: async () => (await import('./config-command.js')).configCommand() },
+  { name: 'lists', description: 'create, remove, list, show and configure mailing lists', load: async () => (await import('./lists-command.js')).listsCommand() },
+  { name: 'members', description: "add, remove, list, import and export a list's members, owners and moderators", load: async () => (await import('./members-command.js')).membersCommand() },
+  { name: 'inject', description: 'queue one message from stdin, as the MTA pipe runs it (`switchyard inject --help`)', load: async () => injectCommand() },
+  { name: 'aliases', usage: '[options]', description: 'write the Postfix maps (LMTP and pipe) and the Exim stanza for every list into the home directory', load: async () => (await import('./aliases-command.js')).aliasesCommand() },
+  { name: 'held', description: 'posts held for moderation: list, show, approve, reject, discard', load: async () => (await import('./held-command.js')).heldCommand() },
+  { name: 'bounces', usage: '[options] <list>', description: "a list's members with bounces: score, last bounce, delivery state", load: async () => (await import('./bounces-command.js')).bouncesCommand() },
+  { name: 'bounce-scan', usage: '[options] <file...>', description: 'classify saved bounce messages as the bounce runner would: one JSON line per file', load: async () => (await import('./bounce-scan-command.js')).bounceScanCommand() },
+];
+
+/** main.ts runs `inject` before this tree is even loaded; the entry is for --help (and odd argument orders). */
+function injectCommand(): Command {
+  return new Command('inject')
+    .description('queue one message from stdin, as the MTA pipe runs it (`switchyard inject --help`)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .action(async () => {
+      const { runInject } = await import('./inject.js');
+      process.exitCode = await runInject(process.argv);
+    });
+}
+
+/**
+ * The top-level command `argv` (process.argv) names: the first word after
+ * the global options, or for `help NAME` the NAME. Undefined for none
+ * (`switchyard`, `switchyard --help`).
+ */
+export function commandNameIn(argv: readonly string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--home') i++;
+    else if (arg === '--') return args[i + 1];
+    else if (arg.startsWith('-')) continue;
+    else if (arg === 'help') return args.slice(i + 1).find((next) => !next.startsWith('-'));
+    else return arg;
+  }
+  return undefined;
+}
+
+/** The program for `argv`: the command it names loaded, the others as stubs (see the module comment). */
+export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('switchyard')
     .description('A mailing-list server in the manner of GNU Mailman 3.')
     .option('--home <dir>', 'home directory (default: $SWITCHYARD_HOME, else ./var if it exists, else /var/lib/switchyard if it exists; only start creates ./var)');
-  program.addCommand(queueCommand());
-  for (const command of masterCommands()) program.addCommand(command);
-  program.addCommand(configCommand());
-  program.addCommand(listsCommand());
-  program.addCommand(membersCommand());
-  // main.ts runs `inject` before this tree is even loaded; the entry is for --help (and odd argument orders).
-  program.addCommand(
-    new Command('inject')
-      .description('queue one message from stdin, as the MTA pipe runs it (`switchyard inject --help`)')
-      .helpOption(false)
-      .allowUnknownOption()
-      .allowExcessArguments()
-      .action(async () => {
-        process.exitCode = await runInject(process.argv);
-      }),
-  );
-  program.addCommand(aliasesCommand());
-  program.addCommand(heldCommand());
-  program.addCommand(bouncesCommand());
-  program.addCommand(bounceScanCommand());
+  const wanted = commandNameIn(argv);
+  const stubs = new Map<Command, CommandEntry>();
+  for (const entry of COMMANDS) {
+    if (entry.name === wanted) {
+      program.addCommand(await entry.load());
+    } else {
+      const stub = new Command(entry.name).description(entry.description);
+      stubs.set(stub, entry);
+      program.addCommand(stub);
+    }
+  }
+  // A stub has no options or arguments of its own: list it as its module would be.
+  const help = new Help();
+  program.configureHelp({
+    subcommandTerm: (command) => {
+      const entry = stubs.get(command);
+      return entry === undefined ? help.subcommandTerm(command) : `${entry.name}${entry.usage ? ` ${entry.usage}` : ''}`;
+    },
+  });
   configureTree(program);
   return program;
 }
@@ -66,7 +138,7 @@ function configureTree(command: Command): void {
 
 /** Parse and run `argv`; resolves with the exit code instead of exiting, so pending output drains. */
 export async function run(argv: readonly string[] = process.argv): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync([...argv]);
     // An action may have set its own code (`start --foreground` returns the master's).

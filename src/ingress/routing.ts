@@ -23,10 +23,10 @@
  * 67). Store errors are passed on as they are: a busy store is temporary.
  */
 import { SwitchyardError } from '../errors.js';
-import { BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, VIRGIN_QUEUE } from '../../runners/queue-names.js';
-import { lookupList } from '../app/list-lookup.js';
+import { BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, VIRGIN_QUEUE } from '../../runners/queue-ids.js';
+import { lookupListAddress } from '../app/list-lookup.js';
 import { asciiDomain } from '../store/address.js';
-import type { MailingList, Store } from '../store/index.js';
+import type { Store } from '../store/index.js';
 
 export type IngressQueue = typeof IN_QUEUE | typeof COMMAND_QUEUE | typeof BOUNCES_QUEUE | typeof VIRGIN_QUEUE;
 export type CommandKind = 'request' | 'join' | 'leave' | 'confirm';
@@ -120,18 +120,23 @@ export async function routeRecipient(store: Store, recipient: string): Promise<R
     if (detail === '') throw new RecipientUnknownError(recipient, 'empty +detail');
   }
   const listId = `${name}@${parts.domain}`;
-  const list = await findList(store, recipient, listId);
-  if (rule === undefined) return { listId: list.address, queue: IN_QUEUE, metadata: {} };
+  const address = await findListAddress(store, recipient, listId);
+  if (rule === undefined) return { listId: address, queue: IN_QUEUE, metadata: {} };
   const metadata: RouteMetadata = { ...rule.metadata };
   if (rule.detail === 'token' && detail !== undefined) metadata.token = detail;
-  return { listId: list.address, queue: rule.queue, metadata };
+  return { listId: address, queue: rule.queue, metadata };
 }
 
-/** The list, or RecipientUnknownError; a name the store finds invalid (a one-label domain) is unknown too. */
-async function findList(store: Store, recipient: string, listId: string): Promise<MailingList> {
-  const found = await lookupList(store, listId);
-  if (found.list === null) throw new RecipientUnknownError(recipient, found.reason);
-  return found.list;
+/**
+ * The list's posting address, or RecipientUnknownError; a name the store
+ * finds invalid (a one-label domain) is unknown too. Only the address: the
+ * list's settings are the runners' business, and not reading them keeps
+ * the settings schema (zod) out of `switchyard inject`.
+ */
+async function findListAddress(store: Store, recipient: string, listId: string): Promise<string> {
+  const found = await lookupListAddress(store, listId);
+  if (found.address === null) throw new RecipientUnknownError(recipient, found.reason);
+  return found.address;
 }
 
 /** Route an operator's `--list LIST`: the posting address of an existing list. */
@@ -139,6 +144,5 @@ export async function routeList(store: Store, list: string): Promise<Route> {
   const parts = splitRecipient(list);
   const listId = parts === undefined ? undefined : `${parts.local.toLowerCase()}@${parts.domain}`;
   if (listId === undefined || !LIST_NAME.test(listId.slice(0, listId.lastIndexOf('@')))) throw new RecipientUnknownError(list, 'not a list posting address');
-  const found = await findList(store, list, listId);
-  return { listId: found.address, queue: IN_QUEUE, metadata: {} };
+  return { listId: await findListAddress(store, list, listId), queue: IN_QUEUE, metadata: {} };
 }

@@ -33,7 +33,7 @@ import {
   StoreError,
   StoreSchemaError,
 } from './errors.js';
-import { parseSettings, type ListSettings, type ModerationAction } from './list-settings.js';
+import type { ListSettings, ModerationAction } from './list-settings.js';
 import { checkHeaderValues } from './header-settings.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from './migrations.js';
 import type {
@@ -235,6 +235,18 @@ function createFile(file: string): void {
   }
 }
 
+/**
+ * list-settings.ts (and zod with it) is loaded on the first call that needs a
+ * list's settings, not with the store: `switchyard inject` opens the store
+ * once per message and only asks findListAddress(), so it never pays for it.
+ */
+type ParseSettings = (typeof import('./list-settings.js'))['parseSettings'];
+let parseSettingsLoaded: ParseSettings | undefined;
+async function settingsParser(): Promise<ParseSettings> {
+  parseSettingsLoaded ??= (await import('./list-settings.js')).parseSettings;
+  return parseSettingsLoaded;
+}
+
 export class SqliteStore implements Store {
   readonly location: string;
   private readonly db: Database.Database;
@@ -334,7 +346,7 @@ export class SqliteStore implements Store {
     return row;
   }
 
-  private toList(row: ListRow): MailingList {
+  private toList(row: ListRow, parseSettings: ParseSettings): MailingList {
     return {
       address: row.address,
       name: row.name,
@@ -349,6 +361,7 @@ export class SqliteStore implements Store {
   async createList(list: NewList): Promise<MailingList> {
     const { address, name, domain } = parseListAddress(list.address);
     const displayName = list.displayName ?? capitalise(name);
+    const parseSettings = await settingsParser();
     const settings = parseSettings({ subjectPrefix: `[${displayName}] `, ...list.settings }, true);
     checkHeaderValues({ displayName, settings });
     return this.write(() => {
@@ -359,12 +372,19 @@ export class SqliteStore implements Store {
         if (isUniqueViolation(error)) throw new ListExistsError(address);
         throw error;
       }
-      return this.toList(this.listRow(address));
+      return this.toList(this.listRow(address), parseSettings);
     });
   }
 
   async getList(address: string): Promise<MailingList> {
-    return this.guard(() => this.toList(this.listRow(address)));
+    const parseSettings = await settingsParser();
+    return this.guard(() => this.toList(this.listRow(address), parseSettings));
+  }
+
+  async findListAddress(address: string): Promise<string | null> {
+    const canonical = parseListAddress(address).address;
+    const row = this.guard(() => this.statement('SELECT address FROM lists WHERE address = ?').get(canonical)) as { address: string } | undefined;
+    return row?.address ?? null;
   }
 
   async findList(address: string): Promise<MailingList | null> {
@@ -377,19 +397,21 @@ export class SqliteStore implements Store {
   }
 
   async lists(): Promise<MailingList[]> {
-    return this.guard(() => (this.statement('SELECT * FROM lists ORDER BY address').all() as ListRow[]).map((row) => this.toList(row)));
+    const parseSettings = await settingsParser();
+    return this.guard(() => (this.statement('SELECT * FROM lists ORDER BY address').all() as ListRow[]).map((row) => this.toList(row, parseSettings)));
   }
 
   async updateList(address: string, changes: ListChanges): Promise<MailingList> {
     // Only the values being written: an old stored value must not block changing another.
     checkHeaderValues({ ...(changes.displayName === undefined ? {} : { displayName: changes.displayName }), ...(changes.settings === undefined ? {} : { settings: changes.settings }) });
+    const parseSettings = await settingsParser();
     return this.write(() => {
       const row = this.listRow(address);
       const current = parseSettings(JSON.parse(row.settings), false);
       const settings: ListSettings = changes.settings === undefined ? current : parseSettings({ ...current, ...changes.settings }, true);
       this.statement('UPDATE lists SET display_name = ?, description = ?, settings = ? WHERE id = ?')
         .run(changes.displayName ?? row.display_name, changes.description ?? row.description, JSON.stringify(settings), row.id);
-      return this.toList(this.listRow(row.address));
+      return this.toList(this.listRow(row.address), parseSettings);
     });
   }
 

@@ -226,6 +226,12 @@ export interface Store {
   /** Throws ListUnknownError. */
   getList(address: string): Promise<MailingList>;
   findList(address: string): Promise<MailingList | null>;
+  /**
+   * The posting address of the list `address` names, or null when there is
+   * none: all ingress routing needs, without parsing (and loading the schema
+   * of) the list's settings, which `switchyard inject` cannot afford per message.
+   */
+  findListAddress(address: string): Promise<string | null>;
   /** Every list, by address. */
   lists(): Promise<MailingList[]>;
   /** Settings are merged key by key into the current ones and validated. */

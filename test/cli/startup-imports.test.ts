@@ -1,0 +1,95 @@
+/**
+ * What each command loads (issue 13 §5, "fast commands"): the built CLI run
+ * with a module-resolution tracer (test/fixtures/trace-imports.ts). Module
+ * loading was most of every command's time, so a static import that drags
+ * zod, the store or pino back into `--help` or `inject` fails here, by
+ * name, instead of only slowing `npm run bench -- cli` down. No timing is
+ * asserted (that is the bench's job).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, runCli } from '../support/cli.js';
+
+const TRACER = fileURLToPath(new URL('../../dist/test/fixtures/trace-imports.js', import.meta.url));
+const LIST = 'startup@lists.example.org';
+const MESSAGE = 'From: anne@example.net\nSubject: startup\n\nbody\n';
+
+let home: string;
+let traces: string;
+
+/** Run the CLI under the tracer: its exit code and the packages and own modules it resolved. */
+async function traced(args: readonly string[], input?: string): Promise<{ code: number | null; stderr: string; loaded: string[] }> {
+  const traceFile = join(traces, `${Math.random().toString(36).slice(2)}.txt`);
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
+    const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_TRACE_IMPORTS: traceFile };
+    delete env.SWITCHYARD_HOME;
+    const child = spawn(process.execPath, ['--import', TRACER, BIN, ...args], { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+    child.on('error', reject);
+    child.on('close', (exit) => resolve({ code: exit, stderr: err }));
+    if (input !== undefined) child.stdin!.end(input);
+  });
+  const text = existsSync(traceFile) ? await readFile(traceFile, 'utf8') : '';
+  const loaded = [...new Set(text.split('\n').filter((url) => url !== '' && !url.startsWith('node:')))].map((url) => {
+    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
+    return pkg ? `pkg:${pkg[1]}` : url.replace(/^.*\/dist\//, '');
+  });
+  return { code, stderr, loaded: [...new Set(loaded)] };
+}
+
+function heavy(loaded: readonly string[], names: readonly string[]): string[] {
+  return loaded.filter((module) => names.some((name) => module === `pkg:${name}` || module.startsWith(name)));
+}
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'switchyard-startup-'));
+  traces = await mkdtemp(join(tmpdir(), 'switchyard-traces-'));
+  // No switchyard.toml: the embedded defaults, which the first inject caches at once (no racy window for an absent file).
+  const created = await runCli(['--home', home, 'lists', 'create', LIST]);
+  expect(created.code, created.stderr).toBe(0);
+});
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+  await rm(traces, { recursive: true, force: true });
+});
+
+describe('what a command loads', () => {
+  it('the tracer sees what a command that needs the store and zod loads (so the checks below can fail)', async () => {
+    const { code, loaded } = await traced(['--home', home, 'lists', 'list']);
+    expect(code).toBe(0);
+    expect(loaded).toEqual(expect.arrayContaining(['pkg:zod', 'pkg:better-sqlite3', 'pkg:commander', 'src/cli/lists-command.js']));
+  });
+
+  it('--help loads commander and the command table only: no command module, store, configuration or logging', async () => {
+    const { code, loaded } = await traced(['--help']);
+    expect(code).toBe(0);
+    expect(heavy(loaded, ['zod', 'better-sqlite3', 'pino', 'mailparser', 'nodemailer', 'smol-toml', 'node-cron', 'src/store', 'src/config', 'queues/', 'src/cli/lists-command.js', 'src/cli/queue-command.js', 'src/cli/master-commands.js'])).toEqual([]);
+  });
+
+  it('status and queue count load neither zod nor the store', async () => {
+    const status = await traced(['--home', home, 'status']);
+    expect(status.code, status.stderr).toBe(3); // no master runs here
+    expect(heavy(status.loaded, ['zod', 'better-sqlite3', 'pino', 'mailparser', 'src/store', 'src/config/schema.js'])).toEqual([]);
+    const count = await traced(['--home', home, 'queue', 'count']);
+    expect(count.code, count.stderr).toBe(0);
+    expect(heavy(count.loaded, ['zod', 'better-sqlite3', 'pino', 'mailparser', 'src/store', 'src/config/schema.js'])).toEqual([]);
+  });
+
+  it('inject with the configuration cached loads no zod, commander, pino or TOML parser, and queues the message', async () => {
+    const first = await traced(['inject', '--home', home, '--recipient', LIST], MESSAGE);
+    expect(first.code, first.stderr).toBe(0);
+    expect(existsSync(join(home, 'config-cache.json'))).toBe(true);
+    const second = await traced(['inject', '--home', home, '--recipient', LIST], MESSAGE);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.loaded).toEqual(expect.arrayContaining(['pkg:better-sqlite3', 'src/cli/inject.js', 'src/config/config-cache.js']));
+    expect(heavy(second.loaded, ['zod', 'commander', 'pino', 'smol-toml', 'node-cron', 'mailparser', 'nodemailer', 'src/config/load.js', 'src/store/list-settings.js', 'src/store/index.js'])).toEqual([]);
+    const count = await runCli(['--home', home, 'queue', 'count', '--json']);
+    expect(JSON.parse(count.stdout)).toMatchObject({ queues: expect.arrayContaining([{ queue: 'in', pck: 2, bak: 0, psv: 0 }]) });
+  });
+});

@@ -10,18 +10,13 @@
  * (SPOOL_OPTIONS), from here.
  */
 import { z } from 'zod';
-import { ARCHIVE_QUEUE, BAD_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, SHUNT_QUEUE, VIRGIN_QUEUE } from './queue-ids.js';
+import { ARCHIVE_QUEUE, BAD_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, LIST_ID_HASH_KEY, OUT_QUEUE, RETRY_QUEUE, SHUNT_QUEUE, SPOOL_OPTIONS, STANDARD_QUEUES, SWITCHBOARD_OPTIONS, VIRGIN_QUEUE } from './queue-ids.js';
 // The guard alone, not the writer: this table is loaded by every runner and by LMTP, which need no RFC 2047 encoder.
 import { headerValueProblem } from '../src/mail/header-value.js';
 
-export { ARCHIVE_QUEUE, BAD_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, SHUNT_QUEUE, VIRGIN_QUEUE };
+export { ARCHIVE_QUEUE, BAD_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, LIST_ID_HASH_KEY, OUT_QUEUE, RETRY_QUEUE, SHUNT_QUEUE, SPOOL_OPTIONS, STANDARD_QUEUES, SWITCHBOARD_OPTIONS, VIRGIN_QUEUE };
 
-/**
- * The metadata key whose value is mixed into every entry id's hash (the
- * list's address): queues/ passes it to makeEntryId, so that an entry's id,
- * and with it its slice, depend on its list as they always have.
- */
-export const LIST_ID_HASH_KEY = 'listId';
+
 
 const listId = z.string().min(3);
 
@@ -131,12 +126,4 @@ export const QUEUES = {
 
 export type QueueName = keyof typeof QUEUES;
 
-/** The queues a spool has from the start, in this order (`queue count` lists them even when empty). */
-export const STANDARD_QUEUES: readonly QueueName[] = Object.freeze(
-  (Object.values(QUEUES) as QueueSpec[]).filter((queue) => queue.standard).map((queue) => queue.name as QueueName),
-);
 
-/** What every Spool and Switchboard of a switchyard home is opened with (spread into their options). */
-export const SPOOL_OPTIONS = Object.freeze({ standardQueues: STANDARD_QUEUES, hashKeyField: LIST_ID_HASH_KEY, requeueFrom: [BAD_QUEUE, SHUNT_QUEUE] as const, retryQueue: RETRY_QUEUE });
-/** The Switchboard part of SPOOL_OPTIONS. */
-export const SWITCHBOARD_OPTIONS = Object.freeze({ hashKeyField: LIST_ID_HASH_KEY });

@@ -35,7 +35,7 @@ import {
   type JsonObject,
   type StateCounts,
 } from '../../queues/index.js';
-import { SHUNT_QUEUE, SPOOL_OPTIONS } from '../../runners/queue-names.js';
+import { SHUNT_QUEUE, SPOOL_OPTIONS } from '../../runners/queue-ids.js';
 import { homePaths } from '../home.js';
 import { holderState, readMasterLock } from '../master/lock.js';
 import { existingHome } from './home-option.js';

@@ -53,9 +53,23 @@ export const CONFIG_MODULES: readonly string[] = [
   './knob-types.js',
   './duration.js',
   './smtp-schema.js',
+  '../errors.js',
+  '../mail/header-value.js',
   '../ingress/ingress-schema.js',
   '../mta/mta-schema.js',
   '../../runners/builtin.js',
+  '../../runners/incoming/options.js',
+  '../../runners/queue-ids.js',
+  '../../runners/queue-names.js',
+  '../../queues/durable-file.js',
+  '../../queues/entry-id.js',
+  '../../queues/errors.js',
+  '../../queues/file-format.js',
+  '../../queues/json.js',
+  '../../queues/queue-file.js',
+  '../../queues/slice-watcher.js',
+  '../../queues/slice.js',
+  '../../queues/switchboard.js',
 ];
 
 interface CacheFile {

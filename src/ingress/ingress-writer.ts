@@ -23,7 +23,7 @@
  * `.tmp` files are removed by the stale-temp cleanup.
  */
 import { StreamEnqueue, Switchboard, type JsonObject } from '../../queues/index.js';
-import { SWITCHBOARD_OPTIONS } from '../../runners/queue-names.js';
+import { SWITCHBOARD_OPTIONS } from '../../runners/queue-ids.js';
 import type { Route } from './routing.js';
 
 export interface Envelope {

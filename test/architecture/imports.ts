@@ -180,6 +180,8 @@ export const RULES: readonly LayerRule[] = [
     applies: under('src/cli'),
     breaks(imp) {
       if (!imp.specifier.startsWith('.') || !imp.to.startsWith('src/store/') || imp.typeOnly) return undefined;
+      // An opener may import the opener module alone (src/store/open.ts: inject loads it lazily, without the rest of the store's exports).
+      if (imp.to === 'src/store/open.ts' && CLI_STORE_OPENERS.has(imp.from)) return undefined;
       if (imp.to !== 'src/store/index.ts') return `${this.says}; import src/store/index.ts, not ${imp.to}`;
       const bad = imp.names.filter((name) => {
         // An opener may load the store module lazily (inject starts without it): import('../store/index.js').

@@ -12,6 +12,7 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { homePaths } from '../home.js';
 import { openStore, storeOptions, StoreError, type Store } from '../store/index.js';
+import { SwitchyardError } from '../errors.js';
 import { CliError, EXIT_ERROR, EXIT_USAGE } from './exit-codes.js';
 import { existingHome, homeCliError } from './home-option.js';
 
@@ -20,7 +21,7 @@ export { existingHome } from './home-option.js';
 /** Codes that mean the operator typed something invalid. */
 const USAGE_CODES = new Set(['SY_ADDRESS_INVALID', 'SY_LIST_NAME_INVALID', 'SY_LIST_SETTING']);
 /** "Not found" codes: the message names the home, since the wrong home is the likeliest cause. */
-const NOT_FOUND_CODES = new Set(['SY_LIST_UNKNOWN', 'SY_MEMBER_UNKNOWN', 'SY_HELD_UNKNOWN']);
+const NOT_FOUND_CODES = new Set(['SY_LIST_UNKNOWN', 'SY_MEMBER_UNKNOWN', 'SY_HELD_UNKNOWN', 'SY_REQUEST_UNKNOWN']);
 
 /** What a command working on the store may also need: where the home is, and its configuration. */
 export interface StoreContext {
@@ -55,6 +56,7 @@ export function asCliError(error: unknown, home: string): unknown {
     return new CliError(message, USAGE_CODES.has(error.code) ? EXIT_USAGE : EXIT_ERROR);
   }
   if (error instanceof ConfigError) return new CliError(error.message);
+  if (error instanceof SwitchyardError) return new CliError(error.message, error.exitCode);
   return homeCliError(error, home) ?? error;
 }
 

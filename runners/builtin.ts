@@ -58,6 +58,11 @@ export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
     module: here('./bounce.js'),
     description: 'classifies mail to name-bounces (VERP, DSN, MTA formats) and failures from outgoing; scores members, disables and notifies',
   },
+  command: {
+    queue: 'command',
+    module: here('./command.js'),
+    description: 'email commands to -request, -join, -leave and -confirm: subscriptions with confirmation, help, info, who; replies through `virgin`',
+  },
   virgin: {
     queue: 'virgin',
     module: here('./virgin.js'),

@@ -18,6 +18,7 @@ import { membersCommand } from './members-command.js';
 import { runInject } from './inject.js';
 import { aliasesCommand } from './aliases-command.js';
 import { heldCommand } from './held-command.js';
+import { requestsCommand } from './requests-command.js';
 import { bounceScanCommand } from './bounce-scan-command.js';
 import { bouncesCommand } from './bounces-command.js';
 
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   );
   program.addCommand(aliasesCommand());
   program.addCommand(heldCommand());
+  program.addCommand(requestsCommand());
   program.addCommand(bouncesCommand());
   program.addCommand(bounceScanCommand());
   configureTree(program);

@@ -139,6 +139,7 @@ export async function handleCommandMessage(app: SubscriptionContext, membership:
     ...runs.flatMap(({ command, result }) => [`> ${oneLine(command.line).slice(0, 200)}`, ...result.lines.map((line) => `    ${line}`), '']),
     ...lines,
   ];
+  while (replyLines.at(-1) === '') replyLines.pop();
   const needed = runs.length === 0 || runs.some(({ result }) => !result.mailedSender && !result.rateLimited);
   if (!needed) return { outcome: 'handled', sender: from, runs, reply: 'not-needed', lines: replyLines };
   if (!(await app.store.takeAutoResponse(list.address, from, AUTORESPONSE_KIND, utcDay(app.now()), list.settings.maxAutoResponsesPerDay))) {

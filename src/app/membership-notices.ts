@@ -46,7 +46,8 @@ export function confirmationNotice(list: MailingList, request: PendingRequest, d
   const joining = request.kind === 'subscribe';
   const what = joining ? `subscribe ${request.address} to` : `unsubscribe ${request.address} from`;
   const text = [
-    `Someone, probably you, asked to ${what} the mailing list ${list.address}.`,
+    `Someone, probably you, asked to ${what}`,
+    `the mailing list ${list.address}.`,
     '',
     `To confirm, reply to this message (keep the Subject line), or send any`,
     `message to ${from}`,

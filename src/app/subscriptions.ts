@@ -41,8 +41,8 @@ import { confirmationNotice, goodbyeNotice, ownersRequestsNotice, requestRefused
 export const MEMBERSHIP_NOTICE_QUEUE = 'virgin';
 export const APPROVAL_KINDS: readonly PendingKind[] = ['subscription_approval', 'unsubscription_approval'];
 const DAY_MS = 86_400_000;
-/** 160 random bits, hex: URL-safe, and safe in a local part that an MTA might lower-case. */
-const TOKEN_BYTES = 20;
+/** 128 random bits, hex: URL-safe, safe in a local part an MTA might lower-case, and short enough that From: name-confirm+TOKEN@domain fits one line. */
+const TOKEN_BYTES = 16;
 
 export type SubscriptionContext = Pick<AppContext, 'store' | 'now' | 'enqueue' | 'log'>;
 

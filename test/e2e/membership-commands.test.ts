@@ -85,7 +85,7 @@ afterAll(async () => {
 
 it('join by mail to -join, confirmed by replying to the confirmation: a member, welcomed', async () => {
   await deliver('ann@example.org', 'team-join@lists.example.org', message('Ann <ann@example.org>', 'team-join@lists.example.org', 'please', ''));
-  const [confirmation] = await arrival(to('ann@example.org', /^confirm [0-9a-f]{40}$/), 'the confirmation to ann');
+  const [confirmation] = await arrival(to('ann@example.org', /^confirm [0-9a-f]{32}$/), 'the confirmation to ann');
   const mail = parsed(confirmation!);
   const token = mail.get('Subject')!.slice('confirm '.length);
   expect(mail.get('From')).toBe(`team-confirm+${token}@lists.example.org`);

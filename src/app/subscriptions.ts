@@ -18,8 +18,10 @@
  *   the request stands and asking again sends it (the victim-safe side);
  * - member added, killed before the request is removed: confirming again
  *   answers "already a member" and removes it; the welcome may be missing;
- * - request removed after the member was added, killed before the welcome
- *   is queued: the member is in, without a welcome.
+ * - member added, killed before the welcome is queued: the member is in,
+ *   without a welcome;
+ * - an owner's reject: the notice is queued, then the request removed;
+ *   killed between, rejecting again sends the notice again.
  */
 import { randomBytes } from 'node:crypto';
 import {

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { incomingOptionsSchema } from './incoming/options.js';
-import { ARCHIVE_QUEUE, BOUNCES_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, VIRGIN_QUEUE } from './queue-names.js';
+import { ARCHIVE_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, VIRGIN_QUEUE } from './queue-names.js';
 
 /** The options table of a runner that takes none: any key in it is a typo. */
 export const NO_OPTIONS = z.object({}).strict();
@@ -74,6 +74,12 @@ export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
     queue: BOUNCES_QUEUE,
     module: here('./bounce.js'),
     description: 'classifies mail to name-bounces (VERP, DSN, MTA formats) and failures from outgoing; scores members, disables and notifies',
+    options: NO_OPTIONS,
+  },
+  command: {
+    queue: COMMAND_QUEUE,
+    module: here('./command.js'),
+    description: 'email commands to -request, -join, -leave and -confirm: subscriptions with confirmation, help, info, who; replies through `virgin`',
     options: NO_OPTIONS,
   },
   virgin: {

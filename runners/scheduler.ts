@@ -4,6 +4,7 @@
  *
  *   held-expiry      discard held posts past their list's maxDaysToHold (shared)
  *   bounce-warnings  the bounce warnings pass; its notices go to `virgin` (shared)
+ *   pending-requests remove lapsed membership requests, tell owners of waiting ones (shared)
  *   temp-cleanup     remove temp files crashed writers left in this host's spool
  *
  * A shared job works on the list store, which several hosts may share
@@ -29,6 +30,7 @@ import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import { Spool, Switchboard } from '../queues/index.js';
 import { runWarningsPass } from '../src/bounce/warnings.js';
 import { expireHeldPosts } from '../src/app/moderation.js';
+import { runPendingRequestsPass } from '../src/app/subscriptions.js';
 import { openStore, storeOptions, type Store } from '../src/store/index.js';
 import { SPOOL_OPTIONS, SWITCHBOARD_OPTIONS, VIRGIN_QUEUE } from './queue-names.js';
 import { Service, type ServiceOptions } from './service.js';
@@ -71,6 +73,7 @@ export default class SchedulerService extends Service {
     this.jobs = [
       { name: 'held-expiry', schedule: schedules.heldExpiry, shared: true, run: () => this.expireHeld() },
       { name: 'bounce-warnings', schedule: schedules.bounceWarnings, shared: true, run: () => this.bounceWarnings() },
+      { name: 'pending-requests', schedule: schedules.pendingRequests, shared: true, run: () => this.pendingRequests() },
       { name: 'temp-cleanup', schedule: schedules.tempCleanup, shared: false, run: () => this.cleanTemps(queues.tempMaxAge) },
     ];
     for (const job of this.jobs) {
@@ -186,6 +189,17 @@ export default class SchedulerService extends Service {
     const level = result.warned.length + result.removed.length > 0 ? 'info' : 'debug';
     this.log[level]({ warned: result.warned, removed: result.removed, staleScoresReset: result.staleScoresReset, lists: result.lists }, 'bounce warnings pass');
     return `${result.warned.length} warned, ${result.removed.length} removed, ${result.staleScoresReset} stale scores reset`;
+  }
+
+  private async pendingRequests(): Promise<string> {
+    const virgin = new Switchboard({ root: this.options.spoolRoot, name: VIRGIN_QUEUE, durability: this.options.durability, ...SWITCHBOARD_OPTIONS });
+    const result = await runPendingRequestsPass({
+      store: this.openedStore(),
+      now: () => new Date(this.now()),
+      enqueue: (_queue, message, metadata) => virgin.enqueue(message, metadata),
+      log: this.log,
+    });
+    return `${result.expired} lapsed request${result.expired === 1 ? '' : 's'} removed, owners told of ${result.ownersNotified}`;
   }
 
   private async cleanTemps(maxAgeMs: number): Promise<string> {

@@ -128,6 +128,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_MEMBER_EXISTS: doc('the address already has that role on the list'),
   SY_MEMBER_UNKNOWN: doc('the address does not have that role on the list', '`switchyard members list LIST`'),
   SY_HELD_UNKNOWN: doc('no held message with that id (already approved, rejected or discarded)'),
+  SY_REQUEST_UNKNOWN: doc('no pending membership request with that id on that list (confirmed, decided, discarded or lapsed)', '`switchyard requests list LIST`'),
+  SY_REQUEST_NOT_FOR_OWNERS: doc('`requests approve`/`reject` on a request that waits for the address\'s confirmation, not for the owners', '`requests discard` removes it'),
   SY_HELD_UNREADABLE: doc('a held message is kept by a queue reference this switchyard cannot read', 'decide it with the switchyard that held it, or `held discard`'),
   SY_HELD_INVALID: doc('code holding a message gave neither or both of a queue reference and the raw bytes'),
   SY_STORE_BUSY: doc(

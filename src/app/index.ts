@@ -11,5 +11,7 @@ export * from './lists.js';
 export * from './membership.js';
 export * from './moderation.js';
 export * from './bounces.js';
+export * from './subscriptions.js';
+export * from './membership-notices.js';
 export type { ImportResult, InvalidLine } from '../store/member-import.js';
 export type { WarningsPassResult } from '../bounce/warnings.js';

@@ -12,13 +12,14 @@ import { ConfigError, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { homePaths } from '../home.js';
 import { openStore, storeOptions, StoreError, type Store } from '../store/index.js';
+import { isSwitchyardError } from '../errors.js';
 import { CliError } from './exit-codes.js';
 import { existingHome, homeCliError } from './home-option.js';
 
 export { existingHome } from './home-option.js';
 
 /** "Not found" codes: the message names the home, since the wrong home is the likeliest cause. */
-const NOT_FOUND_CODES = new Set(['SY_LIST_UNKNOWN', 'SY_MEMBER_UNKNOWN', 'SY_HELD_UNKNOWN']);
+const NOT_FOUND_CODES = new Set(['SY_LIST_UNKNOWN', 'SY_MEMBER_UNKNOWN', 'SY_HELD_UNKNOWN', 'SY_REQUEST_UNKNOWN']);
 
 /** What a command working on the store may also need: where the home is, and its configuration. */
 export interface StoreContext {
@@ -53,6 +54,7 @@ export function asCliError(error: unknown, home: string): unknown {
     return CliError.of(error, message);
   }
   if (error instanceof ConfigError) return CliError.of(error, error.message);
+  if (isSwitchyardError(error) && !(error instanceof CliError)) return CliError.of(error, error.message);
   return homeCliError(error, home) ?? error;
 }
 

@@ -55,6 +55,7 @@ export const CONFIG_MODULES: readonly string[] = [
   './smtp-schema.js',
   '../errors.js',
   '../mail/header-value.js',
+  '../mail/ban-pattern.js',
   '../ingress/ingress-schema.js',
   '../mta/mta-schema.js',
   '../../runners/builtin.js',

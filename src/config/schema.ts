@@ -10,6 +10,7 @@ import { durationKnob, integerKnob } from './knob-types.js';
 import { smtpSchema } from './smtp-schema.js';
 import { ingressSchema, lmtpSchema } from '../ingress/ingress-schema.js';
 import { mtaSchema } from '../mta/mta-schema.js';
+import { banPattern } from '../mail/ban-pattern.js';
 
 const duration = durationKnob;
 const integer = integerKnob;
@@ -116,6 +117,10 @@ export const configSchema = z
           '23 * * * *',
           'when the scheduler runs the bounce warnings pass (once for all hosts on one store): reminders to members disabled by bounces, removal after the last, stale scores reset',
         ),
+        pendingRequests: cronExpression(
+          '17 * * * *',
+          'when the scheduler removes expired membership requests and tells owners of requests still waiting (once for all hosts on one store)',
+        ),
         heldExpiry: cronExpression('41 * * * *', "when the scheduler discards held posts older than their list's maxDaysToHold (once for all hosts on one store)"),
         leaseTimeout: duration('1h', 'a job run claimed by one host and not finished keeps other hosts from later runs this long (the holder may have died)'),
       })
@@ -134,6 +139,13 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('the list store'),
+    membership: z
+      .object({
+        bans: z.array(banPattern).default([]).describe('site-wide bans: addresses (or ^regular expressions) that may subscribe to no list; each list adds its bannedAddresses'),
+      })
+      .strict()
+      .prefault({})
+      .describe('membership requests by mail (src/app/subscriptions.ts)'),
     smtp: smtpSchema,
     lmtp: lmtpSchema,
     ingress: ingressSchema,

@@ -27,6 +27,10 @@ export interface Notice {
   listId?: string;
   /** For tests; default now. */
   date?: Date;
+  /** Reply-To (a confirmation points replies at its -confirm+TOKEN address). */
+  replyTo?: string;
+  /** RFC 3834: `auto-replied` for answers to a message (command results), else `auto-generated`. */
+  autoSubmitted?: 'auto-generated' | 'auto-replied';
 }
 
 function messageIdDomain(notice: Notice): string {
@@ -44,6 +48,7 @@ export function buildNotice(notice: Notice): Buffer {
   const fields: Array<[string, string]> = [
     ['From', notice.from],
     ['To', notice.to.join(', ')],
+    ...(notice.replyTo === undefined ? [] : [['Reply-To', notice.replyTo] as [string, string]]),
     ['Subject', oneLine(notice.subject)],
     ['Date', date.toUTCString().replace('GMT', '+0000')],
     ['Message-ID', `<${date.getTime().toString(36)}.${randomBytes(8).toString('hex')}@${messageIdDomain(notice)}>`],
@@ -52,7 +57,7 @@ export function buildNotice(notice: Notice): Buffer {
   if (notice.references ?? notice.inReplyTo) fields.push(['References', oneLine((notice.references ?? notice.inReplyTo)!)]);
   if (notice.listId) fields.push(['List-Id', `<${notice.listId.replace('@', '.')}>`]);
   fields.push(
-    ['Auto-Submitted', 'auto-generated'],
+    ['Auto-Submitted', notice.autoSubmitted ?? 'auto-generated'],
     ['Precedence', 'bulk'],
     ['MIME-Version', '1.0'],
     ['Content-Type', 'text/plain; charset="utf-8"'],

@@ -67,6 +67,12 @@ export class HeldMessageUnknownError extends StoreError {
   }
 }
 
+export class PendingRequestUnknownError extends StoreError {
+  constructor(readonly list: string, readonly id: number) {
+    super('SY_REQUEST_UNKNOWN', `no pending request ${id} on ${list} (\`switchyard requests list ${list}\` shows them)`);
+  }
+}
+
 /** A held message kept by a reference (`queueRef`) this switchyard cannot read back. */
 export class HeldMessageUnreadableError extends StoreError {
   constructor(readonly id: number, readonly queueRef: string | null) {

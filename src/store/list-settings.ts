@@ -37,6 +37,11 @@ const url = z
 /** Stored form of the moderator password (never the password itself). */
 const PASSWORD_HASH = /^scrypt\$[0-9a-f]{32}\$[0-9a-f]{64}$/;
 
+// Bans are read by the configuration too ([membership] bans), which the master loads without the store.
+import { banPattern, isBanned } from '../mail/ban-pattern.js';
+
+export { banPattern, isBanned };
+
 export const listSettingsSchema = z.object({
   emergency: z.boolean().default(false).describe('hold every post for the moderators, whoever sends it'),
   moderatorPassword: z
@@ -96,6 +101,22 @@ export const listSettingsSchema = z.object({
     .enum(['administrators', 'discard'])
     .default('administrators')
     .describe("bounces naming no member, or that no detector understands: forward to the owners and moderators, or discard (logged either way)"),
+  subscriptionPolicy: z
+    .enum(['open', 'confirm', 'moderate', 'confirm_then_moderate'])
+    .default('confirm')
+    .describe('how a subscription request by mail becomes a membership: at once, after the address confirms, after an owner approves, or both'),
+  unsubscriptionPolicy: z.enum(['open', 'confirm', 'moderate']).default('confirm').describe('how a request to leave is carried out: at once, after the address confirms, or after an owner approves'),
+  pendingRequestLifetime: z.number().int().min(1).max(365).default(3).describe('days a request waiting for a confirmation or an owner stays valid'),
+  confirmationsPerDay: z.number().int().min(0).default(3).describe('confirmation mails sent to one address for this list per day (UTC); more requests get none'),
+  maxAutoResponsesPerDay: z.number().int().min(0).default(10).describe('automatic replies (command results) sent to one address for this list per day (UTC)'),
+  sendWelcomeMessage: z.boolean().default(true).describe('send a new member the welcome message (list info, how to post, how to leave)'),
+  sendGoodbyeMessage: z.boolean().default(true).describe('send a leaving member the goodbye message'),
+  welcomeMessageText: z.string().max(20_000).default('').describe('text put at the top of the welcome message; empty: the description alone'),
+  memberRosterVisibility: z
+    .enum(['public', 'members', 'moderators'])
+    .default('moderators')
+    .describe("who the `who` email command answers: anyone, members only, or nobody by mail (owners use `switchyard members list`)"),
+  bannedAddresses: z.array(banPattern).default([]).describe('addresses (or ^regular expressions) that may not subscribe; site-wide ones are [membership] bans'),
 });
 
 export type ListSettings = z.output<typeof listSettingsSchema>;

@@ -159,6 +159,38 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 7,
+    name: 'pending membership requests and daily auto-response counts',
+    statements: [
+      // A request waiting for the address's confirmation (subscribe, unsubscribe) or an owner's decision
+      // (subscription_approval, unsubscription_approval). The token is the secret mailed to the address.
+      `CREATE TABLE pending_requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        token TEXT NOT NULL UNIQUE,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('subscribe', 'unsubscribe', 'subscription_approval', 'unsubscription_approval')),
+        address TEXT NOT NULL,
+        address_key TEXT NOT NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        owners_notified_at TEXT
+      )`,
+      `CREATE INDEX pending_requests_address ON pending_requests (list_id, address_key, kind)`,
+      `CREATE INDEX pending_requests_expiry ON pending_requests (expires_at)`,
+      // How many automatic mails of one kind (confirmation, command reply, owner notice) went to one
+      // address for one list on one UTC day (or hour): the per-day limits against mail bombs and loops.
+      `CREATE TABLE auto_response_counts (
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        address_key TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        period TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (list_id, address_key, kind, period)
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

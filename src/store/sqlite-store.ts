@@ -28,6 +28,7 @@ import {
   ListUnknownError,
   MemberExistsError,
   MemberUnknownError,
+  PendingRequestUnknownError,
   StoreBusyError,
   StoreCorruptError,
   StoreError,
@@ -57,6 +58,9 @@ import type {
   NewHeldMessage,
   NewList,
   NewMember,
+  NewPendingRequest,
+  PendingKind,
+  PendingRequest,
   RemovedList,
   Role,
   Store,
@@ -216,6 +220,34 @@ function toHeld(row: HeldRow): HeldMessage {
     queueRef: row.queue_ref,
     raw: row.raw,
     metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+  };
+}
+
+interface PendingRow {
+  id: number;
+  token: string;
+  list_address: string;
+  kind: PendingKind;
+  address: string;
+  display_name: string;
+  created_at: string;
+  expires_at: string;
+  owners_notified_at: string | null;
+}
+
+const PENDING_COLUMNS = 'p.id, p.token, l.address AS list_address, p.kind, p.address, p.display_name, p.created_at, p.expires_at, p.owners_notified_at';
+
+function toPending(row: PendingRow): PendingRequest {
+  return {
+    id: row.id,
+    token: row.token,
+    list: row.list_address,
+    kind: row.kind,
+    address: row.address,
+    displayName: row.display_name,
+    createdAt: new Date(row.created_at),
+    expiresAt: new Date(row.expires_at),
+    ownersNotifiedAt: row.owners_notified_at === null ? null : new Date(row.owners_notified_at),
   };
 }
 
@@ -424,6 +456,10 @@ export class SqliteStore implements Store {
       // Explicit deletes rather than relying on ON DELETE CASCADE alone: the result is the same with foreign keys off.
       this.statement('DELETE FROM held_messages WHERE list_id = ?').run(row.id);
       this.statement('DELETE FROM bounce_events WHERE list_id = ?').run(row.id);
+      if (this.currentVersion() >= 7) {
+        this.statement('DELETE FROM pending_requests WHERE list_id = ?').run(row.id);
+        this.statement('DELETE FROM auto_response_counts WHERE list_id = ?').run(row.id);
+      }
       this.statement('DELETE FROM members WHERE list_id = ?').run(row.id);
       this.statement('DELETE FROM lists WHERE id = ?').run(row.id);
       return { list: row.address, members, held };
@@ -761,6 +797,95 @@ export class SqliteStore implements Store {
       const row = this.statement('SELECT token FROM approval_claims WHERE held_id = ?').get(heldId) as { token: string };
       return row.token === token;
     });
+  }
+
+  // ------------------------------------------------------- pending requests
+
+  async addPendingRequest(request: NewPendingRequest): Promise<PendingRequest> {
+    const parsed = parseAddress(request.address);
+    return this.write(() => {
+      const listRow = this.listRow(request.list);
+      const { lastInsertRowid } = this.statement(
+          `INSERT INTO pending_requests (token, list_id, kind, address, address_key, display_name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(request.token, listRow.id, request.kind, parsed.address, parsed.key, request.displayName ?? '', request.createdAt.toISOString(), request.expiresAt.toISOString());
+      return this.pendingRow('p.id = ?', Number(lastInsertRowid))!;
+    });
+  }
+
+  private pendingRow(where: string, ...params: unknown[]): PendingRequest | null {
+    const row = this.statement(`SELECT ${PENDING_COLUMNS} FROM pending_requests p JOIN lists l ON l.id = p.list_id WHERE ${where} ORDER BY p.id DESC LIMIT 1`).get(...params) as PendingRow | undefined;
+    return row === undefined ? null : toPending(row);
+  }
+
+  async pendingRequestByToken(token: string): Promise<PendingRequest | null> {
+    return this.guard(() => this.pendingRow('p.token = ?', token));
+  }
+
+  async findPendingRequest(list: string, kind: PendingKind, address: string, now: Date): Promise<PendingRequest | null> {
+    const parsed = parseAddress(address);
+    return this.guard(() => {
+      const listRow = this.listRow(list);
+      return this.pendingRow('p.list_id = ? AND p.kind = ? AND p.address_key = ? AND p.expires_at > ?', listRow.id, kind, parsed.key, now.toISOString());
+    });
+  }
+
+  async getPendingRequest(list: string, id: number): Promise<PendingRequest> {
+    return this.guard(() => {
+      const listRow = this.listRow(list);
+      const found = this.pendingRow('p.id = ? AND p.list_id = ?', id, listRow.id);
+      if (found === null) throw new PendingRequestUnknownError(listRow.address, id);
+      return found;
+    });
+  }
+
+  async pendingRequests(list: string, options: { kinds?: readonly PendingKind[] } = {}): Promise<PendingRequest[]> {
+    return this.guard(() => {
+      const listRow = this.listRow(list);
+      const rows = this.statement(`SELECT ${PENDING_COLUMNS} FROM pending_requests p JOIN lists l ON l.id = p.list_id WHERE p.list_id = ? ORDER BY p.id`).all(listRow.id) as PendingRow[];
+      const kinds = options.kinds;
+      return rows.map(toPending).filter((request) => kinds === undefined || kinds.includes(request.kind));
+    });
+  }
+
+  async removePendingRequest(id: number): Promise<boolean> {
+    return this.write(() => this.statement('DELETE FROM pending_requests WHERE id = ?').run(id).changes > 0);
+  }
+
+  async removeExpiredRequests(now: Date): Promise<PendingRequest[]> {
+    return this.write(() => {
+      const at = now.toISOString();
+      const rows = this.statement(`SELECT ${PENDING_COLUMNS} FROM pending_requests p JOIN lists l ON l.id = p.list_id WHERE p.expires_at <= ? ORDER BY p.id`).all(at) as PendingRow[];
+      this.statement('DELETE FROM pending_requests WHERE expires_at <= ?').run(at);
+      return rows.map(toPending);
+    });
+  }
+
+  async markOwnersNotified(ids: readonly number[], at: Date): Promise<void> {
+    await this.write(() => {
+      const update = this.statement('UPDATE pending_requests SET owners_notified_at = ? WHERE id = ?');
+      for (const id of ids) update.run(at.toISOString(), id);
+    });
+  }
+
+  async takeAutoResponse(list: string, address: string, kind: string, period: string, limit: number): Promise<boolean> {
+    const key = address === '' ? '' : parseAddress(address).key;
+    return this.write(() => {
+      const listRow = this.listRow(list);
+      const row = this.statement('SELECT count FROM auto_response_counts WHERE list_id = ? AND address_key = ? AND kind = ? AND period = ?').get(listRow.id, key, kind, period) as
+        | { count: number }
+        | undefined;
+      if ((row?.count ?? 0) >= limit) return false;
+      this.statement(
+        `INSERT INTO auto_response_counts (list_id, address_key, kind, period, count) VALUES (?, ?, ?, ?, 1)
+         ON CONFLICT (list_id, address_key, kind, period) DO UPDATE SET count = count + 1`,
+      ).run(listRow.id, key, kind, period);
+      return true;
+    });
+  }
+
+  async pruneAutoResponses(before: string): Promise<number> {
+    return this.write(() => this.statement('DELETE FROM auto_response_counts WHERE period < ?').run(before).changes);
   }
 
   async claimJobRun(job: string, claim: JobRunClaim): Promise<JobRunClaimResult> {

@@ -218,6 +218,38 @@ export interface JobLease {
   detail: string;
 }
 
+/**
+ * What a pending request waits for: the address's confirmation (subscribe,
+ * unsubscribe) or an owner's decision (the two approvals).
+ */
+export const PENDING_KINDS = ['subscribe', 'unsubscribe', 'subscription_approval', 'unsubscription_approval'] as const;
+export type PendingKind = (typeof PENDING_KINDS)[number];
+
+/** A membership request waiting for someone (src/app/subscriptions.ts). */
+export interface PendingRequest {
+  id: number;
+  /** The secret mailed to the address (confirmations), or a handle for the owners (approvals). */
+  token: string;
+  list: string;
+  kind: PendingKind;
+  address: string;
+  displayName: string;
+  createdAt: Date;
+  expiresAt: Date;
+  /** When the owners were told about it (approvals), null until then. */
+  ownersNotifiedAt: Date | null;
+}
+
+export interface NewPendingRequest {
+  token: string;
+  list: string;
+  kind: PendingKind;
+  address: string;
+  displayName?: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
 export interface Store {
   /** Where the store lives, for messages (a file path, or a URL without password). */
   readonly location: string;
@@ -305,6 +337,33 @@ export interface Store {
    * different approval of the same held message was claimed before.
    */
   claimApproval(heldId: number, token: string): Promise<boolean>;
+
+  /** Store a pending request; its token must be new (a UNIQUE column). */
+  addPendingRequest(request: NewPendingRequest): Promise<PendingRequest>;
+  /** The request with this token on any list (tokens are unique store-wide), or null. */
+  pendingRequestByToken(token: string): Promise<PendingRequest | null>;
+  /** The newest request of `kind` for `address` on `list` that has not expired at `now`, or null. */
+  findPendingRequest(list: string, kind: PendingKind, address: string, now: Date): Promise<PendingRequest | null>;
+  /** Throws PendingRequestUnknownError when `id` is not a request of `list`. */
+  getPendingRequest(list: string, id: number): Promise<PendingRequest>;
+  /** The list's requests, oldest first; only those of `kinds` if given. */
+  pendingRequests(list: string, options?: { kinds?: readonly PendingKind[] }): Promise<PendingRequest[]>;
+  /** Remove one request; false when it was gone already (decided or confirmed by someone else). */
+  removePendingRequest(id: number): Promise<boolean>;
+  /** Remove every request that expired before `now`, in one transaction; the removed rows. */
+  removeExpiredRequests(now: Date): Promise<PendingRequest[]>;
+  /** Record that the owners were told about these requests. */
+  markOwnersNotified(ids: readonly number[], at: Date): Promise<void>;
+  /**
+   * Count one automatic mail of `kind` to `address` for `list` in `period`
+   * (a UTC day `2026-12-05` or hour), in one transaction: true and counted
+   * when fewer than `limit` were counted before, false (nothing counted)
+   * otherwise. The per-day limits (confirmationsPerDay,
+   * maxAutoResponsesPerDay) and the owners' hourly request notice use it.
+   */
+  takeAutoResponse(list: string, address: string, kind: string, period: string, limit: number): Promise<boolean>;
+  /** Forget counts of periods before `period` (the same format); how many rows went. */
+  pruneAutoResponses(before: string): Promise<number>;
 
   /**
    * Take the lease on one run of a job shared by every host on this store,

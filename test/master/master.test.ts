@@ -147,7 +147,7 @@ describe('master', () => {
 
   it('a slow start that reports progress is waited for past startTimeout; one silent for startTimeout fails, saying what it was doing', async () => {
     // Only this runner, so the machine's load does not decide the outcome.
-    const others = ['retry', 'archive', 'outgoing', 'incoming', 'bounces', 'virgin'].map((name) => `[runner.${name}]\nenabled = false\n`).join('\n');
+    const others = ['retry', 'archive', 'outgoing', 'incoming', 'bounces', 'virgin', 'command'].map((name) => `[runner.${name}]\nenabled = false\n`).join('\n');
     const slow = (options: string) => `${others}\n[runner.slow]\nmodule = "${runnerModule('slow-start')}"\nqueue = "q1"\n\n[runner.slow.options]\n${options}\n`;
     // Twelve steps of 1 s: 12 s of starting, each step well inside the 4 s start timeout.
     const patient = await home(testConfig(slow('steps = 12\nstepMs = 1000'), { startTimeout: '"4s"' }));
@@ -315,7 +315,7 @@ describe('logs', () => {
     try {
       const logs = join(dir, 'logs');
       // One file per runner and service process (the built-in ones' too) and the master's.
-      expect((await readdir(logs)).sort()).toEqual(['archive-0of1.log', 'bounces-0of1.log', 'hop-0of1.log', 'incoming-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log', 'scheduler-0of1.log', 'virgin-0of1.log']);
+      expect((await readdir(logs)).sort()).toEqual(['archive-0of1.log', 'bounces-0of1.log', 'command-0of1.log', 'hop-0of1.log', 'incoming-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log', 'scheduler-0of1.log', 'virgin-0of1.log']);
       for (const name of ['master.log', 'hop-0of1.log']) await rename(join(logs, name), join(logs, `${name}.1`));
       const { watch } = await import('node:fs');
       const reopened = new Promise<void>((resolve) => {

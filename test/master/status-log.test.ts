@@ -2,7 +2,7 @@
  * What an operator reads of a real master: its log at start (one ready line
  * naming the LMTP address, ISO-8601 times, one stats line per run), the LAST
  * ERROR of `status` (the reason; "(recovered ...)" once the runner succeeds
- * again), and a queue no runner consumes (`command`), at start and in
+ * again), and a queue no runner consumes (`command`, its runner turned off), at start and in
  * `status`. A real master of the built CLI on a temp home.
  */
 import { join } from 'node:path';
@@ -65,7 +65,7 @@ describe('the log of a foreground master', () => {
     // Two stats runs: one info line each, the processes' own counters only at debug (not logged at info).
     const first = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('stats: '), 'a stats line');
     await m.nextLine((line) => typeof line.msg === 'string' && line.msg.startsWith('stats: '), 'a second stats line');
-    expect(first.msg).toMatch(/^stats: 8\/8 processes running, 0 processed, 0 failed, 0 in flight; waiting: none$/);
+    expect(first.msg).toMatch(/^stats: 9\/9 processes running, 0 processed, 0 failed, 0 in flight; waiting: none$/);
     expect(m.lines.filter((line) => typeof line.msg === 'string' && /^stats \S+ \d+\/\d+$/.test(line.msg))).toEqual([]);
     const stopped = await m.stop();
     expect(stopped.code).toBe(0);
@@ -97,9 +97,9 @@ describe('status', () => {
     expect(again.stdout).toMatch(/\npicky +0\/1 .* \(recovered \d+s ago\) Error: refused: fail/);
   });
 
-  it('entries waiting in `command`, which no runner consumes: a warning at start (log and `start`), "no runner for queue command" in status, exit 4', async () => {
+  it('entries waiting in `command` with its runner turned off: a warning at start (log and `start`), "no runner for queue command" in status, exit 4', async () => {
     const smtpPort = await freePort();
-    const dir = await home(`[runner.lmtp]\nenabled = false\n\n[smtp]\nport = ${smtpPort}\n\n[master]\nstartTimeout = "120s"\n`);
+    const dir = await home(`[runner.lmtp]\nenabled = false\n\n[runner.command]\nenabled = false\n\n[smtp]\nport = ${smtpPort}\n\n[master]\nstartTimeout = "120s"\n`);
     const command = new Switchboard({ root: join(dir, 'queues'), name: 'command' });
     await command.enqueue('Subject: subscribe\r\n\r\n', { listId: 'dev@lists.example.org', command: 'join' });
     await command.enqueue('Subject: help\r\n\r\n', { listId: 'dev@lists.example.org', command: 'request' });

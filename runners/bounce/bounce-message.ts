@@ -45,6 +45,8 @@ export class BounceMessage {
   readonly text: string;
   /** The bodies of the message/delivery-status parts (not those inside a returned message). */
   readonly deliveryStatus: readonly string[];
+  /** The body of the message/feedback-report part of an ARF report (RFC 5965), undefined when there is none. */
+  readonly feedbackReport: string | undefined;
   readonly messageId: string | undefined;
   /**
    * The text before the returned original when that is inline (qmail, Exim
@@ -76,6 +78,7 @@ export class BounceMessage {
     if (text.trim() === '' && parsed.attachments.length === 0) text = bodyText;
     this.text = text.replace(/\r\n?/g, '\n');
     this.deliveryStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
+    this.feedbackReport = parsed.attachments.find((part) => part.contentType.toLowerCase() === 'message/feedback-report')?.content.toString('utf8');
     this.messageId = parsed.messageId;
     const inlineAt = inlineOriginalStart(this.text);
     this.reportText = inlineAt < 0 ? this.text : this.text.slice(0, inlineAt);

@@ -91,6 +91,10 @@ export const listSettingsSchema = z.object({
     .enum(['administrators', 'discard'])
     .default('administrators')
     .describe("bounces naming no member, or that no detector understands: forward to the owners and moderators, or discard (logged either way)"),
+  complaintAction: z
+    .enum(['unsubscribe', 'disable', 'record'])
+    .default('unsubscribe')
+    .describe("a member's spam complaint (ARF feedback report, SES complaint; types abuse and fraud): unsubscribe them, disable their delivery, or only record it"),
 });
 
 export type ListSettings = z.output<typeof listSettingsSchema>;

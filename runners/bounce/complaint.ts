@@ -48,6 +48,13 @@ function fields(block: string, name: string): string[] {
   return [...block.matchAll(new RegExp(`^${name}:[ \\t]*([^\\n]*)`, 'gim'))].map((match) => match[1] as string);
 }
 
+/** The reported message's To/Cc; mailparser renders an inline message/rfc822 part into the text, so its fields are looked for there too. */
+function reportedRecipients(message: BounceMessage): string[] {
+  const attached = message.originalRecipients();
+  if (attached.length > 0 || message.returnedHeaders !== '') return attached;
+  return [...fields(message.text, 'To'), ...fields(message.text, 'Cc')].flatMap((value) => addressesIn(value));
+}
+
 function arfComplaint(message: BounceMessage): Complaint | undefined {
   const report = message.feedbackReport;
   if (report === undefined && message.reportType !== 'feedback-report') return undefined;
@@ -59,7 +66,7 @@ function arfComplaint(message: BounceMessage): Complaint | undefined {
   const userAgent = field(block, 'User-Agent');
   return {
     feedbackType: type,
-    addresses: uniqueAddresses([...named, ...(verp === undefined ? [] : [verp]), ...message.originalRecipients()]),
+    addresses: uniqueAddresses([...named, ...(verp === undefined ? [] : [verp]), ...reportedRecipients(message)]),
     ...(userAgent === undefined ? {} : { userAgent }),
   };
 }

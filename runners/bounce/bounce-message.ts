@@ -58,8 +58,12 @@ export class BounceMessage {
   readonly returnedHeaders: string;
   private readonly headers: ParsedMail['headers'];
 
-  /** `bodyText`: the raw body, used when the MIME structure gave no text at all (a multipart without boundaries). */
-  constructor(parsed: ParsedMail, bodyText = '') {
+  /**
+   * `bodyText`: the raw body, used when the MIME structure gave no text at all (a multipart without boundaries).
+   * `inlineOriginalHeaders`: the header block of a returned message mailparser rendered into the text (an
+   * inline message/rfc822 part loses its Return-Path and Received fields there).
+   */
+  constructor(parsed: ParsedMail, bodyText = '', inlineOriginalHeaders = '') {
     this.headers = parsed.headers;
     const from = parsed.from?.value[0];
     this.from = (from?.address ?? '').toLowerCase();
@@ -84,7 +88,7 @@ export class BounceMessage {
     this.reportText = inlineAt < 0 ? this.text : this.text.slice(0, inlineAt);
     const attached = parsed.attachments.find((part) => /^(?:message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)$/i.test(part.contentType));
     const returned = attached ? attached.content.toString('utf8') : inlineAt < 0 ? '' : this.text.slice(inlineAt);
-    this.returnedHeaders = headerBlock(returned);
+    this.returnedHeaders = attached === undefined && inlineOriginalHeaders !== '' ? inlineOriginalHeaders : headerBlock(returned);
   }
 
   /** The addresses in the returned original's To and Cc fields (a display name alone gives none). */
@@ -141,6 +145,21 @@ function headerBlock(text: string): string {
   return block.join('\n');
 }
 
+/**
+ * The header block of the first message/rfc822 (or rfc822-headers) part, read from the raw bytes:
+ * for ARF reports, whose reported message is often an inline part mailparser renders as text.
+ * A message/rfc822 part in base64 or quoted-printable is left to mailparser ('' here).
+ */
+function rawOriginalHeaders(bytes: Buffer): string {
+  const text = bytes.toString('latin1');
+  const part = /^Content-Type:[ \t]*(?:message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)\b/im.exec(text);
+  if (part === null) return '';
+  const after = text.slice(part.index);
+  const partHeaderEnd = after.search(/\r?\n\r?\n/);
+  if (partHeaderEnd < 0 || /^Content-Transfer-Encoding:[ \t]*(?:base64|quoted-printable)/im.test(after.slice(0, partHeaderEnd))) return '';
+  return headerBlock(after.slice(partHeaderEnd).replace(/^\s+/, ''));
+}
+
 export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage> {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MAX_PARSE_BYTES));
   const parsed = await simpleParser(bytes, {
@@ -157,5 +176,7 @@ export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage
     const bodyAt = text.search(/\r?\n\r?\n/);
     bodyText = bodyAt < 0 ? '' : text.slice(bodyAt).replace(/^\s+/, '');
   }
-  return new BounceMessage(parsed, bodyText);
+  let inlineOriginalHeaders = '';
+  if (parsed.attachments.some((part) => part.contentType.toLowerCase() === 'message/feedback-report')) inlineOriginalHeaders = rawOriginalHeaders(bytes);
+  return new BounceMessage(parsed, bodyText, inlineOriginalHeaders);
 }

@@ -61,7 +61,8 @@ function arfComplaint(message: BounceMessage): Complaint | undefined {
   const block = (report ?? '').replace(/\r\n?/g, '\n');
   const type = (field(block, 'Feedback-Type') ?? 'abuse').toLowerCase();
   const named = [...fields(block, 'Removal-Recipient'), ...fields(block, 'Original-Rcpt-To')].flatMap((value) => addressesIn(value));
-  const returnPath = addressesIn(field(message.returnedHeaders, 'Return-Path') ?? '')[0];
+  // Not addressesIn(): it stops at `=`, which a VERP local part has.
+  const returnPath = /<?([^<>\s]+@[^<>\s]+)>?/.exec(field(message.returnedHeaders, 'Return-Path') ?? '')?.[1];
   const verp = returnPath === undefined ? undefined : decodeVerp(returnPath)?.recipient;
   const userAgent = field(block, 'User-Agent');
   return {

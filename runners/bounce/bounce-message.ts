@@ -63,7 +63,7 @@ export class BounceMessage {
    * `inlineOriginalHeaders`: the header block of a returned message mailparser rendered into the text (an
    * inline message/rfc822 part loses its Return-Path and Received fields there).
    */
-  constructor(parsed: ParsedMail, bodyText = '', inlineOriginalHeaders = '') {
+  constructor(parsed: ParsedMail, bodyText = '', inlineOriginalHeaders = '', nestedDeliveryStatus: readonly string[] = []) {
     this.headers = parsed.headers;
     const from = parsed.from?.value[0];
     this.from = (from?.address ?? '').toLowerCase();
@@ -81,7 +81,8 @@ export class BounceMessage {
     let text = parsed.text ?? (typeof parsed.html === 'string' ? htmlToText(parsed.html) : '');
     if (text.trim() === '' && parsed.attachments.length === 0) text = bodyText;
     this.text = text.replace(/\r\n?/g, '\n');
-    this.deliveryStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
+    const ownStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
+    this.deliveryStatus = ownStatus.length > 0 ? ownStatus : nestedDeliveryStatus;
     this.feedbackReport = parsed.attachments.find((part) => part.contentType.toLowerCase() === 'message/feedback-report')?.content.toString('utf8');
     this.messageId = parsed.messageId;
     const inlineAt = inlineOriginalStart(this.text);
@@ -160,6 +161,21 @@ function rawOriginalHeaders(bytes: Buffer): string {
   return headerBlock(after.slice(partHeaderEnd).replace(/^\s+/, ''));
 }
 
+/** The bodies of message/delivery-status parts found in the raw bytes (7bit or 8bit only), up to their next boundary line. */
+function rawDeliveryStatus(bytes: Buffer): string[] {
+  const text = bytes.toString('utf8').replace(/\r\n?/g, '\n');
+  const bodies: string[] = [];
+  for (const part of text.matchAll(/^Content-Type:[ \t]*message\/delivery-status\b[^\n]*\n/gim)) {
+    const after = text.slice((part.index ?? 0) + part[0].length);
+    const headerEnd = after.indexOf('\n\n');
+    if (headerEnd < 0 || /^Content-Transfer-Encoding:[ \t]*(?:base64|quoted-printable)/im.test(after.slice(0, headerEnd))) continue;
+    const body = after.slice(headerEnd + 2);
+    const end = body.search(/^--/m);
+    bodies.push(end < 0 ? body : body.slice(0, end));
+  }
+  return bodies;
+}
+
 export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage> {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MAX_PARSE_BYTES));
   const parsed = await simpleParser(bytes, {
@@ -178,5 +194,9 @@ export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage
   }
   let inlineOriginalHeaders = '';
   if (parsed.attachments.some((part) => part.contentType.toLowerCase() === 'message/feedback-report')) inlineOriginalHeaders = rawOriginalHeaders(bytes);
-  return new BounceMessage(parsed, bodyText, inlineOriginalHeaders);
+  // A report forwarded inside another message (a gateway wrapping the DSN it got): mailparser renders the
+  // inner message as text and drops its delivery-status part, so that part is read from the bytes.
+  let nested: string[] = [];
+  if (!parsed.attachments.some((part) => part.contentType.toLowerCase() === 'message/delivery-status') && bytes.indexOf('elivery-status') >= 0) nested = rawDeliveryStatus(bytes);
+  return new BounceMessage(parsed, bodyText, inlineOriginalHeaders, nested);
 }

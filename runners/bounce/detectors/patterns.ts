@@ -46,4 +46,13 @@ export function matchPatterns(patterns: readonly Pattern[], lines: readonly stri
   return [];
 }
 
+/**
+ * A recipient line of a localized report: the address alone (perhaps after a
+ * bullet or a display name, in `<>` or `()`), or followed by the time it was
+ * tried, as Exchange writes it in every language ("anne@example.de am
+ * 03.03.2025 10:02", "... le 03/03/2025", "... el", "... il", "... em", "... op").
+ */
+export const LISTED_ADDRESS =
+  /^\s*(?:[*•-]\s+)?(?:[^<>()@]*[<(])?\s*(?:mailto:)?([^\s@<>()]+@[^\s@<>()]+?)\s*[>)]?\s*(?:[:.;,]\s*)?(?:\s(?:on|am|le|el|il|em|op|den|à|a)\s.*|\s\d.*)?$/i;
+
 export default undefined;

@@ -18,12 +18,15 @@ import { failures, withDiagnostics, type Detector } from '../detector.js';
 
 const START = /^\s*The message that you sent was undeliverable to the following:\s*$/i;
 const END = /^\s*(?:Possibly truncated original message follows|Original message follows|-{3,})/i;
+const SIGN = /The message that you sent was undeliverable to the following:/i;
 const USER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 const groupwise: Detector = {
   name: 'groupwise',
   order: 197,
   detect(message: BounceMessage) {
+    // A cheap look before splitting lines: most messages are not GroupWise's.
+    if (!SIGN.test(message.reportText)) return undefined;
     const lines = message.reportText.split('\n');
     const at = lines.findIndex((line) => START.test(line));
     if (at < 0) return undefined;

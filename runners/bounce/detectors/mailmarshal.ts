@@ -25,12 +25,14 @@ import { failures, withDiagnostics, type Detector } from '../detector.js';
 const REASON_START = /^\s*Could not be delivered because of\s*$/i;
 const RECIPIENTS_START = /^\s*The following recipients were affected:\s*$/i;
 const END = /^\s*(?:Additional Information|={3,}|-{3,})/i;
+/** Whether the report has the recipients heading at all (a cheap look before splitting lines). */
+const SIGN = /^\s*The following recipients were affected:\s*$/im;
 
 const mailMarshal: Detector = {
   name: 'mailmarshal',
   order: 199,
   detect(message: BounceMessage) {
-    if (!message.subject.startsWith('Undeliverable Mail: "') && !RECIPIENTS_START.test(message.reportText)) return undefined;
+    if (!message.subject.startsWith('Undeliverable Mail: "') && !SIGN.test(message.reportText)) return undefined;
     const reason: string[] = [];
     const addresses: string[] = [];
     let section: 'none' | 'reason' | 'recipients' = 'none';

@@ -41,6 +41,11 @@ a score with no bounce for bounceInfoStaleAfter days counts as 0. At
 bounceScoreThreshold delivery is disabled; see \`switchyard lists show LIST\`
 for the bounce settings. Re-enable with: switchyard members enable LIST ADDRESS
 
+Destinations refusing the list (reasons blocked, spamdetected, policyviolation,
+securityerror) are counted per domain, not against members: 24H is the last
+24 hours, TOTAL since the first. Complaints (ARF feedback reports, SES
+complaints) are listed with what the list's complaintAction did.
+
 Exit codes: 0 ok, 1 error (e.g. no such list), 2 bad arguments.`)
     .action(async (listAddress: string, options: { all?: boolean; runWarnings?: boolean; json?: boolean }, command: Command) => {
       const { scores, pass } = await withApp(command, async (app) => {

@@ -114,9 +114,12 @@ export class BounceMessage {
     return this.headers.has(name.toLowerCase());
   }
 
-  /** The text split into lines. */
-  lines(): string[] {
-    return this.text.split('\n');
+  private splitLines: readonly string[] | undefined;
+
+  /** The text split into lines (split once: most detectors look at them). */
+  lines(): readonly string[] {
+    this.splitLines ??= this.text.split('\n');
+    return this.splitLines;
   }
 }
 

@@ -15,7 +15,11 @@
  * Each failed address is scored for its list (src/bounce/processor.ts: one
  * store transaction records the event and updates the member); a member
  * disabled by it gets a notice, and the owners one if the list says so, as
- * `virgin` entries. Auto-replies, challenge-response messages and success
+ * `virgin` entries. A complaint (ARF feedback report, SES complaint) is no
+ * bounce: it is recorded for the member who complained and acted on as the
+ * list's `complaintAction` says (src/app/bounces.ts recordComplaint; one
+ * store transaction, recognised if the entry runs again after a crash).
+ * Auto-replies, challenge-response messages and success
  * reports are dropped (logged). Bounces that name no member, and messages
  * no detector understands, are forwarded to the owners or discarded
  * (`forwardUnrecognizedBouncesTo`); both are counted in `switchyard status`
@@ -33,6 +37,7 @@
  */
 import { z } from 'zod';
 import type { DequeuedEntry } from '../queues/index.js';
+import { recordComplaint } from '../src/app/bounces.js';
 import { lookupList } from '../src/app/list-lookup.js';
 import { buildForward, isOwnForward, type ForwardReason } from '../src/bounce/forward.js';
 import type { VirginNotice } from '../src/bounce/notices.js';
@@ -54,6 +59,10 @@ interface Counters {
   unrecognised: number;
   nonMember: number;
   notBounce: number;
+  /** Complaints (ARF, SES) about a member, recorded and acted on. */
+  complaints: number;
+  /** Complaints naming no member (the provider redacted the recipient, or the list is all it names). */
+  complaintsUnattributed: number;
 }
 
 function validDate(text: string | undefined, fallback: number): Date {
@@ -62,13 +71,14 @@ function validDate(text: string | undefined, fallback: number): Date {
 }
 
 export default class BounceRunner extends StoreRunner {
-  readonly counters: Counters = { unrecognised: 0, nonMember: 0, notBounce: 0 };
+  readonly counters: Counters = { unrecognised: 0, nonMember: 0, notBounce: 0, complaints: 0, complaintsUnattributed: 0 };
 
   protected override runnerDetail(): string | undefined {
-    const { unrecognised, nonMember, notBounce } = this.counters;
+    const { unrecognised, nonMember, notBounce, complaints, complaintsUnattributed } = this.counters;
     const store = super.runnerDetail();
-    if (unrecognised + nonMember + notBounce === 0) return store;
-    const counts = `unrecognised ${unrecognised}, non-member ${nonMember}, not bounces (auto-replies, challenges) ${notBounce} since start`;
+    if (unrecognised + nonMember + notBounce + complaints + complaintsUnattributed === 0) return store;
+    const complained = complaints + complaintsUnattributed === 0 ? '' : `, complaints ${complaints} (naming no member ${complaintsUnattributed})`;
+    const counts = `unrecognised ${unrecognised}, non-member ${nonMember}, not bounces (auto-replies, challenges) ${notBounce}${complained} since start`;
     return store === undefined ? counts : `${store}; ${counts}`;
   }
 
@@ -114,6 +124,21 @@ export default class BounceRunner extends StoreRunner {
     const task: ClassifyTask = { message: entry.message, ...(ingress.data.envelopeRecipient === undefined ? {} : { envelopeRecipient: ingress.data.envelopeRecipient }) };
     const result = await ctx.runTask<Classification>(CLASSIFY_WORKER, task);
     const log = ctx.log.child({ list: list.address, detector: result.detector, ...(result.contentDetector ? { contentDetector: result.contentDetector } : {}) });
+    if (result.notBounce === 'complaint' && result.complaint !== undefined) {
+      const outcome = await recordComplaint(
+        { store: this.store, log },
+        list,
+        { feedbackType: result.complaint.feedbackType, addresses: result.complaint.addresses, at: validDate(ingress.data.receivedAt, this.now()), source: result.messageId ?? `queue entry ${entry.id}` },
+      );
+      if (outcome.kind === 'recorded') {
+        this.count('complaints');
+        log.info({ member: outcome.complaint.address, feedbackType: outcome.complaint.feedbackType, action: outcome.complaint.action, repeat: outcome.repeat, messageId: result.messageId }, 'complaint recorded');
+      } else {
+        this.count('complaintsUnattributed');
+        log.warn({ addresses: result.complaint.addresses, feedbackType: result.complaint.feedbackType, messageId: result.messageId }, 'complaint naming no member of the list: counted, nothing else done');
+      }
+      return;
+    }
     if (result.notBounce !== undefined) {
       this.count('notBounce');
       log.info({ notBounce: result.notBounce, messageId: result.messageId }, 'not a bounce: discarded');

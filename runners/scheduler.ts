@@ -6,6 +6,9 @@
  *   bounce-warnings  the bounce warnings pass; its notices go to `virgin` (shared)
  *   pending-requests remove lapsed membership requests, tell owners of waiting ones (shared)
  *   temp-cleanup     remove temp files crashed writers left in this host's spool
+ *   list-refusals    count the destinations that refused a list in the last 24 hours
+ *                    (blocked, spamdetected, policyviolation, securityerror bounces),
+ *                    for `switchyard status`: read only, on every host
  *
  * A shared job works on the list store, which several hosts may share
  * (`[store] path`): before each run it claims that run in the store
@@ -15,7 +18,10 @@
  *
  * Each job's last run and outcome (ok, failed, skipped: claimed elsewhere) is
  * this service's statusInfo(), shown by `switchyard status --json`; a failed
- * one is also its status detail and an error in the log. A job never takes
+ * one is also its status detail and an error in the log. The last refusal
+ * counts are in statusInfo() (`refusals`) and, as a problem an operator must
+ * act on (a provider blocking the list), in the status detail too: the
+ * master gets the figure from here and never opens the store itself. A job never takes
  * the service down: a busy store or a broken list fails that run, and the
  * next run tries again.
  *
@@ -29,11 +35,15 @@ import { hostname } from 'node:os';
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import { Spool, Switchboard } from '../queues/index.js';
 import { runWarningsPass } from '../src/bounce/warnings.js';
+import { REFUSAL_WINDOW_MS } from '../src/app/bounces.js';
 import { expireHeldPosts } from '../src/app/moderation.js';
 import { runPendingRequestsPass } from '../src/app/subscriptions.js';
-import { openStore, storeOptions, type Store } from '../src/store/index.js';
+import { openStore, storeOptions, type DomainRefusals, type Store } from '../src/store/index.js';
 import { SPOOL_OPTIONS, SWITCHBOARD_OPTIONS, VIRGIN_QUEUE } from './queue-names.js';
 import { Service, type ServiceOptions } from './service.js';
+
+/** How many destinations the status detail names; statusInfo() has them all. */
+const REFUSALS_NAMED = 5;
 
 export type JobOutcome = 'ok' | 'failed' | 'skipped';
 
@@ -65,6 +75,8 @@ export default class SchedulerService extends Service {
   private readonly holder: string;
   private readonly runsInFlight = new Set<Promise<void>>();
   private store: Store | undefined;
+  /** The last list-refusals run's counts (window REFUSAL_WINDOW_MS), most first. */
+  private refusals: DomainRefusals[] = [];
 
   constructor(options: ServiceOptions) {
     super(options);
@@ -75,6 +87,7 @@ export default class SchedulerService extends Service {
       { name: 'bounce-warnings', schedule: schedules.bounceWarnings, shared: true, run: () => this.bounceWarnings() },
       { name: 'pending-requests', schedule: schedules.pendingRequests, shared: true, run: () => this.pendingRequests() },
       { name: 'temp-cleanup', schedule: schedules.tempCleanup, shared: false, run: () => this.cleanTemps(queues.tempMaxAge) },
+      { name: 'list-refusals', schedule: schedules.listRefusals, shared: false, run: () => this.countRefusals() },
     ];
     for (const job of this.jobs) {
       this.status.set(job.name, { name: job.name, schedule: job.schedule, shared: job.shared, runs: 0, lastRunAt: null, lastOutcome: null, lastDetail: '' });
@@ -82,13 +95,18 @@ export default class SchedulerService extends Service {
   }
 
   override statusInfo(): Record<string, unknown> {
-    return { jobs: [...this.status.values()].map((job) => ({ ...job })) };
+    return { jobs: [...this.status.values()].map((job) => ({ ...job })), refusals: this.refusals.map((refusal) => ({ ...refusal, window: '24h' })) };
   }
 
   override statusDetail(): string | undefined {
     const failed = [...this.status.values()].filter((job) => job.lastOutcome === 'failed');
-    if (failed.length === 0) return undefined;
-    return failed.map((job) => `job ${job.name} failed (run of ${job.lastRunAt}): ${job.lastDetail}`).join('; ');
+    const parts = failed.map((job) => `job ${job.name} failed (run of ${job.lastRunAt}): ${job.lastDetail}`);
+    if (this.refusals.length > 0) {
+      const named = this.refusals.slice(0, REFUSALS_NAMED).map((r) => `${r.domain} refused ${r.list} ${r.count} time${r.count === 1 ? '' : 's'} in 24h (${r.reason})`);
+      const more = this.refusals.length > REFUSALS_NAMED ? `; and ${this.refusals.length - REFUSALS_NAMED} more` : '';
+      parts.push(`destinations refusing lists: ${named.join('; ')}${more}; \`switchyard bounces LIST\` has the replies`);
+    }
+    return parts.length === 0 ? undefined : parts.join('; ');
   }
 
   protected async serve(): Promise<void> {
@@ -200,6 +218,15 @@ export default class SchedulerService extends Service {
       log: this.log,
     });
     return `${result.expired} lapsed request${result.expired === 1 ? '' : 's'} removed, owners told of ${result.ownersNotified}`;
+  }
+
+  private async countRefusals(): Promise<string> {
+    const refusals = await this.openedStore().domainRefusals(new Date(this.now() - REFUSAL_WINDOW_MS));
+    const changed = JSON.stringify(refusals) !== JSON.stringify(this.refusals);
+    this.refusals = refusals;
+    if (changed && refusals.length > 0) this.log.warn({ refusals }, 'destinations refusing lists in the last 24 hours');
+    const total = refusals.reduce((sum, refusal) => sum + refusal.count, 0);
+    return `${total} refusal${total === 1 ? '' : 's'} of lists by ${new Set(refusals.map((r) => r.domain)).size} destination(s) in 24h`;
   }
 
   private async cleanTemps(maxAgeMs: number): Promise<string> {

@@ -45,6 +45,8 @@ export class BounceMessage {
   readonly text: string;
   /** The bodies of the message/delivery-status parts (not those inside a returned message). */
   readonly deliveryStatus: readonly string[];
+  /** The body of the message/feedback-report part of an ARF report (RFC 5965), undefined when there is none. */
+  readonly feedbackReport: string | undefined;
   readonly messageId: string | undefined;
   /**
    * The text before the returned original when that is inline (qmail, Exim
@@ -56,8 +58,12 @@ export class BounceMessage {
   readonly returnedHeaders: string;
   private readonly headers: ParsedMail['headers'];
 
-  /** `bodyText`: the raw body, used when the MIME structure gave no text at all (a multipart without boundaries). */
-  constructor(parsed: ParsedMail, bodyText = '') {
+  /**
+   * `bodyText`: the raw body, used when the MIME structure gave no text at all (a multipart without boundaries).
+   * `inlineOriginalHeaders`: the header block of a returned message mailparser rendered into the text (an
+   * inline message/rfc822 part loses its Return-Path and Received fields there).
+   */
+  constructor(parsed: ParsedMail, bodyText = '', inlineOriginalHeaders = '', nestedDeliveryStatus: readonly string[] = []) {
     this.headers = parsed.headers;
     const from = parsed.from?.value[0];
     this.from = (from?.address ?? '').toLowerCase();
@@ -75,13 +81,15 @@ export class BounceMessage {
     let text = parsed.text ?? (typeof parsed.html === 'string' ? htmlToText(parsed.html) : '');
     if (text.trim() === '' && parsed.attachments.length === 0) text = bodyText;
     this.text = text.replace(/\r\n?/g, '\n');
-    this.deliveryStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
+    const ownStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
+    this.deliveryStatus = ownStatus.length > 0 ? ownStatus : nestedDeliveryStatus;
+    this.feedbackReport = parsed.attachments.find((part) => part.contentType.toLowerCase() === 'message/feedback-report')?.content.toString('utf8');
     this.messageId = parsed.messageId;
     const inlineAt = inlineOriginalStart(this.text);
     this.reportText = inlineAt < 0 ? this.text : this.text.slice(0, inlineAt);
     const attached = parsed.attachments.find((part) => /^(?:message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)$/i.test(part.contentType));
     const returned = attached ? attached.content.toString('utf8') : inlineAt < 0 ? '' : this.text.slice(inlineAt);
-    this.returnedHeaders = headerBlock(returned);
+    this.returnedHeaders = attached === undefined && inlineOriginalHeaders !== '' ? inlineOriginalHeaders : headerBlock(returned);
   }
 
   /** The addresses in the returned original's To and Cc fields (a display name alone gives none). */
@@ -106,9 +114,12 @@ export class BounceMessage {
     return this.headers.has(name.toLowerCase());
   }
 
-  /** The text split into lines. */
-  lines(): string[] {
-    return this.text.split('\n');
+  private splitLines: readonly string[] | undefined;
+
+  /** The text split into lines (split once: most detectors look at them). */
+  lines(): readonly string[] {
+    this.splitLines ??= this.text.split('\n');
+    return this.splitLines;
   }
 }
 
@@ -138,6 +149,36 @@ function headerBlock(text: string): string {
   return block.join('\n');
 }
 
+/**
+ * The header block of the first message/rfc822 (or rfc822-headers) part, read from the raw bytes:
+ * for ARF reports, whose reported message is often an inline part mailparser renders as text.
+ * A message/rfc822 part in base64 or quoted-printable is left to mailparser ('' here).
+ */
+function rawOriginalHeaders(bytes: Buffer): string {
+  const text = bytes.toString('latin1');
+  const part = /^Content-Type:[ \t]*(?:message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)\b/im.exec(text);
+  if (part === null) return '';
+  const after = text.slice(part.index);
+  const partHeaderEnd = after.search(/\r?\n\r?\n/);
+  if (partHeaderEnd < 0 || /^Content-Transfer-Encoding:[ \t]*(?:base64|quoted-printable)/im.test(after.slice(0, partHeaderEnd))) return '';
+  return headerBlock(after.slice(partHeaderEnd).replace(/^\s+/, ''));
+}
+
+/** The bodies of message/delivery-status parts found in the raw bytes (7bit or 8bit only), up to their next boundary line. */
+function rawDeliveryStatus(bytes: Buffer): string[] {
+  const text = bytes.toString('utf8').replace(/\r\n?/g, '\n');
+  const bodies: string[] = [];
+  for (const part of text.matchAll(/^Content-Type:[ \t]*message\/delivery-status\b[^\n]*\n/gim)) {
+    const after = text.slice((part.index ?? 0) + part[0].length);
+    const headerEnd = after.indexOf('\n\n');
+    if (headerEnd < 0 || /^Content-Transfer-Encoding:[ \t]*(?:base64|quoted-printable)/im.test(after.slice(0, headerEnd))) continue;
+    const body = after.slice(headerEnd + 2);
+    const end = body.search(/^--/m);
+    bodies.push(end < 0 ? body : body.slice(0, end));
+  }
+  return bodies;
+}
+
 export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage> {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MAX_PARSE_BYTES));
   const parsed = await simpleParser(bytes, {
@@ -154,5 +195,11 @@ export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage
     const bodyAt = text.search(/\r?\n\r?\n/);
     bodyText = bodyAt < 0 ? '' : text.slice(bodyAt).replace(/^\s+/, '');
   }
-  return new BounceMessage(parsed, bodyText);
+  let inlineOriginalHeaders = '';
+  if (parsed.attachments.some((part) => part.contentType.toLowerCase() === 'message/feedback-report')) inlineOriginalHeaders = rawOriginalHeaders(bytes);
+  // A report forwarded inside another message (a gateway wrapping the DSN it got): mailparser renders the
+  // inner message as text and drops its delivery-status part, so that part is read from the bytes.
+  let nested: string[] = [];
+  if (!parsed.attachments.some((part) => part.contentType.toLowerCase() === 'message/delivery-status') && bytes.indexOf('elivery-status') >= 0) nested = rawDeliveryStatus(bytes);
+  return new BounceMessage(parsed, bodyText, inlineOriginalHeaders, nested);
 }

@@ -24,6 +24,7 @@ import { GENERIC_ORDER, type Failures } from './detector.js';
 import { DETECTORS } from './detectors/index.js';
 import { sesNonBounce } from './detectors/amazon-ses.js';
 import { isSuccessReport } from './detectors/dsn.js';
+import { complaintOf, type Complaint } from './complaint.js';
 import { notBounceReason, type NotBounce } from './not-bounce.js';
 import { recipientFacts, type BouncedRecipient } from './recipient-facts.js';
 
@@ -38,6 +39,8 @@ export interface Classification {
   detector: string | null;
   /** Set when the message is not a bounce; the address lists are then empty. */
   notBounce?: NotBounce;
+  /** With notBounce `complaint`: the feedback type and who complained (complaint.ts). */
+  complaint?: Complaint;
   /** With VERP: the detector that recognised the content, if one did. */
   contentDetector?: string;
   /** The bounce message's own Message-ID, for the bounce event's source. */
@@ -54,13 +57,15 @@ interface ContentResult {
   recipients?: BouncedRecipient[];
   detector?: string;
   notBounce?: NotBounce;
+  complaint?: Complaint;
 }
 
-function classifyContent(message: BounceMessage): ContentResult {
+function classifyContent(message: BounceMessage, envelopeRecipient: string | undefined): ContentResult {
   // Before the MTA detectors: a success report's prose names its recipients just as a bounce's does.
   if (isSuccessReport(message)) return { notBounce: 'success-report' };
-  // A complaint (ARF, RFC 5965) or an SES Delivery/Complaint notification: never a bounce.
-  if (message.reportType === 'feedback-report') return { notBounce: 'complaint' };
+  // A complaint (ARF, RFC 5965, or SES) or an SES Delivery notification: never a bounce.
+  const complaint = complaintOf(message, envelopeRecipient);
+  if (complaint !== undefined) return { notBounce: 'complaint', complaint };
   const ses = sesNonBounce(message);
   if (ses !== undefined) return { notBounce: ses };
   for (const detector of DETECTORS) {
@@ -93,9 +98,12 @@ function withMessageId<T extends Classification>(classification: T, message: Bou
 }
 
 export function classify(message: BounceMessage, options: ClassifyOptions = {}): Classification {
-  const content = classifyContent(message);
+  const content = classifyContent(message, options.envelopeRecipient);
   const verp = options.envelopeRecipient === undefined ? undefined : decodeVerp(options.envelopeRecipient);
-  if (content.notBounce) return withMessageId({ permanent: [], temporary: [], recipients: [], detector: null, notBounce: content.notBounce }, message);
+  if (content.notBounce) {
+    const complaint = content.complaint === undefined ? {} : { complaint: content.complaint };
+    return withMessageId({ permanent: [], temporary: [], recipients: [], detector: null, notBounce: content.notBounce, ...complaint }, message);
+  }
   if (verp === undefined) {
     const failures = content.failures ?? { permanent: [], temporary: [] };
     return withMessageId({ permanent: failures.permanent, temporary: failures.temporary, recipients: content.recipients ?? [], detector: content.detector ?? null }, message);

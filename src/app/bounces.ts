@@ -8,7 +8,7 @@
 import { VIRGIN_QUEUE } from '../../runners/queue-names.js';
 import { effectiveScore } from '../bounce/scoring.js';
 import { runWarningsPass, type WarningsPassResult } from '../bounce/warnings.js';
-import type { DeliveryStatus, DomainBounces, MailingList, Member } from '../store/index.js';
+import type { ComplaintAction, ComplaintRecord, DeliveryStatus, DomainBounces, DomainRefusals, MailingList, Member } from '../store/index.js';
 import type { AppContext } from './context.js';
 
 /** Where bounce notices go: the virgin runner delivers them. */
@@ -34,8 +34,15 @@ export interface BounceScores {
   threshold: number;
   /** Destinations refusing the list (blocked, spam, policy, security): not held against members. */
   domains: DomainBounces[];
+  /** The same destinations' refusals in the last REFUSAL_WINDOW_MS (24 hours). */
+  recentRefusals: DomainRefusals[];
+  /** Complaints about members (ARF, SES), newest first, with what was done. */
+  complaints: ComplaintRecord[];
   members: BounceRow[];
 }
+
+/** The window `status` and `bounces` count a destination's refusals of the list over. */
+export const REFUSAL_WINDOW_MS = 24 * 3600 * 1000;
 
 function stateText(member: Member, list: MailingList): string {
   switch (member.deliveryStatus) {
@@ -57,12 +64,16 @@ export async function bounceScores(ctx: Pick<AppContext, 'store' | 'now'>, addre
   const members = await ctx.store.members(list.address, { role: 'member' });
   const reasons = await ctx.store.lastBounceReasons(list.address);
   const domains = await ctx.store.domainBounces(list.address);
+  const recentRefusals = await ctx.store.domainRefusals(new Date(ctx.now().getTime() - REFUSAL_WINDOW_MS), { list: list.address });
+  const complaints = await ctx.store.complaints(list.address);
   const shown = options.all ? members : members.filter((m) => m.bounceScore > 0 || m.lastBounceAt !== null || m.deliveryStatus !== 'enabled' || reasons.has(m.address.toLowerCase()));
   const now = ctx.now();
   return {
     list,
     threshold: list.settings.bounceScoreThreshold,
     domains,
+    recentRefusals,
+    complaints,
     members: shown.map((member) => ({
       address: member.address,
       score: effectiveScore(member, now, list.settings.bounceInfoStaleAfter),
@@ -101,4 +112,56 @@ export async function runBounceWarnings(
   const level = result.warned.length + result.removed.length > 0 ? 'info' : 'debug';
   ctx.log?.[level]({ warned: result.warned, removed: result.removed, staleScoresReset: result.staleScoresReset, lists: result.lists }, 'bounce warnings pass');
   return result;
+}
+
+/** Feedback types that are the recipient saying "this is spam" (RFC 5965): the list acts on these; others (auth-failure, not-spam, virus, other) are recorded only. */
+export const USER_COMPLAINT_TYPES: readonly string[] = ['abuse', 'fraud'];
+
+export interface ComplaintReport {
+  feedbackType: string;
+  /** Who complained, most trusted first (runners/bounce/complaint.ts). */
+  addresses: readonly string[];
+  at: Date;
+  /** The report's Message-ID, or its queue entry. */
+  source: string;
+}
+
+export type ComplaintOutcome =
+  /** No address of the report is a member of the list: nothing recorded. */
+  | { kind: 'non-member' }
+  | { kind: 'recorded'; complaint: ComplaintRecord; repeat: boolean };
+
+/** What the list does about a complaint of `feedbackType`: its complaintAction for a user's spam report, else record only. */
+export function complaintActionFor(list: MailingList, feedbackType: string): ComplaintAction {
+  return USER_COMPLAINT_TYPES.includes(feedbackType.toLowerCase()) ? list.settings.complaintAction : 'record';
+}
+
+/**
+ * A complaint that reached the list's bounces address: recorded for the
+ * first of its addresses that is a member, and acted on as the list's
+ * `complaintAction` says (unsubscribe by default: a complaint is the
+ * recipient telling their provider they do not want the list's mail, and
+ * every further message to them is another complaint against the list's
+ * reputation). No notice goes to the complainer, for the same reason.
+ * One store transaction (Store.recordComplaint); the same report processed
+ * again after a crash is recognised and not acted on twice.
+ */
+export async function recordComplaint(ctx: Pick<AppContext, 'store' | 'log'>, list: MailingList, report: ComplaintReport): Promise<ComplaintOutcome> {
+  const action = complaintActionFor(list, report.feedbackType);
+  for (const address of report.addresses) {
+    let recorded;
+    try {
+      recorded = await ctx.store.recordComplaint({ list: list.address, address, at: report.at, feedbackType: report.feedbackType.toLowerCase(), source: report.source, action });
+    } catch (error) {
+      // An address the store refuses (invalid syntax) is no member of anything.
+      if ((error as { code?: unknown }).code === 'SY_ADDRESS_INVALID') continue;
+      throw error;
+    }
+    if (recorded === null) continue;
+    if (!recorded.repeat) {
+      ctx.log?.warn({ list: list.address, member: recorded.complaint.address, feedbackType: recorded.complaint.feedbackType, action: recorded.complaint.action }, 'complaint about the list by a member');
+    }
+    return { kind: 'recorded', complaint: recorded.complaint, repeat: recorded.repeat };
+  }
+  return { kind: 'non-member' };
 }

@@ -7,7 +7,8 @@
  *
  * with `recipients` (per address: class, reason from src/bounce/reasons.ts,
  * enhanced status, SMTP reply code, the remote MTA's reply text), and
- * with `notBounce` (auto-reply, challenge-response, success-report) and, for
+ * with `notBounce` (auto-reply, challenge-response, success-report, complaint;
+ * a complaint with `complaint`: its feedback type and who complained) and, for
  * VERP, `contentDetector` when they apply. `--envelope-recipient` gives the
  * address the message was delivered to, so VERP is decoded as the runner
  * does. Runs the runner's classifier (runners/bounce/classify.ts) in this
@@ -40,7 +41,8 @@ Output, per file:
   {"file": "...", "permanent": [...], "temporary": [...], "detector": "dsn" | "exim" | ... | null,
    "recipients": [{"address", "permanent", "reason", "status", "reply", "replyText"}, ...]}
   (reason: one of ${REASON_NAMES.join(', ')}; status, reply and replyText when the bounce gives them)
-  plus "notBounce" (auto-reply, challenge-response, success-report) or, with VERP,
+  plus "notBounce" (auto-reply, challenge-response, success-report, complaint) with, for a complaint
+  (ARF feedback report, SES complaint), "complaint": {"feedbackType", "addresses"}; or, with VERP,
   "contentDetector" when they apply; {"file": "...", "error": "..."} for a file that cannot be read.
 
 Exit codes: 0 every file scanned, 1 a file could not be read, 2 bad arguments.`)

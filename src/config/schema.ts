@@ -122,6 +122,10 @@ export const configSchema = z
           'when the scheduler removes expired membership requests and tells owners of requests still waiting (once for all hosts on one store)',
         ),
         heldExpiry: cronExpression('41 * * * *', "when the scheduler discards held posts older than their list's maxDaysToHold (once for all hosts on one store)"),
+        listRefusals: cronExpression(
+          '*/5 * * * *',
+          'when the scheduler counts the destinations that refused a list in the last 24 hours (blocked, spam, policy, security bounces) for `switchyard status`',
+        ),
         leaseTimeout: duration('1h', 'a job run claimed by one host and not finished keeps other hosts from later runs this long (the holder may have died)'),
       })
       .strict()

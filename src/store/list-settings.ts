@@ -117,6 +117,10 @@ export const listSettingsSchema = z.object({
     .default('moderators')
     .describe("who the `who` email command answers: anyone, members only, or nobody by mail (owners use `switchyard members list`)"),
   bannedAddresses: z.array(banPattern).default([]).describe('addresses (or ^regular expressions) that may not subscribe; site-wide ones are [membership] bans'),
+  complaintAction: z
+    .enum(['unsubscribe', 'disable', 'record'])
+    .default('unsubscribe')
+    .describe("a member's spam complaint (ARF feedback report, SES complaint; types abuse and fraud): unsubscribe them, disable their delivery, or only record it"),
 });
 
 export type ListSettings = z.output<typeof listSettingsSchema>;

@@ -191,6 +191,34 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 8,
+    name: 'complaints and hourly list refusals',
+    statements: [
+      // One row per complaint (ARF feedback report, SES complaint) about a member, and what the list did (complaintAction).
+      `CREATE TABLE complaints (
+        id INTEGER PRIMARY KEY,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        address_key TEXT NOT NULL,
+        at TEXT NOT NULL,
+        feedback_type TEXT NOT NULL,
+        source TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('unsubscribe', 'disable', 'record')),
+        UNIQUE (list_id, address_key, at, source)
+      )`,
+      // Refusals of the list (blocked, spamdetected, ...) per destination domain and hour: "gmail.com, 14 in 24h" for status.
+      `CREATE TABLE refusals_hourly (
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        domain TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        hour TEXT NOT NULL,
+        count INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (list_id, domain, reason, hour)
+      )`,
+      `CREATE INDEX refusals_hourly_hour ON refusals_hourly (hour)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

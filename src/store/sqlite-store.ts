@@ -41,7 +41,12 @@ import type {
   AddedMembers,
   BounceEvent,
   BounceScorer,
+  ComplaintAction,
+  ComplaintRecord,
   DomainBounces,
+  DomainRefusals,
+  NewComplaint,
+  RecordedComplaint,
   DeliveryStatus,
   NewBounceEvent,
   RecordedBounce,
@@ -125,6 +130,25 @@ interface DomainBounceRow {
   first_at: string;
   last_at: string;
   last_reply: string;
+}
+
+interface ComplaintRow {
+  id: number;
+  list: string;
+  address: string;
+  at: string;
+  feedback_type: string;
+  source: string;
+  action: ComplaintAction;
+}
+
+function toComplaint(row: ComplaintRow): ComplaintRecord {
+  return { id: row.id, list: row.list, address: row.address, at: new Date(row.at), feedbackType: row.feedback_type, source: row.source, action: row.action };
+}
+
+/** The hour `at` falls in, as the ISO text refusals_hourly keys on (`2026-12-05T13:00`). */
+function hourOf(at: Date): string {
+  return at.toISOString().slice(0, 13) + ':00';
 }
 
 const EVENT_COLUMNS = 'e.id, l.address AS list_address, e.address, e.at, e.permanent, e.source, e.reason, e.status, e.reply';
@@ -286,6 +310,7 @@ export class SqliteStore implements Store {
   private readonly statements = new Map<string, Database.Statement>();
   private memberColumns = MEMBER_COLUMNS;
   private eventColumns = EVENT_COLUMNS;
+  private readonly tables = new Map<string, boolean>();
 
   /** Opens (creating if needed) and migrates; throws StoreBusyError / StoreSchemaError. */
   constructor(options: SqliteStoreOptions) {
@@ -661,6 +686,13 @@ export class SqliteStore implements Store {
            ON CONFLICT (list_id, domain, reason) DO UPDATE SET count = count + 1, last_at = MAX(last_at, excluded.last_at), last_reply = excluded.last_reply`,
         )
         .run(listRow.id, bounce.domain.toLowerCase(), bounce.reason, at, at, (bounce.reply ?? '').slice(0, 500));
+      if (this.hasTable('refusals_hourly')) {
+        this.statement(
+            `INSERT INTO refusals_hourly (list_id, domain, reason, hour, count) VALUES (?, ?, ?, ?, 1)
+             ON CONFLICT (list_id, domain, reason, hour) DO UPDATE SET count = count + 1`,
+          )
+          .run(listRow.id, bounce.domain.toLowerCase(), bounce.reason, hourOf(bounce.at));
+      }
     });
   }
 
@@ -674,6 +706,75 @@ export class SqliteStore implements Store {
         )
         .all(listRow.id) as DomainBounceRow[];
       return rows.map((row) => ({ list: row.list_address, domain: row.domain, reason: row.reason, count: row.count, firstAt: new Date(row.first_at), lastAt: new Date(row.last_at), lastReply: row.last_reply }));
+    });
+  }
+
+  /** Whether `name` exists: a store held at an older schema (targetVersion, upgrade tests) lacks the newer tables. */
+  private hasTable(name: string): boolean {
+    let known = this.tables.get(name);
+    if (known === undefined) {
+      known = this.statement("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+      this.tables.set(name, known);
+    }
+    return known;
+  }
+
+  async domainRefusals(since: Date, options: { list?: string } = {}): Promise<DomainRefusals[]> {
+    return this.guard(() => {
+      if (!this.hasTable('refusals_hourly')) return [];
+      const byList = options.list === undefined ? '' : ' AND r.list_id = ?';
+      const params: unknown[] = [hourOf(since)];
+      if (options.list !== undefined) params.push(this.listRow(options.list).id);
+      const rows = this.statement(
+          `SELECT l.address AS list, r.domain, r.reason, SUM(r.count) AS count FROM refusals_hourly r JOIN lists l ON l.id = r.list_id
+           WHERE r.hour >= ?${byList} GROUP BY l.address, r.domain, r.reason ORDER BY count DESC, l.address, r.domain, r.reason`,
+        )
+        .all(...params) as DomainRefusals[];
+      return rows.map((row) => ({ list: row.list, domain: row.domain, reason: row.reason, count: row.count }));
+    });
+  }
+
+  async recordComplaint(complaint: NewComplaint): Promise<RecordedComplaint | null> {
+    const parsed = parseAddress(complaint.address);
+    const at = complaint.at.toISOString();
+    const source = complaint.source.slice(0, 1000);
+    return this.write(() => {
+      const listRow = this.listRow(complaint.list);
+      const earlier = this.statement(
+          `SELECT c.id, l.address AS list, c.address, c.at, c.feedback_type, c.source, c.action FROM complaints c JOIN lists l ON l.id = c.list_id
+           WHERE c.list_id = ? AND c.address_key = ? AND c.at = ? AND c.source = ?`,
+        )
+        .get(listRow.id, parsed.key, at, source) as ComplaintRow | undefined;
+      // Its queue entry re-run after a crash: recorded and acted on already (the member may be gone by now).
+      if (earlier !== undefined) return { complaint: toComplaint(earlier), repeat: true };
+      const member = this.memberRow(listRow.address, parsed, 'member');
+      if (member === undefined) return null;
+      const { lastInsertRowid } = this.statement(
+          'INSERT INTO complaints (list_id, address, address_key, at, feedback_type, source, action) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(listRow.id, member.address, parsed.key, at, complaint.feedbackType, source, complaint.action);
+      if (complaint.action === 'unsubscribe') {
+        this.statement("DELETE FROM members WHERE list_id = ? AND role = 'member' AND address_key = ?").run(listRow.id, parsed.key);
+      } else if (complaint.action === 'disable') {
+        this.applyMemberChanges(listRow.id, parsed, 'member', member, { deliveryStatus: 'by_user' });
+      }
+      return {
+        complaint: { id: Number(lastInsertRowid), list: listRow.address, address: member.address, at: complaint.at, feedbackType: complaint.feedbackType, source, action: complaint.action },
+        repeat: false,
+      };
+    });
+  }
+
+  async complaints(list: string, options: { limit?: number } = {}): Promise<ComplaintRecord[]> {
+    return this.guard(() => {
+      const listRow = this.listRow(list);
+      if (!this.hasTable('complaints')) return [];
+      const rows = this.statement(
+          `SELECT c.id, l.address AS list, c.address, c.at, c.feedback_type, c.source, c.action FROM complaints c JOIN lists l ON l.id = c.list_id
+           WHERE c.list_id = ? ORDER BY c.at DESC, c.id DESC LIMIT ?`,
+        )
+        .all(listRow.id, options.limit ?? 100) as ComplaintRow[];
+      return rows.map(toComplaint);
     });
   }
 

@@ -81,6 +81,39 @@ export interface DomainBounces {
   lastReply: string;
 }
 
+/** A destination's refusals of one list for one reason over a window (DomainBounces counts all time). */
+export interface DomainRefusals {
+  list: string;
+  domain: string;
+  reason: string;
+  count: number;
+}
+
+/** What a list does about a member's complaint (list setting complaintAction). */
+export const COMPLAINT_ACTIONS = ['unsubscribe', 'disable', 'record'] as const;
+export type ComplaintAction = (typeof COMPLAINT_ACTIONS)[number];
+
+/** One complaint (ARF feedback report, SES complaint) about a member, and what was done. */
+export interface ComplaintRecord {
+  id: number;
+  list: string;
+  address: string;
+  at: Date;
+  /** RFC 5965 Feedback-Type, lower case (`abuse`, `fraud`, `auth-failure`, ...). */
+  feedbackType: string;
+  /** The report's Message-ID, or the queue entry. */
+  source: string;
+  action: ComplaintAction;
+}
+
+export type NewComplaint = Omit<ComplaintRecord, 'id'>;
+
+export interface RecordedComplaint {
+  complaint: ComplaintRecord;
+  /** The same complaint was recorded before (its queue entry re-run after a crash): nothing was done again. */
+  repeat: boolean;
+}
+
 /**
  * Decides a member's bounce state after `event` (src/bounce/scoring.ts):
  * pure, and run inside the store's transaction, so two runners recording
@@ -310,6 +343,18 @@ export interface Store {
   recordDomainBounce(list: string, bounce: { domain: string; reason: string; at: Date; reply?: string }): Promise<void>;
   /** The list's per-domain counts, most recent first. */
   domainBounces(list: string): Promise<DomainBounces[]>;
+  /** Refusals of the list (or of every list) per domain and reason since `since` (hourly resolution), most first. */
+  domainRefusals(since: Date, options?: { list?: string }): Promise<DomainRefusals[]>;
+  /**
+   * Record a complaint about the member `complaint.address` (role member) and
+   * do its action (unsubscribe: remove the member; disable: delivery
+   * `by_user`; record: nothing more), in one transaction. Null when the
+   * address is not a member (nothing recorded). The same complaint again (same
+   * time and source) is neither recorded nor acted on twice.
+   */
+  recordComplaint(complaint: NewComplaint): Promise<RecordedComplaint | null>;
+  /** The list's complaints, newest first, at most `limit` (default 100). */
+  complaints(list: string, options?: { limit?: number }): Promise<ComplaintRecord[]>;
   /** The reason of each member's most recent bounce event, by lower-cased address. */
   lastBounceReasons(list: string): Promise<Map<string, string>>;
   /** Reset to 0 the bounce scores of the list's enabled members whose last bounce is older than `before`; how many. */

@@ -93,6 +93,16 @@ describe('switchyard bounces and members enable', () => {
       ['quiet@example.org', 0, 'enabled'],
     ]);
     expect((await sy('members', 'enable', LIST, 'nobody@example.org')).code).toBe(1);
+
+    // A destination refusing the list: its 24-hour count beside the total, in the table and in --json.
+    const again = openStore(home);
+    const refused = await again.getList(LIST);
+    await applyBounce(again, refused, { address: 'x@gmail.com', permanent: true, at: new Date(at.getTime() - 2 * 86_400_000), source: 'r0', reason: 'blocked', replyText: '550 5.7.1 blocklisted' });
+    for (let i = 1; i <= 2; i++) await applyBounce(again, refused, { address: `y${i}@gmail.com`, permanent: true, at, source: `r${i}`, reason: 'blocked', replyText: '550 5.7.1 blocklisted' });
+    await again.close();
+    const domains = JSON.parse((await sy('bounces', LIST, '--json')).stdout) as { domains: Array<{ domain: string; count: number; last24h: number }> };
+    expect(domains.domains.map((d) => [d.domain, d.count, d.last24h])).toEqual([['gmail.com', 3, 2]]);
+    expect((await sy('bounces', LIST)).stdout).toMatch(/DOMAIN +REASON +24H +TOTAL +LAST +LAST REPLY\ngmail\.com +blocked +2 +3 /);
     expect((await sy('bounces', 'nolist@lists.example.org')).code).toBe(1);
   });
 

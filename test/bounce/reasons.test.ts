@@ -79,6 +79,24 @@ describe('scoring by reason', () => {
     expect(domains.find((d) => d.reason === 'securityerror')?.lastReply).toContain('spamhaus');
   });
 
+  it('counts the refusals of the last 24 hours per domain (what status and bounces show), leaving older ones out', async () => {
+    await bounce('bob@big.example', true, 'blocked');
+    clock += DAY_MS;
+    for (let i = 0; i < 3; i++) {
+      clock += 3600_000;
+      await bounce(i === 0 ? 'cleo@big.example' : 'stranger@big.example', true, 'blocked');
+    }
+    await bounce('anne@example.org', true, 'spamdetected');
+    const since = new Date(clock - DAY_MS + 1);
+    expect(await store.domainRefusals(since, { list: LIST })).toEqual([
+      { list: LIST, domain: 'big.example', reason: 'blocked', count: 3 },
+      { list: LIST, domain: 'example.org', reason: 'spamdetected', count: 1 },
+    ]);
+    expect((await store.domainBounces(LIST)).find((d) => d.domain === 'big.example')?.count).toBe(4);
+    const all = await store.domainRefusals(new Date(0));
+    expect(all[0]).toEqual({ list: LIST, domain: 'big.example', reason: 'blocked', count: 4 });
+  });
+
   it('keeps the reason of each bounce event and gives the last one per member', async () => {
     await bounce('anne@example.org', false, 'mailboxfull');
     clock += DAY_MS;

@@ -99,14 +99,14 @@ describe('bounce runner', () => {
   });
 
   it('forwards an unrecognised bounce to the owners, with the original attached', async () => {
-    const id = await put(corpus('groupwise-undeliverable.eml'), ingress());
+    const id = await put(corpus('exchange-2003-display-name-only.eml'), ingress());
     expect(await settle(id)).toBe('finished');
     const [forward] = await spool.entries('virgin');
     expect(forward?.metadata).toEqual({ listId: LIST, toOwners: true });
     const parsed = await simpleParser(forward!.message);
     expect(parsed.subject).toBe(`Uncaught bounce notification for ${LIST}`);
     expect(parsed.attachments[0]?.contentType).toBe('message/rfc822');
-    expect(parsed.attachments[0]?.content.toString()).toContain('The message that you sent was undeliverable');
+    expect(parsed.attachments[0]?.content.toString()).toContain('Your message did not reach some or all of the intended recipients');
     expect(watch.runner.statusDetail()).toMatch(/^unrecognised 1, non-member 0/);
   });
 

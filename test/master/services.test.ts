@@ -127,10 +127,36 @@ describe('services', () => {
       ['bounce-warnings', true],
       ['pending-requests', true],
       ['temp-cleanup', false],
+      ['list-refusals', false],
     ]);
     for (const job of jobs.filter((j) => j.shared)) {
       expect(['ok', 'skipped']).toContain(job.lastOutcome);
       expect(job.lastRunAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.000Z$/);
     }
+  });
+
+  it('status names the destinations refusing a list in the last 24 hours (text and --json), from the scheduler: the master opens no store', async () => {
+    const dir = await home(testConfig(`[cron]\nlistRefusals = "* * * * * *"\n`));
+    const store = openStore(dir);
+    const list = 'team@lists.example.org';
+    await store.createList({ address: list });
+    const now = new Date();
+    for (let i = 0; i < 14; i++) await store.recordDomainBounce(list, { domain: 'gmail.com', reason: 'blocked', at: now, reply: '550 5.7.1 IP listed on a blocklist' });
+    await store.recordDomainBounce(list, { domain: 'example.net', reason: 'spamdetected', at: now });
+    // Two days ago: outside the window.
+    await store.recordDomainBounce(list, { domain: 'old.example', reason: 'blocked', at: new Date(now.getTime() - 2 * 86_400_000) });
+    await store.close();
+    const m = await master(dir);
+    await m.waitForLine((line) => line.job === 'list-refusals' && line.outcome === 'ok', 'a list-refusals run');
+    const { stdout } = await runCli(['--home', dir, 'status', '--json']);
+    const scheduler = (JSON.parse(stdout) as StatusReport).runners.find((r) => r.name === 'scheduler')!;
+    expect((scheduler.info as { refusals: unknown[] }).refusals).toEqual([
+      { list, domain: 'gmail.com', reason: 'blocked', count: 14, window: '24h' },
+      { list, domain: 'example.net', reason: 'spamdetected', count: 1, window: '24h' },
+    ]);
+    expect(scheduler.detail).toContain(`gmail.com refused ${list} 14 times in 24h (blocked)`);
+    const text = await runCli(['--home', dir, 'status']);
+    expect(text.stdout).toMatch(new RegExp(`\\nscheduler: .*gmail\\.com refused ${list.replaceAll('.', '\\.')} 14 times in 24h \\(blocked\\)`));
+    expect(text.stdout).not.toContain('old.example');
   });
 });

@@ -63,8 +63,8 @@ describe('registries', () => {
     const entries = checkEntries(DETECTOR_REGISTRY);
     expect(entries.map((entry) => entry.module).sort()).toEqual(filesIn('runners/bounce/detectors', ['index.ts', 'patterns.ts']));
     expect(DETECTORS.map((detector) => detector.name)).toEqual([
-      'dsn', 'inline-dsn', 'amazon-ses', 'exim', 'qmail', 'postfix', 'sendmail', 'exchange', 'domino', 'yahoo', 'aol', 'gmx',
-      'simple-match', 'simple-warning', 'returned-original',
+      'dsn', 'inline-dsn', 'amazon-ses', 'exim', 'apache-james', 'qmail', 'postfix', 'sendmail', 'exchange', 'domino', 'yahoo', 'aol', 'gmx',
+      'fml', 'groupwise', 'smtp32', 'mailmarshal', 'simple-match', 'simple-warning', 'returned-original',
     ]);
     const orders = DETECTORS.map((detector) => detector.order);
     expect(orders).toEqual([...orders].sort((a, b) => a - b));

@@ -43,8 +43,22 @@ function objectEnd(text: string, start: number): number {
   return -1;
 }
 
+/** Per message: the classifier asks three times (complaint, delivery, bounce). */
+const parsedOnce = new WeakMap<BounceMessage, { notification: SesNotification | undefined }>();
+
 /** The SES notification in the message's text, or undefined. */
 export function sesNotification(message: BounceMessage): SesNotification | undefined {
+  let cached = parsedOnce.get(message);
+  if (cached === undefined) {
+    cached = { notification: findNotification(message) };
+    parsedOnce.set(message, cached);
+  }
+  return cached.notification;
+}
+
+function findNotification(message: BounceMessage): SesNotification | undefined {
+  // Cheap look first: no JSON object at all, no notification (and no copy of the text).
+  if (!message.text.includes('{"')) return undefined;
   const text = message.text.trim();
   const start = text.indexOf('{"');
   if (start < 0 || start > 200 || !/"(?:notificationType|eventType)"\s*:/.test(text.slice(0, 4000))) return undefined;

@@ -10,18 +10,23 @@ import { Registry } from '../../../src/registry.js';
 import type { Detector } from '../detector.js';
 import amazonSes from './amazon-ses.js';
 import aol from './aol.js';
+import apacheJames from './apache-james.js';
 import domino from './domino.js';
 import dsn from './dsn.js';
 import exchange from './exchange.js';
 import exim from './exim.js';
+import fml from './fml.js';
 import gmx from './gmx.js';
+import groupwise from './groupwise.js';
 import inlineDsn from './inline-dsn.js';
+import mailMarshal from './mailmarshal.js';
 import postfix from './postfix.js';
 import qmail from './qmail.js';
 import returnedOriginal from './returned-original.js';
 import sendmail from './sendmail.js';
 import simpleMatch from './simple-match.js';
 import simpleWarning from './simple-warning.js';
+import smtp32 from './smtp32.js';
 import yahoo from './yahoo.js';
 
 function detector(implementation: Detector, description: string) {
@@ -41,6 +46,11 @@ export const DETECTOR_REGISTRY = new Registry<Detector>('bounce detector')
   .register(detector(yahoo, "Yahoo! Mail's own bounces"))
   .register(detector(aol, "AOL's refusal notices"))
   .register(detector(gmx, 'GMX and web.de bounces'))
+  .register(detector(apacheJames, 'Apache James (AbstractNotify / DSNBounce mailets) bounce reports'))
+  .register(detector(groupwise, 'Novell GroupWise Internet Agent and NTMail "Message status - undeliverable" reports'))
+  .register(detector(smtp32, "IMail SMTP32's failed-recipient lines"))
+  .register(detector(mailMarshal, 'Trustwave Secure Email Gateway (MailMarshal) "Undeliverable Mail" reports'))
+  .register(detector(fml, 'fml mailing-list manager refusing a post from a subscribed list (temporary)'))
   .register(detector(simpleMatch, 'generic failure phrasings of MTAs without a detector of their own'))
   .register(detector(simpleWarning, 'generic delayed-delivery phrasings (temporary failures only)'))
   .register(detector(returnedOriginal, 'last resort: prose reports that return the original with the address in it'))

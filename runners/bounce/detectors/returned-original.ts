@@ -27,7 +27,10 @@ const FAILURE_TEXT =
 const DELAY_TEXT = /\b(?:delayed|deferred|will (?:keep|continue) (?:trying|to try)|will be retried|still trying|warning only|not yet been delivered|temporar(?:y|ily) (?:problem|failure|error))/i;
 /** Field lines whose values look like addresses and are not: message identifiers. */
 const ID_FIELDS = /^\s*(?:Message-I[dD]|In-Reply-To|References|Content-I[dD]|X-[\w-]*I[dD])\s*:.*$/gim;
-const NOT_RECIPIENT_LOCAL = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|no-?reply|abuse|root|daemon|bounces?|double-bounce|sysadmin|support)$/i;
+/** A list's own bounces address (plain or VERP): never a failed recipient, even as the returned original's To. */
+const LIST_BOUNCES_LOCAL = /.-bounces(?:\+.*)?$/i;
+/** Mail-system mailboxes, and a list's own bounces address (plain or VERP), which is never a failed recipient. */
+const NOT_RECIPIENT_LOCAL = /^(?:mailer-daemon|postmaster|mail-daemon|mailerdaemon|no-?reply|abuse|root|daemon|bounces?|double-bounce|sysadmin|support|.+-bounces(?:\+.*)?)$/i;
 
 function localPart(address: string): string {
   return address.slice(0, address.lastIndexOf('@'));
@@ -53,7 +56,7 @@ const returnedOriginal: Detector = {
     const listed = report.split('\n').flatMap((line) => leadingBracketAddress(line));
     if (listed.length > 0) return give(listed);
     const mentioned = report.toLowerCase();
-    const original = message.originalRecipients();
+    const original = message.originalRecipients().filter((address) => !LIST_BOUNCES_LOCAL.test(localPart(address)));
     const named = original.filter((address) => mentioned.includes(address.toLowerCase()));
     if (named.length > 0) return give(named);
     // The report's own addresses, less those that are surely not a failed recipient.

@@ -7,7 +7,7 @@
  */
 import type { BounceMessage } from '../bounce-message.js';
 import { failures, type Detector } from '../detector.js';
-import { matchPatterns, type Pattern } from './patterns.js';
+import { LISTED_ADDRESS, matchPatterns, type Pattern } from './patterns.js';
 
 const ADDR_IN_ANGLES = /<([^<>\s]+@[^<>\s]+)>/;
 
@@ -23,6 +23,46 @@ export const FAILURE_PATTERNS: readonly Pattern[] = [
   { source: 'SLmail, Merak, Kerio', start: /This message could not be delivered to the following address(?:es|\(es\))?/i, end: /^\s*-{3,}|Original message/i },
   { source: 'Mercury, GroupWise gateways', start: /^\s*The following recipients? (?:could|can) not be (?:delivered|reached)/i, end: /^\s*-{3,}/ },
   { source: 'kundenserver.de, mxlogic', start: /A message that you(?: have)? sent could not be delivered to (?:one or more of its|all of its)? ?recipients/i, end: /^-{3,}/, address: /^\s*<?([^\s<>:]+@[^\s<>:]+?)>?:?\s*$/ },
+  {
+    // Exchange, Gmail, Postfix and webmail reports in the languages their users read: one start line, then the
+    // recipients one per line up to the first blank line after them.
+    source: 'localized reports (de, fr, es, it, pt, nl, ja)',
+    start: new RegExp(
+      [
+        // German
+        'Folgende[rn]?(?:\\(r\\))? Empfänger(?:\\(n\\))? konnte(?:n|\\(n\\))? nicht erreicht werden',
+        'Zustellung an (?:die )?(?:folgende[n]?|diese) Empfänger(?: oder Gruppen)? (?:ist )?fehlgeschlagen',
+        'Die Zustellung an folgende Empfänger ist fehlgeschlagen',
+        'Ihre Nachricht konnte (?:an )?(?:die )?folgende[n]? Empfänger nicht (?:zugestellt|übermittelt) werden',
+        // French
+        "Les destinataires suivants n'ont pas pu être (?:joints|atteints)",
+        'La remise (?:du message )?(?:aux|à ces) destinataires(?: ou groupes)?(?: suivants)? a échoué',
+        "Votre message n'a pas pu être (?:remis|distribué) aux destinataires suivants",
+        'Impossible de remettre (?:le|votre) message aux destinataires suivants',
+        // Spanish
+        'No se (?:pudo|ha podido|puede) (?:entregar el mensaje a|llegar a) (?:los siguientes|estos) destinatarios',
+        'Error (?:al entregar|en la entrega) (?:el mensaje )?a (?:los siguientes|estos) destinatarios',
+        // Italian
+        'Impossibile recapitare il messaggio ai seguenti destinatari',
+        'Recapito non riuscito (?:ai seguenti|per questi) destinatari',
+        'Non è stato possibile raggiungere i seguenti destinatari',
+        // Portuguese
+        'Não foi possível (?:entregar a mensagem a(?:os)?|alcançar os) (?:seguintes|estes) destinatários',
+        'Falha (?:na entrega|ao entregar) (?:aos seguintes|para estes|a estes) destinatários',
+        'A entrega falhou para (?:estes|os seguintes) destinatários',
+        // Dutch
+        'De volgende geadresseerden? (?:zijn|is|kon(?:den)?) niet (?:worden )?bereikt',
+        '(?:Uw|Het) bericht (?:kan|kon) niet (?:worden )?bezorgd (?:worden )?(?:bij|aan) (?:de volgende|deze) (?:geadresseerden|ontvangers)',
+        'Bezorging (?:aan|bij) (?:de volgende|deze) (?:geadresseerden|ontvangers)(?: of groepen)? (?:is )?mislukt',
+        // Japanese
+        '次の受信者(?:またはグループ)?への(?:メッセージの?)?配信に失敗しました',
+        '以下の(?:宛先|アドレス|受信者)(?:への|に)(?:配信|送信)(?:でき|出来)ませんでした',
+        '次の(?:宛先|受信者)にメッセージを(?:配信|送信)できませんでした',
+      ].join('|'),
+      'iu',
+    ),
+    address: LISTED_ADDRESS,
+  },
   { source: 'generic "User unknown"', start: /^\s*(?:Unknown user|User unknown|No such user|Mailbox unavailable|Invalid recipient):\s*(\S+@\S+)\s*$/i, address: /^\s*(?:Unknown user|User unknown|No such user|Mailbox unavailable|Invalid recipient):\s*(\S+@\S+)\s*$/i },
 ];
 
@@ -30,7 +70,7 @@ const simpleMatch: Detector = {
   name: 'simple-match',
   order: 900,
   detect(message: BounceMessage) {
-    return failures(matchPatterns(FAILURE_PATTERNS, message.lines()));
+    return failures(matchPatterns(FAILURE_PATTERNS, message.text, message.lines()));
   },
 };
 export default simpleMatch;

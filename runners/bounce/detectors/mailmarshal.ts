@@ -1,0 +1,54 @@
+/**
+ * Trustwave Secure Email Gateway, formerly MailMarshal SMTP (subject
+ * `Undeliverable Mail: "original subject"`):
+ *
+ *     Your message:
+ *        From:    dev@lists.example.org
+ *        Subject: ...
+ *
+ *     Could not be delivered because of
+ *
+ *     550 5.1.1 User unknown
+ *
+ *     The following recipients were affected:
+ *         anne@example.org
+ *
+ *     Additional Information
+ *
+ * The "Your message" block quotes the original sender: only the addresses
+ * under "The following recipients were affected:" failed.
+ */
+import { addressesIn } from '../addresses.js';
+import type { BounceMessage } from '../bounce-message.js';
+import { failures, withDiagnostics, type Detector } from '../detector.js';
+
+const REASON_START = /^\s*Could not be delivered because of\s*$/i;
+const RECIPIENTS_START = /^\s*The following recipients were affected:\s*$/i;
+const END = /^\s*(?:Additional Information|={3,}|-{3,})/i;
+/** Whether the report has the recipients heading at all (a cheap look before splitting lines). */
+const SIGN = /^\s*The following recipients were affected:\s*$/im;
+
+const mailMarshal: Detector = {
+  name: 'mailmarshal',
+  order: 199,
+  detect(message: BounceMessage) {
+    if (!message.subject.startsWith('Undeliverable Mail: "') && !SIGN.test(message.reportText)) return undefined;
+    const reason: string[] = [];
+    const addresses: string[] = [];
+    let section: 'none' | 'reason' | 'recipients' = 'none';
+    for (const line of message.reportText.split('\n')) {
+      if (REASON_START.test(line)) section = 'reason';
+      else if (RECIPIENTS_START.test(line)) section = 'recipients';
+      else if (END.test(line)) section = 'none';
+      else if (section === 'reason' && line.trim() !== '') reason.push(line.trim());
+      else if (section === 'recipients') {
+        if (line.trim() === '' && addresses.length > 0) section = 'none';
+        else addresses.push(...addressesIn(line));
+      }
+    }
+    const found = failures(addresses);
+    if (found === undefined || reason.length === 0) return found;
+    return withDiagnostics(found, new Map(found.permanent.map((address) => [address, reason.join(' ')])));
+  },
+};
+export default mailMarshal;

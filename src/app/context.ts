@@ -31,4 +31,6 @@ export interface AppContext {
   log?: Logger;
   /** Where list lifecycle events go (ListCreated, ListRemoved): the MTA files subscribe. */
   events: AppEvents;
+  /** `[site] owner`: who gets the notices of a list without owners or moderators; unset: postmaster@ the list's domain. */
+  siteOwner?: string;
 }

@@ -10,6 +10,7 @@ import { durationKnob, integerKnob } from './knob-types.js';
 import { smtpSchema } from './smtp-schema.js';
 import { ingressSchema, lmtpSchema } from '../ingress/ingress-schema.js';
 import { mtaSchema } from '../mta/mta-schema.js';
+import { addressProblem } from '../store/address.js';
 
 const duration = durationKnob;
 const integer = integerKnob;
@@ -134,6 +135,20 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('the list store'),
+    site: z
+      .object({
+        owner: z
+          .string()
+          .superRefine((value, ctx) => {
+            const problem = addressProblem(value);
+            if (problem !== null) ctx.addIssue({ code: 'custom', message: `not an address: ${problem}` });
+          })
+          .optional()
+          .describe("where notices for a list without owners or moderators go (held posts, bounces, -owner mail); default postmaster@ the list's domain"),
+      })
+      .strict()
+      .prefault({})
+      .describe('this switchyard site'),
     smtp: smtpSchema,
     lmtp: lmtpSchema,
     ingress: ingressSchema,

@@ -351,14 +351,24 @@ export class SqliteStore implements Store {
     const displayName = list.displayName ?? capitalise(name);
     const settings = parseSettings({ subjectPrefix: `[${displayName}] `, ...list.settings }, true);
     checkHeaderValues({ displayName, settings });
+    const members = (list.members ?? []).map((member) => ({ address: parseAddress(member.address), displayName: member.displayName ?? '', role: member.role ?? 'member' }));
     return this.write(() => {
+      const now = new Date().toISOString();
+      let listId: number;
       try {
-        this.statement('INSERT INTO lists (address, name, domain, display_name, description, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(address, name, domain, displayName, list.description ?? '', JSON.stringify(settings), new Date().toISOString());
+        listId = Number(
+          this.statement('INSERT INTO lists (address, name, domain, display_name, description, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+            .run(address, name, domain, displayName, list.description ?? '', JSON.stringify(settings), now).lastInsertRowid,
+        );
       } catch (error) {
         if (isUniqueViolation(error)) throw new ListExistsError(address);
         throw error;
       }
+      const insert = this.statement(
+        `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (list_id, role, address_key) DO NOTHING`,
+      );
+      for (const member of members) insert.run(listId, member.address.address, member.address.key, member.displayName, member.role, now);
       return this.toList(this.listRow(address));
     });
   }
@@ -641,6 +651,26 @@ export class SqliteStore implements Store {
              AND delivery_status = 'enabled' AND (last_bounce_at IS NULL OR last_bounce_at < ?)`,
         )
         .run(listRow.id, before.toISOString()).changes;
+    });
+  }
+
+  // ------------------------------------------------------ automatic replies
+
+  async countAutoResponse(list: string, address: string, at: Date, limit: number): Promise<{ allowed: boolean; count: number }> {
+    const parsed = parseAddress(address);
+    const day = utcDayStart(at).toISOString().slice(0, 10);
+    return this.write(() => {
+      const listRow = this.listRow(list);
+      const row = this.statement('SELECT count FROM autoresponse_counts WHERE list_id = ? AND address_key = ? AND day = ?').get(listRow.id, parsed.key, day) as
+        | { count: number }
+        | undefined;
+      const sent = row?.count ?? 0;
+      if (sent >= limit) return { allowed: false, count: sent };
+      this.statement(
+        `INSERT INTO autoresponse_counts (list_id, address_key, day, count) VALUES (?, ?, ?, 1)
+         ON CONFLICT (list_id, address_key, day) DO UPDATE SET count = count + 1`,
+      ).run(listRow.id, parsed.key, day);
+      return { allowed: true, count: sent + 1 };
     });
   }
 

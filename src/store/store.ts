@@ -16,8 +16,8 @@ import type { ListSettings, ModerationAction } from './list-settings.js';
 export const ROLES = ['member', 'owner', 'moderator'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Mailman's DeliveryStatus: whether the member gets mail, and if not, who stopped it. */
-export const DELIVERY_STATES = ['enabled', 'by_user', 'by_bounces'] as const;
+/** Mailman's DeliveryStatus: whether the member gets mail, and if not, who stopped it (by_owner: `members disable`). */
+export const DELIVERY_STATES = ['enabled', 'by_user', 'by_bounces', 'by_owner'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATES)[number];
 
 export interface MailingList {
@@ -140,6 +140,8 @@ export interface NewList {
   description?: string;
   /** Default: `[displayName] ` for subjectPrefix, the schema defaults for the rest. */
   settings?: Partial<ListSettings>;
+  /** Owners, moderators (or members) added in the same transaction as the list. */
+  members?: readonly NewMember[];
 }
 
 export interface ListChanges {
@@ -276,6 +278,14 @@ export interface Store {
   lastBounceReasons(list: string): Promise<Map<string, string>>;
   /** Reset to 0 the bounce scores of the list's enabled members whose last bounce is older than `before`; how many. */
   resetStaleBounceScores(list: string, before: Date): Promise<number>;
+
+  /**
+   * Count one automatic reply (Mailman's autoresponse record) from `list` to
+   * `address` on the UTC day of `at`, unless `limit` were sent that day
+   * already: one transaction, so two runners never both send the
+   * eleventh. `allowed` false: none may be sent, nothing was counted.
+   */
+  countAutoResponse(list: string, address: string, at: Date, limit: number): Promise<{ allowed: boolean; count: number }>;
 
   holdMessage(message: NewHeldMessage): Promise<HeldMessage>;
   /** Throws HeldMessageUnknownError. */

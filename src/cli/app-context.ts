@@ -17,9 +17,20 @@ export function withApp<T>(command: Command, work: (app: AppContext, context: St
   return withStore(command, (store, context) => {
     const events = new AppEvents();
     regenerateOnListChange(events, context.home, context.config, store);
-    const app: AppContext = { store, now: () => new Date(), enqueue: spoolEnqueue(homePaths(context.home).queues, context.config.queues.durability), events };
+    const app: AppContext = {
+      store,
+      now: () => new Date(),
+      enqueue: spoolEnqueue(homePaths(context.home).queues, context.config.queues.durability),
+      events,
+      ...(context.config.site.owner === undefined ? {} : { siteOwner: context.config.site.owner }),
+    };
     return work(app, context);
   });
+}
+
+/** Things the operator should fix that do not make the command fail (a list without owner): on stderr. */
+export function printWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) process.stderr.write(`switchyard: warning: ${warning}\n`);
 }
 
 /** A list change stood but something that follows it failed (the MTA files): say so, exit 1. */

@@ -56,7 +56,7 @@ describe('migrations', () => {
     const store = sqlite();
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
-    expect(tables()).toEqual(['approval_claims', 'bounce_domains', 'bounce_events', 'held_decisions', 'held_messages', 'job_leases', 'lists', 'members', 'schema_migrations']);
+    expect(tables()).toEqual(['approval_claims', 'autoresponse_counts', 'bounce_domains', 'bounce_events', 'held_decisions', 'held_messages', 'job_leases', 'lists', 'members', 'schema_migrations']);
     expect(((await stat(file)).mode & 0o777).toString(8)).toBe('660');
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -91,6 +91,44 @@ describe('migrations', () => {
     expect(await current.getMember('dev@example.org', 'anne@example.org')).toMatchObject({ displayName: 'Anne' });
     const held = await current.holdMessage({ list: 'dev@example.org', sender: 'x@example.org', subject: 's', reason: 'r', raw: Buffer.from('m') });
     expect(held.id).toBe(1);
+  });
+
+  it('upgrades a version 6 database to allow delivery disabled by the owner, keeping every member row, bounce field and index', async () => {
+    const v6 = sqlite({ targetVersion: 6 });
+    await v6.createList({ address: 'dev@example.org', members: [{ address: 'boss@example.org', role: 'owner' }] });
+    await v6.addMembers('dev@example.org', [{ address: 'anne@example.org', displayName: 'Anne' }, { address: 'bob@example.org' }]);
+    const at = new Date('2024-06-01T10:00:00Z');
+    await v6.updateMember('dev@example.org', 'bob@example.org', 'member', { deliveryStatus: 'by_bounces', bounceScore: 5, lastBounceAt: at, bounceWarningsSent: 2, lastBounceWarningAt: at, moderationAction: 'hold' });
+    await expect(v6.updateMember('dev@example.org', 'anne@example.org', 'member', { deliveryStatus: 'by_owner' })).rejects.toThrow(/CHECK constraint/);
+    const before = await v6.members('dev@example.org');
+    await v6.close();
+
+    const current = sqlite();
+    expect(current.schemaVersion()).toBe(SCHEMA_VERSION);
+    expect(await current.members('dev@example.org')).toEqual(before);
+    expect((await current.updateMember('dev@example.org', 'anne@example.org', 'member', { deliveryStatus: 'by_owner' })).deliveryStatus).toBe('by_owner');
+    expect(await current.deliveryAddresses('dev@example.org')).toEqual([]);
+    await current.close();
+    const db = new Database(file, { readonly: true });
+    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'members' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    expect(indexes).toEqual(['members_address_key', 'members_bounce_scored', 'members_disabled_by_bounces']);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    db.close();
+  });
+
+  it('countAutoResponse counts per list, address (any case) and UTC day, refusing past the limit without counting', async () => {
+    const store = sqlite();
+    await store.createList({ address: 'dev@example.org' });
+    await store.createList({ address: 'ops@example.org' });
+    const day = new Date('2024-06-01T23:00:00Z');
+    expect(await store.countAutoResponse('dev@example.org', 'Anne@example.org', day, 2)).toEqual({ allowed: true, count: 1 });
+    expect(await store.countAutoResponse('dev@example.org', 'anne@EXAMPLE.org', day, 2)).toEqual({ allowed: true, count: 2 });
+    expect(await store.countAutoResponse('dev@example.org', 'anne@example.org', day, 2)).toEqual({ allowed: false, count: 2 });
+    expect(await store.countAutoResponse('ops@example.org', 'anne@example.org', day, 2)).toEqual({ allowed: true, count: 1 });
+    expect(await store.countAutoResponse('dev@example.org', 'anne@example.org', new Date('2024-06-02T00:00:00Z'), 2)).toEqual({ allowed: true, count: 1 });
+    await store.removeList('dev@example.org');
+    await store.createList({ address: 'dev@example.org' });
+    expect(await store.countAutoResponse('dev@example.org', 'anne@example.org', day, 2)).toEqual({ allowed: true, count: 1 });
   });
 
   it('refuses a database written by a newer switchyard with SY_STORE_SCHEMA', async () => {

@@ -40,7 +40,7 @@ import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../../queues/index.js';
 import { holdNotice, postHeldNotice, rejectNotice, VIRGIN_QUEUE, whyNotNotify } from '../../runners/incoming/notices.js';
 import { RawMessage } from '../mail/raw-message.js';
-import { HeldMessageUnknownError, HeldMessageUnreadableError, type HeldDecisionRecord, type HeldMessage, type MailingList } from '../store/index.js';
+import { HeldMessageUnknownError, HeldMessageUnreadableError, parseAddress, type HeldDecisionRecord, type HeldMessage, type MailingList } from '../store/index.js';
 import type { AppContext } from './context.js';
 
 /** Where an approved post goes back to: the incoming runner's queue. */
@@ -207,9 +207,19 @@ function whyNotTellPoster(list: MailingList, held: HeldMessage, message: RawMess
 export async function sendHeldNotices(ctx: Pick<AppContext, 'store' | 'now' | 'enqueue'>, list: MailingList, held: HeldMessage, message: RawMessage): Promise<HeldNotices> {
   const forModerators = holdNotice(list, held, ctx.now());
   const moderators = await ctx.enqueue(VIRGIN_QUEUE, forModerators.message, forModerators.metadata);
-  const why = whyNotTellPoster(list, held, message) ?? (await countAutoResponse(ctx, list, held.sender));
+  const why = whyNotTellPoster(list, held, message);
   if (why !== null) return { moderators, poster: { skipped: why } };
-  const forPoster = postHeldNotice(list, held, ctx.now());
+  let forPoster: ReturnType<typeof postHeldNotice>;
+  try {
+    parseAddress(held.sender);
+    forPoster = postHeldNotice(list, held, ctx.now());
+  } catch (error) {
+    // A sender that is no address, or no header may carry (AddressInvalidError, HeaderValueError): the post
+    // stays held and the moderators know; only this courtesy is lost.
+    return { moderators, poster: { skipped: `no notice can be written to ${JSON.stringify(held.sender)}: ${(error as Error).message}` } };
+  }
+  const limited = await countAutoResponse(ctx, list, held.sender);
+  if (limited !== null) return { moderators, poster: { skipped: limited } };
   return { moderators, poster: { to: held.sender, entry: await ctx.enqueue(VIRGIN_QUEUE, forPoster.message, forPoster.metadata) } };
 }
 

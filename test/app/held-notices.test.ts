@@ -114,6 +114,15 @@ describe('held-post notices', () => {
     for (let i = 0; i < 12; i++) expect('entry' in (await notify(app)).result.poster).toBe(true);
   });
 
+  it('a sender no header field may carry loses only the poster notice: the moderators are told', async () => {
+    const app = await setup();
+    const { message } = await hold(app);
+    const held = await app.store.holdMessage({ list: LIST, sender: 'odd\r\nBcc: victim@example.com', subject: 's', reason: 'r', raw: message.toBuffer(), metadata: {} });
+    const result = await sendHeldNotices(app, await app.store.getList(LIST), held, message);
+    expect(result.poster).toEqual({ skipped: expect.stringContaining('no notice can be written') });
+    expect(app.enqueued.map((e) => e.metadata.notice)).toEqual(['held']);
+  });
+
   it('holdState: waiting while held, then the decision', async () => {
     const app = await setup();
     const { held } = await hold(app);

@@ -13,6 +13,7 @@ import { openStore, type Store } from '../../src/store/index.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { decideHeld, sendHeldNotices } from '../../src/app/moderation.js';
 import { spoolEnqueue } from '../../src/app/spool-enqueue.js';
+import { runCli } from '../support/cli.js';
 import { cleanup, makeSpool, runnerOptions, startRunner, type RunnerWatch, type Spool } from '../runners/harness.js';
 import { LIST } from './fixtures/messages.js';
 
@@ -135,5 +136,29 @@ describe('virgin runner', () => {
     const dropped = (await spool.log()).filter((line) => typeof line.msg === 'string' && line.msg.startsWith('stale notice about held post'));
     expect(dropped.map((line) => line.notice).sort()).toEqual(['held', 'post-held']);
     expect(dropped[0]).toMatchObject({ held: decided.id, why: expect.stringContaining('approve by mod') });
+  });
+
+  it('drops a hold notice requeued from shunt (`switchyard queue requeue`) after its post was approved', async () => {
+    const { spool, start } = await setup({ noRunner: true });
+    const app = { store: store!, now: () => new Date(), enqueue: spoolEnqueue(spool.queues, 'none') };
+    const list = await store!.getList(LIST);
+    const post = RawMessage.parse(Buffer.from('From: guest@example.com\r\nSubject: shunted\r\n\r\nHello\r\n'));
+    const held = await store!.holdMessage({ list: LIST, sender: 'guest@example.com', subject: 'shunted', reason: 'post from a non-member', raw: post.toBuffer() });
+    const { moderators } = await sendHeldNotices(app, list, held, post);
+    // As the virgin runner of an earlier switchyard did for a list without owners: the notice went to shunt.
+    const virgin = spool.switchboard('virgin');
+    await virgin.dequeue(moderators);
+    const shunted = await virgin.moveTo(moderators, 'shunt', { reason: 'NoRecipientsError' });
+    await decideHeld(app, LIST, held.id, { decision: 'approve', by: 'mod' });
+    const requeued = await runCli(['--home', spool.dir, 'queue', 'requeue', shunted]);
+    expect(requeued.code, requeued.stderr).toBe(0);
+
+    const watch = await start();
+    const ends = await watch.endsAtLeast(2);
+    expect(ends.map((end) => end.outcome)).toEqual(['finished', 'finished']);
+    expect(await spool.entries('out')).toHaveLength(0);
+    expect(await spool.entries('shunt')).toHaveLength(0);
+    const dropped = (await spool.log()).filter((line) => typeof line.msg === 'string' && line.msg.startsWith(`stale notice about held post #${held.id}`));
+    expect(dropped.map((line) => line.notice).sort()).toEqual(['held', 'post-held']);
   });
 });

@@ -71,6 +71,8 @@ export const virginEntrySchema = z
     recipients: z.array(z.string()).optional(),
     toOwners: z.boolean().optional(),
     sender: z.string().optional(),
+    /** A notice about a held post: dropped once that post no longer waits. */
+    heldId: z.number().int().positive().optional(),
   })
   .passthrough();
 

@@ -17,12 +17,22 @@
  * the rest byte for byte. The out entry keeps the entry's `notice` kind, so
  * the outgoing runner never writes a notice about a refused notice.
  *
+ * `toOwners` for a list with neither owners nor moderators goes to the site
+ * owner (`[site] owner`, default postmaster@ the list's domain), with a
+ * warning in the log: such a notice used to end in `shunt` with
+ * NoRecipientsError, seen only as `FAILED 1` in `switchyard status`.
+ *
+ * A notice about a held post (metadata `heldId`: the moderators' notice and
+ * the poster's "awaits approval") is dropped, with a log line, once that
+ * post no longer waits (approved, rejected, discarded, expired, its list
+ * removed): still queued behind a slow runner, or requeued from shunt or
+ * retry after the decision, it would ask about something already decided.
+ *
  * Recipients are deduplicated (case-insensitively) and invalid ones are
  * dropped with a warning. An entry with nobody left to deliver to goes to
- * `shunt` (NoRecipientsError: e.g. a list without owners; add some and
- * `switchyard queue requeue` it); one naming a list that does not exist
- * while it needs the list (toOwners) goes to `shunt` with ListUnknownError.
- * A busy list store: temporary (to `retry`).
+ * `shunt` (NoRecipientsError: only invalid recipients given); one naming a
+ * list that does not exist while it needs the list (toOwners) goes to
+ * `shunt` with ListUnknownError. A busy list store: temporary (to `retry`).
  *
  * Files: only the entry's own forward (or the base class's moves). Killed
  * before the forward: the `.bak` is recovered and the entry runs again.
@@ -34,6 +44,8 @@ import { limitLineLength } from '../src/mail/line-length.js';
 import { RawMessage } from '../src/mail/raw-message.js';
 import { bouncesAddress } from '../src/mail/verp.js';
 import { lookupList } from '../src/app/list-lookup.js';
+import { noticeAdmins } from '../src/app/list-admins.js';
+import { holdState } from '../src/app/moderation.js';
 import { normalAddress } from './incoming/addresses.js';
 import { MalformedEntryError, NoRecipientsError, unknownListError } from './incoming/errors.js';
 import { outMetadata, type OutEntry } from './outgoing/out-entry.js';
@@ -48,11 +60,22 @@ const OUT_ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;
 
 export default class VirginRunner extends StoreRunner {
 
-  private async owners(listId: string): Promise<string[]> {
+  private async owners(listId: string, ctx: EntryContext): Promise<string[]> {
     const { list } = await lookupList(this.store, listId);
     if (list === null) throw unknownListError(listId, VIRGIN_QUEUE);
-    const admins = [...(await this.store.members(list.address, { role: 'owner' })), ...(await this.store.members(list.address, { role: 'moderator' }))];
-    return admins.map((member) => member.address);
+    const admins = await noticeAdmins(this.store, list, this.options.config?.site.owner);
+    if (admins.siteOwner !== null) {
+      ctx.log.warn({ list: list.address, siteOwner: admins.siteOwner }, `${list.address} has no owners or moderators: notice sent to the site owner ${admins.siteOwner}`);
+    }
+    return admins.addresses;
+  }
+
+  /** Why a notice about held post `heldId` is stale (the post no longer waits), or null while it waits. */
+  private async staleHold(heldId: number): Promise<string | null> {
+    const state = await holdState({ store: this.store }, heldId);
+    if (state.waiting) return null;
+    const { decision } = state;
+    return decision === null ? `held post #${heldId} no longer exists` : `held post #${heldId} was decided on: ${decision.decision} by ${decision.decidedBy} at ${decision.decidedAt.toISOString()}`;
   }
 
   protected async processWithStore(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
@@ -61,8 +84,15 @@ export default class VirginRunner extends StoreRunner {
       if (typeof entry.metadata.listId !== 'string') throw unknownListError(undefined, VIRGIN_QUEUE);
       throw new MalformedEntryError(VIRGIN_QUEUE, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(metadata)'}: ${issue.message}`));
     }
-    const { listId, recipients = [], toOwners = false, sender } = parsed.data;
-    const candidates = [...recipients, ...(toOwners ? await this.owners(listId) : [])];
+    const { listId, recipients = [], toOwners = false, sender, heldId } = parsed.data;
+    if (heldId !== undefined) {
+      const stale = await this.staleHold(heldId);
+      if (stale !== null) {
+        ctx.log.info({ list: listId, held: heldId, notice: entry.metadata.notice, why: stale }, `stale notice about held post #${heldId} dropped, not sent: ${stale}`);
+        return;
+      }
+    }
+    const candidates = [...recipients, ...(toOwners ? await this.owners(listId, ctx) : [])];
     const seen = new Set<string>();
     const deliverTo: string[] = [];
     const invalid: string[] = [];
@@ -79,7 +109,7 @@ export default class VirginRunner extends StoreRunner {
     }
     if (invalid.length > 0) ctx.log.warn({ invalid }, 'virgin entry: invalid recipients dropped');
     if (deliverTo.length === 0) {
-      throw new NoRecipientsError(listId, toOwners ? 'no valid recipients and the list has no owners or moderators' : 'no valid recipients');
+      throw new NoRecipientsError(listId, toOwners ? 'no valid recipients: the owners, moderators or site owner are invalid addresses' : 'no valid recipients');
     }
     const checked = outEntrySchema.safeParse({ listId, sender: sender ?? bouncesAddress(listId), recipients: deliverTo });
     if (!checked.success) throw new MalformedEntryError(VIRGIN_QUEUE, checked.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));

@@ -82,7 +82,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_TASK_TIMEOUT: doc('a worker-pool task ran past its limit; the entry went to `shunt`', '`pool.taskTimeout`, then `queue requeue`'),
   SY_TASK_CRASHED: doc('a worker-pool task crashed its thread; the entry went to `shunt`', 'the shunt entry records the error'),
   SY_MALFORMED_ENTRY: doc('an `in` or `virgin` entry\'s metadata has a field of the wrong type; the entry went to `shunt`', 'the message names the field'),
-  SY_NO_RECIPIENTS: doc('a `virgin` entry had nobody to deliver to (e.g. a list without owners or moderators); the entry went to `shunt`', 'add owners, then `queue requeue`'),
+  SY_NO_RECIPIENTS: doc('a `virgin` entry had no valid address to deliver to (a list without owners or moderators is not this: its notices go to `[site] owner`); the entry went to `shunt`', 'fix the addresses, then `queue requeue`'),
   SY_PIPELINE_UNKNOWN_HANDLER: doc('a list\'s `postingPipeline` names a handler that does not exist; the entry went to `shunt` unchanged', 'fix the setting (`lists set`), then `queue requeue`'),
   SY_CHAIN_UNKNOWN: doc('a list\'s stored `postingChain` names a chain that is not registered; the entry went to `shunt` unchanged', '`lists set LIST postingChain default`, then `queue requeue`'),
   SY_BOUNCE_ENTRY: doc('a `bounces` entry without a `listId`, or an outgoing bounce event with a field of the wrong type; the entry went to `shunt`', 'the message names the field'),
@@ -118,7 +118,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   ),
   SY_LIST_EXISTS: doc('a list with that posting address exists already'),
   SY_LIST_NAME_INVALID: doc('not a usable list address: `NAME@DOMAIN`, NAME 1-64 of a-z, 0-9, `.`, `_`, `-`, not ending in `-request`, `-bounces`, ...', '', { exitCode: EXIT_USAGE }),
-  SY_LIST_SETTING: doc('no such list setting, or a value it does not take; the message names the key', '`switchyard lists show LIST` lists them', { exitCode: EXIT_USAGE }),
+  SY_LIST_SETTING: doc('no such list setting, or a value it does not take (a non-member pattern that is no address, an invalid or catastrophic `^regex`); the message names the key', '`switchyard lists show LIST` lists them', { exitCode: EXIT_USAGE }),
   SY_HEADER_SETTING: doc(
     'a list value that goes into mail headers holds CR, LF, NUL or another control character, or a `replyToAddress` that is not exactly one address (`address` or `Name <address>`): `lists create`/`lists set` refuse it, nothing is stored',
     'set a one-line value',

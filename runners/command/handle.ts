@@ -19,6 +19,7 @@
  */
 import type { Logger } from 'pino';
 import { commandReplyNotice } from '../../src/app/membership-notices.js';
+import { AUTORESPONSE_KIND, countAutoResponse } from '../../src/app/moderation.js';
 import { MEMBERSHIP_NOTICE_QUEUE, type MembershipOptions, type SubscriptionContext } from '../../src/app/subscriptions.js';
 import { normaliseHeaderLineEndings } from '../../src/mail/header-line-endings.js';
 import { oneLine } from '../../src/mail/header-field.js';
@@ -32,8 +33,8 @@ import type { CommandContext, CommandResult } from './email-command.js';
 import { parseCommands, type ParsedCommand } from './parse.js';
 import { EMAIL_COMMANDS, resolveCommandWord } from './registry.js';
 
-/** The autoresponse counter maxAutoResponsesPerDay limits (per list, address and UTC day). */
-export const AUTORESPONSE_KIND = 'autoresponse';
+/** The autoresponse counter maxAutoResponsesPerDay limits (per list, address and UTC day), shared with the moderation notices. */
+export { AUTORESPONSE_KIND };
 
 export interface CommandMessage {
   list: MailingList;
@@ -90,9 +91,6 @@ function impliedCommand(input: CommandMessage): ParsedCommand | undefined {
   }
 }
 
-function utcDay(date: Date): string {
-  return date.toISOString().slice(0, 10);
-}
 
 export async function handleCommandMessage(app: SubscriptionContext, membership: MembershipOptions, input: CommandMessage, log?: Logger): Promise<Handled> {
   const { list } = input;
@@ -142,8 +140,9 @@ export async function handleCommandMessage(app: SubscriptionContext, membership:
   while (replyLines.at(-1) === '') replyLines.pop();
   const needed = runs.length === 0 || runs.some(({ result }) => !result.mailedSender && !result.rateLimited);
   if (!needed) return { outcome: 'handled', sender: from, runs, reply: 'not-needed', lines: replyLines };
-  if (!(await app.store.takeAutoResponse(list.address, from, AUTORESPONSE_KIND, utcDay(app.now()), list.settings.maxAutoResponsesPerDay))) {
-    log?.warn({ list: list.address, sender: from }, 'command reply not sent: maxAutoResponsesPerDay reached for this address');
+  const limited = await countAutoResponse(app, list, from);
+  if (limited !== null) {
+    log?.warn({ list: list.address, sender: from, why: limited }, 'command reply not sent: maxAutoResponsesPerDay reached for this address');
     return { outcome: 'handled', sender: from, runs, reply: 'limited', lines: replyLines };
   }
   const messageId = message.get('Message-ID');

@@ -5,9 +5,11 @@
  *   hold     the post (as the chain left it: Approved: headers removed) is
  *            stored with its reason and entry metadata in the list store
  *            (one SQLite transaction), then a notice for the moderators and
- *            owners is enqueued on `virgin`.
+ *            owners, and one for the poster, are enqueued on `virgin`
+ *            (src/app/moderation.ts sendHeldNotices).
  *   reject   a notice with the reason goes to the poster through `virgin`,
- *            unless that could start a mail loop (src/mail/moderation-notices.ts whyNotNotify).
+ *            unless that could start a mail loop (src/mail/moderation-notices.ts whyNotNotify)
+ *            or the poster had the list's maxAutoResponsesPerDay today.
  *   discard  only logged.
  *
  * Crash windows (the runner then finishes the `in` entry; killed before that,
@@ -22,10 +24,11 @@
  */
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../queues/index.js';
+import { countAutoResponse, sendHeldNotices } from '../../src/app/moderation.js';
 import type { RawMessage } from '../../src/mail/raw-message.js';
 import type { HeldMessage, MailingList, Store } from '../../src/store/index.js';
 import type { ChainDecision } from './chain.js';
-import { holdNotice, rejectNotice, whyNotNotify } from '../../src/mail/moderation-notices.js';
+import { rejectNotice, whyNotNotify } from '../../src/mail/moderation-notices.js';
 import { VIRGIN_QUEUE } from '../queue-names.js';
 
 export interface ActionContext {
@@ -40,7 +43,12 @@ export interface ActionContext {
   readonly entryId: string;
   /** How often the entry was recovered after a crash (0 on a first run). */
   readonly restores: number;
-  enqueue(queue: string, message: Buffer, metadata: JsonObject): Promise<unknown>;
+  enqueue(queue: string, message: Buffer, metadata: JsonObject): Promise<string>;
+}
+
+/** The application context (src/app/) the use cases called from here need. */
+function appContext(ctx: ActionContext) {
+  return { store: ctx.store, now: () => new Date(ctx.now()), enqueue: (queue: string, message: Uint8Array, metadata: JsonObject) => ctx.enqueue(queue, Buffer.from(message), metadata) };
 }
 
 function envelopeSender(metadata: JsonObject): string | undefined {
@@ -68,14 +76,14 @@ export async function hold(ctx: ActionContext, decision: ChainDecision): Promise
       metadata: { ...ctx.metadata, heldFromEntry: ctx.entryId },
     }));
   if (existing) ctx.log.warn({ held: held.id }, 'post was already held by an earlier run of this entry: not held twice');
-  const notice = holdNotice(ctx.list, held, new Date(ctx.now()));
-  await ctx.enqueue(VIRGIN_QUEUE, notice.message, notice.metadata);
-  ctx.log.info({ rule: decision.rule, held: held.id, sender: held.sender, reason: decision.reason }, `post held by rule ${decision.rule}`);
+  const notices = await sendHeldNotices(appContext(ctx), ctx.list, held, ctx.message);
+  const poster = 'skipped' in notices.poster ? `not sent: ${notices.poster.skipped}` : 'sent';
+  ctx.log.info({ rule: decision.rule, held: held.id, sender: held.sender, reason: decision.reason, posterNotice: poster }, `post held by rule ${decision.rule}`);
   return held;
 }
 
 export async function reject(ctx: ActionContext, decision: ChainDecision): Promise<void> {
-  const why = whyNotNotify(ctx.message, ctx.sender, envelopeSender(ctx.metadata));
+  const why = whyNotNotify(ctx.message, ctx.sender, envelopeSender(ctx.metadata)) ?? (await countAutoResponse(appContext(ctx), ctx.list, ctx.sender!));
   if (why === null) {
     const notice = rejectNotice(
       ctx.list,

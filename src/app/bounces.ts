@@ -50,6 +50,8 @@ function stateText(member: Member, list: MailingList): string {
       return 'enabled';
     case 'by_user':
       return 'disabled by member';
+    case 'by_owner':
+      return 'disabled by the owner';
     case 'by_bounces':
       return `disabled by bounces (reminders ${member.bounceWarningsSent}/${list.settings.bounceYouAreDisabledWarnings})`;
   }

@@ -48,4 +48,6 @@ export interface AppContext {
   events: AppEvents;
   /** What settings naming registry entries are checked against when set. */
   settingRegistries: SettingRegistries;
+  /** `[site] owner`: who gets the notices of a list without owners or moderators; unset: postmaster@ the list's domain. */
+  siteOwner?: string;
 }

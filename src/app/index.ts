@@ -10,6 +10,8 @@ export * from './list-lookup.js';
 export * from './lists.js';
 export * from './membership.js';
 export * from './moderation.js';
+export * from './list-admins.js';
+export * from './nonmembers.js';
 export * from './bounces.js';
 export * from './subscriptions.js';
 export * from './membership-notices.js';

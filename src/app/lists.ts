@@ -24,6 +24,7 @@ import {
   type Store,
 } from '../store/index.js';
 import type { AppContext, SettingRegistries } from './context.js';
+import { ownerWarning } from './list-admins.js';
 
 /** A list with what an operator wants to know about it at a glance. */
 export interface ListOverview {
@@ -32,6 +33,8 @@ export interface ListOverview {
   counts: Record<Role, number>;
   /** Posts waiting for a moderator. */
   held: number;
+  /** What an operator should fix (a list without owner). */
+  warnings: string[];
 }
 
 /** Settings as they may be shown: the moderator password's hash never leaves the store. */
@@ -67,8 +70,12 @@ async function roleCounts(store: Store, list: string): Promise<Record<Role, numb
   return counts;
 }
 
-async function overviewOf(store: Store, list: MailingList): Promise<ListOverview> {
-  return { list, counts: await roleCounts(store, list.address), held: await store.countHeld(list.address) };
+type OverviewContext = Pick<AppContext, 'store' | 'siteOwner'>;
+
+async function overviewOf(ctx: OverviewContext, list: MailingList): Promise<ListOverview> {
+  const counts = await roleCounts(ctx.store, list.address);
+  const warning = ownerWarning(list, counts, ctx.siteOwner);
+  return { list, counts, held: await ctx.store.countHeld(list.address), warnings: warning === null ? [] : [warning] };
 }
 
 /**
@@ -87,12 +94,25 @@ export function checkRegistryNames(registries: SettingRegistries, settings: Part
   }
 }
 
-/** Create a list with the default settings (ListExistsError if it exists); then ListCreated. */
-export async function createList(ctx: Pick<AppContext, 'store' | 'events' | 'settingRegistries'>, newList: NewList): Promise<CreatedList> {
+export interface CreateListRequest extends Omit<NewList, 'members'> {
+  /** Added as owners with the list, in its transaction (Mailman's `mailman create --owner`). */
+  owners?: readonly string[];
+  moderators?: readonly string[];
+}
+
+/**
+ * Create a list with the default settings and its owners and moderators, in
+ * one store transaction (ListExistsError if it exists; an invalid address
+ * creates nothing); then ListCreated. A list created without an owner is
+ * created, with a warning in the overview.
+ */
+export async function createList(ctx: Pick<AppContext, 'store' | 'events' | 'siteOwner' | 'settingRegistries'>, request: CreateListRequest): Promise<CreatedList> {
+  const { owners = [], moderators = [], ...newList } = request;
   if (newList.settings !== undefined) checkRegistryNames(ctx.settingRegistries, newList.settings);
-  const list = await ctx.store.createList(newList);
+  const members = [...owners.map((address) => ({ address, role: 'owner' as const })), ...moderators.map((address) => ({ address, role: 'moderator' as const }))];
+  const list = await ctx.store.createList({ ...newList, members });
   const subscriberErrors = await ctx.events.emit({ type: 'ListCreated', list });
-  return { overview: { list, counts: { member: 0, owner: 0, moderator: 0 }, held: 0 }, subscriberErrors };
+  return { overview: await overviewOf(ctx, list), subscriberErrors };
 }
 
 /** What removing the list would delete: to say so before the operator confirms. ListUnknownError if none. */
@@ -110,15 +130,15 @@ export async function removeList(ctx: Pick<AppContext, 'store' | 'events'>, addr
 }
 
 /** Every list with its counts, by address. */
-export async function listLists(ctx: Pick<AppContext, 'store'>): Promise<ListOverview[]> {
+export async function listLists(ctx: OverviewContext): Promise<ListOverview[]> {
   const result: ListOverview[] = [];
-  for (const list of await ctx.store.lists()) result.push(await overviewOf(ctx.store, list));
+  for (const list of await ctx.store.lists()) result.push(await overviewOf(ctx, list));
   return result;
 }
 
 /** One list with its counts; ListUnknownError if none. */
-export async function showList(ctx: Pick<AppContext, 'store'>, address: string): Promise<ListOverview> {
-  return overviewOf(ctx.store, await ctx.store.getList(address));
+export async function showList(ctx: OverviewContext, address: string): Promise<ListOverview> {
+  return overviewOf(ctx, await ctx.store.getList(address));
 }
 
 /** One setting's value as it may be shown (the password only as `(set)`); ListUnknownError, ListSettingError. */
@@ -142,10 +162,10 @@ export interface SetListValue {
  * such (ListSettingError) even for a list that does not exist; a value
  * naming registry entries must name registered ones (RegistryUnknownError).
  */
-export async function setListValue(ctx: Pick<AppContext, 'store' | 'settingRegistries'>, address: string, key: string, text: string): Promise<SetListValue> {
+export async function setListValue(ctx: OverviewContext & Pick<AppContext, 'settingRegistries'>, address: string, key: string, text: string): Promise<SetListValue> {
   const changes: ListChanges = isListField(key) ? { [key]: text } : { settings: parseSettingValue(key, text) };
   if (changes.settings !== undefined) checkRegistryNames(ctx.settingRegistries, changes.settings);
   const list = await ctx.store.updateList(address, changes);
   const value = isListField(key) ? list[key] : shownSettings(list)[key as SettingKey];
-  return { overview: await overviewOf(ctx.store, list), value };
+  return { overview: await overviewOf(ctx, list), value };
 }

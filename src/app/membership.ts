@@ -11,7 +11,7 @@
  * killed between them the address holds both roles, and running it again
  * finishes the change).
  */
-import { MemberUnknownError, type Member, type Role } from '../store/index.js';
+import { MemberUnknownError, type Member, type ModerationAction, type Role } from '../store/index.js';
 import { formatMemberLine, importMembers as importMemberLines, type ImportResult } from '../store/member-import.js';
 import type { AppContext } from './context.js';
 
@@ -41,6 +41,24 @@ export function listMembers(ctx: StoreContext, list: string, options: { role?: R
 /** Re-enable delivery to a member (disabled by bounces or by the member), clearing the bounce score and reminders. */
 export function enableMember(ctx: StoreContext, list: string, address: string): Promise<Member> {
   return ctx.store.updateMember(list, address, 'member', { deliveryStatus: 'enabled', bounceScore: 0, bounceWarningsSent: 0, lastBounceWarningAt: null });
+}
+
+/**
+ * Stop delivery to a member by the owner's decision (`by_owner`, Mailman's
+ * by_moderator): the member stays on the list and may still post; only
+ * `enableMember` delivers again. Bounces no longer score a disabled member.
+ */
+export function disableMember(ctx: StoreContext, list: string, address: string): Promise<Member> {
+  return ctx.store.updateMember(list, address, 'member', { deliveryStatus: 'by_owner' });
+}
+
+/**
+ * The member's own moderation action (what the posting chain's moderation
+ * rule does with their posts), or null for the list's defaultMemberAction.
+ * `role`: an owner or moderator posting has one of their own too.
+ */
+export function setModerationAction(ctx: StoreContext, list: string, address: string, action: ModerationAction | null, role: Role = 'member'): Promise<Member> {
+  return ctx.store.updateMember(list, address, role, { moderationAction: action });
 }
 
 export interface ImportOptions {

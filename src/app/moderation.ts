@@ -21,15 +21,27 @@
  * expiry: one store transaction per post: killed midway, the posts not yet
  * expired are expired by the next run.
  *
+ * hold notices (sendHeldNotices, what the incoming runner calls for a post
+ * the chain held): one to the moderators and owners, and one to the poster
+ * ("your post awaits moderator approval", Mailman's postheld.txt) unless the
+ * list turned that off (respondToPostRequests), the post is a robot's or a
+ * bounce (whyNotNotify), or the poster had maxAutoResponsesPerDay automatic
+ * replies from the list today (countAutoResponse, counted in the store
+ * before the notice is enqueued: killed between, one reply is counted and
+ * not sent, never the other way round). Both carry the held id: the virgin
+ * runner drops them once the post is decided on (holdState), so a notice
+ * still queued, or requeued from shunt, never asks about a post that no
+ * longer waits.
+ *
  * Files: a new entry in `in` or `virgin` through ctx.enqueue (durable once
  * it resolves), and the list store.
  */
 import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../../queues/index.js';
 import { IN_QUEUE, VIRGIN_QUEUE } from '../../runners/queue-names.js';
-import { rejectNotice, whyNotNotify } from '../mail/moderation-notices.js';
+import { holdNotice, postHeldNotice, rejectNotice, whyNotNotify } from '../mail/moderation-notices.js';
 import { RawMessage } from '../mail/raw-message.js';
-import { HeldMessageUnknownError, HeldMessageUnreadableError, type HeldDecisionRecord, type HeldMessage } from '../store/index.js';
+import { HeldMessageUnknownError, HeldMessageUnreadableError, parseAddress, type HeldDecisionRecord, type HeldMessage, type MailingList } from '../store/index.js';
 import type { AppContext } from './context.js';
 
 export const DEFAULT_REJECT_REASON = 'rejected by the list moderator';
@@ -164,4 +176,69 @@ export async function expireHeldPosts(ctx: Pick<AppContext, 'store' | 'now' | 'l
     }
   }
   return expired;
+}
+
+/** The counter of automatic replies maxAutoResponsesPerDay limits: command replies, held-post and rejection notices together. */
+export const AUTORESPONSE_KIND = 'autoresponse';
+
+/**
+ * Null when the list may send `address` one more automatic reply today
+ * (UTC; and counts it, in one store transaction, so two runners never both
+ * send the eleventh); else why not. maxAutoResponsesPerDay 0: no limit, as
+ * in Mailman.
+ */
+export async function countAutoResponse(ctx: Pick<AppContext, 'store' | 'now'>, list: MailingList, address: string): Promise<string | null> {
+  const limit = list.settings.maxAutoResponsesPerDay;
+  if (limit === 0) return null;
+  const day = ctx.now().toISOString().slice(0, 10);
+  const allowed = await ctx.store.takeAutoResponse(list.address, address, AUTORESPONSE_KIND, day, limit);
+  return allowed ? null : `${address} had ${limit} automatic replies from ${list.address} today (maxAutoResponsesPerDay)`;
+}
+
+/** What became of the notice to the poster of a held post. */
+export type PosterNoticeOutcome = { to: string; entry: string } | { skipped: string };
+
+export interface HeldNotices {
+  /** The `virgin` entry of the moderators' notice. */
+  moderators: string;
+  poster: PosterNoticeOutcome;
+}
+
+/** Why the poster of `held` gets no "awaits approval" notice (without counting one), or null when they may. */
+function whyNotTellPoster(list: MailingList, held: HeldMessage, message: RawMessage): string | null {
+  if (!list.settings.respondToPostRequests) return 'the list does not answer held posts (respondToPostRequests is false)';
+  const envelopeSender = typeof held.metadata.envelopeSender === 'string' ? held.metadata.envelopeSender : undefined;
+  return whyNotNotify(message, held.sender === '' ? null : held.sender, envelopeSender);
+}
+
+/** Enqueue the notices of a post just held: to the moderators and owners, and (when it may) to the poster. */
+export async function sendHeldNotices(ctx: Pick<AppContext, 'store' | 'now' | 'enqueue'>, list: MailingList, held: HeldMessage, message: RawMessage): Promise<HeldNotices> {
+  const forModerators = holdNotice(list, held, ctx.now());
+  const moderators = await ctx.enqueue(VIRGIN_QUEUE, forModerators.message, forModerators.metadata);
+  const why = whyNotTellPoster(list, held, message);
+  if (why !== null) return { moderators, poster: { skipped: why } };
+  let forPoster: ReturnType<typeof postHeldNotice>;
+  try {
+    parseAddress(held.sender);
+    forPoster = postHeldNotice(list, held, ctx.now());
+  } catch (error) {
+    // A sender that is no address, or no header may carry (AddressInvalidError, HeaderValueError): the post
+    // stays held and the moderators know; only this courtesy is lost.
+    return { moderators, poster: { skipped: `no notice can be written to ${JSON.stringify(held.sender)}: ${(error as Error).message}` } };
+  }
+  const limited = await countAutoResponse(ctx, list, held.sender);
+  if (limited !== null) return { moderators, poster: { skipped: limited } };
+  return { moderators, poster: { to: held.sender, entry: await ctx.enqueue(VIRGIN_QUEUE, forPoster.message, forPoster.metadata) } };
+}
+
+/** Whether a held post still waits for a moderator, or what was decided (null: no record, e.g. its list was removed). */
+export type HoldState = { waiting: true; held: HeldMessage } | { waiting: false; decision: HeldDecisionRecord | null };
+
+export async function holdState(ctx: StoreContext, heldId: number): Promise<HoldState> {
+  try {
+    return { waiting: true, held: await ctx.store.getHeld(heldId) };
+  } catch (error) {
+    if (!(error instanceof HeldMessageUnknownError)) throw error;
+  }
+  return { waiting: false, decision: await ctx.store.heldDecision(heldId) };
 }

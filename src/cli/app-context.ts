@@ -26,9 +26,15 @@ export function withApp<T>(command: Command, work: (app: AppContext, context: St
       enqueue: spoolEnqueue(homePaths(context.home).queues, context.config.queues.durability),
       events,
       settingRegistries: LIST_SETTING_REGISTRIES,
+      ...(context.config.site.owner === undefined ? {} : { siteOwner: context.config.site.owner }),
     };
     return work(app, context);
   });
+}
+
+/** Things the operator should fix that do not make the command fail (a list without owner): on stderr. */
+export function printWarnings(warnings: readonly string[]): void {
+  for (const warning of warnings) process.stderr.write(`switchyard: warning: ${warning}\n`);
 }
 
 /** A list change stood but something that follows it failed (the MTA files): say so, exit 1. */

@@ -11,8 +11,9 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { createList, isListField, listLists, listRemovalImpact, removeList, setListValue, showList, shownSettings, type ListOverview } from '../app/lists.js';
-import { parseListAddress, SETTING_KEYS, settingDescription, settingKind, settingOptions, StoreError, type SettingKey } from '../store/index.js';
-import { withApp, warnSubscriberErrors } from './app-context.js';
+import { parseAddress, parseListAddress, SETTING_KEYS, settingDescription, settingKind, settingOptions, StoreError, type SettingKey } from '../store/index.js';
+import { printWarnings, withApp, warnSubscriberErrors } from './app-context.js';
+import { nonmembersCommand } from './nonmembers-command.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import { formatTable, printable } from './table.js';
 
@@ -24,9 +25,11 @@ export function listsCommand(): Command {
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(setCommand())
+    .addCommand(nonmembersCommand())
     .addHelpText('after', `
 Examples:
-  switchyard lists create dev@lists.example.org --display-name "Developers"
+  switchyard lists create dev@lists.example.org --owner boss@example.org --display-name "Developers"
+  switchyard lists nonmembers add dev@lists.example.org accept '^.*@partner\\.example$'
   switchyard lists set dev@lists.example.org defaultNonmemberAction reject
   switchyard lists set dev@lists.example.org suspiciousHeaders '["^X-Spam-Flag: YES"]'
   switchyard lists show dev@lists.example.org
@@ -51,18 +54,28 @@ function createCommand(): Command {
     .argument('<list>', 'posting address NAME@DOMAIN (NAME: 1-64 of a-z, 0-9, ".", "_", "-")', listArgument)
     .option('--display-name <name>', 'name shown to people (default: NAME capitalised); also sets the subject prefix "[name] "')
     .option('--description <text>', 'one line about the list')
+    .option('--owner <address>', 'an owner: gets the notices (held posts, bounces, -owner mail); repeat for more', collectAddress, [])
+    .option('--moderator <address>', 'a moderator: gets the held-post notices too; repeat for more', collectAddress, [])
     .option('--json', 'print JSON')
-    .action(async (list: string, options: { displayName?: string; description?: string; json?: boolean }, command: Command) => {
+    .addHelpText('after', `
+A list created without --owner works, with a warning: its notices go to the
+site owner ([site] owner in switchyard.toml, default postmaster@DOMAIN) until
+\`switchyard members add LIST ADDRESS --role owner\` gives it one.`)
+    .action(async (list: string, options: { displayName?: string; description?: string; owner: string[]; moderator: string[]; json?: boolean }, command: Command) => {
       const { overview, subscriberErrors } = await withApp(command, (app) =>
         createList(app, {
           address: list,
+          owners: options.owner,
+          moderators: options.moderator,
           ...(options.displayName === undefined ? {} : { displayName: options.displayName }),
           ...(options.description === undefined ? {} : { description: options.description }),
         }),
       );
       warnSubscriberErrors(subscriberErrors);
+      printWarnings(overview.warnings);
       if (options.json) return printJson(listJson(overview));
-      process.stdout.write(`created list ${overview.list.address} (${overview.list.displayName})\n`);
+      const admins = overview.counts.owner + overview.counts.moderator > 0 ? `, ${overview.counts.owner} owner(s), ${overview.counts.moderator} moderator(s)` : '';
+      process.stdout.write(`created list ${overview.list.address} (${overview.list.displayName})${admins}\n`);
     });
 }
 
@@ -94,7 +107,8 @@ function listCommand(): Command {
     .action(async (options: { json?: boolean }, command: Command) => {
       const rows = await withApp(command, (app) => listLists(app));
       if (options.json) return printJson({ lists: rows.map(listJson) });
-      if (rows.length === 0) return void process.stdout.write('no lists (create one with `switchyard lists create NAME@DOMAIN`)\n');
+      if (rows.length === 0) return void process.stdout.write('no lists (create one with `switchyard lists create NAME@DOMAIN --owner ADDRESS`)\n');
+      printWarnings(rows.flatMap((row) => row.warnings));
       process.stdout.write(
         formatTable(
           ['LIST', 'DISPLAY NAME', 'MEMBERS', 'OWNERS', 'MODERATORS', 'HELD', 'DESCRIPTION'],
@@ -121,7 +135,8 @@ function showCommand(): Command {
         field('description', printable(list.description)) +
         field('created', list.createdAt.toISOString()) +
         field('members', `${counts.member} members, ${counts.owner} owners, ${counts.moderator} moderators`) +
-        field('held', `${held} message(s)`);
+        field('held', `${held} message(s)`) +
+        overview.warnings.map((warning) => field('WARNING', printable(warning))).join('');
       const settings = shownSettings(list);
       text += `\n${formatTable(['SETTING', 'VALUE', 'DESCRIPTION'], SETTING_KEYS.map((key) => [key, printable(JSON.stringify(settings[key])), settingHelp(key)]))}`;
       process.stdout.write(text);
@@ -149,7 +164,17 @@ function settingHelp(key: SettingKey): string {
   return `${settingDescription(key)}${hint}`;
 }
 
-function listJson({ list, counts, held }: ListOverview) {
+/** commander option parser for a repeatable address option: each value checked, all kept. */
+export function collectAddress(text: string, previous: string[]): string[] {
+  try {
+    return [...previous, parseAddress(text).address];
+  } catch (error) {
+    if (error instanceof StoreError) throw new InvalidArgumentError(error.message);
+    throw error;
+  }
+}
+
+function listJson({ list, counts, held, warnings }: ListOverview) {
   return {
     address: list.address,
     name: list.name,
@@ -159,6 +184,7 @@ function listJson({ list, counts, held }: ListOverview) {
     createdAt: list.createdAt.toISOString(),
     members: counts,
     held,
+    warnings,
     settings: shownSettings(list),
   };
 }

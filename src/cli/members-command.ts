@@ -12,8 +12,8 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { addMember, enableMember, exportMembers, importMembers, listMembers, removeMember } from '../app/membership.js';
-import { parseAddress, ROLES, StoreError, type Member, type Role } from '../store/index.js';
+import { addMember, disableMember, enableMember, exportMembers, importMembers, listMembers, removeMember, setModerationAction } from '../app/membership.js';
+import { MODERATION_ACTIONS, parseAddress, ROLES, StoreError, type Member, type ModerationAction, type Role } from '../store/index.js';
 import type { ImportResult } from '../store/member-import.js';
 import { withApp } from './app-context.js';
 import { CliError } from './exit-codes.js';
@@ -30,10 +30,14 @@ export function membersCommand(): Command {
     .addCommand(importCommand())
     .addCommand(exportCommand())
     .addCommand(enableCommand())
+    .addCommand(disableCommand())
+    .addCommand(setModerationCommand())
     .addHelpText('after', `
 Examples:
   switchyard members add dev@lists.example.org anne@example.org --name "Anne Example"
   switchyard members add dev@lists.example.org boss@example.org --role owner
+  switchyard members set-moderation dev@lists.example.org troll@example.org hold
+  switchyard members disable dev@lists.example.org away@example.org
   switchyard members import dev@lists.example.org subscribers.csv
   switchyard members export dev@lists.example.org > subscribers.csv
 
@@ -101,9 +105,9 @@ function listCommand(): Command {
       if (members.length === 0) return void process.stdout.write(`${list} has no ${options.role === undefined ? 'members' : `${options.role}s`}\n`);
       process.stdout.write(
         formatTable(
-          ['ADDRESS', 'NAME', 'ROLE', 'DELIVERY', 'BOUNCE SCORE', 'SUBSCRIBED'],
-          members.map((m) => [printable(m.address), printable(m.displayName), m.role, m.deliveryStatus, String(m.bounceScore), m.subscribedAt.toISOString()]),
-          ['left', 'left', 'left', 'left', 'right'],
+          ['ADDRESS', 'NAME', 'ROLE', 'DELIVERY', 'MODERATION', 'BOUNCE SCORE', 'SUBSCRIBED'],
+          members.map((m) => [printable(m.address), printable(m.displayName), m.role, m.deliveryStatus, m.moderationAction ?? 'default', String(m.bounceScore), m.subscribedAt.toISOString()]),
+          ['left', 'left', 'left', 'left', 'left', 'right'],
         ),
       );
     });
@@ -112,7 +116,7 @@ function listCommand(): Command {
 /** Re-enable delivery (after bounces, or a member's own stop), clearing the bounce score and reminders. */
 function enableCommand(): Command {
   return new Command('enable')
-    .description('re-enable delivery to a member (disabled by bounces or by the member), resetting the bounce score')
+    .description('re-enable delivery to a member (disabled by bounces, by the member or by the owner), resetting the bounce score')
     .argument('<list>', 'posting address', listArgument)
     .argument('<address>', 'the member', addressArgument)
     .option('--json', 'print JSON')
@@ -120,6 +124,43 @@ function enableCommand(): Command {
       const member = await withApp(command, (app) => enableMember(app, list, address));
       if (options.json) return printJson(memberJson(member));
       process.stdout.write(`delivery to ${member.address} on ${member.list} enabled, bounce score reset\n`);
+    });
+}
+
+/** Stop delivery by the owner's decision (by_owner): the member stays, may post, gets nothing until `enable`. */
+function disableCommand(): Command {
+  return new Command('disable')
+    .description('stop delivery to a member (delivery status by_owner); they stay on the list and may still post; `members enable` undoes it')
+    .argument('<list>', 'posting address', listArgument)
+    .argument('<address>', 'the member', addressArgument)
+    .option('--json', 'print JSON')
+    .action(async (list: string, address: string, options: { json?: boolean }, command: Command) => {
+      const member = await withApp(command, (app) => disableMember(app, list, address));
+      if (options.json) return printJson(memberJson(member));
+      process.stdout.write(`delivery to ${member.address} on ${member.list} disabled by the owner (\`members enable\` re-enables it)\n`);
+    });
+}
+
+function moderationArgument(text: string): ModerationAction | null {
+  if (text === 'default') return null;
+  if (!(MODERATION_ACTIONS as readonly string[]).includes(text)) throw new InvalidArgumentError(`expected one of ${MODERATION_ACTIONS.join(', ')}, or default`);
+  return text as ModerationAction;
+}
+
+/** The member's own moderation action, used by the posting chain's moderation rule before the list's default. */
+function setModerationCommand(): Command {
+  return new Command('set-moderation')
+    .description("set what happens to one member's posts: accept, hold, reject or discard; default: the list's defaultMemberAction")
+    .argument('<list>', 'posting address', listArgument)
+    .argument('<address>', 'the member', addressArgument)
+    .argument('<action>', `${MODERATION_ACTIONS.join(' | ')} | default`, moderationArgument)
+    .addOption(roleOption('the role whose action it is (an owner or moderator posting has one too)', 'member'))
+    .option('--json', 'print JSON')
+    .action(async (list: string, address: string, action: ModerationAction | null, options: { role: Role; json?: boolean }, command: Command) => {
+      const member = await withApp(command, (app) => setModerationAction(app, list, address, action, options.role));
+      if (options.json) return printJson(memberJson(member));
+      const what = action === null ? "the list's defaultMemberAction" : action;
+      process.stdout.write(`posts from ${member.address} (${member.role}) to ${member.list}: ${what}\n`);
     });
 }
 

@@ -56,6 +56,7 @@ export const CONFIG_MODULES: readonly string[] = [
   '../errors.js',
   '../mail/header-value.js',
   '../mail/ban-pattern.js',
+  '../mail/address-syntax.js',
   '../ingress/ingress-schema.js',
   '../mta/mta-schema.js',
   '../../runners/builtin.js',

@@ -11,6 +11,7 @@ import { smtpSchema } from './smtp-schema.js';
 import { ingressSchema, lmtpSchema } from '../ingress/ingress-schema.js';
 import { mtaSchema } from '../mta/mta-schema.js';
 import { banPattern } from '../mail/ban-pattern.js';
+import { addressProblem } from '../mail/address-syntax.js';
 
 const duration = durationKnob;
 const integer = integerKnob;
@@ -150,6 +151,20 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('membership requests by mail (src/app/subscriptions.ts)'),
+    site: z
+      .object({
+        owner: z
+          .string()
+          .superRefine((value, ctx) => {
+            const problem = addressProblem(value);
+            if (problem !== null) ctx.addIssue({ code: 'custom', message: `not an address: ${problem}` });
+          })
+          .optional()
+          .describe("where notices for a list without owners or moderators go (held posts, bounces, -owner mail); default postmaster@ the list's domain"),
+      })
+      .strict()
+      .prefault({})
+      .describe('this switchyard site'),
     smtp: smtpSchema,
     lmtp: lmtpSchema,
     ingress: ingressSchema,

@@ -68,6 +68,40 @@ export function holdNotice(list: MailingList, held: HeldMessage, date: Date): { 
   return { message, metadata: { listId: list.address, toOwners: true, notice: 'held', heldId: held.id } };
 }
 
+/**
+ * The entry for `virgin` telling the poster of a held post that it awaits
+ * the moderators (Mailman's postheld.txt). It carries the held id, like the
+ * moderators' notice, so the virgin runner drops it once the post was
+ * decided on.
+ */
+export function postHeldNotice(list: MailingList, held: HeldMessage, date: Date): { message: Buffer; metadata: JsonObject } {
+  const text = [
+    `Your post to ${list.address} with the subject`,
+    '',
+    `    ${held.subject || '(no subject)'}`,
+    '',
+    'is being held until a list moderator can review it for approval.',
+    '',
+    'It is held because:',
+    '',
+    `    ${held.reason}`,
+    '',
+    "Either the post will be sent to the list, or you will be told of the moderator's decision.",
+    `Questions go to the list's owners: ${ownerAddress(list)}`,
+    '',
+  ].join('\n');
+  const message = buildNotice({
+    from: ownerAddress(list),
+    to: [held.sender],
+    subject: `Your post to ${list.address} awaits moderator approval`,
+    text,
+    listId: list.address,
+    date,
+    ...(held.messageId ? { inReplyTo: held.messageId } : {}),
+  });
+  return { message, metadata: { listId: list.address, recipients: [held.sender], notice: 'post-held', heldId: held.id } };
+}
+
 export interface RejectedPost {
   /** Where the notice goes: the poster. */
   to: string;

@@ -12,6 +12,7 @@
 import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ListSettingError } from './errors.js';
+import { nonmemberPatternProblem, normaliseNonmemberPattern } from './nonmember-patterns.js';
 
 /** What the posting chain does with a post (Mailman's Action). */
 export const MODERATION_ACTIONS = ['accept', 'hold', 'reject', 'discard'] as const;
@@ -28,6 +29,17 @@ const regex = z.string().refine(
   },
   { message: 'not a valid regular expression' },
 );
+
+/** Addresses and ^regular expressions (nonmember-patterns.ts), checked and normalised, no duplicates. */
+const nonmemberPatterns = z
+  .array(
+    z.string().superRefine((pattern, ctx) => {
+      const problem = nonmemberPatternProblem(pattern);
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+    }),
+  )
+  .max(1000)
+  .transform((patterns) => [...new Set(patterns.map(normaliseNonmemberPattern))]);
 
 /** A URL for a List-* header: http, https or mailto, no spaces or angle brackets; or empty. */
 const url = z
@@ -52,6 +64,17 @@ export const listSettingsSchema = z.object({
     .describe('password for the Approved: header (stored as an scrypt hash); null: none'),
   defaultMemberAction: z.enum(MODERATION_ACTIONS).default('accept').describe("what happens to members' posts unless the member has their own moderation action"),
   defaultNonmemberAction: z.enum(MODERATION_ACTIONS).default('hold').describe('what happens to posts from addresses that are not members'),
+  acceptTheseNonmembers: nonmemberPatterns.default([]).describe('posts from these non-members (addresses, or ^regular expressions matched against the address) go on as if from members'),
+  holdTheseNonmembers: nonmemberPatterns.default([]).describe('posts from these non-members (addresses or ^regular expressions) are held for the moderators'),
+  rejectTheseNonmembers: nonmemberPatterns.default([]).describe('posts from these non-members (addresses or ^regular expressions) are rejected with a notice'),
+  discardTheseNonmembers: nonmemberPatterns.default([]).describe('posts from these non-members (addresses or ^regular expressions) are discarded'),
+  respondToPostRequests: z.boolean().default(true).describe('tell the poster of a held post that it awaits moderator approval (within maxAutoResponsesPerDay)'),
+  maxAutoResponsesPerDay: z
+    .number()
+    .int()
+    .min(0)
+    .default(10)
+    .describe('automatic replies (email command results, held-post and rejection notices, counted together) one address gets from the list per UTC day; 0: no limit'),
   maxMessageSize: z.number().int().min(0).default(40).describe('largest post accepted without moderation, in KB; 0: no limit'),
   maxNumRecipients: z.number().int().min(0).default(10).describe('posts with more explicit recipients are held; 0: no limit'),
   subjectPrefix: z.string().default('').describe('prepended to the Subject of every post (set to "[Display Name] " at creation)'),
@@ -108,7 +131,6 @@ export const listSettingsSchema = z.object({
   unsubscriptionPolicy: z.enum(['open', 'confirm', 'moderate']).default('confirm').describe('how a request to leave is carried out: at once, after the address confirms, or after an owner approves'),
   pendingRequestLifetime: z.number().int().min(1).max(365).default(3).describe('days a request waiting for a confirmation or an owner stays valid'),
   confirmationsPerDay: z.number().int().min(0).default(3).describe('confirmation mails sent to one address for this list per day (UTC); more requests get none'),
-  maxAutoResponsesPerDay: z.number().int().min(0).default(10).describe('automatic replies (command results) sent to one address for this list per day (UTC)'),
   sendWelcomeMessage: z.boolean().default(true).describe('send a new member the welcome message (list info, how to post, how to leave)'),
   sendGoodbyeMessage: z.boolean().default(true).describe('send a leaving member the goodbye message'),
   welcomeMessageText: z.string().max(20_000).default('').describe('text put at the top of the welcome message; empty: the description alone'),

@@ -219,6 +219,39 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX refusals_hourly_hour ON refusals_hourly (hour)`,
     ],
   },
+  {
+    version: 9,
+    name: 'delivery disabled by the owner',
+    statements: [
+      // SQLite cannot change a CHECK constraint in place: the members table is rebuilt with 'by_owner' allowed
+      // (`switchyard members disable`), every row and index kept as it was.
+      `CREATE TABLE members_rebuilt (
+        id INTEGER PRIMARY KEY,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        address_key TEXT NOT NULL,
+        display_name TEXT NOT NULL DEFAULT '',
+        role TEXT NOT NULL CHECK (role IN ('member', 'owner', 'moderator')),
+        delivery_status TEXT NOT NULL DEFAULT 'enabled' CHECK (delivery_status IN ('enabled', 'by_user', 'by_bounces', 'by_owner')),
+        moderation_action TEXT CHECK (moderation_action IN ('accept', 'hold', 'reject', 'discard')),
+        bounce_score REAL NOT NULL DEFAULT 0,
+        last_bounce_at TEXT,
+        subscribed_at TEXT NOT NULL,
+        bounce_warnings_sent INTEGER NOT NULL DEFAULT 0,
+        last_bounce_warning_at TEXT,
+        UNIQUE (list_id, role, address_key)
+      )`,
+      `INSERT INTO members_rebuilt (id, list_id, address, address_key, display_name, role, delivery_status, moderation_action,
+         bounce_score, last_bounce_at, subscribed_at, bounce_warnings_sent, last_bounce_warning_at)
+       SELECT id, list_id, address, address_key, display_name, role, delivery_status, moderation_action,
+         bounce_score, last_bounce_at, subscribed_at, bounce_warnings_sent, last_bounce_warning_at FROM members`,
+      `DROP TABLE members`,
+      `ALTER TABLE members_rebuilt RENAME TO members`,
+      `CREATE INDEX members_address_key ON members (address_key)`,
+      `CREATE INDEX members_disabled_by_bounces ON members (list_id) WHERE delivery_status = 'by_bounces'`,
+      `CREATE INDEX members_bounce_scored ON members (list_id, last_bounce_at) WHERE bounce_score > 0`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

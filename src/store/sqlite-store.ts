@@ -421,14 +421,24 @@ export class SqliteStore implements Store {
     const parseSettings = await settingsParser();
     const settings = parseSettings({ subjectPrefix: `[${displayName}] `, ...list.settings }, true);
     checkHeaderValues({ displayName, settings });
+    const members = (list.members ?? []).map((member) => ({ address: parseAddress(member.address), displayName: member.displayName ?? '', role: member.role ?? 'member' }));
     return this.write(() => {
+      const now = new Date().toISOString();
+      let listId: number;
       try {
-        this.statement('INSERT INTO lists (address, name, domain, display_name, description, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-          .run(address, name, domain, displayName, list.description ?? '', JSON.stringify(settings), new Date().toISOString());
+        listId = Number(
+          this.statement('INSERT INTO lists (address, name, domain, display_name, description, settings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+            .run(address, name, domain, displayName, list.description ?? '', JSON.stringify(settings), now).lastInsertRowid,
+        );
       } catch (error) {
         if (isUniqueViolation(error)) throw new ListExistsError(address);
         throw error;
       }
+      const insert = this.statement(
+        `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (list_id, role, address_key) DO NOTHING`,
+      );
+      for (const member of members) insert.run(listId, member.address.address, member.address.key, member.displayName, member.role, now);
       return this.toList(this.listRow(address), parseSettings);
     });
   }

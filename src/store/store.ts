@@ -16,8 +16,8 @@ import type { ListSettings, ModerationAction } from './list-settings.js';
 export const ROLES = ['member', 'owner', 'moderator'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Mailman's DeliveryStatus: whether the member gets mail, and if not, who stopped it. */
-export const DELIVERY_STATES = ['enabled', 'by_user', 'by_bounces'] as const;
+/** Mailman's DeliveryStatus: whether the member gets mail, and if not, who stopped it (by_owner: `members disable`). */
+export const DELIVERY_STATES = ['enabled', 'by_user', 'by_bounces', 'by_owner'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATES)[number];
 
 export interface MailingList {
@@ -173,6 +173,8 @@ export interface NewList {
   description?: string;
   /** Default: `[displayName] ` for subjectPrefix, the schema defaults for the rest. */
   settings?: Partial<ListSettings>;
+  /** Owners, moderators (or members) added in the same transaction as the list. */
+  members?: readonly NewMember[];
 }
 
 export interface ListChanges {

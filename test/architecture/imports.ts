@@ -152,7 +152,7 @@ export interface LayerRule {
 }
 
 /** The names src/cli may take from src/store as values: opening it, and pure parsing and describing (no Store method is reached but through src/app). */
-export const CLI_STORE_VALUES = new Set(['parseAddress', 'parseListAddress', 'ROLES', 'SETTING_KEYS', 'settingDescription', 'settingKind', 'settingOptions']);
+export const CLI_STORE_VALUES = new Set(['parseAddress', 'parseListAddress', 'ROLES', 'MODERATION_ACTIONS', 'SETTING_KEYS', 'settingDescription', 'settingKind', 'settingOptions']);
 /** The only CLI files that open the store: for the application layer (withStore / withApp) and for ingress (inject). */
 export const CLI_STORE_OPENERS = new Set(['src/cli/store-access.ts', 'src/cli/inject.ts']);
 

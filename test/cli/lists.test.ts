@@ -45,20 +45,84 @@ afterEach(async () => {
 });
 
 describe('switchyard lists', () => {
-  it.each([['lists'], ['lists', 'create'], ['lists', 'remove'], ['lists', 'list'], ['lists', 'show'], ['lists', 'set']])('`%s --help` prints its usage and exits 0', async (...words: string[]) => {
+  it.each([['lists'], ['lists', 'create'], ['lists', 'remove'], ['lists', 'list'], ['lists', 'show'], ['lists', 'set'], ['lists', 'nonmembers'], ['lists', 'nonmembers', 'add'], ['lists', 'nonmembers', 'remove'], ['lists', 'nonmembers', 'list']])('`%s --help` prints its usage and exits 0', async (...words: string[]) => {
     const result = await runCli([...words, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Usage: switchyard ${words.join(' ')}`);
   });
 
   it('create makes a list with a lower-cased address, and the database file 0660 in the home', async () => {
-    const created = await sy('lists', 'create', 'Dev@Lists.Example.ORG', '--display-name', 'Developers', '--description', 'the devs');
+    const created = await sy('lists', 'create', 'Dev@Lists.Example.ORG', '--display-name', 'Developers', '--description', 'the devs', '--owner', 'boss@example.org');
     expect(created).toMatchObject({ code: 0, stderr: '' });
-    expect(created.stdout).toBe('created list dev@lists.example.org (Developers)\n');
+    expect(created.stdout).toBe('created list dev@lists.example.org (Developers), 1 owner(s), 0 moderator(s)\n');
     expect(((await stat(join(home, 'switchyard.db'))).mode & 0o777).toString(8)).toBe('660');
     const shown = await json<ListJson>('lists', 'show', 'dev@lists.example.org');
-    expect(shown).toMatchObject({ address: 'dev@lists.example.org', displayName: 'Developers', description: 'the devs', held: 0, members: { member: 0, owner: 0, moderator: 0 } });
+    expect(shown).toMatchObject({ address: 'dev@lists.example.org', displayName: 'Developers', description: 'the devs', held: 0, members: { member: 0, owner: 1, moderator: 0 } });
     expect(shown.settings).toMatchObject({ subjectPrefix: '[Developers] ', defaultNonmemberAction: 'hold', maxMessageSize: 40, moderatorPassword: null });
+  });
+
+  it('create takes --owner and --moderator (repeatable); without an owner it creates the list and warns on stderr, and show keeps warning', async () => {
+    const created = await json<ListJson & { warnings: string[] }>('lists', 'create', 'dev@example.org', '--owner', 'a@example.org', '--owner', 'B@Example.ORG', '--moderator', 'm@example.org');
+    expect(created.members).toEqual({ member: 0, owner: 2, moderator: 1 });
+    expect(created.warnings).toEqual([]);
+    const owners = JSON.parse((await sy('members', 'list', 'dev@example.org', '--role', 'owner', '--json')).stdout) as { members: { address: string }[] };
+    expect(owners.members.map((m) => m.address)).toEqual(['a@example.org', 'B@example.org']);
+
+    const bare = await sy('lists', 'create', 'ops@example.org');
+    expect(bare.code).toBe(0);
+    expect(bare.stdout).toBe('created list ops@example.org (Ops)\n');
+    expect(bare.stderr).toBe(
+      'switchyard: warning: ops@example.org has no owner: its notices (held posts, bounces, -owner mail) go to the site owner postmaster@example.org ([site] owner); add one with `switchyard members add ops@example.org ADDRESS --role owner`\n',
+    );
+    const shown = await sy('lists', 'show', 'ops@example.org');
+    expect(shown.stdout).toMatch(/^WARNING\s+ops@example.org has no owner/m);
+    const shownJson = JSON.parse((await sy('lists', 'show', 'ops@example.org', '--json')).stdout) as { warnings: string[] };
+    expect(shownJson.warnings).toHaveLength(1);
+    const listed = await sy('lists', 'list');
+    expect(listed.code).toBe(0);
+    expect(listed.stderr).toContain('ops@example.org has no owner');
+    expect(listed.stderr).not.toContain('dev@example.org has no owner');
+
+    // [site] owner names who gets them.
+    await writeFile(join(home, 'switchyard.toml'), '[site]\nowner = "listmaster@example.net"\n');
+    expect((await sy('lists', 'show', 'ops@example.org')).stdout).toContain('the site owner listmaster@example.net');
+
+    const invalid = await sy('lists', 'create', 'qa@example.org', '--owner', 'not an address');
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('invalid address');
+    expect((await sy('lists', 'show', 'qa@example.org')).code).toBe(1);
+  });
+
+  it('nonmembers add, list and remove patterns with --json; a bad or dangerous regular expression is refused with exit 2 and a clear error', async () => {
+    await sy('lists', 'create', 'dev@example.org', '--owner', 'boss@example.org');
+    const added = await sy('lists', 'nonmembers', 'add', 'dev@example.org', 'accept', 'Partner@Example.COM');
+    expect(added).toMatchObject({ code: 0, stderr: '', stdout: 'dev@example.org: added Partner@example.com to acceptTheseNonmembers\n' });
+    const regex = await json<{ changed: boolean; patterns: Record<string, string[]> }>('lists', 'nonmembers', 'add', 'dev@example.org', 'discard', '^.*@spam\\.example$');
+    expect(regex).toMatchObject({ changed: true, patterns: { list: 'dev@example.org', accept: ['Partner@example.com'], discard: ['^.*@spam\\.example$'] } });
+    const table = (await sy('lists', 'nonmembers', 'list', 'dev@example.org')).stdout.trimEnd().split('\n');
+    expect(table[0]).toMatch(/^ACTION\s+PATTERN\s+SETTING$/);
+    expect(table.slice(1)).toEqual([expect.stringMatching(/^accept\s+Partner@example.com\s+acceptTheseNonmembers$/), expect.stringMatching(/^discard\s+\^\.\*@spam\\\.example\$\s+discardTheseNonmembers$/)]);
+
+    for (const [pattern, message] of [
+      ['^(a+)+$', 'exponential time'],
+      ['^([a-z', 'not a valid regular expression'],
+      [`^${'x'.repeat(250)}`, 'at most 200'],
+    ] as const) {
+      const refused = await sy('lists', 'nonmembers', 'add', 'dev@example.org', 'hold', pattern);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('list setting holdTheseNonmembers');
+      expect(refused.stderr).toContain(message);
+    }
+    const viaSet = await sy('lists', 'set', 'dev@example.org', 'rejectTheseNonmembers', '["^(x|xx)*$"]');
+    expect(viaSet.code).toBe(2);
+    expect(viaSet.stderr).toContain('exponential time');
+    expect((await sy('lists', 'nonmembers', 'add', 'dev@example.org', 'quarantine', 'a@example.org')).code).toBe(2);
+
+    const removed = await json<{ changed: boolean; patterns: Record<string, string[]> }>('lists', 'nonmembers', 'remove', 'dev@example.org', 'accept', 'partner@example.com');
+    expect(removed).toMatchObject({ changed: true, patterns: { accept: [], hold: [], reject: [], discard: ['^.*@spam\\.example$'] } });
+    const nothing = await sy('lists', 'nonmembers', 'remove', 'dev@example.org', 'accept', 'partner@example.com');
+    expect(nothing.code).toBe(1);
+    expect(nothing.stdout).toContain('nothing removed');
   });
 
   it('create refuses an existing list (exit 1) and an invalid address (exit 2), naming the problem', async () => {

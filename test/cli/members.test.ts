@@ -35,6 +35,7 @@ interface MemberJson {
   displayName: string;
   role: string;
   deliveryStatus: string;
+  moderationAction: string | null;
   bounceScore: number;
   subscribedAt: string;
 }
@@ -61,7 +62,7 @@ afterEach(async () => {
 });
 
 describe('switchyard members', () => {
-  it.each([['members'], ['members', 'add'], ['members', 'remove'], ['members', 'list'], ['members', 'import'], ['members', 'export']])(
+  it.each([['members'], ['members', 'add'], ['members', 'remove'], ['members', 'list'], ['members', 'import'], ['members', 'export'], ['members', 'enable'], ['members', 'disable'], ['members', 'set-moderation']])(
     '`%s --help` prints its usage and exits 0',
     async (...words: string[]) => {
       const result = await runCli([...words, '--help']);
@@ -104,6 +105,31 @@ describe('switchyard members', () => {
     expect((await sy('members', 'list', LIST, '--json')).stdout).not.toContain('victim');
   });
 
+  it('disable stops delivery (by_owner) and enable restores it, with --json; a non-member exits 1', async () => {
+    await sy('members', 'add', LIST, 'a@example.org');
+    const disabled = await sy('members', 'disable', LIST, 'a@example.org');
+    expect(disabled).toMatchObject({ code: 0, stderr: '' });
+    expect(disabled.stdout).toContain('disabled by the owner');
+    expect((await members())[0]!.deliveryStatus).toBe('by_owner');
+    expect((await json<MemberJson>('members', 'enable', LIST, 'a@example.org')).deliveryStatus).toBe('enabled');
+    expect((await json<MemberJson>('members', 'disable', LIST, 'a@example.org')).deliveryStatus).toBe('by_owner');
+    const stranger = await sy('members', 'disable', LIST, 'nobody@example.org');
+    expect(stranger.code).toBe(1);
+    expect(stranger.stderr).toContain('nobody@example.org is not a member of dev@example.org');
+  });
+
+  it("set-moderation sets a member's own action (default clears it), shown in list; a bad action exits 2", async () => {
+    await sy('members', 'add', LIST, 'a@example.org');
+    const set = await sy('members', 'set-moderation', LIST, 'a@example.org', 'hold');
+    expect(set).toMatchObject({ code: 0, stderr: '', stdout: `posts from a@example.org (member) to ${LIST}: hold\n` });
+    expect((await members())[0]!.moderationAction).toBe('hold');
+    expect((await sy('members', 'list', LIST)).stdout).toMatch(/^a@example\.org\s+member\s+enabled\s+hold\s/m);
+    expect((await json<MemberJson>('members', 'set-moderation', LIST, 'a@example.org', 'default')).moderationAction).toBeNull();
+    const bad = await sy('members', 'set-moderation', LIST, 'a@example.org', 'maybe');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('expected one of accept, hold, reject, discard, or default');
+  });
+
   it('remove takes one role away; a non-member exits 1', async () => {
     await sy('members', 'add', LIST, 'a@example.org');
     await sy('members', 'add', LIST, 'a@example.org', '--role', 'moderator');
@@ -119,8 +145,8 @@ describe('switchyard members', () => {
     await sy('members', 'add', LIST, 'a@example.org', '--name', 'A');
     await sy('members', 'add', LIST, 'o@example.org', '--role', 'owner');
     const table = (await sy('members', 'list', LIST)).stdout.trimEnd().split('\n');
-    expect(table[0]).toMatch(/^ADDRESS\s+NAME\s+ROLE\s+DELIVERY\s+BOUNCE SCORE\s+SUBSCRIBED$/);
-    expect(table[1]).toMatch(/^a@example\.org\s+A\s+member\s+enabled\s+0\s+\d{4}-/);
+    expect(table[0]).toMatch(/^ADDRESS\s+NAME\s+ROLE\s+DELIVERY\s+MODERATION\s+BOUNCE SCORE\s+SUBSCRIBED$/);
+    expect(table[1]).toMatch(/^a@example\.org\s+A\s+member\s+enabled\s+default\s+0\s+\d{4}-/);
     expect(table).toHaveLength(3);
     expect((await members('owner')).map((m) => m.address)).toEqual(['o@example.org']);
   });

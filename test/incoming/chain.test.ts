@@ -85,11 +85,58 @@ describe('moderation', () => {
     expect(held).toMatchObject({ sender: 'mallory@example.com', subject: 'Cheap watches', reason: 'post from a non-member' });
     expect(held.raw!.equals(message)).toBe(true);
     expect(held.metadata.chain).toMatchObject({ rule: 'moderation', action: 'hold', reason: 'post from a non-member' });
-    const [notice] = await setup.entries('virgin');
+    const notices = await setup.entries('virgin');
+    expect(notices.map((n) => n.metadata.notice).sort()).toEqual(['held', 'post-held']);
+    const notice = notices.find((n) => n.metadata.notice === 'held');
     expect(notice!.metadata).toMatchObject({ listId: LIST, toOwners: true, heldId: held.id });
     const text = RawMessage.parse(notice!.message);
     expect(text.get('Auto-Submitted')).toBe('auto-generated');
     expect(notice!.message.toString('utf8')).toContain(`switchyard held approve ${LIST} ${held.id}`);
+    // The poster hears that the post awaits the moderators (Mailman's postheld.txt).
+    const toPoster = notices.find((n) => n.metadata.notice === 'post-held');
+    expect(toPoster!.metadata).toMatchObject({ listId: LIST, recipients: ['mallory@example.com'], heldId: held.id });
+    expect(RawMessage.parse(toPoster!.message).get('Subject')).toBe(`Your post to ${LIST} awaits moderator approval`);
+    const [line] = await setup.logLines('post held by rule moderation');
+    expect(line).toMatchObject({ posterNotice: 'sent' });
+  });
+
+  it('applies the non-member lists (addresses and ^regex) before defaultNonmemberAction, in the order accept, hold, reject, discard', async () => {
+    const setup = await setupIncoming({
+      settings: {
+        defaultNonmemberAction: 'discard',
+        acceptTheseNonmembers: ['partner@example.com'],
+        holdTheseNonmembers: ['^.*@newcomer\\.example$'],
+        rejectTheseNonmembers: ['^.*@example\\.com$'],
+      },
+    });
+    await setup.post(plainPost({ from: 'Partner@Example.com', messageId: '<n1@example.com>' }));
+    await setup.post(plainPost({ from: 'ann@newcomer.example', messageId: '<n2@example.com>' }));
+    await setup.post(plainPost({ from: 'other@example.com', messageId: '<n3@example.com>' }));
+    await setup.post(plainPost({ from: 'unknown@example.org', messageId: '<n4@example.com>' }));
+    const out = await outEntries(setup);
+    expect(out.map((entry) => RawMessage.parse(entry.message).get('Message-ID'))).toEqual(['<n1@example.com>']);
+    expect((await onlyHeld(setup)).reason).toBe('post from a non-member listed in holdTheseNonmembers (^.*@newcomer\\.example$)');
+    const rejections = (await setup.entries('virgin')).filter((entry) => entry.metadata.notice === 'rejected');
+    expect(rejections.map((entry) => entry.metadata.recipients)).toEqual([['other@example.com']]);
+    expect(rejections[0]!.message.toString('utf8')).toContain('rejectTheseNonmembers');
+    const [discarded] = await setup.logLines('post discarded by rule moderation');
+    expect(discarded).toMatchObject({ sender: 'unknown@example.org', reason: 'post from a non-member' });
+  });
+
+  it('sends one address no more automatic replies a day than maxAutoResponsesPerDay (rejections and held-post notices together)', async () => {
+    const setup = await setupIncoming({ settings: { maxAutoResponsesPerDay: 2, defaultNonmemberAction: 'hold', rejectTheseNonmembers: ['^troll@'] } });
+    for (let i = 0; i < 2; i++) await setup.post(plainPost({ from: 'troll@example.com' }));
+    for (let i = 0; i < 2; i++) await setup.post(plainPost({ from: 'guest@example.com' }));
+    await setup.post(plainPost({ from: 'troll@example.com' }));
+    await setup.post(plainPost({ from: 'guest@example.com' }));
+    const notices = await setup.entries('virgin');
+    const to = (address: string) => notices.filter((n) => (n.metadata.recipients as string[] | undefined)?.includes(address)).length;
+    expect(to('troll@example.com')).toBe(2);
+    expect(to('guest@example.com')).toBe(2);
+    // The moderators hear of every hold.
+    expect(notices.filter((n) => n.metadata.notice === 'held')).toHaveLength(3);
+    const [limited] = await setup.logLines('post rejected by rule moderation').then((lines) => lines.slice(2));
+    expect(String(limited!.notice)).toContain('maxAutoResponsesPerDay');
   });
 
   it("holds a member whose own moderation action is hold, and accepts a non-member when the list's action is accept", async () => {

@@ -43,18 +43,21 @@ it('incoming and virgin run under the master: posts, holds, notices and approval
   await inQueue.enqueue(plainPost({ subject: 'member post' }), ingress('anne@example.org'));
   await inQueue.enqueue(plainPost({ from: 'guest@example.com', subject: 'guest post' }), ingress('guest@example.com'));
 
-  await waitForEntries(home, 'out', 2);
+  // The member's post, the owners' hold notice and the guest's "awaits approval" notice.
+  await waitForEntries(home, 'out', 3);
   const out = await outEntries(home);
   const post = out.find((entry) => (entry.metadata.chain as { rule?: string } | undefined)?.rule === 'end-of-chain')!;
   expect([...(post.metadata.recipients as string[])].sort()).toEqual(['anne@example.org', 'bob@example.net']);
-  const notice = out.find((entry) => entry !== post)!;
+  const notice = out.find((entry) => entry.metadata.notice === 'held')!;
   expect(notice.metadata).toMatchObject({ recipients: ['owner@example.org'], sender: 'dev-bounces@lists.example.org' });
   expect(notice.message.toString('utf8')).toContain('requires approval');
+  const toGuest = out.find((entry) => entry.metadata.notice === 'post-held')!;
+  expect(toGuest.metadata).toMatchObject({ recipients: ['guest@example.com'] });
 
   const listed = JSON.parse((await runCli(['--home', home, 'held', 'list', LIST, '--json'])).stdout) as { held: Array<{ id: number; subject: string }> };
   expect(listed.held.map((h) => h.subject)).toEqual(['guest post']);
   expect((await runCli(['--home', home, 'held', 'approve', LIST, String(listed.held[0]!.id)])).code).toBe(0);
-  await waitForEntries(home, 'out', 3);
+  await waitForEntries(home, 'out', 4);
   const approved = (await outEntries(home)).find((entry) => (entry.metadata.chain as { rule?: string } | undefined)?.rule === 'moderator-approval');
   expect(approved?.message.toString('utf8')).toContain('guest post');
 });

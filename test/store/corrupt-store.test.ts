@@ -7,6 +7,7 @@
  */
 import { copyFile, mkdtemp, open, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openStore, ReopeningStore, StoreCorruptError, type StoreHealth } from '../../src/store/index.js';
@@ -114,12 +115,17 @@ describe('a damaged list store', () => {
     let clock = 0;
     const reopening = new ReopeningStore({ open: ({ verify }) => openStore(home, { verify }), reopenIntervalMs: 1, now: () => clock }, db);
     await expect(reopening.store.lists()).rejects.toBeInstanceOf(StoreCorruptError);
-    // A new file whose last page (not one `lists()` reads) is damaged.
+    // A new file with one page damaged that `lists()` never reads: the root page of the complaints table.
     await rm(db);
     const fresh = openStore(home);
     await fresh.createList({ address: 'dev@lists.example.org' });
     await fresh.close();
-    await damage(db, (await stat(db)).size - 4096, 4096);
+    const schema = new Database(db, { readonly: true });
+    const { rootpage } = schema.prepare("SELECT rootpage FROM sqlite_master WHERE type = 'table' AND name = 'complaints'").get() as { rootpage: number };
+    const pageSize = schema.pragma('page_size', { simple: true }) as number;
+    schema.close();
+    expect((rootpage - 1) * pageSize).toBeLessThan((await stat(db)).size);
+    await damage(db, (rootpage - 1) * pageSize, pageSize);
     const unchecked = openStore(home);
     expect(await unchecked.lists()).toHaveLength(1);
     await unchecked.close();

@@ -61,7 +61,7 @@ describe('migrations', () => {
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect((db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
     db.close();
   });
 
@@ -91,6 +91,47 @@ describe('migrations', () => {
     expect(await current.getMember('dev@example.org', 'anne@example.org')).toMatchObject({ displayName: 'Anne' });
     const held = await current.holdMessage({ list: 'dev@example.org', sender: 'x@example.org', subject: 's', reason: 'r', raw: Buffer.from('m') });
     expect(held.id).toBe(1);
+  });
+
+  it('upgrades a version 8 database to allow delivery disabled by the owner, keeping every member row, bounce field and index', async () => {
+    const v6 = sqlite({ targetVersion: 8 });
+    await v6.createList({ address: 'dev@example.org', members: [{ address: 'boss@example.org', role: 'owner' }] });
+    await v6.addMembers('dev@example.org', [{ address: 'anne@example.org', displayName: 'Anne' }, { address: 'bob@example.org' }]);
+    const at = new Date('2024-06-01T10:00:00Z');
+    await v6.updateMember('dev@example.org', 'bob@example.org', 'member', { deliveryStatus: 'by_bounces', bounceScore: 5, lastBounceAt: at, bounceWarningsSent: 2, lastBounceWarningAt: at, moderationAction: 'hold' });
+    await expect(v6.updateMember('dev@example.org', 'anne@example.org', 'member', { deliveryStatus: 'by_owner' })).rejects.toThrow(/CHECK constraint/);
+    const before = await v6.members('dev@example.org');
+    await v6.close();
+
+    const current = sqlite();
+    expect(current.schemaVersion()).toBe(SCHEMA_VERSION);
+    expect(await current.members('dev@example.org')).toEqual(before);
+    expect((await current.updateMember('dev@example.org', 'anne@example.org', 'member', { deliveryStatus: 'by_owner' })).deliveryStatus).toBe('by_owner');
+    expect(await current.deliveryAddresses('dev@example.org')).toEqual([]);
+    await current.close();
+    const db = new Database(file, { readonly: true });
+    const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'members' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    expect(indexes).toEqual(['members_address_key', 'members_bounce_scored', 'members_disabled_by_bounces']);
+    expect(db.pragma('foreign_key_check')).toEqual([]);
+    db.close();
+  });
+
+  it('takeAutoResponse counts per list, address (any case), kind and period, refusing past the limit without counting', async () => {
+    const store = sqlite();
+    await store.createList({ address: 'dev@example.org' });
+    await store.createList({ address: 'ops@example.org' });
+    const day = '2024-06-01';
+    expect(await store.takeAutoResponse('dev@example.org', 'Anne@example.org', 'autoresponse', day, 2)).toBe(true);
+    expect(await store.takeAutoResponse('dev@example.org', 'anne@EXAMPLE.org', 'autoresponse', day, 2)).toBe(true);
+    expect(await store.takeAutoResponse('dev@example.org', 'anne@example.org', 'autoresponse', day, 2)).toBe(false);
+    expect(await store.takeAutoResponse('dev@example.org', 'anne@example.org', 'confirmation', day, 2)).toBe(true);
+    expect(await store.takeAutoResponse('ops@example.org', 'anne@example.org', 'autoresponse', day, 2)).toBe(true);
+    expect(await store.takeAutoResponse('dev@example.org', 'anne@example.org', 'autoresponse', '2024-06-02', 2)).toBe(true);
+    // A list removed and created again starts from nothing.
+    await store.removeList('dev@example.org');
+    await store.createList({ address: 'dev@example.org' });
+    expect(await store.takeAutoResponse('dev@example.org', 'anne@example.org', 'autoresponse', day, 2)).toBe(true);
+    expect(await store.pruneAutoResponses('2024-06-02')).toBeGreaterThan(0);
   });
 
   it('refuses a database written by a newer switchyard with SY_STORE_SCHEMA', async () => {

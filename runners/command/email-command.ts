@@ -4,6 +4,7 @@
  * through the application layer (src/app/) and says what it did.
  */
 import type { MembershipOptions, SubscriptionContext } from '../../src/app/subscriptions.js';
+import type { RawMessage } from '../../src/mail/raw-message.js';
 import type { MailingList } from '../../src/store/index.js';
 
 export interface CommandContext {
@@ -14,6 +15,8 @@ export interface CommandContext {
   /** The sender's display name, for a new membership. */
   displayName: string;
   membership: MembershipOptions;
+  /** The command message itself: `confirm` reads a moderator's reply to a hold notice from it. */
+  message: RawMessage;
   /** Every command's usage and description, for `help`. */
   commands: readonly { usage: string; description: string }[];
 }

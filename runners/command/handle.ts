@@ -124,6 +124,7 @@ export async function handleCommandMessage(app: SubscriptionContext, membership:
     sender: from,
     displayName: displayNameOf(message),
     membership,
+    message,
     commands: EMAIL_COMMANDS.entries().map((entry) => ({ usage: entry.implementation.usage, description: entry.description })),
   };
   const runs: CommandRun[] = [];

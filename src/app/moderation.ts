@@ -213,7 +213,10 @@ function whyNotTellPoster(list: MailingList, held: HeldMessage, message: RawMess
 
 /** Enqueue the notices of a post just held: to the moderators and owners, and (when it may) to the poster. */
 export async function sendHeldNotices(ctx: Pick<AppContext, 'store' | 'now' | 'enqueue'>, list: MailingList, held: HeldMessage, message: RawMessage): Promise<HeldNotices> {
-  const forModerators = holdNotice(list, held, ctx.now());
+  const auth = list.settings.moderateByReply;
+  // The token is recorded before the notice is queued: a notice carrying a token the store does not know would answer no reply.
+  const reply = auth === 'off' ? undefined : { token: await ctx.store.heldReplyToken(held.id, randomBytes(16).toString('hex')), auth };
+  const forModerators = holdNotice(list, held, ctx.now(), reply);
   const moderators = await ctx.enqueue(VIRGIN_QUEUE, forModerators.message, forModerators.metadata);
   const why = whyNotTellPoster(list, held, message);
   if (why !== null) return { moderators, poster: { skipped: why } };

@@ -40,8 +40,42 @@ export function ownerAddress(list: MailingList): string {
   return `${list.name}-owner@${list.domain}`;
 }
 
-/** The entry for `virgin` telling the list's moderators and owners about a held post. */
-export function holdNotice(list: MailingList, held: HeldMessage, date: Date): { message: Buffer; metadata: JsonObject } {
+/** How a held post's notice may be answered by mail (the list's moderateByReply and the post's reply token). */
+export interface HoldNoticeReply {
+  token: string;
+  auth: 'password' | 'moderator-address' | 'either';
+}
+
+/** The address a reply to a hold notice goes to: `name-confirm+TOKEN@domain`, like a membership confirmation. */
+export function heldReplyAddress(list: MailingList, token: string): string {
+  return `${list.name}-confirm+${token}@${list.domain}`;
+}
+
+const REPLY_AUTH_TEXT: Record<HoldNoticeReply['auth'], string> = {
+  password: "The reply must carry the list's moderator password: an Approved: header, or `Approved: PASSWORD` as its first line.",
+  'moderator-address': "The reply must come from an owner's or moderator's address of the list.",
+  either: "The reply must carry the list's moderator password (an Approved: header, or `Approved: PASSWORD` as its first line) or come from an owner's or moderator's address.",
+};
+
+/**
+ * The entry for `virgin` telling the list's moderators and owners about a
+ * held post. With `reply`, its Reply-To is the post's
+ * name-confirm+TOKEN address: replying with `approve`, `reject REASON` or
+ * `discard` as the first line decides it (src/app/moderation-by-reply.ts).
+ */
+export function holdNotice(list: MailingList, held: HeldMessage, date: Date, reply?: HoldNoticeReply): { message: Buffer; metadata: JsonObject } {
+  const byReply =
+    reply === undefined
+      ? []
+      : [
+          'Or reply to this message with one of these as the first line of your reply:',
+          '    approve',
+          '    reject REASON',
+          '    discard',
+          REPLY_AUTH_TEXT[reply.auth],
+          `(Replies go to ${heldReplyAddress(list, reply.token)}.)`,
+          '',
+        ];
   const text = [
     `A post to ${list.address} is held for moderation.`,
     '',
@@ -56,6 +90,7 @@ export function holdNotice(list: MailingList, held: HeldMessage, date: Date): { 
     `    switchyard held reject ${list.address} ${held.id} --reason "..."`,
     `    switchyard held discard ${list.address} ${held.id}`,
     '',
+    ...byReply,
   ].join('\n');
   const message = buildNotice({
     from: ownerAddress(list),
@@ -64,6 +99,7 @@ export function holdNotice(list: MailingList, held: HeldMessage, date: Date): { 
     text,
     listId: list.address,
     date,
+    ...(reply === undefined ? {} : { replyTo: heldReplyAddress(list, reply.token) }),
   });
   return { message, metadata: { listId: list.address, toOwners: true, notice: 'held', heldId: held.id } };
 }

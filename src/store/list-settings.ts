@@ -62,6 +62,12 @@ export const listSettingsSchema = z.object({
     .nullable()
     .default(null)
     .describe('password for the Approved: header (stored as an scrypt hash); null: none'),
+  moderateByReply: z
+    .enum(['password', 'moderator-address', 'either', 'off'])
+    .default('password')
+    .describe(
+      "deciding a held post by replying to its notice (approve, reject REASON, discard): the reply must carry the moderator password (Approved: header or first line), come from an owner's or moderator's address (From can be forged), either, or not at all",
+    ),
   defaultMemberAction: z.enum(MODERATION_ACTIONS).default('accept').describe("what happens to members' posts unless the member has their own moderation action"),
   defaultNonmemberAction: z.enum(MODERATION_ACTIONS).default('hold').describe('what happens to posts from addresses that are not members'),
   acceptTheseNonmembers: nonmemberPatterns.default([]).describe('posts from these non-members (addresses, or ^regular expressions matched against the address) go on as if from members'),

@@ -252,6 +252,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX members_bounce_scored ON members (list_id, last_bounce_at) WHERE bounce_score > 0`,
     ],
   },
+  {
+    version: 10,
+    name: 'reply tokens of held posts',
+    statements: [
+      // The secret of a held post's notice (its Reply-To name-confirm+TOKEN): a moderator replying to it
+      // decides the post by mail. Gone with the post (approved, rejected, discarded, expired).
+      `CREATE TABLE held_reply_tokens (
+        token TEXT PRIMARY KEY,
+        held_id INTEGER NOT NULL UNIQUE REFERENCES held_messages (id) ON DELETE CASCADE
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

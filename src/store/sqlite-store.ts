@@ -850,6 +850,21 @@ export class SqliteStore implements Store {
     return this.guard(() => this.heldRow(id));
   }
 
+  async heldReplyToken(id: number, fresh: string): Promise<string> {
+    return this.write(() => {
+      this.heldRow(id);
+      this.statement('INSERT INTO held_reply_tokens (token, held_id) VALUES (?, ?) ON CONFLICT (held_id) DO NOTHING').run(fresh, id);
+      return (this.statement('SELECT token FROM held_reply_tokens WHERE held_id = ?').get(id) as { token: string }).token;
+    });
+  }
+
+  async heldByReplyToken(token: string): Promise<HeldMessage | null> {
+    return this.guard(() => {
+      const row = this.statement('SELECT held_id FROM held_reply_tokens WHERE token = ?').get(token) as { held_id: number } | undefined;
+      return row === undefined ? null : this.heldRow(row.held_id);
+    });
+  }
+
   async heldMessages(list: string): Promise<HeldMessage[]> {
     return this.guard(() => {
       const row = this.listRow(list);

@@ -365,6 +365,15 @@ export interface Store {
   holdMessage(message: NewHeldMessage): Promise<HeldMessage>;
   /** Throws HeldMessageUnknownError. */
   getHeld(id: number): Promise<HeldMessage>;
+  /**
+   * The reply token of held post `id` (its notice's name-confirm+TOKEN):
+   * `fresh` is recorded when it has none yet, else the one recorded first is
+   * returned, so a notice written again (a runner killed and restarted)
+   * carries the same token. HeldMessageUnknownError when it no longer waits.
+   */
+  heldReplyToken(id: number, fresh: string): Promise<string>;
+  /** The held post whose reply token is `token`, or null (unknown, or the post was decided on). */
+  heldByReplyToken(token: string): Promise<HeldMessage | null>;
   /** Oldest first. */
   heldMessages(list: string): Promise<HeldMessage[]>;
   countHeld(list: string): Promise<number>;

@@ -6,7 +6,9 @@
  * with `switchyard held approve`, the post reaches the members. And the
  * stale case: the notices of a post approved while they still waited in
  * `virgin` (its runner not running) are dropped, never sent, once the
- * runner comes up.
+ * runner comes up. And the owner approving a held post by replying to its
+ * notice (Reply-To name-confirm+TOKEN, the moderator password in Approved:),
+ * through LMTP and the command runner.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,11 +36,11 @@ function post(from: string, subject: string, messageId: string): Buffer {
   );
 }
 
-async function deliver(from: string, raw: Buffer): Promise<void> {
+async function deliver(from: string, raw: Buffer, to = LIST): Promise<void> {
   const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: lmtpPort });
   try {
-    const info = await transport.sendMail({ envelope: { from, to: [LIST] }, raw });
-    expect(info.accepted).toEqual([LIST]);
+    const info = await transport.sendMail({ envelope: { from, to: [to] }, raw });
+    expect(info.accepted).toEqual([to]);
   } finally {
     transport.close();
   }
@@ -83,7 +85,7 @@ afterAll(async () => {
   if (home) await removeHome(home);
 });
 
-it('notices still queued for a post approved meanwhile are dropped, not sent; a held post notifies the owner and the poster; approved from the CLI it reaches the members', async () => {
+it('notices still queued for a post approved meanwhile are dropped, not sent; a held post notifies the owner and the poster; approved from the CLI or by replying to the notice it reaches the members', async () => {
   // 1. Held while the virgin runner is down: its two notices wait in `virgin`; approved from the CLI meanwhile.
   await deliver('early@example.com', post('early@example.com', 'first question', '<mod-e2e-1@example.com>'));
   expect(await waitForEntries(home, 'virgin', 2)).toHaveLength(2);
@@ -107,6 +109,26 @@ it('notices still queued for a post approved meanwhile are dropped, not sent; a 
   await cli('held', 'approve', LIST, String(second));
   await sink.until(() => sink.accepted.some(withMessageId('<mod-e2e-2@example.com>')), 'the approved post at the member');
   expect(sink.accepted.filter(withMessageId('<mod-e2e-2@example.com>')).flatMap((t) => t.recipients)).toEqual(['ann@example.org']);
+
+  // 4. Approved by replying to the hold notice: the reply goes to its Reply-To through LMTP, with the moderator password.
+  await cli('lists', 'set', LIST, 'moderatorPassword', 'team secret');
+  await deliver('guest@example.com', post('Guest <guest@example.com>', 'third try', '<mod-e2e-3@example.com>'));
+  await sink.until(() => sink.accepted.some(holdNoticeOf('third try')), 'the third hold notice at the owner');
+  const notice = RawMessage.parse(sink.accepted.find(holdNoticeOf('third try'))!.body!);
+  const replyTo = notice.get('reply-to') ?? '';
+  expect(replyTo).toMatch(/^team-confirm\+[0-9a-f]{32}@lists\.example\.org$/);
+  const answer = Buffer.from(
+    `From: ${OWNER}\r\nTo: ${replyTo}\r\nSubject: Re: ${notice.get('subject')}\r\nMessage-ID: <mod-e2e-reply@example.com>\r\nApproved: team secret\r\n\r\napprove\r\n\r\n> A post to ${LIST} is held for moderation.\r\n`,
+    'utf8',
+  );
+  await deliver(OWNER, answer, replyTo);
+  await sink.until(() => sink.accepted.some(withMessageId('<mod-e2e-3@example.com>')), 'the post approved by reply at the member');
+  await sink.until(() => sink.accepted.some((t) => t.recipients.includes(OWNER) && text(t).includes('approved: it goes to the list')), 'the reply to the owner');
+  const third = sink.accepted.find(withMessageId('<mod-e2e-3@example.com>'))!;
+  expect(third.recipients).toEqual(['ann@example.org']);
+  // The password reached no member.
+  expect(text(third)).not.toContain('team secret');
+  expect(JSON.parse((await cli('held', 'list', LIST, '--json')).stdout)).toMatchObject({ held: [] });
 
   // The notices about the first post never left: `virgin` works oldest first, so they were settled before the second post's.
   expect(sink.accepted.filter(holdNoticeOf('first question'))).toHaveLength(0);

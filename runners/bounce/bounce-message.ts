@@ -80,7 +80,7 @@ export class BounceMessage {
     }
     let text = parsed.text ?? (typeof parsed.html === 'string' ? htmlToText(parsed.html) : '');
     if (text.trim() === '' && parsed.attachments.length === 0) text = bodyText;
-    this.text = text.replace(/\r\n?/g, '\n');
+    this.text = text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
     const ownStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
     this.deliveryStatus = ownStatus.length > 0 ? ownStatus : nestedDeliveryStatus;
     this.feedbackReport = parsed.attachments.find((part) => part.contentType.toLowerCase() === 'message/feedback-report')?.content.toString('utf8');
@@ -88,7 +88,7 @@ export class BounceMessage {
     const inlineAt = inlineOriginalStart(this.text);
     this.reportText = inlineAt < 0 ? this.text : this.text.slice(0, inlineAt);
     const attached = parsed.attachments.find((part) => /^(?:message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)$/i.test(part.contentType));
-    const returned = attached ? attached.content.toString('utf8') : inlineAt < 0 ? '' : this.text.slice(inlineAt);
+    const returned = attached ? headOf(attached.content) : inlineAt < 0 ? '' : this.text.slice(inlineAt);
     this.returnedHeaders = attached === undefined && inlineOriginalHeaders !== '' ? inlineOriginalHeaders : headerBlock(returned);
   }
 
@@ -115,11 +115,25 @@ export class BounceMessage {
   }
 
   private splitLines: readonly string[] | undefined;
+  private splitReportLines: readonly string[] | undefined;
+  private loweredReportText: string | undefined;
 
   /** The text split into lines (split once: most detectors look at them). */
   lines(): readonly string[] {
     this.splitLines ??= this.text.split('\n');
     return this.splitLines;
+  }
+
+  /** reportText split into lines, once (several detectors and recipient-facts.ts read them). */
+  reportLines(): readonly string[] {
+    if (this.splitReportLines === undefined) this.splitReportLines = this.reportText === this.text ? this.lines() : this.reportText.split('\n');
+    return this.splitReportLines;
+  }
+
+  /** reportText in lower case, once: for case-insensitive searches of addresses in it. */
+  lowerReportText(): string {
+    this.loweredReportText ??= this.reportText.toLowerCase();
+    return this.loweredReportText;
   }
 }
 
@@ -136,17 +150,41 @@ function inlineOriginalStart(text: string): number {
 
 /** The header block at the start of `text` (leading marker lines and blank lines skipped), unfolded line ends kept. */
 function headerBlock(text: string): string {
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  let i = 0;
-  while (i < lines.length && i < 5 && !/^[!-9;-~]+:/.test(lines[i] as string)) i++;
+  // Line by line from the start, stopping at the block's end: `text` may be a whole returned message.
   const block: string[] = [];
-  for (; i < lines.length; i++) {
-    const line = lines[i] as string;
+  let skipped = 0;
+  let inBlock = false;
+  for (let start = 0; start <= text.length; ) {
+    const newline = text.indexOf('\n', start);
+    const end = newline < 0 ? text.length : newline;
+    const line = text.charCodeAt(end - 1) === 13 ? text.slice(start, end - 1) : text.slice(start, end);
+    start = end + 1;
+    if (!inBlock) {
+      if (skipped < 5 && !FIELD_LINE.test(line)) {
+        skipped++;
+        if (newline < 0) break;
+        continue;
+      }
+      inBlock = true;
+    }
     if (line.trim() === '') break;
-    if (/^[!-9;-~]+:/.test(line) || /^[ \t]/.test(line)) block.push(line);
+    if (FIELD_LINE.test(line) || /^[ \t]/.test(line)) block.push(line);
     else break;
+    if (newline < 0) break;
   }
   return block.join('\n');
+}
+
+const FIELD_LINE = /^[!-9;-~]+:/;
+
+/** The start of a returned message as text: enough for its header block, not its body (which may be large). */
+function headOf(content: Buffer): string {
+  // Only when the part opens with its fields: otherwise headerBlock() skips lines first, so it gets the whole part.
+  if (!FIELD_LINE.test(content.subarray(0, 200).toString('latin1'))) return content.toString('utf8');
+  const lf = content.indexOf('\n\n');
+  const crlf = content.indexOf('\r\n\r\n');
+  const end = lf < 0 ? crlf : crlf < 0 ? lf : Math.min(lf, crlf);
+  return end < 0 ? content.toString('utf8') : content.subarray(0, end + 4).toString('utf8');
 }
 
 /**

@@ -93,8 +93,10 @@ function described(message: BounceMessage, found: Failures, detector: string): C
   return { failures, recipients, detector };
 }
 
+/** `classification` with the bounce's Message-ID set on it (a field added, not a copy: this runs for every bounce). */
 function withMessageId<T extends Classification>(classification: T, message: BounceMessage): T {
-  return message.messageId === undefined ? classification : { ...classification, messageId: message.messageId };
+  if (message.messageId !== undefined) classification.messageId = message.messageId;
+  return classification;
 }
 
 export function classify(message: BounceMessage, options: ClassifyOptions = {}): Classification {

@@ -56,10 +56,21 @@ function dsnWords(message: BounceMessage): Map<string, Words> {
   return words;
 }
 
+/**
+ * The index of the first of `lines` that names `key` (lower case), -1 when none does: one search of the
+ * lower-cased text, then its line breaks counted (lower-casing never adds or removes a line break).
+ */
+function lineNaming(lowerText: string, key: string): number {
+  const at = lowerText.indexOf(key);
+  if (at < 0) return -1;
+  let line = 0;
+  for (let i = lowerText.indexOf('\n'); i >= 0 && i < at; i = lowerText.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
 /** The lines about `address`: the line naming it and the indented or following lines up to a blank line or the next address. */
-function windowAround(lines: readonly string[], address: string): string {
-  const key = address.toLowerCase();
-  const at = lines.findIndex((line) => line.toLowerCase().includes(key));
+function windowAround(lines: readonly string[], lowerText: string, address: string): string {
+  const at = lineNaming(lowerText, address.toLowerCase());
   if (at < 0) return '';
   const taken = [lines[at] as string];
   let blanks = 0;
@@ -85,14 +96,14 @@ function squeeze(text: string): string {
 /** One BouncedRecipient per address of `found`, permanent ones first. */
 export function recipientFacts(message: BounceMessage, found: Failures): BouncedRecipient[] {
   const dsn = message.deliveryStatus.length > 0 ? dsnWords(message) : new Map<string, Words>();
-  const lines = message.reportText.split('\n');
+  const lines = message.reportLines();
   const total = found.permanent.length + found.temporary.length;
   const facts: BouncedRecipient[] = [];
   const describe = (address: string, permanentByDetector: boolean): void => {
     const key = address.toLowerCase();
     const given = found.diagnostics?.[key];
     const fromDsn = dsn.get(key);
-    let words: Words = given !== undefined ? { text: given, isReply: true } : (fromDsn ?? { text: windowAround(lines, address), isReply: false });
+    let words: Words = given !== undefined ? { text: given, isReply: true } : (fromDsn ?? { text: windowAround(lines, message.lowerReportText(), address), isReply: false });
     let diagnosis = diagnose(words.text, words.status);
     if (diagnosis.reason === 'undefined' && total === 1) {
       // One recipient: the whole report is about it.

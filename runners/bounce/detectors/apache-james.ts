@@ -35,7 +35,7 @@ const apacheJames: Detector = {
   order: 115,
   detect(message: BounceMessage) {
     if (!isJames(message)) return undefined;
-    const lines = message.reportText.split('\n');
+    const lines = message.reportLines();
     const addresses: string[] = [];
     const reason: string[] = [];
     let section: 'none' | 'error' | 'details' = 'none';

@@ -53,9 +53,9 @@ const returnedOriginal: Detector = {
     const failed = addressesIn(message.header('X-Failed-Recipients') ?? '');
     if (failed.length > 0) return give(failed);
     // qmail's descendants: `<anne@example.org>:` opening a line, the reason under it.
-    const listed = report.split('\n').flatMap((line) => leadingBracketAddress(line));
+    const listed = message.reportLines().flatMap((line) => leadingBracketAddress(line));
     if (listed.length > 0) return give(listed);
-    const mentioned = report.toLowerCase();
+    const mentioned = message.lowerReportText();
     const original = message.originalRecipients().filter((address) => !LIST_BOUNCES_LOCAL.test(localPart(address)));
     const named = original.filter((address) => mentioned.includes(address.toLowerCase()));
     if (named.length > 0) return give(named);

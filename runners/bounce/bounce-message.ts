@@ -137,11 +137,15 @@ export class BounceMessage {
   }
 }
 
+/** Words one of which every marker line of inlineOriginalStart() contains: a text with none of them needs no regex search. */
+const MARKER_WORDS = ['copy of', 'below this line', 'original message', 'returned message', 'message header follows', 'unsent message below'];
+
 /** Where a returned original starts inside the text: after a "copy of the message follows" line, or at its first Received/Return-Path field; -1 when none. */
 function inlineOriginalStart(text: string): number {
   const marker = /^[ \t]*(?:-{2,}[ \t]*|={2,}[ \t]*)?(?:(?:a )?copy of (?:the|your) (?:original )?message|below this line is a copy|this is a copy of the message|the header of the original message|(?:the )?original message (?:follows|headers?)|returned message|original message|message header follows|header of the original message|unsent message below|-+\s*original message|\(?original message follows)/im;
   const field = /^(?:Return-Path|Received|X-Originating-IP|DKIM-Signature):[ \t]?\S/m;
-  const markerAt = text.search(marker);
+  const lower = text.toLowerCase();
+  const markerAt = MARKER_WORDS.some((word) => lower.includes(word)) ? text.search(marker) : -1;
   const fieldAt = text.search(field);
   if (markerAt < 0) return fieldAt;
   if (fieldAt < 0) return markerAt;
@@ -217,6 +221,21 @@ function rawDeliveryStatus(bytes: Buffer): string[] {
   return bodies;
 }
 
+/**
+ * Whether the bytes name the type message/delivery-status (as rawDeliveryStatus() looks for it), checked
+ * without decoding them: a report-type=delivery-status parameter alone is not that type.
+ */
+function namesDeliveryStatusType(bytes: Buffer): boolean {
+  for (let at = bytes.indexOf('elivery-status'); at >= 0; at = bytes.indexOf('elivery-status', at + 1)) {
+    // "message/delivery-status", any case: the byte before the d is '/'.
+    if (at >= 2 && bytes[at - 2] === 0x2f) return true;
+  }
+  for (let at = bytes.indexOf('ELIVERY-STATUS'); at >= 0; at = bytes.indexOf('ELIVERY-STATUS', at + 1)) {
+    if (at >= 2 && bytes[at - 2] === 0x2f) return true;
+  }
+  return false;
+}
+
 export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage> {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MAX_PARSE_BYTES));
   const parsed = await simpleParser(bytes, {
@@ -238,6 +257,6 @@ export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage
   // A report forwarded inside another message (a gateway wrapping the DSN it got): mailparser renders the
   // inner message as text and drops its delivery-status part, so that part is read from the bytes.
   let nested: string[] = [];
-  if (!parsed.attachments.some((part) => part.contentType.toLowerCase() === 'message/delivery-status') && bytes.indexOf('elivery-status') >= 0) nested = rawDeliveryStatus(bytes);
+  if (!parsed.attachments.some((part) => part.contentType.toLowerCase() === 'message/delivery-status') && namesDeliveryStatusType(bytes)) nested = rawDeliveryStatus(bytes);
   return new BounceMessage(parsed, bodyText, inlineOriginalHeaders, nested);
 }

@@ -33,8 +33,9 @@
  * built-ins; configuration, store and queues are imported when needed, and
  * commander, pino, zod and the runners never (the configuration comes from
  * its cache, src/config/config-cache.ts, once validated; routing reads no
- * list settings). test/cli/inject-startup.test.ts checks what it loads. src/cli/main.ts dispatches here
- * before loading anything else.
+ * list settings). test/cli/startup-imports.test.ts checks what it loads. src/cli/main.ts dispatches here
+ * before loading anything else, and loads it from its bundle (one file:
+ * scripts/bundle-cli.ts, src/cli/bundles.ts) when the build made one.
  *
  * Input: LF or CRLF, stored byte for byte except a leading `From sender
  * date` line (pipe flag F), which is dropped; its sender is the envelope
@@ -95,19 +96,6 @@ interface InjectArgs {
   queue?: string;
   sender?: string;
   help: boolean;
-}
-
-/** Is `argv` (process.argv) a call of `inject`? The global `--home DIR` may come first. */
-export function isInjectCall(argv: readonly string[]): boolean {
-  const args = argv.slice(2);
-  let i = 0;
-  while (i < args.length) {
-    const arg = args[i]!;
-    if (arg === '--home') i += 2;
-    else if (arg.startsWith('--home=')) i += 1;
-    else return arg === 'inject';
-  }
-  return false;
 }
 
 function parseInjectArgs(argv: readonly string[], env: NodeJS.ProcessEnv): InjectArgs {

@@ -33,7 +33,11 @@ export interface BundleSpec {
 }
 
 /** The bundled commands, which scripts/bundle-cli.ts makes and loadBundled() loads by name. */
-export const BUNDLES: readonly BundleSpec[] = [{ name: 'inject', entry: 'src/cli/inject.js' }];
+export const BUNDLES: readonly BundleSpec[] = [
+  { name: 'inject', entry: 'src/cli/inject.js' },
+  // The classifier, its detectors and mailparser's callers in one file; mailparser itself is a package (require()d).
+  { name: 'bounce-scan', entry: 'src/cli/bounce-scan-command.js' },
+];
 
 /** Where the bundles and their manifests are, relative to dist/. */
 export const BUNDLE_DIR = 'src/cli';

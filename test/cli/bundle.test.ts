@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleState } from '../../src/cli/bundles.js';
+import { BUNDLES, bundleState } from '../../src/cli/bundles.js';
 import { runCli } from '../support/cli.js';
 import { tracedCli } from '../support/traced-cli.js';
 
@@ -35,9 +35,11 @@ afterAll(async () => {
 });
 
 describe('the inject bundle', () => {
-  it('is built from dist/ as it is now (npm run build, and the test setup, make it after tsc)', () => {
-    const state = bundleState('inject', DIST);
-    expect(state, 'fresh' in state && !state.fresh ? state.reason : '').toMatchObject({ fresh: true });
+  it('is built from dist/ as it is now, as is every bundle (npm run build, and the test setup, make them after tsc)', () => {
+    for (const { name } of BUNDLES) {
+      const state = bundleState(name, DIST);
+      expect(state, state.fresh ? name : `${name}: ${state.reason}`).toMatchObject({ fresh: true });
+    }
   });
 
   it('is what the built CLI runs for inject: the bundle file, not the ES modules it was made from', async () => {
@@ -68,5 +70,16 @@ describe('the inject bundle', () => {
     expect(written).toBe(expected);
     // Every configuration module was found where the key looks: none is `absent` (a bundle resolving them from its own folder would be).
     expect((JSON.parse(expected) as { code: string[] }).code).not.toContain('absent');
+  });
+});
+
+describe('the bounce-scan bundle', () => {
+  it('is what the built CLI runs for bounce-scan (test/bounce/cli.test.ts checks what it prints)', async () => {
+    const corpus = fileURLToPath(new URL('../bounce/corpus/dsn-postfix-user-unknown.eml', import.meta.url));
+    const run = await tracedCli(traces, ['--home', home, 'bounce-scan', corpus]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.urls).toContain(pathToFileURL(join(DIST, 'src/cli/bounce-scan.bundle.cjs')).href);
+    const esm = ['src/cli/bounce-scan-command.js', 'runners/bounce/classify.js'].map((path) => pathToFileURL(join(DIST, path)).href);
+    expect(run.urls.filter((url) => esm.includes(url))).toEqual([]);
   });
 });

@@ -11,19 +11,29 @@
  * from its unbundled modules: slower, never stale. test/cli/bundle.test.ts
  * checks that a built `inject` does run from its bundle.
  *
+ * A bundle is run as a CommonJS module compiled with V8's code cache
+ * (`NAME.bundle.v8cache`, made by the build; compiling the bundle's source
+ * would cost about 5 ms of every message). V8 checks the cache against the
+ * source and its own version and flags, and compiles afresh when they
+ * differ. The `import()` of an ES module left out of the bundle goes through
+ * a loader passed in (runBundle): a script compiled by node:vm cannot
+ * import() on its own in Node 20.
+ *
  * Loaded by main.ts at every start: node built-ins only, through require()
  * (an ES import of node:fs would evaluate every lazy getter of its ESM
  * facade, the streams stack among them).
  */
-import { createRequire } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import type * as Fs from 'node:fs';
 import type * as Path from 'node:path';
 import type * as Url from 'node:url';
+import type * as Vm from 'node:vm';
 
 const require = createRequire(import.meta.url);
 const { readFileSync, statSync } = require('node:fs') as typeof Fs;
-const { join } = require('node:path') as typeof Path;
-const { fileURLToPath } = require('node:url') as typeof Url;
+const { dirname, join } = require('node:path') as typeof Path;
+const { fileURLToPath, pathToFileURL } = require('node:url') as typeof Url;
+const { Script } = require('node:vm') as typeof Vm;
 
 export interface BundleSpec {
   /** The bundle's name: `dist/src/cli/NAME.bundle.cjs`. */
@@ -70,6 +80,31 @@ export function manifestPath(name: string, dist: string = DIST): string {
   return join(dist, BUNDLE_DIR, `${name}.bundle.json`);
 }
 
+export function codeCachePath(name: string, dist: string = DIST): string {
+  return join(dist, BUNDLE_DIR, `${name}.bundle.v8cache`);
+}
+
+/** The function a bundle's source runs in: CommonJS's parameters, and `__switchyardImport` for what it loads with import(). */
+export function wrapBundle(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname, __switchyardImport) {${source}\n})`;
+}
+
+/** Compile the bundle `file` (with V8's code cache `cachedData` when given) and run it as a CommonJS module: its exports. */
+export function runBundle(file: string, cachedData?: Buffer): unknown {
+  const script = new Script(wrapBundle(readFileSync(file, 'utf8')), { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  const module = new Module(file);
+  module.filename = file;
+  const base = pathToFileURL(file);
+  // A relative specifier names a dist/ module beside the bundle (scripts/bundle-cli.ts rewrites the bundle's import()s to this).
+  const load = (specifier: string): Promise<unknown> => import(specifier.startsWith('.') ? new URL(specifier, base).href : specifier);
+  run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file), load);
+  module.loaded = true;
+  // In require's cache as if require()d: what a process has loaded stays visible (test/fixtures/trace-imports.ts).
+  require.cache[file] = module;
+  return module.exports;
+}
+
 /** Whether the bundle `name` under `dist` was made from dist/ as it is now, and if not, why. */
 export function bundleState(name: string, dist: string = DIST): BundleState {
   let manifest: Partial<BundleManifest>;
@@ -102,7 +137,13 @@ export async function loadBundled<T>(name: string, unbundled: () => Promise<T>):
   const state = bundleState(name);
   if (state.fresh) {
     try {
-      return require(state.bundle) as T;
+      let cachedData: Buffer | undefined;
+      try {
+        cachedData = readFileSync(codeCachePath(name));
+      } catch {
+        // No code cache: compiled from source.
+      }
+      return runBundle(state.bundle, cachedData) as T;
     } catch {
       // Fall through to the modules it was made from.
     }

@@ -13,7 +13,6 @@
 import { createRequire } from 'node:module';
 import type * as Fs from 'node:fs';
 import type * as Url from 'node:url';
-import { loadBundled } from './bundles.js';
 import { isInjectCall } from './inject-call.js';
 
 const require = createRequire(import.meta.url);
@@ -37,6 +36,7 @@ if (isMainModule()) {
   // nothing, whatever umask the operator's shell has.
   process.umask(0o007);
   if (isInjectCall(process.argv)) {
+    const { loadBundled } = await import('./bundles.js');
     const { guardProcess, runInject } = await loadBundled('inject', () => import('./inject.js'));
     guardProcess();
     process.exitCode = await runInject(process.argv);

@@ -13,11 +13,23 @@
 import { createRequire } from 'node:module';
 import type * as Fs from 'node:fs';
 import type * as Url from 'node:url';
-import { isInjectCall } from './inject-call.js';
 
 const require = createRequire(import.meta.url);
 const { realpathSync } = require('node:fs') as typeof Fs;
 const { fileURLToPath } = require('node:url') as typeof Url;
+
+/** Is `argv` (process.argv) a call of `inject`? The global `--home DIR` may come first. */
+export function isInjectCall(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  let i = 0;
+  while (i < args.length) {
+    const arg = args[i]!;
+    if (arg === '--home') i += 2;
+    else if (arg.startsWith('--home=')) i += 1;
+    else return arg === 'inject';
+  }
+  return false;
+}
 
 function isMainModule(): boolean {
   const entry = process.argv[1];

@@ -33,14 +33,16 @@
  * built-ins; configuration, store and queues are imported when needed, and
  * commander, pino, zod and the runners never (the configuration comes from
  * its cache, src/config/config-cache.ts, once validated; routing reads no
- * list settings). test/cli/inject-startup.test.ts checks what it loads. src/cli/main.ts dispatches here
- * before loading anything else.
+ * list settings). test/cli/startup-imports.test.ts checks what it loads. src/cli/main.ts dispatches here
+ * before loading anything else, and loads it from its bundle (one file:
+ * scripts/bundle-cli.ts, src/cli/bundles.ts) when the build made one.
  *
  * Input: LF or CRLF, stored byte for byte except a leading `From sender
  * date` line (pipe flag F), which is dropped; its sender is the envelope
  * sender unless `--sender` is given. Files: one queue entry (see
  * src/ingress/ingress-writer.ts for its crash windows); nothing else.
  */
+import { read, writeSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 // Small and import-free: the one base error, and the code of any error.
 import { errorCode, SwitchyardError } from '../errors.js';
@@ -75,9 +77,10 @@ user's home it refuses (exit 75), since root's queue files would be unreadable.
 Exit codes (sysexits): 0 queued, 65 empty input, 67 unknown list or address,
 69 too large (ingress.onOversize = "reject"), 75 temporary failure (the MTA retries).`;
 
+/** Where inject reads and writes: streams, or file descriptors (the process's own, by default: see PROCESS_IO). */
 export interface InjectIo {
-  stdin: Readable;
-  stdout: NodeJS.WritableStream;
+  stdin: Readable | number;
+  stdout: NodeJS.WritableStream | number;
   stderr: NodeJS.WritableStream;
 }
 
@@ -95,19 +98,6 @@ interface InjectArgs {
   queue?: string;
   sender?: string;
   help: boolean;
-}
-
-/** Is `argv` (process.argv) a call of `inject`? The global `--home DIR` may come first. */
-export function isInjectCall(argv: readonly string[]): boolean {
-  const args = argv.slice(2);
-  let i = 0;
-  while (i < args.length) {
-    const arg = args[i]!;
-    if (arg === '--home') i += 2;
-    else if (arg.startsWith('--home=')) i += 1;
-    else return arg === 'inject';
-  }
-  return false;
 }
 
 function parseInjectArgs(argv: readonly string[], env: NodeJS.ProcessEnv): InjectArgs {
@@ -152,20 +142,64 @@ function parseInjectArgs(argv: readonly string[], env: NodeJS.ProcessEnv): Injec
 }
 
 /**
+ * The process's stdin and stdout as file descriptors 0 and 1, read and
+ * written with fs: process.stdin and process.stdout would load net and the
+ * pipe machinery, a few ms of every message. stderr stays the stream (only
+ * failures write to it).
+ */
+const PROCESS_IO: InjectIo = { stdin: 0, stdout: 1, get stderr() { return process.stderr; } };
+
+/** The chunks read from descriptor `fd` until end of file. */
+async function* descriptorChunks(fd: number): AsyncGenerator<Buffer> {
+  for (;;) {
+    const buffer = Buffer.allocUnsafe(64 * 1024);
+    let bytes: number;
+    try {
+      bytes = await new Promise<number>((resolve, reject) => read(fd, buffer, 0, buffer.length, null, (error, count) => (error ? reject(error) : resolve(count))));
+    } catch (error) {
+      // A non-blocking descriptor (the parent's choice) has nothing yet: the stream API polls it for the rest.
+      if ((error as NodeJS.ErrnoException).code === 'EAGAIN' && fd === 0) {
+        for await (const chunk of process.stdin) yield chunk as Buffer;
+        return;
+      }
+      throw error;
+    }
+    if (bytes === 0) return;
+    yield buffer.subarray(0, bytes);
+  }
+}
+
+/**
  * All of stdin, or undefined once it exceeds `limit` bytes. The rest is read
  * and discarded anyway: a writer (the MTA) that gets EPIPE might take that,
  * not our exit code, as the outcome.
  */
-export async function readInput(stdin: Readable, limit: number): Promise<{ data: Buffer | undefined; bytes: number }> {
+export async function readInput(stdin: Readable | number, limit: number): Promise<{ data: Buffer | undefined; bytes: number }> {
   const chunks: Buffer[] = [];
   let bytes = 0;
-  for await (const chunk of stdin) {
+  for await (const chunk of typeof stdin === 'number' ? descriptorChunks(stdin) : stdin) {
     const buffer = chunk as Buffer;
     bytes += buffer.length;
     if (bytes <= limit) chunks.push(buffer);
     else chunks.length = 0;
   }
   return { data: bytes <= limit ? Buffer.concat(chunks, bytes) : undefined, bytes };
+}
+
+/** Write `text` to a stream or a descriptor. Success was decided before anything is written: a closed stdout changes nothing. */
+function writeOut(out: NodeJS.WritableStream | number, text: string): void {
+  if (typeof out !== 'number') {
+    out.write(text);
+    return;
+  }
+  const data = Buffer.from(text);
+  let offset = 0;
+  try {
+    while (offset < data.length) offset += writeSync(out, data, offset);
+  } catch (error) {
+    // Non-blocking and full: let the stream queue the rest. EPIPE and the like: nobody reads it.
+    if ((error as NodeJS.ErrnoException).code === 'EAGAIN' && out === 1) process.stdout.on('error', () => undefined).write(data.subarray(offset));
+  }
 }
 
 /** The login name of `uid` from /etc/passwd, if it has one there. */
@@ -249,7 +283,7 @@ async function inject(args: InjectArgs, io: InjectIo, home: string): Promise<num
       recipient: args.recipient ?? route.listId,
       via: 'inject',
     }, queue);
-    io.stdout.write(`queued ${queue}/${id}\n`);
+    writeOut(io.stdout, `queued ${queue}/${id}\n`);
     return EX_OK;
   } finally {
     await store.close();
@@ -280,14 +314,14 @@ async function exitCodeOf(error: unknown, home: string): Promise<{ code: number;
 /** Run `switchyard inject` (argv as process.argv); resolves with the exit code, never rejects. */
 export async function runInject(
   argv: readonly string[],
-  io: InjectIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+  io: InjectIo = PROCESS_IO,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
   let home = '(unknown)';
   try {
     const args = parseInjectArgs(argv, env);
     if (args.help) {
-      io.stdout.write(`${USAGE}\n`);
+      writeOut(io.stdout, `${USAGE}\n`);
       return EX_OK;
     }
     home = (await import('../home.js')).resolveHome(args.home, env);
@@ -319,6 +353,4 @@ export function guardProcess(): void {
   };
   process.on('uncaughtException', die);
   process.on('unhandledRejection', die);
-  // Success was already decided when stdout is written; a closed stdout changes nothing.
-  process.stdout.on('error', () => undefined);
 }

@@ -2,12 +2,34 @@
 /**
  * The `switchyard` command's entry point. It dispatches before loading
  * anything heavy: `inject` runs once per message under the MTA, so it goes
- * straight to inject.ts (node built-ins only until it needs more); every
- * other command loads the commander tree in program.ts.
+ * straight to inject.ts, from its one-file bundle when the build made one
+ * (bundles.ts; node built-ins only until it needs more); every other
+ * command loads the commander tree in program.ts.
+ *
+ * Built-ins through require(), not `import`: the ESM facade of node:fs
+ * evaluates every lazy getter of the module (ReadStream and the whole
+ * streams stack with it), a cost every command would pay.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { guardProcess, isInjectCall, runInject } from './inject.js';
+import { createRequire } from 'node:module';
+import type * as Fs from 'node:fs';
+import type * as Url from 'node:url';
+
+const require = createRequire(import.meta.url);
+const { realpathSync } = require('node:fs') as typeof Fs;
+const { fileURLToPath } = require('node:url') as typeof Url;
+
+/** Is `argv` (process.argv) a call of `inject`? The global `--home DIR` may come first. */
+export function isInjectCall(argv: readonly string[]): boolean {
+  const args = argv.slice(2);
+  let i = 0;
+  while (i < args.length) {
+    const arg = args[i]!;
+    if (arg === '--home') i += 2;
+    else if (arg.startsWith('--home=')) i += 1;
+    else return arg === 'inject';
+  }
+  return false;
+}
 
 function isMainModule(): boolean {
   const entry = process.argv[1];
@@ -26,6 +48,8 @@ if (isMainModule()) {
   // nothing, whatever umask the operator's shell has.
   process.umask(0o007);
   if (isInjectCall(process.argv)) {
+    const { loadBundled } = await import('./bundles.js');
+    const { guardProcess, runInject } = await loadBundled('inject', () => import('./inject.js'));
     guardProcess();
     process.exitCode = await runInject(process.argv);
   } else {

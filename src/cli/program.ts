@@ -62,7 +62,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'held', description: 'posts held for moderation: list, show, approve, reject, discard', load: async () => (await import('./held-command.js')).heldCommand() },
   { name: 'requests', description: 'membership requests waiting for an owner or a confirmation: list, approve, reject, discard', load: async () => (await import('./requests-command.js')).requestsCommand() },
   { name: 'bounces', usage: '[options] <list>', description: "a list's members with bounces (score, last bounce and reason, delivery state), destinations refusing the list, complaints", load: async () => (await import('./bounces-command.js')).bouncesCommand() },
-  { name: 'bounce-scan', usage: '[options] <file...>', description: 'classify saved bounce messages as the bounce runner would: one JSON line per file', load: async () => (await import('./bounce-scan-command.js')).bounceScanCommand() },
+  { name: 'bounce-scan', usage: '[options] <file...>', description: 'classify saved bounce messages as the bounce runner would: one JSON line per file', load: async () => (await (await import('./bundles.js')).loadBundled('bounce-scan', () => import('./bounce-scan-command.js'))).bounceScanCommand() },
 ];
 
 /** main.ts runs `inject` before this tree is even loaded; the entry is for --help (and odd argument orders). */

@@ -6,42 +6,22 @@
  * name, instead of only slowing `npm run bench -- cli` down. No timing is
  * asserted (that is the bench's job).
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, runCli } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
+import { tracedCli, type Traced } from '../support/traced-cli.js';
 
-const TRACER = fileURLToPath(new URL('../../dist/test/fixtures/trace-imports.js', import.meta.url));
 const LIST = 'startup@lists.example.org';
 const MESSAGE = 'From: anne@example.net\nSubject: startup\n\nbody\n';
 
 let home: string;
 let traces: string;
 
-/** Run the CLI under the tracer: its exit code and the packages and own modules it resolved. */
-async function traced(args: readonly string[], input?: string): Promise<{ code: number | null; stderr: string; loaded: string[] }> {
-  const traceFile = join(traces, `${Math.random().toString(36).slice(2)}.txt`);
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, SWITCHYARD_TRACE_IMPORTS: traceFile };
-    delete env.SWITCHYARD_HOME;
-    const child = spawn(process.execPath, ['--import', TRACER, BIN, ...args], { env, stdio: [input === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-    child.on('error', reject);
-    child.on('close', (exit) => resolve({ code: exit, stderr: err }));
-    if (input !== undefined) child.stdin!.end(input);
-  });
-  const text = existsSync(traceFile) ? await readFile(traceFile, 'utf8') : '';
-  const loaded = [...new Set(text.split('\n').filter((url) => url !== '' && !url.startsWith('node:')))].map((url) => {
-    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
-    return pkg ? `pkg:${pkg[1]}` : url.replace(/^.*\/dist\//, '');
-  });
-  return { code, stderr, loaded: [...new Set(loaded)] };
-}
+/** Run the CLI under the tracer: its exit code and the packages and own modules it loaded (a bundle's modules included). */
+const traced = (args: readonly string[], input?: string): Promise<Traced> => tracedCli(traces, args, input);
 
 function heavy(loaded: readonly string[], names: readonly string[]): string[] {
   return loaded.filter((module) => names.some((name) => module === `pkg:${name}` || module.startsWith(name)));
@@ -87,7 +67,8 @@ describe('what a command loads', () => {
     expect(existsSync(join(home, 'config-cache.json'))).toBe(true);
     const second = await traced(['inject', '--home', home, '--recipient', LIST], MESSAGE);
     expect(second.code, second.stderr).toBe(0);
-    expect(second.loaded).toEqual(expect.arrayContaining(['pkg:better-sqlite3', 'src/cli/inject.js', 'src/config/config-cache.js']));
+    // From its bundle (test/cli/bundle.test.ts): the bundle and, through its manifest, the modules it holds.
+    expect(second.loaded).toEqual(expect.arrayContaining(['pkg:better-sqlite3', 'src/cli/inject.bundle.cjs', 'src/cli/inject.js', 'src/config/config-cache.js']));
     expect(heavy(second.loaded, ['zod', 'commander', 'pino', 'smol-toml', 'node-cron', 'mailparser', 'nodemailer', 'src/config/load.js', 'src/store/list-settings.js', 'src/store/index.js'])).toEqual([]);
     const count = await runCli(['--home', home, 'queue', 'count', '--json']);
     expect(JSON.parse(count.stdout)).toMatchObject({ queues: expect.arrayContaining([{ queue: 'in', pck: 2, bak: 0, psv: 0 }]) });

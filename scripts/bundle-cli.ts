@@ -1,0 +1,120 @@
+/**
+ * The second step of the build (`npm run build`: `tsc`, then this): bundle
+ * the hot CLI paths of dist/ into one CommonJS file each, so that a command
+ * run once per message (`inject`, under the MTA's pipe) loads one file
+ * instead of thirty ES modules. What that saves, measured with
+ * `npm run bench -- cli`: the ES module loader's resolve, read, compile and
+ * link of every module, and the ESM facades of node:fs and node:crypto,
+ * which evaluate every lazy getter of those built-ins (node:fs's ReadStream
+ * drags in the whole streams stack); require() of a built-in does not.
+ *
+ * What goes into a bundle: the entry and every module it imports
+ * statically, plus the modules the entry itself loads with `import()`
+ * (inject.ts defers its imports only to keep the unbundled start short).
+ * Left out, and loaded from dist/ as before when reached:
+ *   - every package (better-sqlite3 and its native addon, zod, ...): `require`d;
+ *   - an `import()` anywhere else (config-cache.ts loading load.ts and zod on
+ *     a cache miss, the store loading the list settings schema): kept as an
+ *     `import()` of the module's dist/ file, so it stays lazy.
+ * In a bundled module `import.meta.url` is the URL of its own dist/ file,
+ * not the bundle's: module-relative paths (config-cache.ts keys its cache on
+ * the files of the configuration code, CONFIG_MODULES) mean what they mean
+ * unbundled, and a bundled and an unbundled `inject` share one cache.
+ *
+ * Each bundle `dist/src/cli/NAME.bundle.cjs` has a manifest
+ * `NAME.bundle.json`: the size and mtime of every dist/ file it was built
+ * from, and of itself. src/cli/bundles.ts loads the bundle only while all
+ * of them are unchanged, else the unbundled modules (a `tsc` alone after an
+ * edit leaves the bundle stale: slower, never wrong).
+ *
+ * Beside it, `NAME.bundle.v8cache`: V8's code cache of the compiled bundle,
+ * which src/cli/bundles.ts passes to V8 (checked by V8 against the source).
+ * An `import()` left in the output (of a module outside the bundle) is
+ * rewritten to `__switchyardImport()`, the loader runBundle() passes in.
+ *
+ * Files: all written to a temporary name and renamed, the manifest last;
+ * killed in between, the manifest no longer matches the bundle and the
+ * unbundled modules are used until the next build.
+ *
+ *     node dist/scripts/bundle-cli.js [DIST]
+ */
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rolldown } from 'rolldown';
+import { Script } from 'node:vm';
+import { BUNDLE_DIR, BUNDLES, bundlePath, codeCachePath, fileStamp, MANIFEST_FORMAT, manifestPath, wrapBundle, type BundleManifest, type BundleSpec } from '../src/cli/bundles.js';
+
+/** A relative module specifier from the bundle's directory to `file`. */
+function specifierFrom(dir: string, file: string): string {
+  const path = relative(dir, file).split(sep).join('/');
+  return path.startsWith('.') ? path : `./${path}`;
+}
+
+const isPackage = (source: string): boolean => !source.startsWith('.') && !source.startsWith('/');
+
+/** Build one bundle and its manifest from the modules under `dist`. */
+export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: string; modules: string[] }> {
+  const outDir = join(dist, BUNDLE_DIR);
+  const out = bundlePath(spec.name, dist);
+  const entry = join(dist, spec.entry);
+  const modules = new Set<string>();
+  const build = await rolldown({
+    input: entry,
+    platform: 'node',
+    logLevel: 'warn',
+    plugins: [
+      {
+        name: 'switchyard-externals',
+        resolveId(source, importer, extra) {
+          if (importer === undefined) return null;
+          if (isPackage(source)) return { id: source, external: true };
+          // import() outside the entry stays lazy: the dist/ module, loaded when reached.
+          if (extra.kind === 'dynamic-import' && importer !== entry) return { id: specifierFrom(outDir, resolve(dirname(importer), source)), external: true };
+          return null;
+        },
+        renderChunk(code) {
+          // Every import() left in the output is of a module outside the bundle: through runBundle()'s loader.
+          return code.replace(/\bimport\((?=["'])/g, '__switchyardImport(');
+        },
+        transform(code, id) {
+          // Our modules only: not rolldown's own runtime (a virtual `\0` id).
+          if (!id.startsWith(dist + sep)) return null;
+          modules.add(id);
+          // Each module keeps its own URL (see the module comment); __switchyardModuleUrl is defined in the banner.
+          return code.includes('import.meta.url') ? code.replaceAll('import.meta.url', `__switchyardModuleUrl(${JSON.stringify(specifierFrom(outDir, id))})`) : null;
+        },
+      },
+    ],
+  });
+  const temp = `${out}.${process.pid}.tmp`;
+  const cacheTemp = `${codeCachePath(spec.name, dist)}.${process.pid}.tmp`;
+  await build.write({
+    file: temp,
+    format: 'cjs',
+    codeSplitting: false,
+    postBanner: `// Generated by scripts/bundle-cli.ts from dist/${spec.entry} and the modules it loads; do not edit.\nconst __switchyardModuleUrl = (path) => require('node:url').pathToFileURL(require('node:path').join(__dirname, path)).href;`,
+  });
+  await build.close();
+  const text = readFileSync(temp, 'utf8');
+  if (/\bimport\.meta\b/.test(text)) throw new Error(`${spec.entry}: import.meta other than import.meta.url left in the bundle (CommonJS has none)`);
+  // The code cache of the compiled wrapper: what runBundle() compiles, byte for byte.
+  writeFileSync(cacheTemp, new Script(wrapBundle(text), { filename: out }).createCachedData());
+  renameSync(temp, out);
+  renameSync(cacheTemp, codeCachePath(spec.name, dist));
+  const sorted = [...modules].sort();
+  const files: Record<string, string> = {};
+  for (const file of [...sorted, out]) files[relative(dist, file).split(sep).join('/')] = fileStamp(file);
+  const manifest = manifestPath(spec.name, dist);
+  writeFileSync(`${manifest}.${process.pid}.tmp`, `${JSON.stringify({ format: MANIFEST_FORMAT, entry: spec.entry, files } satisfies BundleManifest, null, 1)}\n`);
+  renameSync(`${manifest}.${process.pid}.tmp`, manifest);
+  return { file: out, modules: sorted };
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const dist = resolve(process.argv[2] ?? fileURLToPath(new URL('..', import.meta.url)));
+  for (const spec of BUNDLES) {
+    const { file, modules } = await bundle(dist, spec);
+    process.stdout.write(`bundled ${relative(process.cwd(), file)} (${modules.length} modules)\n`);
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Loading a bundled command: `dist/src/cli/NAME.bundle.cjs`, which the
+ * build's second step (scripts/bundle-cli.ts, `npm run build`) makes from
+ * the command's dist/ modules, so that a command run once per message
+ * (`inject`) loads one file instead of thirty ES modules.
+ *
+ * The bundle is a copy: it is used only while its manifest
+ * (`NAME.bundle.json`: size and mtime of every dist/ file it was made from,
+ * and of itself) matches dist/ as it is. After a `tsc` alone (an edit
+ * rebuilt some of those files) or without the bundle step, the command runs
+ * from its unbundled modules: slower, never stale. test/cli/bundle.test.ts
+ * checks that a built `inject` does run from its bundle.
+ *
+ * A bundle is run as a CommonJS module compiled with V8's code cache
+ * (`NAME.bundle.v8cache`, made by the build; compiling the bundle's source
+ * would cost about 5 ms of every message). V8 checks the cache against the
+ * source and its own version and flags, and compiles afresh when they
+ * differ. The `import()` of an ES module left out of the bundle goes through
+ * a loader passed in (runBundle): a script compiled by node:vm cannot
+ * import() on its own in Node 20.
+ *
+ * Loaded by main.ts at every start: node built-ins only, through require()
+ * (an ES import of node:fs would evaluate every lazy getter of its ESM
+ * facade, the streams stack among them).
+ */
+import { createRequire, Module } from 'node:module';
+import type * as Fs from 'node:fs';
+import type * as Path from 'node:path';
+import type * as Url from 'node:url';
+import type * as Vm from 'node:vm';
+
+const require = createRequire(import.meta.url);
+const { readFileSync, statSync } = require('node:fs') as typeof Fs;
+const { dirname, join } = require('node:path') as typeof Path;
+const { fileURLToPath, pathToFileURL } = require('node:url') as typeof Url;
+const { Script } = require('node:vm') as typeof Vm;
+
+export interface BundleSpec {
+  /** The bundle's name: `dist/src/cli/NAME.bundle.cjs`. */
+  name: string;
+  /** The entry module, relative to dist/. */
+  entry: string;
+}
+
+/** The bundled commands, which scripts/bundle-cli.ts makes and loadBundled() loads by name. */
+export const BUNDLES: readonly BundleSpec[] = [
+  { name: 'inject', entry: 'src/cli/inject.js' },
+  // The classifier, its detectors and mailparser's callers in one file; mailparser itself is a package (require()d).
+  { name: 'bounce-scan', entry: 'src/cli/bounce-scan-command.js' },
+];
+
+/** Where the bundles and their manifests are, relative to dist/. */
+export const BUNDLE_DIR = 'src/cli';
+export const MANIFEST_FORMAT = 1;
+
+/** dist/ of this build (this module is dist/src/cli/bundles.js). */
+const DIST = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface BundleManifest {
+  format: number;
+  /** The entry module, relative to dist/. */
+  entry: string;
+  /** dist/-relative path -> fileStamp() when the bundle was made; the bundle itself among them. */
+  files: Record<string, string>;
+}
+
+export type BundleState = { fresh: true; bundle: string } | { fresh: false; reason: string };
+
+/** `size:mtimeNs` of a file, as a manifest records it. */
+export function fileStamp(path: string): string {
+  const facts = statSync(path, { bigint: true });
+  return `${facts.size}:${facts.mtimeNs}`;
+}
+
+export function bundlePath(name: string, dist: string = DIST): string {
+  return join(dist, BUNDLE_DIR, `${name}.bundle.cjs`);
+}
+
+export function manifestPath(name: string, dist: string = DIST): string {
+  return join(dist, BUNDLE_DIR, `${name}.bundle.json`);
+}
+
+export function codeCachePath(name: string, dist: string = DIST): string {
+  return join(dist, BUNDLE_DIR, `${name}.bundle.v8cache`);
+}
+
+/** The function a bundle's source runs in: CommonJS's parameters, and `__switchyardImport` for what it loads with import(). */
+export function wrapBundle(source: string): string {
+  return `(function (exports, require, module, __filename, __dirname, __switchyardImport) {${source}\n})`;
+}
+
+/** Compile the bundle `file` (with V8's code cache `cachedData` when given) and run it as a CommonJS module: its exports. */
+export function runBundle(file: string, cachedData?: Buffer): unknown {
+  const script = new Script(wrapBundle(readFileSync(file, 'utf8')), { filename: file, ...(cachedData === undefined ? {} : { cachedData }) });
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  const module = new Module(file);
+  module.filename = file;
+  const base = pathToFileURL(file);
+  // A relative specifier names a dist/ module beside the bundle (scripts/bundle-cli.ts rewrites the bundle's import()s to this).
+  const load = (specifier: string): Promise<unknown> => import(specifier.startsWith('.') ? new URL(specifier, base).href : specifier);
+  run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file), load);
+  module.loaded = true;
+  // In require's cache as if require()d: what a process has loaded stays visible (test/fixtures/trace-imports.ts).
+  require.cache[file] = module;
+  return module.exports;
+}
+
+/** Whether the bundle `name` under `dist` was made from dist/ as it is now, and if not, why. */
+export function bundleState(name: string, dist: string = DIST): BundleState {
+  let manifest: Partial<BundleManifest>;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath(name, dist), 'utf8')) as Partial<BundleManifest>;
+  } catch (error) {
+    return { fresh: false, reason: `no readable manifest ${manifestPath(name, dist)}: ${(error as Error).message}` };
+  }
+  if (manifest.format !== MANIFEST_FORMAT || typeof manifest.files !== 'object' || manifest.files === null) return { fresh: false, reason: `${manifestPath(name, dist)}: not a bundle manifest of format ${MANIFEST_FORMAT}` };
+  const bundle = bundlePath(name, dist);
+  if (manifest.files[`${BUNDLE_DIR}/${name}.bundle.cjs`] === undefined) return { fresh: false, reason: `${manifestPath(name, dist)} does not list the bundle` };
+  for (const [file, stamp] of Object.entries(manifest.files)) {
+    let now: string;
+    try {
+      now = fileStamp(join(dist, file));
+    } catch {
+      return { fresh: false, reason: `${file} is gone` };
+    }
+    if (now !== stamp) return { fresh: false, reason: `${file} changed after the bundle was made` };
+  }
+  return { fresh: true, bundle };
+}
+
+/**
+ * The command module `name`: its bundle when fresh, else `unbundled()`
+ * (the same module from dist/). A bundle that fails to load is passed over
+ * too: `inject` must not exit 1 (a bounce) for want of a faster copy.
+ */
+export async function loadBundled<T>(name: string, unbundled: () => Promise<T>): Promise<T> {
+  const state = bundleState(name);
+  if (state.fresh) {
+    try {
+      let cachedData: Buffer | undefined;
+      try {
+        cachedData = readFileSync(codeCachePath(name));
+      } catch {
+        // No code cache: compiled from source.
+      }
+      return runBundle(state.bundle, cachedData) as T;
+    } catch {
+      // Fall through to the modules it was made from.
+    }
+  }
+  return unbundled();
+}

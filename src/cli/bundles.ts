@@ -1,6 +1,6 @@
 /**
  * Loading a bundled command: `dist/src/cli/NAME.bundle.cjs`, which the
- * build's second step (scripts/bundle-cli.ts, `npm run build`) makes from
+ * build's second step (src/build/bundle-cli.ts, `npm run build`) makes from
  * the command's dist/ modules, so that a command run once per message
  * (`inject`) loads one file instead of thirty ES modules.
  *
@@ -42,7 +42,7 @@ export interface BundleSpec {
   entry: string;
 }
 
-/** The bundled commands, which scripts/bundle-cli.ts makes and loadBundled() loads by name. */
+/** The bundled commands, which src/build/bundle-cli.ts makes and loadBundled() loads by name. */
 export const BUNDLES: readonly BundleSpec[] = [
   { name: 'inject', entry: 'src/cli/inject.js' },
   // The classifier, its detectors and mailparser's callers in one file; mailparser itself is a package (require()d).
@@ -96,7 +96,7 @@ export function runBundle(file: string, cachedData?: Buffer): unknown {
   const module = new Module(file);
   module.filename = file;
   const base = pathToFileURL(file);
-  // A relative specifier names a dist/ module beside the bundle (scripts/bundle-cli.ts rewrites the bundle's import()s to this).
+  // A relative specifier names a dist/ module beside the bundle (src/build/bundle-cli.ts rewrites the bundle's import()s to this).
   const load = (specifier: string): Promise<unknown> => import(specifier.startsWith('.') ? new URL(specifier, base).href : specifier);
   run.call(module.exports, module.exports, createRequire(file), module, file, dirname(file), load);
   module.loaded = true;

@@ -35,7 +35,7 @@
  * its cache, src/config/config-cache.ts, once validated; routing reads no
  * list settings). test/cli/startup-imports.test.ts checks what it loads. src/cli/main.ts dispatches here
  * before loading anything else, and loads it from its bundle (one file:
- * scripts/bundle-cli.ts, src/cli/bundles.ts) when the build made one.
+ * src/build/bundle-cli.ts, src/cli/bundles.ts) when the build made one.
  *
  * Input: LF or CRLF, stored byte for byte except a leading `From sender
  * date` line (pipe flag F), which is dropped; its sender is the envelope

@@ -28,7 +28,7 @@
  * the home's owner, so that root (or another user) running a command never
  * leaves a cache the runners' user cannot replace.
  *
- * In inject's bundle (scripts/bundle-cli.ts) this module's import.meta.url
+ * In inject's bundle (src/build/bundle-cli.ts) this module's import.meta.url
  * is still its own dist/ file's, so CONFIG_MODULES name the same files and
  * a bundled and an unbundled inject share one cache (test/cli/bundle.test.ts).
  *

@@ -1,5 +1,5 @@
 /**
- * `inject` runs from its one-file bundle (scripts/bundle-cli.ts, loaded by
+ * `inject` runs from its one-file bundle (src/build/bundle-cli.ts, loaded by
  * src/cli/bundles.ts), which the build makes after tsc. A missing or stale
  * bundle is not an error (main.ts falls back to the unbundled modules), so
  * nothing else would notice one: these tests fail instead. And the bundle

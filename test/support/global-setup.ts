@@ -3,7 +3,7 @@
  * since the last build (see build-freshness.ts), so that `npx vitest run
  * FILE` right after an edit tests the edit, not the previous build. The
  * build is `npm run build`'s: tsc, then the CLI bundles
- * (scripts/bundle-cli.ts), also made when only they are missing or stale. Runs
+ * (src/build/bundle-cli.ts), also made when only they are missing or stale. Runs
  * once in vitest's main process, before the workers start; in watch mode
  * again before each rerun. A failed build fails the run with tsc's output:
  * testing stale code quietly is what this prevents.
@@ -19,7 +19,7 @@ const TSC = fileURLToPath(new URL('../../node_modules/typescript/bin/tsc', impor
 /** The stamp is set this far before the build started: a file system clock coarser than Date.now() must not hide an edit made during the build. */
 const CLOCK_MARGIN_MS = 1_000;
 
-const BUNDLER = fileURLToPath(new URL('../../dist/scripts/bundle-cli.js', import.meta.url));
+const BUNDLER = fileURLToPath(new URL('../../dist/src/build/bundle-cli.js', import.meta.url));
 const DIST = fileURLToPath(new URL('../../dist', import.meta.url));
 
 function node(args: readonly string[]): Promise<{ code: number | null; output: string }> {
@@ -36,7 +36,7 @@ function node(args: readonly string[]): Promise<{ code: number | null; output: s
 /** The CLI bundles, as `npm run build` makes them after tsc. */
 async function bundle(): Promise<void> {
   const { code, output } = await node([BUNDLER]);
-  if (code !== 0) throw new Error(`node dist/scripts/bundle-cli.js failed (exit ${code}), so the CLI bundles would be stale; fix the build first:\n${output}`);
+  if (code !== 0) throw new Error(`node dist/src/build/bundle-cli.js failed (exit ${code}), so the CLI bundles would be stale; fix the build first:\n${output}`);
 }
 
 export async function buildIfStale(): Promise<void> {

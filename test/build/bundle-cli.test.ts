@@ -1,5 +1,5 @@
 /**
- * The build's bundler (scripts/bundle-cli.ts) on a small tree of real ES
+ * The build's bundler (src/build/bundle-cli.ts) on a small tree of real ES
  * modules in a temp "dist": what goes into a bundle, what stays a lazy
  * import of the dist/ file, what each bundled module sees as
  * import.meta.url, and the manifest that tells a fresh bundle from a stale
@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundle } from '../../scripts/bundle-cli.js';
+import { bundle } from '../../src/build/bundle-cli.js';
 import { bundleState, codeCachePath, manifestPath, runBundle } from '../../src/cli/bundles.js';
 
 let dist: string;

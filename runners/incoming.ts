@@ -50,7 +50,7 @@ import { lookupList } from '../src/app/list-lookup.js';
 import type { MailingList, Store } from '../src/store/index.js';
 import { RunnerSetupError } from './errors.js';
 import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
-import { posterAddress } from './incoming/addresses.js';
+import { headerAddresses, posterAddress } from './incoming/addresses.js';
 import { APPROVED_CHAIN, chainOf, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
 import { MalformedEntryError, unknownListError } from './incoming/errors.js';
 import type { MessageSummary, ParseTask } from './incoming/parse-worker.js';
@@ -133,7 +133,7 @@ export default class IncomingRunner extends StoreRunner {
     };
     switch (decision.action) {
       case 'accept':
-        return this.accept(list, message, metadata, store, log, ctx);
+        return this.accept(list, message, metadata, store, log, ctx, sender);
       case 'hold':
         await hold(actionCtx, decision);
         return;
@@ -157,11 +157,13 @@ export default class IncomingRunner extends StoreRunner {
     return ctx.runTask<MessageSummary>(PARSE_WORKER, task, { timeoutMs: this.settings.parseTimeout });
   }
 
-  private async accept(list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext): Promise<void> {
+  private async accept(list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext, sender: string | null): Promise<void> {
     const pipeline: PipelineContext = {
       list,
       message,
       metadata,
+      sender,
+      explicitRecipients: headerAddresses(message, 'To', 'Cc'),
       store,
       log,
       now: this.now,

@@ -127,6 +127,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_CSV_SYNTAX: doc('a line of a member file is not CSV (an unterminated quote, a stray quote); `members import` reports the line and skips it', 'fix the line, import again'),
   SY_MEMBER_EXISTS: doc('the address already has that role on the list'),
   SY_MEMBER_UNKNOWN: doc('the address does not have that role on the list', '`switchyard members list LIST`'),
+  SY_MEMBER_PREFERENCE: doc('no such member preference, or a value it does not take (`members set`, the `set` email command); the message lists the keys or values', '`switchyard members set --help`', { exitCode: EXIT_USAGE }),
+  SY_MEMBER_PREFERENCE_REFUSED: doc('a member asked by mail to turn delivery back on after the owner or bounces disabled it (or to set a status only an owner sets)', '`switchyard members enable LIST ADDRESS` if the owner agrees'),
   SY_HELD_UNKNOWN: doc('no held message with that id (already approved, rejected or discarded)'),
   SY_REQUEST_UNKNOWN: doc('no pending membership request with that id on that list (confirmed, decided, discarded or lapsed)', '`switchyard requests list LIST`'),
   SY_REQUEST_NOT_FOR_OWNERS: doc('`requests approve`/`reject` on a request that waits for the address\'s confirmation, not for the owners', '`requests discard` removes it'),

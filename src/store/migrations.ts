@@ -264,6 +264,25 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 11,
+    name: 'member preferences',
+    statements: [
+      // Each member's own choices (src/app/member-preferences.ts): how posts reach them (every post, or a digest
+      // in one of three formats), whether they get their own posts, a list copy of a post that named them in
+      // To/Cc, an acknowledgement of each accepted post, whether `who` shows them, and their language. The
+      // delivery query (Store.deliveryAddresses) reads them in SQL; delivery_status stays the one on/off flag.
+      `ALTER TABLE members ADD COLUMN delivery_mode TEXT NOT NULL DEFAULT 'regular'
+         CHECK (delivery_mode IN ('regular', 'mime_digests', 'plain_digests', 'summary_digests'))`,
+      `ALTER TABLE members ADD COLUMN receive_own_postings INTEGER NOT NULL DEFAULT 1 CHECK (receive_own_postings IN (0, 1))`,
+      `ALTER TABLE members ADD COLUMN receive_list_copy INTEGER NOT NULL DEFAULT 1 CHECK (receive_list_copy IN (0, 1))`,
+      `ALTER TABLE members ADD COLUMN acknowledge_posts INTEGER NOT NULL DEFAULT 0 CHECK (acknowledge_posts IN (0, 1))`,
+      `ALTER TABLE members ADD COLUMN hide_address INTEGER NOT NULL DEFAULT 0 CHECK (hide_address IN (0, 1))`,
+      `ALTER TABLE members ADD COLUMN preferred_language TEXT`,
+      // The digest members of a list, for the digest sender; regular members (nearly all) stay out of it.
+      `CREATE INDEX members_digest ON members (list_id, delivery_mode) WHERE delivery_mode <> 'regular'`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

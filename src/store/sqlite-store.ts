@@ -23,7 +23,7 @@ import { closeSync, existsSync, fchmodSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { parseAddress, parseListAddress, type Address } from './address.js';
+import { addressProblem, parseAddress, parseListAddress, type Address } from './address.js';
 import {
   HeldMessageUnknownError,
   ListExistsError,
@@ -49,7 +49,10 @@ import type {
   DomainRefusals,
   NewComplaint,
   RecordedComplaint,
+  DeliveryMode,
   DeliveryStatus,
+  DigestMode,
+  PostAddressing,
   NewBounceEvent,
   RecordedBounce,
   HeldDecision,
@@ -110,6 +113,12 @@ interface MemberRow {
   bounce_warnings_sent: number;
   last_bounce_warning_at: string | null;
   subscribed_at: string;
+  delivery_mode: DeliveryMode;
+  receive_own_postings: number;
+  receive_list_copy: number;
+  acknowledge_posts: number;
+  hide_address: number;
+  preferred_language: string | null;
 }
 
 interface BounceEventRow {
@@ -182,10 +191,25 @@ interface DecisionRow {
   decided_at: string;
 }
 
+const PREFERENCE_COLUMNS = 'm.delivery_mode, m.receive_own_postings, m.receive_list_copy, m.acknowledge_posts, m.hide_address, m.preferred_language';
+/** A store held below the member preferences migration (targetVersion, upgrade tests): the defaults. */
+const PREFERENCE_DEFAULTS = "'regular' AS delivery_mode, 1 AS receive_own_postings, 1 AS receive_list_copy, 0 AS acknowledge_posts, 0 AS hide_address, NULL AS preferred_language";
 const MEMBER_COLUMNS = `l.address AS list_address, m.address, m.display_name, m.role, m.delivery_status,
-  m.moderation_action, m.bounce_score, m.last_bounce_at, m.bounce_warnings_sent, m.last_bounce_warning_at, m.subscribed_at`;
+  m.moderation_action, m.bounce_score, m.last_bounce_at, m.bounce_warnings_sent, m.last_bounce_warning_at, m.subscribed_at, ${PREFERENCE_COLUMNS}`;
 /** A store held below schema version 3 (targetVersion, upgrade tests) has no warning columns. */
 const MEMBER_COLUMNS_V2 = MEMBER_COLUMNS.replace('m.bounce_warnings_sent, m.last_bounce_warning_at', '0 AS bounce_warnings_sent, NULL AS last_bounce_warning_at');
+
+/**
+ * The members a post goes to (Store.deliveryAddresses): one column, every
+ * preference applied in SQL. Parameters: list id, the sender's address key
+ * ('' when unknown), the To/Cc address keys as a JSON array.
+ */
+const DELIVERY_QUERY = `SELECT address FROM members
+  WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' AND delivery_mode = 'regular'
+    AND (receive_own_postings = 1 OR address_key <> ?)
+    AND (receive_list_copy = 1 OR address_key NOT IN (SELECT value FROM json_each(?)))
+  ORDER BY address_key`;
+const DELIVERY_QUERY_NO_PREFERENCES = "SELECT address FROM members WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key";
 const HELD_COLUMNS = `h.id, l.address AS list_address, h.sender, h.subject, h.reason, h.received_at,
   h.message_id, h.queue_ref, h.raw, h.metadata`;
 
@@ -216,6 +240,12 @@ function toMember(row: MemberRow): Member {
     displayName: row.display_name,
     role: row.role,
     deliveryStatus: row.delivery_status,
+    deliveryMode: row.delivery_mode,
+    receiveOwnPostings: row.receive_own_postings === 1,
+    receiveListCopy: row.receive_list_copy === 1,
+    acknowledgePosts: row.acknowledge_posts === 1,
+    hideAddress: row.hide_address === 1,
+    preferredLanguage: row.preferred_language,
     moderationAction: row.moderation_action,
     bounceScore: row.bounce_score,
     lastBounceAt: row.last_bounce_at === null ? null : new Date(row.last_bounce_at),
@@ -331,6 +361,8 @@ export class SqliteStore implements Store {
   /** Prepared statements by SQL text: a post's lookups run thousands of times, the SQL is fixed. */
   private readonly statements = new Map<string, Database.Statement>();
   private memberColumns = MEMBER_COLUMNS;
+  /** False for a store held below the member preferences migration (upgrade tests). */
+  private hasPreferences = true;
   private eventColumns = EVENT_COLUMNS;
   private readonly tables = new Map<string, boolean>();
 
@@ -348,6 +380,9 @@ export class SqliteStore implements Store {
         this.db.pragma('foreign_keys = ON');
         this.migrate(options.targetVersion ?? SCHEMA_VERSION);
         if (this.currentVersion() < 3) this.memberColumns = MEMBER_COLUMNS_V2;
+        // Told by the columns, not the migration's number (numbers are assigned at merge time).
+        this.hasPreferences = (this.db.pragma('table_info(members)') as Array<{ name: string }>).some((column) => column.name === 'delivery_mode');
+        if (!this.hasPreferences) this.memberColumns = this.memberColumns.replace(PREFERENCE_COLUMNS, PREFERENCE_DEFAULTS);
         if (this.currentVersion() < 6) this.eventColumns = EVENT_COLUMNS_V5;
       });
     } catch (error) {
@@ -588,12 +623,36 @@ export class SqliteStore implements Store {
     });
   }
 
-  async deliveryAddresses(list: string): Promise<string[]> {
+  async deliveryAddresses(list: string, post?: PostAddressing): Promise<string[]> {
+    // Keys as the members table has them; an unreadable address names no member, so it is dropped here.
+    const key = (text: string): string | null => (addressProblem(text) === null ? parseAddress(text).key : null);
+    const sender = post?.sender == null ? '' : (key(post.sender) ?? '');
+    const explicit = JSON.stringify([...new Set((post?.explicitRecipients ?? []).map(key).filter((k): k is string => k !== null))]);
     return this.guard(() => {
       const row = this.listRow(list);
-      return this.statement("SELECT address FROM members WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key")
+      if (!this.hasPreferences) return this.statement(DELIVERY_QUERY_NO_PREFERENCES).pluck().all(row.id) as string[];
+      return this.statement(DELIVERY_QUERY).pluck().all(row.id, sender, explicit) as string[];
+    });
+  }
+
+  async digestAddresses(list: string, mode: DigestMode): Promise<string[]> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      if (!this.hasPreferences) return [];
+      return this.statement("SELECT address FROM members WHERE list_id = ? AND delivery_mode = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key")
         .pluck()
-        .all(row.id) as string[];
+        .all(row.id, mode) as string[];
+    });
+  }
+
+  async countDigestMembers(list: string): Promise<Partial<Record<DigestMode, number>>> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      if (!this.hasPreferences) return {};
+      const rows = this.statement(
+        "SELECT delivery_mode AS mode, COUNT(*) AS n FROM members WHERE list_id = ? AND delivery_mode <> 'regular' AND role = 'member' AND delivery_status = 'enabled' GROUP BY delivery_mode",
+      ).all(row.id) as Array<{ mode: DigestMode; n: number }>;
+      return Object.fromEntries(rows.map((r) => [r.mode, r.n]));
     });
   }
 
@@ -641,8 +700,19 @@ export class SqliteStore implements Store {
       ['bounce_score', changes.bounceScore ?? current.bounce_score],
       ['last_bounce_at', date(changes.lastBounceAt, current.last_bounce_at)],
     ];
+    if (this.hasPreferences) {
+      const flag = (change: boolean | undefined, stored: number): number => (change === undefined ? stored : change ? 1 : 0);
+      values.push(
+        ['delivery_mode', changes.deliveryMode ?? current.delivery_mode],
+        ['receive_own_postings', flag(changes.receiveOwnPostings, current.receive_own_postings)],
+        ['receive_list_copy', flag(changes.receiveListCopy, current.receive_list_copy)],
+        ['acknowledge_posts', flag(changes.acknowledgePosts, current.acknowledge_posts)],
+        ['hide_address', flag(changes.hideAddress, current.hide_address)],
+        ['preferred_language', changes.preferredLanguage === undefined ? current.preferred_language : changes.preferredLanguage],
+      );
+    }
     // A store held below schema 3 (upgrade tests) has no warning columns yet.
-    if (this.memberColumns !== MEMBER_COLUMNS_V2) {
+    if (this.memberColumns.includes('m.bounce_warnings_sent')) {
       values.push(['bounce_warnings_sent', changes.bounceWarningsSent ?? current.bounce_warnings_sent], ['last_bounce_warning_at', date(changes.lastBounceWarningAt, current.last_bounce_warning_at)]);
     }
     this.statement(`UPDATE members SET ${values.map(([column]) => `${column} = ?`).join(', ')} WHERE list_id = ? AND role = ? AND address_key = ?`).run(

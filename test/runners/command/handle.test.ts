@@ -47,18 +47,20 @@ describe('command messages', () => {
     expect(text).toContain('> help\r\n    Commands go in the Subject');
     expect(text).toContain('> join\r\n    ann@example.org is now a member of dev@lists.example.org');
     expect(text).toContain('> who\r\n    1 member of dev@lists.example.org:\r\n      ann@example.org');
-    expect(text).toContain('> set deliveryMode mime_digests\r\n    member preferences are not available yet');
+    expect(text).toContain('> set deliveryMode mime_digests\r\n    done; your preferences now:');
+    expect((await a.store.getMember(LIST, 'ann@example.org')).deliveryMode).toBe('mime_digests');
     // "Thanks!" is no command: reading stops there, so leave is never run.
     expect(text).not.toContain('> leave');
     expect(await a.store.findMember(LIST, 'ann@example.org')).not.toBeNull();
     expect((await a.store.getMember(LIST, 'ann@example.org')).displayName).toBe('Ann');
   });
 
-  it('join digest=mime says digests are not available; who is refused when the roster is not public', async () => {
+  it('join digest=mime on an open list makes a MIME digest member; who is refused when the roster is not public', async () => {
     const { a, list } = await setup({ subscriptionPolicy: 'open' });
     await handle(a, list, { message: mail('bob@example.net', 'join digest=mime', 'who\n'), envelopeSender: 'bob@example.net', implied: 'request' });
     const text = replies(a)[0]!.body.toString('utf8');
-    expect(text).toContain('digests are not available yet');
+    expect(text).toContain('delivery: mime_digests');
+    expect((await a.store.getMember(LIST, 'bob@example.net')).deliveryMode).toBe('mime_digests');
     expect(text).toContain('not given out by mail');
   });
 

@@ -64,6 +64,29 @@ describe('command messages', () => {
     expect(text).toContain('not given out by mail');
   });
 
+  it('set: a member changes and shows their own preferences; bad keys get the key list; non-members and owner-disabled delivery are refused', async () => {
+    const { a, list } = await setup({ memberRosterVisibility: 'public' });
+    await a.store.addMember(LIST, { address: 'ann@example.org' });
+    await a.store.addMember(LIST, { address: 'bob@example.org' });
+    await handle(a, list, { message: mail('ann@example.org', 'set digest plain', 'set myposts off\nset hide on\nset colour blue\nset show\n'), envelopeSender: 'ann@example.org', implied: 'request' });
+    const text = replies(a)[0]!.body.toString('utf8');
+    expect(text).toContain('> set colour blue\r\n    member preference colour: no such preference; the preferences are deliveryMode');
+    expect(text).toContain('> set show\r\n    preferences of ann@example.org:\r\n      deliveryStatus: enabled\r\n      deliveryMode: plain_digests');
+    expect(await a.store.getMember(LIST, 'ann@example.org')).toMatchObject({ deliveryMode: 'plain_digests', receiveOwnPostings: false, hideAddress: true });
+    // who leaves out (and does not count) a member with hideAddress.
+    await handle(a, list, { message: mail('bob@example.org', 'who', ''), envelopeSender: 'bob@example.org', implied: 'request' });
+    const roster = replies(a)[1]!.body.toString('utf8');
+    expect(roster).toContain('1 member of dev@lists.example.org:\r\n      bob@example.org');
+    expect(roster).not.toContain('ann@example.org');
+    // Delivery turned off by the owner stays off whatever the member mails.
+    await a.store.updateMember(LIST, 'bob@example.org', 'member', { deliveryStatus: 'by_owner' });
+    await handle(a, list, { message: mail('bob@example.org', 'set delivery on', ''), envelopeSender: 'bob@example.org', implied: 'request' });
+    expect(replies(a)[2]!.body.toString('utf8')).toContain('was disabled by the list owner; the list owner can re-enable it');
+    expect((await a.store.getMember(LIST, 'bob@example.org')).deliveryStatus).toBe('by_owner');
+    await handle(a, list, { message: mail('eve@example.net', 'set delivery off', ''), envelopeSender: 'eve@example.net', implied: 'request' });
+    expect(replies(a)[3]!.body.toString('utf8')).toContain('eve@example.net is not a member of dev@lists.example.org: no preferences to set');
+  });
+
   it.each([
     ['the null sender', { envelopeSender: '' }, ''],
     ['Auto-Submitted mail', { envelopeSender: 'ann@example.org' }, 'Auto-Submitted: auto-replied\r\n'],

@@ -129,6 +129,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_MEMBER_UNKNOWN: doc('the address does not have that role on the list', '`switchyard members list LIST`'),
   SY_MEMBER_PREFERENCE: doc('no such member preference, or a value it does not take (`members set`, the `set` email command); the message lists the keys or values', '`switchyard members set --help`', { exitCode: EXIT_USAGE }),
   SY_MEMBER_PREFERENCE_REFUSED: doc('a member asked by mail to turn delivery back on after the owner or bounces disabled it (or to set a status only an owner sets)', '`switchyard members enable LIST ADDRESS` if the owner agrees'),
+  SY_DIGEST_ISSUE_UNKNOWN: doc('a digest issue being sent is gone: its list was removed meanwhile; nothing is sent'),
   SY_HELD_UNKNOWN: doc('no held message with that id (already approved, rejected or discarded)'),
   SY_REQUEST_UNKNOWN: doc('no pending membership request with that id on that list (confirmed, decided, discarded or lapsed)', '`switchyard requests list LIST`'),
   SY_REQUEST_NOT_FOR_OWNERS: doc('`requests approve`/`reject` on a request that waits for the address\'s confirmation, not for the owners', '`requests discard` removes it'),

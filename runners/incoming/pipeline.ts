@@ -57,6 +57,8 @@ export interface PipelineContext {
   readonly sender?: string | null;
   /** The To and Cc addresses of the post as it arrived; not given: read from the message. */
   readonly explicitRecipients?: readonly string[];
+  /** Set by to-outgoing: the post goes to the members, so the runner adds it to the list's digest too (src/app/digests.ts). */
+  toDigest?: boolean;
   /** Set by to-outgoing: the runner then forwards THIS entry (rewritten message + these metadata) to `out` atomically. */
   outgoing?: { metadata: JsonObject };
 }

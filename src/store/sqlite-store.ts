@@ -51,7 +51,12 @@ import type {
   RecordedComplaint,
   DeliveryMode,
   DeliveryStatus,
+  DigestIssue,
   DigestMode,
+  DigestPost,
+  DigestStatus,
+  NewDigestPost,
+  StagedDigest,
   PostAddressing,
   NewBounceEvent,
   RecordedBounce,
@@ -1158,6 +1163,105 @@ export class SqliteStore implements Store {
         detail: row.detail,
       })),
     );
+  }
+
+  // ---------------------------------------------------------------- digests
+
+  async addDigestPost(post: NewDigestPost): Promise<boolean> {
+    return this.write(() => {
+      const listRow = this.listRow(post.list);
+      const { changes } = this.statement(
+        `INSERT OR IGNORE INTO digest_posts (list_id, entry_key, added_at, sender, subject, message_id, size, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(listRow.id, post.entryKey, post.addedAt.toISOString(), post.sender, post.subject, post.messageId, post.raw.length, post.raw);
+      return changes === 1;
+    });
+  }
+
+  private digestIssueRow(where: string, ...params: unknown[]): DigestIssue | null {
+    const row = this.statement(
+      `SELECT i.id, l.address AS list, i.volume, i.issue, i.created_at, i.status, i.staged,
+         (SELECT COUNT(*) FROM digest_posts p WHERE p.issue_id = i.id) AS posts,
+         (SELECT COALESCE(SUM(size), 0) FROM digest_posts p WHERE p.issue_id = i.id) AS size
+       FROM digest_issues i JOIN lists l ON l.id = i.list_id WHERE ${where} ORDER BY i.id LIMIT 1`,
+    ).get(...params) as { id: number; list: string; volume: number; issue: number; created_at: string; status: DigestIssue['status']; staged: string; posts: number; size: number } | undefined;
+    if (row === undefined) return null;
+    return { id: row.id, list: row.list, volume: row.volume, issue: row.issue, createdAt: new Date(row.created_at), status: row.status, staged: JSON.parse(row.staged) as StagedDigest[], posts: row.posts, size: row.size };
+  }
+
+  async digestStatus(list: string): Promise<DigestStatus> {
+    return this.guard(() => {
+      const listRow = this.listRow(list);
+      const state = this.statement('SELECT volume, next_issue, last_sent_at FROM digest_state WHERE list_id = ?').get(listRow.id) as
+        | { volume: number; next_issue: number; last_sent_at: string | null }
+        | undefined;
+      const pending = this.statement('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS size FROM digest_posts WHERE list_id = ? AND issue_id IS NULL').get(listRow.id) as { n: number; size: number };
+      return {
+        list: listRow.address,
+        volume: state?.volume ?? 1,
+        nextIssue: state?.next_issue ?? 1,
+        pendingPosts: pending.n,
+        pendingSize: pending.size,
+        lastSentAt: state?.last_sent_at == null ? null : new Date(state.last_sent_at),
+        unfinished: this.digestIssueRow("i.list_id = ? AND i.status <> 'sent'", listRow.id),
+      };
+    });
+  }
+
+  async claimDigestIssue(list: string, claim: { now: Date; period: string }): Promise<{ issue: DigestIssue; resumed: boolean } | null> {
+    return this.write(() => {
+      const listRow = this.listRow(list);
+      const open = this.digestIssueRow("i.list_id = ? AND i.status <> 'sent'", listRow.id);
+      if (open !== null) return { issue: open, resumed: true };
+      const last = this.statement('SELECT MAX(id) AS id FROM digest_posts WHERE list_id = ? AND issue_id IS NULL').get(listRow.id) as { id: number | null };
+      if (last.id === null) return null;
+      const state = this.statement('SELECT volume, next_issue, period FROM digest_state WHERE list_id = ?').get(listRow.id) as { volume: number; next_issue: number; period: string } | undefined;
+      let volume = state?.volume ?? 1;
+      let issue = state?.next_issue ?? 1;
+      if (state !== undefined && state.period !== claim.period) {
+        volume += 1;
+        issue = 1;
+      }
+      const { lastInsertRowid } = this.statement("INSERT INTO digest_issues (list_id, volume, issue, created_at, status) VALUES (?, ?, ?, ?, 'claimed')").run(
+        listRow.id,
+        volume,
+        issue,
+        claim.now.toISOString(),
+      );
+      this.statement('UPDATE digest_posts SET issue_id = ? WHERE list_id = ? AND issue_id IS NULL AND id <= ?').run(lastInsertRowid, listRow.id, last.id);
+      this.statement(
+        `INSERT INTO digest_state (list_id, volume, next_issue, period) VALUES (?, ?, ?, ?)
+         ON CONFLICT (list_id) DO UPDATE SET volume = excluded.volume, next_issue = excluded.next_issue, period = excluded.period`,
+      ).run(listRow.id, volume, issue + 1, claim.period);
+      return { issue: this.digestIssueRow('i.id = ?', lastInsertRowid)!, resumed: false };
+    });
+  }
+
+  async digestIssuePosts(issueId: number): Promise<DigestPost[]> {
+    return this.guard(() => {
+      const rows = this.statement(
+        `SELECT p.id, l.address AS list, p.entry_key, p.added_at, p.sender, p.subject, p.message_id, p.size, p.raw
+         FROM digest_posts p JOIN lists l ON l.id = p.list_id WHERE p.issue_id = ? ORDER BY p.id`,
+      ).all(issueId) as Array<{ id: number; list: string; entry_key: string; added_at: string; sender: string; subject: string; message_id: string | null; size: number; raw: Buffer | null }>;
+      return rows.map((row) => ({ id: row.id, list: row.list, entryKey: row.entry_key, addedAt: new Date(row.added_at), sender: row.sender, subject: row.subject, messageId: row.message_id, size: row.size, raw: row.raw }));
+    });
+  }
+
+  async stageDigestIssue(issueId: number, staged: readonly StagedDigest[]): Promise<{ recorded: boolean; issue: DigestIssue }> {
+    return this.write(() => {
+      const { changes } = this.statement("UPDATE digest_issues SET status = 'staged', staged = ? WHERE id = ? AND status = 'claimed'").run(JSON.stringify(staged), issueId);
+      const issue = this.digestIssueRow('i.id = ?', issueId);
+      if (issue === null) throw new StoreError('SY_DIGEST_ISSUE_UNKNOWN', `no digest issue ${issueId} (its list was removed)`);
+      return { recorded: changes === 1, issue };
+    });
+  }
+
+  async finishDigestIssue(issueId: number, at: Date): Promise<void> {
+    this.write(() => {
+      const { changes } = this.statement("UPDATE digest_issues SET status = 'sent', sent_at = ? WHERE id = ? AND status <> 'sent'").run(at.toISOString(), issueId);
+      if (changes === 0) return;
+      this.statement('UPDATE digest_posts SET raw = NULL WHERE issue_id = ?').run(issueId);
+      this.statement('UPDATE digest_state SET last_sent_at = ? WHERE list_id = (SELECT list_id FROM digest_issues WHERE id = ?)').run(at.toISOString(), issueId);
+    });
   }
 
   async close(): Promise<void> {

@@ -327,6 +327,57 @@ export interface NewPendingRequest {
   expiresAt: Date;
 }
 
+/** An accepted post waiting in (or taken into) a list's digest. */
+export interface DigestPost {
+  id: number;
+  list: string;
+  /** What makes it unique: the queue entry that carried the post. */
+  entryKey: string;
+  addedAt: Date;
+  sender: string;
+  subject: string;
+  messageId: string | null;
+  size: number;
+  /** The post as members receive it; null once its issue was sent. */
+  raw: Buffer | null;
+}
+
+export type NewDigestPost = Omit<DigestPost, 'id' | 'size' | 'raw'> & { raw: Buffer };
+
+/** One digest `out` entry written beside the spool, waiting to be moved in (src/app/digests.ts). */
+export interface StagedDigest {
+  format: DigestMode;
+  /** The file written, and where it goes in `out`. */
+  staging: string;
+  target: string;
+  recipients: number;
+}
+
+export interface DigestIssue {
+  id: number;
+  list: string;
+  volume: number;
+  issue: number;
+  createdAt: Date;
+  status: 'claimed' | 'staged' | 'sent';
+  staged: StagedDigest[];
+  posts: number;
+  size: number;
+}
+
+/** A list's digest numbering and what waits for the next issue. */
+export interface DigestStatus {
+  list: string;
+  /** The current volume and the number the next issue gets (1, 1 before the first). */
+  volume: number;
+  nextIssue: number;
+  pendingPosts: number;
+  pendingSize: number;
+  lastSentAt: Date | null;
+  /** An issue claimed but not sent yet (a sender killed midway): the next send finishes it. */
+  unfinished: DigestIssue | null;
+}
+
 export interface Store {
   /** Where the store lives, for messages (a file path, or a URL without password). */
   readonly location: string;
@@ -480,6 +531,27 @@ export interface Store {
   finishJobRun(job: string, holder: string, runKey: string, result: { at: Date; outcome: 'ok' | 'failed'; detail: string }): Promise<void>;
   /** Every job's lease row, by job name. */
   jobLeases(): Promise<JobLease[]>;
+
+  /** Add an accepted post to its list's digest; false (nothing added) when `entryKey` was added before. */
+  addDigestPost(post: NewDigestPost): Promise<boolean>;
+  digestStatus(list: string): Promise<DigestStatus>;
+  /**
+   * In one transaction: the list's unfinished issue if there is one, else a
+   * new issue numbered from the list's digest state (a new volume when
+   * `period` differs from the state's) that takes every pending post; null
+   * when there is neither. `resumed`: the issue was an unfinished one.
+   */
+  claimDigestIssue(list: string, claim: { now: Date; period: string }): Promise<{ issue: DigestIssue; resumed: boolean } | null>;
+  /** The posts of an issue, in the order they were added. */
+  digestIssuePosts(issueId: number): Promise<DigestPost[]>;
+  /**
+   * Record the staged `out` entries of a claimed issue: true when this call
+   * recorded them, false when the issue was staged (or sent) already by
+   * someone else; `issue` is then as they left it.
+   */
+  stageDigestIssue(issueId: number, staged: readonly StagedDigest[]): Promise<{ recorded: boolean; issue: DigestIssue }>;
+  /** Mark an issue sent (its posts' bytes dropped) and the list's last send. */
+  finishDigestIssue(issueId: number, at: Date): Promise<void>;
 
   close(): Promise<void>;
 }

@@ -9,6 +9,10 @@
  * off. Envelope sender: name-bounces@domain; VERP per the list's `verp`
  * setting.
  *
+ * The post is marked for the list's digest (ctx.toDigest): the incoming
+ * runner adds it, as the pipeline finally left it, before forwarding the
+ * entry (src/app/digests.ts).
+ *
  * A poster who is a member with acknowledgePosts on gets an acknowledgement
  * through `virgin` (unless whyNotNotify says no automatic mail may go to
  * them). Crash window: killed after it was enqueued and before the entry was
@@ -37,6 +41,8 @@ export async function toOutgoing(ctx: PipelineContext): Promise<void> {
   const sender = ctx.sender !== undefined ? ctx.sender : posterAddress(ctx.message, envelopeSender);
   const explicitRecipients = ctx.explicitRecipients ?? headerAddresses(ctx.message, 'To', 'Cc');
   await acknowledge(ctx, sender, envelopeSender);
+  // Digest members get it in the next digest: the runner adds the post as it finally leaves the pipeline.
+  ctx.toDigest = true;
   const addresses = await ctx.store.deliveryAddresses(list.address, { sender, explicitRecipients });
   const recipients: string[] = [];
   const unusable: string[] = [];

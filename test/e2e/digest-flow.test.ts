@@ -6,7 +6,9 @@
  * `switchyard digests send` then gives each digest member exactly one
  * digest, Vol 1 Issue 1, holding the three posts (the MIME one parsed back
  * with mailparser: three message/rfc822 parts); `digests status` shows the
- * numbering move on.
+ * numbering move on. Then the scheduler sends issue 2 by itself once the
+ * posts waiting pass digestSizeThreshold, and issue 3 when the list's
+ * digestSendPeriodic fires.
  */
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
@@ -51,7 +53,8 @@ const subjectOf = (t: SinkTransaction) => RawMessage.parse(t.body!).get('subject
 beforeAll(async () => {
   sink = await SmtpSink.start({ keepBodies: true });
   lmtpPort = await freePort();
-  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n`));
+  // The scheduler's digests job every second: the size and periodic triggers are seen at once.
+  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[cron]\ndigests = "* * * * * *"\n`));
   await cli('lists', 'create', LIST, '--owner', 'owner@example.com');
   // No periodic send during the test (it could cross midnight): only `digests send`.
   await cli('lists', 'set', LIST, 'digestSendPeriodic', '');
@@ -95,4 +98,23 @@ it('regular members get each of three posts, digest members one MIME and one pla
   }
   expect(await status()).toMatchObject({ volume: 1, nextIssue: 2, pendingPosts: 0, unfinishedIssue: null });
   expect(JSON.parse((await cli('digests', 'send', LIST, '--json')).stdout)).toEqual({ list: LIST, sent: [] });
+}, TIMEOUT);
+
+it('the scheduler sends a digest once the waiting posts pass digestSizeThreshold, and when digestSendPeriodic fires', async () => {
+  await cli('lists', 'set', LIST, 'digestSizeThreshold', '1');
+  const issue = (n: number) => (t: SinkTransaction) => to('mime@example.org')(t) && subjectOf(t) === `Team Digest, Vol 1, Issue ${n}`;
+  // About 400 bytes each: the third passes 1 KB.
+  for (const n of [4, 5, 6]) await deliver(post(n));
+  await sink.until(() => sink.accepted.some(issue(2)), 'issue 2, sent by size');
+  const second = await simpleParser(sink.accepted.find(issue(2))!.body!);
+  expect(second.attachments.filter((a) => a.contentType === 'message/rfc822')).toHaveLength(3);
+
+  await cli('lists', 'set', LIST, 'digestSizeThreshold', '0');
+  await deliver(post(7));
+  await sink.until(() => sink.accepted.filter(to('reg@example.org')).length >= 7, 'post 7 at the regular member');
+  expect(sink.accepted.some(issue(3))).toBe(false);
+  await cli('lists', 'set', LIST, 'digestSendPeriodic', '* * * * *');
+  const plainIssue3 = (t: SinkTransaction) => to('plain@example.org')(t) && subjectOf(t) === 'Team Digest, Vol 1, Issue 3';
+  await sink.until(() => sink.accepted.some(issue(3)) && sink.accepted.some(plainIssue3), 'issue 3, sent by the periodic schedule');
+  expect(sink.accepted.filter(to('plain@example.org')).map(subjectOf)).toEqual(['Team Digest, Vol 1, Issue 1', 'Team Digest, Vol 1, Issue 2', 'Team Digest, Vol 1, Issue 3']);
 }, TIMEOUT);

@@ -147,7 +147,7 @@ export async function setOwnPreferences(ctx: StoreContext, list: string, address
       throw new MemberPreferenceRefusedError(`delivery can be turned on or off by the member, not set to ${changes.deliveryStatus}`);
     }
     if (member.deliveryStatus === 'by_owner' || member.deliveryStatus === 'by_bounces') {
-      const who = member.deliveryStatus === 'by_owner' ? 'the list owner' : 'bounces';
+      const who = member.deliveryStatus === 'by_owner' ? 'the list owner' : 'too many bounces';
       throw new MemberPreferenceRefusedError(`delivery to ${member.address} was disabled by ${who}; the list owner can re-enable it`);
     }
     // Already so: a member turning delivery on again must not reset a bounce score by mail.

@@ -10,9 +10,11 @@
  * posts waiting pass digestSizeThreshold, and issue 3 when the list's
  * digestSendPeriodic fires.
  */
+import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Switchboard } from '../../queues/index.js';
 import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
 import { freePort } from '../ingress/harness.js';
 import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
@@ -117,4 +119,20 @@ it('the scheduler sends a digest once the waiting posts pass digestSizeThreshold
   const plainIssue3 = (t: SinkTransaction) => to('plain@example.org')(t) && subjectOf(t) === 'Team Digest, Vol 1, Issue 3';
   await sink.until(() => sink.accepted.some(issue(3)) && sink.accepted.some(plainIssue3), 'issue 3, sent by the periodic schedule');
   expect(sink.accepted.filter(to('plain@example.org')).map(subjectOf)).toEqual(['Team Digest, Vol 1, Issue 1', 'Team Digest, Vol 1, Issue 2', 'Team Digest, Vol 1, Issue 3']);
+}, TIMEOUT);
+
+it('an entry run again (same bytes and receivedAt: a .bak recovered after SIGKILL, or back from retry) adds nothing more to the digest', async () => {
+  await cli('lists', 'set', LIST, 'digestSendPeriodic', '');
+  await cli('digests', 'send', LIST);
+  const inbox = new Switchboard({ root: join(home, 'queues'), name: 'in', durability: 'none', hashKeyField: 'listId' });
+  const metadata = { listId: LIST, envelopeSender: 'ann@example.org', receivedAt: '2026-12-05T12:00:00.000Z', receivedVia: 'test' };
+  const bytes = post(8);
+  await inbox.enqueue(bytes, metadata);
+  await sink.until(() => sink.accepted.filter(to('reg@example.org')).length >= 8, 'post 8 at the regular member');
+  await inbox.enqueue(bytes, metadata);
+  // The second run delivers the regular copy again (at-least-once), but the digest keeps one.
+  await sink.until(() => sink.accepted.filter(to('reg@example.org')).length >= 9, 'post 8 again at the regular member');
+  const status = (JSON.parse((await cli('digests', 'status', '--json')).stdout) as { lists: Array<{ pendingPosts: number }> }).lists[0]!;
+  expect(status.pendingPosts).toBe(1);
+  expect(master!.lines.some((line) => line.msg === 'post was in the digest already (entry run again)')).toBe(true);
 }, TIMEOUT);

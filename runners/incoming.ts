@@ -41,16 +41,21 @@
  * stored twice (actions.ts), and the forward to `out` is the one atomic step
  * that makes a post leave, so the list never gets it twice from one entry.
  * (Pipeline side entries such as an archive copy may be enqueued twice.)
+ * A post for a list with digest members is added to the digest (one store
+ * row keyed by the entry's bytes and receivedAt) just before the forward: run again, the row is
+ * there already and nothing is added (src/app/digests.ts).
  */
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { DequeuedEntry, JsonObject } from '../queues/index.js';
 import { RawMessage } from '../src/mail/raw-message.js';
 import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
+import { addToDigest } from '../src/app/digests.js';
 import { lookupList } from '../src/app/list-lookup.js';
 import type { MailingList, Store } from '../src/store/index.js';
 import { RunnerSetupError } from './errors.js';
 import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
-import { posterAddress } from './incoming/addresses.js';
+import { headerAddresses, posterAddress } from './incoming/addresses.js';
 import { APPROVED_CHAIN, chainOf, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
 import { MalformedEntryError, unknownListError } from './incoming/errors.js';
 import type { MessageSummary, ParseTask } from './incoming/parse-worker.js';
@@ -133,7 +138,7 @@ export default class IncomingRunner extends StoreRunner {
     };
     switch (decision.action) {
       case 'accept':
-        return this.accept(list, message, metadata, store, log, ctx);
+        return this.accept(list, message, metadata, store, log, ctx, sender, digestKey(entry));
       case 'hold':
         await hold(actionCtx, decision);
         return;
@@ -157,11 +162,13 @@ export default class IncomingRunner extends StoreRunner {
     return ctx.runTask<MessageSummary>(PARSE_WORKER, task, { timeoutMs: this.settings.parseTimeout });
   }
 
-  private async accept(list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext): Promise<void> {
+  private async accept(list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext, sender: string | null, digestEntryKey: string): Promise<void> {
     const pipeline: PipelineContext = {
       list,
       message,
       metadata,
+      sender,
+      explicitRecipients: headerAddresses(message, 'To', 'Cc'),
       store,
       log,
       now: this.now,
@@ -170,6 +177,17 @@ export default class IncomingRunner extends StoreRunner {
       },
     };
     await runPipeline(pipeline, list.settings.postingPipeline);
+    if (pipeline.toDigest === true) {
+      // Before the forward: killed between the two, the entry runs again and the digest row (digestKey) is not added twice.
+      const digest = await addToDigest({ store, now: () => new Date(this.now()) }, list, {
+        entryKey: digestEntryKey,
+        message: pipeline.message.toBuffer(),
+        sender,
+        subject: pipeline.message.decoded('Subject') ?? '',
+        messageId: pipeline.message.get('Message-ID') ?? null,
+      });
+      if (digest !== 'no-digest-members') log.info({ digest }, digest === 'added' ? 'post added to the digest' : 'post was in the digest already (entry run again)');
+    }
     if (pipeline.outgoing === undefined) {
       log.info({ pipeline: list.settings.postingPipeline }, 'the pipeline sent the post nowhere (no to-outgoing): finished');
       return;
@@ -179,6 +197,16 @@ export default class IncomingRunner extends StoreRunner {
     const id = await ctx.forward(OUT_QUEUE, { message: pipeline.message.toBuffer(), metadata: outMetadata });
     log.info({ out: id }, 'post accepted: forwarded to out');
   }
+}
+
+/**
+ * What makes a post's digest row unique: the entry's bytes as ingress wrote
+ * them and its receivedAt, both kept when the entry is recovered after a
+ * crash or moves through `retry` (which gives it a new id).
+ */
+function digestKey(entry: DequeuedEntry): string {
+  const receivedAt = typeof entry.metadata.receivedAt === 'string' ? entry.metadata.receivedAt : '';
+  return `sha1:${createHash('sha1').update(entry.message).digest('hex')}/${receivedAt}`;
 }
 
 /** The summary of a message the chain did not parse (approved posts, messages over parseMaxSize). */

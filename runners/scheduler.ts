@@ -5,6 +5,8 @@
  *   held-expiry      discard held posts past their list's maxDaysToHold (shared)
  *   bounce-warnings  the bounce warnings pass; its notices go to `virgin` (shared)
  *   pending-requests remove lapsed membership requests, tell owners of waiting ones (shared)
+ *   digests          send each list's digest when due (size or its digestSendPeriodic), finish
+ *                    one a killed sender left (shared; src/app/digests.ts)
  *   temp-cleanup     remove temp files crashed writers left in this host's spool
  *   list-refusals    count the destinations that refused a list in the last 24 hours
  *                    (blocked, spamdetected, policyviolation, securityerror bounces),
@@ -32,12 +34,15 @@
  * run simply does what is left.
  */
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import { Spool, Switchboard } from '../queues/index.js';
 import { runWarningsPass } from '../src/bounce/warnings.js';
 import { REFUSAL_WINDOW_MS } from '../src/app/bounces.js';
 import { expireHeldPosts } from '../src/app/moderation.js';
 import { runPendingRequestsPass } from '../src/app/subscriptions.js';
+import { runDigestsPass } from '../src/app/digests.js';
+import { spoolDigestOutbox } from '../src/app/digest-outbox.js';
 import { openStore, storeOptions, type DomainRefusals, type Store } from '../src/store/index.js';
 import { SPOOL_OPTIONS, SWITCHBOARD_OPTIONS, VIRGIN_QUEUE } from './queue-names.js';
 import { Service, type ServiceOptions } from './service.js';
@@ -65,8 +70,8 @@ interface Job {
   name: string;
   schedule: string;
   shared: boolean;
-  /** Do the work; a one-line summary of what was done. */
-  run(): Promise<string>;
+  /** Do the work for the run scheduled at `at`; a one-line summary of what was done. */
+  run(at: Date): Promise<string>;
 }
 
 export default class SchedulerService extends Service {
@@ -86,6 +91,7 @@ export default class SchedulerService extends Service {
       { name: 'held-expiry', schedule: schedules.heldExpiry, shared: true, run: () => this.expireHeld() },
       { name: 'bounce-warnings', schedule: schedules.bounceWarnings, shared: true, run: () => this.bounceWarnings() },
       { name: 'pending-requests', schedule: schedules.pendingRequests, shared: true, run: () => this.pendingRequests() },
+      { name: 'digests', schedule: schedules.digests, shared: true, run: (at) => this.digests(at) },
       { name: 'temp-cleanup', schedule: schedules.tempCleanup, shared: false, run: () => this.cleanTemps(queues.tempMaxAge) },
       { name: 'list-refusals', schedule: schedules.listRefusals, shared: false, run: () => this.countRefusals() },
     ];
@@ -152,7 +158,7 @@ export default class SchedulerService extends Service {
           return;
         }
       }
-      const detail = await job.run();
+      const detail = await job.run(scheduledAt);
       this.record(job, runKey, 'ok', detail);
       this.stats.processed++;
       log.info({ outcome: 'ok', detail }, `job ${job.name} ran: ${detail}`);
@@ -218,6 +224,28 @@ export default class SchedulerService extends Service {
       log: this.log,
     });
     return `${result.expired} lapsed request${result.expired === 1 ? '' : 's'} removed, owners told of ${result.ownersNotified}`;
+  }
+
+  private async digests(at: Date): Promise<string> {
+    const outbox = spoolDigestOutbox({ queues: this.options.spoolRoot, staging: join(this.options.home, 'digests') }, this.options.durability);
+    const result = await runDigestsPass({ store: this.openedStore(), now: () => new Date(this.now()), log: this.log, outbox }, at, (expression, when) => this.cronMatches(expression, when));
+    const posts = result.sent.reduce((sum, issue) => sum + issue.posts, 0);
+    if (result.failed.length > 0) throw new Error(`digests of ${result.failed.join(', ')} failed (see the log); ${result.sent.length} sent`);
+    return `${result.sent.length} digest issue${result.sent.length === 1 ? '' : 's'} sent (${posts} posts)`;
+  }
+
+  private readonly cronTasks = new Map<string, ScheduledTask | null>();
+
+  /** Whether a list's cron expression fires in the minute of `at`; an invalid one never does (warned once). */
+  private cronMatches(expression: string, at: Date): boolean {
+    if (!this.cronTasks.has(expression)) {
+      const valid = cron.validate(expression);
+      if (!valid) this.log.warn({ expression }, 'a list setting holds an invalid cron expression: it never fires');
+      this.cronTasks.set(expression, valid ? cron.createTask(expression, () => undefined) : null);
+    }
+    const task = this.cronTasks.get(expression);
+    const minute = new Date(Math.floor(at.getTime() / 60_000) * 60_000);
+    return task != null && task.match(minute);
   }
 
   private async countRefusals(): Promise<string> {

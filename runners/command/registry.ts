@@ -20,7 +20,7 @@ export const EMAIL_COMMANDS = new Registry<EmailCommand>('email command')
   .register({ name: 'help', description: 'this list of commands', module: 'runners/command/commands/help.ts', implementation: help })
   .register({ name: 'info', description: 'what the list is, how to post and leave', module: 'runners/command/commands/info.ts', implementation: info })
   .register({ name: 'who', description: "the members' addresses, if the list gives them out", module: 'runners/command/commands/who.ts', implementation: who })
-  .register({ name: 'set', description: 'member preferences (not available yet)', module: 'runners/command/commands/set.ts', implementation: set })
+  .register({ name: 'set', description: 'your member preferences: digest, delivery, myposts, nodupes, ack, hide, language; `set show` lists them', module: 'runners/command/commands/set.ts', implementation: set })
   .register({ name: 'end', description: 'stop reading commands (aka stop)', module: 'runners/command/commands/end.ts', implementation: end })
   .freeze();
 

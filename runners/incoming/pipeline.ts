@@ -49,6 +49,16 @@ export interface PipelineContext {
   readonly now: () => number;
   /** Durably add a new entry to another queue (to-archive uses it for `archive`). */
   enqueue(queue: string, message: Buffer, metadata: JsonObject): Promise<void>;
+  /**
+   * The poster (runners/incoming/addresses.ts posterAddress) as the chain saw
+   * it, before DMARC munging rewrote From; null: unknown. Not given (tests,
+   * benchmarks): to-outgoing reads it from the message.
+   */
+  readonly sender?: string | null;
+  /** The To and Cc addresses of the post as it arrived; not given: read from the message. */
+  readonly explicitRecipients?: readonly string[];
+  /** Set by to-outgoing: the post goes to the members, so the runner adds it to the list's digest too (src/app/digests.ts). */
+  toDigest?: boolean;
   /** Set by to-outgoing: the runner then forwards THIS entry (rewritten message + these metadata) to `out` atomically. */
   outgoing?: { metadata: JsonObject };
 }

@@ -12,6 +12,7 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { parsePreferenceAssignments, PREFERENCES, setMemberPreferences } from '../app/member-preferences.js';
 import { addMember, disableMember, enableMember, exportMembers, importMembers, listMembers, removeMember, setModerationAction } from '../app/membership.js';
 import { MODERATION_ACTIONS, parseAddress, ROLES, StoreError, type Member, type ModerationAction, type Role } from '../store/index.js';
 import type { ImportResult } from '../store/member-import.js';
@@ -32,12 +33,14 @@ export function membersCommand(): Command {
     .addCommand(enableCommand())
     .addCommand(disableCommand())
     .addCommand(setModerationCommand())
+    .addCommand(setCommand())
     .addHelpText('after', `
 Examples:
   switchyard members add dev@lists.example.org anne@example.org --name "Anne Example"
   switchyard members add dev@lists.example.org boss@example.org --role owner
   switchyard members set-moderation dev@lists.example.org troll@example.org hold
   switchyard members disable dev@lists.example.org away@example.org
+  switchyard members set dev@lists.example.org anne@example.org deliveryMode=mime_digests receiveOwnPostings=false
   switchyard members import dev@lists.example.org subscribers.csv
   switchyard members export dev@lists.example.org > subscribers.csv
 
@@ -105,9 +108,9 @@ function listCommand(): Command {
       if (members.length === 0) return void process.stdout.write(`${list} has no ${options.role === undefined ? 'members' : `${options.role}s`}\n`);
       process.stdout.write(
         formatTable(
-          ['ADDRESS', 'NAME', 'ROLE', 'DELIVERY', 'MODERATION', 'BOUNCE SCORE', 'SUBSCRIBED'],
-          members.map((m) => [printable(m.address), printable(m.displayName), m.role, m.deliveryStatus, m.moderationAction ?? 'default', String(m.bounceScore), m.subscribedAt.toISOString()]),
-          ['left', 'left', 'left', 'left', 'left', 'right'],
+          ['ADDRESS', 'NAME', 'ROLE', 'DELIVERY', 'MODE', 'OPTIONS', 'MODERATION', 'BOUNCE SCORE', 'SUBSCRIBED'],
+          members.map((m) => [printable(m.address), printable(m.displayName), m.role, m.deliveryStatus, m.deliveryMode, optionFlags(m), m.moderationAction ?? 'default', String(m.bounceScore), m.subscribedAt.toISOString()]),
+          ['left', 'left', 'left', 'left', 'left', 'left', 'left', 'right'],
         ),
       );
     });
@@ -161,6 +164,25 @@ function setModerationCommand(): Command {
       if (options.json) return printJson(memberJson(member));
       const what = action === null ? "the list's defaultMemberAction" : action;
       process.stdout.write(`posts from ${member.address} (${member.role}) to ${member.list}: ${what}\n`);
+    });
+}
+
+/** A member's preferences and delivery status, key=value (src/app/member-preferences.ts validates them). */
+function setCommand(): Command {
+  const keys = PREFERENCES.map((spec) => `  ${spec.key}${spec.aliases.length > 0 ? ` (${spec.aliases.join(', ')})` : ''}: ${spec.description}`);
+  return new Command('set')
+    .description("set a member's preferences: deliveryMode, deliveryStatus, receiveOwnPostings, receiveListCopy, acknowledgePosts, hideAddress, preferredLanguage")
+    .argument('<list>', 'posting address', listArgument)
+    .argument('<address>', 'the member', addressArgument)
+    .argument('<key=value...>', 'one or more preferences')
+    .option('--json', 'print JSON')
+    .addHelpText('after', `\nKeys (short words in parentheses):\n${[...new Set(keys)].join('\n')}\n\nBad keys or values exit 2 (SY_MEMBER_PREFERENCE); nothing is changed.`)
+    .action(async (list: string, address: string, pairs: string[], options: { json?: boolean }, command: Command) => {
+      // Parsed before the store is opened: a typo changes nothing.
+      const changes = parsePreferenceAssignments(pairs);
+      const member = await withApp(command, (app) => setMemberPreferences(app, list, address, changes));
+      if (options.json) return printJson(memberJson(member));
+      process.stdout.write(`${member.address} on ${member.list}: ${Object.entries(changes).map(([key, value]) => `${key}=${value ?? 'default'}`).join(' ')}\n`);
     });
 }
 
@@ -247,6 +269,18 @@ function printImport(result: ImportResult): void {
   );
 }
 
+/** The preferences that differ from the defaults, short: `no-own-posts,ack,hidden,lang=pt-BR`; `-` when none. */
+function optionFlags(member: Member): string {
+  const flags = [
+    member.receiveOwnPostings ? '' : 'no-own-posts',
+    member.receiveListCopy ? '' : 'no-list-copy',
+    member.acknowledgePosts ? 'ack' : '',
+    member.hideAddress ? 'hidden' : '',
+    member.preferredLanguage === null ? '' : `lang=${member.preferredLanguage}`,
+  ].filter((flag) => flag !== '');
+  return flags.length === 0 ? '-' : flags.join(',');
+}
+
 function memberJson(member: Member) {
   return {
     list: member.list,
@@ -254,6 +288,12 @@ function memberJson(member: Member) {
     displayName: member.displayName,
     role: member.role,
     deliveryStatus: member.deliveryStatus,
+    deliveryMode: member.deliveryMode,
+    receiveOwnPostings: member.receiveOwnPostings,
+    receiveListCopy: member.receiveListCopy,
+    acknowledgePosts: member.acknowledgePosts,
+    hideAddress: member.hideAddress,
+    preferredLanguage: member.preferredLanguage,
     moderationAction: member.moderationAction,
     bounceScore: member.bounceScore,
     lastBounceAt: member.lastBounceAt?.toISOString() ?? null,

@@ -9,7 +9,8 @@
  *
  * THE PATTERN for adding a top-level command: one entry in COMMANDS below,
  *
- *     { name: 'bounces', usage: '[options] <list>', description: '...', load: async () => (await import('./bounces-command.js')).bouncesCommand() },
+ *     { name: 'digests', description: "members' digests: send a list's digest now, or show every list's digest status", load: async () => (await import('./digests-command.js')).digestsCommand() },
+  { name: 'bounces', usage: '[options] <list>', description: '...', load: async () => (await import('./bounces-command.js')).bouncesCommand() },
  *
  * (`usage`: what commander shows after the name, only when the command has
  * options or arguments; for one more command of master-commands.ts,
@@ -61,6 +62,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'aliases', usage: '[options]', description: 'write the Postfix maps (LMTP and pipe) and the Exim stanza for every list into the home directory', load: async () => (await import('./aliases-command.js')).aliasesCommand() },
   { name: 'held', description: 'posts held for moderation: list, show, approve, reject, discard', load: async () => (await import('./held-command.js')).heldCommand() },
   { name: 'requests', description: 'membership requests waiting for an owner or a confirmation: list, approve, reject, discard', load: async () => (await import('./requests-command.js')).requestsCommand() },
+  { name: 'digests', description: "members' digests: send a list's digest now, or show every list's digest status", load: async () => (await import('./digests-command.js')).digestsCommand() },
   { name: 'bounces', usage: '[options] <list>', description: "a list's members with bounces (score, last bounce and reason, delivery state), destinations refusing the list, complaints", load: async () => (await import('./bounces-command.js')).bouncesCommand() },
   { name: 'bounce-scan', usage: '[options] <file...>', description: 'classify saved bounce messages as the bounce runner would: one JSON line per file', load: async () => (await (await import('./bundles.js')).loadBundled('bounce-scan', () => import('./bounce-scan-command.js'))).bounceScanCommand() },
 ];

@@ -122,6 +122,10 @@ export const configSchema = z
           '17 * * * *',
           'when the scheduler removes expired membership requests and tells owners of requests still waiting (once for all hosts on one store)',
         ),
+        digests: cronExpression(
+          '* * * * *',
+          "when the scheduler sends the digests due (a list's digestSizeThreshold reached or its digestSendPeriodic firing that minute) and finishes any a killed sender left (once for all hosts on one store)",
+        ),
         heldExpiry: cronExpression('41 * * * *', "when the scheduler discards held posts older than their list's maxDaysToHold (once for all hosts on one store)"),
         listRefusals: cronExpression(
           '*/5 * * * *',

@@ -168,3 +168,27 @@ export function rejectNotice(list: MailingList, post: RejectedPost, date: Date):
   });
   return { message, metadata: { listId: list.address, recipients: [post.to], notice: 'rejected' } };
 }
+
+/** The entry for `virgin` telling a member whose acknowledgePosts is on that their post went to the list (Mailman's postack.txt). */
+export function postAcknowledgement(list: MailingList, post: { to: string; subject: string; messageId: string | undefined }, date: Date): { message: Buffer; metadata: JsonObject } {
+  const text = [
+    `Your message to ${list.address} with the subject`,
+    '',
+    `    ${post.subject || '(no subject)'}`,
+    '',
+    'was accepted and sent to the list.',
+    '',
+    `(You asked for this acknowledgement; "set ack off" to ${list.name}-request@${list.domain} stops it.)`,
+    '',
+  ].join('\n');
+  const message = buildNotice({
+    from: ownerAddress(list),
+    to: [post.to],
+    subject: `${list.displayName} post acknowledgement`,
+    text,
+    listId: list.address,
+    date,
+    ...(post.messageId ? { inReplyTo: post.messageId } : {}),
+  });
+  return { message, metadata: { listId: list.address, recipients: [post.to], notice: 'post-acknowledgement' } };
+}

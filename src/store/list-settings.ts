@@ -145,6 +145,16 @@ export const listSettingsSchema = z.object({
     .default('moderators')
     .describe("who the `who` email command answers: anyone, members only, or nobody by mail (owners use `switchyard members list`)"),
   bannedAddresses: z.array(banPattern).default([]).describe('addresses (or ^regular expressions) that may not subscribe; site-wide ones are [membership] bans'),
+  digestSizeThreshold: z.number().min(0).default(30).describe('KB of posts waiting for the next digest at which it is sent (checked each [cron] digests run); 0: no size trigger'),
+  digestSendPeriodic: z
+    .string()
+    .regex(/^$|^\S+(\s+\S+){4,5}$/, 'a cron expression (5 or 6 fields), or empty')
+    .default('0 0 * * *')
+    .describe('when a digest with waiting posts is sent whatever its size (cron expression, server time); empty: only by size or `digests send`'),
+  digestVolumeFrequency: z
+    .enum(['yearly', 'quarterly', 'monthly', 'weekly', 'daily'])
+    .default('monthly')
+    .describe('how often the digest volume number goes up (the issue number then starts again at 1)'),
   complaintAction: z
     .enum(['unsubscribe', 'disable', 'record'])
     .default('unsubscribe')

@@ -264,6 +264,71 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 11,
+    name: 'member preferences',
+    statements: [
+      // Each member's own choices (src/app/member-preferences.ts): how posts reach them (every post, or a digest
+      // in one of three formats), whether they get their own posts, a list copy of a post that named them in
+      // To/Cc, an acknowledgement of each accepted post, whether `who` shows them, and their language. The
+      // delivery query (Store.deliveryAddresses) reads them in SQL; delivery_status stays the one on/off flag.
+      `ALTER TABLE members ADD COLUMN delivery_mode TEXT NOT NULL DEFAULT 'regular'
+         CHECK (delivery_mode IN ('regular', 'mime_digests', 'plain_digests', 'summary_digests'))`,
+      `ALTER TABLE members ADD COLUMN receive_own_postings INTEGER NOT NULL DEFAULT 1 CHECK (receive_own_postings IN (0, 1))`,
+      `ALTER TABLE members ADD COLUMN receive_list_copy INTEGER NOT NULL DEFAULT 1 CHECK (receive_list_copy IN (0, 1))`,
+      `ALTER TABLE members ADD COLUMN acknowledge_posts INTEGER NOT NULL DEFAULT 0 CHECK (acknowledge_posts IN (0, 1))`,
+      `ALTER TABLE members ADD COLUMN hide_address INTEGER NOT NULL DEFAULT 0 CHECK (hide_address IN (0, 1))`,
+      `ALTER TABLE members ADD COLUMN preferred_language TEXT`,
+      // The digest members of a list, for the digest sender; regular members (nearly all) stay out of it.
+      `CREATE INDEX members_digest ON members (list_id, delivery_mode) WHERE delivery_mode <> 'regular'`,
+    ],
+  },
+  {
+    version: 12,
+    name: 'digests',
+    statements: [
+      // A digest issue of a list (src/app/digests.ts): claimed (its posts assigned to it), staged (its `out` entries
+      // written beside the spool, named in `staged`), sent (moved into `out`). At most one per list is not sent.
+      `CREATE TABLE digest_issues (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        volume INTEGER NOT NULL,
+        issue INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('claimed', 'staged', 'sent')),
+        staged TEXT NOT NULL DEFAULT '[]',
+        sent_at TEXT,
+        UNIQUE (list_id, volume, issue)
+      )`,
+      `CREATE INDEX digest_issues_open ON digest_issues (list_id) WHERE status <> 'sent'`,
+      // Each accepted post of a list with digest members, once: keyed by the queue entry that carried it, so the
+      // entry run again after a crash adds nothing (INSERT OR IGNORE). issue_id NULL: waiting for the next issue.
+      // The bytes are dropped once the issue is sent; the row stays as the record that the post was taken.
+      `CREATE TABLE digest_posts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        entry_key TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        sender TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL DEFAULT '',
+        message_id TEXT,
+        size INTEGER NOT NULL,
+        raw BLOB,
+        issue_id INTEGER,
+        UNIQUE (list_id, entry_key)
+      )`,
+      `CREATE INDEX digest_posts_pending ON digest_posts (list_id, id) WHERE issue_id IS NULL`,
+      `CREATE INDEX digest_posts_issue ON digest_posts (issue_id)`,
+      // The numbering: the current volume, the next issue number in it, and the period (digestVolumeFrequency) it is for.
+      `CREATE TABLE digest_state (
+        list_id INTEGER PRIMARY KEY REFERENCES lists (id) ON DELETE CASCADE,
+        volume INTEGER NOT NULL,
+        next_issue INTEGER NOT NULL,
+        period TEXT NOT NULL,
+        last_sent_at TEXT
+      )`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -23,7 +23,7 @@ import { closeSync, existsSync, fchmodSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { parseAddress, parseListAddress, type Address } from './address.js';
+import { addressProblem, parseAddress, parseListAddress, type Address } from './address.js';
 import {
   HeldMessageUnknownError,
   ListExistsError,
@@ -49,7 +49,15 @@ import type {
   DomainRefusals,
   NewComplaint,
   RecordedComplaint,
+  DeliveryMode,
   DeliveryStatus,
+  DigestIssue,
+  DigestMode,
+  DigestPost,
+  DigestStatus,
+  NewDigestPost,
+  StagedDigest,
+  PostAddressing,
   NewBounceEvent,
   RecordedBounce,
   HeldDecision,
@@ -110,6 +118,12 @@ interface MemberRow {
   bounce_warnings_sent: number;
   last_bounce_warning_at: string | null;
   subscribed_at: string;
+  delivery_mode: DeliveryMode;
+  receive_own_postings: number;
+  receive_list_copy: number;
+  acknowledge_posts: number;
+  hide_address: number;
+  preferred_language: string | null;
 }
 
 interface BounceEventRow {
@@ -182,10 +196,25 @@ interface DecisionRow {
   decided_at: string;
 }
 
+const PREFERENCE_COLUMNS = 'm.delivery_mode, m.receive_own_postings, m.receive_list_copy, m.acknowledge_posts, m.hide_address, m.preferred_language';
+/** A store held below the member preferences migration (targetVersion, upgrade tests): the defaults. */
+const PREFERENCE_DEFAULTS = "'regular' AS delivery_mode, 1 AS receive_own_postings, 1 AS receive_list_copy, 0 AS acknowledge_posts, 0 AS hide_address, NULL AS preferred_language";
 const MEMBER_COLUMNS = `l.address AS list_address, m.address, m.display_name, m.role, m.delivery_status,
-  m.moderation_action, m.bounce_score, m.last_bounce_at, m.bounce_warnings_sent, m.last_bounce_warning_at, m.subscribed_at`;
+  m.moderation_action, m.bounce_score, m.last_bounce_at, m.bounce_warnings_sent, m.last_bounce_warning_at, m.subscribed_at, ${PREFERENCE_COLUMNS}`;
 /** A store held below schema version 3 (targetVersion, upgrade tests) has no warning columns. */
 const MEMBER_COLUMNS_V2 = MEMBER_COLUMNS.replace('m.bounce_warnings_sent, m.last_bounce_warning_at', '0 AS bounce_warnings_sent, NULL AS last_bounce_warning_at');
+
+/**
+ * The members a post goes to (Store.deliveryAddresses): one column, every
+ * preference applied in SQL. Parameters: list id, the sender's address key
+ * ('' when unknown), the To/Cc address keys as a JSON array.
+ */
+const DELIVERY_QUERY = `SELECT address FROM members
+  WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' AND delivery_mode = 'regular'
+    AND (receive_own_postings = 1 OR address_key <> ?)
+    AND (receive_list_copy = 1 OR address_key NOT IN (SELECT value FROM json_each(?)))
+  ORDER BY address_key`;
+const DELIVERY_QUERY_NO_PREFERENCES = "SELECT address FROM members WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key";
 const HELD_COLUMNS = `h.id, l.address AS list_address, h.sender, h.subject, h.reason, h.received_at,
   h.message_id, h.queue_ref, h.raw, h.metadata`;
 
@@ -216,6 +245,12 @@ function toMember(row: MemberRow): Member {
     displayName: row.display_name,
     role: row.role,
     deliveryStatus: row.delivery_status,
+    deliveryMode: row.delivery_mode,
+    receiveOwnPostings: row.receive_own_postings === 1,
+    receiveListCopy: row.receive_list_copy === 1,
+    acknowledgePosts: row.acknowledge_posts === 1,
+    hideAddress: row.hide_address === 1,
+    preferredLanguage: row.preferred_language,
     moderationAction: row.moderation_action,
     bounceScore: row.bounce_score,
     lastBounceAt: row.last_bounce_at === null ? null : new Date(row.last_bounce_at),
@@ -331,6 +366,8 @@ export class SqliteStore implements Store {
   /** Prepared statements by SQL text: a post's lookups run thousands of times, the SQL is fixed. */
   private readonly statements = new Map<string, Database.Statement>();
   private memberColumns = MEMBER_COLUMNS;
+  /** False for a store held below the member preferences migration (upgrade tests). */
+  private hasPreferences = true;
   private eventColumns = EVENT_COLUMNS;
   private readonly tables = new Map<string, boolean>();
 
@@ -348,6 +385,9 @@ export class SqliteStore implements Store {
         this.db.pragma('foreign_keys = ON');
         this.migrate(options.targetVersion ?? SCHEMA_VERSION);
         if (this.currentVersion() < 3) this.memberColumns = MEMBER_COLUMNS_V2;
+        // Told by the columns, not the migration's number (numbers are assigned at merge time).
+        this.hasPreferences = (this.db.pragma('table_info(members)') as Array<{ name: string }>).some((column) => column.name === 'delivery_mode');
+        if (!this.hasPreferences) this.memberColumns = this.memberColumns.replace(PREFERENCE_COLUMNS, PREFERENCE_DEFAULTS);
         if (this.currentVersion() < 6) this.eventColumns = EVENT_COLUMNS_V5;
       });
     } catch (error) {
@@ -588,12 +628,36 @@ export class SqliteStore implements Store {
     });
   }
 
-  async deliveryAddresses(list: string): Promise<string[]> {
+  async deliveryAddresses(list: string, post?: PostAddressing): Promise<string[]> {
+    // Keys as the members table has them; an unreadable address names no member, so it is dropped here.
+    const key = (text: string): string | null => (addressProblem(text) === null ? parseAddress(text).key : null);
+    const sender = post?.sender == null ? '' : (key(post.sender) ?? '');
+    const explicit = JSON.stringify([...new Set((post?.explicitRecipients ?? []).map(key).filter((k): k is string => k !== null))]);
     return this.guard(() => {
       const row = this.listRow(list);
-      return this.statement("SELECT address FROM members WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key")
+      if (!this.hasPreferences) return this.statement(DELIVERY_QUERY_NO_PREFERENCES).pluck().all(row.id) as string[];
+      return this.statement(DELIVERY_QUERY).pluck().all(row.id, sender, explicit) as string[];
+    });
+  }
+
+  async digestAddresses(list: string, mode: DigestMode): Promise<string[]> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      if (!this.hasPreferences) return [];
+      return this.statement("SELECT address FROM members WHERE list_id = ? AND delivery_mode = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key")
         .pluck()
-        .all(row.id) as string[];
+        .all(row.id, mode) as string[];
+    });
+  }
+
+  async countDigestMembers(list: string): Promise<Partial<Record<DigestMode, number>>> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      if (!this.hasPreferences) return {};
+      const rows = this.statement(
+        "SELECT delivery_mode AS mode, COUNT(*) AS n FROM members WHERE list_id = ? AND delivery_mode <> 'regular' AND role = 'member' AND delivery_status = 'enabled' GROUP BY delivery_mode",
+      ).all(row.id) as Array<{ mode: DigestMode; n: number }>;
+      return Object.fromEntries(rows.map((r) => [r.mode, r.n]));
     });
   }
 
@@ -641,8 +705,19 @@ export class SqliteStore implements Store {
       ['bounce_score', changes.bounceScore ?? current.bounce_score],
       ['last_bounce_at', date(changes.lastBounceAt, current.last_bounce_at)],
     ];
+    if (this.hasPreferences) {
+      const flag = (change: boolean | undefined, stored: number): number => (change === undefined ? stored : change ? 1 : 0);
+      values.push(
+        ['delivery_mode', changes.deliveryMode ?? current.delivery_mode],
+        ['receive_own_postings', flag(changes.receiveOwnPostings, current.receive_own_postings)],
+        ['receive_list_copy', flag(changes.receiveListCopy, current.receive_list_copy)],
+        ['acknowledge_posts', flag(changes.acknowledgePosts, current.acknowledge_posts)],
+        ['hide_address', flag(changes.hideAddress, current.hide_address)],
+        ['preferred_language', changes.preferredLanguage === undefined ? current.preferred_language : changes.preferredLanguage],
+      );
+    }
     // A store held below schema 3 (upgrade tests) has no warning columns yet.
-    if (this.memberColumns !== MEMBER_COLUMNS_V2) {
+    if (this.memberColumns.includes('m.bounce_warnings_sent')) {
       values.push(['bounce_warnings_sent', changes.bounceWarningsSent ?? current.bounce_warnings_sent], ['last_bounce_warning_at', date(changes.lastBounceWarningAt, current.last_bounce_warning_at)]);
     }
     this.statement(`UPDATE members SET ${values.map(([column]) => `${column} = ?`).join(', ')} WHERE list_id = ? AND role = ? AND address_key = ?`).run(
@@ -1088,6 +1163,105 @@ export class SqliteStore implements Store {
         detail: row.detail,
       })),
     );
+  }
+
+  // ---------------------------------------------------------------- digests
+
+  async addDigestPost(post: NewDigestPost): Promise<boolean> {
+    return this.write(() => {
+      const listRow = this.listRow(post.list);
+      const { changes } = this.statement(
+        `INSERT OR IGNORE INTO digest_posts (list_id, entry_key, added_at, sender, subject, message_id, size, raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(listRow.id, post.entryKey, post.addedAt.toISOString(), post.sender, post.subject, post.messageId, post.raw.length, post.raw);
+      return changes === 1;
+    });
+  }
+
+  private digestIssueRow(where: string, ...params: unknown[]): DigestIssue | null {
+    const row = this.statement(
+      `SELECT i.id, l.address AS list, i.volume, i.issue, i.created_at, i.status, i.staged,
+         (SELECT COUNT(*) FROM digest_posts p WHERE p.issue_id = i.id) AS posts,
+         (SELECT COALESCE(SUM(size), 0) FROM digest_posts p WHERE p.issue_id = i.id) AS size
+       FROM digest_issues i JOIN lists l ON l.id = i.list_id WHERE ${where} ORDER BY i.id LIMIT 1`,
+    ).get(...params) as { id: number; list: string; volume: number; issue: number; created_at: string; status: DigestIssue['status']; staged: string; posts: number; size: number } | undefined;
+    if (row === undefined) return null;
+    return { id: row.id, list: row.list, volume: row.volume, issue: row.issue, createdAt: new Date(row.created_at), status: row.status, staged: JSON.parse(row.staged) as StagedDigest[], posts: row.posts, size: row.size };
+  }
+
+  async digestStatus(list: string): Promise<DigestStatus> {
+    return this.guard(() => {
+      const listRow = this.listRow(list);
+      const state = this.statement('SELECT volume, next_issue, last_sent_at FROM digest_state WHERE list_id = ?').get(listRow.id) as
+        | { volume: number; next_issue: number; last_sent_at: string | null }
+        | undefined;
+      const pending = this.statement('SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS size FROM digest_posts WHERE list_id = ? AND issue_id IS NULL').get(listRow.id) as { n: number; size: number };
+      return {
+        list: listRow.address,
+        volume: state?.volume ?? 1,
+        nextIssue: state?.next_issue ?? 1,
+        pendingPosts: pending.n,
+        pendingSize: pending.size,
+        lastSentAt: state?.last_sent_at == null ? null : new Date(state.last_sent_at),
+        unfinished: this.digestIssueRow("i.list_id = ? AND i.status <> 'sent'", listRow.id),
+      };
+    });
+  }
+
+  async claimDigestIssue(list: string, claim: { now: Date; period: string }): Promise<{ issue: DigestIssue; resumed: boolean } | null> {
+    return this.write(() => {
+      const listRow = this.listRow(list);
+      const open = this.digestIssueRow("i.list_id = ? AND i.status <> 'sent'", listRow.id);
+      if (open !== null) return { issue: open, resumed: true };
+      const last = this.statement('SELECT MAX(id) AS id FROM digest_posts WHERE list_id = ? AND issue_id IS NULL').get(listRow.id) as { id: number | null };
+      if (last.id === null) return null;
+      const state = this.statement('SELECT volume, next_issue, period FROM digest_state WHERE list_id = ?').get(listRow.id) as { volume: number; next_issue: number; period: string } | undefined;
+      let volume = state?.volume ?? 1;
+      let issue = state?.next_issue ?? 1;
+      if (state !== undefined && state.period !== claim.period) {
+        volume += 1;
+        issue = 1;
+      }
+      const { lastInsertRowid } = this.statement("INSERT INTO digest_issues (list_id, volume, issue, created_at, status) VALUES (?, ?, ?, ?, 'claimed')").run(
+        listRow.id,
+        volume,
+        issue,
+        claim.now.toISOString(),
+      );
+      this.statement('UPDATE digest_posts SET issue_id = ? WHERE list_id = ? AND issue_id IS NULL AND id <= ?').run(lastInsertRowid, listRow.id, last.id);
+      this.statement(
+        `INSERT INTO digest_state (list_id, volume, next_issue, period) VALUES (?, ?, ?, ?)
+         ON CONFLICT (list_id) DO UPDATE SET volume = excluded.volume, next_issue = excluded.next_issue, period = excluded.period`,
+      ).run(listRow.id, volume, issue + 1, claim.period);
+      return { issue: this.digestIssueRow('i.id = ?', lastInsertRowid)!, resumed: false };
+    });
+  }
+
+  async digestIssuePosts(issueId: number): Promise<DigestPost[]> {
+    return this.guard(() => {
+      const rows = this.statement(
+        `SELECT p.id, l.address AS list, p.entry_key, p.added_at, p.sender, p.subject, p.message_id, p.size, p.raw
+         FROM digest_posts p JOIN lists l ON l.id = p.list_id WHERE p.issue_id = ? ORDER BY p.id`,
+      ).all(issueId) as Array<{ id: number; list: string; entry_key: string; added_at: string; sender: string; subject: string; message_id: string | null; size: number; raw: Buffer | null }>;
+      return rows.map((row) => ({ id: row.id, list: row.list, entryKey: row.entry_key, addedAt: new Date(row.added_at), sender: row.sender, subject: row.subject, messageId: row.message_id, size: row.size, raw: row.raw }));
+    });
+  }
+
+  async stageDigestIssue(issueId: number, staged: readonly StagedDigest[]): Promise<{ recorded: boolean; issue: DigestIssue }> {
+    return this.write(() => {
+      const { changes } = this.statement("UPDATE digest_issues SET status = 'staged', staged = ? WHERE id = ? AND status = 'claimed'").run(JSON.stringify(staged), issueId);
+      const issue = this.digestIssueRow('i.id = ?', issueId);
+      if (issue === null) throw new StoreError('SY_DIGEST_ISSUE_UNKNOWN', `no digest issue ${issueId} (its list was removed)`);
+      return { recorded: changes === 1, issue };
+    });
+  }
+
+  async finishDigestIssue(issueId: number, at: Date): Promise<void> {
+    this.write(() => {
+      const { changes } = this.statement("UPDATE digest_issues SET status = 'sent', sent_at = ? WHERE id = ? AND status <> 'sent'").run(at.toISOString(), issueId);
+      if (changes === 0) return;
+      this.statement('UPDATE digest_posts SET raw = NULL WHERE issue_id = ?').run(issueId);
+      this.statement('UPDATE digest_state SET last_sent_at = ? WHERE list_id = (SELECT list_id FROM digest_issues WHERE id = ?)').run(at.toISOString(), issueId);
+    });
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,48 @@ export type Role = (typeof ROLES)[number];
 export const DELIVERY_STATES = ['enabled', 'by_user', 'by_bounces', 'by_owner'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATES)[number];
 
+/**
+ * How posts reach a member (Mailman's DeliveryMode): each post as it is sent
+ * (regular), or gathered into a digest: MIME (each post a message/rfc822
+ * part), plain text (RFC 1153) or a summary (the table of contents alone).
+ */
+export const DELIVERY_MODES = ['regular', 'mime_digests', 'plain_digests', 'summary_digests'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
+export type DigestMode = Exclude<DeliveryMode, 'regular'>;
+
+/** A member's own choices (src/app/member-preferences.ts validates and sets them). */
+export interface MemberPreferences {
+  /** Default regular. */
+  deliveryMode: DeliveryMode;
+  /** Get a copy of one's own posts. Default true. */
+  receiveOwnPostings: boolean;
+  /** Get the list's copy of a post that names the member in To or Cc too. Default true. */
+  receiveListCopy: boolean;
+  /** Be told when one's post was accepted and sent. Default false. */
+  acknowledgePosts: boolean;
+  /** Left out of the roster the `who` command gives. Default false. */
+  hideAddress: boolean;
+  /** A language tag (`en`, `pt-BR`), or null for the list's; kept for translated notices. */
+  preferredLanguage: string | null;
+}
+
+export const DEFAULT_PREFERENCES: Readonly<MemberPreferences> = Object.freeze({
+  deliveryMode: 'regular',
+  receiveOwnPostings: true,
+  receiveListCopy: true,
+  acknowledgePosts: false,
+  hideAddress: false,
+  preferredLanguage: null,
+});
+
+/** What the delivery query needs to know about one post (Store.deliveryAddresses). */
+export interface PostAddressing {
+  /** The poster, left out when their receiveOwnPostings is false; null: unknown. */
+  sender: string | null;
+  /** Every To and Cc address of the post, left out when their receiveListCopy is false. */
+  explicitRecipients: readonly string[];
+}
+
 export interface MailingList {
   /** Posting address `name@domain`, lower case. */
   address: string;
@@ -31,7 +73,7 @@ export interface MailingList {
   createdAt: Date;
 }
 
-export interface Member {
+export interface Member extends MemberPreferences {
   list: string;
   /** As given, with the domain in lower-case ASCII form. */
   address: string;
@@ -190,7 +232,7 @@ export interface NewMember {
   role?: Role;
 }
 
-export interface MemberChanges {
+export interface MemberChanges extends Partial<MemberPreferences> {
   displayName?: string;
   deliveryStatus?: DeliveryStatus;
   moderationAction?: ModerationAction | null;
@@ -285,6 +327,57 @@ export interface NewPendingRequest {
   expiresAt: Date;
 }
 
+/** An accepted post waiting in (or taken into) a list's digest. */
+export interface DigestPost {
+  id: number;
+  list: string;
+  /** What makes it unique: the queue entry that carried the post. */
+  entryKey: string;
+  addedAt: Date;
+  sender: string;
+  subject: string;
+  messageId: string | null;
+  size: number;
+  /** The post as members receive it; null once its issue was sent. */
+  raw: Buffer | null;
+}
+
+export type NewDigestPost = Omit<DigestPost, 'id' | 'size' | 'raw'> & { raw: Buffer };
+
+/** One digest `out` entry written beside the spool, waiting to be moved in (src/app/digests.ts). */
+export interface StagedDigest {
+  format: DigestMode;
+  /** The file written, and where it goes in `out`. */
+  staging: string;
+  target: string;
+  recipients: number;
+}
+
+export interface DigestIssue {
+  id: number;
+  list: string;
+  volume: number;
+  issue: number;
+  createdAt: Date;
+  status: 'claimed' | 'staged' | 'sent';
+  staged: StagedDigest[];
+  posts: number;
+  size: number;
+}
+
+/** A list's digest numbering and what waits for the next issue. */
+export interface DigestStatus {
+  list: string;
+  /** The current volume and the number the next issue gets (1, 1 before the first). */
+  volume: number;
+  nextIssue: number;
+  pendingPosts: number;
+  pendingSize: number;
+  lastSentAt: Date | null;
+  /** An issue claimed but not sent yet (a sender killed midway): the next send finishes it. */
+  unfinished: DigestIssue | null;
+}
+
 export interface Store {
   /** Where the store lives, for messages (a file path, or a URL without password). */
   readonly location: string;
@@ -322,11 +415,18 @@ export interface Store {
   /** By address; every role unless `role` is given; only those with `deliveryStatus` if given. */
   members(list: string, options?: { role?: Role; deliveryStatus?: DeliveryStatus }): Promise<Member[]>;
   /**
-   * The addresses a post is delivered to: role member, delivery enabled, by
-   * address. What the pipeline's to-outgoing reads for every post, so it is
-   * kept lean (no Member objects for a 10,000-member list).
+   * The addresses a post is delivered to, by address: role member, delivery
+   * enabled, delivery mode regular; with `post`, also without the sender if
+   * their receiveOwnPostings is false, and without the To/Cc addresses
+   * whose receiveListCopy is false. What the pipeline's to-outgoing reads
+   * for every post, so it is one query returning one column (no Member
+   * objects for a 10,000-member list).
    */
-  deliveryAddresses(list: string): Promise<string[]>;
+  deliveryAddresses(list: string, post?: PostAddressing): Promise<string[]>;
+  /** The enabled members (role member) whose delivery mode is `mode`, by address: a digest's recipients. */
+  digestAddresses(list: string, mode: DigestMode): Promise<string[]>;
+  /** How many enabled members of each digest mode the list has (modes with none are absent). */
+  countDigestMembers(list: string): Promise<Partial<Record<DigestMode, number>>>;
   countMembers(list: string, options?: { role?: Role }): Promise<number>;
   /** Throws MemberUnknownError. */
   updateMember(list: string, address: string, role: Role, changes: MemberChanges): Promise<Member>;
@@ -431,6 +531,27 @@ export interface Store {
   finishJobRun(job: string, holder: string, runKey: string, result: { at: Date; outcome: 'ok' | 'failed'; detail: string }): Promise<void>;
   /** Every job's lease row, by job name. */
   jobLeases(): Promise<JobLease[]>;
+
+  /** Add an accepted post to its list's digest; false (nothing added) when `entryKey` was added before. */
+  addDigestPost(post: NewDigestPost): Promise<boolean>;
+  digestStatus(list: string): Promise<DigestStatus>;
+  /**
+   * In one transaction: the list's unfinished issue if there is one, else a
+   * new issue numbered from the list's digest state (a new volume when
+   * `period` differs from the state's) that takes every pending post; null
+   * when there is neither. `resumed`: the issue was an unfinished one.
+   */
+  claimDigestIssue(list: string, claim: { now: Date; period: string }): Promise<{ issue: DigestIssue; resumed: boolean } | null>;
+  /** The posts of an issue, in the order they were added. */
+  digestIssuePosts(issueId: number): Promise<DigestPost[]>;
+  /**
+   * Record the staged `out` entries of a claimed issue: true when this call
+   * recorded them, false when the issue was staged (or sent) already by
+   * someone else; `issue` is then as they left it.
+   */
+  stageDigestIssue(issueId: number, staged: readonly StagedDigest[]): Promise<{ recorded: boolean; issue: DigestIssue }>;
+  /** Mark an issue sent (its posts' bytes dropped) and the list's last send. */
+  finishDigestIssue(issueId: number, at: Date): Promise<void>;
 
   close(): Promise<void>;
 }

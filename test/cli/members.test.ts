@@ -62,7 +62,7 @@ afterEach(async () => {
 });
 
 describe('switchyard members', () => {
-  it.each([['members'], ['members', 'add'], ['members', 'remove'], ['members', 'list'], ['members', 'import'], ['members', 'export'], ['members', 'enable'], ['members', 'disable'], ['members', 'set-moderation']])(
+  it.each([['members'], ['members', 'add'], ['members', 'remove'], ['members', 'list'], ['members', 'import'], ['members', 'export'], ['members', 'enable'], ['members', 'disable'], ['members', 'set-moderation'], ['members', 'set']])(
     '`%s --help` prints its usage and exits 0',
     async (...words: string[]) => {
       const result = await runCli([...words, '--help']);
@@ -123,7 +123,7 @@ describe('switchyard members', () => {
     const set = await sy('members', 'set-moderation', LIST, 'a@example.org', 'hold');
     expect(set).toMatchObject({ code: 0, stderr: '', stdout: `posts from a@example.org (member) to ${LIST}: hold\n` });
     expect((await members())[0]!.moderationAction).toBe('hold');
-    expect((await sy('members', 'list', LIST)).stdout).toMatch(/^a@example\.org\s+member\s+enabled\s+hold\s/m);
+    expect((await sy('members', 'list', LIST)).stdout).toMatch(/^a@example\.org\s+member\s+enabled\s+regular\s+-\s+hold\s/m);
     expect((await json<MemberJson>('members', 'set-moderation', LIST, 'a@example.org', 'default')).moderationAction).toBeNull();
     const bad = await sy('members', 'set-moderation', LIST, 'a@example.org', 'maybe');
     expect(bad.code).toBe(2);
@@ -145,8 +145,8 @@ describe('switchyard members', () => {
     await sy('members', 'add', LIST, 'a@example.org', '--name', 'A');
     await sy('members', 'add', LIST, 'o@example.org', '--role', 'owner');
     const table = (await sy('members', 'list', LIST)).stdout.trimEnd().split('\n');
-    expect(table[0]).toMatch(/^ADDRESS\s+NAME\s+ROLE\s+DELIVERY\s+MODERATION\s+BOUNCE SCORE\s+SUBSCRIBED$/);
-    expect(table[1]).toMatch(/^a@example\.org\s+A\s+member\s+enabled\s+default\s+0\s+\d{4}-/);
+    expect(table[0]).toMatch(/^ADDRESS\s+NAME\s+ROLE\s+DELIVERY\s+MODE\s+OPTIONS\s+MODERATION\s+BOUNCE SCORE\s+SUBSCRIBED$/);
+    expect(table[1]).toMatch(/^a@example\.org\s+A\s+member\s+enabled\s+regular\s+-\s+default\s+0\s+\d{4}-/);
     expect(table).toHaveLength(3);
     expect((await members('owner')).map((m) => m.address)).toEqual(['o@example.org']);
   });
@@ -251,5 +251,31 @@ describe('switchyard members', () => {
     const exported = await sy('members', 'export', LIST, '--format', 'lines');
     expect(exported.stdout.split('\n').filter(Boolean)).toHaveLength(100_000);
     expect(await readFile(join(home, 'switchyard.db')).then((b) => b.length)).toBeGreaterThan(0);
+  });
+
+  it('set changes preferences (names and short words), list shows them, bad keys and values exit 2 with SY_MEMBER_PREFERENCE and change nothing', async () => {
+    expect((await sy('members', 'add', LIST, 'anne@example.org')).code).toBe(0);
+    const set = await sy('members', 'set', LIST, 'anne@example.org', 'deliveryMode=plain', 'receiveOwnPostings=no', 'hide=on', 'preferredLanguage=pt-BR');
+    expect(set).toMatchObject({ code: 0, stderr: '' });
+    expect(set.stdout).toBe(`anne@example.org on ${LIST}: deliveryMode=plain_digests receiveOwnPostings=false hideAddress=true preferredLanguage=pt-BR\n`);
+    const [anne] = await members();
+    expect(anne).toMatchObject({ deliveryMode: 'plain_digests', receiveOwnPostings: false, receiveListCopy: true, acknowledgePosts: false, hideAddress: true, preferredLanguage: 'pt-BR', deliveryStatus: 'enabled' });
+    const table = await sy('members', 'list', LIST);
+    expect(table.stdout).toMatch(/anne@example\.org .*enabled +plain_digests +no-own-posts,hidden,lang=pt-BR/);
+    const asJson = await json<MemberJson & { acknowledgePosts: boolean; deliveryStatus: string }>('members', 'set', LIST, 'anne@example.org', 'ack=yes', 'deliveryStatus=disabled_by_owner');
+    expect(asJson).toMatchObject({ acknowledgePosts: true, deliveryStatus: 'by_owner' });
+
+    for (const bad of [['colour=blue'], ['deliveryMode=weekly'], ['receiveListCopy=perhaps'], ['preferredLanguage=x y'], ['novalue']]) {
+      const refused = await sy('members', 'set', LIST, 'anne@example.org', 'hideAddress=false', ...bad);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('SY_MEMBER_PREFERENCE');
+    }
+    const refusedJson = await sy('members', 'set', LIST, 'anne@example.org', 'colour=blue', '--json');
+    expect(refusedJson.code).toBe(2);
+    expect(JSON.parse(refusedJson.stdout || refusedJson.stderr)).toMatchObject({ error: { code: 'SY_MEMBER_PREFERENCE' } });
+    expect((await members())[0]).toMatchObject({ hideAddress: true, acknowledgePosts: true });
+    const unknown = await sy('members', 'set', LIST, 'nobody@example.org', 'ack=yes');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('SY_MEMBER_UNKNOWN');
   });
 });

@@ -81,7 +81,7 @@ describe('services', () => {
     const held = await store.holdMessage({ list, sender: 'guest@example.com', subject: 'old', reason: 'post from a non-member', raw: Buffer.from('Subject: old\r\n\r\nx\r\n'), receivedAt: new Date(Date.now() - 3 * 86_400_000) });
     await store.close();
     // Every second, every shared job; local temp cleanup rarely.
-    const toml = testConfig(`[cron]\nheldExpiry = "* * * * * *"\nbounceWarnings = "* * * * * *"\npendingRequests = "* * * * * *"\n\n[store]\npath = "${storeFile}"\n`);
+    const toml = testConfig(`[cron]\nheldExpiry = "* * * * * *"\nbounceWarnings = "* * * * * *"\npendingRequests = "* * * * * *"\ndigests = "* * * * * *"\n\n[store]\npath = "${storeFile}"\n`);
     await writeFile(join(a, 'switchyard.toml'), toml);
     const b = await home(toml);
     const ma = await master(a);
@@ -100,10 +100,10 @@ describe('services', () => {
     };
     // Runs both schedulers have decided on; the first runs of each may fall before the other master started.
     const decided = (job: string): [string, Run[]][] => [...runsOf(job).entries()].filter(([, runs]) => runs.length === 2);
-    const enough = (_line: LogLine): boolean => decided('held-expiry').length >= 3 && decided('bounce-warnings').length >= 3 && decided('pending-requests').length >= 3;
+    const enough = (_line: LogLine): boolean => decided('held-expiry').length >= 3 && decided('bounce-warnings').length >= 3 && decided('pending-requests').length >= 3 && decided('digests').length >= 3;
     await Promise.race([ma.waitForLine(enough, 'three shared runs on both'), mb.waitForLine(enough, 'three shared runs on both')]);
 
-    for (const job of ['held-expiry', 'bounce-warnings', 'pending-requests']) {
+    for (const job of ['held-expiry', 'bounce-warnings', 'pending-requests', 'digests']) {
       for (const [runKey, runs] of runsOf(job)) {
         // Once per scheduled run, whichever host won it; never twice, never failed.
         expect({ job, runKey, ok: runs.filter((r) => r.outcome === 'ok').length }).toEqual({ job, runKey, ok: 1 });
@@ -113,7 +113,7 @@ describe('services', () => {
     const check = openStore(a);
     try {
       expect(await check.heldDecision(held.id)).toMatchObject({ decision: 'expire', decidedBy: 'expiry' });
-      expect((await check.jobLeases()).map((lease) => lease.job)).toEqual(['bounce-warnings', 'held-expiry', 'pending-requests']);
+      expect((await check.jobLeases()).map((lease) => lease.job)).toEqual(['bounce-warnings', 'digests', 'held-expiry', 'pending-requests']);
     } finally {
       await check.close();
     }
@@ -126,6 +126,7 @@ describe('services', () => {
       ['held-expiry', true],
       ['bounce-warnings', true],
       ['pending-requests', true],
+      ['digests', true],
       ['temp-cleanup', false],
       ['list-refusals', false],
     ]);

@@ -256,7 +256,7 @@ describe.each(EOLS)('with %s line endings', (eol) => {
     const ctx = await f.context(await loadMessage('plain-ascii.eml', eol));
     await HANDLERS['to-outgoing']!(ctx);
     expect(ctx.outgoing).toBeUndefined();
-    expect(f.lines.some((line) => line.msg.startsWith('to-outgoing: no member with delivery enabled'))).toBe(true);
+    expect(f.lines.some((line) => line.msg.startsWith('to-outgoing: no member with regular delivery enabled'))).toBe(true);
   });
 
   it('to-archive enqueues a durable copy on `archive` when the list archives, none when it does not', async () => {

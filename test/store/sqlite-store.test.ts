@@ -56,12 +56,12 @@ describe('migrations', () => {
     const store = sqlite();
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
-    expect(tables()).toEqual(['approval_claims', 'auto_response_counts', 'bounce_domains', 'bounce_events', 'complaints', 'held_decisions', 'held_messages', 'held_reply_tokens', 'job_leases', 'lists', 'members', 'pending_requests', 'refusals_hourly', 'schema_migrations']);
+    expect(tables()).toEqual(['approval_claims', 'auto_response_counts', 'bounce_domains', 'bounce_events', 'complaints', 'digest_issues', 'digest_posts', 'digest_state', 'held_decisions', 'held_messages', 'held_reply_tokens', 'job_leases', 'lists', 'members', 'pending_requests', 'refusals_hourly', 'schema_migrations']);
     expect(((await stat(file)).mode & 0o777).toString(8)).toBe('660');
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect((db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[]).map((r) => r.version)).toEqual(MIGRATIONS.map((m) => m.version));
-    expect(MIGRATIONS.map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    expect(MIGRATIONS.map((m) => m.version)).toEqual(Array.from({ length: MIGRATIONS.length }, (_, i) => i + 1));
     db.close();
   });
 
@@ -111,7 +111,7 @@ describe('migrations', () => {
     await current.close();
     const db = new Database(file, { readonly: true });
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'members' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    expect(indexes).toEqual(['members_address_key', 'members_bounce_scored', 'members_disabled_by_bounces']);
+    expect(indexes).toEqual(['members_address_key', 'members_bounce_scored', 'members_digest', 'members_disabled_by_bounces']);
     expect(db.pragma('foreign_key_check')).toEqual([]);
     db.close();
   });
@@ -379,5 +379,33 @@ describe('job leases', () => {
     await store.finishJobRun('held-expiry', 'dead', '2026-01-01T10:00:00.000Z', { at: at('2026-01-01T10:32:00.000Z'), outcome: 'failed', detail: 'late' });
     const [lease] = await store.jobLeases();
     expect(lease).toMatchObject({ holder: 'alive', runKey: after.runKey, finishedAt: null, outcome: null });
+  });
+});
+
+describe('member preferences in the store', () => {
+  const before = MIGRATIONS.findIndex((migration) => migration.name === 'member preferences');
+
+  it('a store below the preferences migration reads the defaults and delivers as before; the upgrade keeps every row with the defaults', async () => {
+    const old = sqlite({ targetVersion: MIGRATIONS[before - 1]!.version });
+    await old.createList({ address: 'dev@example.org' });
+    await old.addMembers('dev@example.org', [{ address: 'anne@example.org', displayName: 'Anne' }, { address: 'bob@example.org' }]);
+    expect(await old.getMember('dev@example.org', 'anne@example.org')).toMatchObject({ deliveryMode: 'regular', receiveOwnPostings: true, hideAddress: false, preferredLanguage: null });
+    expect(await old.deliveryAddresses('dev@example.org', { sender: 'anne@example.org', explicitRecipients: [] })).toEqual(['anne@example.org', 'bob@example.org']);
+    expect(await old.digestAddresses('dev@example.org', 'mime_digests')).toEqual([]);
+    const rows = await old.members('dev@example.org');
+    await old.close();
+    const current = sqlite();
+    expect(await current.members('dev@example.org')).toEqual(rows);
+    await current.updateMember('dev@example.org', 'anne@example.org', 'member', { deliveryMode: 'mime_digests', receiveOwnPostings: false });
+    expect(await current.digestAddresses('dev@example.org', 'mime_digests')).toEqual(['anne@example.org']);
+    expect(await current.countDigestMembers('dev@example.org')).toEqual({ mime_digests: 1 });
+    expect(await current.deliveryAddresses('dev@example.org')).toEqual(['bob@example.org']);
+  });
+
+  it('the schema refuses an unknown delivery mode', async () => {
+    const store = sqlite();
+    await store.createList({ address: 'dev@example.org' });
+    await store.addMember('dev@example.org', { address: 'anne@example.org' });
+    await expect(store.updateMember('dev@example.org', 'anne@example.org', 'member', { deliveryMode: 'weekly' as never })).rejects.toThrow(/CHECK constraint/);
   });
 });

@@ -18,7 +18,8 @@ export const who: EmailCommand = {
     if (visibility === 'members' && (await app.store.findMember(list.address, ctx.sender, 'member')) === null) {
       return { lines: [`the member list is given only to members, and ${ctx.sender} is not one`] };
     }
-    const members = await app.store.members(list.address, { role: 'member' });
+    // Members who chose hideAddress are left out, and not counted: the count would tell they exist.
+    const members = (await app.store.members(list.address, { role: 'member' })).filter((member) => !member.hideAddress);
     const shown = members.slice(0, MAX_SHOWN).map((member) => `  ${member.address}`);
     return { lines: [`${members.length} member${members.length === 1 ? '' : 's'} of ${list.address}:`, ...shown, ...(members.length > MAX_SHOWN ? [`  ... and ${members.length - MAX_SHOWN} more`] : [])] };
   },

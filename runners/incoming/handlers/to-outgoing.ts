@@ -1,9 +1,23 @@
 /**
  * to-outgoing: says where the post goes: the `out` entry metadata
  * (runners/outgoing/out-entry.ts) for the incoming runner to forward with the
- * rewritten message. Recipients: the list's members (role member) whose
- * delivery is enabled; envelope sender: name-bounces@domain; VERP per the
- * list's `verp` setting.
+ * rewritten message. Recipients: Store.deliveryAddresses, one SQL query
+ * that applies the member preferences: role member, delivery enabled,
+ * delivery mode regular (digest members get the post in a digest,
+ * to-digest), the poster left out if their receiveOwnPostings is off, and
+ * members named in the post's To/Cc left out if their receiveListCopy is
+ * off. Envelope sender: name-bounces@domain; VERP per the list's `verp`
+ * setting.
+ *
+ * The post is marked for the list's digest (ctx.toDigest): the incoming
+ * runner adds it, as the pipeline finally left it, before forwarding the
+ * entry (src/app/digests.ts).
+ *
+ * A poster who is a member with acknowledgePosts on gets an acknowledgement
+ * through `virgin` (unless whyNotNotify says no automatic mail may go to
+ * them). Crash window: killed after it was enqueued and before the entry was
+ * forwarded, the entry runs again and the poster is acknowledged twice (a
+ * notice, never the post, is what can be duplicated).
  *
  * A member address the out entry cannot carry (the SMTP envelope needs
  * `local@domain` without spaces or angle brackets: a quoted local part with
@@ -12,7 +26,10 @@
  * archived if to-archive ran before.
  */
 import type { JsonObject } from '../../../queues/index.js';
+import { postAcknowledgement, whyNotNotify } from '../../../src/mail/moderation-notices.js';
 import { bouncesAddress } from '../../../src/mail/verp.js';
+import { VIRGIN_QUEUE } from '../../queue-names.js';
+import { headerAddresses, posterAddress } from '../addresses.js';
 import type { PipelineContext } from '../pipeline.js';
 
 /** What the out entry schema accepts as an envelope address. */
@@ -20,7 +37,13 @@ const ENVELOPE_ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;
 
 export async function toOutgoing(ctx: PipelineContext): Promise<void> {
   const list = ctx.list;
-  const addresses = await ctx.store.deliveryAddresses(list.address);
+  const envelopeSender = typeof ctx.metadata.envelopeSender === 'string' ? ctx.metadata.envelopeSender : undefined;
+  const sender = ctx.sender !== undefined ? ctx.sender : posterAddress(ctx.message, envelopeSender);
+  const explicitRecipients = ctx.explicitRecipients ?? headerAddresses(ctx.message, 'To', 'Cc');
+  await acknowledge(ctx, sender, envelopeSender);
+  // Digest members get it in the next digest: the runner adds the post as it finally leaves the pipeline.
+  ctx.toDigest = true;
+  const addresses = await ctx.store.deliveryAddresses(list.address, { sender, explicitRecipients });
   const recipients: string[] = [];
   const unusable: string[] = [];
   for (const address of addresses) {
@@ -29,7 +52,7 @@ export async function toOutgoing(ctx: PipelineContext): Promise<void> {
   }
   if (unusable.length > 0) ctx.log.warn({ list: list.address, addresses: unusable.slice(0, 20), count: unusable.length }, 'to-outgoing: member addresses that cannot be an SMTP envelope recipient left out');
   if (recipients.length === 0) {
-    ctx.log.info({ list: list.address, unusable: unusable.length }, 'to-outgoing: no member with delivery enabled; nothing to send');
+    ctx.log.info({ list: list.address, unusable: unusable.length }, 'to-outgoing: no member with regular delivery enabled; nothing to send');
     return;
   }
   const metadata: JsonObject = {
@@ -42,4 +65,17 @@ export async function toOutgoing(ctx: PipelineContext): Promise<void> {
   // Kept for delivery-latency figures in the outgoing runner's logs.
   if (typeof ctx.metadata.receivedAt === 'string') metadata.receivedAt = ctx.metadata.receivedAt;
   ctx.outgoing = { metadata };
+}
+
+async function acknowledge(ctx: PipelineContext, sender: string | null, envelopeSender: string | undefined): Promise<void> {
+  if (sender === null) return;
+  const member = await ctx.store.findMember(ctx.list.address, sender, 'member');
+  if (member === null || !member.acknowledgePosts) return;
+  const why = whyNotNotify(ctx.message, member.address, envelopeSender);
+  if (why !== null) {
+    ctx.log.info({ sender: member.address, why }, 'to-outgoing: no acknowledgement');
+    return;
+  }
+  const notice = postAcknowledgement(ctx.list, { to: member.address, subject: ctx.message.decoded('Subject') ?? '', messageId: ctx.message.get('Message-ID') }, new Date(ctx.now()));
+  await ctx.enqueue(VIRGIN_QUEUE, notice.message, notice.metadata);
 }

@@ -47,19 +47,44 @@ describe('command messages', () => {
     expect(text).toContain('> help\r\n    Commands go in the Subject');
     expect(text).toContain('> join\r\n    ann@example.org is now a member of dev@lists.example.org');
     expect(text).toContain('> who\r\n    1 member of dev@lists.example.org:\r\n      ann@example.org');
-    expect(text).toContain('> set deliveryMode mime_digests\r\n    member preferences are not available yet');
+    expect(text).toContain('> set deliveryMode mime_digests\r\n    done; your preferences now:');
+    expect((await a.store.getMember(LIST, 'ann@example.org')).deliveryMode).toBe('mime_digests');
     // "Thanks!" is no command: reading stops there, so leave is never run.
     expect(text).not.toContain('> leave');
     expect(await a.store.findMember(LIST, 'ann@example.org')).not.toBeNull();
     expect((await a.store.getMember(LIST, 'ann@example.org')).displayName).toBe('Ann');
   });
 
-  it('join digest=mime says digests are not available; who is refused when the roster is not public', async () => {
+  it('join digest=mime on an open list makes a MIME digest member; who is refused when the roster is not public', async () => {
     const { a, list } = await setup({ subscriptionPolicy: 'open' });
     await handle(a, list, { message: mail('bob@example.net', 'join digest=mime', 'who\n'), envelopeSender: 'bob@example.net', implied: 'request' });
     const text = replies(a)[0]!.body.toString('utf8');
-    expect(text).toContain('digests are not available yet');
+    expect(text).toContain('delivery: mime_digests');
+    expect((await a.store.getMember(LIST, 'bob@example.net')).deliveryMode).toBe('mime_digests');
     expect(text).toContain('not given out by mail');
+  });
+
+  it('set: a member changes and shows their own preferences; bad keys get the key list; non-members and owner-disabled delivery are refused', async () => {
+    const { a, list } = await setup({ memberRosterVisibility: 'public' });
+    await a.store.addMember(LIST, { address: 'ann@example.org' });
+    await a.store.addMember(LIST, { address: 'bob@example.org' });
+    await handle(a, list, { message: mail('ann@example.org', 'set digest plain', 'set myposts off\nset hide on\nset colour blue\nset show\n'), envelopeSender: 'ann@example.org', implied: 'request' });
+    const text = replies(a)[0]!.body.toString('utf8');
+    expect(text).toContain('> set colour blue\r\n    member preference colour: no such preference; the preferences are deliveryMode');
+    expect(text).toContain('> set show\r\n    preferences of ann@example.org:\r\n      deliveryStatus: enabled\r\n      deliveryMode: plain_digests');
+    expect(await a.store.getMember(LIST, 'ann@example.org')).toMatchObject({ deliveryMode: 'plain_digests', receiveOwnPostings: false, hideAddress: true });
+    // who leaves out (and does not count) a member with hideAddress.
+    await handle(a, list, { message: mail('bob@example.org', 'who', ''), envelopeSender: 'bob@example.org', implied: 'request' });
+    const roster = replies(a)[1]!.body.toString('utf8');
+    expect(roster).toContain('1 member of dev@lists.example.org:\r\n      bob@example.org');
+    expect(roster).not.toContain('ann@example.org');
+    // Delivery turned off by the owner stays off whatever the member mails.
+    await a.store.updateMember(LIST, 'bob@example.org', 'member', { deliveryStatus: 'by_owner' });
+    await handle(a, list, { message: mail('bob@example.org', 'set delivery on', ''), envelopeSender: 'bob@example.org', implied: 'request' });
+    expect(replies(a)[2]!.body.toString('utf8')).toContain('was disabled by the list owner; the list owner can re-enable it');
+    expect((await a.store.getMember(LIST, 'bob@example.org')).deliveryStatus).toBe('by_owner');
+    await handle(a, list, { message: mail('eve@example.net', 'set delivery off', ''), envelopeSender: 'eve@example.net', implied: 'request' });
+    expect(replies(a)[3]!.body.toString('utf8')).toContain('eve@example.net is not a member of dev@lists.example.org: no preferences to set');
   });
 
   it.each([

@@ -3,7 +3,8 @@
  * every built-in runner, a real LMTP client and a saving SMTP sink:
  * subscribe with confirmation (by replying to the confirmation, and by
  * mailing the token to -confirm), an owner-moderated subscription approved
- * with `switchyard requests approve`, leaving with confirmation; and the
+ * with `switchyard requests approve`, leaving with confirmation, a
+ * preference set by mail; and the
  * safety rules: no reply to the null sender, to bulk mail or to the list's
  * own addresses, the per-day limits, and a forged -join for a victim.
  */
@@ -131,6 +132,25 @@ it('leave by mail to -leave, confirmed by reply: no longer a member, a goodbye',
   await deliver('dan@example.org', replyTo, message('dan@example.org', replyTo, `Re: ${parsed(confirmation!).get('Subject')}`, ''));
   await arrival(to('dan@example.org', /You have left/), 'the goodbye to dan');
   expect(await store.findMember(TEAM, 'dan@example.org')).toBeNull();
+}, TIMEOUT);
+
+it('set by mail: a member switches to MIME digests, the reply shows the new preferences, and a post reaches the list without a regular copy for them', async () => {
+  await store.addMember(TEAM, { address: 'hal@example.org' });
+  await store.addMember(TEAM, { address: 'ida@example.org' });
+  await deliver('hal@example.org', 'team-request@lists.example.org', message('hal@example.org', 'team-request@lists.example.org', 'prefs', 'set digest mime\nset show\n'));
+  const [reply] = await arrival(to('hal@example.org', /results of your email commands/), 'the reply to hal');
+  const text = parsed(reply!).body.toString();
+  expect(text).toContain('> set digest mime\r\n    done; your preferences now:');
+  expect(text).toContain('deliveryMode: mime_digests');
+  expect((await store.getMember(TEAM, 'hal@example.org')).deliveryMode).toBe('mime_digests');
+  // A post from ida: the regular members get it, hal (digest) does not.
+  await deliver('ida@example.org', TEAM, message('ida@example.org', TEAM, 'news for the team', 'hello all\n'));
+  const copies = await arrival((t) => /news for the team/.test(parsed(t).decoded('Subject') ?? ''), 'the post to the members');
+  await sentinel();
+  const recipients = sink.accepted.filter((t) => /news for the team/.test(parsed(t).decoded('Subject') ?? '')).flatMap((t) => t.recipients);
+  expect(copies.length).toBeGreaterThan(0);
+  expect(recipients).toContain('ida@example.org');
+  expect(recipients).not.toContain('hal@example.org');
 }, TIMEOUT);
 
 it('a command reply lists each command with its result, auto-replied', async () => {

@@ -58,6 +58,8 @@ export const CONFIG_MODULES: readonly string[] = [
   './knob-types.js',
   './duration.js',
   './smtp-schema.js',
+  './dkim-schema.js',
+  './dns-schema.js',
   '../errors.js',
   '../mail/header-value.js',
   '../mail/ban-pattern.js',

@@ -86,3 +86,28 @@ it('start says what signs; a post over LMTP reaches each member signed with both
     expect(await dkimpyVerify(copy.body!, records)).toEqual([true, true]);
   }
 }, TIMEOUT);
+
+it('a key removed, then `restart`: the outgoing runner does not come back, `status` shows it failed with SY_DKIM_KEY and the file', async () => {
+  expect(started).toBe(true);
+  const key = join(home, 'dkim', 'lists.example.org.r1.pem');
+  await rename(key, `${key}.away`);
+  try {
+    expect((await runCli(['--home', home, 'restart'])).code).toBe(0);
+    let outgoing: { state: string; lastError: string | null } | undefined;
+    const deadline = Date.now() + 120_000;
+    // Polled: the runner crash-loops up to master.maxRestarts before it is marked failed.
+    while (Date.now() < deadline) {
+      const status = JSON.parse((await runCli(['--home', home, 'status', '--json'])).stdout) as { runners: Array<{ name: string; state: string; lastError: string | null }> };
+      outgoing = status.runners.find((r) => r.name === 'outgoing');
+      if (outgoing?.state === 'failed') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(outgoing?.state).toBe('failed');
+    expect(outgoing?.lastError).toMatch(/SY_DKIM_KEY[^\n]*lists\.example\.org\.r1\.pem: no such file/);
+    const text = await runCli(['--home', home, 'status']);
+    expect(text.code).toBe(4);
+    expect(text.stdout).toMatch(/FAILED/);
+  } finally {
+    await rename(`${key}.away`, key);
+  }
+}, TIMEOUT);

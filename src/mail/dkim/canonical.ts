@@ -12,6 +12,8 @@ export interface RawField {
   /** Lower-cased name. */
   key: string;
   raw: string;
+  /** relaxedHeader(raw), kept once made: a post's fields are signed for every copy. */
+  canonical?: string;
 }
 
 export interface SplitMessage {

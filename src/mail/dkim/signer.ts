@@ -56,7 +56,7 @@ export function selectHeaders(fields: readonly RawField[], names: readonly strin
     for (let i = 0; i < times; i++) {
       h.push(name);
       const instance = instances[instances.length - 1 - i];
-      if (instance !== undefined) canonical += relaxedHeader(instance.raw);
+      if (instance !== undefined) canonical += instance.canonical ??= relaxedHeader(instance.raw);
     }
   }
   return { h, canonical };

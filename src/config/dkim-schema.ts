@@ -50,7 +50,15 @@ const headerName = z.string().regex(/^[\x21-\x39\x3b-\x7e]+$/, 'a header field n
 export const dkimSchema = z
   .object({
     domains: z
-      .record(domainName, dkimDomainSchema)
+      .record(z.string(), dkimDomainSchema)
+      .superRefine((domains, ctx) => {
+        // Checked here rather than as the record's key schema: zod reports a bad key only as "Invalid key in record".
+        for (const domain of Object.keys(domains)) {
+          const problem = domainName.safeParse(domain);
+          if (!problem.success) ctx.addIssue({ code: 'custom', path: [domain], message: `not a domain name: ${problem.error.issues[0]?.message ?? ''}` });
+        }
+      })
+      .transform((domains) => Object.fromEntries(Object.entries(domains).map(([domain, entry]) => [domain.toLowerCase().replace(/\.$/, ''), entry])))
       .default({})
       .superRefine((domains, ctx) => {
         const claimed = new Map<string, string>();

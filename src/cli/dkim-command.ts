@@ -30,7 +30,7 @@ RSA keys are 2048 bits; Ed25519 (RFC 8463) keys are short, but not every
 receiver checks them yet: configure both to be safe, each with its selector.
 Exit codes: 0 written, 1 error (a key file exists already: --force), 2 bad usage.`)
     .action(async (domainArg: string, options: { selector?: string; type: 'rsa' | 'ed25519'; dir?: string; force?: boolean; json?: boolean }, command: Command) => {
-      const { selectorSyntax } = await import('../config/dkim-schema.js');
+      const { selectorSyntax } = await import('../mail/dkim/dns-record.js');
       const { defaultSelector, generateKey } = await import('../mail/dkim/keygen.js');
       const domain = domainArgument(domainArg);
       const selector = options.selector ?? defaultSelector(options.type, new Date());

@@ -64,6 +64,7 @@ export const CONFIG_MODULES: readonly string[] = [
   '../mail/header-value.js',
   '../mail/ban-pattern.js',
   '../mail/address-syntax.js',
+  '../mail/dkim/dns-record.js',
   '../ingress/ingress-schema.js',
   '../mta/mta-schema.js',
   '../../runners/builtin.js',

@@ -7,6 +7,9 @@
  * an unsigned send.
  */
 import { z } from 'zod';
+import { selectorSyntax } from '../mail/dkim/dns-record.js';
+
+export { selectorSyntax };
 
 /** A DNS domain name in ASCII (A-labels): what d= and the TXT owner name hold. */
 const domainName = z
@@ -14,8 +17,6 @@ const domainName = z
   .transform((value) => value.toLowerCase().replace(/\.$/, ''))
   .pipe(z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a domain name such as lists.example.org (IDNs in their xn-- form)'));
 
-/** A selector: one or more DNS labels (RFC 6376 §3.1). */
-export const selectorSyntax = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 
 const keyFile = z.string().min(1);
 

@@ -4,6 +4,9 @@
  */
 import type { DkimKeyType } from './keys.js';
 
+/** A selector: one or more DNS labels (RFC 6376 §3.1). */
+export const selectorSyntax = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+
 /** The owner name of the record: SELECTOR._domainkey.DOMAIN. */
 export function recordName(selector: string, domain: string): string {
   return `${selector}._domainkey.${domain}`;

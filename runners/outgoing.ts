@@ -59,6 +59,14 @@
  * `status` shows it (statusInfo() `smarthost`, kept current by later
  * deliveries).
  *
+ * DKIM (`[dkim]`, outgoing/dkim-signing.ts): the keys are read when the
+ * runner is made (a bad key: the runner does not start). A bulk entry is
+ * signed once, in the worker pool (outgoing/sign-worker.ts), and every
+ * transaction sends the signed bytes; a personalised copy is signed per
+ * recipient as it is rendered (outgoing/render-worker.ts). A signature that
+ * cannot be made sends the entry to `retry` (DkimSignError, SY_DKIM_SIGN)
+ * holding the recipients not yet done: nothing goes out unsigned.
+ *
  * A smarthost found down (outgoing/destination-backoff.ts) is not tried again
  * for a while: entries taken meanwhile are deferred at once, and the reason
  * shows as the runner's last error in `switchyard status`, and, while the
@@ -78,6 +86,11 @@ import { MessageRejectedError } from './outgoing/errors.js';
 import { parseOutEntry, type OutEntry } from './outgoing/out-entry.js';
 import { isAutomatic, refusalNotice } from './outgoing/refusal-notice.js';
 import type { RenderedCopy, RenderTask } from './outgoing/render-worker.js';
+import type { SignResult, SignTask } from './outgoing/sign-worker.js';
+import { OutgoingSigning } from './outgoing/dkim-signing.js';
+import { DkimSignError } from '../src/mail/dkim/errors.js';
+import { dkimSchema } from '../src/config/dkim-schema.js';
+import type { SigningSpec } from '../src/mail/dkim/signer.js';
 import { classifyError, classifySuccess, contentRefusal, enhancedStatusOf, type RecipientFailure, type TransactionOutcome } from './outgoing/smtp-outcome.js';
 import { wireForm } from './outgoing/wire-form.js';
 import { probeLine, probeSmarthost, type SmarthostProbe } from './outgoing/smarthost-probe.js';
@@ -92,6 +105,8 @@ export const RENDER_BATCH = 500;
 
 /** The render worker, compiled (piscina loads it in a plain worker thread). */
 const RENDER_WORKER = workerModule(import.meta.url, 'outgoing/render-worker.js');
+/** The bulk signing worker, compiled. */
+const SIGN_WORKER = workerModule(import.meta.url, 'outgoing/sign-worker.js');
 
 type Transport = ReturnType<typeof createPool>;
 
@@ -154,6 +169,7 @@ interface Attempt {
 export default class OutgoingRunner extends Runner {
   readonly smtp: SmtpConfig;
   readonly backoff: DestinationBackoff;
+  readonly signing: OutgoingSigning;
   private readonly transport: Transport;
   private readonly fsync: boolean;
   private running: Promise<void> | undefined;
@@ -166,6 +182,8 @@ export default class OutgoingRunner extends Runner {
   constructor(options: RunnerOptions) {
     super(options);
     this.smtp = options.config?.smtp ?? smtpSchema.parse({});
+    // Before anything else: a key that cannot sign stops the runner here (see the module comment).
+    this.signing = OutgoingSigning.load(options.config?.dkim ?? dkimSchema.parse({}), options.home);
     this.fsync = options.durability === 'fsync';
     this.backoff = new DestinationBackoff(`${this.smtp.host}:${this.smtp.port}`, this.smtp.destinationBackoff, this.smtp.destinationBackoffMax);
     this.transport = createPool(this.smtp);
@@ -203,8 +221,9 @@ export default class OutgoingRunner extends Runner {
 
   protected override readyReport(): ReadyReport | undefined {
     const probe = this.startProbe;
-    if (probe === undefined) return undefined;
-    return probe.answers ? { notes: [probeLine(probe)] } : { warnings: [`${probeLine(probe)}; outgoing mail waits in retry until it does`] };
+    const signing = this.slice === 0 && this.signing.enabled ? [this.signing.describe()] : [];
+    if (probe === undefined) return signing.length === 0 ? undefined : { notes: signing };
+    return probe.answers ? { notes: [probeLine(probe), ...signing] } : { notes: signing, warnings: [`${probeLine(probe)}; outgoing mail waits in retry until it does`] };
   }
 
   /** The start's check of the smarthost (see the module comment). */
@@ -272,7 +291,18 @@ export default class OutgoingRunner extends Runner {
       if (down !== undefined) {
         attempt.stop = true;
       } else if (todo.length > 0) {
-        await this.deliver(wire.message, out, todo, journal, attempt, ctx, onProgress);
+        const dkim = this.signing.specFor(out.listPosting ?? out.listId);
+        let message = wire.message;
+        if (dkim !== undefined && !out.personalize) {
+          try {
+            message = await this.signed(wire.message, dkim, ctx);
+          } catch (error) {
+            // To retry with only the recipients not yet done (the journal goes when the entry moves).
+            if (error instanceof DkimSignError) throw new RunnerError(error.code, error.message, { cause: error, temporary: true, metadata: { ...entry.metadata, recipients: todo } });
+            throw error;
+          }
+        }
+        await this.deliver(message, out, todo, journal, attempt, ctx, onProgress, out.personalize ? dkim : undefined);
       }
       await resetting;
       const remaining = todo.filter((r) => !journal.done.has(r) && !journal.failed.has(r));
@@ -286,7 +316,7 @@ export default class OutgoingRunner extends Runner {
       if (attempt.renderError !== undefined) {
         // To shunt like any failed pool task, but holding only the recipients not yet done.
         const cause = attempt.renderError;
-        const code = cause instanceof RunnerError ? cause.code : 'SY_TASK_CRASHED';
+        const code = cause instanceof RunnerError || cause instanceof DkimSignError ? cause.code : 'SY_TASK_CRASHED';
         throw new RunnerError(code, `rendering personalised copies failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause, metadata, temporary: isTemporary(cause) });
       }
       if (attempt.rejected) {
@@ -361,9 +391,10 @@ export default class OutgoingRunner extends Runner {
     attempt: Attempt,
     ctx: EntryContext,
     onProgress: () => void,
+    dkim: SigningSpec | undefined,
   ): Promise<void> {
     const transactions = this.transactions(out, todo);
-    const copyOf = out.personalize ? this.personalizedCopies(message, out, transactions, ctx) : undefined;
+    const copyOf = out.personalize ? this.personalizedCopies(message, out, transactions, ctx, dkim) : undefined;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (!attempt.stop && next < transactions.length) {
@@ -402,7 +433,7 @@ export default class OutgoingRunner extends Runner {
    * (outgoing/render-worker.ts), the next batch rendered while this one is
    * sent. Copies are assembled one at a time, just before their transaction.
    */
-  private personalizedCopies(message: Buffer, out: OutEntry, transactions: Transaction[], ctx: EntryContext): (index: number) => Promise<Buffer> {
+  private personalizedCopies(message: Buffer, out: OutEntry, transactions: Transaction[], ctx: EntryContext, dkim: SigningSpec | undefined): (index: number) => Promise<Buffer> {
     const personalize = out.personalize ?? {};
     const list = out.listPosting ?? out.listId;
     const batches = new Map<number, Promise<RenderedCopy[]>>();
@@ -410,7 +441,7 @@ export default class OutgoingRunner extends Runner {
       let rendering = batches.get(b);
       if (rendering === undefined) {
         const recipients = transactions.slice(b * RENDER_BATCH, (b + 1) * RENDER_BATCH).map((t) => t.to[0]!);
-        const task: RenderTask = { message, recipients, list, personalize };
+        const task: RenderTask = { message, recipients, list, personalize, ...(dkim === undefined ? {} : { dkim }) };
         rendering = ctx.runTask<RenderedCopy[]>(RENDER_WORKER, task);
         // A prefetched batch nobody awaits (delivery stopped) must not be an unhandled rejection.
         rendering.catch(() => undefined);
@@ -424,8 +455,24 @@ export default class OutgoingRunner extends Runner {
       batches.delete(b - 2);
       if ((b + 1) * RENDER_BATCH < transactions.length) void batch(b + 1);
       const copy = (await batch(b))[index - b * RENDER_BATCH]!;
+      if (copy.signError !== undefined) throw new DkimSignError(copy.signError);
       return Buffer.concat([copy.head, message, copy.foot]);
     };
+  }
+
+  /** The bulk copy: the DKIM-Signature fields, made in the worker pool, on top of the message. */
+  private async signed(message: Buffer, dkim: SigningSpec, ctx: EntryContext): Promise<Buffer> {
+    const task: SignTask = { message, dkim };
+    let result: SignResult;
+    try {
+      result = await ctx.runTask<SignResult>(SIGN_WORKER, task);
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      // A crashed or timed-out worker is a signing failure like any other: retry, never unsigned.
+      throw new DkimSignError(error instanceof Error ? error.message : String(error), { cause: error });
+    }
+    if ('error' in result) throw new DkimSignError(result.error);
+    return Buffer.concat([result.fields, message]);
   }
 
   private transactions(out: OutEntry, todo: string[]): Transaction[] {

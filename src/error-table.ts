@@ -103,6 +103,13 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
     'an `out` entry\'s header block holds a bare CR or LF that the SMTP hand-off would turn into a new header line; the entry went to `shunt`, nothing was sent',
     'the path that wrote it (incoming and virgin repair them on the way in); `queue show --raw`',
   ),
+  // DKIM signing.
+  SY_DKIM_KEY: doc(
+    'a DKIM key file of `[dkim.domains]` is missing, unreadable, not a PEM private key, an RSA key under 2048 bits, or a second key of the same type: the outgoing runner does not start (`start` fails; after `restart` the runner is `failed` in `status`), so nothing goes out unsigned',
+    'fix `keys` or the file (owner, mode 0600), or make one with `switchyard dkim keygen`; then `switchyard restart`',
+  ),
+  SY_DKIM_SIGN: doc('a copy could not be DKIM-signed; the entry went to `retry` with the recipients not yet done, nothing unsigned was sent', 'the log says why; it is retried on schedule', { temporary: true }),
+  SY_DKIM_RECORD: doc('`switchyard dkim check`: the DNS key record is missing, unreadable, or does not match the configured key (exit 1); the message says which', 'publish the record `switchyard dkim keygen` printed (or `dkim check --json` shows the expected one), and wait for the DNS to update'),
   // Ingress (LMTP and inject).
   SY_RECIPIENT_UNKNOWN: doc('a message for an address that is no list\'s: LMTP answers 550 5.1.1, inject exits 67', 'the sender\'s mistake; or create the list'),
   SY_MESSAGE_EMPTY: doc('an empty message: LMTP answers 554, inject exits 65'),

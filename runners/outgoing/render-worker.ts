@@ -20,9 +20,15 @@
  * charset) gets the headers only: MIME-aware decoration (a footer part in a
  * multipart/mixed) is the incoming pipeline's job, done once before `out`.
  *
+ * With `dkim` each copy is also signed (src/mail/dkim/signer.ts): its
+ * DKIM-Signature fields go first in `head`, made over head + message + foot,
+ * the bytes the runner sends. A signature that cannot be made is the copy's
+ * `signError` (the runner then sends the entry to `retry`, never unsigned).
+ *
  * Pure computation, no files: nothing to lose if the worker dies mid-task.
  */
 import { formatField } from '../../src/mail/raw-message.js';
+import { MessageSigner, type SigningSpec } from '../../src/mail/dkim/signer.js';
 
 export interface Personalize {
   headers?: Record<string, string>;
@@ -35,11 +41,15 @@ export interface RenderTask {
   /** What `{list}` stands for. */
   list: string;
   personalize: Personalize;
+  /** Sign each copy with these keys. */
+  dkim?: SigningSpec;
 }
 
 export interface RenderedCopy {
   head: Uint8Array;
   foot: Uint8Array;
+  /** Why this copy could not be signed (with `dkim` only). */
+  signError?: string;
 }
 
 interface MessageShape {
@@ -97,6 +107,15 @@ export default function render(task: RenderTask): RenderedCopy[] {
   const shape = messageShape(task.message);
   const headers = Object.entries(task.personalize.headers ?? {});
   const footer = task.personalize.footer;
+  let signer: MessageSigner | undefined;
+  let signerError: string | undefined;
+  if (task.dkim !== undefined) {
+    try {
+      signer = new MessageSigner(task.message, task.dkim);
+    } catch (error) {
+      signerError = error instanceof Error ? error.message : String(error);
+    }
+  }
   return task.recipients.map((address) => {
     // Folded, and RFC 2047 encoded when not ASCII, in the message's own line ending.
     const head = Buffer.concat(headers.map(([name, value]) => formatField(name, substitute(value, address, task.list), shape.eol === '\n' ? '\n' : '\r\n').raw));
@@ -108,6 +127,13 @@ export default function render(task: RenderTask): RenderedCopy[] {
         foot = `${shape.endsWithEol ? '' : shape.eol}${lines.join(shape.eol)}${shape.eol}`;
       }
     }
-    return { head, foot: Buffer.from(foot, 'utf8') };
+    const footBytes = Buffer.from(foot, 'utf8');
+    if (signerError !== undefined) return { head, foot: footBytes, signError: signerError };
+    if (signer === undefined) return { head, foot: footBytes };
+    try {
+      return { head: Buffer.concat([signer.signCopy(head, footBytes), head]), foot: footBytes };
+    } catch (error) {
+      return { head, foot: footBytes, signError: error instanceof Error ? error.message : String(error) };
+    }
   });
 }

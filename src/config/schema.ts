@@ -8,6 +8,8 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import { durationKnob, integerKnob } from './knob-types.js';
 import { smtpSchema } from './smtp-schema.js';
+import { dkimSchema } from './dkim-schema.js';
+import { dnsSchema } from './dns-schema.js';
 import { ingressSchema, lmtpSchema } from '../ingress/ingress-schema.js';
 import { mtaSchema } from '../mta/mta-schema.js';
 import { banPattern } from '../mail/ban-pattern.js';
@@ -170,6 +172,8 @@ export const configSchema = z
       .prefault({})
       .describe('this switchyard site'),
     smtp: smtpSchema,
+    dkim: dkimSchema,
+    dns: dnsSchema,
     lmtp: lmtpSchema,
     ingress: ingressSchema,
     mta: mtaSchema,

@@ -1,0 +1,113 @@
+/**
+ * DKIM through a real master and every built-in runner: keys made with
+ * `switchyard dkim keygen`, configured in switchyard.toml; `start` says what
+ * signs; a post over LMTP reaches the members (a real SMTP sink on loopback)
+ * signed, and the copy as received verifies with mailauth and dkimpy. A
+ * key file missing makes `start` fail with SY_DKIM_KEY naming it, and no
+ * master keeps running.
+ */
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import nodemailer from 'nodemailer';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SmtpSink } from '../fixtures/smtp-sink.js';
+import { dkimpyVerify, mailauthVerify, type Records } from '../fixtures/dkim-verifiers.js';
+import { freePort } from '../ingress/harness.js';
+import { makeHome, removeHome, runCli, testConfig } from '../master/harness.js';
+import { openStore } from '../../src/store/index.js';
+
+const LIST = 'team@lists.example.org';
+const TIMEOUT = 300_000;
+
+let sink: SmtpSink;
+let home: string;
+let lmtpPort: number;
+let started = false;
+const records: Records = {};
+
+beforeAll(async () => {
+  sink = await SmtpSink.start({ keepBodies: true });
+  lmtpPort = await freePort();
+  home = await makeHome(
+    testConfig(
+      `[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[dkim.domains."lists.example.org"]\nselector = "r1"\nkeys = ["dkim/lists.example.org.r1.pem", { file = "dkim/lists.example.org.e1.pem", selector = "e1" }]\n`,
+    ),
+  );
+  for (const [selector, type] of [['r1', 'rsa'], ['e1', 'ed25519']]) {
+    const made = await runCli(['--home', home, 'dkim', 'keygen', 'lists.example.org', '--selector', selector!, '--type', type!, '--json']);
+    expect(made.code, made.stderr).toBe(0);
+    const record = (JSON.parse(made.stdout) as { record: { name: string; text: string } }).record;
+    records[record.name] = record.text;
+  }
+  const store = openStore(home);
+  await store.createList({ address: LIST, settings: { verp: true } });
+  await store.addMembers(LIST, [{ address: 'ann@example.org' }, { address: 'bob@example.net' }]);
+  await store.close();
+}, TIMEOUT);
+
+afterAll(async () => {
+  if (started) await runCli(['--home', home, 'stop']);
+  await sink?.close();
+  if (home) await removeHome(home);
+});
+
+it('a key file missing: start fails with SY_DKIM_KEY naming the file, and no master runs', async () => {
+  const key = join(home, 'dkim', 'lists.example.org.e1.pem');
+  await rename(key, `${key}.away`);
+  try {
+    const result = await runCli(['--home', home, 'start']);
+    expect(result.code).not.toBe(0);
+    expect(`${result.stdout}${result.stderr}`).toMatch(/SY_DKIM_KEY[^\n]*lists\.example\.org\.e1\.pem: no such file/);
+    expect((await runCli(['--home', home, 'status'])).code).toBe(3);
+  } finally {
+    await rename(`${key}.away`, key);
+  }
+}, TIMEOUT);
+
+it('start says what signs; a post over LMTP reaches each member signed with both keys, and verifies as received', async () => {
+  const result = await runCli(['--home', home, 'start']);
+  started = true;
+  expect(result.code, result.stderr).toBe(0);
+  expect(result.stdout).toContain('DKIM signing for lists.example.org (rsa-sha256 s=r1, ed25519-sha256 s=e1)');
+  const raw = Buffer.from(
+    `From: Ann <ann@example.org>\r\nTo: Team <${LIST}>\r\nSubject: signed post\r\nMessage-ID: <dkim-e2e@example.org>\r\nDate: Sat, 05 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße, signed.\r\n`,
+    'utf8',
+  );
+  const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: lmtpPort });
+  try {
+    await transport.sendMail({ envelope: { from: 'ann@example.org', to: [LIST] }, raw });
+  } finally {
+    transport.close();
+  }
+  await sink.until(() => sink.accepted.filter((t) => t.body?.includes('dkim-e2e@example.org')).length === 2, 'the post at both members');
+  for (const copy of sink.accepted) {
+    const results = await mailauthVerify(copy.body!, records);
+    expect(results.map((r) => `${r.algorithm} ${r.result}`)).toEqual(['rsa-sha256 pass', 'ed25519-sha256 pass']);
+    expect(await dkimpyVerify(copy.body!, records)).toEqual([true, true]);
+  }
+}, TIMEOUT);
+
+it('a key removed, then `restart`: the outgoing runner does not come back, `status` shows it failed with SY_DKIM_KEY and the file', async () => {
+  expect(started).toBe(true);
+  const key = join(home, 'dkim', 'lists.example.org.r1.pem');
+  await rename(key, `${key}.away`);
+  try {
+    expect((await runCli(['--home', home, 'restart'])).code).toBe(0);
+    let outgoing: { state: string; lastError: string | null } | undefined;
+    const deadline = Date.now() + 120_000;
+    // Polled: the runner crash-loops up to master.maxRestarts before it is marked failed.
+    while (Date.now() < deadline) {
+      const status = JSON.parse((await runCli(['--home', home, 'status', '--json'])).stdout) as { runners: Array<{ name: string; state: string; lastError: string | null }> };
+      outgoing = status.runners.find((r) => r.name === 'outgoing');
+      if (outgoing?.state === 'failed') break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(outgoing?.state).toBe('failed');
+    expect(outgoing?.lastError).toMatch(/SY_DKIM_KEY[^\n]*lists\.example\.org\.r1\.pem: no such file/);
+    const text = await runCli(['--home', home, 'status']);
+    expect(text.code).toBe(4);
+    expect(text.stdout).toMatch(/FAILED/);
+  } finally {
+    await rename(`${key}.away`, key);
+  }
+}, TIMEOUT);

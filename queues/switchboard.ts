@@ -31,6 +31,7 @@
  * between the two, the rewritten `.bak` is moved on by the next recovery. Only the slice's owner renames `.pck` to `.bak`, and only it
  * restores `.bak` files, which is why one runner process owns one slice.
  */
+import { renameSync, unlinkSync } from 'node:fs';
 import { readdir, rename, stat, unlink, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
@@ -45,6 +46,7 @@ import {
 } from './errors.js';
 import { decodeEntry, encodeEntry, type DecodedEntry, type EntryControl } from './file-format.js';
 import { renameCreatingDir, replaceAndMove, writeNewFile, type WriteOptions } from './durable-file.js';
+import type { DirectorySync } from './directory-sync.js';
 import type { JsonObject } from './json.js';
 import { assertSlicing, shardOf, shardsOfSlice, sliceOf } from './slice.js';
 import { SliceWatcher } from './slice-watcher.js';
@@ -79,6 +81,8 @@ export interface SwitchboardOptions {
   hashKeyField?: string;
   /** How often a waiting consumer rescans even without events, in ms. Default 60 000. */
   rescanIntervalMs?: number;
+  /** Who group-commits the directory fsyncs of enqueues; default the process's one, shared by every switchboard in it. */
+  directorySync?: DirectorySync;
 }
 
 export interface DequeuedEntry extends DecodedEntry {
@@ -218,6 +222,7 @@ export class Switchboard {
       throw new QueueOptionsError(`maxRestores must be a positive integer, got ${options.maxRestores}`);
     }
     this.write = { fsync: (options.durability ?? 'fsync') === 'fsync', mode: options.fileMode ?? 0o660 };
+    if (options.directorySync) this.write.directories = options.directorySync;
     this.hashKeyField = options.hashKeyField;
     this.rescanIntervalMs = options.rescanIntervalMs ?? 60_000;
     this.shards = shardsOfSlice(this.slice, this.numSlices);
@@ -334,7 +339,7 @@ export class Switchboard {
     const pck = this.path(id, 'pck');
     const bak = this.path(id, 'bak');
     try {
-      await rename(pck, bak);
+      renameSync(pck, bak);
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'waiting');
       if (!isFileProblem(error)) throw error;
@@ -353,7 +358,7 @@ export class Switchboard {
       return;
     }
     try {
-      await unlink(bak);
+      unlinkSync(bak);
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'in-flight');
       throw error;
@@ -378,7 +383,7 @@ export class Switchboard {
   async release(id: string): Promise<void> {
     this.assertOwned(id);
     try {
-      await rename(this.path(id, 'bak'), this.path(id, 'pck'));
+      renameSync(this.path(id, 'bak'), this.path(id, 'pck'));
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'in-flight');
       throw error;

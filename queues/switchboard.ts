@@ -33,7 +33,7 @@
  */
 import { renameSync, unlinkSync } from 'node:fs';
 import { readdir, rename, stat, unlink, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
 import {
   CorruptEntryError,
@@ -50,6 +50,7 @@ import type { DirectorySync } from './directory-sync.js';
 import type { JsonObject } from './json.js';
 import { assertSlicing, shardOf, shardsOfSlice, sliceOf } from './slice.js';
 import { SliceWatcher } from './slice-watcher.js';
+import { entryNameMicros, ID_LENGTH, NAME_STATES, sortEntryNames, stateIndexOfName, stateMask } from './entry-names.js';
 import { explainDirectoryError, isFileProblem, readQueueFile } from './queue-file.js';
 
 export type EntryState = 'pck' | 'bak' | 'psv';
@@ -186,6 +187,29 @@ export interface EntryListing {
   path: string;
 }
 
+/** A listed entry: id and state from its file name, its path made only when asked for (a runner's rescan needs only ids). */
+class Listing implements EntryListing {
+  readonly id: string;
+  readonly state: EntryState;
+  readonly #queueDir: string;
+  readonly #name: string;
+
+  constructor(queueDir: string, name: string) {
+    this.id = name.slice(0, ID_LENGTH);
+    this.state = NAME_STATES[stateIndexOfName(name)] as EntryState;
+    this.#queueDir = queueDir;
+    this.#name = name;
+  }
+
+  get path(): string {
+    return `${this.#queueDir}${sep}${this.#name.slice(SHA1_OFFSET, SHA1_OFFSET + 2)}${sep}${this.#name}`;
+  }
+}
+
+/** Where the sha1 (and so the shard) starts in an entry id. */
+const SHA1_OFFSET = 18;
+const ENTRY_STATES_PCK: readonly EntryState[] = ['pck'];
+
 export function assertQueueName(name: string): void {
   if (!QUEUE_NAME_PATTERN.test(name)) throw new InvalidQueueNameError(name);
 }
@@ -265,7 +289,10 @@ export class Switchboard {
 
   /** Ids of this slice's waiting entries, oldest first. Throws when a shard directory cannot be listed (see scan()). */
   async files(): Promise<string[]> {
-    return (await this.list(['pck'])).map((entry) => entry.id);
+    const names = await this.sortedNames(ENTRY_STATES_PCK, undefined);
+    const ids = new Array<string>(names.length);
+    for (let i = 0; i < names.length; i++) ids[i] = (names[i] as string).slice(0, ID_LENGTH);
+    return ids;
   }
 
   /** This slice's entries in the given states, oldest first. Throws when a shard directory cannot be listed (see scan()). */
@@ -280,16 +307,72 @@ export class Switchboard {
    */
   async scan(states: readonly EntryState[] = ENTRY_STATES, tolerant = true): Promise<SliceScan> {
     const unlistable: UnlistableDirectory[] = [];
-    // Only the shard directories that exist (created on first use): `queue
-    // count` and `status` scan every queue, and 256 readdirs of missing
-    // directories per queue were most of their time. All at once: one after
-    // another, 256 readdirs cost 256 thread-pool round trips (about 10 ms).
+    const names = await this.sortedNames(states, tolerant ? unlistable : undefined);
+    const entries = new Array<EntryListing>(names.length);
+    for (let i = 0; i < names.length; i++) entries[i] = new Listing(this.queueDir, names[i] as string);
+    return { entries, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  }
+
+  /**
+   * How many of this slice's entries are in each state, and the shard
+   * directories that could not be listed: a listing without a sort or an
+   * object per entry (`queue count`, `status`).
+   */
+  async count(): Promise<{ counts: Record<EntryState, number>; unlistable: UnlistableDirectory[] }> {
+    const unlistable: UnlistableDirectory[] = [];
+    const counts: Record<EntryState, number> = { pck: 0, bak: 0, psv: 0 };
+    const mask = stateMask(ENTRY_STATES);
+    await this.eachShard(unlistable, (names) => {
+      for (const name of names) {
+        if (entryNameMicros(name, mask) >= 0) counts[NAME_STATES[stateIndexOfName(name)] as EntryState]++;
+      }
+    });
+    return { counts, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  }
+
+  /** This slice's entry file names in `states`, in name (time) order. */
+  private async sortedNames(states: readonly EntryState[], unlistable: UnlistableDirectory[] | undefined): Promise<string[]> {
+    const mask = stateMask(states);
+    const names: string[] = [];
+    const micros: number[] = [];
+    await this.eachShard(unlistable, (listed) => {
+      for (const name of listed) {
+        const time = entryNameMicros(name, mask);
+        if (time < 0) continue;
+        names.push(name);
+        micros.push(time);
+      }
+    });
+    return sortEntryNames(names, micros);
+  }
+
+  /**
+   * Hand the names in each of this slice's shard directories to `take`. Only
+   * the shard directories that exist (created on first use): `queue count`
+   * and `status` scan every queue, and 256 readdirs of missing directories
+   * per queue were most of their time. All at once: one after another, 256
+   * readdirs cost 256 thread-pool round trips (about 10 ms). A directory that
+   * cannot be listed goes into `unlistable` (with its reason) when given,
+   * else its error is thrown.
+   */
+  private async eachShard(unlistable: UnlistableDirectory[] | undefined, take: (names: readonly string[]) => void): Promise<void> {
     const present = await this.presentShards();
     const shards = present === undefined ? this.shards : this.shards.filter((shard) => present.has(shard));
-    const perShard = await Promise.all(shards.map((shard) => this.listShard(shard, states, tolerant ? unlistable : undefined)));
-    // Fixed-width times make name order time order.
-    const entries = perShard.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { entries, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+    await Promise.all(
+      shards.map(async (shard) => {
+        const dir = join(this.queueDir, shard);
+        let names: string[];
+        try {
+          names = await readdir(dir);
+        } catch (error) {
+          if (isMissing(error)) return;
+          if (!unlistable || !isFileProblem(error)) throw error;
+          unlistable.push({ path: dir, reason: await explainDirectoryError(dir, error as NodeJS.ErrnoException) });
+          return;
+        }
+        take(names);
+      }),
+    );
   }
 
   /**
@@ -302,29 +385,6 @@ export class Switchboard {
     } catch (error) {
       return isMissing(error) ? new Set() : undefined;
     }
-  }
-
-  private async listShard(shard: string, states: readonly EntryState[], unlistable?: UnlistableDirectory[]): Promise<EntryListing[]> {
-    const dir = join(this.queueDir, shard);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (error) {
-      if (isMissing(error)) return [];
-      if (!unlistable || !isFileProblem(error)) throw error;
-      unlistable.push({ path: dir, reason: await explainDirectoryError(dir, error as NodeJS.ErrnoException) });
-      return [];
-    }
-    const found: EntryListing[] = [];
-    for (const name of names) {
-      const dot = name.length - 4;
-      if (name.charCodeAt(dot) !== 0x2e) continue;
-      const state = name.slice(dot + 1) as EntryState;
-      if (!states.includes(state)) continue;
-      const id = name.slice(0, dot);
-      if (ENTRY_ID_PATTERN.test(id)) found.push({ id, state, path: join(dir, name) });
-    }
-    return found;
   }
 
   /**

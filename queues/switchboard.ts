@@ -3,7 +3,11 @@
  *
  * Files (`<root>/<queue>/<shard>/<id>.<state>`):
  * - `<id>.pck`  waiting. enqueue() creates it via writeNewFile (temp, fdatasync,
- *   rename, fsync of the directory); acknowledged only then.
+ *   rename, fsync of the directory); acknowledged only then. The directory
+ *   fsync is shared with the other enqueues into the same shard directory
+ *   in this process (group commit, directory-sync.ts): killed or powered off
+ *   before it completed, none of them was acknowledged, and each entry is
+ *   either there (a duplicate if its sender sends again) or not.
  * - `<id>.bak`  being processed. dequeue() renames `.pck` to `.bak` and reads it.
  *   Killed after that: the `.bak` stays, and the next recoverBackupFiles() of
  *   the slice's owner returns it to `.pck` with `restores` + 1, or to `bad`
@@ -24,6 +28,12 @@
  *   dequeue or recovery sets it aside again over the same record. When the
  *   rename fails the record is removed and the file left in place, reported
  *   (UnreadableEntryError with setAside false), and tried again later.
+ *
+ * Listing (scan, list, files, count) reads the shard directories and takes
+ * everything from the names (entry-names.ts): no stat, no per-entry object
+ * where only ids or counts are asked for. The renames and unlinks of
+ * dequeue, finish and release are made synchronously (microseconds each;
+ * durable-file.ts says why).
  *
  * Moves between queues (retry, shunt, bad, requeue) rewrite the entry in
  * place, recording the destination in control.movingTo, and then rename it

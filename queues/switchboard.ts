@@ -318,8 +318,9 @@ export class Switchboard {
   async scan(states: readonly EntryState[] = ENTRY_STATES, tolerant = true): Promise<SliceScan> {
     const unlistable: UnlistableDirectory[] = [];
     const names = await this.sortedNames(states, tolerant ? unlistable : undefined);
+    const queueDir = this.queueDir;
     const entries = new Array<EntryListing>(names.length);
-    for (let i = 0; i < names.length; i++) entries[i] = new Listing(this.queueDir, names[i] as string);
+    for (let i = 0; i < names.length; i++) entries[i] = new Listing(queueDir, names[i] as string);
     return { entries, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
   }
 
@@ -343,16 +344,25 @@ export class Switchboard {
   /** This slice's entry file names in `states`, in name (time) order. */
   private async sortedNames(states: readonly EntryState[], unlistable: UnlistableDirectory[] | undefined): Promise<string[]> {
     const mask = stateMask(states);
-    const names: string[] = [];
-    const micros: number[] = [];
+    const lists: (readonly string[])[] = [];
+    let total = 0;
     await this.eachShard(unlistable, (listed) => {
+      lists.push(listed);
+      total += listed.length;
+    });
+    // One array of names and one of times, each allocated once: a queue of 100,000 entries makes no garbage here but the names.
+    const names = new Array<string>(total);
+    const micros = new Float64Array(total);
+    let count = 0;
+    for (const listed of lists) {
       for (const name of listed) {
         const time = entryNameMicros(name, mask);
         if (time < 0) continue;
-        names.push(name);
-        micros.push(time);
+        names[count] = name;
+        micros[count++] = time;
       }
-    });
+    }
+    names.length = count;
     return sortEntryNames(names, micros);
   }
 

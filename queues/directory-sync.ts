@@ -82,7 +82,7 @@ export class DirectorySync {
     }
     state.running = true;
     this.stats.fsyncs++;
-    this.fsyncDescriptor(fd, (error) => {
+    const done = (error: unknown): void => {
       try {
         closeSync(fd);
       } catch {
@@ -90,7 +90,13 @@ export class DirectorySync {
       }
       state.running = false;
       this.settle(dir, state, batch, error ?? undefined);
-    });
+    };
+    try {
+      this.fsyncDescriptor(fd, done);
+    } catch (error) {
+      // Thrown before the fsync was even queued: its callers must still hear of it, and the directory must not stay "running" for ever.
+      done(error);
+    }
   }
 
   private settle(dir: string, state: DirectoryState, batch: readonly Waiter[], error: unknown): void {

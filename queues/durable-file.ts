@@ -6,7 +6,12 @@
  * file is left, which stale-temp cleanup removes; no partial final file is
  * ever visible. Killed after the rename but before the directory fsync: the
  * file exists for every process, and a power cut may forget it, which is why
- * the caller acknowledges only after this returns.
+ * the caller acknowledges only after this returns. The directory fsync is
+ * group-committed (directory-sync.ts): concurrent writers into one directory
+ * share one fsync, each resolved only once an fsync that started after its
+ * rename has completed; a failed fsync rejects every writer waiting on it
+ * (their files stay in place, unacknowledged: a retry may duplicate, nothing
+ * is lost).
  *
  * replaceAndMove: give an existing file new content and a new name with one
  * file in existence at every moment. The new content is written to a temp
@@ -14,20 +19,55 @@
  * renamed to its destination. Killed in between: the entry sits at its old
  * name with its new content, which every reader accepts. No directory fsync:
  * a rename lost in a power cut leaves the entry where it was, never nowhere.
+ *
+ * Which calls block the event loop: open, close, rename, unlink and the write
+ * of a small file (up to SYNC_WRITE_BYTES) are made synchronously. Each takes
+ * microseconds, and a thread-pool round trip costs more than the call (the
+ * switchboard benchmark prints the longest event-loop block). The calls that
+ * wait for the disk (fdatasync, fsync) and the writes of large files go to
+ * the thread pool.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { closeSync, fdatasync, openSync, renameSync, unlinkSync, write, writev, writevSync } from 'node:fs';
+import { mkdir, rename, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { promisify } from 'node:util';
+import { directorySync, type DirectorySync } from './directory-sync.js';
 
 export interface WriteOptions {
   /** fdatasync the file and fsync its directory. */
   fsync: boolean;
   /** Mode of new files, before the process umask. */
   mode: number;
+  /** Who group-commits the directory fsyncs; default the process's one (directory-sync.ts). */
+  directories?: DirectorySync;
 }
+
+/** Files up to this size are written synchronously (a copy into the page cache, microseconds); larger ones on the thread pool. */
+export const SYNC_WRITE_BYTES = 64 * 1024;
+
+const fdatasyncAsync = promisify(fdatasync);
+// Their promisified forms resolve with { bytesWritten, buffer(s) }.
+const writevAsync = promisify(writev) as unknown as (fd: number, buffers: readonly Uint8Array[]) => Promise<{ bytesWritten: number }>;
+const writeAsync = promisify(write) as unknown as (fd: number, buffer: Uint8Array) => Promise<{ bytesWritten: number }>;
 
 export function tempNameFor(path: string): string {
   return `${path}.${randomBytes(6).toString('hex')}.tmp`;
+}
+
+/** What is left of `chunks` once `bytesWritten` of them are written. */
+function remaining(chunks: readonly Uint8Array[], bytesWritten: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let written = bytesWritten;
+  for (const chunk of chunks) {
+    if (written >= chunk.length) {
+      written -= chunk.length;
+    } else {
+      rest.push(written > 0 ? chunk.subarray(written) : chunk);
+      written = 0;
+    }
+  }
+  return rest;
 }
 
 /**
@@ -38,41 +78,60 @@ export async function writeAll(handle: FileHandle, chunks: readonly Uint8Array[]
   let pending = chunks.filter((chunk) => chunk.length > 0);
   let at = position;
   while (pending.length > 0) {
-    let { bytesWritten } = await handle.writev(pending, at);
+    const { bytesWritten } = await handle.writev(pending, at);
     if (at !== undefined) at += bytesWritten;
-    const rest: Uint8Array[] = [];
-    for (const chunk of pending) {
-      if (bytesWritten >= chunk.length) {
-        bytesWritten -= chunk.length;
-      } else {
-        rest.push(chunk.subarray(bytesWritten));
-        bytesWritten = 0;
-      }
-    }
-    pending = rest;
+    pending = remaining(pending, bytesWritten);
+  }
+}
+
+/** writeAll on a descriptor: synchronously when small (see SYNC_WRITE_BYTES), else on the thread pool. */
+async function writeAllFd(fd: number, chunks: readonly Uint8Array[]): Promise<void> {
+  let pending = chunks.filter((chunk) => chunk.length > 0);
+  const total = pending.reduce((sum, chunk) => sum + chunk.length, 0);
+  while (pending.length > 0) {
+    let bytesWritten: number;
+    if (total <= SYNC_WRITE_BYTES) bytesWritten = writevSync(fd, pending);
+    else if (pending.length === 1) bytesWritten = (await writeAsync(fd, pending[0]!)).bytesWritten;
+    else bytesWritten = (await writevAsync(fd, pending)).bytesWritten;
+    pending = remaining(pending, bytesWritten);
+  }
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Closing a descriptor we are abandoning anyway: its error changes nothing.
+  }
+}
+
+function unlinkQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone, or not ours to remove: a stale `.tmp` is removed by removeStaleTemps().
   }
 }
 
 async function writeTemp(temp: string, chunks: readonly Uint8Array[], options: WriteOptions): Promise<void> {
-  const handle = await open(temp, 'wx', options.mode);
+  const fd = openSync(temp, 'wx', options.mode);
   try {
-    await writeAll(handle, chunks);
-    if (options.fsync) await handle.datasync();
+    await writeAllFd(fd, chunks);
+    if (options.fsync) await fdatasyncAsync(fd);
   } catch (error) {
-    await handle.close().catch(() => undefined);
-    await unlink(temp).catch(() => undefined);
+    closeQuietly(fd);
+    unlinkQuietly(temp);
     throw error;
   }
-  await handle.close();
+  closeSync(fd);
 }
 
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
+/**
+ * fsync `dir` (after renames into it): group-committed with every other
+ * caller in this process syncing the same directory (directory-sync.ts).
+ */
+export function fsyncDirectory(dir: string, directories: DirectorySync = directorySync): Promise<void> {
+  return directories.sync(dir);
 }
 
 /** Create `path` with `chunks` as its content, atomically and (optionally) durably. */
@@ -80,12 +139,12 @@ export async function writeNewFile(path: string, chunks: readonly Uint8Array[], 
   const temp = tempNameFor(path);
   await writeTemp(temp, chunks, options);
   try {
-    await rename(temp, path);
+    renameSync(temp, path);
   } catch (error) {
-    await unlink(temp).catch(() => undefined);
+    unlinkQuietly(temp);
     throw error;
   }
-  if (options.fsync) await fsyncDirectory(dirname(path));
+  if (options.fsync) await fsyncDirectory(dirname(path), options.directories);
 }
 
 /** Rewrite `from` with `chunks`, then rename it to `to` (see the module comment). */
@@ -93,18 +152,19 @@ export async function replaceAndMove(from: string, to: string, chunks: readonly 
   const temp = tempNameFor(from);
   await writeTemp(temp, chunks, options);
   try {
-    await rename(temp, from);
+    renameSync(temp, from);
   } catch (error) {
-    await unlink(temp).catch(() => undefined);
+    unlinkQuietly(temp);
     throw error;
   }
-  await renameCreatingDir(from, to);
+  if (from !== to) await renameCreatingDir(from, to);
 }
 
 /** rename(2), creating the destination's directory when it does not exist yet. */
 export async function renameCreatingDir(from: string, to: string): Promise<void> {
   try {
-    await rename(from, to);
+    renameSync(from, to);
+    return;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     await mkdir(dirname(to), { recursive: true, mode: 0o770 });

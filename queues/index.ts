@@ -6,6 +6,7 @@ export * from './slice.js';
 export * from './file-format.js';
 export * from './queue-file.js';
 export * from './durable-file.js';
+export * from './directory-sync.js';
 export * from './slice-watcher.js';
 export * from './switchboard.js';
 export * from './spool.js';

@@ -12,10 +12,16 @@
  * an operator can act on. ENOENT is passed through untouched: a file gone
  * since it was listed is the normal race with other processes.
  *
+ * readQueueFile makes these calls synchronously (each takes microseconds on
+ * a file just written; a thread-pool round trip costs more) and reads a file
+ * of up to SYNC_READ_BYTES synchronously too; a larger one is read on the
+ * thread pool.
+ *
  * Reads only; creates, renames and deletes nothing.
  */
-import { constants, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync, type Stats } from 'node:fs';
 import { lstat, open, readlink, type FileHandle } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { userInfo } from 'node:os';
 import { UnreadableFileError } from './errors.js';
 
@@ -118,15 +124,50 @@ export async function openQueueFile(path: string): Promise<FileHandle> {
   }
 }
 
+/** Files up to this size are read synchronously (see the module comment). */
+export const SYNC_READ_BYTES = 64 * 1024;
+
+const readAsync = promisify(read) as unknown as (fd: number, buffer: Buffer, offset: number, length: number, position: number | null) => Promise<{ bytesRead: number }>;
+
+/** Read `fd` to its end, expecting about `size` bytes (a file may still change between fstat and read). */
+async function readToEnd(fd: number, size: number): Promise<Buffer> {
+  const small = size <= SYNC_READ_BYTES;
+  let buffer = Buffer.allocUnsafe(Math.max(size, 1) + 1);
+  let length = 0;
+  for (;;) {
+    if (length === buffer.length) {
+      const grown = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(grown, 0, 0, length);
+      buffer = grown;
+    }
+    const want = buffer.length - length;
+    const bytesRead = small ? readSync(fd, buffer, length, want, null) : (await readAsync(fd, buffer, length, want, null)).bytesRead;
+    if (bytesRead === 0) return buffer.subarray(0, length);
+    length += bytesRead;
+  }
+}
+
 /** A queue file's whole content (see openQueueFile for what is refused). */
 export async function readQueueFile(path: string): Promise<Buffer> {
-  const handle = await openQueueFile(path);
+  let fd: number | undefined;
   try {
-    return await handle.readFile();
+    const linkStats = lstatSync(path);
+    if (!linkStats.isFile()) await refuseNonRegular(path, linkStats);
+    fd = openSync(path, OPEN_FLAGS);
+    // Replaced between lstat and open (a FIFO put in its place): fstat tells what we really hold.
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) await refuseNonRegular(path, stats);
+    return await readToEnd(fd, stats.size);
   } catch (error) {
     return await asUnreadable(path, error);
   } finally {
-    await handle.close().catch(() => undefined);
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {
+        // A read-only descriptor: its close cannot lose anything we read.
+      }
+    }
   }
 }
 

@@ -225,8 +225,7 @@ export class Spool {
    * answer, and the runner of that slice names them in its detail).
    */
   async count(name: string): Promise<StateCounts> {
-    const counts: StateCounts = { pck: 0, bak: 0, psv: 0 };
-    for (const entry of (await this.switchboard(name).scan(ENTRY_STATES)).entries) counts[entry.state]++;
+    const { counts } = await this.switchboard(name).count();
     return counts;
   }
 

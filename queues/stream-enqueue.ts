@@ -26,7 +26,8 @@
  * commit resolves) acknowledged none, so its sender sends again: the
  * duplicate window every enqueue has. Killed between a rename and its
  * directory fsync: the entry exists; a power cut may forget it, which is why
- * commit resolves only after the fsync.
+ * commit resolves only after the fsync (shared with concurrent writers into
+ * the same directory: directory-sync.ts).
  */
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -178,7 +179,7 @@ export class StreamEnqueue {
     if (spill.entry.write.fsync) await spill.handle.datasync();
     await rename(spill.temp, spill.entry.path);
     spill.renamed = true;
-    if (spill.entry.write.fsync) await fsyncDirectory(dirname(spill.entry.path));
+    if (spill.entry.write.fsync) await fsyncDirectory(dirname(spill.entry.path), spill.entry.write.directories);
     return spill.entry.id;
   }
 
@@ -226,7 +227,7 @@ export class StreamEnqueue {
       await unlink(temp).catch(() => undefined);
       throw error;
     }
-    if (entry.write.fsync) await fsyncDirectory(dirname(entry.path));
+    if (entry.write.fsync) await fsyncDirectory(dirname(entry.path), entry.write.directories);
     return entry.id;
   }
 

@@ -3,7 +3,11 @@
  *
  * Files (`<root>/<queue>/<shard>/<id>.<state>`):
  * - `<id>.pck`  waiting. enqueue() creates it via writeNewFile (temp, fdatasync,
- *   rename, fsync of the directory); acknowledged only then.
+ *   rename, fsync of the directory); acknowledged only then. The directory
+ *   fsync is shared with the other enqueues into the same shard directory
+ *   in this process (group commit, directory-sync.ts): killed or powered off
+ *   before it completed, none of them was acknowledged, and each entry is
+ *   either there (a duplicate if its sender sends again) or not.
  * - `<id>.bak`  being processed. dequeue() renames `.pck` to `.bak` and reads it.
  *   Killed after that: the `.bak` stays, and the next recoverBackupFiles() of
  *   the slice's owner returns it to `.pck` with `restores` + 1, or to `bad`
@@ -25,14 +29,21 @@
  *   rename fails the record is removed and the file left in place, reported
  *   (UnreadableEntryError with setAside false), and tried again later.
  *
+ * Listing (scan, list, files, count) reads the shard directories and takes
+ * everything from the names (entry-names.ts): no stat, no per-entry object
+ * where only ids or counts are asked for. The renames and unlinks of
+ * dequeue, finish and release are made synchronously (microseconds each;
+ * durable-file.ts says why).
+ *
  * Moves between queues (retry, shunt, bad, requeue) rewrite the entry in
  * place, recording the destination in control.movingTo, and then rename it
  * (replaceAndMove): at every moment the entry exists exactly once. Killed
  * between the two, the rewritten `.bak` is moved on by the next recovery. Only the slice's owner renames `.pck` to `.bak`, and only it
  * restores `.bak` files, which is why one runner process owns one slice.
  */
+import { renameSync, unlinkSync } from 'node:fs';
 import { readdir, rename, stat, unlink, mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
 import {
   CorruptEntryError,
@@ -45,9 +56,11 @@ import {
 } from './errors.js';
 import { decodeEntry, encodeEntry, type DecodedEntry, type EntryControl } from './file-format.js';
 import { renameCreatingDir, replaceAndMove, writeNewFile, type WriteOptions } from './durable-file.js';
+import type { DirectorySync } from './directory-sync.js';
 import type { JsonObject } from './json.js';
 import { assertSlicing, shardOf, shardsOfSlice, sliceOf } from './slice.js';
 import { SliceWatcher } from './slice-watcher.js';
+import { entryNameMicros, ID_LENGTH, NAME_STATES, sortEntryNames, stateIndexOfName, stateMask } from './entry-names.js';
 import { explainDirectoryError, isFileProblem, readQueueFile } from './queue-file.js';
 
 export type EntryState = 'pck' | 'bak' | 'psv';
@@ -79,6 +92,8 @@ export interface SwitchboardOptions {
   hashKeyField?: string;
   /** How often a waiting consumer rescans even without events, in ms. Default 60 000. */
   rescanIntervalMs?: number;
+  /** Who group-commits the directory fsyncs of enqueues; default the process's one, shared by every switchboard in it. */
+  directorySync?: DirectorySync;
 }
 
 export interface DequeuedEntry extends DecodedEntry {
@@ -182,6 +197,29 @@ export interface EntryListing {
   path: string;
 }
 
+/** A listed entry: id and state from its file name, its path made only when asked for (a runner's rescan needs only ids). */
+class Listing implements EntryListing {
+  readonly id: string;
+  readonly state: EntryState;
+  readonly #queueDir: string;
+  readonly #name: string;
+
+  constructor(queueDir: string, name: string) {
+    this.id = name.slice(0, ID_LENGTH);
+    this.state = NAME_STATES[stateIndexOfName(name)] as EntryState;
+    this.#queueDir = queueDir;
+    this.#name = name;
+  }
+
+  get path(): string {
+    return `${this.#queueDir}${sep}${this.#name.slice(SHA1_OFFSET, SHA1_OFFSET + 2)}${sep}${this.#name}`;
+  }
+}
+
+/** Where the sha1 (and so the shard) starts in an entry id. */
+const SHA1_OFFSET = 18;
+const ENTRY_STATES_PCK: readonly EntryState[] = ['pck'];
+
 export function assertQueueName(name: string): void {
   if (!QUEUE_NAME_PATTERN.test(name)) throw new InvalidQueueNameError(name);
 }
@@ -218,6 +256,7 @@ export class Switchboard {
       throw new QueueOptionsError(`maxRestores must be a positive integer, got ${options.maxRestores}`);
     }
     this.write = { fsync: (options.durability ?? 'fsync') === 'fsync', mode: options.fileMode ?? 0o660 };
+    if (options.directorySync) this.write.directories = options.directorySync;
     this.hashKeyField = options.hashKeyField;
     this.rescanIntervalMs = options.rescanIntervalMs ?? 60_000;
     this.shards = shardsOfSlice(this.slice, this.numSlices);
@@ -260,7 +299,10 @@ export class Switchboard {
 
   /** Ids of this slice's waiting entries, oldest first. Throws when a shard directory cannot be listed (see scan()). */
   async files(): Promise<string[]> {
-    return (await this.list(['pck'])).map((entry) => entry.id);
+    const names = await this.sortedNames(ENTRY_STATES_PCK, undefined);
+    const ids = new Array<string>(names.length);
+    for (let i = 0; i < names.length; i++) ids[i] = (names[i] as string).slice(0, ID_LENGTH);
+    return ids;
   }
 
   /** This slice's entries in the given states, oldest first. Throws when a shard directory cannot be listed (see scan()). */
@@ -275,16 +317,82 @@ export class Switchboard {
    */
   async scan(states: readonly EntryState[] = ENTRY_STATES, tolerant = true): Promise<SliceScan> {
     const unlistable: UnlistableDirectory[] = [];
-    // Only the shard directories that exist (created on first use): `queue
-    // count` and `status` scan every queue, and 256 readdirs of missing
-    // directories per queue were most of their time. All at once: one after
-    // another, 256 readdirs cost 256 thread-pool round trips (about 10 ms).
+    const names = await this.sortedNames(states, tolerant ? unlistable : undefined);
+    const queueDir = this.queueDir;
+    const entries = new Array<EntryListing>(names.length);
+    for (let i = 0; i < names.length; i++) entries[i] = new Listing(queueDir, names[i] as string);
+    return { entries, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  }
+
+  /**
+   * How many of this slice's entries are in each state, and the shard
+   * directories that could not be listed: a listing without a sort or an
+   * object per entry (`queue count`, `status`).
+   */
+  async count(): Promise<{ counts: Record<EntryState, number>; unlistable: UnlistableDirectory[] }> {
+    const unlistable: UnlistableDirectory[] = [];
+    const counts: Record<EntryState, number> = { pck: 0, bak: 0, psv: 0 };
+    const mask = stateMask(ENTRY_STATES);
+    await this.eachShard(unlistable, (names) => {
+      for (const name of names) {
+        if (entryNameMicros(name, mask) >= 0) counts[NAME_STATES[stateIndexOfName(name)] as EntryState]++;
+      }
+    });
+    return { counts, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  }
+
+  /** This slice's entry file names in `states`, in name (time) order. */
+  private async sortedNames(states: readonly EntryState[], unlistable: UnlistableDirectory[] | undefined): Promise<string[]> {
+    const mask = stateMask(states);
+    const lists: (readonly string[])[] = [];
+    let total = 0;
+    await this.eachShard(unlistable, (listed) => {
+      lists.push(listed);
+      total += listed.length;
+    });
+    // One array of names and one of times, each allocated once: a queue of 100,000 entries makes no garbage here but the names.
+    const names = new Array<string>(total);
+    const micros = new Float64Array(total);
+    let count = 0;
+    for (const listed of lists) {
+      for (const name of listed) {
+        const time = entryNameMicros(name, mask);
+        if (time < 0) continue;
+        names[count] = name;
+        micros[count++] = time;
+      }
+    }
+    names.length = count;
+    return sortEntryNames(names, micros);
+  }
+
+  /**
+   * Hand the names in each of this slice's shard directories to `take`. Only
+   * the shard directories that exist (created on first use): `queue count`
+   * and `status` scan every queue, and 256 readdirs of missing directories
+   * per queue were most of their time. All at once: one after another, 256
+   * readdirs cost 256 thread-pool round trips (about 10 ms). A directory that
+   * cannot be listed goes into `unlistable` (with its reason) when given,
+   * else its error is thrown.
+   */
+  private async eachShard(unlistable: UnlistableDirectory[] | undefined, take: (names: readonly string[]) => void): Promise<void> {
     const present = await this.presentShards();
     const shards = present === undefined ? this.shards : this.shards.filter((shard) => present.has(shard));
-    const perShard = await Promise.all(shards.map((shard) => this.listShard(shard, states, tolerant ? unlistable : undefined)));
-    // Fixed-width times make name order time order.
-    const entries = perShard.flat().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    return { entries, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+    await Promise.all(
+      shards.map(async (shard) => {
+        const dir = join(this.queueDir, shard);
+        let names: string[];
+        try {
+          names = await readdir(dir);
+        } catch (error) {
+          if (isMissing(error)) return;
+          if (!unlistable || !isFileProblem(error)) throw error;
+          unlistable.push({ path: dir, reason: await explainDirectoryError(dir, error as NodeJS.ErrnoException) });
+          return;
+        }
+        take(names);
+      }),
+    );
   }
 
   /**
@@ -299,29 +407,6 @@ export class Switchboard {
     }
   }
 
-  private async listShard(shard: string, states: readonly EntryState[], unlistable?: UnlistableDirectory[]): Promise<EntryListing[]> {
-    const dir = join(this.queueDir, shard);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (error) {
-      if (isMissing(error)) return [];
-      if (!unlistable || !isFileProblem(error)) throw error;
-      unlistable.push({ path: dir, reason: await explainDirectoryError(dir, error as NodeJS.ErrnoException) });
-      return [];
-    }
-    const found: EntryListing[] = [];
-    for (const name of names) {
-      const dot = name.length - 4;
-      if (name.charCodeAt(dot) !== 0x2e) continue;
-      const state = name.slice(dot + 1) as EntryState;
-      if (!states.includes(state)) continue;
-      const id = name.slice(0, dot);
-      if (ENTRY_ID_PATTERN.test(id)) found.push({ id, state, path: join(dir, name) });
-    }
-    return found;
-  }
-
   /**
    * Claim a waiting entry (`.pck` to `.bak`) and read it. A corrupt file is
    * quarantined in `bad` and reported as CorruptEntryError; a file that cannot
@@ -334,7 +419,7 @@ export class Switchboard {
     const pck = this.path(id, 'pck');
     const bak = this.path(id, 'bak');
     try {
-      await rename(pck, bak);
+      renameSync(pck, bak);
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'waiting');
       if (!isFileProblem(error)) throw error;
@@ -353,7 +438,7 @@ export class Switchboard {
       return;
     }
     try {
-      await unlink(bak);
+      unlinkSync(bak);
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'in-flight');
       throw error;
@@ -378,7 +463,7 @@ export class Switchboard {
   async release(id: string): Promise<void> {
     this.assertOwned(id);
     try {
-      await rename(this.path(id, 'bak'), this.path(id, 'pck'));
+      renameSync(this.path(id, 'bak'), this.path(id, 'pck'));
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'in-flight');
       throw error;

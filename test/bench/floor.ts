@@ -3,6 +3,7 @@
  * could do with node:fs/promises, the same syscalls on plain file names in
  * one directory.
  */
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writevSync } from 'node:fs';
 import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -36,6 +37,45 @@ export async function floorDrain(dir: string): Promise<number> {
     await rename(join(dir, name), bak);
     await readFile(bak);
     await unlink(bak);
+    count++;
+  }
+  return count;
+}
+
+/**
+ * The same enqueue syscalls made synchronously (openSync 'wx', writevSync,
+ * fdatasyncSync, closeSync, renameSync, directory openSync + fsyncSync +
+ * closeSync): the system-call floor, with no thread-pool round trip at all.
+ */
+export function floorEnqueueSync(dir: string, name: string, chunks: readonly Uint8Array[], fsync: boolean): void {
+  const temp = join(dir, `${name}.tmp`);
+  const fd = openSync(temp, 'wx', 0o660);
+  try {
+    writevSync(fd, chunks as Uint8Array[]);
+    if (fsync) fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temp, join(dir, `${name}.pck`));
+  if (fsync) {
+    const dirFd = openSync(dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+}
+
+/** floorDrain's syscalls made synchronously. */
+export function floorDrainSync(dir: string): number {
+  let count = 0;
+  for (const name of readdirSync(dir)) {
+    if (!name.endsWith('.pck')) continue;
+    const bak = join(dir, `${name.slice(0, -4)}.bak`);
+    renameSync(join(dir, name), bak);
+    readFileSync(bak);
+    unlinkSync(bak);
     count++;
   }
   return count;

@@ -2,7 +2,10 @@
  * The switchboard benchmark: each figure beside its floor, measured in the
  * same run, and the ratio.
  *
- * The floor is the least any queue could do with node:fs/promises: the same
+ * The throughput phase has two floors: the same system calls made
+ * synchronously in one process (the system-call floor), and made through
+ * node:fs/promises (bare Node), with CPU per cycle and the longest event-loop
+ * block beside them. Elsewhere the floor is the least any queue could do with node:fs/promises: the same
  * syscalls on plain file names in one directory (open 'wx', writev,
  * datasync, close, rename, directory open + fsync + close to enqueue; rename,
  * readFile, unlink to dequeue and finish), or the bare mechanism (one
@@ -16,8 +19,9 @@
  *
  * Scale with BENCH_ENTRIES, BENCH_FSYNC_ENTRIES, BENCH_ROUNDS,
  * BENCH_CONCURRENT_ENTRIES, BENCH_OWN_BACKLOG, BENCH_OTHER_BACKLOG,
- * BENCH_OTHER_SMALL, BENCH_LATENCY_SAMPLES, BENCH_IDLE_SECONDS; run some
- * phases only with BENCH_PHASES=throughput,producers,slices,latency,idle.
+ * BENCH_OTHER_SMALL, BENCH_LATENCY_SAMPLES, BENCH_IDLE_SECONDS,
+ * BENCH_LISTING_ENTRIES, BENCH_LISTING_ROUNDS; run some phases only with
+ * BENCH_PHASES=throughput,producers,slices,latency,idle,listing.
  *
  * Files: only below fresh `switchyard-bench-*` directories, each removed when
  * its pass ends (see harness.ts).
@@ -25,7 +29,7 @@
 import { fork, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,14 +39,16 @@ import {
   makeEntryId,
   nowMicros,
   parseEntryId,
+  directorySync,
   shardsOfSlice,
   sliceOf,
+  Spool,
   Switchboard,
   writeNewFile,
   type EntryControl,
   type JsonObject,
 } from '../../queues/index.js';
-import { floorDrain, floorEnqueue } from './floor.js';
+import { floorDrain, floorDrainSync, floorEnqueue, floorEnqueueSync } from './floor.js';
 import { benchBaseDir, envInt, freshDir, median, percentile, removeDir, Report, sleep, syncDisks, wallClockMs, type Row } from './harness.js';
 import type { ChildMessage, ParentMessage } from './switchboard-consumer.js';
 
@@ -58,7 +64,9 @@ const OTHER_BACKLOG = envInt('BENCH_OTHER_BACKLOG', 100_000);
 const OTHER_SMALL = envInt('BENCH_OTHER_SMALL', 1_000);
 const LATENCY_SAMPLES = envInt('BENCH_LATENCY_SAMPLES', 500);
 const IDLE_SECONDS = envInt('BENCH_IDLE_SECONDS', 10);
-const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,producers,slices,latency,idle').split(','));
+const LISTING_ENTRIES = envInt('BENCH_LISTING_ENTRIES', 100_000);
+const LISTING_ROUNDS = envInt('BENCH_LISTING_ROUNDS', 7);
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,producers,slices,latency,idle,listing').split(','));
 
 /** A 4 KiB message of mail-like 7-bit text. */
 const PAYLOAD = Buffer.from(randomBytes((ENTRY_SIZE * 3) / 4).toString('base64'), 'latin1');
@@ -138,6 +146,47 @@ interface PassRates {
   enqueue: number;
   dequeue: number;
   cycle: number;
+  /** CPU (user + system, all threads) per enqueue-dequeue-finish cycle, µs. */
+  cpuMicros: number;
+  /** The synchronous part of each call (from the call to the return of its promise), ms: p99 and max; NaN for the synchronous floor. */
+  syncP99: number;
+  syncMax: number;
+}
+
+/** The synchronous sections of the calls made in a pass, ms each. */
+class SyncSections {
+  readonly times: number[] = [];
+
+  /** Call `work`, timing the part of it that runs before it returns its promise. */
+  time<T>(work: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    const promise = work();
+    this.times.push(performance.now() - started);
+    return promise;
+  }
+}
+
+type PassWork = { enqueue: (sections: SyncSections) => Promise<void> | void; drain: (sections: SyncSections) => Promise<number> | number };
+
+/** Time `work`'s two halves, its CPU and its synchronous sections. */
+async function timedPass(entries: number, label: string, work: PassWork): Promise<PassRates> {
+  const sections = new SyncSections();
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  await work.enqueue(sections);
+  const t1 = performance.now();
+  assertCount(label, await work.drain(sections), entries);
+  const t2 = performance.now();
+  const used = process.cpuUsage(cpu);
+  const timed = sections.times.length > 0;
+  return {
+    enqueue: entries / ((t1 - t0) / 1000),
+    dequeue: entries / ((t2 - t1) / 1000),
+    cycle: entries / ((t2 - t0) / 1000),
+    cpuMicros: (used.user + used.system) / entries,
+    syncP99: timed ? percentile(sections.times, 99) : Number.NaN,
+    syncMax: timed ? Math.max(...sections.times) : Number.NaN,
+  };
 }
 
 async function switchboardPass(entries: number, durability: 'fsync' | 'none'): Promise<PassRates> {
@@ -145,12 +194,19 @@ async function switchboardPass(entries: number, durability: 'fsync' | 'none'): P
   try {
     const board = await openBoard(root, durability);
     syncDisks();
-    const t0 = performance.now();
-    for (let i = 0; i < entries; i++) await board.enqueue(PAYLOAD, METADATA);
-    const t1 = performance.now();
-    assertCount('switchboard drain', await drainBoard(board), entries);
-    const t2 = performance.now();
-    return { enqueue: entries / ((t1 - t0) / 1000), dequeue: entries / ((t2 - t1) / 1000), cycle: entries / ((t2 - t0) / 1000) };
+    return await timedPass(entries, 'switchboard drain', {
+      enqueue: async (sections) => {
+        for (let i = 0; i < entries; i++) await sections.time(() => board.enqueue(PAYLOAD, METADATA));
+      },
+      drain: async (sections) => {
+        const ids = await sections.time(() => board.files());
+        for (const id of ids) {
+          await sections.time(() => board.dequeue(id));
+          await sections.time(() => board.finish(id));
+        }
+        return ids.length;
+      },
+    });
   } finally {
     await removeDir(root);
   }
@@ -160,12 +216,27 @@ async function floorPass(entries: number, fsync: boolean): Promise<PassRates> {
   const dir = await freshDir('floor');
   try {
     syncDisks();
-    const t0 = performance.now();
-    for (let i = 0; i < entries; i++) await floorEnqueue(dir, String(i), FLOOR_CHUNKS, fsync);
-    const t1 = performance.now();
-    assertCount('floor drain', await floorDrain(dir), entries);
-    const t2 = performance.now();
-    return { enqueue: entries / ((t1 - t0) / 1000), dequeue: entries / ((t2 - t1) / 1000), cycle: entries / ((t2 - t0) / 1000) };
+    return await timedPass(entries, 'floor drain', {
+      enqueue: async (sections) => {
+        for (let i = 0; i < entries; i++) await sections.time(() => floorEnqueue(dir, String(i), FLOOR_CHUNKS, fsync));
+      },
+      drain: () => floorDrain(dir),
+    });
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+async function floorSyncPass(entries: number, fsync: boolean): Promise<PassRates> {
+  const dir = await freshDir('floor-sync');
+  try {
+    syncDisks();
+    return await timedPass(entries, 'synchronous floor drain', {
+      enqueue: () => {
+        for (let i = 0; i < entries; i++) floorEnqueueSync(dir, String(i), FLOOR_CHUNKS, fsync);
+      },
+      drain: () => floorDrainSync(dir),
+    });
   } finally {
     await removeDir(dir);
   }
@@ -174,39 +245,69 @@ async function floorPass(entries: number, fsync: boolean): Promise<PassRates> {
 async function throughput(): Promise<void> {
   for (const durability of ['fsync', 'none'] as const) {
     const entries = durability === 'fsync' ? FSYNC_ENTRIES : ENTRIES;
+    const fsync = durability === 'fsync';
     report.section(`throughput, durability ${durability}: ${entries} entries of ${ENTRY_SIZE} B, one producer, ${ROUNDS} rounds`, [
       'enqueue all, then files() + dequeue() + finish() each; cycle/s = entries / (enqueue time + drain time)',
-      'floor: the same syscalls and bytes on plain names in one directory (readdir once, then rename, readFile, unlink)',
+      'floors: the same syscalls and bytes on plain names in one directory (readdir once, then rename, readFile, unlink),',
+      '  "sync": made synchronously (the system-call floor); "promises": through node:fs/promises (bare Node)',
+      'CPU: process.cpuUsage() (user + system, all threads) per cycle',
+      'sync section: the part of each enqueue(), files(), dequeue(), finish() call that runs before it returns its promise',
+      '  (blocks the event loop; on a loaded machine it includes time the process was descheduled); floor: the promises floor enqueue',
       ...(durability === 'fsync' && entries !== 10_000 ? [`NOTE: ${entries} entries with fsync, not 10000 (BENCH_FSYNC_ENTRIES)`] : []),
     ]);
     const sb: PassRates[] = [];
     const floor: PassRates[] = [];
+    const floorSync: PassRates[] = [];
+    const passes: Array<() => Promise<void>> = [
+      async () => void floorSync.push(await floorSyncPass(entries, fsync)),
+      async () => void sb.push(await switchboardPass(entries, durability)),
+      async () => void floor.push(await floorPass(entries, fsync)),
+    ];
     for (let round = 0; round < ROUNDS; round++) {
-      if (round % 2 === 0) {
-        floor.push(await floorPass(entries, durability === 'fsync'));
-        sb.push(await switchboardPass(entries, durability));
-      } else {
-        sb.push(await switchboardPass(entries, durability));
-        floor.push(await floorPass(entries, durability === 'fsync'));
-      }
+      // Rotate the order, so that no variant always runs first or last.
+      for (let k = 0; k < passes.length; k++) await (passes[(k + round) % passes.length] as () => Promise<void>)();
     }
     const pick = (list: PassRates[], key: keyof PassRates): number[] => list.map((rates) => rates[key]);
-    report.row(rateRow(`enqueue/s (${durability})`, pick(sb, 'enqueue'), pick(floor, 'enqueue')));
-    report.row(rateRow(`dequeue+finish/s (${durability})`, pick(sb, 'dequeue'), pick(floor, 'dequeue')));
+    report.row(rateRow(`enqueue/s (${durability}) vs sync`, pick(sb, 'enqueue'), pick(floorSync, 'enqueue')));
+    report.row(rateRow(`dequeue+finish/s (${durability}) vs sync`, pick(sb, 'dequeue'), pick(floorSync, 'dequeue')));
     report.row(
-      rateRow(
-        `cycle/s (${durability})`,
-        pick(sb, 'cycle'),
-        pick(floor, 'cycle'),
-        durability === 'fsync' ? (ratio) => ({ text: 'ratio >= 0.80', pass: ratio >= 0.8 }) : undefined,
-      ),
+      rateRow(`cycle/s (${durability}) vs sync floor`, pick(sb, 'cycle'), pick(floorSync, 'cycle'), fsync ? (ratio) => ({ text: 'ratio >= 0.80', pass: ratio >= 0.8 }) : undefined),
     );
+    report.row(rateRow(`cycle/s (${durability}) vs promises floor`, pick(sb, 'cycle'), pick(floor, 'cycle')));
+    const cpuRow = (name: string, floors: PassRates[], target?: number): Row => {
+      const values = pick(sb, 'cpuMicros');
+      const ratio = ratios(values, pick(floors, 'cpuMicros'));
+      return {
+        name,
+        unit: 'µs',
+        value: median(values),
+        floor: median(pick(floors, 'cpuMicros')),
+        ratio: ratio.median,
+        target: target === undefined ? undefined : { text: `ratio <= ${target.toFixed(2)}`, pass: ratio.median <= target },
+        rounds: { value: values, floor: pick(floors, 'cpuMicros'), ratio: ratio.each },
+      };
+    };
+    report.row(cpuRow(`CPU/cycle (${durability}) vs promises`, floor, fsync ? 1.2 : undefined));
+    report.row(cpuRow(`CPU/cycle (${durability}) vs sync`, floorSync));
+    for (const key of ['syncP99', 'syncMax'] as const) {
+      const values = pick(sb, key);
+      report.row({
+        name: `sync section ${key === 'syncP99' ? 'p99' : 'max'} (${durability})`,
+        unit: 'ms',
+        value: median(values),
+        floor: median(pick(floor, key)),
+        target: key === 'syncP99' ? { text: '< 0.50 ms', pass: median(values) < 0.5 } : undefined,
+        rounds: { value: values, floor: pick(floor, key) },
+      });
+    }
   }
 }
 
 // ---------------------------------------------------------------- 2. concurrent producers
 
 /** Percent of one core this process used per pass, by producer count: is the machine's CPU the limit? */
+/** Directory fsyncs per enqueue, by producer count: how much the group commit shares. */
+const producerDirSyncs = new Map<number, number[]>(PRODUCERS.map((n) => [n, []]));
 const producerCpu = new Map<number, { user: number[]; system: number[] }>(PRODUCERS.map((n) => [n, { user: [], system: [] }]));
 
 async function switchboardProducers(producers: number): Promise<number> {
@@ -215,8 +316,10 @@ async function switchboardProducers(producers: number): Promise<number> {
     const board = await openBoard(root, 'fsync');
     syncDisks();
     const cpu = process.cpuUsage();
+    const before = { ...directorySync.stats };
     const seconds = await timeConcurrent(CONCURRENT_ENTRIES, producers, () => board.enqueue(PAYLOAD, METADATA));
     const used = process.cpuUsage(cpu);
+    producerDirSyncs.get(producers)?.push((directorySync.stats.fsyncs - before.fsyncs) / CONCURRENT_ENTRIES);
     producerCpu.get(producers)?.user.push((used.user / 1e6 / seconds) * 100);
     producerCpu.get(producers)?.system.push((used.system / 1e6 / seconds) * 100);
     return CONCURRENT_ENTRIES / seconds;
@@ -261,6 +364,7 @@ async function concurrentProducers(): Promise<void> {
     return `${n}: ${median(cpu?.user ?? []).toFixed(0)} % user + ${median(cpu?.system ?? []).toFixed(0)} % system`;
   }).join('; ');
   report.note(`CPU of this process while the switchboard enqueued (percent of one core, ${os.cpus().length} cores): ${cpuText}`);
+  report.note(`directory fsyncs per enqueue (group commit): ${PRODUCERS.map((n) => `${n}: ${median(producerDirSyncs.get(n) ?? []).toFixed(3)}`).join('; ')}`);
   for (const producers of PRODUCERS) {
     report.row(rateRow(`enqueue/s, ${producers} producer${producers > 1 ? 's' : ''}`, sb.get(producers) ?? [], floor.get(producers) ?? []));
   }
@@ -277,7 +381,7 @@ async function concurrentProducers(): Promise<void> {
     value: speedup,
     floor: median(floorSpeedups),
     ratio: speedup / median(floorSpeedups),
-    target: { text: '>= 2.0x', pass: speedup >= 2 },
+    target: { text: '>= 3.0x', pass: speedup >= 3 },
     rounds: { value: speedups, floor: floorSpeedups },
   });
 }
@@ -539,6 +643,71 @@ async function idleCpu(): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- 6. listing a large queue
+
+/** The bare floor: readdir of the queue directory and of each shard directory in it, all at once, nothing done with the names. */
+async function bareReaddir(queueDir: string): Promise<number> {
+  const shards = await readdir(queueDir);
+  const lists = await Promise.all(shards.map((shard) => readdir(join(queueDir, shard))));
+  return lists.reduce((sum, names) => sum + names.length, 0);
+}
+
+async function timeMs(work: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return performance.now() - started;
+}
+
+async function listing(): Promise<void> {
+  report.section(`listing a ${LISTING_ENTRIES}-entry queue (1 slice, 256 shards), ${LISTING_ROUNDS} rounds, warm cache`, [
+    'scan([pck]): what a runner\'s rescan and recovery do (ids, states, paths on demand, oldest first); files(): the ids;',
+    'Spool.count(): what `queue count` and `status` do; list(): what `queue list` starts from',
+    'floor: bare node:fs/promises readdir of the queue directory and of every shard directory, at once, names unused',
+  ]);
+  const root = await freshDir('listing');
+  try {
+    const filled = performance.now();
+    await fillSlice(root, 0, 1, LISTING_ENTRIES, OTHER_PAYLOAD);
+    report.note(`setup: ${LISTING_ENTRIES} entries written in ${((performance.now() - filled) / 1000).toFixed(1)} s (not timed)`);
+    const board = new Switchboard({ root, name: QUEUE, durability: 'none' });
+    const spool = new Spool({ root });
+    const queueDir = join(root, QUEUE);
+    assertCount('bare readdir', await bareReaddir(queueDir), LISTING_ENTRIES);
+    assertCount('scan', (await board.scan(['pck'])).entries.length, LISTING_ENTRIES);
+    const kinds = {
+      floor: () => bareReaddir(queueDir),
+      scan: () => board.scan(['pck']),
+      files: () => board.files(),
+      count: () => spool.count(QUEUE),
+      list: () => board.list(),
+    };
+    const times = new Map<string, number[]>(Object.keys(kinds).map((kind) => [kind, []]));
+    const order = Object.keys(kinds) as Array<keyof typeof kinds>;
+    for (let round = 0; round < LISTING_ROUNDS; round++) {
+      for (let k = 0; k < order.length; k++) {
+        const kind = order[(k + round) % order.length] as keyof typeof kinds;
+        times.get(kind)?.push(await timeMs(kinds[kind]));
+      }
+    }
+    const floor = times.get('floor') ?? [];
+    for (const kind of ['scan', 'files', 'count', 'list'] as const) {
+      const values = times.get(kind) ?? [];
+      const ratio = ratios(values, floor);
+      report.row({
+        name: `${kind === 'scan' ? 'scan([pck])' : kind === 'count' ? 'Spool.count()' : `${kind}()`} of ${LISTING_ENTRIES}`,
+        unit: 'ms',
+        value: median(values),
+        floor: median(floor),
+        ratio: ratio.median,
+        target: kind === 'list' ? undefined : { text: 'ratio <= 1.50', pass: ratio.median <= 1.5 },
+        rounds: { value: values, floor, ratio: ratio.each },
+      });
+    }
+  } finally {
+    await removeDir(root);
+  }
+}
+
 // ---------------------------------------------------------------- main
 
 const base = benchBaseDir();
@@ -555,4 +724,5 @@ if (PHASES.has('producers')) await concurrentProducers();
 if (PHASES.has('slices')) await slices();
 if (PHASES.has('latency')) await latency();
 if (PHASES.has('idle')) await idleCpu();
+if (PHASES.has('listing')) await listing();
 await report.finish();

@@ -1,0 +1,118 @@
+/**
+ * Entry file names read straight from a directory listing, without an
+ * object or a regular expression per name: a queue of 100,000 entries is
+ * listed by `queue list`, `queue count`, every runner's rescan and every
+ * recovery, and per-entry work there is most of their time.
+ *
+ * A name is `<10 digits>.<6 digits>+<40 lower-case hex>.<state>` (entry-id.ts
+ * plus the state suffix); its time part orders the queue. Reads only.
+ */
+
+/** Length of an entry id and of an entry file name (id, '.', three-letter state). */
+export const ID_LENGTH = 58;
+export const NAME_LENGTH = ID_LENGTH + 4;
+
+/** 1 at the char codes of 0-9 and a-f: one load per character of the sha1 instead of two range tests. */
+const LOWER_HEX = new Uint8Array(0x10000);
+for (const c of '0123456789abcdef') LOWER_HEX[c.charCodeAt(0)] = 1;
+
+/** The state suffixes, in the order of their bits in a state mask (switchboard.ts ENTRY_STATES). */
+export const NAME_STATES = ['pck', 'bak', 'psv'] as const;
+
+/** Bit of each state in a state mask, in NAME_STATES order. */
+export function stateMask(states: readonly string[]): number {
+  let mask = 0;
+  for (const state of states) {
+    const index = (NAME_STATES as readonly string[]).indexOf(state);
+    if (index >= 0) mask |= 1 << index;
+  }
+  return mask;
+}
+
+/** The index in NAME_STATES of a name's state suffix (`pck` 0, `bak` 1, `psv` 2), or -1. */
+export function stateIndexOfName(name: string): number {
+  const a = name.charCodeAt(ID_LENGTH + 1);
+  const b = name.charCodeAt(ID_LENGTH + 2);
+  const c = name.charCodeAt(ID_LENGTH + 3);
+  if (a === 0x70 && b === 0x63 && c === 0x6b) return 0; // pck
+  if (a === 0x62 && b === 0x61 && c === 0x6b) return 1; // bak
+  if (a === 0x70 && b === 0x73 && c === 0x76) return 2; // psv
+  return -1;
+}
+
+/**
+ * The time part of a well-formed entry file name (microseconds), or -1 when
+ * `name` is not an entry's file name in one of `mask`'s states.
+ */
+export function entryNameMicros(name: string, mask: number): number {
+  if (name.length !== NAME_LENGTH || name.charCodeAt(ID_LENGTH) !== 0x2e) return -1;
+  const state = stateIndexOfName(name);
+  if (state < 0 || (mask & (1 << state)) === 0) return -1;
+  let seconds = 0;
+  for (let i = 0; i < 10; i++) {
+    const digit = name.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    seconds = seconds * 10 + digit;
+  }
+  if (name.charCodeAt(10) !== 0x2e) return -1;
+  let micros = 0;
+  for (let i = 11; i < 17; i++) {
+    const digit = name.charCodeAt(i) - 0x30;
+    if (digit < 0 || digit > 9) return -1;
+    micros = micros * 10 + digit;
+  }
+  if (name.charCodeAt(17) !== 0x2b) return -1;
+  for (let i = 18; i < ID_LENGTH; i++) {
+    if (LOWER_HEX[name.charCodeAt(i)] !== 1) return -1;
+  }
+  return seconds * 1_000_000 + micros;
+}
+
+/**
+ * `names` (entry file names, all NAME_LENGTH long) in name order, which is
+ * time order; `micros[i]` is the time part of `names[i]`. Sorting numbers
+ * is several times cheaper than comparing strings: each time, less the
+ * earliest, is packed with the name's index into one exact double and the
+ * doubles sorted natively; names with the same time are then put in name
+ * order among themselves. When the times span too much to pack (entries
+ * months apart in `retry`), names are compared as strings.
+ */
+export function sortEntryNames(names: readonly string[], micros: ArrayLike<number>): string[] {
+  const count = names.length;
+  if (count < 2) return [...names];
+  let earliest = Number.POSITIVE_INFINITY;
+  let latest = Number.NEGATIVE_INFINITY;
+  for (let i = 0; i < count; i++) {
+    const time = micros[i] as number;
+    if (time < earliest) earliest = time;
+    if (time > latest) latest = time;
+  }
+  const indexBits = Math.ceil(Math.log2(count));
+  const scale = 2 ** indexBits;
+  if (!Number.isSafeInteger(latest) || (latest - earliest + 1) * scale > Number.MAX_SAFE_INTEGER) return [...names].sort();
+  const packed = new Float64Array(count);
+  for (let i = 0; i < count; i++) packed[i] = ((micros[i] as number) - earliest) * scale + i;
+  packed.sort();
+  const sorted = new Array<string>(count);
+  let runStart = 0;
+  let runTime = -1;
+  for (let i = 0; i < count; i++) {
+    const key = packed[i] as number;
+    const index = key % scale;
+    const time = (key - index) / scale;
+    sorted[i] = names[index] as string;
+    if (time !== runTime) {
+      if (i - runStart > 1) sortRun(sorted, runStart, i);
+      runStart = i;
+      runTime = time;
+    }
+  }
+  if (count - runStart > 1) sortRun(sorted, runStart, count);
+  return sorted;
+}
+
+/** Names with the same time part, in name order (by their sha1). */
+function sortRun(sorted: string[], start: number, end: number): void {
+  const run = sorted.slice(start, end).sort();
+  for (let i = 0; i < run.length; i++) sorted[start + i] = run[i] as string;
+}

@@ -23,10 +23,8 @@
  * BENCH_DIGEST_ROUNDS (3).
  * Files: fresh `switchyard-bench-*` directories, removed after each round.
  */
-import { fork, type ChildProcess } from 'node:child_process';
 import { open, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
@@ -35,8 +33,8 @@ import { sendDigest } from '../../src/app/digests.js';
 import { composeDigest } from '../../src/mail/digest.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { envInt, freshDir, median, removeDir, Report, switchyardCli, wallClockMs } from './harness.js';
+import { startSinkProcess, type SinkProcess } from './sink-process-client.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const POSTS = envInt('BENCH_DIGEST_POSTS', 500);
 const MEMBERS = envInt('BENCH_DIGEST_MEMBERS', 10_000);
 const ROUNDS = envInt('BENCH_DIGEST_ROUNDS', 3);
@@ -102,42 +100,7 @@ async function composeRound(): Promise<{ composeMs: number; sendMs: number; floo
   }
 }
 
-interface Sink {
-  child: ChildProcess;
-  port: number;
-  reset(): Promise<void>;
-  reached(recipients: number): Promise<{ at: number }>;
-}
-
-async function startSink(): Promise<Sink> {
-  const child = fork(join(HERE, 'smtp-sink-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (type: string): Promise<Record<string, number>> =>
-    new Promise((resolve) => {
-      const on = (message: Record<string, number> & { type: string }): void => {
-        if (message.type !== type) return;
-        child.off('message', on);
-        resolve(message);
-      };
-      child.on('message', on);
-    });
-  const { port } = await next('listening');
-  return {
-    child,
-    port: port!,
-    async reset() {
-      const done = next('reset-done');
-      child.send({ type: 'reset' });
-      await done;
-    },
-    async reached(recipients) {
-      const reached = next('reached');
-      child.send({ type: 'await', recipients });
-      return { at: (await reached).at! };
-    },
-  };
-}
-
-async function deliveryRound(sink: Sink): Promise<number> {
+async function deliveryRound(sink: SinkProcess): Promise<number> {
   await sink.reset();
   const home = await freshDir('digest-home');
   try {
@@ -161,7 +124,7 @@ async function deliveryRound(sink: Sink): Promise<number> {
   }
 }
 
-async function deliveryFloor(sink: Sink, digest: Buffer): Promise<number> {
+async function deliveryFloor(sink: SinkProcess, digest: Buffer): Promise<number> {
   await sink.reset();
   const transport = nodemailer.createTransport({ pool: true, host: '127.0.0.1', port: sink.port, maxConnections: MAX_CONNECTIONS, maxMessages: 100, logger: false });
   const recipients = Array.from({ length: MEMBERS }, (_, i) => `member${i}@example${i % 97}.org`);
@@ -192,7 +155,7 @@ report.row({ name: 'issue sent into out (claim, compose, stage fsync, move, fini
 report.section(`plain (RFC 1153) digest of the same ${POSTS} posts`, ['floor: mailparser simpleParser alone on the same posts; ratio: time / floor time']);
 report.row({ name: 'plain digest composed', unit: 'ms', value: median(pick('plainMs')), floor: median(pick('parseFloorMs')), ratio: median(ratios(pick('plainMs'), pick('parseFloorMs'))) });
 
-const sink = await startSink();
+const sink = await startSinkProcess();
 try {
   const bytesDir = await freshDir('digest-bytes');
   const store = await fillStore(join(bytesDir, 'switchyard.db'));

@@ -21,10 +21,8 @@
  * Files: a fresh `switchyard-bench-*` home per delivery run, removed after it.
  */
 import { createHash, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
-import { fork, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Switchboard } from '../../queues/index.js';
 import { outMetadata } from '../../runners/outgoing/out-entry.js';
 import render from '../../runners/outgoing/render-worker.js';
@@ -34,8 +32,8 @@ import { generateKey } from '../../src/mail/dkim/keygen.js';
 import { MessageSigner, selectHeaders, type SigningSpec } from '../../src/mail/dkim/signer.js';
 import { benchMessage, benchRecipients } from './outgoing-data.js';
 import { envInt, freshDir, median, removeDir, Report, switchyardCli, syncDisks, wallClockMs, type Row } from './harness.js';
+import { startSinkProcess, type SinkProcess } from './sink-process-client.js';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
 const SECONDS = envInt('BENCH_DKIM_SECONDS', 2);
 const ROUNDS = envInt('BENCH_ROUNDS', 3);
 const MEMBERS = envInt('BENCH_DKIM_MEMBERS', 10_000);
@@ -86,45 +84,10 @@ function signingRates(): void {
   }
 }
 
-interface Sink {
-  child: ChildProcess;
-  port: number;
-  reset(): Promise<void>;
-  reached(recipients: number): Promise<{ at: number }>;
-}
-
-async function startSink(): Promise<Sink> {
-  const child = fork(join(HERE, 'smtp-sink-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (type: string): Promise<Record<string, number>> =>
-    new Promise((resolve) => {
-      const on = (message: Record<string, number> & { type: string }): void => {
-        if (message.type !== type) return;
-        child.off('message', on);
-        resolve(message);
-      };
-      child.on('message', on);
-    });
-  const { port } = await next('listening');
-  return {
-    child,
-    port: port!,
-    async reset() {
-      const done = next('reset-done');
-      child.send({ type: 'reset' });
-      await done;
-    },
-    async reached(recipients) {
-      const reached = next('reached');
-      child.send({ type: 'await', recipients });
-      return { at: (await reached).at! };
-    },
-  };
-}
-
 type Signing = 'off' | 'rsa' | 'ed25519';
 
 /** Recipients/s of one personalised post to MEMBERS members, through a real master. */
-async function delivery(sink: Sink, signing: Signing): Promise<number> {
+async function delivery(sink: SinkProcess, signing: Signing): Promise<number> {
   await sink.reset();
   syncDisks();
   const home = await freshDir('dkim');
@@ -154,7 +117,7 @@ async function delivery(sink: Sink, signing: Signing): Promise<number> {
 }
 
 async function deliveries(): Promise<void> {
-  const sink = await startSink();
+  const sink = await startSinkProcess();
   try {
     const figures: Record<Signing, number[]> = { off: [], rsa: [], ed25519: [] };
     for (let round = 0; round < DELIVERY_ROUNDS; round++) {

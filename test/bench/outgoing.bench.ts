@@ -20,7 +20,7 @@
  * BENCH_LATENCY_SAMPLES (50). Queue durability is fsync (the default).
  * Files: a fresh `switchyard-bench-*` home per scenario, removed after it.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -30,6 +30,7 @@ import { outMetadata } from '../../runners/outgoing/out-entry.js';
 import { requestStatus } from '../../src/master/status-client.js';
 import { benchMessage, benchRecipients } from './outgoing-data.js';
 import { envInt, freshDir, switchyardCli, median, percentile, removeDir, Report, syncDisks, wallClockMs } from './harness.js';
+import { startSinkProcess, type SinkProcess } from './sink-process-client.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROUNDS = envInt('BENCH_OUTGOING_ROUNDS', 3);
@@ -41,42 +42,6 @@ const CONCURRENCY = 4;
 const CLK_TCK = 100;
 
 const report = new Report('outgoing');
-
-interface Sink {
-  child: ChildProcess;
-  port: number;
-  reset(): Promise<void>;
-  reached(recipients: number): Promise<{ at: number; transactions: number }>;
-}
-
-async function startSink(): Promise<Sink> {
-  const child = fork(join(HERE, 'smtp-sink-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (type: string): Promise<Record<string, number>> =>
-    new Promise((resolve) => {
-      const on = (message: Record<string, number> & { type: string }): void => {
-        if (message.type !== type) return;
-        child.off('message', on);
-        resolve(message);
-      };
-      child.on('message', on);
-    });
-  const { port } = await next('listening');
-  return {
-    child,
-    port: port!,
-    async reset() {
-      const done = next('reset-done');
-      child.send({ type: 'reset' });
-      await done;
-    },
-    async reached(recipients) {
-      const reached = next('reached');
-      child.send({ type: 'await', recipients });
-      const { at, transactions } = await reached;
-      return { at: at!, transactions: transactions! };
-    },
-  };
-}
 
 const cli = switchyardCli;
 
@@ -97,7 +62,7 @@ interface Figures {
   rssMb: number;
 }
 
-async function floorRun(sink: Sink, mode: string, posts: number, members: number): Promise<Figures> {
+async function floorRun(sink: SinkProcess, mode: string, posts: number, members: number): Promise<Figures> {
   await sink.reset();
   const inFlight = MAX_CONNECTIONS * Math.min(CONCURRENCY, posts);
   const args = [String(sink.port), mode, String(posts), String(members), String(MAX_CONNECTIONS), String(MAX_RECIPIENTS), String(inFlight)];
@@ -116,7 +81,7 @@ function homeConfig(port: number): string {
   return `[logging]\ndestination = "files"\nlevel = "warn"\n\n[smtp]\nport = ${port}\nmaxConnections = ${MAX_CONNECTIONS}\nmaxRecipients = ${MAX_RECIPIENTS}\n\n[runner.outgoing]\nconcurrency = ${CONCURRENCY}\n`;
 }
 
-async function withMaster<T>(sink: Sink, body: (root: string, pid: number) => Promise<T>): Promise<T> {
+async function withMaster<T>(sink: SinkProcess, body: (root: string, pid: number) => Promise<T>): Promise<T> {
   const home = await freshDir('outgoing');
   try {
     await writeFile(join(home, 'switchyard.toml'), homeConfig(sink.port));
@@ -135,7 +100,7 @@ async function withMaster<T>(sink: Sink, body: (root: string, pid: number) => Pr
   }
 }
 
-async function runnerRun(sink: Sink, mode: string, posts: number, members: number): Promise<Figures> {
+async function runnerRun(sink: SinkProcess, mode: string, posts: number, members: number): Promise<Figures> {
   await sink.reset();
   syncDisks();
   return withMaster(sink, async (root, pid) => {
@@ -156,7 +121,7 @@ async function runnerRun(sink: Sink, mode: string, posts: number, members: numbe
   });
 }
 
-async function throughput(sink: Sink): Promise<void> {
+async function throughput(sink: SinkProcess): Promise<void> {
   const scenarios: Array<[string, number, number]> = [
     ['bulk', 1, MEMBERS],
     ['bulk', 10, MEMBERS / 10],
@@ -191,7 +156,7 @@ async function throughput(sink: Sink): Promise<void> {
   }
 }
 
-async function latency(sink: Sink): Promise<void> {
+async function latency(sink: SinkProcess): Promise<void> {
   report.section(`latency: ${LATENCY_SAMPLES} single one-recipient posts on an idle system, enqueue into out -> accepted by the sink`);
   await withMaster(sink, async (root) => {
     const out = new Switchboard({ root, name: 'out' });
@@ -217,7 +182,7 @@ report.setting('rounds', ROUNDS);
 report.setting('members', MEMBERS);
 report.setting('smtp', `maxConnections ${MAX_CONNECTIONS}, maxRecipients ${MAX_RECIPIENTS}; runner concurrency ${CONCURRENCY}; durability fsync`);
 report.printHeader();
-const sink = await startSink();
+const sink = await startSinkProcess();
 try {
   await throughput(sink);
   await latency(sink);

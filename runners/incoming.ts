@@ -138,7 +138,7 @@ export default class IncomingRunner extends StoreRunner {
     };
     switch (decision.action) {
       case 'accept':
-        return this.accept(list, message, metadata, store, log, ctx, sender, digestKey(entry));
+        return this.accept(list, message, metadata, store, log, ctx, sender, () => digestKey(entry));
       case 'hold':
         await hold(actionCtx, decision);
         return;
@@ -162,7 +162,7 @@ export default class IncomingRunner extends StoreRunner {
     return ctx.runTask<MessageSummary>(PARSE_WORKER, task, { timeoutMs: this.settings.parseTimeout });
   }
 
-  private async accept(list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext, sender: string | null, digestEntryKey: string): Promise<void> {
+  private async accept(list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext, sender: string | null, digestEntryKey: () => string): Promise<void> {
     const pipeline: PipelineContext = {
       list,
       message,
@@ -177,15 +177,18 @@ export default class IncomingRunner extends StoreRunner {
       },
     };
     await runPipeline(pipeline, list.settings.postingPipeline);
+    // The post's final bytes, serialised once for the digest and the forward.
+    let bytes: Buffer | undefined;
+    const finalBytes = (): Buffer => (bytes ??= pipeline.message.toBuffer());
     if (pipeline.toDigest === true) {
       // Before the forward: killed between the two, the entry runs again and the digest row (digestKey) is not added twice.
-      const digest = await addToDigest({ store, now: () => new Date(this.now()) }, list, {
-        entryKey: digestEntryKey,
-        message: pipeline.message.toBuffer(),
+      const digest = await addToDigest({ store, now: () => new Date(this.now()) }, list, () => ({
+        entryKey: digestEntryKey(),
+        message: finalBytes(),
         sender,
         subject: pipeline.message.decoded('Subject') ?? '',
         messageId: pipeline.message.get('Message-ID') ?? null,
-      });
+      }));
       if (digest !== 'no-digest-members') log.info({ digest }, digest === 'added' ? 'post added to the digest' : 'post was in the digest already (entry run again)');
     }
     if (pipeline.outgoing === undefined) {
@@ -194,7 +197,7 @@ export default class IncomingRunner extends StoreRunner {
     }
     // The chain's decision travels with the post, so `queue show` on an out entry says why it was sent.
     const outMetadata: JsonObject = { ...pipeline.outgoing.metadata, chain: metadata.chain ?? null };
-    const id = await ctx.forward(OUT_QUEUE, { message: pipeline.message.toBuffer(), metadata: outMetadata });
+    const id = await ctx.forward(OUT_QUEUE, { message: finalBytes(), metadata: outMetadata });
     log.info({ out: id }, 'post accepted: forwarded to out');
   }
 }

@@ -93,10 +93,13 @@ export interface PostForDigest {
 /**
  * Add an accepted post to its list's digest when the list has digest
  * members: 'added', 'repeat' (this entry added it before), or 'no-digest-members'.
+ * `post` is called only when there are digest members: most lists have none,
+ * and the entry key hashes the whole post.
  */
-export async function addToDigest(ctx: Pick<AppContext, 'store' | 'now'>, list: MailingList, post: PostForDigest): Promise<'added' | 'repeat' | 'no-digest-members'> {
+export async function addToDigest(ctx: Pick<AppContext, 'store' | 'now'>, list: MailingList, postOf: () => PostForDigest): Promise<'added' | 'repeat' | 'no-digest-members'> {
   const counts = await ctx.store.countDigestMembers(list.address);
   if (Object.keys(counts).length === 0) return 'no-digest-members';
+  const post = postOf();
   const added = await ctx.store.addDigestPost({
     list: list.address,
     entryKey: post.entryKey,

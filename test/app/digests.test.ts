@@ -58,7 +58,7 @@ function post(n: number): Buffer {
 }
 
 async function add(s: Setup, n: number, key = `k${n}`) {
-  return addToDigest(s.a, s.list, { entryKey: key, message: post(n), sender: 'ann@example.org', subject: `post ${n}`, messageId: `<p${n}@example.org>` });
+  return addToDigest(s.a, s.list, () => ({ entryKey: key, message: post(n), sender: 'ann@example.org', subject: `post ${n}`, messageId: `<p${n}@example.org>` }));
 }
 
 /** The post numbers a digest entry holds (its table of contents). */

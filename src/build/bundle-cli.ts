@@ -10,9 +10,14 @@
  *
  * What goes into a bundle: the entry and every module it imports
  * statically, plus the modules the entry itself loads with `import()`
- * (inject.ts defers its imports only to keep the unbundled start short).
+ * (inject.ts defers its imports only to keep the unbundled start short),
+ * plus the packages the spec names in `inline` (bounce-scan: mailparser,
+ * mailsplit, libmime), copied with the rewrites of lazy-requires.ts so that
+ * their seldom-used dependencies load when first called.
  * Left out, and loaded from dist/ as before when reached:
- *   - every package (better-sqlite3 and its native addon, zod, ...): `require`d;
+ *   - every other package (better-sqlite3 and its native addon, zod, ...):
+ *     `require`d; one an inlined package requires is named by the path that
+ *     package would have resolved (its own nested copy, if it has one);
  *   - an `import()` anywhere else (config-cache.ts loading load.ts and zod on
  *     a cache miss, the store loading the list settings schema): kept as an
  *     `import()` of the module's dist/ file, so it stays lazy.
@@ -39,10 +44,12 @@
  *     node dist/src/build/bundle-cli.js [DIST]
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { builtinModules, createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { rolldown } from 'rolldown';
 import { Script } from 'node:vm';
+import { LAZY_REQUIRE_REWRITES } from './lazy-requires.js';
 import { BUNDLE_DIR, BUNDLES, bundlePath, codeCachePath, fileStamp, MANIFEST_FORMAT, manifestPath, wrapBundle, type BundleManifest, type BundleSpec } from '../cli/bundles.js';
 
 /** A relative module specifier from the bundle's directory to `file`. */
@@ -53,12 +60,54 @@ function specifierFrom(dir: string, file: string): string {
 
 const isPackage = (source: string): boolean => !source.startsWith('.') && !source.startsWith('/');
 
+/** `@scope/name` or `name` of a package specifier (`@zone-eu/mailsplit/lib/x` -> `@zone-eu/mailsplit`). */
+function packageName(source: string): string {
+  const parts = source.split('/');
+  return source.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
+}
+
+const isBuiltin = (source: string): boolean => source.startsWith('node:') || builtinModules.includes(packageName(source));
+
+/**
+ * The specifier the bundle requires for a package an inlined package's file
+ * imports: the bare name when the bundle's directory resolves it to the same
+ * file, else the path from the bundle to the file the importer resolves
+ * (mailparser's own nodemailer, nested in its node_modules).
+ */
+function externalFromInlined(source: string, importer: string, outFile: string): string {
+  if (isBuiltin(source)) return source;
+  const wanted = createRequire(importer).resolve(source);
+  let fromBundle: string | undefined;
+  try {
+    fromBundle = createRequire(outFile).resolve(source);
+  } catch {
+    fromBundle = undefined;
+  }
+  return fromBundle === wanted ? source : specifierFrom(dirname(outFile), wanted);
+}
+
+/** The file's source with the lazy-require rewrites that apply to it; each must match exactly once. */
+function applyLazyRequires(code: string, id: string, applied: Set<number>): string {
+  let out = code;
+  LAZY_REQUIRE_REWRITES.forEach((rewrite, index) => {
+    if (!id.split(sep).join('/').endsWith(`/node_modules/${rewrite.package}/${rewrite.file}`)) return;
+    const count = out.split(rewrite.replace).length - 1;
+    if (count !== 1) throw new Error(`lazy-requires.ts: ${rewrite.package}/${rewrite.file} has ${count} copies of ${JSON.stringify(rewrite.replace)} (the package changed: update the rewrite)`);
+    out = out.replace(rewrite.replace, () => rewrite.with);
+    applied.add(index);
+  });
+  return out;
+}
+
 /** Build one bundle and its manifest from the modules under `dist`. */
 export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: string; modules: string[] }> {
   const outDir = join(dist, BUNDLE_DIR);
   const out = bundlePath(spec.name, dist);
   const entry = join(dist, spec.entry);
   const modules = new Set<string>();
+  const inline = new Set(spec.inline ?? []);
+  const inlined = (id: string): boolean => id.split(sep).includes('node_modules');
+  const appliedRewrites = new Set<number>();
   const build = await rolldown({
     input: entry,
     platform: 'node',
@@ -68,7 +117,11 @@ export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: st
         name: 'switchyard-externals',
         resolveId(source, importer, extra) {
           if (importer === undefined) return null;
-          if (isPackage(source)) return { id: source, external: true };
+          if (isPackage(source)) {
+            // An inlined package is resolved (and copied) by rolldown, from wherever it is imported.
+            if (inline.has(packageName(source))) return null;
+            return { id: inlined(importer) ? externalFromInlined(source, importer, out) : source, external: true };
+          }
           // import() outside the entry stays lazy: the dist/ module, loaded when reached.
           if (extra.kind === 'dynamic-import' && importer !== entry) return { id: specifierFrom(outDir, resolve(dirname(importer), source)), external: true };
           return null;
@@ -78,6 +131,12 @@ export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: st
           return code.replace(/\bimport\((?=["'])/g, '__switchyardImport(');
         },
         transform(code, id) {
+          if (inlined(id) && !id.startsWith('\0')) {
+            // A file of an inlined package: in the manifest, with its lazy requires.
+            modules.add(id);
+            const rewritten = applyLazyRequires(code, id, appliedRewrites);
+            return rewritten === code ? null : rewritten;
+          }
           // Our modules only: not rolldown's own runtime (a virtual `\0` id).
           if (!id.startsWith(dist + sep)) return null;
           modules.add(id);
@@ -96,6 +155,8 @@ export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: st
     postBanner: `// Generated by src/build/bundle-cli.ts from dist/${spec.entry} and the modules it loads; do not edit.\nconst __switchyardModuleUrl = (path) => require('node:url').pathToFileURL(require('node:path').join(__dirname, path)).href;`,
   });
   await build.close();
+  const missed = LAZY_REQUIRE_REWRITES.filter((rewrite, index) => inline.has(rewrite.package) && !appliedRewrites.has(index));
+  if (missed.length > 0) throw new Error(`${spec.name}: lazy-requires.ts rewrites not applied (file not in the bundle): ${missed.map((rewrite) => `${rewrite.package}/${rewrite.file}`).join(', ')}`);
   const text = readFileSync(temp, 'utf8');
   if (/\bimport\.meta\b/.test(text)) throw new Error(`${spec.entry}: import.meta other than import.meta.url left in the bundle (CommonJS has none)`);
   // The code cache of the compiled wrapper: what runBundle() compiles, byte for byte.

@@ -40,13 +40,16 @@ export interface BundleSpec {
   name: string;
   /** The entry module, relative to dist/. */
   entry: string;
+  /** Packages copied into the bundle (with src/build/lazy-requires.ts's rewrites) instead of require()d. */
+  inline?: readonly string[];
 }
 
 /** The bundled commands, which src/build/bundle-cli.ts makes and loadBundled() loads by name. */
 export const BUNDLES: readonly BundleSpec[] = [
   { name: 'inject', entry: 'src/cli/inject.js' },
-  // The classifier, its detectors and mailparser's callers in one file; mailparser itself is a package (require()d).
-  { name: 'bounce-scan', entry: 'src/cli/bounce-scan-command.js' },
+  // The classifier, its detectors and mailparser in one file; mailparser's seldom-used dependencies
+  // (html-to-text, linkify-it, he, encoding-japanese) load when first called: lazy-requires.ts.
+  { name: 'bounce-scan', entry: 'src/cli/bounce-scan-command.js', inline: ['mailparser', '@zone-eu/mailsplit', 'libmime'] },
 ];
 
 /** Where the bundles and their manifests are, relative to dist/. */

@@ -34,7 +34,8 @@ function moduleName(url: string): string {
 /** The modules a bundle holds, from its manifest beside it. */
 function bundled(name: string): string[] {
   const manifest = JSON.parse(readFileSync(join(DIST, name.replace(/\.cjs$/, '.json')), 'utf8')) as { files: Record<string, string> };
-  return Object.keys(manifest.files);
+  // A package the bundle holds a copy of is listed by its path from dist/ (../node_modules/...): `pkg:NAME`.
+  return Object.keys(manifest.files).map(moduleName);
 }
 
 /** `switchyard ARGS` under the tracer, in `traceDir`, with `input` on stdin; SWITCHYARD_HOME cleared. */

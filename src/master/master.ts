@@ -42,6 +42,7 @@ import { configDigest, configDifferences, effectiveValues } from '../config/effe
 import type { MasterOptions, MasterStartMessage, RestartReply, RunningConfig, StatusReport } from './protocol.js';
 import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
+import { validatedConfigJson } from './supervisor-env.js';
 import { errorCode } from '../errors.js';
 import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
 import { unconsumedProblem, unconsumedQueues } from './unconsumed-queues.js';
@@ -117,6 +118,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     logToStdout: toStdout,
     logger: log,
     configText: loaded.text,
+    configJson: validatedConfigJson(loaded),
   });
   // Each runner's progress while starting extends the deadline of the `start` waiting in the background too.
   supervisor.on('start-progress', (doing: string) => {
@@ -151,7 +153,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
     const masterOnly = changed.filter(isMasterOnlyKey);
     if (masterOnly.length > 0) log.warn({ keys: masterOnly }, `${why}: these settings take effect only when the master itself is restarted (stop, start): ${masterOnly.join(', ')}`);
     running = runningConfig(next);
-    supervisor.setConfigText(next.text);
+    supervisor.setConfig(next.text, validatedConfigJson(next));
     log.info({ digest: running.digest }, `${why}: configuration valid, restarting every runner`);
     supervisor.restartAll();
     return { ok: true, runners: supervisor.processCount };

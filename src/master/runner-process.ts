@@ -28,7 +28,8 @@ import type { ResolvedRunner } from '../config/load.js';
 import type { Runner, RunnerOptions } from '../../runners/runner.js';
 import type { Service, ServiceOptions } from '../../runners/service.js';
 import { RUNNER_EXIT_RESTART, type ReadyReport, type RunnerMessage } from './protocol.js';
-import { CONFIG_DEFAULTS_ENV, CONFIG_TEXT_ENV } from './supervisor-env.js';
+import { CONFIG_DEFAULTS_ENV, CONFIG_JSON_ENV, CONFIG_TEXT_ENV, type ValidatedConfig } from './supervisor-env.js';
+import type { Config } from '../config/schema.js';
 import { errorCode } from '../errors.js';
 // Everything else is imported in main(), after the first heartbeat: loading it takes seconds on a
 // loaded machine, and the master should hear from this process from the start.
@@ -72,23 +73,28 @@ async function main(): Promise<number> {
     setInterval(() => send({ type: 'heartbeat' }), heartbeatMs).unref();
   }
   send({ type: 'starting', doing: 'loading its code and configuration' });
-  const { loadConfig, parseConfig, resolveRunners, withBuiltinDefaults } = await import('../config/load.js');
-  const { configSchema } = await import('../config/schema.js');
   const { homePaths } = await import('../home.js');
   const { createLogger, logFilePath } = await import('../logging.js');
   const { RunnerSetupError } = await import('../../runners/errors.js');
   const { TaskPool } = await import('../../runners/task-pool.js');
   const paths = homePaths(values.home);
   // The configuration the master validated (see supervisor.ts), not the file as it is now; read by hand only when run outside a master.
+  const masterJson = process.env[CONFIG_JSON_ENV];
   const masterText = process.env[CONFIG_TEXT_ENV];
   const masterDefaults = process.env[CONFIG_DEFAULTS_ENV] === '1';
+  delete process.env[CONFIG_JSON_ENV];
   delete process.env[CONFIG_TEXT_ENV];
   delete process.env[CONFIG_DEFAULTS_ENV];
-  const embedded = () => {
+  // The TOML parser and zod (load.js) only when the master did not hand over the validated result.
+  const validate = async (): Promise<ValidatedConfig<Config, ResolvedRunner>> => {
+    const { loadConfig, parseConfig, resolveRunners, withBuiltinDefaults } = await import('../config/load.js');
+    const { configSchema } = await import('../config/schema.js');
+    if (masterText !== undefined) return parseConfig(masterText, paths.config);
+    if (!masterDefaults) return loadConfig(paths.config);
     const defaults = configSchema.parse(withBuiltinDefaults({}));
     return { config: defaults, runners: resolveRunners(defaults, paths.config) };
   };
-  const { config, runners } = masterText !== undefined ? parseConfig(masterText, paths.config) : masterDefaults ? embedded() : await loadConfig(paths.config);
+  const { config, runners } = masterJson !== undefined ? (JSON.parse(masterJson) as ValidatedConfig<Config, ResolvedRunner>) : await validate();
   process.umask(config.queues.umask);
   const resolved = runners.find((r) => r.name === values.runner);
   if (!resolved) throw new RunnerSetupError(`no enabled runner named ${values.runner} in ${paths.config}`);

@@ -22,10 +22,11 @@
  *   load is not failed while it reports what it is doing; one that says
  *   nothing for that long fails the start, which names what it was doing.
  * - Configuration: every child runs the configuration the master validated
- *   last (its text in the child's environment, CONFIG_TEXT_ENV), not whatever
+ *   last (the validated result in the child's environment, CONFIG_JSON_ENV,
+ *   or the text when that is too large, CONFIG_TEXT_ENV), not whatever
  *   switchyard.toml holds when it starts: a runner restarted after a crash
  *   while the file is being edited (or was left invalid by a refused
- *   `restart`) must not crash-loop on it. `setConfigText()` changes it for
+ *   `restart`) must not crash-loop on it. `setConfig()` changes it for
  *   the next spawns (a validated restart).
  * - stop(): TERM every child, SIGKILL those still alive after `stopTimeout`.
  *   Entries they held stay `.bak` and are recovered at the next start.
@@ -40,7 +41,7 @@ import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ResolvedRunner } from '../config/load.js';
-import { CONFIG_DEFAULTS_ENV, CONFIG_TEXT_ENV } from './supervisor-env.js';
+import { CONFIG_DEFAULTS_ENV, CONFIG_JSON_ENV, CONFIG_TEXT_ENV } from './supervisor-env.js';
 import { RUNNER_EXIT_RESTART, type LastErrorInfo, type ProcessKind, type ReadyReport, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
 
 export interface SupervisorOptions {
@@ -55,6 +56,8 @@ export interface SupervisorOptions {
   logger: Logger;
   /** The validated switchyard.toml text the runners get; undefined: none (the embedded defaults). */
   configText?: string;
+  /** The same configuration validated, `{config, runners}` as JSON (validatedConfigJson()): what a runner reads first. */
+  configJson?: string;
 }
 
 /** Linux limits one environment string to 128 KiB: a larger file is read by the child itself. */
@@ -175,10 +178,12 @@ export class Supervisor extends EventEmitter {
   private startProgress: (() => void) | undefined;
   private stoppedCheck: (() => void) | undefined;
   private configText: string | undefined;
+  private configJson: string | undefined;
 
   constructor(private readonly options: SupervisorOptions) {
     super();
     this.configText = options.configText;
+    this.configJson = options.configJson;
     for (const runner of options.runners) {
       for (let slice = 0; slice < runner.instances; slice++) this.slots.push(new Slot(runner, slice));
     }
@@ -275,9 +280,10 @@ export class Supervisor extends EventEmitter {
     clearTimeout(killer);
   }
 
-  /** The configuration text (validated by the caller) every child spawned from now on runs. */
-  setConfigText(text: string | undefined): void {
+  /** The configuration (validated by the caller: its text and validatedConfigJson()) every child spawned from now on runs. */
+  setConfig(text: string | undefined, json: string | undefined): void {
     this.configText = text;
+    this.configJson = json;
   }
 
   /** SIGUSR1: each runner finishes its entries and is restarted; failed slots get a new chance. */
@@ -383,6 +389,7 @@ export class Supervisor extends EventEmitter {
   }
 
   private configEnv(): Record<string, string> {
+    if (this.configJson !== undefined && Buffer.byteLength(this.configJson) <= MAX_ENV_TEXT) return { [CONFIG_JSON_ENV]: this.configJson };
     if (this.configText === undefined) return { [CONFIG_DEFAULTS_ENV]: '1' };
     return Buffer.byteLength(this.configText) <= MAX_ENV_TEXT ? { [CONFIG_TEXT_ENV]: this.configText } : {};
   }

@@ -7,7 +7,7 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { incomingOptionsSchema } from './incoming/options.js';
-import { ARCHIVE_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, VIRGIN_QUEUE } from './queue-names.js';
+import { ARCHIVE_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, VIRGIN_QUEUE } from './queue-ids.js';
 
 /** The options table of a runner that takes none: any key in it is a typo. */
 export const NO_OPTIONS = z.object({}).strict();

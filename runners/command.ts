@@ -24,7 +24,7 @@ import { lookupList } from '../src/app/list-lookup.js';
 import type { CommandKind } from '../src/ingress/routing.js';
 import { handleCommandMessage } from './command/handle.js';
 import { unknownListError } from './incoming/errors.js';
-import { COMMAND_QUEUE } from './queue-names.js';
+import { COMMAND_QUEUE } from './queue-ids.js';
 import type { EntryContext } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 

@@ -50,7 +50,7 @@ import {
 } from '../queues/index.js';
 import { RunnerError } from './errors.js';
 import { isTemporary } from '../src/errors.js';
-import { SHUNT_QUEUE, RETRY_QUEUE, SWITCHBOARD_OPTIONS } from './queue-names.js';
+import { SHUNT_QUEUE, RETRY_QUEUE, SWITCHBOARD_OPTIONS } from './queue-ids.js';
 import type { Config } from '../src/config/schema.js';
 import type { ReadyReport } from '../src/master/protocol.js';
 import { IdHeap } from './id-heap.js';

@@ -44,7 +44,7 @@ import { runPendingRequestsPass } from '../src/app/subscriptions.js';
 import { runDigestsPass } from '../src/app/digests.js';
 import { spoolDigestOutbox } from '../src/app/digest-outbox.js';
 import { openStore, storeOptions, type DomainRefusals, type Store } from '../src/store/index.js';
-import { SPOOL_OPTIONS, SWITCHBOARD_OPTIONS, VIRGIN_QUEUE } from './queue-names.js';
+import { SPOOL_OPTIONS, SWITCHBOARD_OPTIONS, VIRGIN_QUEUE } from './queue-ids.js';
 import { Service, type ServiceOptions } from './service.js';
 
 /** How many destinations the status detail names; statusInfo() has them all. */

@@ -29,7 +29,7 @@ import type { RawMessage } from '../../src/mail/raw-message.js';
 import type { HeldMessage, MailingList, Store } from '../../src/store/index.js';
 import type { ChainDecision } from './chain.js';
 import { rejectNotice, whyNotNotify } from '../../src/mail/moderation-notices.js';
-import { VIRGIN_QUEUE } from '../queue-names.js';
+import { VIRGIN_QUEUE } from '../queue-ids.js';
 
 export interface ActionContext {
   readonly list: MailingList;

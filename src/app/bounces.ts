@@ -5,7 +5,7 @@
  * reset; the pass itself is src/bounce/warnings.ts, with its crash windows).
  * Scoring a bounce as it arrives is the bounce runner's (src/bounce/processor.ts).
  */
-import { VIRGIN_QUEUE } from '../../runners/queue-names.js';
+import { VIRGIN_QUEUE } from '../../runners/queue-ids.js';
 import { effectiveScore } from '../bounce/scoring.js';
 import { runWarningsPass, type WarningsPassResult } from '../bounce/warnings.js';
 import type { ComplaintAction, ComplaintRecord, DeliveryStatus, DomainBounces, DomainRefusals, MailingList, Member } from '../store/index.js';

@@ -20,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { encodeEntry, fsyncDirectory, renameCreatingDir, Switchboard, writeNewFile, type JsonObject } from '../../queues/index.js';
-import { OUT_QUEUE, SWITCHBOARD_OPTIONS } from '../../runners/queue-names.js';
+import { OUT_QUEUE, SWITCHBOARD_OPTIONS } from '../../runners/queue-ids.js';
 import type { DigestOutbox } from './digests.js';
 
 export function spoolDigestOutbox(paths: { queues: string; staging: string }, durability: 'fsync' | 'none'): DigestOutbox {

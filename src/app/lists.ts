@@ -8,21 +8,8 @@
  * happened entirely or not at all. The subscribers run after it (see
  * events.ts for what a kill between the two leaves).
  */
-import {
-  isSettingKey,
-  ListSettingError,
-  parseSettingValue,
-  ROLES,
-  SETTING_KEYS,
-  type ListChanges,
-  type ListSettings,
-  type MailingList,
-  type NewList,
-  type RemovedList,
-  type Role,
-  type SettingKey,
-  type Store,
-} from '../store/index.js';
+import { ListSettingError, ROLES, type ListChanges, type ListSettings, type MailingList, type NewList, type RemovedList, type Role, type SettingKey, type Store } from '../store/index.js';
+import { isSettingKey, parseSettingValue, SETTING_KEYS } from '../store/list-settings.js';
 import type { AppContext, SettingRegistries } from './context.js';
 import { ownerWarning } from './list-admins.js';
 

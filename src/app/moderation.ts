@@ -38,7 +38,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { JsonObject } from '../../queues/index.js';
-import { IN_QUEUE, VIRGIN_QUEUE } from '../../runners/queue-names.js';
+import { IN_QUEUE, VIRGIN_QUEUE } from '../../runners/queue-ids.js';
 import { holdNotice, postHeldNotice, rejectNotice, whyNotNotify } from '../mail/moderation-notices.js';
 import { RawMessage } from '../mail/raw-message.js';
 import { HeldMessageUnknownError, HeldMessageUnreadableError, parseAddress, type HeldDecisionRecord, type HeldMessage, type MailingList } from '../store/index.js';

@@ -8,7 +8,7 @@
  * either complete or not there (queues/switchboard.ts).
  */
 import { Switchboard } from '../../queues/index.js';
-import { SWITCHBOARD_OPTIONS } from '../../runners/queue-names.js';
+import { SWITCHBOARD_OPTIONS } from '../../runners/queue-ids.js';
 import type { Enqueue } from './context.js';
 
 export function spoolEnqueue(root: string, durability: 'fsync' | 'none'): Enqueue {

@@ -35,7 +35,7 @@ import {
   type PendingKind,
   type PendingRequest,
 } from '../store/index.js';
-import { VIRGIN_QUEUE } from '../../runners/queue-names.js';
+import { VIRGIN_QUEUE } from '../../runners/queue-ids.js';
 import { SwitchyardError } from '../errors.js';
 import type { AppContext } from './context.js';
 import { confirmationNotice, goodbyeNotice, ownersRequestsNotice, requestRefusedNotice, welcomeNotice, type NoticeEntry } from './membership-notices.js';

@@ -11,7 +11,8 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { createList, isListField, listLists, listRemovalImpact, removeList, setListValue, showList, shownSettings, type ListOverview } from '../app/lists.js';
-import { parseAddress, parseListAddress, SETTING_KEYS, settingDescription, settingKind, settingOptions, StoreError, type SettingKey } from '../store/index.js';
+import { parseAddress, parseListAddress, StoreError, type SettingKey } from '../store/index.js';
+import { SETTING_KEYS, settingDescription, settingKind, settingOptions } from '../store/list-settings.js';
 import { printWarnings, withApp, warnSubscriberErrors } from './app-context.js';
 import { nonmembersCommand } from './nonmembers-command.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';

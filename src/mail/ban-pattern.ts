@@ -21,17 +21,7 @@ export const banPattern = z.string().min(1).refine(
   { message: 'a ban is an address or a ^regular expression' },
 );
 
-/** Whether `address` matches one of `bans` (addresses case-insensitively, `^regex` patterns against the whole address). */
-export function isBanned(address: string, bans: readonly string[]): string | null {
-  const lower = address.toLowerCase();
-  for (const ban of bans) {
-    if (ban.startsWith('^')) {
-      try {
-        if (new RegExp(ban, 'i').test(address)) return ban;
-      } catch {
-        // Validated when set; an old stored pattern that no longer compiles bans nobody.
-      }
-    } else if (ban.toLowerCase() === lower) return ban;
-  }
-  return null;
-}
+// Re-exported for the modules that take both from here.
+import { isBanned } from './ban-match.js';
+
+export { isBanned };

@@ -32,7 +32,7 @@ import { createRequire } from 'node:module';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { Spool } from '../../queues/index.js';
-import { SPOOL_OPTIONS, STANDARD_QUEUES } from '../../runners/queue-names.js';
+import { SPOOL_OPTIONS, STANDARD_QUEUES } from '../../runners/queue-ids.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { accessError, ensureHome, homePaths } from '../home.js';
 import { secretExposureWarning } from '../config/secret-exposure.js';

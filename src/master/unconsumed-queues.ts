@@ -5,7 +5,7 @@
  * only pile up. The master says so in `status` (a problem line, exit 4) and
  * at start, instead of letting the queue grow unnoticed.
  */
-import { BAD_QUEUE, COMMAND_QUEUE, SHUNT_QUEUE, STANDARD_QUEUES } from '../../runners/queue-names.js';
+import { BAD_QUEUE, COMMAND_QUEUE, SHUNT_QUEUE, STANDARD_QUEUES } from '../../runners/queue-ids.js';
 import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
 import type { UnconsumedQueue } from './protocol.js';
 

@@ -5,7 +5,11 @@
 export * from './store.js';
 export * from './errors.js';
 export * from './address.js';
-export * from './list-settings.js';
+// The settings schema (list-settings.ts) loads zod: import its values from there, where they are needed.
+export type { ListSettings, SettingKey } from './list-settings.js';
+export * from './moderation-actions.js';
+export * from './moderator-password.js';
+export { isBanned } from '../mail/ban-match.js';
 export * from './header-settings.js';
 export * from './open.js';
 

@@ -9,14 +9,14 @@
  * `switchyard lists show` lists them; `switchyard lists set LIST KEY VALUE`
  * parses the value with parseSettingValue() below.
  */
-import { randomBytes, scrypt, scryptSync, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ListSettingError } from './errors.js';
 import { nonmemberPatternProblem, normaliseNonmemberPattern } from './nonmember-patterns.js';
 
-/** What the posting chain does with a post (Mailman's Action). */
-export const MODERATION_ACTIONS = ['accept', 'hold', 'reject', 'discard'] as const;
-export type ModerationAction = (typeof MODERATION_ACTIONS)[number];
+import { MODERATION_ACTIONS } from './moderation-actions.js';
+import { hashModeratorPassword } from './moderator-password.js';
+
+export { MODERATION_ACTIONS, type ModerationAction } from './moderation-actions.js';
 
 const regex = z.string().refine(
   (source) => {
@@ -268,33 +268,4 @@ export function parseSettingValue(key: string, text: string): Partial<ListSettin
   return { [key]: result.data } as Partial<ListSettings>;
 }
 
-export function hashModeratorPassword(password: string): string {
-  const salt = randomBytes(16);
-  return `scrypt$${salt.toString('hex')}$${scryptSync(password, salt, 32).toString('hex')}`;
-}
-
-/** For the posting chain's Approved: check. False when the list has no moderator password. */
-export function verifyModeratorPassword(settings: Pick<ListSettings, 'moderatorPassword'>, candidate: string): boolean {
-  const stored = settings.moderatorPassword;
-  if (stored === null) return false;
-  const [, saltHex, hashHex] = stored.split('$') as [string, string, string];
-  const expected = Buffer.from(hashHex, 'hex');
-  const actual = scryptSync(candidate, Buffer.from(saltHex, 'hex'), expected.length);
-  return timingSafeEqual(expected, actual);
-}
-
-/**
- * verifyModeratorPassword without blocking the event loop (scrypt runs on
- * libuv's thread pool): what a runner uses, since anyone can put an
- * Approved: header on a post.
- */
-export async function verifyModeratorPasswordAsync(settings: Pick<ListSettings, 'moderatorPassword'>, candidate: string): Promise<boolean> {
-  const stored = settings.moderatorPassword;
-  if (stored === null) return false;
-  const [, saltHex, hashHex] = stored.split('$') as [string, string, string];
-  const expected = Buffer.from(hashHex, 'hex');
-  const actual = await new Promise<Buffer>((resolve, reject) =>
-    scrypt(candidate, Buffer.from(saltHex, 'hex'), expected.length, (error, key) => (error ? reject(error) : resolve(key))),
-  );
-  return timingSafeEqual(expected, actual);
-}
+export { hashModeratorPassword, verifyModeratorPassword, verifyModeratorPasswordAsync } from './moderator-password.js';

@@ -8,7 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createList, listLists, showList } from '../../src/app/lists.js';
 import { disableMember, enableMember, setModerationAction } from '../../src/app/membership.js';
 import { addNonmemberPattern, listNonmemberPatterns, nonmemberDecision, removeNonmemberPattern } from '../../src/app/nonmembers.js';
-import { AddressInvalidError, ListSettingError, ListUnknownError, MemberUnknownError, parseSettingValue } from '../../src/store/index.js';
+import { AddressInvalidError, ListSettingError, ListUnknownError, MemberUnknownError } from '../../src/store/index.js';
+import { parseSettingValue } from '../../src/store/list-settings.js';
 import { LIST, testApp, type TestApp } from './harness.js';
 
 let app: TestApp | undefined;

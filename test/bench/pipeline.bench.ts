@@ -24,7 +24,8 @@
 import pino from 'pino';
 import { runPipeline, type PipelineContext } from '../../runners/incoming/pipeline.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
-import { defaultSettings, type MailingList, type Store } from '../../src/store/index.js';
+import { type MailingList, type Store } from '../../src/store/index.js';
+import { defaultSettings } from '../../src/store/list-settings.js';
 import { envInt, median, Report } from './harness.js';
 
 const MESSAGES = envInt('BENCH_MESSAGES', 20_000);

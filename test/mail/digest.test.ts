@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { composeDigest, digestSubject } from '../../src/mail/digest.js';
 import { contentTypeOf, splitMultipart } from '../../src/mail/mime-entity.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
-import { defaultSettings, type MailingList } from '../../src/store/index.js';
+import { type MailingList } from '../../src/store/index.js';
+import { defaultSettings } from '../../src/store/list-settings.js';
 
 const LIST: MailingList = {
   address: 'team@lists.example.org',

@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { HANDLERS, runPipeline, UnknownHandlerError } from '../../runners/incoming/pipeline.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
-import { defaultSettings } from '../../src/store/index.js';
+import {  } from '../../src/store/index.js';
+import { defaultSettings } from '../../src/store/list-settings.js';
 import { field, leafParts, loadMessage, makeFixture, type Eol, type Fixture } from './support.js';
 
 let fixture: Fixture | undefined;

@@ -10,7 +10,7 @@
  */
 import type { JsonObject } from '../../../queues/index.js';
 import type { PipelineContext } from '../pipeline.js';
-import { ARCHIVE_QUEUE } from '../../queue-names.js';
+import { ARCHIVE_QUEUE } from '../../queue-ids.js';
 
 
 export async function toArchive(ctx: PipelineContext): Promise<void> {

@@ -28,7 +28,7 @@
 import type { JsonObject } from '../../../queues/index.js';
 import { postAcknowledgement, whyNotNotify } from '../../../src/mail/moderation-notices.js';
 import { bouncesAddress } from '../../../src/mail/verp.js';
-import { VIRGIN_QUEUE } from '../../queue-names.js';
+import { VIRGIN_QUEUE } from '../../queue-ids.js';
 import { headerAddresses, posterAddress } from '../addresses.js';
 import type { PipelineContext } from '../pipeline.js';
 

@@ -37,10 +37,34 @@ export class ApiStaleError extends SwitchyardError {
   }
 }
 
-/** A request the HTTP layer itself refused (malformed JSON, body too large, too many requests, timeout). */
-export class ApiRequestError extends SwitchyardError {
-  constructor(code: string, message: string, readonly status: number, temporary = false) {
-    super(code, message, { temporary });
+/** A request the HTTP layer itself refused (malformed JSON, body too large, too many requests, timeout): each with its status. */
+export abstract class ApiRequestError extends SwitchyardError {
+  abstract readonly status: number;
+}
+
+export class ApiBadRequestError extends ApiRequestError {
+  constructor(message: string, readonly status: number) {
+    super('SY_API_BAD_REQUEST', message);
+  }
+}
+
+export class ApiTooLargeError extends ApiRequestError {
+  readonly status = 413;
+  constructor(message: string) {
+    super('SY_API_TOO_LARGE', `request body too large: ${message}`);
+  }
+}
+
+export class ApiRateLimitedError extends ApiRequestError {
+  readonly status = 429;
+  constructor(message: string) {
+    super('SY_API_RATE_LIMITED', `too many requests from this address: ${message}`, { temporary: true });
+  }
+}
+
+export class ApiTimeoutError extends ApiRequestError {
+  constructor(message: string, readonly status: number) {
+    super('SY_API_TIMEOUT', `request timed out: ${message}`, { temporary: true });
   }
 }
 
@@ -83,20 +107,11 @@ export function errorBody(error: unknown): ErrorBody {
 }
 
 /** fastify's own errors (FST_ERR_*, the rate limiter's) as ours. */
-export function fromFastifyError(error: { code?: string; statusCode?: number; message: string }): ApiRequestError | undefined {
+export function fromFastifyError(error: { statusCode?: number; message: string }): ApiRequestError | undefined {
   const status = error.statusCode;
   if (status === undefined || status < 400 || status >= 600) return undefined;
-  switch (status) {
-    case 413:
-      return new ApiRequestError('SY_API_TOO_LARGE', `request body too large: ${error.message}`, 413);
-    case 415:
-      return new ApiRequestError('SY_API_INVALID', `unsupported content type: send application/json (${error.message})`, 415);
-    case 429:
-      return new ApiRequestError('SY_API_RATE_LIMITED', `too many requests from this address: ${error.message}`, 429, true);
-    case 503:
-    case 408:
-      return new ApiRequestError('SY_API_TIMEOUT', `request timed out: ${error.message}`, status, true);
-    default:
-      return status < 500 ? new ApiRequestError('SY_API_INVALID', `bad request: ${error.message}`, status === 400 ? 400 : status) : undefined;
-  }
+  if (status === 413) return new ApiTooLargeError(error.message);
+  if (status === 429) return new ApiRateLimitedError(error.message);
+  if (status === 408 || status === 503) return new ApiTimeoutError(error.message, status);
+  return status < 500 ? new ApiBadRequestError(error.message, status) : undefined;
 }

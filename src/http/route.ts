@@ -118,7 +118,8 @@ export function registerRoutes(app: FastifyInstance, routes: readonly RouteSpec[
         const query = validate(spec.query, request.query, 'query');
         const body = validate(spec.body, request.body, 'body');
         const result = await spec.handler({ params, query, body, principal, request, reply });
-        reply.code(spec.response.status);
+        // A handler may answer otherwise (health: 503); else the route's success status.
+        if (reply.statusCode === 200) reply.code(spec.response.status);
         return result ?? null;
       },
     });

@@ -38,7 +38,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     // The request log line carries the route and the answer's code; ids per process suffice to pair the two lines.
     requestIdLogLabel: 'req',
   });
-  await app.register(rateLimit, { global: false });
+  // Global: every public route shares one count per client address; routes with a token opt out (config.rateLimit false).
+  await app.register(rateLimit, { global: true, max: config.rateLimit, timeWindow: RATE_WINDOW_MS });
 
   app.setNotFoundHandler((request, reply) => {
     const error = new ApiNotFoundError(request.method, request.url);
@@ -53,14 +54,13 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
   });
 
   const routes = [...apiRoutes(deps), ...(options.extraRoutes ?? [])];
-  const publicRateLimit = { max: config.rateLimit, timeWindow: RATE_WINDOW_MS };
-  registerRoutes(app, routes, options.authenticate, publicRateLimit);
+  registerRoutes(app, routes, options.authenticate);
 
   const document = openApiDocument(routes, deps.version);
-  app.get('/api/openapi.json', { config: { rateLimit: publicRateLimit } }, async () => document);
+  app.get('/api/openapi.json', async () => document);
 
   const metrics = metricsRegistry(deps);
-  app.get('/metrics', async (request, reply) => {
+  app.get('/metrics', { config: { rateLimit: false } }, async (request, reply) => {
     if (!isLocalRequest(request)) {
       const principal = await principalOf(request, 'admin', options.authenticate);
       if (principal?.role !== 'admin') throw principal === null ? new ApiUnauthorizedError() : new ApiForbiddenError('/metrics is for this host or a site administrator token');

@@ -448,3 +448,19 @@ describe('/metrics', () => {
     expect((await call('GET', '/metrics', { headers: relayed, token: tokens.admin })).status).toBe(200);
   });
 });
+
+describe('/api/openapi.json', () => {
+  it('is served without a token, and every operation in it is a route the server has', async () => {
+    const answer = await call('GET', '/api/openapi.json');
+    expect(answer.status).toBe(200);
+    expect(answer.body.openapi).toMatch(/^3\.0/);
+    const operations = Object.entries(answer.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) => Object.keys(item).map((method) => [method.toUpperCase(), path] as const));
+    expect(operations.length).toBeGreaterThanOrEqual(20);
+    for (const [method, path] of operations) {
+      const url = path.replace('{list}', enc(A)).replace('{address}', enc('member002@example.com')).replace('{id}', '424242');
+      // Without a token: 401 (or the public answer), never "no such route".
+      const probe = await call(method, url);
+      expect(probe.body?.error?.code, `${method} ${path}`).not.toBe('SY_API_NOT_FOUND');
+    }
+  });
+});

@@ -331,7 +331,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 13,
-    name: 'api tokens',
+    name: 'http api: tokens, member paging',
     statements: [
       // Tokens of the HTTP API (src/app/api-tokens.ts): only the SHA-256 of each is kept, so a copy of the store
       // gives no access. list_id NULL: a site administrator's token; else scoped to that list as owner or moderator.
@@ -345,6 +345,8 @@ export const MIGRATIONS: readonly Migration[] = [
         last_used_at TEXT,
         CHECK ((list_id IS NULL) = (role = 'admin'))
       )`,
+      // The API's member pages (Store.memberPage): in address order from a cursor, read from the index, not sorted per page.
+      `CREATE INDEX members_page ON members (list_id, address_key, role)`,
     ],
   },
 ];

@@ -597,7 +597,7 @@ export interface Store {
   /** API tokens (src/app/api-tokens.ts): only their hashes are stored. */
   addApiToken(token: NewApiToken): Promise<ApiToken>;
   apiTokens(): Promise<ApiToken[]>;
-  /** The token with this hash, or null; records its use (`lastUsedAt`). */
+  /** The token with this hash, or null; records its use (`lastUsedAt`, to the minute). */
   useApiToken(hash: string, at: Date): Promise<ApiToken | null>;
   /** False when there is no such token. */
   removeApiToken(id: number): Promise<boolean>;

@@ -111,7 +111,7 @@ describe('migrations', () => {
     await current.close();
     const db = new Database(file, { readonly: true });
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'members' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    expect(indexes).toEqual(['members_address_key', 'members_bounce_scored', 'members_digest', 'members_disabled_by_bounces']);
+    expect(indexes).toEqual(['members_address_key', 'members_bounce_scored', 'members_digest', 'members_disabled_by_bounces', 'members_page']);
     expect(db.pragma('foreign_key_check')).toEqual([]);
     db.close();
   });

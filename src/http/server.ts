@@ -7,8 +7,10 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { HttpConfig } from './http-schema.js';
-import { ApiNotFoundError, ApiUnauthorizedError, errorBody, fromFastifyError, httpStatusOf } from './errors.js';
+import { ApiBadRequestError, ApiNotFoundError, ApiTimeoutError, ApiUnauthorizedError, errorBody, fromFastifyError, httpStatusOf } from './errors.js';
 import { isLocalRequest, metricsRegistry } from './metrics.js';
 import { openApiDocument } from './openapi.js';
 import { principalOf, registerRoutes, type Authenticate, type RouteSpec } from './route.js';
@@ -26,6 +28,22 @@ export interface HttpServerOptions {
 
 export const RATE_WINDOW_MS = 60_000;
 
+/**
+ * What node's HTTP parser refuses before fastify sees a request (a request
+ * not received within requestTimeout, a header too large, garbage): the same
+ * JSON error shape as every other answer, with its SY_* code.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const answer =
+    error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? new ApiTimeoutError(`not received whole within http.requestTimeout`, 408)
+      : new ApiBadRequestError(error.code === 'HPE_HEADER_OVERFLOW' ? 'header fields too large' : `malformed request (${error.code ?? error.message})`, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400);
+  const body = JSON.stringify(errorBody(answer));
+  if (socket.writable) socket.write(`HTTP/1.1 ${answer.status} ${STATUS_CODES[answer.status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${body}`);
+  socket.destroy(error);
+}
+
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const { config, deps } = options;
   const app = Fastify({
@@ -35,6 +53,7 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     connectionTimeout: config.requestTimeout,
     trustProxy: config.trustProxy,
     return503OnClosing: true,
+    clientErrorHandler: answerClientError,
     // The request log line carries the route and the answer's code; ids per process suffice to pair the two lines.
     requestIdLogLabel: 'req',
   });

@@ -464,3 +464,18 @@ describe('/api/openapi.json', () => {
     }
   });
 });
+
+describe('requests node refuses before fastify', () => {
+  it('a malformed request gets 400 with SY_API_BAD_REQUEST in the same JSON shape, and the connection closed', async () => {
+    const { connect } = await import('node:net');
+    const socket = connect(Number(new URL(base).port), '127.0.0.1');
+    socket.write('GARBAGE / HTTP/1.1\r\nHost: x\r\n\r\n');
+    const answer = await new Promise<string>((resolve) => {
+      let text = '';
+      socket.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+      socket.on('close', () => resolve(text));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4)).error.code).toBe('SY_API_BAD_REQUEST');
+  });
+});

@@ -10,6 +10,7 @@ export * from './list-lookup.js';
 export * from './lists.js';
 export * from './membership.js';
 export * from './member-preferences.js';
+export * from './preference-confirmation.js';
 export * from './moderation.js';
 export * from './list-admins.js';
 export * from './nonmembers.js';

@@ -142,14 +142,9 @@ export function setMemberPreferences(ctx: StoreContext, list: string, address: s
  */
 export async function setOwnPreferences(ctx: StoreContext, list: string, address: string, changes: PreferenceChanges): Promise<Member> {
   const member = await ctx.store.getMember(list, address, 'member');
+  const refusal = ownPreferenceRefusal(member, changes);
+  if (refusal !== null) throw new MemberPreferenceRefusedError(refusal);
   if (changes.deliveryStatus !== undefined) {
-    if (changes.deliveryStatus !== 'enabled' && changes.deliveryStatus !== 'by_user') {
-      throw new MemberPreferenceRefusedError(`delivery can be turned on or off by the member, not set to ${changes.deliveryStatus}`);
-    }
-    if (member.deliveryStatus === 'by_owner' || member.deliveryStatus === 'by_bounces') {
-      const who = member.deliveryStatus === 'by_owner' ? 'the list owner' : 'too many bounces';
-      throw new MemberPreferenceRefusedError(`delivery to ${member.address} was disabled by ${who}; the list owner can re-enable it`);
-    }
     // Already so: a member turning delivery on again must not reset a bounce score by mail.
     if (changes.deliveryStatus === member.deliveryStatus) {
       const { deliveryStatus: _same, ...rest } = changes;
@@ -157,6 +152,22 @@ export async function setOwnPreferences(ctx: StoreContext, list: string, address
     }
   }
   return ctx.store.updateMember(list, address, 'member', storeChanges(changes));
+}
+
+/** Why the member may not make these changes themselves (see setOwnPreferences), or null. */
+export function ownPreferenceRefusal(member: Member, changes: PreferenceChanges): string | null {
+  if (changes.deliveryStatus === undefined) return null;
+  if (changes.deliveryStatus !== 'enabled' && changes.deliveryStatus !== 'by_user') return `delivery can be turned on or off by the member, not set to ${changes.deliveryStatus}`;
+  if (member.deliveryStatus === 'by_owner' || member.deliveryStatus === 'by_bounces') {
+    const who = member.deliveryStatus === 'by_owner' ? 'the list owner' : 'too many bounces';
+    return `delivery to ${member.address} was disabled by ${who}; the list owner can re-enable it`;
+  }
+  return null;
+}
+
+/** The changes as `key: value` lines, in the order of preferenceLines(). */
+export function changeLines(changes: PreferenceChanges): string[] {
+  return (Object.entries(changes) as [string, unknown][]).filter(([, value]) => value !== undefined).map(([key, value]) => `${key}: ${value === null ? 'default' : String(value)}`);
 }
 
 /** A member's preferences as `key: value` lines (the `set show` reply). */

@@ -63,6 +63,33 @@ export function confirmationNotice(list: MailingList, request: PendingRequest, d
   return entry(list, request.address, joining ? 'confirm-subscribe' : 'confirm-unsubscribe', message);
 }
 
+/**
+ * The confirmation of a member's own preference changes asked for by the
+ * `set` email command (src/app/preference-confirmation.ts), to the member's
+ * address: whoever forged their From learns nothing and changes nothing.
+ */
+export function preferenceConfirmationNotice(list: MailingList, change: { token: string; address: string; expiresAt: Date }, changeLines: readonly string[], date: Date): NoticeEntry {
+  const from = confirmAddress(list, change.token);
+  const text = [
+    `Someone, probably you, asked to change the preferences of ${change.address}`,
+    `on the mailing list ${list.address} to:`,
+    '',
+    ...changeLines.map((line) => `    ${line}`),
+    '',
+    `To confirm, reply to this message (keep the Subject line), or send any`,
+    `message to ${from}`,
+    `(or to ${listServiceAddress(list, '-confirm')} with the Subject "confirm ${change.token}").`,
+    '',
+    `If you did not ask for this, ignore this message: nothing changes, and the`,
+    `request lapses on ${change.expiresAt.toUTCString()}.`,
+    '',
+    `Questions go to the list's owners: ${listServiceAddress(list, '-owner')}`,
+    '',
+  ].join('\n');
+  const message = buildNotice({ from, replyTo: from, to: [change.address], subject: `confirm ${change.token}`, text, listId: list.address, date });
+  return entry(list, change.address, 'confirm-preferences', message);
+}
+
 /** The welcome message of a new member. */
 export function welcomeNotice(list: MailingList, address: string, date: Date): NoticeEntry {
   const intro = list.settings.welcomeMessageText !== '' ? list.settings.welcomeMessageText : list.description;

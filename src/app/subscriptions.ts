@@ -326,6 +326,7 @@ export interface PendingRequestsPass {
   expired: number;
   ownersNotified: number;
   countsPruned: number;
+  preferenceChangesLapsed: number;
 }
 
 /**
@@ -339,7 +340,9 @@ export async function runPendingRequestsPass(ctx: SubscriptionContext): Promise<
   let ownersNotified = 0;
   for (const list of await ctx.store.lists()) ownersNotified += await notifyOwnersOfRequests(ctx, list);
   const countsPruned = await ctx.store.pruneAutoResponses(utcDay(new Date(now.getTime() - 2 * DAY_MS)));
-  return { expired: expired.length, ownersNotified, countsPruned };
+  // A `set` command's changes nobody confirmed (src/app/preference-confirmation.ts): they lapse like requests.
+  const preferenceChangesLapsed = await ctx.store.removeExpiredPreferenceChanges(now);
+  return { expired: expired.length, ownersNotified, countsPruned, preferenceChangesLapsed };
 }
 
 /** approve or reject on a request that waits for the address's confirmation, not for the owners. */

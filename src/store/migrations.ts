@@ -331,6 +331,25 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 13,
+    name: 'preference changes waiting for confirmation',
+    statements: [
+      // A `set` email command's changes to a member's own preferences, applied only when the member answers the
+      // confirmation mailed to their address (src/app/preference-confirmation.ts): a forged From cannot change them.
+      `CREATE TABLE pending_preference_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        token TEXT NOT NULL UNIQUE,
+        list_id INTEGER NOT NULL REFERENCES lists (id) ON DELETE CASCADE,
+        address TEXT NOT NULL,
+        address_key TEXT NOT NULL,
+        changes TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+      )`,
+      `CREATE INDEX pending_preference_changes_expiry ON pending_preference_changes (expires_at)`,
+    ],
+  },
+  {
+    version: 14,
     name: 'http api: tokens, member paging',
     statements: [
       // Tokens of the HTTP API (src/app/api-tokens.ts): only the SHA-256 of each is kept, so a copy of the store

@@ -76,7 +76,9 @@ import type {
   NewHeldMessage,
   NewList,
   NewMember,
+  NewPendingPreferenceChange,
   NewPendingRequest,
+  PendingPreferenceChange,
   PendingKind,
   PendingRequest,
   RemovedList,
@@ -1137,6 +1139,33 @@ export class SqliteStore implements Store {
       this.statement('DELETE FROM pending_requests WHERE expires_at <= ?').run(at);
       return rows.map(toPending);
     });
+  }
+
+  async addPendingPreferenceChange(change: NewPendingPreferenceChange): Promise<PendingPreferenceChange> {
+    const parsed = parseAddress(change.address);
+    return this.write(() => {
+      const listRow = this.listRow(change.list);
+      const { lastInsertRowid } = this.statement(
+        'INSERT INTO pending_preference_changes (token, list_id, address, address_key, changes, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ).run(change.token, listRow.id, parsed.address, parsed.key, change.changes, change.createdAt.toISOString(), change.expiresAt.toISOString());
+      return { ...change, id: Number(lastInsertRowid), list: listRow.address, address: parsed.address };
+    });
+  }
+
+  async takePendingPreferenceChange(list: string, token: string): Promise<PendingPreferenceChange | null> {
+    return this.write(() => {
+      const listRow = this.listRow(list);
+      const row = this.statement(
+        'SELECT c.id, c.token, l.address AS list, c.address, c.changes, c.created_at, c.expires_at FROM pending_preference_changes c JOIN lists l ON l.id = c.list_id WHERE c.token = ? AND c.list_id = ?',
+      ).get(token, listRow.id) as { id: number; token: string; list: string; address: string; changes: string; created_at: string; expires_at: string } | undefined;
+      if (row === undefined) return null;
+      this.statement('DELETE FROM pending_preference_changes WHERE id = ?').run(row.id);
+      return { id: row.id, token: row.token, list: row.list, address: row.address, changes: row.changes, createdAt: new Date(row.created_at), expiresAt: new Date(row.expires_at) };
+    });
+  }
+
+  async removeExpiredPreferenceChanges(now: Date): Promise<number> {
+    return this.write(() => this.statement('DELETE FROM pending_preference_changes WHERE expires_at <= ?').run(now.toISOString()).changes);
   }
 
   async markOwnersNotified(ids: readonly number[], at: Date): Promise<void> {

@@ -347,6 +347,20 @@ export interface PendingRequest {
   ownersNotifiedAt: Date | null;
 }
 
+/** A `set` email command's changes, waiting for the member to confirm them (src/app/preference-confirmation.ts). */
+export interface PendingPreferenceChange {
+  id: number;
+  token: string;
+  list: string;
+  address: string;
+  /** The changes as JSON text (PreferenceChanges of src/app/member-preferences.ts): the store does not interpret them. */
+  changes: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export type NewPendingPreferenceChange = Omit<PendingPreferenceChange, 'id'>;
+
 export interface NewPendingRequest {
   token: string;
   list: string;
@@ -549,6 +563,12 @@ export interface Store {
   removePendingRequest(id: number): Promise<boolean>;
   /** Remove every request that expired before `now`, in one transaction; the removed rows. */
   removeExpiredRequests(now: Date): Promise<PendingRequest[]>;
+  /** Record a member's preference changes waiting for their confirmation. */
+  addPendingPreferenceChange(change: NewPendingPreferenceChange): Promise<PendingPreferenceChange>;
+  /** The waiting change with this token on `list`, removed in the same transaction (a token works once), or null. */
+  takePendingPreferenceChange(list: string, token: string): Promise<PendingPreferenceChange | null>;
+  /** Remove every preference change that expired before `now`; how many. */
+  removeExpiredPreferenceChanges(now: Date): Promise<number>;
   /** Record that the owners were told about these requests. */
   markOwnersNotified(ids: readonly number[], at: Date): Promise<void>;
   /**

@@ -134,14 +134,21 @@ it('leave by mail to -leave, confirmed by reply: no longer a member, a goodbye',
   expect(await store.findMember(TEAM, 'dan@example.org')).toBeNull();
 }, TIMEOUT);
 
-it('set by mail: a member switches to MIME digests, the reply shows the new preferences, and a post reaches the list without a regular copy for them', async () => {
+it('set by mail: a member switches to MIME digests once they confirm it from their mailbox, and a post then reaches the list without a regular copy for them', async () => {
   await store.addMember(TEAM, { address: 'hal@example.org' });
   await store.addMember(TEAM, { address: 'ida@example.org' });
   await deliver('hal@example.org', 'team-request@lists.example.org', message('hal@example.org', 'team-request@lists.example.org', 'prefs', 'set digest mime\nset show\n'));
   const [reply] = await arrival(to('hal@example.org', /results of your email commands/), 'the reply to hal');
   const text = parsed(reply!).body.toString();
-  expect(text).toContain('> set digest mime\r\n    done; your preferences now:');
-  expect(text).toContain('deliveryMode: mime_digests');
+  expect(text).toContain('> set digest mime\r\n    a confirmation was mailed to hal@example.org; answer it to make this change:');
+  expect(text).toContain('deliveryMode: regular');
+  const [confirmation] = await arrival(to('hal@example.org', /^confirm /), 'the preference confirmation to hal');
+  expect(parsed(confirmation!).body.toString()).toContain('deliveryMode: mime_digests');
+  expect((await store.getMember(TEAM, 'hal@example.org')).deliveryMode).toBe('regular');
+  const replyTo = parsed(confirmation!).get('Reply-To')!;
+  await deliver('hal@example.org', replyTo, message('hal@example.org', replyTo, `Re: ${parsed(confirmation!).get('Subject')}`, ''));
+  const [done] = await arrival((t) => t.recipients.includes('hal@example.org') && /done; your preferences now:/.test(parsed(t).body.toString()), 'the confirmation answered');
+  expect(parsed(done!).body.toString()).toContain('deliveryMode: mime_digests');
   expect((await store.getMember(TEAM, 'hal@example.org')).deliveryMode).toBe('mime_digests');
   // A post from ida: the regular members get it, hal (digest) does not.
   await deliver('ida@example.org', TEAM, message('ida@example.org', TEAM, 'news for the team', 'hello all\n'));

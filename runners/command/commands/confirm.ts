@@ -5,6 +5,8 @@
  * reply (src/app/moderation-by-reply.ts); any other is a membership request's.
  */
 import { moderateByReply, moderationReplyText } from '../../../src/app/moderation-by-reply.js';
+import { confirmPreferenceChange, type PreferenceConfirmOutcome } from '../../../src/app/preference-confirmation.js';
+import { preferenceLines } from '../../../src/app/member-preferences.js';
 import { confirmRequest, outcomeText } from '../../../src/app/subscriptions.js';
 import { APPROVED_HEADERS } from '../../incoming/rules/approved.js';
 import { bodyText } from '../body-text.js';
@@ -25,7 +27,20 @@ export const confirm: EmailCommand = {
       lines: text.split(/\r?\n/),
     });
     if (moderated !== null) return { lines: moderationReplyText(moderated) };
+    const preferences = await confirmPreferenceChange(ctx.app, ctx.list.address, token);
+    if (preferences !== null) return { lines: preferenceConfirmText(preferences) };
     const outcome = await confirmRequest(ctx.app, ctx.list.address, token, ctx.membership);
     return { lines: [outcomeText(outcome, ctx.list)], mailedSender: mailedSender(ctx, outcome) };
   },
 };
+
+function preferenceConfirmText(outcome: PreferenceConfirmOutcome): string[] {
+  switch (outcome.status) {
+    case 'applied':
+      return ['done; your preferences now:', ...preferenceLines(outcome.member).map((line) => `  ${line}`)];
+    case 'expired':
+      return [`that confirmation of a change to the preferences of ${outcome.address} has lapsed: send the set command again`];
+    case 'refused':
+      return [outcome.reason];
+  }
+}

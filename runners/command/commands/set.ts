@@ -4,8 +4,15 @@
  * membership of their From address. Keys are the preference names
  * (deliveryMode, receiveOwnPostings, ...) or Mailman's short words (digest,
  * delivery, myposts, nodupes, ack, hide, language).
+ *
+ * A change is not made at once: the member gets a confirmation at their
+ * address and the change is made when they answer it
+ * (src/app/preference-confirmation.ts), since the From of a command is
+ * whatever its sender wrote. `set show` answers at once: the reply goes to
+ * the member's address, not to whoever forged it.
  */
-import { MemberPreferenceError, MemberPreferenceRefusedError, parsePreference, parsePreferenceAssignments, preferenceLines, PREFERENCE_KEYS, setOwnPreferences, type PreferenceChanges } from '../../../src/app/member-preferences.js';
+import { changeLines, MemberPreferenceError, parsePreference, parsePreferenceAssignments, preferenceLines, PREFERENCE_KEYS, type PreferenceChanges } from '../../../src/app/member-preferences.js';
+import { requestPreferenceChange } from '../../../src/app/preference-confirmation.js';
 import type { CommandContext, CommandResult, EmailCommand } from '../email-command.js';
 
 export const set: EmailCommand = {
@@ -25,12 +32,14 @@ export const set: EmailCommand = {
       if (error instanceof MemberPreferenceError) return { lines: [error.message, `usage: ${this.usage}; keys: ${PREFERENCE_KEYS.join(', ')}`] };
       throw error;
     }
-    try {
-      const updated = await setOwnPreferences(app, list.address, member.address, changes);
-      return { lines: ['done; your preferences now:', ...preferenceLines(updated).map((line) => `  ${line}`)] };
-    } catch (error) {
-      if (error instanceof MemberPreferenceRefusedError) return { lines: [error.message] };
-      throw error;
+    const outcome = await requestPreferenceChange(app, list.address, member, changes);
+    switch (outcome.status) {
+      case 'confirmation-sent':
+        return { lines: [`a confirmation was mailed to ${member.address}; answer it to make this change:`, ...changeLines(changes).map((line) => `  ${line}`)], mailedSender: member.address.toLowerCase() === ctx.sender.toLowerCase() };
+      case 'confirmation-limit':
+        return { lines: [`no confirmation mailed to ${member.address}: it had as many as the list sends in a day (confirmationsPerDay); try again tomorrow`], rateLimited: true };
+      case 'refused':
+        return { lines: [outcome.reason] };
     }
   },
 };

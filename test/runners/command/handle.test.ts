@@ -47,8 +47,8 @@ describe('command messages', () => {
     expect(text).toContain('> help\r\n    Commands go in the Subject');
     expect(text).toContain('> join\r\n    ann@example.org is now a member of dev@lists.example.org');
     expect(text).toContain('> who\r\n    1 member of dev@lists.example.org:\r\n      ann@example.org');
-    expect(text).toContain('> set deliveryMode mime_digests\r\n    done; your preferences now:');
-    expect((await a.store.getMember(LIST, 'ann@example.org')).deliveryMode).toBe('mime_digests');
+    expect(text).toContain('> set deliveryMode mime_digests\r\n    a confirmation was mailed to ann@example.org; answer it to make this change:\r\n      deliveryMode: mime_digests');
+    expect((await a.store.getMember(LIST, 'ann@example.org')).deliveryMode).toBe('regular');
     // "Thanks!" is no command: reading stops there, so leave is never run.
     expect(text).not.toContain('> leave');
     expect(await a.store.findMember(LIST, 'ann@example.org')).not.toBeNull();
@@ -64,27 +64,39 @@ describe('command messages', () => {
     expect(text).toContain('not given out by mail');
   });
 
-  it('set: a member changes and shows their own preferences; bad keys get the key list; non-members and owner-disabled delivery are refused', async () => {
+  it('set: a change waits for the confirmation mailed to the member, whoever sent it; confirm applies it; set show answers at once; bad keys, non-members and owner-disabled delivery are refused', async () => {
     const { a, list } = await setup({ memberRosterVisibility: 'public' });
     await a.store.addMember(LIST, { address: 'ann@example.org' });
     await a.store.addMember(LIST, { address: 'bob@example.org' });
-    await handle(a, list, { message: mail('ann@example.org', 'set digest plain', 'set myposts off\nset hide on\nset colour blue\nset show\n'), envelopeSender: 'ann@example.org', implied: 'request' });
+    // A forged From: the command names ann, but ann must confirm from her own mailbox before anything changes.
+    await handle(a, list, { message: mail('ann@example.org', 'set digest plain', 'set myposts=off hide=on\nset colour blue\nset show\n'), envelopeSender: 'mallory@example.net', implied: 'request' });
     const text = replies(a)[0]!.body.toString('utf8');
+    expect(text).toContain('> set digest plain\r\n    a confirmation was mailed to ann@example.org; answer it to make this change:\r\n      deliveryMode: plain_digests');
+    expect(text).toContain('> set myposts=off hide=on\r\n    a confirmation was mailed to ann@example.org; answer it to make this change:\r\n      receiveOwnPostings: false\r\n      hideAddress: true');
     expect(text).toContain('> set colour blue\r\n    member preference colour: no such preference; the preferences are deliveryMode');
-    expect(text).toContain('> set show\r\n    preferences of ann@example.org:\r\n      deliveryStatus: enabled\r\n      deliveryMode: plain_digests');
+    expect(text).toContain('> set show\r\n    preferences of ann@example.org:\r\n      deliveryStatus: enabled\r\n      deliveryMode: regular');
+    expect(await a.store.getMember(LIST, 'ann@example.org')).toMatchObject({ deliveryMode: 'regular', receiveOwnPostings: true, hideAddress: false });
+    const confirmations = a.enqueued.filter((e) => e.metadata.notice === 'confirm-preferences').map((e) => RawMessage.parse(e.message));
+    expect(confirmations.map((m) => m.get('To'))).toEqual(['ann@example.org', 'ann@example.org']);
+    // Ann answers both (the reply's Subject carries the token).
+    for (const confirmation of confirmations) {
+      await handle(a, list, { message: mail('ann@example.org', `Re: ${confirmation.get('Subject')!}`, ''), envelopeSender: 'ann@example.org', implied: 'request' });
+    }
+    expect(replies(a)[2]!.body.toString('utf8')).toContain('done; your preferences now:');
     expect(await a.store.getMember(LIST, 'ann@example.org')).toMatchObject({ deliveryMode: 'plain_digests', receiveOwnPostings: false, hideAddress: true });
     // who leaves out (and does not count) a member with hideAddress.
     await handle(a, list, { message: mail('bob@example.org', 'who', ''), envelopeSender: 'bob@example.org', implied: 'request' });
-    const roster = replies(a)[1]!.body.toString('utf8');
+    const roster = replies(a)[3]!.body.toString('utf8');
     expect(roster).toContain('1 member of dev@lists.example.org:\r\n      bob@example.org');
     expect(roster).not.toContain('ann@example.org');
-    // Delivery turned off by the owner stays off whatever the member mails.
+    // Delivery turned off by the owner stays off whatever the member mails: refused at once, no confirmation.
     await a.store.updateMember(LIST, 'bob@example.org', 'member', { deliveryStatus: 'by_owner' });
     await handle(a, list, { message: mail('bob@example.org', 'set delivery on', ''), envelopeSender: 'bob@example.org', implied: 'request' });
-    expect(replies(a)[2]!.body.toString('utf8')).toContain('was disabled by the list owner; the list owner can re-enable it');
+    expect(replies(a)[4]!.body.toString('utf8')).toContain('was disabled by the list owner; the list owner can re-enable it');
     expect((await a.store.getMember(LIST, 'bob@example.org')).deliveryStatus).toBe('by_owner');
+    expect(a.enqueued.filter((e) => e.metadata.notice === 'confirm-preferences')).toHaveLength(2);
     await handle(a, list, { message: mail('eve@example.net', 'set delivery off', ''), envelopeSender: 'eve@example.net', implied: 'request' });
-    expect(replies(a)[3]!.body.toString('utf8')).toContain('eve@example.net is not a member of dev@lists.example.org: no preferences to set');
+    expect(replies(a)[5]!.body.toString('utf8')).toContain('eve@example.net is not a member of dev@lists.example.org: no preferences to set');
   });
 
   it.each([

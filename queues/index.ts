@@ -11,3 +11,4 @@ export * from './slice-watcher.js';
 export * from './switchboard.js';
 export * from './spool.js';
 export * from './stream-enqueue.js';
+export * from './queue-shape.js';

@@ -6,6 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { Config } from '../src/config/schema.js';
 import { incomingOptionsSchema } from './incoming/options.js';
 import { ARCHIVE_QUEUE, BOUNCES_QUEUE, COMMAND_QUEUE, IN_QUEUE, OUT_QUEUE, RETRY_QUEUE, VIRGIN_QUEUE } from './queue-ids.js';
 
@@ -15,6 +16,8 @@ export const NO_OPTIONS = z.object({}).strict();
 export interface BuiltinRunner {
   /** Absent: a queue runner. */
   kind?: 'service';
+  /** Whether its own configuration section switches it on (`[http] enabled`); absent: `[runner.NAME] enabled` alone decides. */
+  enabledIn?: (config: Config) => boolean;
   /** The queue a runner consumes; none for a service. */
   queue?: string;
   module: string;
@@ -61,6 +64,13 @@ export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
     module: here('./scheduler.js'),
     description: 'service: the periodic jobs ([cron]): held-post expiry and bounce warnings (once for all hosts on one store), temp cleanup',
     options: NO_OPTIONS,
+  },
+  http: {
+    kind: 'service',
+    module: here('./http.js'),
+    description: 'service: the HTTP server ([http], 127.0.0.1:8025): the REST API under /api/v1, /api/openapi.json and /metrics',
+    options: NO_OPTIONS,
+    enabledIn: (config) => config.http.enabled,
   },
   incoming: {
     queue: IN_QUEUE,

@@ -159,6 +159,18 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
     'fix the cause, then `switchyard aliases`',
   ),
   SY_POSTMAP: doc('`mta.postmapCommand` failed on a written map; the message has its output', 'fix the map type or the command, then `switchyard aliases`'),
+  // The HTTP service (answers carry the code in `{"error": {"code": ...}}`; the HTTP status in parentheses).
+  SY_API_UNAUTHORIZED: doc('(401) a route that needs an API token got none, or one that is not valid (revoked, mistyped)', 'send `Authorization: Bearer <token>`; `switchyard tokens list`'),
+  SY_API_FORBIDDEN: doc("(403) the token's role or list does not allow this route (a moderator's token on another list or on an owners' route)", 'use a token of the right list and role'),
+  SY_API_NOT_FOUND: doc('(404) no such route', '`/api/openapi.json` lists them'),
+  SY_API_BAD_REQUEST: doc('(400, 415) a request the HTTP layer could not read: a body that is not JSON, another content type than application/json', 'send JSON with `Content-Type: application/json`'),
+  SY_API_INVALID: doc('(422) a parameter, query or body value is not what the route takes; `problems` names each', 'fix the request (see `/api/openapi.json`)', { exitCode: EXIT_USAGE }),
+  SY_API_STALE: doc("(409) a settings change with `If-Match` whose ETag is not the list's current one: someone changed the list since it was read; nothing was changed", 'read the list again (its new ETag) and reapply the change'),
+  SY_API_TOO_LARGE: doc('(413) a request body over `http.bodyLimit`'),
+  SY_API_RATE_LIMITED: doc('(429) more requests to the public routes from one address than `http.rateLimit` a minute', 'wait (`Retry-After`)', { temporary: true }),
+  SY_API_TIMEOUT: doc('(408) a request not received whole within `http.requestTimeout`', '', { temporary: true }),
+  SY_TOKEN_INVALID: doc('`tokens create`: a bad name, or a role and list that do not go together (admin: no list; owner, moderator: one list)', '', { exitCode: EXIT_USAGE }),
+  SY_TOKEN_UNKNOWN: doc('no API token with that id (revoked already?)', '`switchyard tokens list`'),
 });
 
 /** The entry for `code`, or undefined for a code the table does not know. */

@@ -19,3 +19,4 @@ export * from './subscriptions.js';
 export * from './membership-notices.js';
 export type { ImportResult, InvalidLine } from '../store/member-import.js';
 export type { WarningsPassResult } from '../bounce/warnings.js';
+export * from './api-tokens.js';

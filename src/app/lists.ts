@@ -10,6 +10,7 @@
  */
 import { ListSettingError, ROLES, type ListChanges, type ListSettings, type MailingList, type NewList, type RemovedList, type Role, type SettingKey, type Store } from '../store/index.js';
 import { isSettingKey, parseSettingValue, SETTING_KEYS } from '../store/list-settings.js';
+import { createHash } from 'node:crypto';
 import type { AppContext, SettingRegistries } from './context.js';
 import { ownerWarning } from './list-admins.js';
 
@@ -155,4 +156,56 @@ export async function setListValue(ctx: OverviewContext & Pick<AppContext, 'sett
   const list = await ctx.store.updateList(address, changes);
   const value = isListField(key) ? list[key] : shownSettings(list)[key as SettingKey];
   return { overview: await overviewOf(ctx, list), value };
+}
+
+/**
+ * A value of `setListValues` in its text form, as `lists set` takes it: a
+ * string as is, true/false and numbers written out, an array as JSON, null
+ * as `none` (no password). Everything after goes through parseSettingValue,
+ * so the API and the CLI accept and refuse the same values.
+ */
+function settingText(key: string, value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'boolean' || typeof value === 'number') return String(value);
+  if (Array.isArray(value)) return JSON.stringify(value);
+  if (value === null) return 'none';
+  throw new ListSettingError(key, `expected a string, number, boolean, array or null, got ${typeof value}`);
+}
+
+/** A version tag of a list's settings and fields (the HTTP API's ETag): equal tags, equal settings. */
+export function listVersionTag(list: MailingList): string {
+  const text = JSON.stringify([list.displayName, list.description, Object.entries(list.settings).sort(([a], [b]) => (a < b ? -1 : 1))]);
+  return createHash('sha256').update(text).digest('base64url').slice(0, 22);
+}
+
+/**
+ * Set several settings (and displayName, description) at once, each checked
+ * as `lists set` checks it, in one store transaction: all or none.
+ * `expectTag`: the list's listVersionTag() the caller read; when the list
+ * changed since, `onStale` is thrown and nothing is written (checked inside
+ * the transaction, so no other writer comes between).
+ */
+export async function setListValues(
+  ctx: OverviewContext & Pick<AppContext, 'settingRegistries'>,
+  address: string,
+  values: Readonly<Record<string, unknown>>,
+  options: { expectTag?: string; onStale?: (current: string) => Error } = {},
+): Promise<ListOverview> {
+  const changes: ListChanges = {};
+  for (const [key, value] of Object.entries(values)) {
+    const text = settingText(key, value);
+    if (isListField(key)) changes[key] = text;
+    else changes.settings = { ...changes.settings, ...parseSettingValue(key, text) };
+  }
+  if (changes.settings !== undefined) checkRegistryNames(ctx.settingRegistries, changes.settings);
+  const { expectTag, onStale } = options;
+  const precondition =
+    expectTag === undefined
+      ? undefined
+      : (current: MailingList): void => {
+          const tag = listVersionTag(current);
+          if (tag !== expectTag) throw onStale?.(tag) ?? new ListSettingError('(all)', `the list changed since it was read (${expectTag}, now ${tag})`);
+        };
+  const list = await ctx.store.updateList(address, changes, precondition === undefined ? {} : { precondition });
+  return overviewOf(ctx, list);
 }

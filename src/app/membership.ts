@@ -107,3 +107,22 @@ export async function setMemberRole(ctx: StoreContext, list: string, address: st
   await store.removeMember(list, current.address, change.from);
   return moved;
 }
+
+export interface MemberPage {
+  members: Member[];
+  /** Give as `after` for the next page; null on the last page. */
+  next: { address: string; role: Role } | null;
+}
+
+/**
+ * One page of a list's member records, by address (the HTTP API's cursor
+ * paging): `limit` records after `after`, optionally only those matching
+ * `search`. ListUnknownError if there is no such list.
+ */
+export async function pageMembers(ctx: StoreContext, list: string, page: { role?: Role; after?: { address: string; role: Role }; search?: string; limit: number }): Promise<MemberPage> {
+  // One more than asked tells whether another page follows without a count.
+  const rows = await ctx.store.memberPage(list, { ...page, limit: page.limit + 1 });
+  const members = rows.slice(0, page.limit);
+  const last = members.at(-1);
+  return { members, next: rows.length > page.limit && last !== undefined ? { address: last.address, role: last.role } : null };
+}

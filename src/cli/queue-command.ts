@@ -24,6 +24,8 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import {
   BAD_QUEUE,
   decodeEntry,
+  queueShape,
+  SHAPE_BUCKETS_MINUTES,
   FileFormatError,
   readQueueFile,
   Spool,
@@ -52,6 +54,7 @@ export function queueCommand(): Command {
   return new Command('queue')
     .description('inspect and repair the queues (waiting .pck, in-flight .bak, preserved .psv entries)')
     .addCommand(countCommand())
+    .addCommand(shapeCommand())
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(moveCommand())
@@ -61,6 +64,7 @@ export function queueCommand(): Command {
     .addHelpText('after', `
 Examples:
   switchyard queue count
+  switchyard queue shape
   switchyard queue list bad
   switchyard queue show --raw <id> > message.eml
   switchyard queue requeue --all
@@ -83,6 +87,19 @@ function countCommand(): Command {
       for (const q of queues) for (const state of ['pck', 'bak', 'psv'] as const) total[state] += q[state];
       const rows = [...queues, { queue: 'total', ...total }].map((q) => [q.queue, String(q.pck), String(q.bak), String(q.psv)]);
       process.stdout.write(formatTable(['QUEUE', 'WAITING', 'IN-FLIGHT', 'PRESERVED'], rows, ['left', 'right', 'right', 'right']));
+    });
+}
+
+function shapeCommand(): Command {
+  return new Command('shape')
+    .description('waiting entries of every queue by age, as Postfix\'s qshape: columns are age buckets in minutes (in retry: since due)')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }, command: Command) => {
+      const shapes = await queueShape(spoolOf(command));
+      const labels = [...SHAPE_BUCKETS_MINUTES.map(String), `${SHAPE_BUCKETS_MINUTES.at(-1)!}+`];
+      if (options.json) return printJson({ bucketsMinutes: SHAPE_BUCKETS_MINUTES, queues: shapes });
+      const rows = shapes.map((q) => [q.queue, String(q.total), q.oldestAgeSeconds === null ? '-' : `${q.oldestAgeSeconds}s`, ...q.buckets.map(String)]);
+      process.stdout.write(formatTable(['QUEUE', 'TOTAL', 'OLDEST', ...labels], rows, ['left', ...new Array<'right'>(labels.length + 2).fill('right')]));
     });
 }
 

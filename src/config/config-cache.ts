@@ -67,6 +67,7 @@ export const CONFIG_MODULES: readonly string[] = [
   '../mail/dkim/dns-record.js',
   '../ingress/ingress-schema.js',
   '../mta/mta-schema.js',
+  '../http/http-schema.js',
   '../../runners/builtin.js',
   '../../runners/incoming/options.js',
   '../../runners/queue-ids.js',

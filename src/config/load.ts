@@ -113,7 +113,7 @@ export function resolveRunners(config: Config, file: string): ResolvedRunner[] {
       problems.push(...formatIssues(options.error.issues).map((problem) => `runner.${name}.options.${problem}`));
       continue;
     }
-    if (!section.enabled) continue;
+    if (!section.enabled || builtin?.enabledIn?.(config) === false) continue;
     const kind = builtin?.kind ?? 'runner';
     if (kind === 'service' && section.instances !== 1) {
       problems.push(`runner.${name}.instances: ${name} is a service (one process owns its port or schedule): instances must be 1`);

@@ -12,6 +12,7 @@ import { dkimSchema } from './dkim-schema.js';
 import { dnsSchema } from './dns-schema.js';
 import { ingressSchema, lmtpSchema } from '../ingress/ingress-schema.js';
 import { mtaSchema } from '../mta/mta-schema.js';
+import { httpSchema } from '../http/http-schema.js';
 import { banPattern } from '../mail/ban-pattern.js';
 import { addressProblem } from '../mail/address-syntax.js';
 
@@ -177,6 +178,7 @@ export const configSchema = z
     lmtp: lmtpSchema,
     ingress: ingressSchema,
     mta: mtaSchema,
+    http: httpSchema,
     runner: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'runner names: 1-32 of a-z, 0-9, -, _'), runnerSchema).default({}).describe('one table per runner: [runner.NAME]'),
   })
   .strict();

@@ -216,11 +216,12 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   const configFile = loaded.fromFile ? loaded.file : 'embedded defaults';
   log.debug({ home: options.home, runners: supervisor.processCount, config: configFile }, 'master started');
   const lmtp = loaded.runners.some((r) => r.module === BUILTIN_RUNNERS.lmtp?.module) ? `${config.lmtp.host}:${config.lmtp.port}` : null;
+  const http = loaded.runners.some((r) => r.module === BUILTIN_RUNNERS.http?.module) ? `${config.http.listen}:${config.http.port}` : null;
   const ready = supervisor.readyReport();
   // What the runners found while starting (the smarthost answers) is part of the one ready line.
   log.info(
-    { home: options.home, processes: supervisor.processCount, lmtp, config: configFile, notes: ready.notes },
-    `switchyard ready: ${supervisor.processCount} runner process${supervisor.processCount === 1 ? '' : 'es'}, ${lmtp === null ? 'no lmtp listener' : `lmtp on ${lmtp}`}, home ${options.home}${ready.notes.length === 0 ? '' : `; ${ready.notes.join('; ')}`}`,
+    { home: options.home, processes: supervisor.processCount, lmtp, http, config: configFile, notes: ready.notes },
+    `switchyard ready: ${supervisor.processCount} runner process${supervisor.processCount === 1 ? '' : 'es'}, ${lmtp === null ? 'no lmtp listener' : `lmtp on ${lmtp}`}${http === null ? '' : `, http on ${http}`}, home ${options.home}${ready.notes.length === 0 ? '' : `; ${ready.notes.join('; ')}`}`,
   );
   for (const line of ready.degraded) log.error(`started, but ${line}`);
   for (const line of ready.warnings) log.warn(line);

@@ -348,6 +348,26 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX pending_preference_changes_expiry ON pending_preference_changes (expires_at)`,
     ],
   },
+  {
+    version: 14,
+    name: 'http api: tokens, member paging',
+    statements: [
+      // Tokens of the HTTP API (src/app/api-tokens.ts): only the SHA-256 of each is kept, so a copy of the store
+      // gives no access. list_id NULL: a site administrator's token; else scoped to that list as owner or moderator.
+      `CREATE TABLE api_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        hash TEXT NOT NULL UNIQUE,
+        list_id INTEGER REFERENCES lists (id) ON DELETE CASCADE,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'owner', 'moderator')),
+        created_at TEXT NOT NULL,
+        last_used_at TEXT,
+        CHECK ((list_id IS NULL) = (role = 'admin'))
+      )`,
+      // The API's member pages (Store.memberPage): in address order from a cursor, read from the index, not sorted per page.
+      `CREATE INDEX members_page ON members (list_id, address_key, role)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

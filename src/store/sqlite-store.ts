@@ -40,6 +40,9 @@ import type { ListSettings, ModerationAction } from './list-settings.js';
 import { checkHeaderValues } from './header-settings.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from './migrations.js';
 import type {
+  ApiToken,
+  MemberPageRequest,
+  NewApiToken,
   AddedMembers,
   BounceEvent,
   BounceScorer,
@@ -126,6 +129,31 @@ interface MemberRow {
   acknowledge_posts: number;
   hide_address: number;
   preferred_language: string | null;
+}
+
+interface ApiTokenRow {
+  id: number;
+  name: string;
+  role: ApiToken['role'];
+  list_address: string | null;
+  created_at: string;
+  last_used_at: string | null;
+}
+
+/** How exactly a token's last use is kept (api_tokens.last_used_at). */
+const API_TOKEN_USE_RESOLUTION_MS = 60_000;
+
+const API_TOKEN_SELECT = 'SELECT t.id, t.name, t.role, l.address AS list_address, t.created_at, t.last_used_at FROM api_tokens t LEFT JOIN lists l ON l.id = t.list_id';
+
+function toApiToken(row: ApiTokenRow): ApiToken {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    list: row.list_address,
+    createdAt: new Date(row.created_at),
+    lastUsedAt: row.last_used_at === null ? null : new Date(row.last_used_at),
+  };
 }
 
 interface BounceEventRow {
@@ -533,12 +561,13 @@ export class SqliteStore implements Store {
     return this.guard(() => (this.statement('SELECT * FROM lists ORDER BY address').all() as ListRow[]).map((row) => this.toList(row, parseSettings)));
   }
 
-  async updateList(address: string, changes: ListChanges): Promise<MailingList> {
+  async updateList(address: string, changes: ListChanges, options: { precondition?: (current: MailingList) => void } = {}): Promise<MailingList> {
     // Only the values being written: an old stored value must not block changing another.
     checkHeaderValues({ ...(changes.displayName === undefined ? {} : { displayName: changes.displayName }), ...(changes.settings === undefined ? {} : { settings: changes.settings }) });
     const parseSettings = await settingsParser();
     return this.write(() => {
       const row = this.listRow(address);
+      options.precondition?.(this.toList(row, parseSettings));
       const current = parseSettings(JSON.parse(row.settings), false);
       const settings: ListSettings = changes.settings === undefined ? current : parseSettings({ ...current, ...changes.settings }, true);
       this.statement('UPDATE lists SET display_name = ?, description = ?, settings = ? WHERE id = ?')
@@ -674,6 +703,31 @@ export class SqliteStore implements Store {
       }
       const rows = this.statement(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE m.list_id = ?${byRole} ORDER BY m.address_key, m.role`)
         .all(...params) as MemberRow[];
+      return rows.map(toMember);
+    });
+  }
+
+  async memberPage(list: string, page: MemberPageRequest): Promise<Member[]> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      let where = 'm.list_id = ?';
+      const params: unknown[] = [row.id];
+      if (page.role !== undefined) {
+        where += ' AND m.role = ?';
+        params.push(page.role);
+      }
+      if (page.after !== undefined) {
+        // Row-value comparison: the index (list_id, role, address_key) is not in this order, but address_key is.
+        where += ' AND (m.address_key, m.role) > (?, ?)';
+        params.push(page.after.address.toLowerCase(), page.after.role);
+      }
+      if (page.search !== undefined && page.search !== '') {
+        where += " AND (m.address_key LIKE ? ESCAPE '\\' OR m.display_name LIKE ? ESCAPE '\\')";
+        const pattern = `%${page.search.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+        params.push(pattern, pattern);
+      }
+      params.push(page.limit);
+      const rows = this.statement(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE ${where} ORDER BY m.address_key, m.role LIMIT ?`).all(...params) as MemberRow[];
       return rows.map(toMember);
     });
   }
@@ -1291,6 +1345,41 @@ export class SqliteStore implements Store {
       this.statement('UPDATE digest_posts SET raw = NULL WHERE issue_id = ?').run(issueId);
       this.statement('UPDATE digest_state SET last_sent_at = ? WHERE list_id = (SELECT list_id FROM digest_issues WHERE id = ?)').run(at.toISOString(), issueId);
     });
+  }
+
+  // ------------------------------------------------------------------ API tokens
+
+  async addApiToken(token: NewApiToken): Promise<ApiToken> {
+    return this.write(() => {
+      const listId = token.list === undefined ? null : this.listRow(token.list).id;
+      const id = Number(
+        this.statement('INSERT INTO api_tokens (name, hash, list_id, role, created_at) VALUES (?, ?, ?, ?, ?)').run(token.name, token.hash, listId, token.role, token.createdAt.toISOString())
+          .lastInsertRowid,
+      );
+      return this.apiTokenRow(id)!;
+    });
+  }
+
+  async apiTokens(): Promise<ApiToken[]> {
+    return this.guard(() => (this.statement(`${API_TOKEN_SELECT} ORDER BY t.id`).all() as ApiTokenRow[]).map(toApiToken));
+  }
+
+  async useApiToken(hash: string, at: Date): Promise<ApiToken | null> {
+    const row = this.guard(() => this.statement(`${API_TOKEN_SELECT} WHERE t.hash = ?`).get(hash) as ApiTokenRow | undefined);
+    if (row === undefined) return null;
+    // The last use is recorded to the minute: a write (and its fsync) per request would cost more than the request.
+    if (row.last_used_at !== null && at.getTime() - Date.parse(row.last_used_at) < API_TOKEN_USE_RESOLUTION_MS) return toApiToken(row);
+    this.write(() => this.statement('UPDATE api_tokens SET last_used_at = ? WHERE id = ?').run(at.toISOString(), row.id));
+    return toApiToken({ ...row, last_used_at: at.toISOString() });
+  }
+
+  async removeApiToken(id: number): Promise<boolean> {
+    return this.write(() => this.statement('DELETE FROM api_tokens WHERE id = ?').run(id).changes > 0);
+  }
+
+  private apiTokenRow(id: number): ApiToken | null {
+    const row = this.statement(`${API_TOKEN_SELECT} WHERE t.id = ?`).get(id) as ApiTokenRow | undefined;
+    return row === undefined ? null : toApiToken(row);
   }
 
   async close(): Promise<void> {

@@ -219,6 +219,36 @@ export interface NewList {
   members?: readonly NewMember[];
 }
 
+export interface MemberPageRequest {
+  role?: Role;
+  /** The (address, role) of the last record of the previous page. */
+  after?: { address: string; role: Role };
+  search?: string;
+  limit: number;
+}
+
+/** Who an API token speaks for: a site administrator, or an owner or moderator of one list. */
+export type ApiTokenRole = 'admin' | 'owner' | 'moderator';
+
+export interface NewApiToken {
+  name: string;
+  /** SHA-256 of the token, hex. */
+  hash: string;
+  role: ApiTokenRole;
+  /** The list an owner or moderator token is for; absent for admin. */
+  list?: string;
+  createdAt: Date;
+}
+
+export interface ApiToken {
+  id: number;
+  name: string;
+  role: ApiTokenRole;
+  list: string | null;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+}
+
 export interface ListChanges {
   displayName?: string;
   description?: string;
@@ -408,8 +438,13 @@ export interface Store {
   findListAddress(address: string): Promise<string | null>;
   /** Every list, by address. */
   lists(): Promise<MailingList[]>;
-  /** Settings are merged key by key into the current ones and validated. */
-  updateList(address: string, changes: ListChanges): Promise<MailingList>;
+  /**
+   * Settings are merged key by key into the current ones and validated.
+   * `precondition` sees the list as it is inside the write transaction and
+   * throws to change nothing (the HTTP API's If-Match: no other writer can
+   * come between the check and the write).
+   */
+  updateList(address: string, changes: ListChanges, options?: { precondition?: (current: MailingList) => void }): Promise<MailingList>;
   /** Removes the list, its members and its held messages. */
   removeList(address: string): Promise<RemovedList>;
 
@@ -428,6 +463,12 @@ export interface Store {
   findMember(list: string, address: string, role?: Role): Promise<Member | null>;
   /** By address; every role unless `role` is given; only those with `deliveryStatus` if given. */
   members(list: string, options?: { role?: Role; deliveryStatus?: DeliveryStatus }): Promise<Member[]>;
+  /**
+   * One page of a list's member records in (address, role) order, after the
+   * cursor `after` (the last record of the previous page), optionally only
+   * those whose address or display name contains `search` (case-insensitive).
+   */
+  memberPage(list: string, page: MemberPageRequest): Promise<Member[]>;
   /**
    * The addresses a post is delivered to, by address: role member, delivery
    * enabled, delivery mode regular; with `post`, also without the sender if
@@ -573,5 +614,12 @@ export interface Store {
   /** Mark an issue sent (its posts' bytes dropped) and the list's last send. */
   finishDigestIssue(issueId: number, at: Date): Promise<void>;
 
+  /** API tokens (src/app/api-tokens.ts): only their hashes are stored. */
+  addApiToken(token: NewApiToken): Promise<ApiToken>;
+  apiTokens(): Promise<ApiToken[]>;
+  /** The token with this hash, or null; records its use (`lastUsedAt`, to the minute). */
+  useApiToken(hash: string, at: Date): Promise<ApiToken | null>;
+  /** False when there is no such token. */
+  removeApiToken(id: number): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -45,7 +45,7 @@ function hop(name: string, queue: string, to: string, slices: number, module = S
 }
 
 function chainConfig(slices: number, firstHop = STAMP_RELAY, durability = 'fsync'): string {
-  return `[logging]\ndestination = "files"\nlevel = "warn"\n\n[queues]\ndurability = "${durability}"\n\n${hop('hop1', 'q1', 'q2', slices, firstHop)}${hop('hop2', 'q2', 'q3', slices)}${hop('hop3', 'q3', 'done', slices)}`;
+  return `[logging]\ndestination = "files"\nlevel = "warn"\n\n[http]\nenabled = false\n\n[queues]\ndurability = "${durability}"\n\n${hop('hop1', 'q1', 'q2', slices, firstHop)}${hop('hop2', 'q2', 'q3', slices)}${hop('hop3', 'q3', 'done', slices)}`;
 }
 
 const cli = switchyardCli;

@@ -30,7 +30,7 @@ const RUNS = envInt('BENCH_CLI_RUNS', 30);
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const BOUNCE = fileURLToPath(new URL('../../../test/bounce/corpus/dsn-postfix-user-unknown.eml', import.meta.url));
 const MESSAGE = Buffer.from(`Subject: bench\r\nFrom: anne@example.net\r\n\r\n${'x'.repeat(76)}\r\n`.padEnd(4096, 'y'));
-const CONFIG = '[queues]\ndurability = "fsync"\n\n[logging]\ndestination = "files"\nlevel = "warn"\n\n[runner.lmtp]\nenabled = false\n';
+const CONFIG = '[queues]\ndurability = "fsync"\n\n[logging]\ndestination = "files"\nlevel = "warn"\n\n[runner.lmtp]\nenabled = false\n\n[http]\nenabled = false\n';
 
 /** Milliseconds from spawn to exit of `node ARGS`; rejects on an exit code not in `ok`. */
 function timed(args: readonly string[], input?: Buffer, ok: readonly number[] = [0]): Promise<number> {

@@ -104,7 +104,7 @@ async function deliveryRound(sink: SinkProcess): Promise<number> {
   await sink.reset();
   const home = await freshDir('digest-home');
   try {
-    await writeFile(join(home, 'switchyard.toml'), `[logging]\ndestination = "files"\nlevel = "warn"\n\n[smtp]\nport = ${sink.port}\nmaxConnections = ${MAX_CONNECTIONS}\nmaxRecipients = ${MAX_RECIPIENTS}\n`);
+    await writeFile(join(home, 'switchyard.toml'), `[logging]\ndestination = "files"\nlevel = "warn"\n\n[http]\nenabled = false\n\n[smtp]\nport = ${sink.port}\nmaxConnections = ${MAX_CONNECTIONS}\nmaxRecipients = ${MAX_RECIPIENTS}\n`);
     const store = await fillStore(join(home, 'switchyard.db'));
     const started = await switchyardCli(home, 'start');
     if (started.code !== 0) throw new Error(`master did not start: ${started.output}`);

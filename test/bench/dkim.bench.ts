@@ -97,7 +97,7 @@ async function delivery(sink: SinkProcess, signing: Signing): Promise<number> {
       generateKey({ domain: 'lists.example.org', selector: 's1', type: signing, dir: join(home, 'dkim'), force: false });
       dkim = `\n[dkim.domains."lists.example.org"]\nselector = "s1"\nkeys = ["dkim/lists.example.org.s1.pem"]\n`;
     }
-    await writeFile(join(home, 'switchyard.toml'), `[logging]\ndestination = "files"\nlevel = "warn"\n\n[smtp]\nport = ${sink.port}\nmaxConnections = 5\n${dkim}`);
+    await writeFile(join(home, 'switchyard.toml'), `[logging]\ndestination = "files"\nlevel = "warn"\n\n[http]\nenabled = false\n\n[smtp]\nport = ${sink.port}\nmaxConnections = 5\n${dkim}`);
     const started = await switchyardCli(home, 'start');
     if (started.code !== 0) throw new Error(`master did not start: ${started.output}`);
     try {

@@ -78,7 +78,7 @@ async function floorRun(sink: SinkProcess, mode: string, posts: number, members:
 }
 
 function homeConfig(port: number): string {
-  return `[logging]\ndestination = "files"\nlevel = "warn"\n\n[smtp]\nport = ${port}\nmaxConnections = ${MAX_CONNECTIONS}\nmaxRecipients = ${MAX_RECIPIENTS}\n\n[runner.outgoing]\nconcurrency = ${CONCURRENCY}\n`;
+  return `[logging]\ndestination = "files"\nlevel = "warn"\n\n[http]\nenabled = false\n\n[smtp]\nport = ${port}\nmaxConnections = ${MAX_CONNECTIONS}\nmaxRecipients = ${MAX_RECIPIENTS}\n\n[runner.outgoing]\nconcurrency = ${CONCURRENCY}\n`;
 }
 
 async function withMaster<T>(sink: SinkProcess, body: (root: string, pid: number) => Promise<T>): Promise<T> {

@@ -62,6 +62,17 @@ describe('loading switchyard.toml', () => {
     expect((await loadConfig(file)).runners.find((r) => r.name === 'retry')!.concurrency).toBe(1);
   });
 
+  it('[http] enabled (the default) runs the http service; false leaves it out, as [runner.http] enabled = false does', async () => {
+    await writeFile(file, '');
+    const defaults = await loadConfig(file);
+    expect(defaults.config.http).toMatchObject({ enabled: true, listen: '127.0.0.1', port: 8025, trustProxy: false });
+    expect(defaults.runners.find((r) => r.name === 'http')).toMatchObject({ kind: 'service' });
+    await writeFile(file, '[http]\nenabled = false\n');
+    expect((await loadConfig(file)).runners.map((r) => r.name)).not.toContain('http');
+    await writeFile(file, '[runner.http]\nenabled = false\n');
+    expect((await loadConfig(file)).runners.map((r) => r.name)).not.toContain('http');
+  });
+
   it.each([
     ['instances that are not a power of two', '[runner.retry]\ninstances = 3\n', ['runner.retry.instances', 'power of two']],
     ['a negative maxRestarts', '[master]\nmaxRestarts = -1\n', ['master.maxRestarts', '>=1']],
@@ -71,6 +82,8 @@ describe('loading switchyard.toml', () => {
     ['a bad cron expression', '[cron]\nstats = "bogus"\n', ['cron.stats', 'not a valid cron expression']],
     ['an lmtp.mtaAddresses entry that is no address', '[lmtp]\nmtaAddresses = ["127.0.0.1", "mta.example.org"]\n', ['lmtp.mtaAddresses', 'not an IP address or CIDR block']],
     ['an lmtp.reservedClients that leaves no slot for other clients', '[lmtp]\nmaxClients = 5\nreservedClients = 5\n', ['lmtp.reservedClients', 'must be below maxClients (5)']],
+    ['an http.baseUrl that is not an http(s) URL', '[http]\nbaseUrl = "lists.example.org"\n', ['http.baseUrl', 'an absolute http(s) URL']],
+    ['an http.port out of range', '[http]\nport = 70000\n', ['http.port', '<=65535']],
     ['a runner with neither module nor built-in name', '[runner.digest]\ninstances = 2\n', ['runner.digest', 'no built-in runner', 'module =']],
   ])('%s is a ConfigError naming the file, the key and the problem', async (_what, toml, expected) => {
     const error = await loadError(toml);

@@ -48,7 +48,9 @@ export function testConfig(extra: string, master: Record<string, string | number
     .join('\n');
   // Every test's master would bind the LMTP runner to 127.0.0.1:8024 at once: off unless the test configures it.
   const lmtp = /^\[(runner\.lmtp|lmtp)\]/m.test(extra) ? '' : '[runner.lmtp]\nenabled = false\n\n';
-  return `[logging]\ndestination = "stdout"\nlevel = "debug"\n\n[master]\n${masterLines}\n\n${lmtp}${extra}\n`;
+  // Likewise the HTTP service on 127.0.0.1:8025: off unless the test configures `[http]` (with a port of its own).
+  const http = /^\[http\]/m.test(extra) ? '' : '[http]\nenabled = false\n\n';
+  return `[logging]\ndestination = "stdout"\nlevel = "debug"\n\n[master]\n${masterLines}\n\n${lmtp}${http}${extra}\n`;
 }
 
 export class MasterHandle {

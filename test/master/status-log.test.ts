@@ -42,7 +42,7 @@ describe('the log of a foreground master', () => {
     const smtpPort = await freePort();
     // The built-in runners as shipped, at the level operators run (info), with stats every second.
     const dir = await home(
-      `[logging]\ndestination = "stdout"\nlevel = "info"\n\n[master]\nstartTimeout = "120s"\n\n[lmtp]\nport = ${lmtpPort}\n\n[smtp]\nport = ${smtpPort}\n\n[cron]\nstats = "* * * * * *"\n`,
+      `[logging]\ndestination = "stdout"\nlevel = "info"\n\n[master]\nstartTimeout = "120s"\n\n[lmtp]\nport = ${lmtpPort}\n\n[smtp]\nport = ${smtpPort}\n\n[cron]\nstats = "* * * * * *"\n\n[http]\nenabled = false\n`,
     );
     const m = await master(dir);
     const atStart = m.lines.filter((line) => typeof line.level === 'number' && line.level >= INFO);
@@ -99,7 +99,7 @@ describe('status', () => {
 
   it('entries waiting in `command` with its runner turned off: a warning at start (log and `start`), "no runner for queue command" in status, exit 4', async () => {
     const smtpPort = await freePort();
-    const dir = await home(`[runner.lmtp]\nenabled = false\n\n[runner.command]\nenabled = false\n\n[smtp]\nport = ${smtpPort}\n\n[master]\nstartTimeout = "120s"\n`);
+    const dir = await home(`[runner.lmtp]\nenabled = false\n\n[http]\nenabled = false\n\n[runner.command]\nenabled = false\n\n[smtp]\nport = ${smtpPort}\n\n[master]\nstartTimeout = "120s"\n`);
     const command = new Switchboard({ root: join(dir, 'queues'), name: 'command' });
     await command.enqueue('Subject: subscribe\r\n\r\n', { listId: 'dev@lists.example.org', command: 'join' });
     await command.enqueue('Subject: help\r\n\r\n', { listId: 'dev@lists.example.org', command: 'request' });

@@ -56,7 +56,7 @@ describe('migrations', () => {
     const store = sqlite();
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
-    expect(tables()).toEqual(['approval_claims', 'auto_response_counts', 'bounce_domains', 'bounce_events', 'complaints', 'digest_issues', 'digest_posts', 'digest_state', 'held_decisions', 'held_messages', 'held_reply_tokens', 'job_leases', 'lists', 'members', 'pending_preference_changes', 'pending_requests', 'refusals_hourly', 'schema_migrations']);
+    expect(tables()).toEqual(['api_tokens', 'approval_claims', 'auto_response_counts', 'bounce_domains', 'bounce_events', 'complaints', 'digest_issues', 'digest_posts', 'digest_state', 'held_decisions', 'held_messages', 'held_reply_tokens', 'job_leases', 'lists', 'members', 'pending_preference_changes', 'pending_requests', 'refusals_hourly', 'schema_migrations']);
     expect(((await stat(file)).mode & 0o777).toString(8)).toBe('660');
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -111,7 +111,7 @@ describe('migrations', () => {
     await current.close();
     const db = new Database(file, { readonly: true });
     const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'members' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]).map((r) => r.name);
-    expect(indexes).toEqual(['members_address_key', 'members_bounce_scored', 'members_digest', 'members_disabled_by_bounces']);
+    expect(indexes).toEqual(['members_address_key', 'members_bounce_scored', 'members_digest', 'members_disabled_by_bounces', 'members_page']);
     expect(db.pragma('foreign_key_check')).toEqual([]);
     db.close();
   });
@@ -407,5 +407,42 @@ describe('member preferences in the store', () => {
     await store.createList({ address: 'dev@example.org' });
     await store.addMember('dev@example.org', { address: 'anne@example.org' });
     await expect(store.updateMember('dev@example.org', 'anne@example.org', 'member', { deliveryMode: 'weekly' as never })).rejects.toThrow(/CHECK constraint/);
+  });
+});
+
+describe('member pages and API tokens (the HTTP API)', () => {
+  it('memberPage walks (address, role) order from a cursor, across roles, and searches with LIKE wildcards taken literally', async () => {
+    const store = sqlite();
+    await store.createList({ address: 'dev@example.org', members: [{ address: 'b@example.org', role: 'owner' }] });
+    await store.addMembers('dev@example.org', [{ address: 'B@example.org' }, { address: 'a@example.org', displayName: 'Ann 100%' }, { address: 'c_d@example.org' }, { address: 'cxd@example.org' }]);
+    const first = await store.memberPage('dev@example.org', { limit: 2 });
+    expect(first.map((m) => `${m.address} ${m.role}`)).toEqual(['a@example.org member', 'B@example.org member']);
+    const second = await store.memberPage('dev@example.org', { limit: 10, after: { address: 'B@example.org', role: 'member' } });
+    expect(second.map((m) => `${m.address} ${m.role}`)).toEqual(['b@example.org owner', 'c_d@example.org member', 'cxd@example.org member']);
+    expect((await store.memberPage('dev@example.org', { limit: 10, search: 'c_d' })).map((m) => m.address)).toEqual(['c_d@example.org']);
+    expect((await store.memberPage('dev@example.org', { limit: 10, search: '100%' })).map((m) => m.address)).toEqual(['a@example.org']);
+    expect((await store.memberPage('dev@example.org', { limit: 10, role: 'owner' })).map((m) => m.address)).toEqual(['b@example.org']);
+    await store.close();
+  });
+
+  it('keeps API tokens by hash, records their use to the minute, and drops a list-scoped token with its list', async () => {
+    const store = sqlite();
+    await store.createList({ address: 'dev@example.org' });
+    const created = new Date('2026-01-01T00:00:00Z');
+    const admin = await store.addApiToken({ name: 'ops', hash: 'a'.repeat(64), role: 'admin', createdAt: created });
+    const owner = await store.addApiToken({ name: 'ann', hash: 'b'.repeat(64), role: 'owner', list: 'dev@example.org', createdAt: created });
+    expect(owner).toMatchObject({ role: 'owner', list: 'dev@example.org', lastUsedAt: null });
+    const used = new Date('2026-01-01T00:05:00Z');
+    expect(await store.useApiToken('a'.repeat(64), used)).toMatchObject({ id: admin.id, lastUsedAt: used });
+    // Within the minute: not written again.
+    expect((await store.useApiToken('a'.repeat(64), new Date('2026-01-01T00:05:30Z')))!.lastUsedAt).toEqual(used);
+    expect((await store.useApiToken('a'.repeat(64), new Date('2026-01-01T00:06:01Z')))!.lastUsedAt).toEqual(new Date('2026-01-01T00:06:01Z'));
+    expect(await store.useApiToken('c'.repeat(64), used)).toBeNull();
+    await expect(store.addApiToken({ name: 'x', hash: 'd'.repeat(64), role: 'moderator', createdAt: created })).rejects.toThrow(/CHECK constraint/);
+    await store.removeList('dev@example.org');
+    expect((await store.apiTokens()).map((t) => t.name)).toEqual(['ops']);
+    expect(await store.removeApiToken(admin.id)).toBe(true);
+    expect(await store.removeApiToken(admin.id)).toBe(false);
+    await store.close();
   });
 });

@@ -1,0 +1,38 @@
+/**
+ * The `[http]` section: the HTTP service (runners/http.ts) that serves the
+ * REST API, the OpenAPI document and the metrics. Imported by
+ * src/config/schema.ts as one field.
+ */
+import { z } from 'zod';
+import { durationKnob, integerKnob } from '../config/knob-types.js';
+
+const httpsUrl = z
+  .string()
+  .refine((value) => {
+    try {
+      const url = new URL(value);
+      return (url.protocol === 'https:' || url.protocol === 'http:') && url.search === '' && url.hash === '';
+    } catch {
+      return false;
+    }
+  }, { message: 'an absolute http(s) URL without query or fragment, such as "https://lists.example.org"' });
+
+export const httpSchema = z
+  .object({
+    enabled: z.boolean().default(true).describe('start the HTTP service (REST API, OpenAPI document, metrics) with the master'),
+    listen: z.string().min(1).default('127.0.0.1').describe('address the HTTP service listens on; keep it on loopback and put nginx or Caddy in front for TLS'),
+    port: integerKnob(8025, 1, 65535, 'its port'),
+    baseUrl: httpsUrl.optional().describe('the public URL the service is reached at through the proxy (links in mail); default http://listen:port'),
+    trustProxy: z
+      .union([z.boolean(), z.string().min(1)])
+      .default(false)
+      .describe('trust X-Forwarded-For from the proxy in front: true, or its address or CIDR block (fastify trustProxy); the client address then comes from that header'),
+    bodyLimit: integerKnob(1_048_576, 1024, 104_857_600, 'largest request body accepted, in bytes; larger ones get 413'),
+    requestTimeout: durationKnob('30s', 'a request not received whole within this long is answered 408 and its connection closed (slow clients hold no connection for ever)'),
+    rateLimit: integerKnob(60, 1, 1_000_000, 'requests per minute one client address may make to the public routes (health, version, the OpenAPI document); more get 429'),
+  })
+  .strict()
+  .prefault({})
+  .describe('the HTTP service (runners/http.ts): REST API under /api/v1, /api/openapi.json, /metrics');
+
+export type HttpConfig = z.output<typeof httpSchema>;

@@ -1,0 +1,14 @@
+/** What the API's routes are given: the application context and the few things of the service around it. */
+import type { Spool } from '../../../queues/index.js';
+import type { AppContext } from '../../app/context.js';
+import type { StatusReport } from '../../master/protocol.js';
+
+export interface ApiDeps {
+  app: AppContext;
+  /** switchyard's version (package.json). */
+  version: string;
+  /** The master's `status` report (over master.sock). */
+  masterStatus: () => Promise<StatusReport>;
+  /** The home's spool, read-only (queue shape for the metrics). */
+  spool: Spool;
+}

@@ -85,7 +85,8 @@ export class BounceMessage {
     this.deliveryStatus = ownStatus.length > 0 ? ownStatus : nestedDeliveryStatus;
     this.feedbackReport = parsed.attachments.find((part) => part.contentType.toLowerCase() === 'message/feedback-report')?.content.toString('utf8');
     this.messageId = parsed.messageId;
-    const inlineAt = inlineOriginalStart(this.text);
+    this.loweredText = this.text.toLowerCase();
+    const inlineAt = inlineOriginalStart(this.text, this.loweredText);
     this.reportText = inlineAt < 0 ? this.text : this.text.slice(0, inlineAt);
     const attached = parsed.attachments.find((part) => /^(?:message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)$/i.test(part.contentType));
     const returned = attached ? headOf(attached.content) : inlineAt < 0 ? '' : this.text.slice(inlineAt);
@@ -114,6 +115,8 @@ export class BounceMessage {
     return this.headers.has(name.toLowerCase());
   }
 
+  /** text in lower case (the constructor needs it anyway): what literal gates (literal-gate.ts) search. */
+  private readonly loweredText: string;
   private splitLines: readonly string[] | undefined;
   private splitReportLines: readonly string[] | undefined;
   private loweredReportText: string | undefined;
@@ -130,9 +133,14 @@ export class BounceMessage {
     return this.splitReportLines;
   }
 
+  /** text in lower case: for literal gates and case-insensitive searches. */
+  lowerText(): string {
+    return this.loweredText;
+  }
+
   /** reportText in lower case, once: for case-insensitive searches of addresses in it. */
   lowerReportText(): string {
-    this.loweredReportText ??= this.reportText.toLowerCase();
+    this.loweredReportText ??= this.reportText === this.text ? this.loweredText : this.reportText.toLowerCase();
     return this.loweredReportText;
   }
 }
@@ -141,10 +149,9 @@ export class BounceMessage {
 const MARKER_WORDS = ['copy of', 'below this line', 'original message', 'returned message', 'message header follows', 'unsent message below'];
 
 /** Where a returned original starts inside the text: after a "copy of the message follows" line, or at its first Received/Return-Path field; -1 when none. */
-function inlineOriginalStart(text: string): number {
+function inlineOriginalStart(text: string, lower: string): number {
   const marker = /^[ \t]*(?:-{2,}[ \t]*|={2,}[ \t]*)?(?:(?:a )?copy of (?:the|your) (?:original )?message|below this line is a copy|this is a copy of the message|the header of the original message|(?:the )?original message (?:follows|headers?)|returned message|original message|message header follows|header of the original message|unsent message below|-+\s*original message|\(?original message follows)/im;
   const field = /^(?:Return-Path|Received|X-Originating-IP|DKIM-Signature):[ \t]?\S/m;
-  const lower = text.toLowerCase();
   const markerAt = MARKER_WORDS.some((word) => lower.includes(word)) ? text.search(marker) : -1;
   const fieldAt = text.search(field);
   if (markerAt < 0) return fieldAt;
@@ -226,15 +233,17 @@ function rawDeliveryStatus(bytes: Buffer): string[] {
  * without decoding them: a report-type=delivery-status parameter alone is not that type.
  */
 function namesDeliveryStatusType(bytes: Buffer): boolean {
-  for (let at = bytes.indexOf('elivery-status'); at >= 0; at = bytes.indexOf('elivery-status', at + 1)) {
-    // "message/delivery-status", any case: the byte before the d is '/'.
-    if (at >= 2 && bytes[at - 2] === 0x2f) return true;
-  }
-  for (let at = bytes.indexOf('ELIVERY-STATUS'); at >= 0; at = bytes.indexOf('ELIVERY-STATUS', at + 1)) {
-    if (at >= 2 && bytes[at - 2] === 0x2f) return true;
+  for (const word of DELIVERY_STATUS_WORDS) {
+    for (let at = bytes.indexOf(word); at >= 0; at = bytes.indexOf(word, at + 1)) {
+      // "message/delivery-status", any case: the byte before the d is '/'.
+      if (at >= 2 && bytes[at - 2] === 0x2f) return true;
+    }
   }
   return false;
 }
+
+/** The words namesDeliveryStatusType() looks for, as bytes once (a string argument is encoded again on every search). */
+const DELIVERY_STATUS_WORDS = [Buffer.from('elivery-status', 'latin1'), Buffer.from('ELIVERY-STATUS', 'latin1')];
 
 export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage> {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MAX_PARSE_BYTES));

@@ -27,20 +27,26 @@
  */
 import type { BounceMessage } from '../bounce-message.js';
 import { addressesInBlocks, failures, lineAddress, type Detector } from '../detector.js';
+import { LiteralGate } from '../literal-gate.js';
 
 const REASONS = /^-{3,}\s*Failure Reasons\s*-{3,}/i;
 const RETURNED = /^-{3,}\s*Returned Message\s*-{3,}/i;
 const NOT_DELIVERED = /^\s*was not delivered to:\s*$/i;
 const NOT_YET = /^\s*has not (?:yet )?been delivered to:\s*$/i;
 const BECAUSE = /^\s*because:\s*$/i;
+// The same lines searched in the whole text, behind their literals (`^\s*` leaves a search nothing to skip by).
+const CLASSIC = new LiteralGate(/^-{3,}\s*Failure Reasons\s*-{3,}/im);
+const LATER = new LiteralGate(/^\s*was not delivered to:\s*$/im);
+const LATER_DELAYED = new LiteralGate(/^\s*has not (?:yet )?been delivered to:\s*$/im);
 
 const domino: Detector = {
   name: 'domino',
   order: 160,
   detect(message: BounceMessage) {
     const text = message.text;
-    const classic = /^-{3,}\s*Failure Reasons\s*-{3,}/im.test(text);
-    const later = /^\s*was not delivered to:\s*$/im.test(text) || /^\s*has not (?:yet )?been delivered to:\s*$/im.test(text);
+    const lower = message.lowerText();
+    const classic = CLASSIC.test(text, lower);
+    const later = LATER.test(text, lower) || LATER_DELAYED.test(text, lower);
     if (!classic && !later && !/^DELIVERY (?:FAILURE|DELAYED)\b/i.test(message.subject)) return undefined;
     const lines = message.lines();
     const permanent = [

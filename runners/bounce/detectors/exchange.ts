@@ -24,6 +24,7 @@
 import type { BounceMessage } from '../bounce-message.js';
 import { addressesIn } from '../addresses.js';
 import { addressesInBlocks, failures, lineAddress, type Detector } from '../detector.js';
+import { LiteralGate } from '../literal-gate.js';
 
 const OLD_FAILED = /did not reach the following recipient\(s\):|^\s*The following recipient\(s\) (?:cannot|could not) be reached:/i;
 const OLD_END = /^\s*(?:MSEXCH:|_{5,}|-{5,}|Original Message|From:|Subject:|Sent:)/i;
@@ -34,7 +35,7 @@ const DELAYED_2007 = /^\s*Delivery is delayed to these recipients or (?:groups|d
 const END_2007 = /^\s*(?:Diagnostic information for administrators:|Original message headers:|_{5,})/i;
 // mailparser renders a link as `text [href]`.
 const OUTLOOK = /Your message to <?(\S+@[^\s[\]<>]+?)>?(?:\s*\[[^\]]*\])?\s+couldn't be delivered\./i;
-const SIGNS = /did not reach the following recipient|The following recipient\(s\) (?:cannot|could not) be reached|Delivery to the following recipients? (?:failed|was aborted|has been delayed|was delayed)|Delivery (?:has failed|is delayed) to these recipients|couldn't be delivered\./i;
+const SIGNS = new LiteralGate(/did not reach the following recipient|The following recipient\(s\) (?:cannot|could not) be reached|Delivery to the following recipients? (?:failed|was aborted|has been delayed|was delayed)|Delivery (?:has failed|is delayed) to these recipients|couldn't be delivered\./i);
 
 /** `anne@example.org on 3/3/2025 ...` or `SMTP=anne@example.org; on ...`. */
 function oldStyle(line: string): string[] {
@@ -48,7 +49,7 @@ const exchange: Detector = {
   name: 'exchange',
   order: 150,
   detect(message: BounceMessage) {
-    if (!SIGNS.test(message.text)) return undefined;
+    if (!SIGNS.test(message.text, message.lowerText())) return undefined;
     const lines = message.lines();
     const permanent = [
       ...addressesInBlocks(lines, { start: OLD_FAILED, end: OLD_END, pick: oldStyle }),

@@ -18,6 +18,7 @@
  */
 import type { BounceMessage } from '../bounce-message.js';
 import { failures, withDiagnostics, type Detector } from '../detector.js';
+import { LiteralGate } from '../literal-gate.js';
 import { parseDeliveryStatus, recipientAddress, recipientFailure } from '../dsn.js';
 
 const DSN_FIELD = /^(?:Reporting-MTA|Received-From-MTA|Arrival-Date|Final-Recipient|Original-Recipient|Action|Status|Diagnostic-Code|Remote-MTA|Last-Attempt-Date|Will-Retry-Until)\s*:/i;
@@ -43,11 +44,13 @@ export function inlineFields(text: string): string {
   return kept.join('\n');
 }
 
+const FINAL_RECIPIENT = new LiteralGate(/^Final-Recipient\s*:/im);
+
 const inlineDsn: Detector = {
   name: 'inline-dsn',
   order: 15,
   detect(message: BounceMessage) {
-    if (message.deliveryStatus.length > 0 || !/^Final-Recipient\s*:/im.test(message.reportText)) return undefined;
+    if (message.deliveryStatus.length > 0 || !FINAL_RECIPIENT.test(message.reportText, message.lowerReportText())) return undefined;
     const permanent: string[] = [];
     const temporary: string[] = [];
     const diagnostics = new Map<string, string>();

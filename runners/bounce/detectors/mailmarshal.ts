@@ -21,18 +21,19 @@
 import { addressesIn } from '../addresses.js';
 import type { BounceMessage } from '../bounce-message.js';
 import { failures, withDiagnostics, type Detector } from '../detector.js';
+import { LiteralGate } from '../literal-gate.js';
 
 const REASON_START = /^\s*Could not be delivered because of\s*$/i;
 const RECIPIENTS_START = /^\s*The following recipients were affected:\s*$/i;
 const END = /^\s*(?:Additional Information|={3,}|-{3,})/i;
 /** Whether the report has the recipients heading at all (a cheap look before splitting lines). */
-const SIGN = /^\s*The following recipients were affected:\s*$/im;
+const SIGN = new LiteralGate(/^\s*The following recipients were affected:\s*$/im);
 
 const mailMarshal: Detector = {
   name: 'mailmarshal',
   order: 199,
   detect(message: BounceMessage) {
-    if (!message.subject.startsWith('Undeliverable Mail: "') && !SIGN.test(message.reportText)) return undefined;
+    if (!message.subject.startsWith('Undeliverable Mail: "') && !SIGN.test(message.reportText, message.lowerReportText())) return undefined;
     const reason: string[] = [];
     const addresses: string[] = [];
     let section: 'none' | 'reason' | 'recipients' = 'none';

@@ -11,6 +11,7 @@
  */
 import { addressesIn } from '../addresses.js';
 import { addressesInBlocks, lineAddress } from '../detector.js';
+import { LiteralGate } from '../literal-gate.js';
 
 export interface Pattern {
   /** Who sends this phrasing, for readers. */
@@ -28,26 +29,31 @@ function picker(address: RegExp | undefined): (line: string) => string[] {
   };
 }
 
-/** Each pattern's start as one multiline search of the whole text: one scan instead of a test per line. */
-const gates = new WeakMap<Pattern, RegExp>();
+/**
+ * Each pattern's start as one multiline search of the whole text (one scan instead of a test per line),
+ * behind its literal gate: most starts begin with `^\s*`, which no search can skip ahead for, and the
+ * localized ones are long alternations, while their literals are absent from most texts.
+ */
+const gates = new WeakMap<Pattern, LiteralGate>();
 
-function gate(pattern: Pattern): RegExp {
+function gate(pattern: Pattern): LiteralGate {
   let found = gates.get(pattern);
   if (found === undefined) {
-    found = new RegExp(pattern.start.source, pattern.start.flags.replace(/[gm]/g, '') + 'm');
+    found = new LiteralGate(new RegExp(pattern.start.source, pattern.start.flags.replace(/[gmy]/g, '') + 'm'));
     gates.set(pattern, found);
   }
   return found;
 }
 
 /**
- * Addresses the first matching pattern finds in `lines` (the lines of `text`), or [] when none finds any.
+ * Addresses the first matching pattern finds in `lines` (the lines of `text`; `lower` is text in lower
+ * case), or [] when none finds any.
  * A pattern whose start appears nowhere in the text is passed over after one search of it: most
  * messages that get here match none, and a line-by-line test of every pattern would cost the most.
  */
-export function matchPatterns(patterns: readonly Pattern[], text: string, lines: readonly string[]): string[] {
+export function matchPatterns(patterns: readonly Pattern[], text: string, lower: string, lines: readonly string[]): string[] {
   for (const pattern of patterns) {
-    if (!gate(pattern).test(text)) continue;
+    if (!gate(pattern).test(text, lower)) continue;
     const found = addressesInBlocks(lines, {
       start: pattern.start,
       ...(pattern.end === undefined ? { stopAtBlankAfterAddress: true } : { end: pattern.end }),

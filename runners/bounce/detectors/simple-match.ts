@@ -70,7 +70,7 @@ const simpleMatch: Detector = {
   name: 'simple-match',
   order: 900,
   detect(message: BounceMessage) {
-    return failures(matchPatterns(FAILURE_PATTERNS, message.text, message.lines()));
+    return failures(matchPatterns(FAILURE_PATTERNS, message.text, message.lowerText(), message.lines()));
   },
 };
 export default simpleMatch;

@@ -38,7 +38,7 @@ const simpleWarning: Detector = {
   name: 'simple-warning',
   order: 910,
   detect(message: BounceMessage) {
-    return failures([], matchPatterns(WARNING_PATTERNS, message.text, message.lines()));
+    return failures([], matchPatterns(WARNING_PATTERNS, message.text, message.lowerText(), message.lines()));
   },
 };
 export default simpleWarning;

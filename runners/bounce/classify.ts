@@ -27,6 +27,12 @@ import { isSuccessReport } from './detectors/dsn.js';
 import { complaintOf, type Complaint } from './complaint.js';
 import { notBounceReason, type NotBounce } from './not-bounce.js';
 import { recipientFacts, type BouncedRecipient } from './recipient-facts.js';
+import { SignatureScan } from './signature-scan.js';
+
+/** The MTA-specific detectors (those before GENERIC_ORDER), behind one signature scan per message. */
+const SPECIFIC = DETECTORS.filter((detector) => detector.order < GENERIC_ORDER);
+const SPECIFIC_SCAN = new SignatureScan(SPECIFIC);
+const GENERIC = DETECTORS.filter((detector) => detector.order >= GENERIC_ORDER);
 
 export type { BouncedRecipient } from './recipient-facts.js';
 
@@ -68,15 +74,16 @@ function classifyContent(message: BounceMessage, envelopeRecipient: string | und
   if (complaint !== undefined) return { notBounce: 'complaint', complaint };
   const ses = sesNonBounce(message);
   if (ses !== undefined) return { notBounce: ses };
-  for (const detector of DETECTORS) {
-    if (detector.order >= GENERIC_ORDER) break;
+  const possible = SPECIFIC_SCAN.possible(message);
+  for (let index = 0; index < SPECIFIC.length; index++) {
+    if (!possible[index]) continue;
+    const detector = SPECIFIC[index] as (typeof SPECIFIC)[number];
     const found = detector.detect(message);
     if (found) return described(message, found, detector.name);
   }
   const notBounce = notBounceReason(message);
   if (notBounce) return { notBounce };
-  for (const detector of DETECTORS) {
-    if (detector.order < GENERIC_ORDER) continue;
+  for (const detector of GENERIC) {
     const found = detector.detect(message);
     if (found) return described(message, found, detector.name);
   }

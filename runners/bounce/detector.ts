@@ -11,6 +11,7 @@
  */
 import type { BounceMessage } from './bounce-message.js';
 import { addressesIn, uniqueAddresses } from './addresses.js';
+import { requiredLiterals } from './literal-gate.js';
 
 /** Detectors from this order on are the generic phrase matchers, run only after the auto-reply check. */
 export const GENERIC_ORDER = 900;
@@ -32,12 +33,33 @@ export function withDiagnostics(found: Failures | undefined, diagnostics: Readon
   return { ...found, diagnostics: Object.fromEntries([...diagnostics].map(([address, text]) => [address.toLowerCase(), text])) };
 }
 
+/**
+ * What a detector cannot answer without (signature-scan.ts): one of `words` (lower case) in the message's
+ * text, or `test` true of the message (its header fields). A message with neither is not given to the
+ * detector. Each must be implied by the detector's own first checks: it only saves running them.
+ */
+export interface Signature {
+  readonly words?: readonly string[];
+  test?(message: BounceMessage): boolean;
+}
+
 export interface Detector {
   /** Short name, printed by `bounce-scan` and logged: `exim`, `qmail`, ... */
   readonly name: string;
   /** Lower runs first: MTA-specific formats (100-199) before generic phrasings (200+). */
   readonly order: number;
+  /** Without one, the detector is given every message. */
+  readonly signature?: Signature;
   detect(message: BounceMessage): Failures | undefined;
+}
+
+/** The words of a detector's signature from the expressions its first check searches the text with (literal-gate.ts). */
+export function wordsOf(...patterns: RegExp[]): string[] {
+  return patterns.flatMap((pattern) => {
+    const literals = requiredLiterals(pattern);
+    if (literals === undefined) throw new TypeError(`no literal words in /${pattern.source}/${pattern.flags}: give the detector a signature test instead`);
+    return literals;
+  });
 }
 
 /** `permanent`/`temporary` deduplicated; undefined when both are empty. */

@@ -21,7 +21,8 @@ export interface Diagnosis {
   reply?: string;
 }
 
-const PHRASES: ReadonlyArray<readonly [BounceReason, RegExp]> = [
+/** The phrase table, in order (exported for tests). */
+export const PHRASES: ReadonlyArray<readonly [BounceReason, RegExp]> = [
   ['securityerror', /\bvirus|malware|infected|\b(?:spf|dkim|dmarc)\b.{0,40}(?:fail|check|reject|policy|alignment|authenticat)|(?:fail|reject)\w*.{0,30}\b(?:spf|dkim|dmarc)\b|authentication (?:is )?required|sender authentication|not authenticated|must (?:issue a )?starttls|tls (?:is )?required|encryption (?:is )?required|unauthenticated (?:email|mail)/i],
   ['mailboxfull', /mail ?(?:box|folder|drop)\S* (?:is |was )?(?:full|over ?quota)|number of messages in (?:the )?recipient'?s? mailbox exceeded|over (?:the )?(?:disk )?quota|quota (?:exceeded|exceed|full)|exceeded (?:the )?(?:storage|(?:disk|mailbox) ?quota|.{0,20}quota)|exceeds? (?:the )?(?:local |mailbox |storage )?(?:limit|quota)|insufficient (?:disk )?space|mailbox size limit|user(?:'s)? (?:mail)?(?:box|folder) is full|too many messages in (?:the |this )?mailbox|recipient'?s? mailbox (?:is )?full|full mailbox|メールボックスが一杯|容量/i],
   ['mesgtoobig', /message (?:is )?too (?:big|large)|(?:message|mail) size (?:exceeds|too|limit)|size (?:exceeds|limit exceeded)|exceeds (?:the )?(?:maximum|max)(?: message)? size|message length exceeds|too large for|larger than the (?:maximum|allowed)/i],

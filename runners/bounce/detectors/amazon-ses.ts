@@ -95,6 +95,8 @@ export function sesNonBounce(message: BounceMessage): 'success-report' | 'compla
 const amazonSes: Detector = {
   name: 'amazon-ses',
   order: 20,
+  // sesNotification() looks no further without it.
+  signature: { words: ['{"'] },
   detect(message: BounceMessage) {
     const notification = sesNotification(message);
     if (notification === undefined || kind(notification) !== 'bounce' || !Array.isArray(notification.bounce?.bouncedRecipients)) return undefined;

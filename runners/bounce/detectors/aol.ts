@@ -11,13 +11,14 @@
  */
 import { cleanAddress } from '../addresses.js';
 import type { BounceMessage } from '../bounce-message.js';
-import { failures, type Detector } from '../detector.js';
+import { failures, wordsOf, type Detector } from '../detector.js';
 
 const START = /mail to the following recipients could not be delivered/i;
 
 const aol: Detector = {
   name: 'aol',
   order: 180,
+  signature: { words: wordsOf(START) },
   detect(message: BounceMessage) {
     if (!/^mailer-daemon@(?:[a-z0-9-]+\.)*(?:aol\.com|aol\.net|aim\.com)$/.test(message.from) || !START.test(message.text)) return undefined;
     const found: string[] = [];

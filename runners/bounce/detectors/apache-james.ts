@@ -33,6 +33,7 @@ function isJames(message: BounceMessage): boolean {
 const apacheJames: Detector = {
   name: 'apache-james',
   order: 115,
+  signature: { test: isJames },
   detect(message: BounceMessage) {
     if (!isJames(message)) return undefined;
     const lines = message.reportLines();

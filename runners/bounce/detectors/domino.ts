@@ -26,7 +26,7 @@
  * "DELIVERY DELAYED" reports ("has not yet been delivered to:") are temporary.
  */
 import type { BounceMessage } from '../bounce-message.js';
-import { addressesInBlocks, failures, lineAddress, type Detector } from '../detector.js';
+import { addressesInBlocks, failures, lineAddress, wordsOf, type Detector } from '../detector.js';
 import { LiteralGate } from '../literal-gate.js';
 
 const REASONS = /^-{3,}\s*Failure Reasons\s*-{3,}/i;
@@ -34,6 +34,7 @@ const RETURNED = /^-{3,}\s*Returned Message\s*-{3,}/i;
 const NOT_DELIVERED = /^\s*was not delivered to:\s*$/i;
 const NOT_YET = /^\s*has not (?:yet )?been delivered to:\s*$/i;
 const BECAUSE = /^\s*because:\s*$/i;
+const DELIVERY_SUBJECT = /^DELIVERY (?:FAILURE|DELAYED)\b/i;
 // The same lines searched in the whole text, behind their literals (`^\s*` leaves a search nothing to skip by).
 const CLASSIC = new LiteralGate(/^-{3,}\s*Failure Reasons\s*-{3,}/im);
 const LATER = new LiteralGate(/^\s*was not delivered to:\s*$/im);
@@ -42,12 +43,13 @@ const LATER_DELAYED = new LiteralGate(/^\s*has not (?:yet )?been delivered to:\s
 const domino: Detector = {
   name: 'domino',
   order: 160,
+  signature: { words: wordsOf(CLASSIC.pattern, LATER.pattern, LATER_DELAYED.pattern), test: (message) => DELIVERY_SUBJECT.test(message.subject) },
   detect(message: BounceMessage) {
     const text = message.text;
     const lower = message.lowerText();
     const classic = CLASSIC.test(text, lower);
     const later = LATER.test(text, lower) || LATER_DELAYED.test(text, lower);
-    if (!classic && !later && !/^DELIVERY (?:FAILURE|DELAYED)\b/i.test(message.subject)) return undefined;
+    if (!classic && !later && !DELIVERY_SUBJECT.test(message.subject)) return undefined;
     const lines = message.lines();
     const permanent = [
       ...addressesInBlocks(lines, { start: REASONS, end: RETURNED, pick: lineAddress }),

@@ -23,7 +23,7 @@
  */
 import type { BounceMessage } from '../bounce-message.js';
 import { addressesIn } from '../addresses.js';
-import { addressesInBlocks, failures, lineAddress, type Detector } from '../detector.js';
+import { addressesInBlocks, failures, lineAddress, wordsOf, type Detector } from '../detector.js';
 import { LiteralGate } from '../literal-gate.js';
 
 const OLD_FAILED = /did not reach the following recipient\(s\):|^\s*The following recipient\(s\) (?:cannot|could not) be reached:/i;
@@ -48,6 +48,7 @@ function oldStyle(line: string): string[] {
 const exchange: Detector = {
   name: 'exchange',
   order: 150,
+  signature: { words: wordsOf(SIGNS.pattern) },
   detect(message: BounceMessage) {
     if (!SIGNS.test(message.text, message.lowerText())) return undefined;
     const lines = message.lines();

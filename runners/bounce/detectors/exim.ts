@@ -23,7 +23,7 @@
  */
 import { addressesIn } from '../addresses.js';
 import type { BounceMessage } from '../bounce-message.js';
-import { addressesInBlocks, failures, type Detector } from '../detector.js';
+import { addressesInBlocks, failures, wordsOf, type Detector } from '../detector.js';
 
 const INTRO = /This message was created automatically by mail delivery software/i;
 const DELAYED = /^The address(?:es)? to which the message has not yet been delivered (?:is|are):\s*$/i;
@@ -37,6 +37,7 @@ function exactlyTwoSpaces(line: string): string[] {
 const exim: Detector = {
   name: 'exim',
   order: 110,
+  signature: { words: wordsOf(INTRO), test: (message) => message.has('X-Failed-Recipients') },
   detect(message: BounceMessage) {
     const header = message.header('X-Failed-Recipients');
     const intro = INTRO.test(message.text);

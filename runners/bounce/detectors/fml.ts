@@ -20,6 +20,7 @@ const END = /^Original mail as follows:/i;
 const fml: Detector = {
   name: 'fml',
   order: 195,
+  signature: { test: (message) => message.has('X-MLServer') },
   detect(message: BounceMessage) {
     if (!message.has('X-MLServer') || !message.from.includes('-admin@') || !message.messageId?.includes('.FML')) return undefined;
     const addresses: string[] = [];

@@ -14,7 +14,7 @@
  */
 import { addressesIn } from '../addresses.js';
 import type { BounceMessage } from '../bounce-message.js';
-import { addressesInBlocks, failures, type Detector } from '../detector.js';
+import { addressesInBlocks, failures, wordsOf, type Detector } from '../detector.js';
 
 const SIGN = /This is the MAILER-DAEMON, please DO NOT REPLY to this e-mail/i;
 const START = /the following list of recipients:\s*$/i;
@@ -28,6 +28,7 @@ function listed(line: string): string[] {
 const gmx: Detector = {
   name: 'gmx',
   order: 190,
+  signature: { words: wordsOf(SIGN) },
   detect(message: BounceMessage) {
     if (!SIGN.test(message.text)) return undefined;
     return failures(addressesInBlocks(message.lines(), { start: START, end: END, pick: listed }));

@@ -14,7 +14,7 @@
  */
 import { addressesIn } from '../addresses.js';
 import type { BounceMessage } from '../bounce-message.js';
-import { failures, withDiagnostics, type Detector } from '../detector.js';
+import { failures, withDiagnostics, wordsOf, type Detector } from '../detector.js';
 
 const START = /^\s*The message that you sent was undeliverable to the following:\s*$/i;
 const END = /^\s*(?:Possibly truncated original message follows|Original message follows|-{3,})/i;
@@ -24,6 +24,7 @@ const USER = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const groupwise: Detector = {
   name: 'groupwise',
   order: 197,
+  signature: { words: wordsOf(SIGN) },
   detect(message: BounceMessage) {
     // A cheap look before splitting lines: most messages are not GroupWise's.
     if (!SIGN.test(message.reportText)) return undefined;

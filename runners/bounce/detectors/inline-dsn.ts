@@ -17,7 +17,7 @@
  * message has no delivery-status part of its own.
  */
 import type { BounceMessage } from '../bounce-message.js';
-import { failures, withDiagnostics, type Detector } from '../detector.js';
+import { failures, withDiagnostics, wordsOf, type Detector } from '../detector.js';
 import { LiteralGate } from '../literal-gate.js';
 import { parseDeliveryStatus, recipientAddress, recipientFailure } from '../dsn.js';
 
@@ -49,6 +49,7 @@ const FINAL_RECIPIENT = new LiteralGate(/^Final-Recipient\s*:/im);
 const inlineDsn: Detector = {
   name: 'inline-dsn',
   order: 15,
+  signature: { words: wordsOf(FINAL_RECIPIENT.pattern) },
   detect(message: BounceMessage) {
     if (message.deliveryStatus.length > 0 || !FINAL_RECIPIENT.test(message.reportText, message.lowerReportText())) return undefined;
     const permanent: string[] = [];

@@ -20,7 +20,7 @@
  */
 import { addressesIn } from '../addresses.js';
 import type { BounceMessage } from '../bounce-message.js';
-import { failures, withDiagnostics, type Detector } from '../detector.js';
+import { failures, withDiagnostics, wordsOf, type Detector } from '../detector.js';
 import { LiteralGate } from '../literal-gate.js';
 
 const REASON_START = /^\s*Could not be delivered because of\s*$/i;
@@ -29,11 +29,16 @@ const END = /^\s*(?:Additional Information|={3,}|-{3,})/i;
 /** Whether the report has the recipients heading at all (a cheap look before splitting lines). */
 const SIGN = new LiteralGate(/^\s*The following recipients were affected:\s*$/im);
 
+function hasSubject(message: BounceMessage): boolean {
+  return message.subject.startsWith('Undeliverable Mail: "');
+}
+
 const mailMarshal: Detector = {
   name: 'mailmarshal',
   order: 199,
+  signature: { words: wordsOf(SIGN.pattern), test: hasSubject },
   detect(message: BounceMessage) {
-    if (!message.subject.startsWith('Undeliverable Mail: "') && !SIGN.test(message.reportText, message.lowerReportText())) return undefined;
+    if (!hasSubject(message) && !SIGN.test(message.reportText, message.lowerReportText())) return undefined;
     const reason: string[] = [];
     const addresses: string[] = [];
     let section: 'none' | 'reason' | 'recipients' = 'none';

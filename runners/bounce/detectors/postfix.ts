@@ -18,7 +18,7 @@
  * RESEND YOUR MESSAGE. #") lists recipients still being tried: temporary.
  */
 import type { BounceMessage } from '../bounce-message.js';
-import { addressesInBlocks, failures, leadingBracketAddress, type Detector } from '../detector.js';
+import { addressesInBlocks, failures, leadingBracketAddress, wordsOf, type Detector } from '../detector.js';
 
 const INTRO = /This is the (?:Postfix program|mail system) at host /i;
 const SIGNATURE = /^\s*The (?:Postfix program|mail system)\s*$/i;
@@ -28,6 +28,7 @@ const END = /^(?:Reporting-MTA:|-{2,}|Content-Description:)/i;
 const postfix: Detector = {
   name: 'postfix',
   order: 130,
+  signature: { words: wordsOf(INTRO) },
   detect(message: BounceMessage) {
     if (!INTRO.test(message.text)) return undefined;
     const addresses = addressesInBlocks(message.lines(), { start: SIGNATURE, end: END, pick: leadingBracketAddress });

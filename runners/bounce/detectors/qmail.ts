@@ -17,7 +17,7 @@
  * too long.") failed for good, so every address is permanent.
  */
 import type { BounceMessage } from '../bounce-message.js';
-import { addressesInBlocks, failures, leadingBracketAddress, type Detector } from '../detector.js';
+import { addressesInBlocks, failures, leadingBracketAddress, wordsOf, type Detector } from '../detector.js';
 
 const START = /This is the qmail-send program at|I'm afraid I wasn't able to deliver your message to the following addresses/i;
 const END = /^--- (?:Below this line is a copy of the message|Enclosed (?:is a copy of the message|are the original headers))/i;
@@ -25,6 +25,7 @@ const END = /^--- (?:Below this line is a copy of the message|Enclosed (?:is a c
 const qmail: Detector = {
   name: 'qmail',
   order: 120,
+  signature: { words: wordsOf(START) },
   detect(message: BounceMessage) {
     if (!START.test(message.text)) return undefined;
     return failures(addressesInBlocks(message.lines(), { start: START, end: END, pick: leadingBracketAddress }));

@@ -20,12 +20,14 @@
  */
 import { addressesIn } from '../addresses.js';
 import type { BounceMessage } from '../bounce-message.js';
-import { addressesInBlocks, failures, type Detector } from '../detector.js';
+import { addressesInBlocks, failures, wordsOf, type Detector } from '../detector.js';
 
 const PERMANENT_BLOCK = /-{3,}\s*The following addresses had permanent fatal errors\s*-{3,}/i;
 const TRANSIENT_BLOCK = /-{3,}\s*The following addresses had transient non-fatal errors\s*-{3,}/i;
 const TRANSCRIPT = /-{3,}\s*Transcript of session follows\s*-{3,}/i;
 const BLOCK_END = /^\s*-{3,}/;
+/** The words every Sendmail text bounce has (a cheap look: the block expressions are unanchored and slow over long texts). */
+const SIGN = /addresses had|Transcript of session/i;
 /** `550 5.1.1 <anne@example.org>... User unknown` (the MTA's own summary line, not `<<<` replies). */
 const SUMMARY = /^([45])\d\d[ -](?:[245]\.\d{1,3}\.\d{1,3}\s+)?<?([^\s<>]+@[^\s<>]+?)>?\.\.\.\s/;
 const DEFERRED = /^<?([^\s<>]+@[^\s<>]+?)>?\.\.\.\s+Deferred\b/i;
@@ -40,10 +42,10 @@ function blockAddress(line: string): string[] {
 const sendmail: Detector = {
   name: 'sendmail',
   order: 140,
+  signature: { words: wordsOf(SIGN) },
   detect(message: BounceMessage) {
     const text = message.text;
-    // A cheap look first: the block regexes are unanchored and slow over long texts.
-    if (!/addresses had|Transcript of session/i.test(text)) return undefined;
+    if (!SIGN.test(text)) return undefined;
     if (!PERMANENT_BLOCK.test(text) && !TRANSIENT_BLOCK.test(text) && !TRANSCRIPT.test(text)) return undefined;
     const lines = message.lines();
     const permanent = addressesInBlocks(lines, { start: PERMANENT_BLOCK, end: BLOCK_END, pick: blockAddress });

@@ -14,11 +14,16 @@ import { failures, withDiagnostics, type Detector } from '../detector.js';
 const LABELLED = /^\s*((?:user mailbox[^:]*|delivery failed[^:]*|unknown user[^:]*|delivery userid[^:]*):|undeliverable +to)\s*(\S+)/i;
 const END = /original message follows/i;
 
+function isSmtp32(message: BounceMessage): boolean {
+  return (message.header('X-Mailer') ?? '').startsWith('<SMTP32 v');
+}
+
 const smtp32: Detector = {
   name: 'smtp32',
   order: 198,
+  signature: { test: isSmtp32 },
   detect(message: BounceMessage) {
-    if (!(message.header('X-Mailer') ?? '').startsWith('<SMTP32 v')) return undefined;
+    if (!isSmtp32(message)) return undefined;
     const addresses: string[] = [];
     const diagnostics = new Map<string, string>();
     for (const line of message.text.split('\n')) {

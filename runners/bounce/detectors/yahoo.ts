@@ -15,7 +15,7 @@
  * these only when it has given up: permanent.
  */
 import type { BounceMessage } from '../bounce-message.js';
-import { addressesInBlocks, failures, leadingBracketAddress, type Detector } from '../detector.js';
+import { addressesInBlocks, failures, leadingBracketAddress, wordsOf, type Detector } from '../detector.js';
 
 const START = /unable to deliver (?:your )?message to the following address(?:\(es\)|es)?\.?/i;
 const END = /^--- (?:Below this line is a copy of the message|Original message follows)/i;
@@ -23,6 +23,7 @@ const END = /^--- (?:Below this line is a copy of the message|Original message f
 const yahoo: Detector = {
   name: 'yahoo',
   order: 170,
+  signature: { words: wordsOf(START) },
   detect(message: BounceMessage) {
     const fromYahoo = /^mailer-daemon@(?:[a-z0-9.-]+\.)?yahoo(?:mail)?\.[a-z.]+$/.test(message.from) || /Message from yahoo\.\S+/i.test(message.text);
     if (!fromYahoo || !START.test(message.text)) return undefined;

@@ -50,6 +50,8 @@ import { z } from 'zod';
 import type { DequeuedEntry, JsonObject } from '../queues/index.js';
 import { RawMessage } from '../src/mail/raw-message.js';
 import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
+import type { TxtResolver } from '../src/mail/dmarc-policy.js';
+import { txtResolver } from '../src/mail/dns-resolver.js';
 import { addToDigest } from '../src/app/digests.js';
 import { lookupList } from '../src/app/list-lookup.js';
 import type { MailingList, Store } from '../src/store/index.js';
@@ -80,6 +82,8 @@ export const MODERATOR_APPROVAL = 'moderator-approval';
 
 export default class IncomingRunner extends StoreRunner {
   private readonly settings: IncomingOptions;
+  /** The `[dns]` resolver's TXT lookups (DMARC policies); none without the configuration (runners built by unit tests). */
+  private readonly resolveTxt: TxtResolver | undefined;
 
   constructor(options: RunnerOptions) {
     super(options);
@@ -88,6 +92,12 @@ export default class IncomingRunner extends StoreRunner {
       throw new RunnerSetupError(`[runner.${options.name}.options]: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
     }
     this.settings = parsed.data;
+    this.resolveTxt = options.config === undefined ? undefined : txtResolver({ servers: options.config.dns.servers, timeoutMs: options.config.dns.timeout });
+  }
+
+  /** What chain and pipeline contexts share: the resolver and the entry's logger. */
+  private lookups(log: PipelineContext['log']): { resolveTxt?: TxtResolver; log: PipelineContext['log'] } {
+    return this.resolveTxt === undefined ? { log } : { resolveTxt: this.resolveTxt, log };
   }
 
   protected async processWithStore(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
@@ -107,7 +117,7 @@ export default class IncomingRunner extends StoreRunner {
 
     let decision: ChainDecision;
     if (approval !== undefined) {
-      const chainCtx: ChainContext = { list, message, summary: EMPTY_SUMMARY, sender, metadata, store, limits: this.settings };
+      const chainCtx: ChainContext = { list, message, summary: EMPTY_SUMMARY, sender, metadata, store, limits: this.settings, ...this.lookups(log) };
       decision = await runChain(chainCtx, APPROVED_CHAIN);
       if (decision.action === 'accept') {
         decision = { rule: MODERATOR_APPROVAL, action: 'accept', reason: `approved by ${approval.by} (held #${approval.heldId})` };
@@ -117,7 +127,7 @@ export default class IncomingRunner extends StoreRunner {
       }
     } else {
       const summary = await this.summarize(repaired.message, ctx);
-      const chainCtx: ChainContext = { list, message, summary, sender, metadata, store, limits: this.settings };
+      const chainCtx: ChainContext = { list, message, summary, sender, metadata, store, limits: this.settings, ...this.lookups(log) };
       decision = await runChain(chainCtx, chainOf(list.settings.postingChain, list.address));
       message = chainCtx.message;
     }
@@ -170,7 +180,7 @@ export default class IncomingRunner extends StoreRunner {
       sender,
       explicitRecipients: headerAddresses(message, 'To', 'Cc'),
       store,
-      log,
+      ...this.lookups(log),
       now: this.now,
       enqueue: async (queue, bytes, meta) => {
         await ctx.enqueue(queue, bytes, meta);

@@ -12,6 +12,7 @@
  *   overlong-lines        hold a post with a line over 998 octets that cannot be folded or re-encoded
  *   emergency             hold everything while the list's emergency flag is set
  *   moderation            the member's or the list's action for this poster
+ *   dmarc-mitigation      look up the From domain's DMARC policy; refuse per dmarcMitigateAction reject/discard
  *   unparseable           hold what mailparser could not read
  *   administrivia         hold (un)subscribe requests sent to the list
  *   size                  hold posts over maxMessageSize (and those too large to inspect)
@@ -25,11 +26,13 @@
  * approve` is. They come before moderation, so a member cannot send the list
  * a post without a From.
  *
- * Rules are pure but for the store lookups of moderation and the password
- * check of approved; they never touch queues (the runner acts on the
+ * Rules are pure but for the store lookups of moderation, the password
+ * check of approved and the DNS lookup of dmarc-mitigation; they never touch queues (the runner acts on the
  * decision: actions.ts).
  */
+import type { Logger } from 'pino';
 import type { JsonObject } from '../../queues/index.js';
+import type { TxtResolver } from '../../src/mail/dmarc-policy.js';
 import type { RawMessage } from '../../src/mail/raw-message.js';
 import type { MailingList, ModerationAction, Store } from '../../src/store/index.js';
 import type { MessageSummary } from './parse-worker.js';
@@ -47,6 +50,9 @@ export interface ChainContext {
   readonly metadata: JsonObject;
   readonly store: Store;
   readonly limits: ChainLimits;
+  /** TXT lookups through the `[dns]` resolver (dmarc-mitigation); absent: no DNS lookups (runners built without the configuration). */
+  readonly resolveTxt?: TxtResolver;
+  readonly log?: Logger;
 }
 
 /**
@@ -90,6 +96,7 @@ const DEFAULT_RULES = [
   'overlong-lines',
   'emergency',
   'moderation',
+  'dmarc-mitigation',
   'unparseable',
   'administrivia',
   'size',

@@ -23,6 +23,7 @@
  */
 import type { Logger } from 'pino';
 import type { JsonObject } from '../../queues/index.js';
+import type { TxtResolver } from '../../src/mail/dmarc-policy.js';
 import type { RawMessage } from '../../src/mail/raw-message.js';
 import type { MailingList, Store } from '../../src/store/index.js';
 import { Registry } from '../../src/registry.js';
@@ -55,6 +56,8 @@ export interface PipelineContext {
    * benchmarks): to-outgoing reads it from the message.
    */
   readonly sender?: string | null;
+  /** TXT lookups through the `[dns]` resolver (the dmarc handler, for a post the chain did not look up); not given: none. */
+  readonly resolveTxt?: TxtResolver;
   /** The To and Cc addresses of the post as it arrived; not given: read from the message. */
   readonly explicitRecipients?: readonly string[];
   /** Set by to-outgoing: the post goes to the members, so the runner adds it to the list's digest too (src/app/digests.ts). */

@@ -50,7 +50,9 @@ export function testConfig(extra: string, master: Record<string, string | number
   const lmtp = /^\[(runner\.lmtp|lmtp)\]/m.test(extra) ? '' : '[runner.lmtp]\nenabled = false\n\n';
   // Likewise the HTTP service on 127.0.0.1:8025: off unless the test configures `[http]` (with a port of its own).
   const http = /^\[http\]/m.test(extra) ? '' : '[http]\nenabled = false\n\n';
-  return `[logging]\ndestination = "stdout"\nlevel = "debug"\n\n[master]\n${masterLines}\n\n${lmtp}${http}${extra}\n`;
+  // No test asks the network: DNS (DMARC policies) goes to a closed port on loopback unless the test runs a responder.
+  const dns = /^\[dns\]/m.test(extra) ? '' : '[dns]\nservers = ["127.0.0.1:9"]\n\n';
+  return `[logging]\ndestination = "stdout"\nlevel = "debug"\n\n[master]\n${masterLines}\n\n${lmtp}${http}${dns}${extra}\n`;
 }
 
 export class MasterHandle {

@@ -3,12 +3,16 @@
  * quarantine policy, which list rewriting would otherwise make fail DMARC at
  * the members' providers. It acts when the list's dmarcMitigateAction is
  * munge_from or wrap_message and either dmarcMitigateUnconditionally is set
- * or the posting chain found such a policy (metadata `dmarc: true`; the
- * lookup is src/mail/dmarc-policy.ts). reject and discard are the chain's.
+ * or the policy calls for it (metadata `dmarc: true`, set by the chain's
+ * dmarc-mitigation rule, or looked up here when the chain did not run it:
+ * incoming/dmarc-verdict.ts). reject and discard are the chain's.
  *
- *   munge_from    From: "Name via List" <list@domain>; the original From goes
- *                 to Reply-To, or to Cc when Reply-To points to the list (so
- *                 replies still reach both);
+ *   munge_from    From: "Name via List" <list@domain> (Name: the author's
+ *                 display name, else the member's, else the address with its
+ *                 domain replaced by "---", as Mailman does); the original
+ *                 From goes to Reply-To when the list leaves Reply-To alone
+ *                 (replyGoesToList no_munging), else to Cc, so it is not
+ *                 lost beside the list's own Reply-To (Mailman's rule);
  *   wrap_message  a new message from the list (the same From munging) whose
  *                 one part is the post as message/rfc822, byte for byte; the
  *                 outer message keeps Subject, To, Cc, Reply-To, Date, Message-ID,
@@ -19,6 +23,7 @@
 import { boundaryFor } from '../../../src/mail/decoration.js';
 import { formatMailbox, parseMailboxes, uniqueMailboxes, type Mailbox } from '../../../src/mail/mailbox.js';
 import type { HeaderField, RawMessage } from '../../../src/mail/raw-message.js';
+import { dmarcVerdict } from '../dmarc-verdict.js';
 import type { PipelineContext } from '../pipeline.js';
 
 /** Fields the outer message of wrap_message carries over (Mailman's KEEPERS). */
@@ -29,13 +34,23 @@ function addTo(message: RawMessage, field: string, mailbox: Mailbox): RawMessage
   return message.set(field, uniqueMailboxes([...existing, mailbox]).map(formatMailbox).join(', '));
 }
 
+/** The name shown before "via": Mailman's, which never shows an address as a name. */
+async function displayNameOf(ctx: PipelineContext, original: Mailbox): Promise<string> {
+  let name = original.name;
+  if (name === '') {
+    const member = await ctx.store.findMember(ctx.list.address, original.address, 'member');
+    name = member?.displayName ?? '';
+  }
+  if (name === '') name = original.address;
+  return name.replace(/@([^ .]+\.)+[^ .]+$/, '---');
+}
+
 /** The message with From munged and the original From kept where replies find it. */
-function mungeFrom(ctx: PipelineContext, message: RawMessage, original: Mailbox): RawMessage {
+async function mungeFrom(ctx: PipelineContext, message: RawMessage, original: Mailbox): Promise<RawMessage> {
   const list = ctx.list;
-  const shown = original.name !== '' ? original.name : original.address;
-  const from: Mailbox = { name: `${shown} via ${list.displayName}`, address: list.address };
+  const from: Mailbox = { name: `${await displayNameOf(ctx, original)} via ${list.displayName}`, address: list.address };
   const munged = message.set('From', formatMailbox(from));
-  return list.settings.replyGoesToList === 'point_to_list' ? addTo(munged, 'Cc', original) : addTo(munged, 'Reply-To', original);
+  return list.settings.replyGoesToList === 'no_munging' ? addTo(munged, 'Reply-To', original) : addTo(munged, 'Cc', original);
 }
 
 function wrap(message: RawMessage): RawMessage {
@@ -55,11 +70,11 @@ function wrap(message: RawMessage): RawMessage {
     .withBody(body);
 }
 
-export function dmarc(ctx: PipelineContext): void {
-  const settings = ctx.list.settings;
-  const action = settings.dmarcMitigateAction;
+export async function dmarc(ctx: PipelineContext): Promise<void> {
+  const action = ctx.list.settings.dmarcMitigateAction;
   if (action !== 'munge_from' && action !== 'wrap_message') return;
-  if (!settings.dmarcMitigateUnconditionally && ctx.metadata.dmarc !== true) return;
+  const verdict = { list: ctx.list, message: ctx.message, metadata: ctx.metadata, log: ctx.log, ...(ctx.resolveTxt === undefined ? {} : { resolveTxt: ctx.resolveTxt }) };
+  if (!(await dmarcVerdict(verdict))) return;
   const fromValue = ctx.message.get('from');
   const original = fromValue === undefined ? undefined : parseMailboxes(fromValue)[0];
   if (original === undefined) {
@@ -68,11 +83,11 @@ export function dmarc(ctx: PipelineContext): void {
   }
   if (original.address.toLowerCase() === ctx.list.address) return;
   if (action === 'munge_from') {
-    ctx.message = mungeFrom(ctx, ctx.message, original);
+    ctx.message = await mungeFrom(ctx, ctx.message, original);
   } else {
     // The outer message is the list's: its From is munged; the original, wrapped inside, is untouched.
     const outer = wrap(ctx.message);
-    ctx.message = mungeFrom(ctx, outer, original);
+    ctx.message = await mungeFrom(ctx, outer, original);
   }
   ctx.metadata.dmarcMitigated = action;
 }

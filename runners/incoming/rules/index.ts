@@ -8,6 +8,7 @@ import { Registry } from '../../../src/registry.js';
 import type { Rule } from '../chain.js';
 import { administrivia } from './administrivia.js';
 import { approved } from './approved.js';
+import { dmarcMitigation } from './dmarc-mitigation.js';
 import { emergency } from './emergency.js';
 import { fromAddresses } from './from-addresses.js';
 import { implicitDestination } from './implicit-destination.js';
@@ -37,6 +38,7 @@ export const RULES = new Registry<Rule>('posting-chain rule')
   .register(entry(overlongLines, 'overlong-lines', 'hold a post with a line over 998 octets that cannot be folded or re-encoded'))
   .register(entry(emergency, 'emergency', "hold everything while the list's emergency flag is set"))
   .register(entry(moderation, 'moderation', "the member's or the list's moderation action for this poster"))
+  .register(entry(dmarcMitigation, 'dmarc-mitigation', "look up the From domain's DMARC policy: refuse (dmarcMitigateAction reject/discard) or mark for the dmarc handler"))
   .register(entry(unparseable, 'unparseable', 'hold what mailparser could not read'))
   .register(entry(administrivia, 'administrivia', 'hold (un)subscribe requests sent to the list'))
   .register(entry(size, 'size', 'hold posts over maxMessageSize (and those too large to inspect)'))

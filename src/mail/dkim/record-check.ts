@@ -4,7 +4,7 @@
  * `[dns]` servers and timeout), its tags compared with the key's type and
  * public key.
  */
-import { Resolver } from 'node:dns/promises';
+import type { Resolver } from 'node:dns/promises';
 import { parseRecord, recordName, recordText } from './dns-record.js';
 import type { SigningKey } from './keys.js';
 
@@ -23,16 +23,7 @@ export interface KeyCheck {
   expected: string;
 }
 
-export interface ResolverOptions {
-  servers: readonly string[];
-  timeoutMs: number;
-}
-
-export function makeResolver(options: ResolverOptions): Resolver {
-  const resolver = new Resolver({ timeout: options.timeoutMs, tries: 2 });
-  if (options.servers.length > 0) resolver.setServers([...options.servers]);
-  return resolver;
-}
+export { makeResolver, type ResolverOptions } from '../dns-resolver.js';
 
 export async function checkKey(resolver: Resolver, domain: string, selector: string, key: SigningKey): Promise<KeyCheck> {
   const name = recordName(selector, domain);

@@ -1,6 +1,7 @@
 /**
  * The `[dns]` section: the resolver switchyard's own DNS lookups use
- * (`switchyard dkim check`), node:dns's Resolver with these servers.
+ * (`switchyard dkim check`, the DMARC policy lookups of the incoming
+ * runner), node:dns's Resolver with these servers (src/mail/dns-resolver.ts).
  */
 import { z } from 'zod';
 import { isIP } from 'node:net';
@@ -22,6 +23,6 @@ export const dnsSchema = z
   })
   .strict()
   .prefault({})
-  .describe('DNS lookups (`switchyard dkim check`)');
+  .describe('DNS lookups (`switchyard dkim check`, DMARC policies of posts)');
 
 export type DnsConfig = z.output<typeof dnsSchema>;

@@ -55,7 +55,12 @@ import { txtResolver } from '../src/mail/dns-resolver.js';
 import { addToDigest } from '../src/app/digests.js';
 import { lookupList } from '../src/app/list-lookup.js';
 import type { MailingList, Store } from '../src/store/index.js';
-import { RunnerSetupError } from './errors.js';
+import { RunnerSetupError, TaskCrashedError, TaskTimeoutError } from './errors.js';
+import { hostname } from 'node:os';
+import type { AuthConfig } from '../src/config/auth-schema.js';
+import type { DnsConfig } from '../src/config/dns-schema.js';
+import { withoutResultsOf } from '../src/mail/auth-results.js';
+import { temperrorOutcome, type AuthOutcome, type AuthTask } from './incoming/auth-outcome.js';
 import { discard, hold, reject, type ActionContext } from './incoming/actions.js';
 import { headerAddresses, posterAddress } from './incoming/addresses.js';
 import { APPROVED_CHAIN, chainOf, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
@@ -71,6 +76,7 @@ import { approvalSchema, IN_QUEUE, OUT_QUEUE } from './queue-names.js';
 export { IN_QUEUE, OUT_QUEUE };
 
 const PARSE_WORKER = workerModule(import.meta.url, 'incoming/parse-worker.js');
+const AUTH_WORKER = workerModule(import.meta.url, 'incoming/auth-worker.js');
 
 export { incomingOptionsSchema, type IncomingOptions } from './incoming/options.js';
 
@@ -84,6 +90,8 @@ export default class IncomingRunner extends StoreRunner {
   private readonly settings: IncomingOptions;
   /** The `[dns]` resolver's TXT lookups (DMARC policies); none without the configuration (runners built by unit tests). */
   private readonly resolveTxt: TxtResolver | undefined;
+  /** `[auth]` with the authserv-id resolved, when posts are verified (never without the configuration). */
+  private readonly auth: (AuthConfig & { dns: DnsConfig }) | undefined;
 
   constructor(options: RunnerOptions) {
     super(options);
@@ -93,6 +101,8 @@ export default class IncomingRunner extends StoreRunner {
     }
     this.settings = parsed.data;
     this.resolveTxt = options.config === undefined ? undefined : txtResolver({ servers: options.config.dns.servers, timeoutMs: options.config.dns.timeout });
+    const auth = options.config?.auth;
+    this.auth = auth === undefined || !auth.verify ? undefined : { ...auth, authservId: auth.authservId !== '' ? auth.authservId : hostname(), dns: options.config!.dns };
   }
 
   /** What chain and pipeline contexts share: the resolver and the entry's logger. */
@@ -126,6 +136,7 @@ export default class IncomingRunner extends StoreRunner {
         }
       }
     } else {
+      if (this.auth !== undefined) message = await this.authenticate(message, metadata, envelopeSender, this.auth, ctx, log);
       const summary = await this.summarize(repaired.message, ctx);
       const chainCtx: ChainContext = { list, message, summary, sender, metadata, store, limits: this.settings, ...this.lookups(log) };
       decision = await runChain(chainCtx, chainOf(list.settings.postingChain, list.address));
@@ -164,6 +175,37 @@ export default class IncomingRunner extends StoreRunner {
     const parsed = approvalSchema.safeParse(metadata.approval);
     if (!parsed.success) throw new MalformedEntryError(IN_QUEUE, parsed.error.issues.map((issue) => `approval.${issue.path.join('.')}: ${issue.message}`));
     return parsed.data;
+  }
+
+  /**
+   * Removes Authentication-Results claiming our authserv-id (forged
+   * upstream), verifies the post in the worker pool and prepends our own
+   * Authentication-Results; records the outcome as metadata `auth`. A
+   * verification that times out or crashes its worker gives temperror
+   * results: the post goes on, never lost or stuck for want of DNS.
+   */
+  private async authenticate(message: RawMessage, metadata: JsonObject, envelopeSender: string | undefined, auth: AuthConfig & { dns: DnsConfig }, ctx: EntryContext, log: PipelineContext['log']): Promise<RawMessage> {
+    const stripped = withoutResultsOf(message, auth.authservId);
+    if (stripped.removed > 0) log.warn({ removed: stripped.removed, authservId: auth.authservId }, 'auth: removed Authentication-Results claiming our authserv-id (forged upstream)');
+    const task: AuthTask = {
+      message: stripped.message.toBuffer(),
+      authservId: auth.authservId,
+      trustedAuthservId: auth.trustedAuthservId,
+      dnsServers: [...auth.dns.servers],
+      dnsTimeoutMs: auth.dns.timeout,
+      ...(envelopeSender === undefined ? {} : { envelopeSender }),
+    };
+    let outcome: AuthOutcome;
+    try {
+      outcome = await ctx.runTask<AuthOutcome>(AUTH_WORKER, task, { timeoutMs: auth.timeout });
+    } catch (error) {
+      if (!(error instanceof TaskTimeoutError) && !(error instanceof TaskCrashedError)) throw error;
+      log.warn({ err: error }, 'auth: verification did not finish; temperror results recorded');
+      outcome = temperrorOutcome(auth.authservId, error instanceof TaskTimeoutError ? `verification timed out after ${auth.timeout} ms` : 'verification crashed');
+    }
+    metadata.auth = outcome as unknown as JsonObject;
+    log.info({ dkim: outcome.dkim.map((d) => `${d.domain}:${d.result}`), spf: outcome.spf.result, dmarc: outcome.dmarc.result, arc: outcome.arc.result }, 'auth: verified');
+    return stripped.message.prepend('Authentication-Results', outcome.results);
   }
 
   private async summarize(bytes: Buffer, ctx: EntryContext): Promise<MessageSummary> {
@@ -206,7 +248,8 @@ export default class IncomingRunner extends StoreRunner {
       return;
     }
     // The chain's decision travels with the post, so `queue show` on an out entry says why it was sent.
-    const outMetadata: JsonObject = { ...pipeline.outgoing.metadata, chain: metadata.chain ?? null };
+    // So do the verification results (`auth`), for `queue show` and for sealing what we verified.
+    const outMetadata: JsonObject = { ...pipeline.outgoing.metadata, chain: metadata.chain ?? null, ...(metadata.auth === undefined ? {} : { auth: metadata.auth }) };
     const id = await ctx.forward(OUT_QUEUE, { message: finalBytes(), metadata: outMetadata });
     log.info({ out: id }, 'post accepted: forwarded to out');
   }

@@ -58,6 +58,7 @@ export const CONFIG_MODULES: readonly string[] = [
   './knob-types.js',
   './duration.js',
   './smtp-schema.js',
+  './auth-schema.js',
   './dkim-schema.js',
   './dns-schema.js',
   '../errors.js',

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import cron from 'node-cron';
 import { durationKnob, integerKnob } from './knob-types.js';
 import { smtpSchema } from './smtp-schema.js';
+import { authSchema } from './auth-schema.js';
 import { dkimSchema } from './dkim-schema.js';
 import { dnsSchema } from './dns-schema.js';
 import { ingressSchema, lmtpSchema } from '../ingress/ingress-schema.js';
@@ -173,6 +174,7 @@ export const configSchema = z
       .prefault({})
       .describe('this switchyard site'),
     smtp: smtpSchema,
+    auth: authSchema,
     dkim: dkimSchema,
     dns: dnsSchema,
     lmtp: lmtpSchema,

@@ -7,6 +7,7 @@
  */
 import type { JsonObject } from '../../queues/index.js';
 import IncomingRunner from '../../runners/incoming.js';
+import type { Config } from '../../src/config/schema.js';
 import type { EntryOutcome } from '../../runners/runner.js';
 import { openStore, type ListSettings, type MailingList, type Store } from '../../src/store/index.js';
 import { makeSpool, runnerOptions, startRunner, type RunnerWatch, type Spool } from '../runners/harness.js';
@@ -27,6 +28,8 @@ export interface IncomingSetupOptions {
   moderators?: string[];
   /** `[runner.incoming.options]`. */
   options?: Record<string, unknown>;
+  /** The whole configuration (`[dns]`, `[auth]`): without it the runner verifies nothing and asks no DNS. */
+  config?: Config;
   /** Do not start the runner (tests that start it themselves). */
   noRunner?: boolean;
 }
@@ -38,6 +41,7 @@ export class IncomingSetup {
     readonly spool: Spool,
     readonly store: Store,
     readonly list: MailingList,
+    readonly config?: Config,
   ) {}
 
   get home(): string {
@@ -45,7 +49,7 @@ export class IncomingSetup {
   }
 
   startRunner(options: Record<string, unknown> = {}): RunnerWatch<IncomingRunner> {
-    const runner = new IncomingRunner(runnerOptions(this.spool, { name: 'incoming', queue: 'in', home: this.spool.dir, concurrency: 2, options }));
+    const runner = new IncomingRunner(runnerOptions(this.spool, { name: 'incoming', queue: 'in', home: this.spool.dir, concurrency: 2, options, ...(this.config === undefined ? {} : { config: this.config }) }));
     this.watch = startRunner(runner);
     return this.watch;
   }
@@ -89,7 +93,7 @@ export async function setupIncoming(options: IncomingSetupOptions = {}): Promise
   await store.addMembers(LIST, members.map((address) => ({ address })));
   await store.addMembers(LIST, (options.owners ?? ['owner@example.org']).map((address) => ({ address, role: 'owner' as const })));
   await store.addMembers(LIST, (options.moderators ?? ['mod@example.org']).map((address) => ({ address, role: 'moderator' as const })));
-  const setup = new IncomingSetup(spool, store, list);
+  const setup = new IncomingSetup(spool, store, list, options.config);
   if (!options.noRunner) {
     const watch = setup.startRunner(options.options);
     await watch.whenReady();

@@ -1,24 +1,68 @@
 /**
- * Bulk copies: the DKIM signatures of a post, made once per entry in the
- * runner's worker pool (ctx.runTask), never on its event loop. Every
- * transaction of the entry sends the same signed bytes.
+ * Bulk copies: the ARC set and the DKIM signatures of a post, made once per
+ * entry in the runner's worker pool (ctx.runTask), never on its event loop.
+ * Every transaction of the entry sends the same sealed and signed bytes.
  *
- * A signature that cannot be made comes back as `error` (data, not a thrown
- * error, so the runner knows it was the signing and sends the entry to
- * `retry`, never unsigned). Pure computation, no files.
+ * ARC (RFC 8617, mailauth's sealMessage): when the entry carries what the
+ * incoming runner verified (`arc` here), an ARC set goes on top of the post
+ * as the list re-sends it: ARC-Authentication-Results (our
+ * Authentication-Results of the post as it arrived), ARC-Message-Signature
+ * and ARC-Seal with cv= from the chain as verified (none: the first set;
+ * pass: the chain held), signed with the list domain's RSA key. The DKIM
+ * signatures go on top of the sealed post.
+ *
+ * A seal or signature that cannot be made comes back as `error` (data, not
+ * a thrown error, so the runner knows it was the signing and sends the entry
+ * to `retry`, never unsigned). Pure computation, no files.
  */
+import { sealMessage } from 'mailauth';
 import { MessageSigner, type SigningSpec } from '../../src/mail/dkim/signer.js';
+
+export interface ArcSealSpec {
+  domain: string;
+  selector: string;
+  /** An RSA key (RFC 8617 defines rsa-sha256 only). */
+  pem: string;
+  /** The ARC-Authentication-Results value after `i=N; `: `authserv-id; method=result ...`. */
+  authResults: string;
+  /** cv= of the new set: `none` for the first, else `pass`. */
+  cv: 'none' | 'pass';
+  /** t=, Unix seconds; default the time of sealing. */
+  time?: number;
+}
 
 export interface SignTask {
   message: Uint8Array;
   dkim: SigningSpec;
+  arc?: ArcSealSpec;
 }
 
 export type SignResult = { fields: Uint8Array } | { error: string };
 
-export default function sign(task: SignTask): SignResult {
+export default async function sign(task: SignTask): Promise<SignResult> {
+  const message = Buffer.from(task.message.buffer, task.message.byteOffset, task.message.byteLength);
+  let arcFields: Buffer = Buffer.alloc(0);
+  if (task.arc !== undefined) {
+    try {
+      arcFields = await sealMessage(message, {
+        signingDomain: task.arc.domain,
+        selector: task.arc.selector,
+        privateKey: task.arc.pem,
+        algorithm: 'rsa-sha256',
+        authResults: task.arc.authResults,
+        cv: task.arc.cv,
+        ...(task.arc.time === undefined ? {} : { signTime: new Date(task.arc.time * 1000) }),
+      } as Parameters<typeof sealMessage>[1]);
+    } catch (error) {
+      return { error: `ARC sealing failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    if (arcFields.length === 0) return { error: 'ARC sealing made no ARC set' };
+    // mailauth writes CRLF; a post kept with LF line endings gets LF fields, as the DKIM signer writes them.
+    if (!message.includes('\r\n')) arcFields = Buffer.from(arcFields.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+  }
   try {
-    return { fields: new MessageSigner(task.message, task.dkim).sign() };
+    const sealed = arcFields.length === 0 ? message : Buffer.concat([arcFields, message]);
+    return { fields: Buffer.concat([new MessageSigner(sealed, task.dkim).sign(), arcFields]) };
   } catch (error) {
     return { error: error instanceof Error ? error.message : String(error) };
   }

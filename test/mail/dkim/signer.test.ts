@@ -76,8 +76,8 @@ function signedNames(message: Buffer): string[][] {
     .map((line) => /[; ]h=([^;]+)/.exec(line)![1]!.split(':').map((name) => name.trim().toLowerCase()));
 }
 
-function bulk(original: Buffer, which: 'rsa' | 'ed25519' | 'both'): Buffer {
-  const result = sign({ message: original, dkim: spec(which) });
+async function bulk(original: Buffer, which: 'rsa' | 'ed25519' | 'both'): Promise<Buffer> {
+  const result = await sign({ message: original, dkim: spec(which) });
   if ('error' in result) throw new Error(result.error);
   return Buffer.concat([result.fields, original]);
 }
@@ -86,7 +86,7 @@ describe('DKIM signing, verified by mailauth and dkimpy', () => {
   for (const which of ['rsa', 'ed25519'] as const) {
     for (const eol of ['\r\n', '\n']) {
       it(`bulk copy, ${which}, ${eol === '\n' ? 'LF' : 'CRLF'} message with an 8-bit body and header: verifies`, async () => {
-        const signed = bulk(message(eol, BODY), which);
+        const signed = await bulk(message(eol, BODY), which);
         expect(signed.toString('latin1')).toMatch(new RegExp(`^DKIM-Signature: v=1; a=${which}-sha256; c=relaxed/relaxed;${eol === '\n' ? '\\n' : '\\r\\n'} d=lists\\.example\\.org; s=${which === 'rsa' ? 'r1' : 'e1'};`));
         expect(await verdicts(signed)).toMatchObject({ mailauth: ['pass'], dkimpy: [true] });
       }, TIMEOUT);
@@ -94,7 +94,7 @@ describe('DKIM signing, verified by mailauth and dkimpy', () => {
   }
 
   it('both keys: two signatures, each verifies with its own record; h= lists the fields present and From twice', async () => {
-    const signed = bulk(message('\r\n', BODY), 'both');
+    const signed = await bulk(message('\r\n', BODY), 'both');
     const { mailauth, dkimpy, headers } = await verdicts(signed);
     expect(mailauth).toEqual(['pass', 'pass']);
     expect(dkimpy).toEqual([true, true]);
@@ -102,7 +102,7 @@ describe('DKIM signing, verified by mailauth and dkimpy', () => {
   }, TIMEOUT);
 
   it('over-signed From: a From added above or below the signed one fails both verifiers; a changed body or Subject fails too', async () => {
-    const signed = bulk(message('\r\n', BODY), 'ed25519').toString('latin1');
+    const signed = (await bulk(message('\r\n', BODY), 'ed25519')).toString('latin1');
     const end = signed.indexOf('\r\n\r\n');
     const variants = [
       signed.replace('From: ', 'From: mallory@example.com\r\nFrom: '),
@@ -119,7 +119,7 @@ describe('DKIM signing, verified by mailauth and dkimpy', () => {
 
   it('a message without the optional fields signs only what it has (From still twice), and an empty body verifies', async () => {
     const original = Buffer.from('From: a@example.net\nSubject: bare\n\n');
-    const { mailauth, dkimpy, headers } = await verdicts(bulk(original, 'both'));
+    const { mailauth, dkimpy, headers } = await verdicts(await bulk(original, 'both'));
     expect(mailauth).toEqual(['pass', 'pass']);
     expect(dkimpy).toEqual([true, true]);
     expect(headers[0]).toEqual(['from', 'from', 'subject']);
@@ -161,11 +161,11 @@ describe('DKIM signing, verified by mailauth and dkimpy', () => {
     expect(await verdicts(Buffer.concat([copy!.head, original, copy!.foot]))).toMatchObject({ mailauth: ['pass'], dkimpy: [true] });
   }, TIMEOUT);
 
-  it('a key that cannot sign comes back as signError per copy, and as error from the bulk worker (never an unsigned copy)', () => {
+  it('a key that cannot sign comes back as signError per copy, and as error from the bulk worker (never an unsigned copy)', async () => {
     const broken: SigningSpec = { ...spec('rsa'), keys: [{ algorithm: 'rsa-sha256', selector: 'r1', pem: 'not a key' }] };
     const copies = render({ message: message('\r\n', BODY), recipients: ['a@example.org'], list: 'l@lists.example.org', personalize: PERSONALIZE, dkim: broken });
     expect(copies[0]!.signError).toMatch(/./);
-    expect(sign({ message: message('\r\n', BODY), dkim: broken })).toEqual({ error: expect.any(String) });
+    expect(await sign({ message: message('\r\n', BODY), dkim: broken })).toEqual({ error: expect.any(String) });
   });
 
   it('relaxed body canonicalisation: white space runs, trailing white space, trailing empty lines, LF to CRLF', () => {

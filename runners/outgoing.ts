@@ -62,7 +62,9 @@
  * DKIM (`[dkim]`, outgoing/dkim-signing.ts): the keys are read when the
  * runner is made (a bad key: the runner does not start). A bulk entry is
  * signed once, in the worker pool (outgoing/sign-worker.ts), and every
- * transaction sends the signed bytes; a personalised copy is signed per
+ * transaction sends the signed bytes; a bulk copy of a post the incoming
+ * runner verified also gets an ARC set there, with the list domain's RSA key
+ * (outgoing/arc-sealing.ts says when); a personalised copy is signed per
  * recipient as it is rendered (outgoing/render-worker.ts). A signature that
  * cannot be made sends the entry to `retry` (DkimSignError, SY_DKIM_SIGN)
  * holding the recipients not yet done: nothing goes out unsigned.
@@ -86,7 +88,8 @@ import { MessageRejectedError } from './outgoing/errors.js';
 import { parseOutEntry, type OutEntry } from './outgoing/out-entry.js';
 import { isAutomatic, refusalNotice } from './outgoing/refusal-notice.js';
 import type { RenderedCopy, RenderTask } from './outgoing/render-worker.js';
-import type { SignResult, SignTask } from './outgoing/sign-worker.js';
+import type { ArcSealSpec, SignResult, SignTask } from './outgoing/sign-worker.js';
+import { arcSealFor } from './outgoing/arc-sealing.js';
 import { OutgoingSigning } from './outgoing/dkim-signing.js';
 import { DkimSignError } from '../src/mail/dkim/errors.js';
 import { dkimSchema } from '../src/config/dkim-schema.js';
@@ -295,7 +298,7 @@ export default class OutgoingRunner extends Runner {
         let message = wire.message;
         if (dkim !== undefined && !out.personalize) {
           try {
-            message = await this.signed(wire.message, dkim, ctx);
+            message = await this.signed(wire.message, dkim, ctx, arcSealFor(entry.metadata, dkim));
           } catch (error) {
             // To retry with only the recipients not yet done (the journal goes when the entry moves).
             if (error instanceof DkimSignError) throw new RunnerError(error.code, error.message, { cause: error, temporary: true, metadata: { ...entry.metadata, recipients: todo } });
@@ -460,9 +463,9 @@ export default class OutgoingRunner extends Runner {
     };
   }
 
-  /** The bulk copy: the DKIM-Signature fields, made in the worker pool, on top of the message. */
-  private async signed(message: Buffer, dkim: SigningSpec, ctx: EntryContext): Promise<Buffer> {
-    const task: SignTask = { message, dkim };
+  /** The bulk copy: the ARC set (when `arc`) and the DKIM-Signature fields, made in the worker pool, on top of the message. */
+  private async signed(message: Buffer, dkim: SigningSpec, ctx: EntryContext, arc: ArcSealSpec | undefined): Promise<Buffer> {
+    const task: SignTask = { message, dkim, ...(arc === undefined ? {} : { arc }) };
     let result: SignResult;
     try {
       result = await ctx.runTask<SignResult>(SIGN_WORKER, task);

@@ -6,9 +6,8 @@
  * `restart` the runner shows `failed` with it in `status`) rather than
  * letting copies go out unsigned. Reads key files only; writes nothing.
  */
-import { isAbsolute, resolve } from 'node:path';
 import { signingDomainFor, type DkimConfig } from '../../src/config/dkim-schema.js';
-import { loadDomainKeys } from '../../src/mail/dkim/keys.js';
+import { loadConfiguredKeys } from '../../src/mail/dkim/configured-keys.js';
 import type { SigningSpec } from '../../src/mail/dkim/signer.js';
 
 export class OutgoingSigning {
@@ -20,9 +19,9 @@ export class OutgoingSigning {
   /** Read and check every key of `[dkim]` (paths relative to `home`); throws DkimKeyError. */
   static load(dkim: DkimConfig, home: string | undefined): OutgoingSigning {
     const specs = new Map<string, SigningSpec>();
+    const loaded = loadConfiguredKeys(dkim, home);
     for (const [domain, entry] of Object.entries(dkim.domains)) {
-      const files = entry.keys.map((key) => (isAbsolute(key.file) || home === undefined ? key.file : resolve(home, key.file)));
-      const keys = loadDomainKeys(files);
+      const keys = loaded.get(domain)!;
       specs.set(domain, {
         domain,
         keys: keys.map((key, i) => ({ algorithm: key.algorithm, selector: entry.keys[i]!.selector, pem: key.pem })),

@@ -16,7 +16,8 @@
  *             keep running the previous configuration (each runs the text
  *             the master validated last, see supervisor.ts); so is a change
  *             of which runners run or of their slices, which only a master
- *             start applies;
+ *             start applies, and a `[dkim]` key file missing or unreadable
+ *             (SY_DKIM_KEY), which would stop the outgoing runner;
  *   TERM/INT  stop every runner gracefully, then exit 0.
  *
  * Files: `master.lock` (created by the lock, rewritten when runner pids
@@ -34,6 +35,8 @@ import type { Logger } from 'pino';
 import { Spool } from '../../queues/index.js';
 import { SPOOL_OPTIONS, STANDARD_QUEUES } from '../../runners/queue-ids.js';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { loadConfiguredKeys } from '../mail/dkim/configured-keys.js';
+import { DkimKeyError } from '../mail/dkim/errors.js';
 import { accessError, ensureHome, homePaths } from '../home.js';
 import { secretExposureWarning } from '../config/secret-exposure.js';
 import { createLogger, logFilePath, type LogSetup } from '../logging.js';
@@ -149,6 +152,16 @@ export async function runMaster(options: MasterOptions): Promise<number> {
       // The file is valid now: an earlier "invalid" would be stale; `config show` lists what is not applied.
       running = { ...running, problem: null };
       return { ok: false, refused };
+    }
+    // A key file gone or unreadable would stop the outgoing runner after the restart: refused here, the running ones keep their keys.
+    try {
+      loadConfiguredKeys(next.config.dkim, options.home);
+    } catch (error) {
+      if (!(error instanceof DkimKeyError)) throw error;
+      const problem = `${error.code}: ${error.message}; runners not restarted, still signing with the keys they read`;
+      running = { ...running, problem };
+      log.error({ code: error.code, file: error.file }, `${why}: runners NOT restarted: ${problem}`);
+      return { ok: false, refused: problem };
     }
     const masterOnly = changed.filter(isMasterOnlyKey);
     if (masterOnly.length > 0) log.warn({ keys: masterOnly }, `${why}: these settings take effect only when the master itself is restarted (stop, start): ${masterOnly.join(', ')}`);

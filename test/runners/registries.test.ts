@@ -40,11 +40,11 @@ describe('registries', () => {
     for (const entry of entries) expect(entry.implementation.name).toBe(entry.name);
   });
 
-  it('chains: `default` is the posting chain in its long-standing order, `approved` only the loop checks', () => {
+  it('chains: `default` is the posting chain in its long-standing order (dmarc-mitigation after moderation, as Mailman), `approved` only the loop checks', () => {
     checkEntries(CHAINS);
     expect(CHAINS.names()).toEqual(['default', 'approved']);
     expect(POSTING_CHAIN.map((rule) => rule.name)).toEqual([
-      'loop', 'max-hops', 'approved', 'no-from', 'from-addresses', 'overlong-lines', 'emergency', 'moderation',
+      'loop', 'max-hops', 'approved', 'no-from', 'from-addresses', 'overlong-lines', 'emergency', 'moderation', 'dmarc-mitigation',
       'unparseable', 'administrivia', 'size', 'implicit-destination', 'max-recipients', 'suspicious-header', 'no-subject',
     ]);
     expect(APPROVED_CHAIN.map((rule) => rule.name)).toEqual(['loop', 'max-hops']);

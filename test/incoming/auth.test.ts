@@ -9,7 +9,7 @@
  * the post still goes on.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { dkimSign } from 'mailauth';
+import { dkimSign, sealMessage } from 'mailauth';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
@@ -22,10 +22,13 @@ const UPSTREAM = 'mx.upstream.example';
 let dns: DnsResponder;
 let rsaKey: string;
 let edKey: string;
+let forwarderKey: string;
 
 beforeAll(async () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const ed = generateKeyPairSync('ed25519');
+  const forwarder = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  forwarderKey = forwarder.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   rsaKey = rsa.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   edKey = ed.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   const rsaPublic = (rsa.publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64');
@@ -36,6 +39,7 @@ beforeAll(async () => {
     'e1._domainkey.author.example': `v=DKIM1; k=ed25519; p=${edPublic}`,
     '_dmarc.author.example': 'v=DMARC1; p=reject',
     'author.example': 'v=spf1 ip4:192.0.2.25 -all',
+    'f1._domainkey.forwarder.example': `v=DKIM1; k=rsa; p=${(forwarder.publicKey.export({ type: 'spki', format: 'der' }) as Buffer).toString('base64')}`,
   });
 });
 
@@ -149,5 +153,22 @@ describe('verification on the way in', () => {
     const { message: out } = await forwarded(s, message);
     expect(out.get('authentication-results')).toMatch(/^lists\.example\.org; dkim=temperror .*spf=temperror; dmarc=temperror; arc=temperror$/);
     expect((await s.logLines('auth: verification did not finish')).length).toBe(1);
+  });
+
+  it('an ARC chain sealed by a forwarder is verified (arc=pass, i=1) and recorded for our own seal', async () => {
+    const s = await setup(config());
+    const original = await signed(post());
+    const seal = await sealMessage(original, {
+      signingDomain: 'forwarder.example',
+      selector: 'f1',
+      privateKey: forwarderKey,
+      algorithm: 'rsa-sha256',
+      authResults: 'mx.forwarder.example; dkim=pass header.i=@author.example',
+      cv: 'none',
+    } as Parameters<typeof sealMessage>[1]);
+    expect(seal.toString('latin1')).toMatch(/^ARC-Seal: i=1;/);
+    const { message, metadata } = await forwarded(s, Buffer.concat([Buffer.from(RECEIVED_OK), seal, original]));
+    expect((metadata.auth as Auth).arc).toEqual({ result: 'pass', instance: 1 });
+    expect(message.get('authentication-results')).toMatch(/; arc=pass \(i=1 dkim=pass dkdomain=author\.example\); dmarc=pass \(p=REJECT arc=pass\)/);
   });
 });

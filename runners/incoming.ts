@@ -100,7 +100,7 @@ export default class IncomingRunner extends StoreRunner {
       throw new RunnerSetupError(`[runner.${options.name}.options]: ${parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ')}`);
     }
     this.settings = parsed.data;
-    this.resolveTxt = options.config === undefined ? undefined : txtResolver({ servers: options.config.dns.servers, timeoutMs: options.config.dns.timeout });
+    this.resolveTxt = options.config === undefined ? undefined : txtResolver({ servers: options.config.dns.servers, timeoutMs: options.config.dns.timeout, cacheSize: options.config.dns.cacheSize, cacheTtlMs: options.config.dns.cacheTtl });
     const auth = options.config?.auth;
     this.auth = auth === undefined || !auth.verify ? undefined : { ...auth, authservId: auth.authservId !== '' ? auth.authservId : hostname(), dns: options.config!.dns };
   }
@@ -193,6 +193,8 @@ export default class IncomingRunner extends StoreRunner {
       trustedAuthservId: auth.trustedAuthservId,
       dnsServers: [...auth.dns.servers],
       dnsTimeoutMs: auth.dns.timeout,
+      dnsCacheSize: auth.dns.cacheSize,
+      dnsCacheTtlMs: auth.dns.cacheTtl,
       ...(envelopeSender === undefined ? {} : { envelopeSender }),
     };
     let outcome: AuthOutcome;

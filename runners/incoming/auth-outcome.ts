@@ -11,6 +11,8 @@ export interface AuthTask {
   envelopeSender?: string;
   dnsServers: string[];
   dnsTimeoutMs: number;
+  dnsCacheSize: number;
+  dnsCacheTtlMs: number;
 }
 
 export interface DkimOutcome {

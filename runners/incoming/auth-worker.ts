@@ -16,7 +16,7 @@
  * Pure computation and DNS, no files: nothing to lose if the worker dies.
  */
 import { authenticate, dmarc, type AuthenticateResult, type DMARCResult } from 'mailauth';
-import { makeResolver } from '../../src/mail/dns-resolver.js';
+import { cachedResolve } from '../../src/mail/dns-resolver.js';
 import { receivedClient, trustedSpfResult } from '../../src/mail/auth-results.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { temperrorOutcome, type AuthOutcome, type AuthTask } from './auth-outcome.js';
@@ -32,14 +32,17 @@ function domainOf(address: string): string {
   return (address.split('@').pop() ?? '').toLowerCase();
 }
 
-/** One Resolver per `[dns]` setting per worker thread: a c-ares channel per post would cost a fifth of the verification. */
-const resolvers = new Map<string, ReturnType<typeof makeResolver>>();
+/**
+ * One Resolver (and its answer cache, `[dns] cacheSize`) per `[dns]` setting per worker thread: a c-ares
+ * channel per post would cost a fifth of the verification, and a post's domains are mostly the last post's.
+ */
+const resolvers = new Map<string, ReturnType<typeof cachedResolve>>();
 
-function resolverFor(servers: string[], timeoutMs: number): ReturnType<typeof makeResolver> {
-  const key = `${servers.join(',')}|${timeoutMs}`;
+function resolverFor(task: AuthTask): ReturnType<typeof cachedResolve> {
+  const key = `${task.dnsServers.join(',')}|${task.dnsTimeoutMs}|${task.dnsCacheSize}|${task.dnsCacheTtlMs}`;
   let resolver = resolvers.get(key);
   if (resolver === undefined) {
-    resolver = makeResolver({ servers, timeoutMs });
+    resolver = cachedResolve({ servers: task.dnsServers, timeoutMs: task.dnsTimeoutMs, cacheSize: task.dnsCacheSize, cacheTtlMs: task.dnsCacheTtlMs });
     resolvers.set(key, resolver);
   }
   return resolver;
@@ -48,8 +51,8 @@ function resolverFor(servers: string[], timeoutMs: number): ReturnType<typeof ma
 export default async function verify(task: AuthTask): Promise<AuthOutcome> {
   const bytes = Buffer.from(task.message.buffer, task.message.byteOffset, task.message.byteLength);
   const message = RawMessage.parse(bytes);
-  const dns = resolverFor(task.dnsServers, task.dnsTimeoutMs);
-  const resolver = (name: string, rrtype: string): Promise<string[][] | string[]> => dns.resolve(name, rrtype) as Promise<string[][] | string[]>;
+  const dns = resolverFor(task);
+  const resolver = (name: string, rrtype: string): Promise<string[][] | string[]> => dns(name, rrtype) as Promise<string[][] | string[]>;
   const trusted = trustedSpfResult(message, task.trustedAuthservId);
   const client = trusted === undefined ? receivedClient(message) : {};
   const sender = task.envelopeSender !== undefined && task.envelopeSender !== '' ? task.envelopeSender : undefined;

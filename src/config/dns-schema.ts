@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { isIP } from 'node:net';
-import { durationKnob } from './knob-types.js';
+import { durationKnob, integerKnob } from './knob-types.js';
 
 /** `1.2.3.4`, `1.2.3.4:5353`, `::1` or `[::1]:5353`, as node:dns's setServers takes them. */
 const server = z.string().refine((value) => {
@@ -20,6 +20,8 @@ export const dnsSchema = z
   .object({
     servers: z.array(server).default([]).describe("the DNS servers asked; empty: the system's (/etc/resolv.conf)"),
     timeout: durationKnob('5s', 'a query unanswered this long is tried again, then given up'),
+    cacheSize: integerKnob(10_000, 0, 10_000_000, 'answers kept per process (least recently used dropped first), "no such name" included; 0: no cache'),
+    cacheTtl: durationKnob('5m', 'how long a kept answer is used before the name is asked again'),
   })
   .strict()
   .prefault({})

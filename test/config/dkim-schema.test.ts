@@ -17,11 +17,11 @@ const refused = (toml: string): string => {
 };
 
 describe('[dkim] and [dns]', () => {
-  it('defaults: no signing domain, the default signed fields, the system resolver with a 5 s timeout', () => {
+  it('defaults: no signing domain, the default signed fields, the system resolver with a 5 s timeout and a 10,000-answer cache kept 5 minutes', () => {
     const { config } = parseConfig('', 'switchyard.toml');
     expect(config.dkim.domains).toEqual({});
     expect(config.dkim.signedHeaders).toEqual(['From', 'To', 'Subject', 'Date', 'Message-ID', 'List-Id', 'List-Unsubscribe', 'List-Unsubscribe-Post']);
-    expect(config.dns).toEqual({ servers: [], timeout: 5000 });
+    expect(config.dns).toEqual({ servers: [], timeout: 5000, cacheSize: 10_000, cacheTtl: 300_000 });
   });
 
   it('a domain entry: keys as paths or { file, selector }, the domain lower-cased; the list domain picks its signing domain', () => {

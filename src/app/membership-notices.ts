@@ -40,14 +40,15 @@ function entry(list: MailingList, to: string, notice: string, message: Buffer): 
   return { message, metadata: { listId: list.address, recipients: [to], notice } };
 }
 
-/** The confirmation of a subscribe or unsubscribe request, to the address concerned and nobody else. */
-export function confirmationNotice(list: MailingList, request: PendingRequest, date: Date): NoticeEntry {
+/**
+ * A confirmation mail: `intro` (what was asked), how to confirm (reply, or
+ * mail `name-confirm+TOKEN`), and when the request lapses; to `address`
+ * alone, from and Reply-To the token's confirm address, Subject `confirm TOKEN`.
+ */
+function confirmationMail(list: MailingList, request: { token: string; address: string; expiresAt: Date }, intro: readonly string[], notice: string, date: Date): NoticeEntry {
   const from = confirmAddress(list, request.token);
-  const joining = request.kind === 'subscribe';
-  const what = joining ? `subscribe ${request.address} to` : `unsubscribe ${request.address} from`;
   const text = [
-    `Someone, probably you, asked to ${what}`,
-    `the mailing list ${list.address}.`,
+    ...intro,
     '',
     `To confirm, reply to this message (keep the Subject line), or send any`,
     `message to ${from}`,
@@ -60,7 +61,14 @@ export function confirmationNotice(list: MailingList, request: PendingRequest, d
     '',
   ].join('\n');
   const message = buildNotice({ from, replyTo: from, to: [request.address], subject: `confirm ${request.token}`, text, listId: list.address, date });
-  return entry(list, request.address, joining ? 'confirm-subscribe' : 'confirm-unsubscribe', message);
+  return entry(list, request.address, notice, message);
+}
+
+/** The confirmation of a subscribe or unsubscribe request, to the address concerned and nobody else. */
+export function confirmationNotice(list: MailingList, request: PendingRequest, date: Date): NoticeEntry {
+  const joining = request.kind === 'subscribe';
+  const what = joining ? `subscribe ${request.address} to` : `unsubscribe ${request.address} from`;
+  return confirmationMail(list, request, [`Someone, probably you, asked to ${what}`, `the mailing list ${list.address}.`], joining ? 'confirm-subscribe' : 'confirm-unsubscribe', date);
 }
 
 /**
@@ -69,25 +77,8 @@ export function confirmationNotice(list: MailingList, request: PendingRequest, d
  * address: whoever forged their From learns nothing and changes nothing.
  */
 export function preferenceConfirmationNotice(list: MailingList, change: { token: string; address: string; expiresAt: Date }, changeLines: readonly string[], date: Date): NoticeEntry {
-  const from = confirmAddress(list, change.token);
-  const text = [
-    `Someone, probably you, asked to change the preferences of ${change.address}`,
-    `on the mailing list ${list.address} to:`,
-    '',
-    ...changeLines.map((line) => `    ${line}`),
-    '',
-    `To confirm, reply to this message (keep the Subject line), or send any`,
-    `message to ${from}`,
-    `(or to ${listServiceAddress(list, '-confirm')} with the Subject "confirm ${change.token}").`,
-    '',
-    `If you did not ask for this, ignore this message: nothing changes, and the`,
-    `request lapses on ${change.expiresAt.toUTCString()}.`,
-    '',
-    `Questions go to the list's owners: ${listServiceAddress(list, '-owner')}`,
-    '',
-  ].join('\n');
-  const message = buildNotice({ from, replyTo: from, to: [change.address], subject: `confirm ${change.token}`, text, listId: list.address, date });
-  return entry(list, change.address, 'confirm-preferences', message);
+  const intro = [`Someone, probably you, asked to change the preferences of ${change.address}`, `on the mailing list ${list.address} to:`, '', ...changeLines.map((line) => `    ${line}`)];
+  return confirmationMail(list, change, intro, 'confirm-preferences', date);
 }
 
 /** The welcome message of a new member. */

@@ -305,7 +305,8 @@ export default class OutgoingRunner extends Runner {
             throw error;
           }
         }
-        await this.deliver(message, out, todo, journal, attempt, ctx, onProgress, out.personalize ? dkim : undefined);
+        const perCopy = out.personalize && dkim !== undefined ? { dkim, arc: arcSealFor(entry.metadata, dkim) } : undefined;
+        await this.deliver(message, out, todo, journal, attempt, ctx, onProgress, perCopy);
       }
       await resetting;
       const remaining = todo.filter((r) => !journal.done.has(r) && !journal.failed.has(r));
@@ -394,10 +395,10 @@ export default class OutgoingRunner extends Runner {
     attempt: Attempt,
     ctx: EntryContext,
     onProgress: () => void,
-    dkim: SigningSpec | undefined,
+    perCopy: { dkim: SigningSpec; arc: ArcSealSpec | undefined } | undefined,
   ): Promise<void> {
     const transactions = this.transactions(out, todo);
-    const copyOf = out.personalize ? this.personalizedCopies(message, out, transactions, ctx, dkim) : undefined;
+    const copyOf = out.personalize ? this.personalizedCopies(message, out, transactions, ctx, perCopy) : undefined;
     let next = 0;
     const worker = async (): Promise<void> => {
       while (!attempt.stop && next < transactions.length) {
@@ -436,7 +437,7 @@ export default class OutgoingRunner extends Runner {
    * (outgoing/render-worker.ts), the next batch rendered while this one is
    * sent. Copies are assembled one at a time, just before their transaction.
    */
-  private personalizedCopies(message: Buffer, out: OutEntry, transactions: Transaction[], ctx: EntryContext, dkim: SigningSpec | undefined): (index: number) => Promise<Buffer> {
+  private personalizedCopies(message: Buffer, out: OutEntry, transactions: Transaction[], ctx: EntryContext, signing: { dkim: SigningSpec; arc: ArcSealSpec | undefined } | undefined): (index: number) => Promise<Buffer> {
     const personalize = out.personalize ?? {};
     const list = out.listPosting ?? out.listId;
     const batches = new Map<number, Promise<RenderedCopy[]>>();
@@ -444,7 +445,7 @@ export default class OutgoingRunner extends Runner {
       let rendering = batches.get(b);
       if (rendering === undefined) {
         const recipients = transactions.slice(b * RENDER_BATCH, (b + 1) * RENDER_BATCH).map((t) => t.to[0]!);
-        const task: RenderTask = { message, recipients, list, personalize, ...(dkim === undefined ? {} : { dkim }) };
+        const task: RenderTask = { message, recipients, list, personalize, ...(signing === undefined ? {} : { dkim: signing.dkim }), ...(signing?.arc === undefined ? {} : { arc: signing.arc }) };
         rendering = ctx.runTask<RenderedCopy[]>(RENDER_WORKER, task);
         // A prefetched batch nobody awaits (delivery stopped) must not be an unhandled rejection.
         rendering.catch(() => undefined);

@@ -29,6 +29,7 @@
  */
 import { formatField } from '../../src/mail/raw-message.js';
 import { MessageSigner, type SigningSpec } from '../../src/mail/dkim/signer.js';
+import { arcSet, type ArcSealSpec } from './sign-worker.js';
 
 export interface Personalize {
   headers?: Record<string, string>;
@@ -43,6 +44,8 @@ export interface RenderTask {
   personalize: Personalize;
   /** Sign each copy with these keys. */
   dkim?: SigningSpec;
+  /** With `dkim`: an ARC set on each copy, sealed over the copy's own bytes (outgoing/arc-sealing.ts says when). */
+  arc?: ArcSealSpec;
 }
 
 export interface RenderedCopy {
@@ -103,7 +106,7 @@ function substitute(template: string, address: string, list: string): string {
 const ASCII = /^[\x20-\x7e\t]*$/;
 
 /** The copy parts of each recipient, in order. */
-export default function render(task: RenderTask): RenderedCopy[] {
+export default async function render(task: RenderTask): Promise<RenderedCopy[]> {
   const shape = messageShape(task.message);
   const headers = Object.entries(task.personalize.headers ?? {});
   const footer = task.personalize.footer;
@@ -116,7 +119,12 @@ export default function render(task: RenderTask): RenderedCopy[] {
       signerError = error instanceof Error ? error.message : String(error);
     }
   }
-  return task.recipients.map((address) => {
+  const message = Buffer.from(task.message.buffer, task.message.byteOffset, task.message.byteLength);
+  const copies: RenderedCopy[] = [];
+  for (const address of task.recipients) copies.push(await renderCopy(address));
+  return copies;
+
+  async function renderCopy(address: string): Promise<RenderedCopy> {
     // Folded, and RFC 2047 encoded when not ASCII, in the message's own line ending.
     const head = Buffer.concat(headers.map(([name, value]) => formatField(name, substitute(value, address, task.list), shape.eol === '\n' ? '\n' : '\r\n').raw));
     let foot = '';
@@ -131,9 +139,11 @@ export default function render(task: RenderTask): RenderedCopy[] {
     if (signerError !== undefined) return { head, foot: footBytes, signError: signerError };
     if (signer === undefined) return { head, foot: footBytes };
     try {
-      return { head: Buffer.concat([signer.signCopy(head, footBytes), head]), foot: footBytes };
+      // ARC over the copy as it goes out (the DKIM signatures then go on top of the sealed copy, as on bulk copies).
+      const sealedHead = task.arc === undefined ? head : Buffer.concat([await arcSet(Buffer.concat([head, message, footBytes]), task.arc), head]);
+      return { head: Buffer.concat([signer!.signCopy(sealedHead, footBytes), sealedHead]), foot: footBytes };
     } catch (error) {
       return { head, foot: footBytes, signError: error instanceof Error ? error.message : String(error) };
     }
-  });
+  }
 }

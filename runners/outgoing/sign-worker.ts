@@ -39,26 +39,41 @@ export interface SignTask {
 
 export type SignResult = { fields: Uint8Array } | { error: string };
 
+/**
+ * The ARC set (ARC-Seal, ARC-Message-Signature, ARC-Authentication-Results)
+ * for `message` as it is sent, to go on top of it; throws with the reason
+ * when it cannot be made. Shared with the personalised copies
+ * (render-worker.ts), each of which is sealed on its own bytes.
+ */
+export async function arcSet(message: Buffer, arc: ArcSealSpec): Promise<Buffer> {
+  let fields: Buffer;
+  try {
+    fields = await sealMessage(message, {
+      signingDomain: arc.domain,
+      selector: arc.selector,
+      privateKey: arc.pem,
+      algorithm: 'rsa-sha256',
+      authResults: arc.authResults,
+      cv: arc.cv,
+      ...(arc.time === undefined ? {} : { signTime: new Date(arc.time * 1000) }),
+    } as Parameters<typeof sealMessage>[1]);
+  } catch (error) {
+    throw new Error(`ARC sealing failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  if (fields.length === 0) throw new Error('ARC sealing made no ARC set');
+  // mailauth writes CRLF; a post kept with LF line endings gets LF fields, as the DKIM signer writes them.
+  return message.includes('\r\n') ? fields : Buffer.from(fields.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
+}
+
 export default async function sign(task: SignTask): Promise<SignResult> {
   const message = Buffer.from(task.message.buffer, task.message.byteOffset, task.message.byteLength);
   let arcFields: Buffer = Buffer.alloc(0);
   if (task.arc !== undefined) {
     try {
-      arcFields = await sealMessage(message, {
-        signingDomain: task.arc.domain,
-        selector: task.arc.selector,
-        privateKey: task.arc.pem,
-        algorithm: 'rsa-sha256',
-        authResults: task.arc.authResults,
-        cv: task.arc.cv,
-        ...(task.arc.time === undefined ? {} : { signTime: new Date(task.arc.time * 1000) }),
-      } as Parameters<typeof sealMessage>[1]);
+      arcFields = await arcSet(message, task.arc);
     } catch (error) {
-      return { error: `ARC sealing failed: ${error instanceof Error ? error.message : String(error)}` };
+      return { error: (error as Error).message };
     }
-    if (arcFields.length === 0) return { error: 'ARC sealing made no ARC set' };
-    // mailauth writes CRLF; a post kept with LF line endings gets LF fields, as the DKIM signer writes them.
-    if (!message.includes('\r\n')) arcFields = Buffer.from(arcFields.toString('latin1').replace(/\r\n/g, '\n'), 'latin1');
   }
   try {
     const sealed = arcFields.length === 0 ? message : Buffer.concat([arcFields, message]);

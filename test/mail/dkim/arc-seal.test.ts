@@ -4,11 +4,13 @@
  * arcverify (python3-dkim, test/fixtures/arcverify.py: the program itself
  * with its DNS answered from the records here) and by mailauth's ARC
  * verification; a second hop continues the chain with i=2; a change after
- * sealing breaks it.
+ * sealing breaks it. Personalised copies (render-worker.ts with `arc`) are
+ * each sealed over their own bytes, header fields and footer included.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import sign, { type ArcSealSpec } from '../../../runners/outgoing/sign-worker.js';
+import render from '../../../runners/outgoing/render-worker.js';
 import { DEFAULT_SIGNED_HEADERS } from '../../../src/config/dkim-schema.js';
 import { recordText } from '../../../src/mail/dkim/dns-record.js';
 import { publicKeyValue } from '../../../src/mail/dkim/keys.js';
@@ -89,5 +91,35 @@ describe('ARC sealing of a bulk copy', () => {
   it('a key that cannot seal comes back as error, never an unsealed or unsigned copy', async () => {
     const result = await sign({ message: post('\r\n'), dkim: dkim(), arc: { ...arcSpec('none'), pem: 'not a key' } });
     expect(result).toEqual({ error: expect.stringMatching(/^ARC sealing failed/) });
+  });
+});
+
+describe('ARC sealing of personalised copies', () => {
+  for (const eol of ['\r\n', '\n']) {
+    it(`each copy, with its own header field and footer, carries its own ARC set: arcverify and mailauth pass, DKIM passes (${eol === '\n' ? 'LF' : 'CRLF'} post)`, async () => {
+      const message = post(eol);
+      const recipients = ['ann@example.net', 'bob@example.com'];
+      const copies = await render({ message, recipients, list: 'team@lists.example.org', personalize: { headers: { 'X-Sent-To': '{address}' }, footer: 'Sent to {address}' }, dkim: dkim(), arc: arcSpec('none') });
+      expect(copies.map((copy) => copy.signError)).toEqual([undefined, undefined]);
+      const seals = new Set<string>();
+      for (const [i, copy] of copies.entries()) {
+        const wire = onTheWire(Buffer.concat([copy.head, message, copy.foot]));
+        const text = wire.toString('latin1');
+        expect(text).toContain(`X-Sent-To: ${recipients[i]}`);
+        expect(text).toContain(`Sent to ${recipients[i]}`);
+        expect(text).toMatch(/^DKIM-Signature: [^]*?\r\nARC-Seal: i=1; a=rsa-sha256; t=\d+; cv=none;[^]*?\r\nARC-Message-Signature: i=1; /);
+        seals.add(/ARC-Message-Signature: [^]*?b=([^;]+)/.exec(text)![1]!);
+        expect(await arcverify(wire, records)).toMatch(/^arc verification: cv=b'pass' success$/);
+        expect(await mailauthArc(wire, records)).toEqual({ result: 'pass', instance: 1 });
+        expect((await mailauthVerify(wire, records)).map((r) => r.result)).toEqual(['pass']);
+      }
+      // Sealed per copy: the message signatures differ (the footers do).
+      expect(seals.size).toBe(2);
+    }, TIMEOUT);
+  }
+
+  it('a key that cannot seal fails the copy (signError), never an unsealed copy', async () => {
+    const copies = await render({ message: post('\r\n'), recipients: ['ann@example.net'], list: 'team@lists.example.org', personalize: { footer: 'x' }, dkim: dkim(), arc: { ...arcSpec('none'), pem: 'not a key' } });
+    expect(copies[0]!.signError).toMatch(/^ARC sealing failed/);
   });
 });

@@ -139,7 +139,7 @@ describe('DKIM signing, verified by mailauth and dkimpy', () => {
       it(`personalised copies (headers and footer), both keys, ${label}, ${eol === '\n' ? 'LF' : 'CRLF'}: every copy verifies with its own bytes`, async () => {
         const original = message(eol, body);
         const recipients = ['ann@example.net', 'bob@example.com'];
-        const copies = render({ message: original, recipients, list: 'team@lists.example.org', personalize: PERSONALIZE, dkim: spec('both') });
+        const copies = await render({ message: original, recipients, list: 'team@lists.example.org', personalize: PERSONALIZE, dkim: spec('both') });
         expect(copies.every((c) => c.signError === undefined)).toBe(true);
         for (const [i, copy] of copies.entries()) {
           const signed = Buffer.concat([copy.head, original, copy.foot]);
@@ -156,14 +156,14 @@ describe('DKIM signing, verified by mailauth and dkimpy', () => {
 
   it('personalised copies whose message takes no footer (HTML): headers only, still verified', async () => {
     const original = Buffer.from('From: a@example.net\r\nSubject: html\r\nContent-Type: text/html\r\n\r\n<p>hi</p>\r\n');
-    const [copy] = render({ message: original, recipients: ['c@example.org'], list: 'team@lists.example.org', personalize: PERSONALIZE, dkim: spec('rsa') });
+    const [copy] = await render({ message: original, recipients: ['c@example.org'], list: 'team@lists.example.org', personalize: PERSONALIZE, dkim: spec('rsa') });
     expect(copy!.foot.byteLength).toBe(0);
     expect(await verdicts(Buffer.concat([copy!.head, original, copy!.foot]))).toMatchObject({ mailauth: ['pass'], dkimpy: [true] });
   }, TIMEOUT);
 
   it('a key that cannot sign comes back as signError per copy, and as error from the bulk worker (never an unsigned copy)', async () => {
     const broken: SigningSpec = { ...spec('rsa'), keys: [{ algorithm: 'rsa-sha256', selector: 'r1', pem: 'not a key' }] };
-    const copies = render({ message: message('\r\n', BODY), recipients: ['a@example.org'], list: 'l@lists.example.org', personalize: PERSONALIZE, dkim: broken });
+    const copies = await render({ message: message('\r\n', BODY), recipients: ['a@example.org'], list: 'l@lists.example.org', personalize: PERSONALIZE, dkim: broken });
     expect(copies[0]!.signError).toMatch(/./);
     expect(await sign({ message: message('\r\n', BODY), dkim: broken })).toEqual({ error: expect.any(String) });
   });

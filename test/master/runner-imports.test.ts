@@ -1,0 +1,70 @@
+/**
+ * What an idle runner process loads: the runners that validate no queue
+ * metadata at start (archive, retry, lmtp, scheduler, command) start without
+ * zod, which is several megabytes of every such process's memory and a tenth
+ * of a second of its start. The settings schema (src/store/list-settings.ts)
+ * is loaded when a list's settings are first parsed, not with the store.
+ * Each runner runs as the master runs it (the validated configuration as
+ * JSON, SWITCHYARD_CONFIG_JSON) under the module tracer
+ * (test/fixtures/trace-imports.ts) until it says it is ready.
+ */
+import { fork } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { loadConfig } from '../../src/config/load.js';
+import { CONFIG_JSON_ENV, validatedConfigJson } from '../../src/master/supervisor-env.js';
+import type { RunnerMessage } from '../../src/master/protocol.js';
+import { freePort } from '../support/net.js';
+import { makeHome, removeHome, ROOT, testConfig } from './harness.js';
+
+const RUNNER_PROCESS = join(ROOT, 'dist/src/master/runner-process.js');
+const TRACER = join(ROOT, 'dist/test/fixtures/trace-imports.js');
+
+let home: string;
+let traces: string;
+let json: string;
+
+beforeAll(async () => {
+  // LMTP on a port of its own (test configurations leave it off otherwise).
+  home = await makeHome(testConfig(`[lmtp]\nport = ${await freePort()}\n`));
+  traces = await mkdtemp(join(tmpdir(), 'sy-runner-imports-'));
+  const built = (await import(join(ROOT, 'dist/src/config/load.js'))) as { loadConfig: typeof loadConfig };
+  json = validatedConfigJson(await built.loadConfig(join(home, 'switchyard.toml')));
+});
+afterAll(async () => {
+  await removeHome(home);
+  await rm(traces, { recursive: true, force: true });
+});
+
+/** The packages runner `name` loaded by the time it was ready (and stopped). */
+async function packagesOf(name: string): Promise<string[]> {
+  const traceFile = join(traces, `${name}.txt`);
+  const env: NodeJS.ProcessEnv = { ...process.env, [CONFIG_JSON_ENV]: json, SWITCHYARD_TRACE_IMPORTS: traceFile };
+  delete env.SWITCHYARD_HOME;
+  await new Promise<void>((resolve, reject) => {
+    const child = fork(RUNNER_PROCESS, ['--home', home, '--runner', name, '--slice', '0', '--slices', '1'], { env, execArgv: ['--import', TRACER], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    let ready = false;
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('message', (message: RunnerMessage) => {
+      if (message.type !== 'ready') return;
+      ready = true;
+      child.kill('SIGTERM');
+    });
+    child.on('exit', (code) => (ready ? resolve() : reject(new Error(`runner ${name} exited ${code} before it was ready: ${stderr}`))));
+  });
+  const text = await readFile(traceFile, 'utf8');
+  return [...new Set([...text.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((match) => match[1]!))].sort();
+}
+
+describe('an idle runner process', () => {
+  it.each(['archive', 'retry', 'lmtp', 'scheduler', 'command'])('%s starts without zod', async (name) => {
+    const packages = await packagesOf(name);
+    // It did load its own packages (the tracer saw them), just not zod.
+    expect(packages).toContain('pino');
+    expect(packages).not.toContain('zod');
+  }, 120_000);
+});

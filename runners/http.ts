@@ -32,7 +32,7 @@ import { homePaths } from '../src/home.js';
 import { buildHttpServer } from '../src/http/server.js';
 import { requestStatus } from '../src/master/status-client.js';
 import { regenerateOnListChange } from '../src/mta/regenerate.js';
-import { openStore, ReopeningStore, storeFile, storeOptions, type StoreHealth } from '../src/store/index.js';
+import { openReopeningStore, ReopeningStore, storeOptions, type StoreHealth } from '../src/store/index.js';
 import { listenFailure } from './lmtp.js';
 import { LIST_SETTING_REGISTRIES } from './list-setting-registries.js';
 import { SPOOL_OPTIONS } from './queue-ids.js';
@@ -80,10 +80,7 @@ export default class HttpRunner extends Service {
     const config = this.options.config;
     const home = this.options.home;
     const opts = storeOptions(config);
-    this.store = new ReopeningStore(
-      { open: ({ verify }) => openStore(home, { ...opts, verify }), onChange: (health) => this.storeHealthChanged(health) },
-      storeFile(home, opts),
-    );
+    this.store = openReopeningStore(home, opts, { onChange: (health) => this.storeHealthChanged(health) });
     const store = this.store.store;
     const events = new AppEvents();
     regenerateOnListChange(events, home, config, store);

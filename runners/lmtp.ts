@@ -25,7 +25,7 @@
  * durable entry, and everything else is still the MTA's.
  */
 import { IngressWriter } from '../src/ingress/ingress-writer.js';
-import { openStore, ReopeningStore, storeFile, storeOptions, type StoreHealth } from '../src/store/index.js';
+import { openReopeningStore, ReopeningStore, storeOptions, type StoreHealth } from '../src/store/index.js';
 import { LmtpService } from './lmtp/lmtp-server.js';
 import { Service } from './service.js';
 
@@ -60,10 +60,7 @@ export default class LmtpRunner extends Service {
     const config = this.options.config;
     const home = this.options.home;
     const opts = storeOptions(config);
-    this.store = new ReopeningStore(
-      { open: ({ verify }) => openStore(home, { ...opts, verify }), onChange: (health) => this.storeHealthChanged(health) },
-      storeFile(home, opts),
-    );
+    this.store = openReopeningStore(home, opts, { onChange: (health) => this.storeHealthChanged(health) });
     const writer = new IngressWriter({ spoolRoot: this.options.spoolRoot, durability: this.options.durability });
     this.service = new LmtpService({
       lmtp: config.lmtp,

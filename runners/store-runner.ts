@@ -13,7 +13,7 @@
  * reopens it, so a recovered or restored file needs no restart).
  */
 import type { DequeuedEntry } from '../queues/index.js';
-import { openStore, ReopeningStore, storeOptions, storeFile, type Store, type StoreHealth } from '../src/store/index.js';
+import { openReopeningStore, ReopeningStore, storeOptions, type Store, type StoreHealth } from '../src/store/index.js';
 import { RunnerSetupError } from './errors.js';
 import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
 
@@ -27,10 +27,7 @@ export abstract class StoreRunner extends Runner {
     const home = options.home;
     // Without a configuration (a runner built by hand in a test): the store's own defaults, and no zod loaded for them.
     const opts = options.config === undefined ? {} : storeOptions(options.config);
-    this.reopening = new ReopeningStore(
-      { open: ({ verify }) => openStore(home, { ...opts, verify }), onChange: (health) => this.storeHealthChanged(health), now: () => this.now() },
-      storeFile(home, opts),
-    );
+    this.reopening = openReopeningStore(home, opts, { onChange: (health) => this.storeHealthChanged(health), now: () => this.now() });
   }
 
   /** The list store, opened on first use (and again after it was found damaged). */

@@ -259,6 +259,20 @@ export async function confirmRequest(ctx: SubscriptionContext, listAddress: stri
   return outcome;
 }
 
+/** A pending request as the CLI's --json and the HTTP API give it. */
+export function pendingRequestJson(request: PendingRequest) {
+  return {
+    id: request.id,
+    list: request.list,
+    kind: request.kind,
+    address: request.address,
+    displayName: request.displayName,
+    createdAt: request.createdAt.toISOString(),
+    expiresAt: request.expiresAt.toISOString(),
+    waitsFor: request.kind.endsWith('_approval') ? ('owners' as const) : ('confirmation' as const),
+  };
+}
+
 export type RequestDecision = { decision: 'approve' } | { decision: 'reject'; reason?: string } | { decision: 'discard' };
 
 export interface DecidedRequest {

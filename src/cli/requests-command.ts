@@ -9,7 +9,7 @@
  * per queues.durability, and the list store.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { decideRequest, DEFAULT_REQUEST_REJECT_REASON, listRequests, outcomeText, type DecidedRequest } from '../app/subscriptions.js';
+import { decideRequest, DEFAULT_REQUEST_REJECT_REASON, listRequests, outcomeText, pendingRequestJson, type DecidedRequest } from '../app/subscriptions.js';
 import type { PendingRequest } from '../store/index.js';
 import { withApp } from './app-context.js';
 import { listArgument, printable, printJson } from './lists-command.js';
@@ -41,19 +41,6 @@ function idArgument(text: string): number {
   return Number(text);
 }
 
-function requestJson(request: PendingRequest) {
-  return {
-    id: request.id,
-    list: request.list,
-    kind: request.kind,
-    address: request.address,
-    displayName: request.displayName,
-    createdAt: request.createdAt.toISOString(),
-    expiresAt: request.expiresAt.toISOString(),
-    waitsFor: request.kind.endsWith('_approval') ? 'owners' : 'confirmation',
-  };
-}
-
 function listCommand(): Command {
   return new Command('list')
     .description("the list's pending requests, oldest first")
@@ -61,7 +48,7 @@ function listCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (list: string, options: { json?: boolean }, command: Command) => {
       const requests = await withApp(command, (app) => listRequests(app, list));
-      if (options.json) return printJson({ list, requests: requests.map(requestJson) });
+      if (options.json) return printJson({ list, requests: requests.map(pendingRequestJson) });
       if (requests.length === 0) return void process.stdout.write(`no requests pending on ${list}\n`);
       process.stdout.write(
         formatTable(
@@ -92,7 +79,7 @@ function decideCommand(decision: 'approve' | 'reject' | 'discard', description: 
       return { decided, text: describe(decided, found) };
     });
     if (options.json) {
-      return printJson({ ...requestJson(result.decided.request), decision, ...(result.decided.outcome ? { outcome: result.decided.outcome.status } : {}), ...(result.decided.notice ? { notice: result.decided.notice } : {}) });
+      return printJson({ ...pendingRequestJson(result.decided.request), decision, ...(result.decided.outcome ? { outcome: result.decided.outcome.status } : {}), ...(result.decided.notice ? { notice: result.decided.notice } : {}) });
     }
     process.stdout.write(`request #${id} on ${list}: ${result.text}\n`);
   });

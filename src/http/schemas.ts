@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { DELIVERY_MODES, DELIVERY_STATES, ROLES, type HeldMessage, type Member, type PendingRequest } from '../store/index.js';
 import type { ListOverview } from '../app/lists.js';
 import { shownSettings } from '../app/lists.js';
+import { pendingRequestJson } from '../app/subscriptions.js';
 
 export const errorSchema = z
   .object({
@@ -125,14 +126,5 @@ export function toHeldJson(held: HeldMessage): z.output<typeof heldSchema> {
 }
 
 export function toRequestJson(request: PendingRequest): z.output<typeof requestSchema> {
-  return {
-    id: request.id,
-    list: request.list,
-    kind: request.kind,
-    address: request.address,
-    displayName: request.displayName,
-    createdAt: request.createdAt.toISOString(),
-    expiresAt: request.expiresAt.toISOString(),
-    waitsFor: request.kind.endsWith('_approval') ? 'owners' : 'confirmation',
-  };
+  return pendingRequestJson(request);
 }

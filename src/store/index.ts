@@ -13,4 +13,4 @@ export { isBanned } from '../mail/ban-match.js';
 export * from './header-settings.js';
 export * from './open.js';
 
-export { ReopeningStore, type StoreHealth } from './reopening-store.js';
+export { openReopeningStore, ReopeningStore, type StoreHealth } from './reopening-store.js';

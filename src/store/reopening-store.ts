@@ -16,6 +16,7 @@
  * show it as the runner's status detail).
  */
 import { StoreCorruptError } from './errors.js';
+import { openStore, storeFile, type OpenStoreOptions } from './open.js';
 import type { Store } from './store.js';
 
 export interface StoreHealth {
@@ -90,4 +91,13 @@ export class ReopeningStore {
       throw error;
     }
   }
+}
+
+/**
+ * The store of a home as a long-running process holds it: opened with
+ * `options` (and verified after damage was seen), reopened by ReopeningStore.
+ * What the store runners and the LMTP and HTTP services each open.
+ */
+export function openReopeningStore(home: string, options: OpenStoreOptions, watch: Omit<ReopeningStoreOptions, 'open'> = {}): ReopeningStore {
+  return new ReopeningStore({ ...watch, open: ({ verify }) => openStore(home, { ...options, verify }) }, storeFile(home, options));
 }

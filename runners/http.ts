@@ -30,6 +30,7 @@ import { AppEvents } from '../src/app/events.js';
 import { spoolEnqueue } from '../src/app/spool-enqueue.js';
 import { homePaths } from '../src/home.js';
 import { buildHttpServer } from '../src/http/server.js';
+import { SiteSecrets } from '../src/http/site-secret.js';
 import { requestStatus } from '../src/master/status-client.js';
 import { regenerateOnListChange } from '../src/mta/regenerate.js';
 import { openReopeningStore, ReopeningStore, storeOptions, type StoreHealth } from '../src/store/index.js';
@@ -98,6 +99,12 @@ export default class HttpRunner extends Service {
       version: packageVersion(),
       masterStatus: () => requestStatus(homePaths(home).socket, 10_000),
       spool: new Spool({ root: this.options.spoolRoot, ...SPOOL_OPTIONS }),
+      web: {
+        home,
+        secrets: SiteSecrets.load(home, app.now()),
+        baseUrl: (config.http.baseUrl ?? `http://${config.http.listen.includes(':') ? `[${config.http.listen}]` : config.http.listen}:${config.http.port}`).replace(/\/+$/, ''),
+        secretGraceMs: config.http.secretGrace,
+      },
     };
     const build = async (): Promise<FastifyInstance> => {
       const server = await buildHttpServer({ deps, config: config.http, logger: this.log, authenticate: (token) => authenticateToken(app, token) });

@@ -16,6 +16,9 @@ import { openApiDocument } from './openapi.js';
 import { principalOf, registerRoutes, type Authenticate, type RouteSpec } from './route.js';
 import { apiRoutes, type ApiDeps } from './routes/index.js';
 import { ApiForbiddenError } from './errors.js';
+import { errorPage } from './html/error-page.js';
+import { registerPages } from './pages.js';
+import { isPageRequest, registerWeb } from './web.js';
 
 export interface HttpServerOptions {
   deps: ApiDeps;
@@ -62,15 +65,19 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
 
   app.setNotFoundHandler((request, reply) => {
     const error = new ApiNotFoundError(request.method, request.url);
-    void reply.code(404).send(errorBody(error));
+    if (isPageRequest(request)) void reply.code(404).type('text/html; charset=utf-8').send(errorPage(404, error));
+    else void reply.code(404).send(errorBody(error));
   });
   app.setErrorHandler((raw, request, reply) => {
     const error = fromFastifyError(raw as { statusCode?: number; message: string }) ?? raw;
     const status = httpStatusOf(error);
     if (status >= 500) request.log.error({ err: raw, code: errorBody(error).error.code }, `request failed: ${raw instanceof Error ? raw.message : String(raw)}`);
     if (status === 429) void reply.header('retry-after', String(Math.ceil(RATE_WINDOW_MS / 1000)));
-    void reply.code(status).send(errorBody(error));
+    if (isPageRequest(request)) void reply.code(status).type('text/html; charset=utf-8').send(errorPage(status, error));
+    else void reply.code(status).send(errorBody(error));
   });
+  await registerWeb(app, deps.web, () => deps.app.now());
+  await registerPages(app, deps);
 
   const routes = [...apiRoutes(deps), ...(options.extraRoutes ?? [])];
   registerRoutes(app, routes, options.authenticate);

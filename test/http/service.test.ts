@@ -104,3 +104,29 @@ describe('limits', () => {
     for (let i = 0; i < 5; i++) expect((await fetch(`${base}/api/v1/lists`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   }, 120_000);
 });
+
+describe('pages', () => {
+  it('an unknown page is an HTML 404 under a strict Content-Security-Policy and no Referer; the stylesheet is served; the API still answers JSON', async () => {
+    const port = await freePort();
+    const dir = await home(testConfig(`[http]\nport = ${port}\n\n[smtp]\nprobeTimeout = 0\n`));
+    const m = await startMaster(dir);
+    masters.push(m);
+    const base = `http://127.0.0.1:${port}`;
+    const missing = await fetch(`${base}/lists/<script>alert(1)</script>`);
+    expect(missing.status).toBe(404);
+    expect(missing.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(missing.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(missing.headers.get('content-security-policy')).not.toContain('script-src');
+    expect(missing.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(missing.headers.get('x-frame-options')).toBe('DENY');
+    const page = await missing.text();
+    expect(page).toContain('SY_API_NOT_FOUND');
+    expect(page).not.toContain('<script>');
+    const css = await fetch(`${base}/static/switchyard.css`);
+    expect(css.status).toBe(200);
+    expect(css.headers.get('content-type')).toMatch(/^text\/css/);
+    const api = await fetch(`${base}/api/v1/nothing`);
+    expect(api.status).toBe(404);
+    expect(((await api.json()) as { error: { code: string } }).error.code).toBe('SY_API_NOT_FOUND');
+  }, 120_000);
+});

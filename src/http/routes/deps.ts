@@ -2,6 +2,7 @@
 import type { Spool } from '../../../queues/index.js';
 import type { AppContext } from '../../app/context.js';
 import type { StatusReport } from '../../master/protocol.js';
+import type { WebDeps } from '../web.js';
 
 export interface ApiDeps {
   app: AppContext;
@@ -11,4 +12,6 @@ export interface ApiDeps {
   masterStatus: () => Promise<StatusReport>;
   /** The home's spool, read-only (queue shape for the metrics). */
   spool: Spool;
+  /** What the HTML pages need (secrets, public URL). */
+  web: WebDeps;
 }

@@ -1,0 +1,46 @@
+/**
+ * The one stylesheet of the web pages, served at /static/switchyard.css (a
+ * file of its own rather than inline styles, so the Content-Security-Policy
+ * can forbid inline style and script). A constant rather than a file beside
+ * dist/ so that the build needs no copy step.
+ */
+export const STYLESHEET_PATH = '/static/switchyard.css';
+
+export const STYLESHEET = `
+:root { --fg: #1d2330; --muted: #5b6475; --line: #d8dce4; --bg: #f6f7f9; --card: #fff; --accent: #1f5fbf; --danger: #b3261e; --ok: #1e7b34; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }
+a { color: var(--accent); }
+a:focus, button:focus, input:focus, select:focus, textarea:focus { outline: 3px solid #8ab4f8; outline-offset: 1px; }
+header.site { background: #1d2330; color: #fff; padding: .6rem 1.2rem; display: flex; gap: 1.5rem; align-items: center; flex-wrap: wrap; }
+header.site a { color: #fff; text-decoration: none; }
+header.site .brand { font-weight: 700; letter-spacing: .02em; }
+header.site nav { display: flex; gap: 1rem; flex-wrap: wrap; }
+header.site .who { margin-left: auto; color: #c9cfdb; font-size: .9rem; }
+main { max-width: 72rem; margin: 1.5rem auto; padding: 0 1.2rem; }
+h1 { font-size: 1.6rem; margin: 0 0 1rem; }
+h2 { font-size: 1.2rem; margin: 1.5rem 0 .6rem; }
+.card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: 1rem 1.2rem; margin-bottom: 1rem; }
+.muted { color: var(--muted); }
+.flash { padding: .6rem 1rem; border-radius: 6px; margin-bottom: 1rem; border: 1px solid; }
+.flash.ok { background: #e8f5ec; border-color: #9fd3ad; color: var(--ok); }
+.flash.error { background: #fbeaea; border-color: #eba7a3; color: var(--danger); }
+table { border-collapse: collapse; width: 100%; background: var(--card); }
+th, td { text-align: left; padding: .45rem .6rem; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { font-size: .85rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
+form.inline { display: inline; }
+label { display: block; font-weight: 600; margin: .6rem 0 .2rem; }
+.hint { display: block; font-weight: 400; font-size: .85rem; color: var(--muted); }
+input[type=text], input[type=email], input[type=number], input[type=search], select, textarea { font: inherit; padding: .4rem .5rem; border: 1px solid #b9c0cc; border-radius: 4px; width: 100%; max-width: 32rem; background: #fff; }
+textarea { max-width: 100%; min-height: 6rem; }
+button, .button { font: inherit; padding: .4rem .9rem; border-radius: 4px; border: 1px solid var(--accent); background: var(--accent); color: #fff; cursor: pointer; text-decoration: none; display: inline-block; }
+button.secondary, .button.secondary { background: #fff; color: var(--accent); }
+button.danger { background: var(--danger); border-color: var(--danger); }
+.stats { display: grid; grid-template-columns: repeat(auto-fit, minmax(10rem, 1fr)); gap: 1rem; }
+.stat { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; }
+.stat .value { font-size: 1.6rem; font-weight: 700; }
+pre.message { white-space: pre-wrap; word-break: break-word; background: #fbfbfc; border: 1px solid var(--line); padding: .8rem; border-radius: 4px; max-height: 40rem; overflow: auto; }
+.pager { display: flex; gap: 1rem; margin: 1rem 0; }
+.visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
+footer.site { max-width: 72rem; margin: 2rem auto; padding: 0 1.2rem; color: var(--muted); font-size: .85rem; }
+`;

@@ -1,34 +1,47 @@
 /**
  * A bounce message as the detectors see it: its top-level header fields, its
  * human-readable text, and the bodies of its message/delivery-status parts.
- * Parsed with mailparser (MIME structure, transfer encodings, charsets,
- * RFC 2047 words); the detectors then work on plain strings.
+ * Parsed with postal-mime (MIME structure, transfer encodings, charsets,
+ * RFC 2047 words; by Nodemailer's author, as mailparser, without streams:
+ * a bounce is small and whole in memory, and the parse is most of the cost
+ * of classifying it); the detectors then work on plain strings.
  *
  * Untrusted input: the runner calls this only inside the worker pool (see
- * classify-worker.ts), where a task has a time limit. Only the first
- * MAX_PARSE_BYTES are parsed: every format we know puts the report before the
- * returned message, and a truncated MIME tail is harmless to mailparser.
+ * classify-worker.ts), where a task has a time limit; postal-mime's own
+ * limits (nesting, header size, part count) bound the work too. Only the
+ * first MAX_PARSE_BYTES are parsed: every format we know puts the report
+ * before the returned message, and a truncated MIME tail is harmless.
  */
-import { simpleParser, type AddressObject, type HeaderValue, type ParsedMail } from 'mailparser';
+import PostalMime, { decodeWords, type Email } from 'postal-mime';
 import { addressesIn, uniqueAddresses } from './addresses.js';
 import { htmlToText } from './html-text.js';
 
 export const MAX_PARSE_BYTES = 1024 * 1024;
 
-function isAddressObject(value: unknown): value is AddressObject {
-  return typeof value === 'object' && value !== null && 'value' in value && 'text' in value && Array.isArray((value as AddressObject).value);
+/** The options both parseBounceMessage() and the benchmark's floor use. */
+export const POSTAL_MIME_OPTIONS = {
+  // A returned message without Content-Disposition is an attachment (its headers are read from it), not rendered into the text.
+  rfc822Attachments: true,
+  attachmentEncoding: 'arraybuffer',
+} as const;
+
+/** Header fields that may occur more than once and are read as all their values joined (Received: the whole trace). */
+const JOINED_FIELDS = new Set(['received']);
+
+/** The type and parameters of a Content-Type value (RFC 2045; quoted values unquoted). */
+function contentTypeOf(value: string | undefined): { type: string; params: Map<string, string> } {
+  const params = new Map<string, string>();
+  if (value === undefined) return { type: 'text/plain', params };
+  const [type = '', ...rest] = value.split(';');
+  for (const match of rest.join(';').matchAll(/([!#-'*+.0-9A-Z^-~-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;\s]*))/gi)) {
+    params.set((match[1] as string).toLowerCase(), match[2] === undefined ? (match[3] ?? '') : match[2].replace(/\\(.)/g, '$1'));
+  }
+  return { type: type.trim().toLowerCase() || 'text/plain', params };
 }
 
-/** A header value as one line of text, whatever shape mailparser gave it. */
-function headerText(value: HeaderValue): string {
-  if (typeof value === 'string') return value;
-  if (value instanceof Date) return value.toUTCString();
-  if (Array.isArray(value)) return value.map((item) => headerText(item as HeaderValue)).join(', ');
-  if (isAddressObject(value)) return value.text;
-  const params = Object.entries(value.params ?? {})
-    .map(([key, param]) => `; ${key}=${param}`)
-    .join('');
-  return `${value.value}${params}`;
+interface ParsedPart {
+  mimeType: string;
+  content: Buffer;
 }
 
 export class BounceMessage {
@@ -56,39 +69,41 @@ export class BounceMessage {
   readonly reportText: string;
   /** The header block of the returned original (message/rfc822 or text/rfc822-headers part, or inline), '' when none. */
   readonly returnedHeaders: string;
-  private readonly headers: ParsedMail['headers'];
+  /** Lower-case field name to its unfolded values, in order. */
+  private readonly headers: ReadonlyMap<string, readonly string[]>;
 
   /**
    * `bodyText`: the raw body, used when the MIME structure gave no text at all (a multipart without boundaries).
-   * `inlineOriginalHeaders`: the header block of a returned message mailparser rendered into the text (an
+   * `inlineOriginalHeaders`: the header block of a returned message rendered into the text (an
    * inline message/rfc822 part loses its Return-Path and Received fields there).
    */
-  constructor(parsed: ParsedMail, bodyText = '', inlineOriginalHeaders = '', nestedDeliveryStatus: readonly string[] = []) {
-    this.headers = parsed.headers;
-    const from = parsed.from?.value[0];
+  constructor(parsed: Email, bodyText = '', inlineOriginalHeaders = '', nestedDeliveryStatus: readonly string[] = []) {
+    const headers = new Map<string, string[]>();
+    for (const field of parsed.headers) {
+      const values = headers.get(field.key);
+      if (values === undefined) headers.set(field.key, [field.value]);
+      else values.push(field.value);
+    }
+    this.headers = headers;
+    const from = parsed.from;
     this.from = (from?.address ?? '').toLowerCase();
     this.fromName = from?.name ?? '';
     this.subject = parsed.subject ?? '';
-    const contentType = parsed.headers.get('content-type');
-    if (contentType !== undefined && typeof contentType === 'object' && 'value' in contentType && typeof contentType.value === 'string') {
-      this.contentType = contentType.value.toLowerCase();
-      const params = (contentType as { params?: Record<string, string> }).params ?? {};
-      this.reportType = params['report-type']?.toLowerCase();
-    } else {
-      this.contentType = 'text/plain';
-      this.reportType = undefined;
-    }
+    const contentType = contentTypeOf(headers.get('content-type')?.[0]);
+    this.contentType = contentType.type;
+    this.reportType = contentType.params.get('report-type')?.toLowerCase();
+    const parts: ParsedPart[] = parsed.attachments.map((part) => ({ mimeType: part.mimeType.toLowerCase(), content: Buffer.from(part.content as ArrayBuffer) }));
     let text = parsed.text ?? (typeof parsed.html === 'string' ? htmlToText(parsed.html) : '');
-    if (text.trim() === '' && parsed.attachments.length === 0) text = bodyText;
+    if (text.trim() === '' && parts.length === 0) text = bodyText;
     this.text = text.includes('\r') ? text.replace(/\r\n?/g, '\n') : text;
-    const ownStatus = parsed.attachments.filter((part) => part.contentType.toLowerCase() === 'message/delivery-status').map((part) => part.content.toString('utf8'));
+    const ownStatus = parts.filter((part) => part.mimeType === 'message/delivery-status').map((part) => part.content.toString('utf8'));
     this.deliveryStatus = ownStatus.length > 0 ? ownStatus : nestedDeliveryStatus;
-    this.feedbackReport = parsed.attachments.find((part) => part.contentType.toLowerCase() === 'message/feedback-report')?.content.toString('utf8');
+    this.feedbackReport = parts.find((part) => part.mimeType === 'message/feedback-report')?.content.toString('utf8');
     this.messageId = parsed.messageId;
     this.loweredText = this.text.toLowerCase();
     const inlineAt = inlineOriginalStart(this.text, this.loweredText);
     this.reportText = inlineAt < 0 ? this.text : this.text.slice(0, inlineAt);
-    const attached = parsed.attachments.find((part) => /^(?:message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)$/i.test(part.contentType));
+    const attached = parts.find((part) => /^(?:message\/rfc822|text\/rfc822-headers|message\/rfc822-headers)$/.test(part.mimeType));
     const returned = attached ? headOf(attached.content) : inlineAt < 0 ? '' : this.text.slice(inlineAt);
     this.returnedHeaders = attached === undefined && inlineOriginalHeaders !== '' ? inlineOriginalHeaders : headerBlock(returned);
   }
@@ -105,10 +120,12 @@ export class BounceMessage {
     return uniqueAddresses(found);
   }
 
-  /** The first field `name` (case-insensitive), unfolded and decoded; undefined when absent. */
+  /** The first field `name` (case-insensitive; Received: all of them, joined), unfolded and decoded; undefined when absent. */
   header(name: string): string | undefined {
-    const value = this.headers.get(name.toLowerCase());
-    return value === undefined ? undefined : headerText(value).trim();
+    const key = name.toLowerCase();
+    const values = this.headers.get(key);
+    if (values === undefined) return undefined;
+    return decodeWords(JOINED_FIELDS.has(key) ? values.join(', ') : (values[0] as string)).trim();
   }
 
   has(name: string): boolean {
@@ -247,25 +264,20 @@ const DELIVERY_STATUS_WORDS = [Buffer.from('elivery-status', 'latin1'), Buffer.f
 
 export async function parseBounceMessage(raw: Uint8Array): Promise<BounceMessage> {
   const bytes = Buffer.from(raw.buffer, raw.byteOffset, Math.min(raw.byteLength, MAX_PARSE_BYTES));
-  const parsed = await simpleParser(bytes, {
-    keepDeliveryStatus: true,
-    skipTextToHtml: true,
-    skipTextLinks: true,
-    skipImageLinks: true,
-    maxHtmlLengthToParse: MAX_PARSE_BYTES,
-  });
+  const parsed = await PostalMime.parse(bytes, POSTAL_MIME_OPTIONS);
   let bodyText = '';
-  if ((parsed.text ?? '').trim() === '' && parsed.html === false && parsed.attachments.length === 0) {
+  if ((parsed.text ?? '').trim() === '' && parsed.html === undefined && parsed.attachments.length === 0) {
     // Broken MIME (a multipart whose parts have no boundary lines): the body as it is.
     const text = bytes.toString('utf8');
     const bodyAt = text.search(/\r?\n\r?\n/);
     bodyText = bodyAt < 0 ? '' : text.slice(bodyAt).replace(/^\s+/, '');
   }
+  const types = parsed.attachments.map((part) => part.mimeType.toLowerCase());
   let inlineOriginalHeaders = '';
-  if (parsed.attachments.some((part) => part.contentType.toLowerCase() === 'message/feedback-report')) inlineOriginalHeaders = rawOriginalHeaders(bytes);
-  // A report forwarded inside another message (a gateway wrapping the DSN it got): mailparser renders the
-  // inner message as text and drops its delivery-status part, so that part is read from the bytes.
+  if (types.includes('message/feedback-report')) inlineOriginalHeaders = rawOriginalHeaders(bytes);
+  // A report forwarded inside another message (a gateway wrapping the DSN it got): the inner message is
+  // rendered as text and its delivery-status part is lost, so that part is read from the bytes.
   let nested: string[] = [];
-  if (!parsed.attachments.some((part) => part.contentType.toLowerCase() === 'message/delivery-status') && namesDeliveryStatusType(bytes)) nested = rawDeliveryStatus(bytes);
+  if (!types.includes('message/delivery-status') && namesDeliveryStatusType(bytes)) nested = rawDeliveryStatus(bytes);
   return new BounceMessage(parsed, bodyText, inlineOriginalHeaders, nested);
 }

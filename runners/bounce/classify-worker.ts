@@ -1,5 +1,5 @@
 /**
- * The worker-pool task that classifies one bounce (classify.ts): mailparser
+ * The worker-pool task that classifies one bounce (classify.ts): MIME parsing
  * on untrusted input runs here, in a piscina thread with the pool's time
  * limit, so a MIME bomb fails its own entry and nothing else. Pure
  * computation, no files: nothing to lose if the thread is terminated.

@@ -48,7 +48,7 @@ function fields(block: string, name: string): string[] {
   return [...block.matchAll(new RegExp(`^${name}:[ \\t]*([^\\n]*)`, 'gim'))].map((match) => match[1] as string);
 }
 
-/** The reported message's To/Cc; mailparser renders an inline message/rfc822 part into the text, so its fields are looked for there too. */
+/** The reported message's To/Cc; an inline message/rfc822 part may be rendered into the text, so its fields are looked for there too. */
 function reportedRecipients(message: BounceMessage): string[] {
   const attached = message.originalRecipients();
   if (attached.length > 0 || message.returnedHeaders !== '') return attached;

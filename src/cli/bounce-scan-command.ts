@@ -47,7 +47,7 @@ Output, per file:
 
 Exit codes: 0 every file scanned, 1 a file could not be read, 2 bad arguments.`)
     .action(async (files: string[], options: { envelopeRecipient?: string }) => {
-      // Loaded here, not at start: mailparser and the detectors are for this command only.
+      // Loaded here, not at start: the MIME parser and the detectors are for this command only.
       const { classifyMessage } = await import('../../runners/bounce/classify.js');
       const classifyOptions: ClassifyOptions = options.envelopeRecipient === undefined ? {} : { envelopeRecipient: options.envelopeRecipient };
       for (const file of files) {

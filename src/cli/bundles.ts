@@ -40,16 +40,15 @@ export interface BundleSpec {
   name: string;
   /** The entry module, relative to dist/. */
   entry: string;
-  /** Packages copied into the bundle (with src/build/lazy-requires.ts's rewrites) instead of require()d. */
+  /** Packages copied into the bundle instead of require()d. */
   inline?: readonly string[];
 }
 
 /** The bundled commands, which src/build/bundle-cli.ts makes and loadBundled() loads by name. */
 export const BUNDLES: readonly BundleSpec[] = [
   { name: 'inject', entry: 'src/cli/inject.js' },
-  // The classifier, its detectors and mailparser in one file; mailparser's seldom-used dependencies
-  // (html-to-text, linkify-it, he, encoding-japanese) load when first called: lazy-requires.ts.
-  { name: 'bounce-scan', entry: 'src/cli/bounce-scan-command.js', inline: ['mailparser', '@zone-eu/mailsplit', 'libmime'] },
+  // The classifier, its detectors and postal-mime in one file.
+  { name: 'bounce-scan', entry: 'src/cli/bounce-scan-command.js', inline: ['postal-mime'] },
 ];
 
 /** Where the bundles and their manifests are, relative to dist/. */

@@ -144,7 +144,21 @@ export async function writeNewFile(path: string, chunks: readonly Uint8Array[], 
     unlinkQuietly(temp);
     throw error;
   }
-  if (options.fsync) await fsyncDirectory(dirname(path), options.directories);
+  if (options.fsync) await fsyncDirectoryOrWithdraw(path, options.directories);
+}
+
+/**
+ * fsync the directory of the just-renamed `path`; if that fails, unlink
+ * `path` before rethrowing (see the module comment: the caller is about to
+ * say "not accepted", so the file must not stay to be processed).
+ */
+export async function fsyncDirectoryOrWithdraw(path: string, directories?: DirectorySync): Promise<void> {
+  try {
+    await fsyncDirectory(dirname(path), directories);
+  } catch (error) {
+    unlinkQuietly(path);
+    throw error;
+  }
 }
 
 /** Rewrite `from` with `chunks`, then rename it to `to` (see the module comment). */

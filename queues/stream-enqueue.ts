@@ -27,11 +27,12 @@
  * duplicate window every enqueue has. Killed between a rename and its
  * directory fsync: the entry exists; a power cut may forget it, which is why
  * commit resolves only after the fsync (shared with concurrent writers into
- * the same directory: directory-sync.ts).
+ * the same directory: directory-sync.ts). A directory fsync that fails
+ * withdraws (unlinks) its target's entry before that target's outcome is
+ * a failure, so the sender's retry of it is no duplicate.
  */
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { fsyncDirectory, tempNameFor, writeAll } from './durable-file.js';
+import { fsyncDirectoryOrWithdraw, tempNameFor, writeAll } from './durable-file.js';
 import { QueueOptionsError } from './errors.js';
 import { encodeEntryHead, encodeHeaderLine, STREAMED_LENGTH_WIDTH } from './file-format.js';
 import type { JsonObject } from './json.js';
@@ -179,7 +180,7 @@ export class StreamEnqueue {
     if (spill.entry.write.fsync) await spill.handle.datasync();
     await rename(spill.temp, spill.entry.path);
     spill.renamed = true;
-    if (spill.entry.write.fsync) await fsyncDirectory(dirname(spill.entry.path), spill.entry.write.directories);
+    if (spill.entry.write.fsync) await fsyncDirectoryOrWithdraw(spill.entry.path, spill.entry.write.directories);
     return spill.entry.id;
   }
 
@@ -227,7 +228,7 @@ export class StreamEnqueue {
       await unlink(temp).catch(() => undefined);
       throw error;
     }
-    if (entry.write.fsync) await fsyncDirectory(dirname(entry.path), entry.write.directories);
+    if (entry.write.fsync) await fsyncDirectoryOrWithdraw(entry.path, entry.write.directories);
     return entry.id;
   }
 

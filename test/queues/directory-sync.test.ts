@@ -2,7 +2,7 @@ import { fsync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeEntry, DirectorySync, Switchboard, type FsyncDescriptor } from '../../queues/index.js';
+import { decodeEntry, DirectorySync, StreamEnqueue, Switchboard, type FsyncDescriptor } from '../../queues/index.js';
 import { payload } from '../fixtures/queue-payload.js';
 import { killLiveChildren, makeTempDir, removeTempDir, startFixture, walkFiles } from './harness.js';
 
@@ -148,7 +148,7 @@ describe('concurrent enqueues under group commit', () => {
     for (const [n, id] of ids.entries()) expect(decodeEntry(readFileSync(queue.path(id, 'pck'))).message.equals(payload('group', n))).toBe(true);
   });
 
-  it('rejects every enqueue waiting on a failed shared directory fsync', async () => {
+  it('rejects every enqueue waiting on a failed shared directory fsync, and withdraws their files (the senders retry: no duplicate)', async () => {
     const held = new HeldFsync();
     held.failing = true;
     const queue = new Switchboard({ root, name: 'in', directorySync: new DirectorySync(held.fsync) });
@@ -156,6 +156,26 @@ describe('concurrent enqueues under group commit', () => {
     const outcomes = await Promise.allSettled(Array.from({ length: 8 }, (_, n) => queue.enqueue(payload('fail', n), { n })));
     expect(outcomes.map((outcome) => outcome.status)).toEqual(Array(8).fill('rejected'));
     for (const outcome of outcomes) expect(((outcome as PromiseRejectedResult).reason as NodeJS.ErrnoException).code).toBe('EBADF');
+    // Renamed into place before the fsync failed, then withdrawn: nothing for a runner to process, no temp left.
+    expect(held.calls.length).toBeGreaterThan(0);
+    expect(await queue.files()).toEqual([]);
+    expect(await walkFiles(root)).toEqual([]);
+  });
+
+  it('a streamed enqueue (spilled, two targets) whose directory fsync fails withdraws both entries', async () => {
+    const held = new HeldFsync();
+    held.failing = true;
+    held.releaseAll();
+    const syncer = new DirectorySync(held.fsync);
+    const inQueue = new Switchboard({ root, name: 'in', directorySync: syncer });
+    const bounces = new Switchboard({ root, name: 'bounces', directorySync: syncer });
+    const stream = new StreamEnqueue([{ switchboard: inQueue, metadata: { n: 1 } }, { switchboard: bounces, metadata: { n: 2 } }], { spillBytes: 16 });
+    await stream.write(Buffer.alloc(1000, 0x61));
+    const outcomes = await stream.commit();
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(['rejected', 'rejected']);
+    expect(await inQueue.files()).toEqual([]);
+    expect(await bounces.files()).toEqual([]);
+    expect(await walkFiles(root)).toEqual([]);
   });
 
   it('loses no accepted entry when the process is SIGKILLed right after printing "accepted", with 64 enqueues in flight', async () => {

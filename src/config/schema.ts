@@ -12,7 +12,7 @@ import { authSchema } from './auth-schema.js';
 import { dkimSchema } from './dkim-schema.js';
 import { dnsSchema } from './dns-schema.js';
 import { ingressSchema, lmtpSchema } from '../ingress/ingress-schema.js';
-import { mtaSchema } from '../mta/mta-schema.js';
+import { hostsSchema, mtaSchema } from '../mta/mta-schema.js';
 import { httpSchema } from '../http/http-schema.js';
 import { banPattern } from '../mail/ban-pattern.js';
 import { addressProblem } from '../mail/address-syntax.js';
@@ -180,6 +180,7 @@ export const configSchema = z
     lmtp: lmtpSchema,
     ingress: ingressSchema,
     mta: mtaSchema,
+    hosts: hostsSchema,
     http: httpSchema,
     runner: z.record(z.string().regex(/^[a-z][a-z0-9_-]{0,31}$/, 'runner names: 1-32 of a-z, 0-9, -, _'), runnerSchema).default({}).describe('one table per runner: [runner.NAME]'),
   })

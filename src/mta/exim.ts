@@ -26,6 +26,8 @@ export interface EximOptions {
   home: string;
   lmtpHost: string;
   lmtpPort: number;
+  /** `[hosts] lmtp`: every switchyard host of the site, tried in this order; empty: lmtpHost and lmtpPort. */
+  lmtpHosts?: readonly { host: string; port: number }[];
   /** The command the pipe transport runs, e.g. `/usr/bin/node /opt/switchyard/dist/src/cli/main.js`. */
   command: string;
 }
@@ -33,6 +35,13 @@ export interface EximOptions {
 export function eximStanza(options: EximOptions): string {
   const addresses = `${options.home}/${EXIM_FILES.addresses}`;
   const host = options.lmtpHost === '0.0.0.0' ? '127.0.0.1' : options.lmtpHost;
+  const several = options.lmtpHosts ?? [];
+  // Several hosts: `<;` makes `;` the list separator, so that host:port (and [IPv6]:port) need no doubled colons;
+  // hosts_randomize stays false, so Exim tries them in this order and the next when one is down or defers.
+  const hostsLines =
+    several.length === 0
+      ? `  hosts = ${host}\n  port = ${options.lmtpPort}`
+      : `  hosts = <; ${several.map((destination) => (destination.host.includes(':') ? `[${destination.host}]:${destination.port}` : `${destination.host}:${destination.port}`)).join(' ; ')}\n  hosts_randomize = false`;
   return `# switchyard for Exim 4. Written by \`switchyard aliases\`; see deploy/exim/README.md.
 # Put the ROUTER part in the routers section (before dnslookup), the
 # TRANSPORT part in the transports section, and add the list domains to
@@ -54,8 +63,7 @@ switchyard_router:
 switchyard_lmtp:
   driver = smtp
   protocol = lmtp
-  hosts = ${host}
-  port = ${options.lmtpPort}
+${hostsLines}
   allow_localhost
   # RCPT TO with the +suffix the router stripped: name-bounces+user=example.org
   # is the VERP address the bounce runner decodes, name-confirm+TOKEN the token.

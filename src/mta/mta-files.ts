@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Config } from '../config/schema.js';
 import { eximAddresses, eximStanza, EXIM_FILES } from './exim.js';
+import { parseLmtpDestination } from './mta-schema.js';
 import { lmtpNexthop, postfixDomainsMap, postfixLmtpMap, postfixPipeMap, postfixVirtualMap, POSTFIX_FILES, type MappedList } from './postfix.js';
 
 const run = promisify(execFile);
@@ -56,7 +57,8 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 }
 
 export async function writeMtaFiles(home: string, config: Config, lists: readonly MappedList[]): Promise<WrittenFiles> {
-  const nexthop = lmtpNexthop(config.lmtp.host, config.lmtp.port);
+  const hosts = config.hosts.lmtp.map((text) => parseLmtpDestination(text)).filter((destination) => destination !== undefined);
+  const nexthop = lmtpNexthop(config.lmtp.host, config.lmtp.port, hosts);
   const postfixMaps: [string, string][] = [
     [POSTFIX_FILES.lmtp, postfixLmtpMap(lists, nexthop)],
     [POSTFIX_FILES.pipe, postfixPipeMap(lists)],
@@ -65,7 +67,7 @@ export async function writeMtaFiles(home: string, config: Config, lists: readonl
   ];
   const others: [string, string][] = [
     [EXIM_FILES.addresses, eximAddresses(lists)],
-    [EXIM_FILES.stanza, eximStanza({ home, lmtpHost: config.lmtp.host, lmtpPort: config.lmtp.port, command: switchyardCommand(config) })],
+    [EXIM_FILES.stanza, eximStanza({ home, lmtpHost: config.lmtp.host, lmtpPort: config.lmtp.port, lmtpHosts: hosts, command: switchyardCommand(config) })],
   ];
   const files: string[] = [];
   for (const [name, text] of [...postfixMaps, ...others]) {

@@ -39,10 +39,23 @@ export const POSTFIX_FILES = {
   domains: 'postfix_domains',
 } as const;
 
-/** `lmtp:[127.0.0.1]:8024`; a wildcard listening address is reached on loopback. */
-export function lmtpNexthop(host: string, port: number): string {
+/** One LMTP destination as Postfix writes it: `[127.0.0.1]:8024`, `[ipv6:::1]:8024`, or `name:8024` (MX lookups off for a name in brackets too). */
+function postfixDestination(host: string, port: number): string {
+  return `[${host.includes(':') ? `ipv6:${host}` : host}]:${port}`;
+}
+
+/**
+ * The transport of every list address: `lmtp:[127.0.0.1]:8024` (this host;
+ * a wildcard listening address is reached on loopback), or with `[hosts]
+ * lmtp` every host in order, `lmtp:[10.0.0.5]:8024,[10.0.0.6]:8024`: the
+ * Postfix LMTP client tries the next destination when one refuses the
+ * connection, does not answer or answers 4xx (a list of destinations
+ * needs Postfix 3.5 or later).
+ */
+export function lmtpNexthop(host: string, port: number, hosts: readonly { host: string; port: number }[] = []): string {
+  if (hosts.length > 0) return `lmtp:${hosts.map((destination) => postfixDestination(destination.host, destination.port)).join(',')}`;
   const reachable = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
-  return `lmtp:[${reachable.includes(':') ? `ipv6:${reachable}` : reachable}]:${port}`;
+  return `lmtp:${postfixDestination(reachable, port)}`;
 }
 
 function header(what: string): string {

@@ -47,6 +47,33 @@ describe('switchyard aliases', () => {
     if (postfixAvailable()) expect(existsSync(join(home, 'postfix_lmtp.db'))).toBe(true);
   });
 
+  it('[hosts] lmtp: every host of the site in order, in the Postfix transport (one list of destinations) and the Exim transport', async () => {
+    const several = await makeHome('[hosts]\nlmtp = ["10.0.0.5:8024", "[2001:db8::6]:8025", "lmtp3.example.org:8024"]\n', ['dev@lists.example.org']);
+    try {
+      const result = await runCli(['--home', several, 'aliases']);
+      expect(result.code, result.stderr).toBe(0);
+      const lmtp = await readFile(join(several, 'postfix_lmtp'), 'utf8');
+      expect(lmtp).toMatch(/^dev-bounces@lists\.example\.org +lmtp:\[10\.0\.0\.5\]:8024,\[ipv6:2001:db8::6\]:8025,\[lmtp3\.example\.org\]:8024$/m);
+      const exim = await readFile(join(several, 'exim_switchyard.conf'), 'utf8');
+      expect(exim).toMatch(/^switchyard_lmtp:\n(?:  .*\n)*  hosts = <; 10\.0\.0\.5:8024 ; \[2001:db8::6\]:8025 ; lmtp3\.example\.org:8024\n  hosts_randomize = false\n/m);
+      expect(exim).not.toMatch(/^  port = /m);
+    } finally {
+      await rm(several, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a [hosts] lmtp entry that is not host:port, naming it', async () => {
+    const bad = await makeHome('[hosts]\nlmtp = ["10.0.0.5"]\n', []);
+    try {
+      const result = await runCli(['--home', bad, 'aliases']);
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/hosts\.lmtp\.0/);
+      expect(result.stderr).toContain('host:port');
+    } finally {
+      await rm(bad, { recursive: true, force: true });
+    }
+  });
+
   it('deploy/exim/switchyard.conf is the stanza `aliases` writes for /var/lib/switchyard', async () => {
     const stanza = eximStanza({ home: '/var/lib/switchyard', lmtpHost: '127.0.0.1', lmtpPort: 8024, command: '/usr/bin/node /usr/lib/node_modules/switchyard/dist/src/cli/main.js' });
     expect(await readFile(join(ROOT, 'deploy/exim/switchyard.conf'), 'utf8')).toBe(stanza);

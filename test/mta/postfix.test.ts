@@ -44,6 +44,8 @@ if (!AVAILABLE || USER === undefined) {
 
 const LMTP_LIST = 'dev@lmtp.example.org';
 const PIPE_LIST = 'dev@pipe.example.org';
+/** A list of a site served by two hosts: `[hosts] lmtp` names a host that is down first, then the LMTP runner. */
+const FAILOVER_LIST = 'dev@failover.example.org';
 
 /** A message with CRLF line ends, UTF-8 8-bit body, a line starting with a dot and trailing white space. */
 function message(subject: string): { raw: Buffer; body: Buffer } {
@@ -71,6 +73,7 @@ describe.skipIf(!AVAILABLE || USER === undefined)('switchyard behind a real Post
   let postfix: PostfixInstance;
   let lmtpHome: string;
   let pipeHome: string;
+  let failoverHome: string;
   let lmtp: RunnerChild | undefined;
   let transport: Transporter;
   const user = USER as SystemUser;
@@ -80,8 +83,11 @@ describe.skipIf(!AVAILABLE || USER === undefined)('switchyard behind a real Post
     const [smtpPort, lmtpPort] = [await freePort(), await freePort()];
     postfix = new PostfixInstance(dir, smtpPort);
     await chmod(dir, 0o755);
-    lmtpHome = await makeHome(ingressToml(lmtpPort), [LMTP_LIST], dir);
+    // The LMTP runner's home knows the failover list too: as a second host sharing the site's store would.
+    lmtpHome = await makeHome(ingressToml(lmtpPort), [LMTP_LIST, FAILOVER_LIST], dir);
     pipeHome = await makeHome(ingressToml(lmtpPort), [PIPE_LIST], dir);
+    // Its maps list a host where nothing listens (connection refused) before the live one.
+    failoverHome = await makeHome(ingressToml(lmtpPort, `[hosts]\nlmtp = ["127.0.0.1:${await freePort()}", "127.0.0.1:${lmtpPort}"]\n`), [FAILOVER_LIST], dir);
     // One system user owns the homes and runs both the runners and the pipe (deploy/postfix/README.md).
     for (const home of [lmtpHome, pipeHome]) {
       // Watching creates the queue and shard directories: let that happen now, before they are handed over.
@@ -95,9 +101,10 @@ describe.skipIf(!AVAILABLE || USER === undefined)('switchyard behind a real Post
       .replaceAll('/var/lib/switchyard', pipeHome);
     const mainCf = [
       'recipient_delimiter = +',
-      `relay_domains = hash:${lmtpHome}/postfix_domains, hash:${pipeHome}/postfix_domains`,
+      `relay_domains = hash:${failoverHome}/postfix_domains, hash:${lmtpHome}/postfix_domains, hash:${pipeHome}/postfix_domains`,
       `relay_recipient_maps = hash:${lmtpHome}/postfix_lmtp, hash:${pipeHome}/postfix_lmtp`,
-      `transport_maps = hash:${lmtpHome}/postfix_lmtp, hash:${pipeHome}/postfix_pipe`,
+      // The failover home's map first: its list's transport is the one with two destinations.
+      `transport_maps = hash:${failoverHome}/postfix_lmtp, hash:${lmtpHome}/postfix_lmtp, hash:${pipeHome}/postfix_pipe`,
       'switchyard_destination_recipient_limit = 1',
     ].join('\n');
     await postfix.configure(mainCf, masterCf);
@@ -147,6 +154,20 @@ describe.skipIf(!AVAILABLE || USER === undefined)('switchyard behind a real Post
     const { stat } = await import('node:fs/promises');
     const mode = (await stat(join(shard, name))).mode & 0o777;
     expect(mode).toBe(0o660);
+  });
+
+  it('[hosts] lmtp: Postfix tries the next switchyard host when the first is down, and delivers there', async () => {
+    const transportLine = (await readFile(join(failoverHome, 'postfix_lmtp'), 'utf8')).split('\n').find((line) => line.startsWith(`${FAILOVER_LIST} `));
+    expect(transportLine).toMatch(/ lmtp:\[127\.0\.0\.1\]:\d+,\[127\.0\.0\.1\]:\d+$/);
+    const before = (await waitForQueue(lmtpHome, 'in', 0)).length;
+    const { raw } = message('failover one');
+    const info = await transport.sendMail({ envelope: { from: 'anne@example.net', to: [FAILOVER_LIST] }, raw });
+    expect(info.accepted).toEqual([FAILOVER_LIST]);
+    const entries = await waitForQueue(lmtpHome, 'in', before + 1);
+    const post = entries.find((entry) => entry.metadata.listId === FAILOVER_LIST);
+    expect(post?.message.includes(Buffer.from('Subject: failover one'))).toBe(true);
+    // The first destination refused: Postfix logged it and went on, in the same delivery attempt.
+    expect(await postfix.logTail(200)).toMatch(/connect to 127\.0\.0\.1\[127\.0\.0\.1\]:\d+: Connection refused/);
   });
 
   it('refuses an unknown list address during SMTP (550 at RCPT TO)', async () => {

@@ -26,6 +26,7 @@ import { handleCommandMessage } from './command/handle.js';
 import { unknownListError } from './incoming/errors.js';
 import { COMMAND_QUEUE } from './queue-ids.js';
 import type { EntryContext } from './runner.js';
+import { webBaseUrlOf } from '../src/app/web-links.js';
 import { StoreRunner } from './store-runner.js';
 
 const KINDS: readonly string[] = ['request', 'join', 'leave', 'confirm'];
@@ -42,6 +43,7 @@ export default class CommandRunner extends StoreRunner {
       now: () => new Date(this.now()),
       enqueue: (queue: string, message: Uint8Array, metadata: Parameters<EntryContext['enqueue']>[2]) => ctx.enqueue(queue, message, metadata),
       log,
+      ...(this.options.config === undefined ? {} : webBaseUrlOf(this.options.config.http)),
     };
     const handled = await handleCommandMessage(
       app,

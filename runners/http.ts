@@ -29,6 +29,7 @@ import type { AppContext } from '../src/app/context.js';
 import { AppEvents } from '../src/app/events.js';
 import { spoolEnqueue } from '../src/app/spool-enqueue.js';
 import { homePaths } from '../src/home.js';
+import { webBaseUrlOf } from '../src/app/web-links.js';
 import { buildHttpServer } from '../src/http/server.js';
 import { SiteSecrets } from '../src/http/site-secret.js';
 import { requestStatus } from '../src/master/status-client.js';
@@ -93,6 +94,7 @@ export default class HttpRunner extends Service {
       events,
       settingRegistries: LIST_SETTING_REGISTRIES,
       ...(config.site.owner === undefined ? {} : { siteOwner: config.site.owner }),
+      ...webBaseUrlOf(config.http),
     };
     const deps = {
       app,
@@ -104,6 +106,7 @@ export default class HttpRunner extends Service {
         secrets: SiteSecrets.load(home, app.now()),
         baseUrl: (config.http.baseUrl ?? `http://${config.http.listen.includes(':') ? `[${config.http.listen}]` : config.http.listen}:${config.http.port}`).replace(/\/+$/, ''),
         secretGraceMs: config.http.secretGrace,
+        siteBans: config.membership.bans,
       },
     };
     const build = async (): Promise<FastifyInstance> => {

@@ -58,6 +58,7 @@ import type { MailingList, Store } from '../src/store/index.js';
 import { RunnerSetupError, TaskCrashedError, TaskTimeoutError } from './errors.js';
 import { hostname } from 'node:os';
 import type { AuthConfig } from '../src/config/auth-schema.js';
+import { publicBaseUrl } from '../src/app/web-links.js';
 import type { DnsConfig } from '../src/config/dns-schema.js';
 import { withoutResultsOf } from '../src/mail/auth-results.js';
 import { temperrorOutcome, type AuthOutcome, type AuthTask } from './incoming/auth-outcome.js';
@@ -90,6 +91,8 @@ export default class IncomingRunner extends StoreRunner {
   private readonly settings: IncomingOptions;
   /** The `[dns]` resolver's TXT lookups (DMARC policies); none without the configuration (runners built by unit tests). */
   private readonly resolveTxt: TxtResolver | undefined;
+  /** The HTTP service's public URL when it runs (one-click unsubscribe links); undefined: off, or no config (tests). */
+  private readonly webBaseUrl: string | undefined;
   /** `[auth]` with the authserv-id resolved, when posts are verified (never without the configuration). */
   private readonly auth: (AuthConfig & { dns: DnsConfig }) | undefined;
 
@@ -101,6 +104,7 @@ export default class IncomingRunner extends StoreRunner {
     }
     this.settings = parsed.data;
     this.resolveTxt = options.config === undefined ? undefined : txtResolver({ servers: options.config.dns.servers, timeoutMs: options.config.dns.timeout, cacheSize: options.config.dns.cacheSize, cacheTtlMs: options.config.dns.cacheTtl });
+    this.webBaseUrl = options.config === undefined ? undefined : publicBaseUrl(options.config.http);
     const auth = options.config?.auth;
     this.auth = auth === undefined || !auth.verify ? undefined : { ...auth, authservId: auth.authservId !== '' ? auth.authservId : hostname(), dns: options.config!.dns };
   }
@@ -224,6 +228,7 @@ export default class IncomingRunner extends StoreRunner {
       sender,
       explicitRecipients: headerAddresses(message, 'To', 'Cc'),
       store,
+      ...(this.webBaseUrl === undefined ? {} : { webBaseUrl: this.webBaseUrl }),
       ...this.lookups(log),
       now: this.now,
       enqueue: async (queue, bytes, meta) => {

@@ -98,6 +98,8 @@ import { classifyError, classifySuccess, contentRefusal, enhancedStatusOf, type 
 import { wireForm } from './outgoing/wire-form.js';
 import { probeLine, probeSmarthost, type SmarthostProbe } from './outgoing/smarthost-probe.js';
 import { workerModule } from './task-pool.js';
+import { UNSUBSCRIBE_TOKEN_PLACEHOLDER, unsubscribeToken } from '../src/app/one-click.js';
+import { SiteSecretsFile } from '../src/http/site-secret-file.js';
 import { BOUNCES_QUEUE, VIRGIN_QUEUE } from './queue-names.js';
 import type { ReadyReport } from '../src/master/protocol.js';
 import { Runner, type EntryContext, type EntryOutcome, type RunnerOptions } from './runner.js';
@@ -173,6 +175,8 @@ export default class OutgoingRunner extends Runner {
   readonly smtp: SmtpConfig;
   readonly backoff: DestinationBackoff;
   readonly signing: OutgoingSigning;
+  /** The site secret, for one-click unsubscribe tokens in personalised copies; none without a home. */
+  private readonly siteSecrets: SiteSecretsFile | undefined;
   private readonly transport: Transport;
   private readonly fsync: boolean;
   private running: Promise<void> | undefined;
@@ -186,6 +190,7 @@ export default class OutgoingRunner extends Runner {
     super(options);
     this.smtp = options.config?.smtp ?? smtpSchema.parse({});
     // Before anything else: a key that cannot sign stops the runner here (see the module comment).
+    this.siteSecrets = options.home === undefined ? undefined : new SiteSecretsFile(options.home);
     this.signing = OutgoingSigning.load(options.config?.dkim ?? dkimSchema.parse({}), options.home);
     this.fsync = options.durability === 'fsync';
     this.backoff = new DestinationBackoff(`${this.smtp.host}:${this.smtp.port}`, this.smtp.destinationBackoff, this.smtp.destinationBackoffMax);
@@ -445,7 +450,16 @@ export default class OutgoingRunner extends Runner {
       let rendering = batches.get(b);
       if (rendering === undefined) {
         const recipients = transactions.slice(b * RENDER_BATCH, (b + 1) * RENDER_BATCH).map((t) => t.to[0]!);
-        const task: RenderTask = { message, recipients, list, personalize, ...(signing === undefined ? {} : { dkim: signing.dkim }), ...(signing?.arc === undefined ? {} : { arc: signing.arc }) };
+        let tokens: string[] | undefined;
+        try {
+          tokens = this.unsubscribeTokens(personalize, list, recipients);
+        } catch (error) {
+          rendering = Promise.reject(error);
+          rendering.catch(() => undefined);
+          batches.set(b, rendering);
+          return rendering;
+        }
+        const task: RenderTask = { message, recipients, list, personalize, ...(tokens === undefined ? {} : { unsubscribeTokens: tokens }), ...(signing === undefined ? {} : { dkim: signing.dkim }), ...(signing?.arc === undefined ? {} : { arc: signing.arc }) };
         rendering = ctx.runTask<RenderedCopy[]>(RENDER_WORKER, task);
         // A prefetched batch nobody awaits (delivery stopped) must not be an unhandled rejection.
         rendering.catch(() => undefined);
@@ -462,6 +476,21 @@ export default class OutgoingRunner extends Runner {
       if (copy.signError !== undefined) throw new DkimSignError(copy.signError);
       return Buffer.concat([copy.head, message, copy.foot]);
     };
+  }
+
+  /**
+   * The one-click tokens of `recipients` (src/app/one-click.ts) when a
+   * personalised header asks for them, signed here with the site secret as
+   * the file holds it now (a rotation is followed without a restart); an
+   * HMAC each, a few microseconds. No home (no site secret): an error, the
+   * entry is held rather than sent with a dead link.
+   */
+  private unsubscribeTokens(personalize: NonNullable<OutEntry['personalize']>, list: string, recipients: string[]): string[] | undefined {
+    const wanted = Object.values(personalize.headers ?? {}).some((value) => value.includes(UNSUBSCRIBE_TOKEN_PLACEHOLDER)) || (personalize.footer ?? '').includes(UNSUBSCRIBE_TOKEN_PLACEHOLDER);
+    if (!wanted) return undefined;
+    if (this.siteSecrets === undefined) throw new RunnerError('SY_SITE_SECRET', 'a personalised copy asks for a one-click unsubscribe token, but this runner has no home (no site secret) to sign it with');
+    const secrets = this.siteSecrets.current(new Date(this.now()));
+    return recipients.map((address) => unsubscribeToken(secrets, list, address));
   }
 
   /** The bulk copy: the ARC set (when `arc`) and the DKIM-Signature fields, made in the worker pool, on top of the message. */

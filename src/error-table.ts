@@ -172,6 +172,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_SITE_SECRET: doc('`<home>/site-secret.json` (the key of one-click unsubscribe links, login links and session cookies) is unreadable or damaged', 'move it aside and restart: a new one is made; links already sent stop working'),
   SY_TOKEN_INVALID: doc('`tokens create`: a bad name, or a role and list that do not go together (admin: no list; owner, moderator: one list)', '', { exitCode: EXIT_USAGE }),
   SY_TOKEN_UNKNOWN: doc('no API token with that id (revoked already?)', '`switchyard tokens list`'),
+  SY_WEB_LINK_INVALID: doc('(404) a link of a list mail (one-click unsubscribe, confirmation) that is damaged, for another list, used already, or older than the site secret\'s grace (`http.secretGrace`); nothing was changed', 'the member unsubscribes from a newer post\'s link, by mail to NAME-leave@DOMAIN, or asks again on the list\'s page'),
+  SY_WEB_FORM_TOKEN: doc('(403) a public form (subscribe, unsubscribe, confirm) posted without the form token of a page this site served to the same browser (a forged cross-site POST, or cookies off); nothing was done', 'reload the page and send the form again; cookies must be allowed for this site'),
 });
 
 /** The entry for `code`, or undefined for a code the table does not know. */

@@ -60,6 +60,8 @@ export interface PipelineContext {
   readonly resolveTxt?: TxtResolver;
   /** The To and Cc addresses of the post as it arrived; not given: read from the message. */
   readonly explicitRecipients?: readonly string[];
+  /** The HTTP service's public URL (src/app/web-links.ts) when it runs: list-headers and to-outgoing then give each copy its one-click unsubscribe link (src/app/one-click.ts). */
+  readonly webBaseUrl?: string;
   /** Set by to-outgoing: the post goes to the members, so the runner adds it to the list's digest too (src/app/digests.ts). */
   toDigest?: boolean;
   /** Set by to-outgoing: the runner then forwards THIS entry (rewritten message + these metadata) to `out` atomically. */

@@ -11,7 +11,10 @@
  * exist at once, never 10,000.
  *
  * Placeholders in header values and the footer: `{address}` the recipient,
- * `{list}` the list's posting address (or its listId when it has none).
+ * `{list}` the list's posting address (or its listId when it has none),
+ * `{unsubscribeToken}` the recipient's one-click token (src/app/one-click.ts)
+ * that the runner signed and passes in `unsubscribeTokens` (the site secret
+ * itself never enters the worker).
  *
  * The footer is added only where appending text to the raw body is correct:
  * a top-level Content-Type of text/plain (or none), a Content-Transfer-Encoding
@@ -44,6 +47,8 @@ export interface RenderTask {
   personalize: Personalize;
   /** Sign each copy with these keys. */
   dkim?: SigningSpec;
+  /** The one-click token of each recipient, in the order of `recipients` (when a value holds `{unsubscribeToken}`). */
+  unsubscribeTokens?: string[];
   /** With `dkim`: an ARC set on each copy, sealed over the copy's own bytes (outgoing/arc-sealing.ts says when). */
   arc?: ArcSealSpec;
 }
@@ -99,8 +104,8 @@ export function messageShape(message: Uint8Array): MessageShape {
   return { eol, footerAllowed, asciiOnly, endsWithEol: body.length === 0 || body.endsWith('\n') };
 }
 
-function substitute(template: string, address: string, list: string): string {
-  return template.replace(/\{(address|list)\}/g, (_, name: string) => (name === 'address' ? address : list));
+function substitute(template: string, address: string, list: string, token: string): string {
+  return template.replace(/\{(address|list|unsubscribeToken)\}/g, (_, name: string) => (name === 'address' ? address : name === 'list' ? list : token));
 }
 
 const ASCII = /^[\x20-\x7e\t]*$/;
@@ -121,15 +126,15 @@ export default async function render(task: RenderTask): Promise<RenderedCopy[]> 
   }
   const message = Buffer.from(task.message.buffer, task.message.byteOffset, task.message.byteLength);
   const copies: RenderedCopy[] = [];
-  for (const address of task.recipients) copies.push(await renderCopy(address));
+  for (const [index, address] of task.recipients.entries()) copies.push(await renderCopy(address, task.unsubscribeTokens?.[index] ?? ''));
   return copies;
 
-  async function renderCopy(address: string): Promise<RenderedCopy> {
+  async function renderCopy(address: string, token: string): Promise<RenderedCopy> {
     // Folded, and RFC 2047 encoded when not ASCII, in the message's own line ending.
-    const head = Buffer.concat(headers.map(([name, value]) => formatField(name, substitute(value, address, task.list), shape.eol === '\n' ? '\n' : '\r\n').raw));
+    const head = Buffer.concat(headers.map(([name, value]) => formatField(name, substitute(value, address, task.list, token), shape.eol === '\n' ? '\n' : '\r\n').raw));
     let foot = '';
     if (footer !== undefined && footer !== '' && shape.footerAllowed) {
-      const text = substitute(footer, address, task.list);
+      const text = substitute(footer, address, task.list, token);
       if (!shape.asciiOnly || ASCII.test(text.replace(/\r?\n/g, ''))) {
         const lines = text.replace(/\r?\n$/, '').split(/\r?\n/);
         foot = `${shape.endsWithEol ? '' : shape.eol}${lines.join(shape.eol)}${shape.eol}`;

@@ -48,6 +48,8 @@ export interface AppContext {
   events: AppEvents;
   /** What settings naming registry entries are checked against when set. */
   settingRegistries: SettingRegistries;
+  /** The HTTP service's public URL (src/app/web-links.ts) when it runs: confirmation mails then carry a link to confirm on the web. */
+  webBaseUrl?: string;
   /** `[site] owner`: who gets the notices of a list without owners or moderators; unset: postmaster@ the list's domain. */
   siteOwner?: string;
 }

@@ -45,11 +45,12 @@ function entry(list: MailingList, to: string, notice: string, message: Buffer): 
  * mail `name-confirm+TOKEN`), and when the request lapses; to `address`
  * alone, from and Reply-To the token's confirm address, Subject `confirm TOKEN`.
  */
-function confirmationMail(list: MailingList, request: { token: string; address: string; expiresAt: Date }, intro: readonly string[], notice: string, date: Date): NoticeEntry {
+function confirmationMail(list: MailingList, request: { token: string; address: string; expiresAt: Date }, intro: readonly string[], notice: string, date: Date, url?: string): NoticeEntry {
   const from = confirmAddress(list, request.token);
   const text = [
     ...intro,
     '',
+    ...(url === undefined ? [] : ['To confirm on the web, open this page and press its button:', `  ${url}`, '']),
     `To confirm, reply to this message (keep the Subject line), or send any`,
     `message to ${from}`,
     `(or to ${listServiceAddress(list, '-confirm')} with the Subject "confirm ${request.token}").`,
@@ -65,10 +66,10 @@ function confirmationMail(list: MailingList, request: { token: string; address: 
 }
 
 /** The confirmation of a subscribe or unsubscribe request, to the address concerned and nobody else. */
-export function confirmationNotice(list: MailingList, request: PendingRequest, date: Date): NoticeEntry {
+export function confirmationNotice(list: MailingList, request: PendingRequest, date: Date, url?: string): NoticeEntry {
   const joining = request.kind === 'subscribe';
   const what = joining ? `subscribe ${request.address} to` : `unsubscribe ${request.address} from`;
-  return confirmationMail(list, request, [`Someone, probably you, asked to ${what}`, `the mailing list ${list.address}.`], joining ? 'confirm-subscribe' : 'confirm-unsubscribe', date);
+  return confirmationMail(list, request, [`Someone, probably you, asked to ${what}`, `the mailing list ${list.address}.`], joining ? 'confirm-subscribe' : 'confirm-unsubscribe', date, url);
 }
 
 /**

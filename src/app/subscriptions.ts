@@ -38,6 +38,7 @@ import {
 import { VIRGIN_QUEUE } from '../../runners/queue-ids.js';
 import { SwitchyardError } from '../errors.js';
 import type { AppContext } from './context.js';
+import { confirmUrl } from './web-links.js';
 import { confirmationNotice, goodbyeNotice, ownersRequestsNotice, requestRefusedNotice, welcomeNotice, type NoticeEntry } from './membership-notices.js';
 
 /** Where membership mail goes: the virgin runner delivers it. */
@@ -47,11 +48,17 @@ const DAY_MS = 86_400_000;
 /** 128 random bits, hex: URL-safe, safe in a local part an MTA might lower-case, and short enough that From: name-confirm+TOKEN@domain fits one line. */
 const TOKEN_BYTES = 16;
 
-export type SubscriptionContext = Pick<AppContext, 'store' | 'now' | 'enqueue' | 'log'>;
+export type SubscriptionContext = Pick<AppContext, 'store' | 'now' | 'enqueue' | 'log' | 'webBaseUrl'>;
 
 export interface MembershipOptions {
   /** Site-wide bans (config `[membership] bans`), on top of the list's bannedAddresses. */
   siteBans?: readonly string[];
+  /**
+   * The request does not come from the address itself (a web form anyone
+   * can fill in): an `open` subscription or unsubscription policy still
+   * asks the address to confirm, so nobody is (un)subscribed by a stranger.
+   */
+  unproven?: boolean;
 }
 
 export type RequestOutcome =
@@ -145,7 +152,7 @@ async function confirmationRequest(ctx: SubscriptionContext, list: MailingList, 
     ctx.log?.warn({ list: list.address, address, kind }, 'confirmation not sent: confirmationsPerDay reached for this address');
     return { status: 'confirmation-limit', address, request };
   }
-  await send(ctx, confirmationNotice(list, request, ctx.now()));
+  await send(ctx, confirmationNotice(list, request, ctx.now(), ctx.webBaseUrl === undefined ? undefined : confirmUrl(ctx.webBaseUrl, list.address, request.token)));
   ctx.log?.info({ list: list.address, address, kind, request: request.id }, 'confirmation sent');
   return { status: 'confirmation-sent', address, request };
 }
@@ -200,6 +207,7 @@ export async function requestSubscription(ctx: SubscriptionContext, listAddress:
   const displayName = request.displayName ?? '';
   switch (list.settings.subscriptionPolicy) {
     case 'open':
+      if (options.unproven) return confirmationRequest(ctx, list, 'subscribe', address, displayName);
       return subscribeNow(ctx, list, address, displayName);
     case 'confirm':
     case 'confirm_then_moderate':
@@ -210,7 +218,7 @@ export async function requestSubscription(ctx: SubscriptionContext, listAddress:
 }
 
 /** A request to leave `list`, under its unsubscriptionPolicy. */
-export async function requestUnsubscription(ctx: SubscriptionContext, listAddress: string, addressText: string): Promise<RequestOutcome> {
+export async function requestUnsubscription(ctx: SubscriptionContext, listAddress: string, addressText: string, options: Pick<MembershipOptions, 'unproven'> = {}): Promise<RequestOutcome> {
   const list = await ctx.store.getList(listAddress);
   const problem = addressProblem(addressText);
   if (problem !== null) return { status: 'invalid', address: addressText, reason: problem };
@@ -219,6 +227,7 @@ export async function requestUnsubscription(ctx: SubscriptionContext, listAddres
   if (member === null) return { status: 'not-member', address };
   switch (list.settings.unsubscriptionPolicy) {
     case 'open':
+      if (options.unproven) return confirmationRequest(ctx, list, 'unsubscribe', member.address, member.displayName);
       return unsubscribeNow(ctx, list, address);
     case 'confirm':
       return confirmationRequest(ctx, list, 'unsubscribe', member.address, member.displayName);

@@ -13,6 +13,7 @@ import { AppEvents } from '../app/events.js';
 import { spoolEnqueue } from '../app/spool-enqueue.js';
 import { homePaths } from '../home.js';
 import { regenerateOnListChange } from '../mta/regenerate.js';
+import { webBaseUrlOf } from '../app/web-links.js';
 import { withStore, type StoreContext } from './store-access.js';
 import { errorCode } from '../errors.js';
 
@@ -27,6 +28,7 @@ export function withApp<T>(command: Command, work: (app: AppContext, context: St
       events,
       settingRegistries: LIST_SETTING_REGISTRIES,
       ...(context.config.site.owner === undefined ? {} : { siteOwner: context.config.site.owner }),
+      ...webBaseUrlOf(context.config.http),
     };
     return work(app, context);
   });

@@ -6,10 +6,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './routes/deps.js';
+import { registerPublicPages } from './public/index.js';
 
 export type PageModule = (app: FastifyInstance, deps: ApiDeps) => void | Promise<void>;
 
-const PAGE_MODULES: readonly PageModule[] = [];
+const PAGE_MODULES: readonly PageModule[] = [registerPublicPages];
 
 export async function registerPages(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   for (const register of PAGE_MODULES) await register(app, deps);

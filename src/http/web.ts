@@ -29,6 +29,8 @@ export interface WebDeps {
   baseUrl: string;
   /** `http.secretGrace` in ms: how long tokens of a retired key still verify. */
   secretGraceMs: number;
+  /** `[membership] bans`: site-wide bans the public subscribe form applies. */
+  siteBans?: readonly string[];
 }
 
 /** Whether a request is for a page (HTML errors) rather than the API or the metrics (JSON errors). */

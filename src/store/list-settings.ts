@@ -117,6 +117,11 @@ export const listSettingsSchema = z.object({
   listUnsubscribeUrl: url
     .default('')
     .describe('added to List-Unsubscribe beside the -leave address; an https URL accepting RFC 8058 one-click POSTs also adds List-Unsubscribe-Post'),
+  oneClickUnsubscribe: z
+    .boolean()
+    .default(true)
+    .describe('with the HTTP service on ([http] enabled): each member\'s copy carries its own RFC 8058 one-click List-Unsubscribe URL (<baseUrl/u/TOKEN>, DKIM-signed per copy; posts then go one copy per recipient, VERP); off: only the -leave mailto'),
+  advertised: z.boolean().default(true).describe('shown on the public start page (/) of the HTTP service; the list\'s own page /lists/NAME@DOMAIN is reachable either way'),
   includeListPostHeader: z.boolean().default(true).describe('add List-Post (announce-only lists turn it off)'),
   verp: z.boolean().default(false).describe('deliver posts one recipient per transaction with a VERP envelope sender (name-bounces+user=domain@...)'),
   bounceScoreThreshold: z.number().min(0).default(5).describe("a member's bounce score at which delivery is disabled"),

@@ -7,7 +7,9 @@
  * to-digest), the poster left out if their receiveOwnPostings is off, and
  * members named in the post's To/Cc left out if their receiveListCopy is
  * off. Envelope sender: name-bounces@domain; VERP per the list's `verp`
- * setting.
+ * setting, or always with one-click unsubscription (src/app/one-click.ts):
+ * then each copy also gets its own List-Unsubscribe and List-Unsubscribe-Post
+ * (`personalize`, the token filled in by the outgoing runner).
  *
  * The post is marked for the list's digest (ctx.toDigest): the incoming
  * runner adds it, as the pipeline finally left it, before forwarding the
@@ -28,6 +30,7 @@
 import type { JsonObject } from '../../../queues/index.js';
 import { postAcknowledgement, whyNotNotify } from '../../../src/mail/moderation-notices.js';
 import { bouncesAddress } from '../../../src/mail/verp.js';
+import { oneClickEnabled, oneClickHeaders } from '../../../src/app/one-click.js';
 import { VIRGIN_QUEUE } from '../../queue-ids.js';
 import { headerAddresses, posterAddress } from '../addresses.js';
 import type { PipelineContext } from '../pipeline.js';
@@ -62,6 +65,11 @@ export async function toOutgoing(ctx: PipelineContext): Promise<void> {
     listPosting: list.address,
   };
   if (list.settings.verp) metadata.verp = true;
+  if (oneClickEnabled(list, ctx.webBaseUrl)) {
+    // One copy per recipient: each carries its own link (and its own DKIM signature over it).
+    metadata.verp = true;
+    metadata.personalize = { headers: oneClickHeaders(list, ctx.webBaseUrl) };
+  }
   // Kept for delivery-latency figures in the outgoing runner's logs.
   if (typeof ctx.metadata.receivedAt === 'string') metadata.receivedAt = ctx.metadata.receivedAt;
   ctx.outgoing = { metadata };

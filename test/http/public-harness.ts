@@ -1,0 +1,129 @@
+/**
+ * A whole site for the public pages' tests: a real master (`switchyard
+ * start`) with the HTTP service on a free loopback port, LMTP to post, a
+ * saving SMTP sink as the smarthost, and a DKIM key (Ed25519) for the list
+ * domain; helpers to post, read header fields of copies at the sink, and
+ * ask the CLI who is a member.
+ */
+import nodemailer from 'nodemailer';
+import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
+import type { Records } from '../fixtures/dkim-verifiers.js';
+import { freePort } from '../support/net.js';
+import { makeHome, removeHome, runCli, testConfig } from '../master/harness.js';
+
+export const DOMAIN = 'lists.example.org';
+
+export interface Site {
+  home: string;
+  sink: SmtpSink;
+  lmtpPort: number;
+  httpPort: number;
+  base: string;
+  records: Records;
+  close(): Promise<void>;
+}
+
+export async function startSite(options: { extraToml?: string; dkim?: boolean } = {}): Promise<Site> {
+  const sink = await SmtpSink.start({ keepBodies: true });
+  const lmtpPort = await freePort();
+  const httpPort = await freePort();
+  const dkim = options.dkim ?? true;
+  const home = await makeHome(
+    testConfig(
+      `[smtp]\nport = ${sink.port}\nprobeTimeout = 0\n\n[lmtp]\nport = ${lmtpPort}\n\n[http]\nport = ${httpPort}\n${options.extraToml ?? ''}\n${dkim ? `[dkim.domains."${DOMAIN}"]\nselector = "e1"\nkeys = [{ file = "dkim/${DOMAIN}.e1.pem", selector = "e1" }]\n` : ''}`,
+    ),
+  );
+  const records: Records = {};
+  if (dkim) {
+    const made = await runCli(['--home', home, 'dkim', 'keygen', DOMAIN, '--selector', 'e1', '--type', 'ed25519', '--json']);
+    if (made.code !== 0) throw new Error(made.stderr);
+    const record = (JSON.parse(made.stdout) as { record: { name: string; text: string } }).record;
+    records[record.name] = record.text;
+  }
+  let started = false;
+  const site: Site = {
+    home,
+    sink,
+    lmtpPort,
+    httpPort,
+    base: `http://127.0.0.1:${httpPort}`,
+    records,
+    async close() {
+      if (started) await runCli(['--home', home, 'stop']);
+      await sink.close();
+      await removeHome(home);
+    },
+  };
+  const result = await runCli(['--home', home, 'start']);
+  started = result.code === 0;
+  if (!started) throw new Error(`start failed (${result.code}): ${result.stdout}${result.stderr}`);
+  return site;
+}
+
+/** Run the CLI against the site; throws unless it exits 0. */
+export async function cli(site: Site, args: string[]): Promise<string> {
+  const result = await runCli(['--home', site.home, ...args]);
+  if (result.code !== 0) throw new Error(`switchyard ${args.join(' ')} exited ${result.code}: ${result.stderr}${result.stdout}`);
+  return result.stdout;
+}
+
+/** The member addresses of a list, as `switchyard members list --json` gives them. */
+export async function members(site: Site, list: string): Promise<string[]> {
+  const out = JSON.parse(await cli(site, ['members', 'list', list, '--role', 'member', '--json'])) as { members: Array<{ address: string }> };
+  return out.members.map((member) => member.address).sort();
+}
+
+/** Post over LMTP; resolves once the master has accepted it. */
+export async function post(site: Site, list: string, subject: string, messageId: string, from = 'ann@example.org'): Promise<void> {
+  const raw = Buffer.from(`From: <${from}>\r\nTo: <${list}>\r\nSubject: ${subject}\r\nMessage-ID: <${messageId}>\r\nDate: Sun, 06 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHello, list.\r\n`, 'utf8');
+  const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: site.lmtpPort });
+  try {
+    await transport.sendMail({ envelope: { from, to: [list] }, raw });
+  } finally {
+    transport.close();
+  }
+}
+
+/** The copies of a post (by Message-ID) at the sink, once `count` have arrived. */
+export async function copiesOf(site: Site, messageId: string, count: number): Promise<SinkTransaction[]> {
+  // The post itself, not a notice about it (whose In-Reply-To names it).
+  const pattern = new RegExp(`^Message-ID:\\s*<${messageId.replace(/[.]/g, '\\.')}>`, 'im');
+  const match = (t: SinkTransaction): boolean => pattern.test(t.body?.toString('latin1') ?? '');
+  await site.sink.until(() => site.sink.accepted.filter(match).reduce((n, t) => n + t.recipients.length, 0) >= count, `${count} copies of ${messageId}`);
+  return site.sink.accepted.filter(match);
+}
+
+/** Every value of header field `name` in a message, unfolded. */
+export function headerValues(message: Buffer, name: string): string[] {
+  const text = message.toString('utf8');
+  const end = text.indexOf('\r\n\r\n');
+  const head = (end < 0 ? text : text.slice(0, end)).replace(/\r\n[ \t]+/g, ' ');
+  const lower = `${name.toLowerCase()}:`;
+  return head
+    .split('\r\n')
+    .filter((line) => line.toLowerCase().startsWith(lower))
+    .map((line) => line.slice(lower.length).trim());
+}
+
+/** The https/http one-click URL of a copy's List-Unsubscribe. */
+export function oneClickUrl(message: Buffer): string {
+  const value = headerValues(message, 'List-Unsubscribe')[0] ?? '';
+  const url = /<(https?:\/\/[^>]+)>/.exec(value)?.[1];
+  if (url === undefined) throw new Error(`no one-click URL in List-Unsubscribe: ${value}`);
+  return url;
+}
+
+/** The confirmation link of the confirmation mail last sent to `address`. */
+export async function confirmationLink(site: Site, address: string, list: string): Promise<string> {
+  const find = (): string | undefined => {
+    for (const t of [...site.sink.accepted].reverse()) {
+      if (!t.recipients.includes(address) || t.body === undefined) continue;
+      const text = t.body.toString('utf8').replace(/=\r\n/g, '');
+      const url = new RegExp(`(https?://\\S+/lists/${list.replace(/\./g, '\\.')}/confirm/[0-9a-f]+)`).exec(text)?.[1];
+      if (url !== undefined) return url;
+    }
+    return undefined;
+  };
+  await site.sink.until(() => find() !== undefined, `the confirmation mail to ${address}`);
+  return find()!;
+}

@@ -100,6 +100,7 @@ import { probeLine, probeSmarthost, type SmarthostProbe } from './outgoing/smart
 import { workerModule } from './task-pool.js';
 import { UNSUBSCRIBE_TOKEN_PLACEHOLDER, unsubscribeToken } from '../src/app/one-click.js';
 import { SiteSecretsFile } from '../src/http/site-secret-file.js';
+import { SITE_SECRET_FILE, SiteSecretError } from '../src/http/site-secret.js';
 import { BOUNCES_QUEUE, VIRGIN_QUEUE } from './queue-names.js';
 import type { ReadyReport } from '../src/master/protocol.js';
 import { Runner, type EntryContext, type EntryOutcome, type RunnerOptions } from './runner.js';
@@ -488,7 +489,7 @@ export default class OutgoingRunner extends Runner {
   private unsubscribeTokens(personalize: NonNullable<OutEntry['personalize']>, list: string, recipients: string[]): string[] | undefined {
     const wanted = Object.values(personalize.headers ?? {}).some((value) => value.includes(UNSUBSCRIBE_TOKEN_PLACEHOLDER)) || (personalize.footer ?? '').includes(UNSUBSCRIBE_TOKEN_PLACEHOLDER);
     if (!wanted) return undefined;
-    if (this.siteSecrets === undefined) throw new RunnerError('SY_SITE_SECRET', 'a personalised copy asks for a one-click unsubscribe token, but this runner has no home (no site secret) to sign it with');
+    if (this.siteSecrets === undefined) throw new SiteSecretError(SITE_SECRET_FILE, 'cannot be used: a personalised copy asks for a one-click unsubscribe token, and this runner was started without a home');
     const secrets = this.siteSecrets.current(new Date(this.now()));
     return recipients.map((address) => unsubscribeToken(secrets, list, address));
   }

@@ -127,3 +127,41 @@ export async function confirmationLink(site: Site, address: string, list: string
   await site.sink.until(() => find() !== undefined, `the confirmation mail to ${address}`);
   return find()!;
 }
+
+/** A browser without a browser: keeps the form cookie, reads each page's form tokens, posts forms (application/x-www-form-urlencoded). */
+export class FormClient {
+  private cookie = '';
+  /** action path -> form token, from the pages fetched. */
+  readonly tokens = new Map<string, string>();
+
+  constructor(readonly base: string) {}
+
+  private remember(answer: Response, text: string): void {
+    for (const line of answer.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      if (pair?.startsWith('sy_form=')) this.cookie = pair;
+    }
+    for (const form of text.matchAll(/<form method="post" action="([^"]+)"[^>]*>\s*<input type="hidden" name="formToken" value="([^"]+)">/g)) this.tokens.set(form[1]!, form[2]!);
+  }
+
+  get cookieHeader(): string {
+    return this.cookie;
+  }
+
+  async get(path: string): Promise<{ status: number; text: string; headers: Headers }> {
+    const answer = await fetch(`${this.base}${path}`, { headers: this.cookie === '' ? {} : { cookie: this.cookie } });
+    const text = await answer.text();
+    this.remember(answer, text);
+    return { status: answer.status, text, headers: answer.headers };
+  }
+
+  /** POST `fields` to `action`, with the form token the last page gave for it (unless `token` says otherwise; null: none). */
+  async post(action: string, fields: Record<string, string>, token?: string | null): Promise<{ status: number; text: string; headers: Headers }> {
+    const formToken = token === undefined ? this.tokens.get(action) : token;
+    const body = new URLSearchParams({ ...fields, ...(formToken === null || formToken === undefined ? {} : { formToken }) });
+    const answer = await fetch(`${this.base}${action}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...(this.cookie === '' ? {} : { cookie: this.cookie }) }, body });
+    const text = await answer.text();
+    this.remember(answer, text);
+    return { status: answer.status, text, headers: answer.headers };
+  }
+}

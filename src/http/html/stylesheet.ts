@@ -43,4 +43,26 @@ pre.message { white-space: pre-wrap; word-break: break-word; background: #fbfbfc
 .pager { display: flex; gap: 1rem; margin: 1rem 0; }
 .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 footer.site { max-width: 72rem; margin: 2rem auto; padding: 0 1.2rem; color: var(--muted); font-size: .85rem; }
+/* public pages (src/http/public/) */
+.lead { font-size: 1.15rem; color: var(--muted); margin: -.4rem 0 1.2rem; max-width: 48rem; }
+.card.narrow { max-width: 40rem; }
+.card h2 { margin-top: .2rem; }
+.columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(20rem, 1fr)); gap: 1rem; align-items: start; }
+.columns > .card { margin-bottom: 0; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .45rem 1rem; margin: 0; }
+dl.facts dt { color: var(--muted); font-size: .9rem; }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+form.stack label:first-of-type { margin-top: 0; }
+form.stack input { max-width: none; }
+ul.list-index { list-style: none; padding: 0; margin: 0; display: grid; grid-template-columns: repeat(auto-fill, minmax(22rem, 1fr)); gap: 1rem; }
+ul.list-index li.card { margin: 0; }
+ul.list-index p { margin: .4rem 0 0; }
+a.list-title { font-weight: 700; font-size: 1.1rem; text-decoration: none; margin-right: .4rem; }
+a.list-title:hover { text-decoration: underline; }
+button.danger:hover { filter: brightness(.92); }
+button:hover { filter: brightness(1.08); }
+.card.narrow > :first-child, .columns > .card > :first-child { margin-top: 0; }
+.card.narrow > :last-child, .columns > .card > :last-child { margin-bottom: 0; }
+main:has(> .card.narrow) > .flash { max-width: 40rem; }
+ul.list-index .muted { display: block; font-size: .9rem; }
 `;

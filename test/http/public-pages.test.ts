@@ -135,6 +135,10 @@ describe('subscribing from the page', () => {
     expect(answer.status).toBe(422);
     expect(answer.text).toContain('That address cannot be used');
     expect(answer.text).toContain('value="not an address"');
+    await client.get(`/lists/${LIST}/unsubscribe`);
+    const leaving = await client.post(`/lists/${LIST}/unsubscribe`, { address: 'not an address' });
+    expect(leaving.status).toBe(422);
+    expect(leaving.text).toContain('That address cannot be used');
   }, TIMEOUT);
 });
 

@@ -137,26 +137,27 @@ ${subscribeForm(request, reply, list, values)}
     return sendPage(reply, 200, answerPage(list, outcome, address, 'join'));
   });
 
-  app.get<ListParams>('/lists/:list/unsubscribe', async (request, reply) => {
-    const list = await listOf(request);
+  function unsubscribePage(request: FastifyRequest, reply: FastifyReply, list: MailingList, flash?: { kind: 'ok' | 'error'; text: string }, address = ''): string {
     const action = `/lists/${list.address}/unsubscribe`;
-    return sendPage(
-      reply,
-      200,
-      page({
-        title: `Leave ${listName(list)}`,
-        content: html`<div class="card narrow">
+    return page({
+      title: `Leave ${listName(list)}`,
+      ...(flash === undefined ? {} : { flash }),
+      content: html`<div class="card narrow">
 <form method="post" action="${action}" class="stack">
 ${hiddenToken(request, reply, action)}
 <label for="address">The subscribed address</label>
-<input type="email" id="address" name="address" required autocomplete="email" maxlength="320" placeholder="you@example.org">
+<input type="email" id="address" name="address" required autocomplete="email" maxlength="320" placeholder="you@example.org" value="${address}">
 <p><button type="submit" class="danger">Unsubscribe</button></p>
 <p class="hint">We send a message to this address; it leaves the list once you confirm from it. The "Unsubscribe" link of any post from the list works in one click.</p>
 </form>
 </div>
 <p><a href="/lists/${list.address}">Back to ${listName(list)}</a></p>`,
-      }),
-    );
+    });
+  }
+
+  app.get<ListParams>('/lists/:list/unsubscribe', async (request, reply) => {
+    const list = await listOf(request);
+    return sendPage(reply, 200, unsubscribePage(request, reply, list));
   });
 
   app.post<ListParams>('/lists/:list/unsubscribe', async (request, reply) => {
@@ -164,7 +165,7 @@ ${hiddenToken(request, reply, action)}
     checkFormToken(request, deps.web, secrets, `/lists/${list.address}/unsubscribe`, deps.app.now());
     const address = field(request.body as FormBody, 'address', 320);
     const outcome = await requestUnsubscription(deps.app, list.address, address, { unproven: true });
-    if (outcome.status === 'invalid') throw new WebLinkInvalidError(`that address cannot be used: ${outcome.reason}`);
+    if (outcome.status === 'invalid') return sendPage(reply, 422, unsubscribePage(request, reply, list, { kind: 'error', text: `That address cannot be used: ${outcome.reason}` }, address));
     request.log.info({ list: list.address, outcome: outcome.status }, 'unsubscribe form');
     return sendPage(reply, 200, answerPage(list, outcome, address, 'leave'));
   });

@@ -102,11 +102,11 @@ export default class HttpRunner extends Service {
       masterStatus: () => requestStatus(homePaths(home).socket, 10_000),
       spool: new Spool({ root: this.options.spoolRoot, ...SPOOL_OPTIONS }),
       web: {
+        siteBans: config.membership.bans,
         home,
         secrets: SiteSecrets.load(home, app.now()),
         baseUrl: (config.http.baseUrl ?? `http://${config.http.listen.includes(':') ? `[${config.http.listen}]` : config.http.listen}:${config.http.port}`).replace(/\/+$/, ''),
         secretGraceMs: config.http.secretGrace,
-        siteBans: config.membership.bans,
       },
     };
     const build = async (): Promise<FastifyInstance> => {

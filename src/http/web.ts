@@ -22,6 +22,8 @@ export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; im
 
 /** What the pages need beyond the API's deps: the secrets and the public URL. */
 export interface WebDeps {
+  /** `[membership] bans`: site-wide bans the public subscribe form applies. */
+  siteBans?: readonly string[];
   /** The home directory (for site-secret rotation and the archives). */
   home: string;
   secrets: SiteSecrets;
@@ -29,8 +31,6 @@ export interface WebDeps {
   baseUrl: string;
   /** `http.secretGrace` in ms: how long tokens of a retired key still verify. */
   secretGraceMs: number;
-  /** `[membership] bans`: site-wide bans the public subscribe form applies. */
-  siteBans?: readonly string[];
 }
 
 /** Whether a request is for a page (HTML errors) rather than the API or the metrics (JSON errors). */

@@ -13,17 +13,10 @@
  *   Precedence             list
  *
  * RFC 8058 also asks that the DKIM signature of the outgoing message cover
- * List-Unsubscribe and List-Unsubscribe-Post.
- *
- * With one-click unsubscription (the list's oneClickUnsubscribe and the HTTP
- * service on: src/app/one-click.ts), List-Unsubscribe and
- * List-Unsubscribe-Post are left out here (any the sender put are still
- * removed): each copy gets its own, with the member's link, from the
- * outgoing runner (to-outgoing asks for them), signed with that copy.
+ * List-Unsubscribe and List-Unsubscribe-Post; signing is the MTA's job.
  */
 import { oneLine } from '../../../src/mail/header-field.js';
 import type { HeaderField } from '../../../src/mail/raw-message.js';
-import { oneClickEnabled } from '../../../src/app/one-click.js';
 import type { PipelineContext } from '../pipeline.js';
 
 const REPLACED = new Set([
@@ -66,10 +59,8 @@ export function listHeaders(ctx: PipelineContext): void {
   if (settings.includeListPostHeader) added.push(['List-Post', `<mailto:${list.address}>`]);
   added.push(['List-Help', entries(`mailto:${list.name}-request@${list.domain}?subject=help`, settings.listHelpUrl)]);
   added.push(['List-Subscribe', entries(`mailto:${list.name}-join@${list.domain}`, settings.listSubscribeUrl)]);
-  if (!oneClickEnabled(list, ctx.webBaseUrl)) {
-    added.push(['List-Unsubscribe', entries(`mailto:${list.name}-leave@${list.domain}`, settings.listUnsubscribeUrl)]);
-    if (/^https:\/\//i.test(settings.listUnsubscribeUrl)) added.push(['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click']);
-  }
+  added.push(['List-Unsubscribe', entries(`mailto:${list.name}-leave@${list.domain}`, settings.listUnsubscribeUrl)]);
+  if (/^https:\/\//i.test(settings.listUnsubscribeUrl)) added.push(['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click']);
   if (settings.archiveUrl !== '') added.push(['List-Archive', `<${settings.archiveUrl}>`]);
   added.push(['X-BeenThere', list.address]);
   added.push(['Precedence', 'list']);

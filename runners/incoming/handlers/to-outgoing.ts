@@ -8,8 +8,10 @@
  * members named in the post's To/Cc left out if their receiveListCopy is
  * off. Envelope sender: name-bounces@domain; VERP per the list's `verp`
  * setting, or always with one-click unsubscription (src/app/one-click.ts):
- * then each copy also gets its own List-Unsubscribe and List-Unsubscribe-Post
- * (`personalize`, the token filled in by the outgoing runner).
+ * then each copy gets its own List-Unsubscribe and List-Unsubscribe-Post
+ * (`personalize`, the token filled in and the copy DKIM-signed by the
+ * outgoing runner), and the shared ones list-headers wrote are removed here
+ * (the archive, which to-archive fed before, keeps the mailto form).
  *
  * The post is marked for the list's digest (ctx.toDigest): the incoming
  * runner adds it, as the pipeline finally left it, before forwarding the
@@ -34,6 +36,9 @@ import { oneClickEnabled, oneClickHeaders } from '../../../src/app/one-click.js'
 import { VIRGIN_QUEUE } from '../../queue-ids.js';
 import { headerAddresses, posterAddress } from '../addresses.js';
 import type { PipelineContext } from '../pipeline.js';
+
+/** The fields each copy gets its own of with one-click unsubscription (lower-case keys). */
+const PER_COPY_FIELDS = new Set(['list-unsubscribe', 'list-unsubscribe-post']);
 
 /** What the out entry schema accepts as an envelope address. */
 const ENVELOPE_ADDRESS = /^[^\s<>@]+@[^\s<>@]+$/;
@@ -69,6 +74,8 @@ export async function toOutgoing(ctx: PipelineContext): Promise<void> {
     // One copy per recipient: each carries its own link (and its own DKIM signature over it).
     metadata.verp = true;
     metadata.personalize = { headers: oneClickHeaders(list, ctx.webBaseUrl) };
+    // DKIM signs the bottom-most instance of a field: the per-copy ones at the top must be the only ones.
+    ctx.message = ctx.message.withFields(ctx.message.fields.filter((field) => !PER_COPY_FIELDS.has(field.key)));
   }
   // Kept for delivery-latency figures in the outgoing runner's logs.
   if (typeof ctx.metadata.receivedAt === 'string') metadata.receivedAt = ctx.metadata.receivedAt;

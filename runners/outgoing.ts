@@ -65,7 +65,9 @@
  * transaction sends the signed bytes; a bulk copy of a post the incoming
  * runner verified also gets an ARC set there, with the list domain's RSA key
  * (outgoing/arc-sealing.ts says when); a personalised copy is signed per
- * recipient as it is rendered (outgoing/render-worker.ts). A signature that
+ * recipient as it is rendered (outgoing/render-worker.ts), after its
+ * one-click List-Unsubscribe token (src/app/one-click.ts), signed here with
+ * the site secret as its file holds it now, is put in. A signature that
  * cannot be made sends the entry to `retry` (DkimSignError, SY_DKIM_SIGN)
  * holding the recipients not yet done: nothing goes out unsigned.
  *

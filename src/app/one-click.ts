@@ -67,9 +67,14 @@ export function checkUnsubscribeToken(secrets: Pick<TokenSigner, 'verify'>, toke
   return { valid: true, list: message.slice(0, space), address: message.slice(space + 1) };
 }
 
-/** Whether posts to `list` get per-recipient one-click links: the list's setting, and the HTTP service is on (`baseUrl` given). */
+/**
+ * Whether posts to `list` get per-recipient one-click links: the list's
+ * setting, and the HTTP service is on with an https `baseUrl` (RFC 8058 3.1:
+ * the URI MUST be HTTPS; mailbox providers ignore any other). Every copy is
+ * then rendered, signed and sent on its own: see the README on the cost.
+ */
 export function oneClickEnabled(list: MailingList, baseUrl: string | undefined): baseUrl is string {
-  return baseUrl !== undefined && list.settings.oneClickUnsubscribe;
+  return baseUrl !== undefined && baseUrl.startsWith('https://') && list.settings.oneClickUnsubscribe;
 }
 
 /** The per-copy header fields of a list (values with the token placeholder), for an out entry's `personalize.headers`. */

@@ -120,7 +120,7 @@ export const listSettingsSchema = z.object({
   oneClickUnsubscribe: z
     .boolean()
     .default(true)
-    .describe('with the HTTP service on ([http] enabled): each member\'s copy carries its own RFC 8058 one-click List-Unsubscribe URL (<baseUrl/u/TOKEN>, DKIM-signed per copy; posts then go one copy per recipient, VERP); off: only the -leave mailto'),
+    .describe('with the HTTP service on and an https [http] baseUrl: each member\'s copy carries its own RFC 8058 one-click List-Unsubscribe URL (<baseUrl/u/TOKEN>, DKIM-signed per copy; posts then go one copy per recipient, VERP, much slower than bulk); off, or without an https baseUrl: only the -leave mailto'),
   advertised: z.boolean().default(true).describe('shown on the public start page (/) of the HTTP service; the list\'s own page /lists/NAME@DOMAIN is reachable either way'),
   includeListPostHeader: z.boolean().default(true).describe('add List-Post (announce-only lists turn it off)'),
   verp: z.boolean().default(false).describe('deliver posts one recipient per transaction with a VERP envelope sender (name-bounces+user=domain@...)'),

@@ -46,7 +46,7 @@ describe('one-click tokens', () => {
     expect(checkUnsubscribeToken(otherSite, token, new Date(), DAY).valid).toBe(false);
   });
 
-  it('the per-copy fields hold the token placeholder and the mailto; only with a base URL and the setting on', async () => {
+  it('the per-copy fields hold the token placeholder and the mailto; only with an https base URL and the setting on', async () => {
     const a = await withMembers();
     const list = await a.store.getList(LIST);
     expect(oneClickHeaders(list, 'https://lists.example.org')).toEqual({
@@ -55,6 +55,8 @@ describe('one-click tokens', () => {
     });
     expect(oneClickEnabled(list, 'https://lists.example.org')).toBe(true);
     expect(oneClickEnabled(list, undefined)).toBe(false);
+    // RFC 8058: an https URI only; the service's own loopback http address is no link for recipients.
+    expect(oneClickEnabled(list, 'http://127.0.0.1:8025')).toBe(false);
     expect(oneClickEnabled({ ...list, settings: { ...list.settings, oneClickUnsubscribe: false } }, 'https://lists.example.org')).toBe(false);
   });
 });

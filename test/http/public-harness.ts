@@ -12,13 +12,20 @@ import { freePort } from '../support/net.js';
 import { makeHome, removeHome, runCli, testConfig } from '../master/harness.js';
 
 export const DOMAIN = 'lists.example.org';
+/** The site's public https URL (`[http] baseUrl`); one-click links exist only with an https one. */
+export const PUBLIC_BASE = 'https://web.lists.example.org';
 
 export interface Site {
   home: string;
   sink: SmtpSink;
   lmtpPort: number;
   httpPort: number;
+  /** Where the test reaches the HTTP service: http://127.0.0.1:PORT. */
   base: string;
+  /** `[http] baseUrl`, what links in mail start with (the https URL of a proxy in front, as in production). */
+  publicBase: string;
+  /** A link from a mail as the test reaches it: publicBase replaced by base (what the proxy does). */
+  local(url: string): string;
   records: Records;
   close(): Promise<void>;
 }
@@ -30,7 +37,7 @@ export async function startSite(options: { extraToml?: string; dkim?: boolean } 
   const dkim = options.dkim ?? true;
   const home = await makeHome(
     testConfig(
-      `[smtp]\nport = ${sink.port}\nprobeTimeout = 0\n\n[lmtp]\nport = ${lmtpPort}\n\n[http]\nport = ${httpPort}\n${options.extraToml ?? ''}\n${dkim ? `[dkim.domains."${DOMAIN}"]\nselector = "e1"\nkeys = [{ file = "dkim/${DOMAIN}.e1.pem", selector = "e1" }]\n` : ''}`,
+      `[smtp]\nport = ${sink.port}\nprobeTimeout = 0\n\n[lmtp]\nport = ${lmtpPort}\n\n[http]\nport = ${httpPort}\nbaseUrl = "${PUBLIC_BASE}"\n${options.extraToml ?? ''}\n${dkim ? `[dkim.domains."${DOMAIN}"]\nselector = "e1"\nkeys = [{ file = "dkim/${DOMAIN}.e1.pem", selector = "e1" }]\n` : ''}`,
     ),
   );
   const records: Records = {};
@@ -47,6 +54,11 @@ export async function startSite(options: { extraToml?: string; dkim?: boolean } 
     lmtpPort,
     httpPort,
     base: `http://127.0.0.1:${httpPort}`,
+    publicBase: PUBLIC_BASE,
+    local(url) {
+      if (!url.startsWith(`${PUBLIC_BASE}/`)) throw new Error(`not a link of this site (${PUBLIC_BASE}): ${url}`);
+      return `http://127.0.0.1:${httpPort}${url.slice(PUBLIC_BASE.length)}`;
+    },
     records,
     async close() {
       if (started) await runCli(['--home', home, 'stop']);
@@ -125,7 +137,7 @@ export async function confirmationLink(site: Site, address: string, list: string
     return undefined;
   };
   await site.sink.until(() => find() !== undefined, `the confirmation mail to ${address}`);
-  return find()!;
+  return site.local(find()!);
 }
 
 /** A browser without a browser: keeps the form cookie, reads each page's form tokens, posts forms (application/x-www-form-urlencoded). */

@@ -69,7 +69,8 @@ describe('the start page and a list page', () => {
     expect(page.text).toContain('<a href="mailto:team@lists.example.org">team@lists.example.org</a>');
     expect(page.text).toContain('<label for="address">Your email address</label>');
     expect(client.tokens.get(`/lists/${LIST}/subscribe`)).toMatch(/^[0-9a-f]{8}\.[A-Za-z0-9_-]{22}$/);
-    expect(page.headers.getSetCookie().join('\n')).toMatch(/sy_form=[A-Za-z0-9_-]{22}; Path=\/; HttpOnly; SameSite=Strict/);
+    // Secure too: the site's baseUrl is https (TLS at the proxy in front).
+    expect(page.headers.getSetCookie().join('\n')).toMatch(/sy_form=[A-Za-z0-9_-]{22}; Path=\/; HttpOnly; Secure; SameSite=Strict/);
     expect(page.headers.get('content-security-policy')).toContain("default-src 'none'");
   }, TIMEOUT);
 

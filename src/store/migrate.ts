@@ -29,3 +29,32 @@ export async function migrateStore(home: string, options: OpenStoreOptions = {})
     await after.close();
   }
 }
+
+/**
+ * The master's check before it starts anything: a PostgreSQL store older
+ * than this switchyard (StoreMigrationNeededError: run `switchyard store
+ * migrate`) or newer (StoreSchemaError) is thrown; an unreachable one is
+ * returned as a warning (the master starts, runners retry until it is back).
+ * SQLite migrates on open: nothing to check.
+ */
+export async function checkStoreSchema(home: string, options: OpenStoreOptions = {}): Promise<string | undefined> {
+  const target = storeTarget(home, options);
+  if (target.kind !== 'postgres') return undefined;
+  const [{ PostgresStore }, { SCHEMA_VERSION }, { StoreMigrationNeededError, StoreSchemaError }] = await Promise.all([
+    import('./postgres-store.js'),
+    import('./migrations.js'),
+    import('./errors.js'),
+  ]);
+  const store = new PostgresStore({ url: target.url, skipSchemaCheck: true, poolSize: 1 });
+  try {
+    const version = await store.schemaVersion();
+    if (version < SCHEMA_VERSION) throw new StoreMigrationNeededError(store.location, version, SCHEMA_VERSION);
+    if (version > SCHEMA_VERSION) throw new StoreSchemaError(store.location, `has schema version ${version}, newer than this switchyard knows (${SCHEMA_VERSION}); upgrade switchyard`);
+    return undefined;
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'SY_STORE_BUSY') return `the list store ${store.location} cannot be reached now (${(error as Error).message}); runners retry until it can`;
+    throw error;
+  } finally {
+    await store.close();
+  }
+}

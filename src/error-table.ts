@@ -153,8 +153,9 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
     'run `switchyard store migrate` (once, from any host)',
     { temporary: true },
   ),
+  SY_STORE_CLOSED: doc('a call reached the list store after it was closed (a process shutting down)', ''),
   SY_STORE_URL: doc('`[store] url` (or `store copy --from/--to`) is neither `postgres://...` nor `sqlite:PATH`', '', { exitCode: EXIT_USAGE }),
-  SY_STORE_COPY_TARGET: doc('`store copy` found lists in the target store', 'copy into an empty database, or pass `--force` to add to it'),
+  SY_STORE_COPY_TARGET: doc('`store copy` found rows in the target store; nothing was copied', 'copy into an empty database, or pass `--force` to replace what it holds'),
   SY_STORE_COPY_MISMATCH: doc('`store copy` counted different numbers of rows in the target than in the source after copying; the message names the tables', 'look for another writer on either store; copy again into an empty target'),
   SY_STORE_CORRUPT: doc(
     'SQLite finds `switchyard.db` damaged (`SQLITE_CORRUPT`) or not a database (`SQLITE_NOTADB`): LMTP answers 451, inject exits 75, runners send entries to `retry`; logged at error level and shown in `status`',

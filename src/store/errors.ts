@@ -141,3 +141,24 @@ export class StoreCorruptError extends StoreError {
     );
   }
 }
+
+/** A held message given neither or both of a queue reference and the raw bytes (a caller's bug). */
+export class HeldMessageInvalidError extends StoreError {
+  constructor() {
+    super('SY_HELD_INVALID', 'a held message needs exactly one of queueRef and raw');
+  }
+}
+
+/** A digest issue that is gone (its list was removed while it was being sent). */
+export class DigestIssueUnknownError extends StoreError {
+  constructor(readonly issueId: number) {
+    super('SY_DIGEST_ISSUE_UNKNOWN', `no digest issue ${issueId} (its list was removed)`);
+  }
+}
+
+/** A call on a store after close() (a process shutting down while a call was still queued). */
+export class StoreClosedError extends StoreError {
+  constructor(readonly location: string) {
+    super('SY_STORE_CLOSED', `the list store ${location} was closed`);
+  }
+}

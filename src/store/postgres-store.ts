@@ -32,6 +32,8 @@
 import type { Pool, PoolClient, QueryResultRow } from 'pg';
 import { addressProblem, parseAddress, parseListAddress, type Address } from './address.js';
 import {
+  DigestIssueUnknownError,
+  HeldMessageInvalidError,
   HeldMessageUnknownError,
   ListExistsError,
   ListUnknownError,
@@ -39,6 +41,7 @@ import {
   MemberUnknownError,
   PendingRequestUnknownError,
   StoreBusyError,
+  StoreClosedError,
   StoreError,
   StoreMigrationNeededError,
   StoreSchemaError,
@@ -369,7 +372,7 @@ export class PostgresStore implements Store {
 
   /** The pool, after checking (once per process) that the schema is the one this code knows. */
   private async ready(): Promise<Pool> {
-    if (this.closed) throw new StoreError('SY_STORE_CLOSED', `the list store ${this.location} was closed`);
+    if (this.closed) throw new StoreClosedError(this.location);
     const pool = await this.getPool();
     if (!this.schemaChecked && this.options.skipSchemaCheck !== true) {
       const version = await this.schemaVersionOn(pool);
@@ -911,7 +914,7 @@ export class PostgresStore implements Store {
   async holdMessage(message: NewHeldMessage): Promise<HeldMessage> {
     const queueRef = message.queueRef ?? null;
     const raw = message.raw ?? null;
-    if ((queueRef === null) === (raw === null)) throw new StoreError('SY_HELD_INVALID', 'a held message needs exactly one of queueRef and raw');
+    if ((queueRef === null) === (raw === null)) throw new HeldMessageInvalidError();
     return this.write(async (db) => {
       const row = await this.listRow(db, message.list);
       const inserted = await db.get<{ id: number }>(
@@ -1262,7 +1265,7 @@ export class PostgresStore implements Store {
     return this.write(async (db) => {
       const changed = await db.run("UPDATE digest_issues SET status = 'staged', staged = $1 WHERE id = $2 AND status = 'claimed'", [JSON.stringify(staged), issueId]);
       const issue = await this.digestIssueRow(db, 'i.id = $1', [issueId]);
-      if (issue === null) throw new StoreError('SY_DIGEST_ISSUE_UNKNOWN', `no digest issue ${issueId} (its list was removed)`);
+      if (issue === null) throw new DigestIssueUnknownError(issueId);
       return { recorded: changed === 1, issue };
     });
   }

@@ -14,7 +14,7 @@
  */
 import Database from 'better-sqlite3';
 import type { PoolClient } from 'pg';
-import { StoreError } from './errors.js';
+import { StoreError, StoreSchemaError } from './errors.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { migratePostgres } from './postgres-migrate.js';
 import { redactUrl } from './postgres-store.js';
@@ -92,7 +92,7 @@ export async function copySqliteToPostgres(options: CopyOptions): Promise<CopyRe
     // One snapshot of the source for the whole copy (counts included): a read transaction in WAL mode.
     source.prepare('BEGIN').run();
     const version = (source.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v;
-    if (version !== SCHEMA_VERSION) throw new StoreError('SY_STORE_SCHEMA', `the source store ${options.from} has schema version ${version}, not ${SCHEMA_VERSION}`);
+    if (version !== SCHEMA_VERSION) throw new StoreSchemaError(options.from, `has schema version ${version}, not ${SCHEMA_VERSION}`);
     const counts = Object.fromEntries(STORE_TABLES.map((table) => [table, (source.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n])) as Record<string, number>;
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     await client.connect();

@@ -44,7 +44,11 @@ export interface PostgresCluster {
 
 let databases = 0;
 
-export async function startPostgres(): Promise<PostgresCluster> {
+/**
+ * `durable`: fsync on, as a production server runs (benchmarks comparing it
+ * with SQLite at synchronous=FULL); tests run without it, for speed.
+ */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<PostgresCluster> {
   const bin = postgresBinDir();
   if (bin === undefined) throw new Error('no PostgreSQL server in /usr/lib/postgresql/*/bin: apt-get install -y postgresql (.ci/run does)');
   const dir = await mkdtemp(join(tmpdir(), 'sy-pg-'));
@@ -63,8 +67,9 @@ export async function startPostgres(): Promise<PostgresCluster> {
   }
   await asServer('initdb', ['-D', data, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
   const port = await freePort();
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c fsync=off -c full_page_writes=off -c max_connections=200`;
-  const start = (): Promise<void> => asServer('pg_ctl', ['start', '-D', data, '-l', log, '-w', '-t', '120', '-o', options]);
+  const speed = options.durable === true ? '' : ' -c fsync=off -c full_page_writes=off -c synchronous_commit=off';
+  const serverOptions = `-c listen_addresses=127.0.0.1 -p ${port} -c unix_socket_directories=${dir} -c max_connections=200${speed}`;
+  const start = (): Promise<void> => asServer('pg_ctl', ['start', '-D', data, '-l', log, '-w', '-t', '120', '-o', serverOptions]);
   await start();
   const adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const admin = async (sql: string): Promise<void> => {

@@ -10,8 +10,6 @@
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { homePaths } from '../home.js';
-import { StoreUrlError } from '../store/errors.js';
-import { parseStoreUrl, storeOptions } from '../store/open.js';
 import { asCliError, existingHome } from './store-access.js';
 import { printJson } from './lists-command.js';
 import { createProgress } from './progress.js';
@@ -37,8 +35,8 @@ function migrateCommand(): Command {
       const home = existingHome(command);
       try {
         const config = (await loadConfig(homePaths(home).config)).config;
-        const { migrateStore } = await import('../store/migrate.js');
-        const report = await migrateStore(home, storeOptions(config));
+        const { migrateHomeStore } = await import('../app/store-admin.js');
+        const report = await migrateHomeStore(home, config);
         if (options.json) return printJson(report);
         if (report.applied.length === 0) return void process.stdout.write(`${report.location}: up to date (schema version ${report.to})\n`);
         for (const migration of report.applied) process.stdout.write(`applied ${migration.version}: ${migration.name}\n`);
@@ -57,16 +55,12 @@ function copyCommand(): Command {
     .option('--force', 'replace what the target holds (it is emptied first, in the same transaction)')
     .option('--json', 'print JSON')
     .action(async (options: { from: string; to: string; force?: boolean; json?: boolean }) => {
-      const from = parseStoreUrl(options.from, process.cwd());
-      const to = parseStoreUrl(options.to, process.cwd());
       try {
-        if (from.kind !== 'sqlite') throw new StoreUrlError(options.from, 'store copy reads an SQLite store: --from sqlite:PATH');
-        if (to.kind !== 'postgres') throw new StoreUrlError(options.to, 'store copy writes a PostgreSQL store: --to postgres://...');
-        const { copySqliteToPostgres } = await import('../store/store-copy.js');
+        const { copyStore } = await import('../app/store-admin.js');
         const progress = createProgress('copying');
         let report;
         try {
-          report = await copySqliteToPostgres({ from: from.file, to: to.url, force: options.force === true, onProgress: (done, total) => progress.update(done, total) });
+          report = await copyStore({ from: options.from, to: options.to, cwd: process.cwd(), force: options.force === true, onProgress: (done, total) => progress.update(done, total) });
         } finally {
           progress.end();
         }

@@ -47,7 +47,6 @@ import { StatusServer } from './status-server.js';
 import { Supervisor } from './supervisor.js';
 import { validatedConfigJson } from './supervisor-env.js';
 import { errorCode } from '../errors.js';
-import { storeOptions } from '../store/open.js';
 import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
 import { unconsumedProblem, unconsumedQueues } from './unconsumed-queues.js';
 
@@ -73,7 +72,6 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   let loaded: LoadedConfig;
   let logs: LogSetup;
   let toStdout = false;
-  let storeWarning: string | undefined;
   const paths = homePaths(options.home);
   try {
     await ensureHome(options.home);
@@ -86,9 +84,6 @@ export async function runMaster(options: MasterOptions): Promise<number> {
       level: loaded.config.logging.level,
       base: { role: 'master' },
     });
-    // A PostgreSQL store older than this code: refuse now, saying what to run, rather than every runner failing.
-    const { checkStoreSchema } = await import('../store/migrate.js');
-    storeWarning = await checkStoreSchema(options.home, storeOptions(loaded.config));
   } catch (error) {
     const failure = accessError(error, options.home) ?? (error as Error);
     const reason = failure.message;
@@ -100,7 +95,6 @@ export async function runMaster(options: MasterOptions): Promise<number> {
   const { config } = loaded;
   const exposure = await secretExposureWarning(paths.config, config);
   if (exposure !== undefined) log.warn({ file: paths.config }, exposure);
-  if (storeWarning !== undefined) log.warn(storeWarning);
 
   let lock: MasterLock;
   try {

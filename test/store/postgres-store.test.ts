@@ -110,6 +110,27 @@ describe('the server going away', () => {
   });
 });
 
+describe('ingress on PostgreSQL', () => {
+  it('`switchyard inject` (the bundled command) routes by the PostgreSQL store: queued for a list, exit 67 for no list, exit 75 with the server stopped', async () => {
+    await migratePostgres(url);
+    const store = pgStore();
+    await store.createList({ address: 'dev@example.org' });
+    const message = 'From: a@example.org\nSubject: x\n\nbody\n';
+    const queued = await runCli(['inject', '--home', home, '--recipient', 'dev@example.org'], {}, message);
+    expect(queued.code, queued.stderr).toBe(0);
+    const unknown = await runCli(['inject', '--home', home, '--recipient', 'nobody@example.org'], {}, message);
+    expect(unknown.code).toBe(67);
+    await cluster.stop();
+    try {
+      const down = await runCli(['inject', '--home', home, '--recipient', 'dev@example.org'], {}, message);
+      expect(down.code, down.stderr).toBe(75);
+      expect(down.stderr).toContain('SY_STORE_BUSY');
+    } finally {
+      await cluster.start();
+    }
+  });
+});
+
 describe('store copy', () => {
   it('copies a site from SQLite with every member, held post and its bytes, ids kept; counts checked; a non-empty target is refused unless --force; a post then holds on', async () => {
     const file = join(home, 'switchyard.db');

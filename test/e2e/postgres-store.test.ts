@@ -5,7 +5,9 @@
  * cut with 57P01, new ones refused) while posts wait in the spool: the
  * runners send them to `retry`, LMTP answers 4xx to a new one (the MTA keeps
  * it), and once PostgreSQL is back every member gets every post exactly once,
- * with nothing in shunt or bad.
+ * with nothing in shunt or bad. Two hosts on the one store (two homes, two
+ * masters, two LMTP ports): a post held through host B is approved with host
+ * A's CLI and delivered by host A, once.
  */
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
@@ -19,7 +21,7 @@ import { openStore, type Store } from '../../src/store/index.js';
 import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
-import { makeHome, removeHome, startMaster, testConfig, waitForEntries, type MasterHandle } from '../master/harness.js';
+import { makeHome, removeHome, runCli, startMaster, testConfig, waitForEntries, type MasterHandle } from '../master/harness.js';
 
 const LIST = 'team@lists.example.org';
 const MEMBERS = ['ann@example.org', 'bob@example.net', 'cy@example.com'];
@@ -31,14 +33,15 @@ let home: string;
 let master: MasterHandle;
 let store: Store;
 let lmtpPort: number;
+let url: string;
 
 function post(messageId: string): Buffer {
   return Buffer.from(`From: Ann <ann@example.org>\r\nTo: ${LIST}\r\nSubject: post ${messageId}\r\nMessage-ID: ${messageId}\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\nHello.\r\n`);
 }
 
-function lmtp(raw: Buffer): Promise<unknown> {
-  const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: lmtpPort });
-  return transport.sendMail({ envelope: { from: 'ann@example.org', to: [LIST] }, raw }).finally(() => transport.close());
+function lmtp(raw: Buffer, port = lmtpPort, from = 'ann@example.org'): Promise<unknown> {
+  const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port });
+  return transport.sendMail({ envelope: { from, to: [LIST] }, raw }).finally(() => transport.close());
 }
 
 function withMessageId(id: string): (t: SinkTransaction) => boolean {
@@ -51,7 +54,7 @@ async function queueFiles(queue: string): Promise<string[]> {
 
 beforeAll(async () => {
   cluster = await startPostgres();
-  const url = await cluster.database();
+  url = await cluster.database();
   await migratePostgres(url);
   sink = await SmtpSink.start({ keepBodies: true });
   lmtpPort = await freePort();
@@ -108,4 +111,27 @@ it('PostgreSQL stopped mid-run: runners send posts to retry, LMTP answers 4xx; b
   expect(await queueFiles('retry')).toEqual([]);
   // What sent them to retry was the store's one temporary error.
   expect(master.lines.some((line) => JSON.stringify(line).includes('SY_STORE_BUSY'))).toBe(true);
+}, TIMEOUT);
+
+it('two hosts on one store: a post held through host B is approved with host A\'s CLI and delivered by host A, once', async () => {
+  const portB = await freePort();
+  const homeB = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${portB}\n\n[store]\nurl = "${url}"\n`));
+  const masterB = await startMaster(homeB);
+  try {
+    const raw = Buffer.from(`From: Stranger <stranger@example.net>\r\nTo: ${LIST}\r\nSubject: held via B\r\nMessage-ID: <pg-held@example.net>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\nHello.\r\n`);
+    await lmtp(raw, portB, 'stranger@example.net');
+    // Held by host B's runners, in the shared store: host A's CLI sees it.
+    await masterB.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('post held by rule'), 'the post held by host B');
+    const held = (JSON.parse((await runCli(['--home', home, 'held', 'list', LIST, '--json'])).stdout) as { held: Array<{ id: number; subject: string }> }).held;
+    expect(held.map((h) => h.subject)).toEqual(['held via B']);
+    await masterB.stop();
+    const approved = await runCli(['--home', home, 'held', 'approve', LIST, String(held[0]!.id)]);
+    expect(approved.code, approved.stderr).toBe(0);
+    const mine = withMessageId('<pg-held@example.net>');
+    await sink.until(() => sink.accepted.filter(mine).flatMap((t) => t.recipients).length >= MEMBERS.length, 'the approved post at every member');
+    expect(sink.accepted.filter(mine).flatMap((t) => t.recipients).sort()).toEqual([...MEMBERS].sort());
+  } finally {
+    await masterB.stop().catch(() => undefined);
+    await removeHome(homeB);
+  }
 }, TIMEOUT);

@@ -143,7 +143,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_HELD_UNREADABLE: doc('a held message is kept by a queue reference this switchyard cannot read', 'decide it with the switchyard that held it, or `held discard`'),
   SY_HELD_INVALID: doc('code holding a message gave neither or both of a queue reference and the raw bytes'),
   SY_STORE_BUSY: doc(
-    'SQLite: another process held `switchyard.db` longer than `store.busyTimeout`; PostgreSQL: a transaction conflict (40001, 40P01) that quick retries did not settle, or the server unreachable, restarting or shutting down: ingress answers 4xx / exits 75, runners send entries to `retry`',
+    'SQLite: another process held `switchyard.db` longer than `store.busyTimeout`; PostgreSQL: a transaction conflict (40001, 40P01) retried for `store.busyTimeout` without settling, or the server unreachable, restarting or shutting down: ingress answers 4xx / exits 75, runners send entries to `retry`',
     'run the command again; look for a long-running import; for PostgreSQL, check that the server is up',
     { temporary: true },
   ),

@@ -142,7 +142,7 @@ export const configSchema = z
       .describe('periodic jobs of the scheduler service (and the master\'s stats line)'),
     store: z
       .object({
-        busyTimeout: duration('5s', 'a write waits this long for another process holding the list store (switchyard.db) before failing temporarily'),
+        busyTimeout: duration('5s', 'a write waits this long for another process holding the list store (switchyard.db), or PostgreSQL retries a transaction losing races to other writers this long, before failing temporarily'),
         path: z
           .string()
           .min(1)

@@ -76,7 +76,11 @@ export function openStore(home: string, options: OpenStoreOptions = {}): Store {
   if (target.kind === 'postgres') {
     return lazyStore(storeFile(home, options), async () => {
       const { PostgresStore } = await import('./postgres-store.js');
-      return new PostgresStore({ url: target.url, ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }) });
+      return new PostgresStore({
+        url: target.url,
+        ...(options.poolSize === undefined ? {} : { poolSize: options.poolSize }),
+        ...(options.busyTimeoutMs === undefined ? {} : { busyTimeoutMs: options.busyTimeoutMs }),
+      });
     });
   }
   return new SqliteStore({

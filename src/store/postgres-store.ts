@@ -12,8 +12,9 @@
  * - Writes run in one SERIALIZABLE transaction on one client: what SQLite's
  *   BEGIN IMMEDIATE gives (no lost update between two hosts claiming a job,
  *   counting a bounce, approving a post) without a site-wide write lock.
- *   A serialization failure or deadlock is run again at once, a few times,
- *   before it becomes StoreBusyError; callbacks run inside (a bounce scorer,
+ *   A serialization failure or deadlock is run again (jittered pauses) for
+ *   up to the busy timeout, as SQLite waits for its lock, before it becomes
+ *   StoreBusyError; callbacks run inside (a bounce scorer,
  *   an update's precondition) are pure, so running them again is harmless.
  * - A lost connection, a refused one, an admin shutdown (57P01) or a server
  *   starting (57P03) is StoreBusyError (temporary): ingress answers 4xx,
@@ -104,12 +105,14 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** How long to wait for a connection (ms) before a temporary error. Default 5000. */
   connectTimeoutMs?: number;
+  /** How long a write that keeps losing races to other writers is run again before StoreBusyError (config `store.busyTimeout`). Default 5000. */
+  busyTimeoutMs?: number;
   /** Skip the schema check (`store migrate` and `store copy` open the store before it is migrated). */
   skipSchemaCheck?: boolean;
 }
 
-/** How often a transaction that lost a race (40001, 40P01) is run again at once before it is a temporary error. */
-const CONFLICT_ATTEMPTS = 8;
+/** How long transactions that keep losing races (40001, 40P01) are run again before it is a temporary error: as SQLite's busy timeout. */
+const DEFAULT_BUSY_TIMEOUT_MS = 5000;
 
 /** The URL without its password, for messages and `location`. */
 export function redactUrl(url: string): string {
@@ -415,6 +418,7 @@ export class PostgresStore implements Store {
 
   /** `operation` in one SERIALIZABLE transaction on one client, run again when it loses a race. */
   private async write<T>(operation: (db: Db) => Promise<T>): Promise<T> {
+    const giveUpAt = Date.now() + (this.options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS);
     for (let attempt = 1; ; attempt++) {
       let client: PoolClient;
       try {
@@ -431,9 +435,9 @@ export class PostgresStore implements Store {
       } catch (error) {
         if (isConnectionLoss(error)) broken = error as Error;
         else await client.query('ROLLBACK').catch((rollback: unknown) => (broken = rollback as Error));
-        if (isConflict(error) && attempt < CONFLICT_ATTEMPTS) {
-          // Jittered, growing pause: two hosts that just collided should not collide again.
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+        if (isConflict(error) && Date.now() < giveUpAt) {
+          // Jittered, growing pause (up to 100 ms): writers that just collided should not collide again.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(100, 2 ** attempt)));
           continue;
         }
         throw this.translate(error);

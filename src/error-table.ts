@@ -143,11 +143,20 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_HELD_UNREADABLE: doc('a held message is kept by a queue reference this switchyard cannot read', 'decide it with the switchyard that held it, or `held discard`'),
   SY_HELD_INVALID: doc('code holding a message gave neither or both of a queue reference and the raw bytes'),
   SY_STORE_BUSY: doc(
-    'another process held `switchyard.db` longer than `store.busyTimeout`: ingress answers 4xx / exits 75, runners send entries to `retry`',
-    'run the command again; look for a long-running import',
+    'SQLite: another process held `switchyard.db` longer than `store.busyTimeout`; PostgreSQL: a transaction conflict (40001, 40P01) retried for `store.busyTimeout` without settling, or the server unreachable, restarting or shutting down: ingress answers 4xx / exits 75, runners send entries to `retry`',
+    'run the command again; look for a long-running import; for PostgreSQL, check that the server is up',
     { temporary: true },
   ),
-  SY_STORE_SCHEMA: doc('`switchyard.db` was written by a newer switchyard', 'upgrade switchyard'),
+  SY_STORE_SCHEMA: doc('the list store was written by a newer switchyard', 'upgrade switchyard'),
+  SY_STORE_MIGRATE: doc(
+    'the PostgreSQL store\'s schema is older than this switchyard (or empty): `start` refuses, ingress answers 4xx / exits 75, runners send entries to `retry`',
+    'run `switchyard store migrate` (once, from any host)',
+    { temporary: true },
+  ),
+  SY_STORE_CLOSED: doc('a call reached the list store after it was closed (a process shutting down)', ''),
+  SY_STORE_URL: doc('`[store] url` (or `store copy --from/--to`) is neither `postgres://...` nor `sqlite:PATH`', '', { exitCode: EXIT_USAGE }),
+  SY_STORE_COPY_TARGET: doc('`store copy` found rows in the target store; nothing was copied', 'copy into an empty database, or pass `--force` to replace what it holds'),
+  SY_STORE_COPY_MISMATCH: doc('`store copy` counted different numbers of rows in the target than in the source after copying; the message names the tables', 'look for another writer on either store; copy again into an empty target'),
   SY_STORE_CORRUPT: doc(
     'SQLite finds `switchyard.db` damaged (`SQLITE_CORRUPT`) or not a database (`SQLITE_NOTADB`): LMTP answers 451, inject exits 75, runners send entries to `retry`; logged at error level and shown in `status`',
     'recover the file or restore a backup: "Recovering a damaged list store" below',

@@ -91,6 +91,9 @@ async function startInBackground(home: string, force: boolean, allowDegraded: bo
     const { config } = await loadConfig(paths.config);
     startTimeout = config.master.startTimeout;
     exposure = await secretExposureWarning(paths.config, config);
+    // A PostgreSQL store older than this switchyard: refused here, with the command to run, rather than every runner failing.
+    const storeWarning = await (await import('../app/store-admin.js')).checkHomeStore(home, config);
+    if (storeWarning !== undefined) process.stderr.write(`switchyard: warning: ${storeWarning}\n`);
   } catch (error) {
     throw homeCliError(error, home) ?? CliError.of(error, (error as Error).message);
   }

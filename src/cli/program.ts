@@ -64,6 +64,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'requests', description: 'membership requests waiting for an owner or a confirmation: list, approve, reject, discard', load: async () => (await import('./requests-command.js')).requestsCommand() },
   { name: 'digests', description: "members' digests: send a list's digest now, or show every list's digest status", load: async () => (await import('./digests-command.js')).digestsCommand() },
   { name: 'bounces', usage: '[options] <list>', description: "a list's members with bounces (score, last bounce and reason, delivery state), destinations refusing the list, complaints", load: async () => (await import('./bounces-command.js')).bouncesCommand() },
+  { name: 'store', description: 'the list store: migrate its schema (PostgreSQL needs it), copy a site from SQLite to PostgreSQL', load: async () => (await import('./store-command.js')).storeCommand() },
   { name: 'tokens', description: 'API tokens of the HTTP service: create (shown once), list, revoke', load: async () => (await import('./tokens-command.js')).tokensCommand() },
   { name: 'secret', description: 'the site secret behind one-click unsubscribe links, login links and session cookies: rotate it', load: async () => (await import('./secret-command.js')).secretCommand() },
   { name: 'dkim', description: 'DKIM signing keys: make one (keygen) and check its DNS record (check)', load: async () => (await import('./dkim-command.js')).dkimCommand() },

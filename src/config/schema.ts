@@ -142,12 +142,18 @@ export const configSchema = z
       .describe('periodic jobs of the scheduler service (and the master\'s stats line)'),
     store: z
       .object({
-        busyTimeout: duration('5s', 'a write waits this long for another process holding the list store (switchyard.db) before failing temporarily'),
+        busyTimeout: duration('5s', 'a write waits this long for another process holding the list store (switchyard.db), or PostgreSQL retries a transaction losing races to other writers this long, before failing temporarily'),
         path: z
           .string()
           .min(1)
           .optional()
           .describe('the SQLite file of the list store, relative to the home; default switchyard.db in the home (masters sharing one store name the same file)'),
+        url: z
+          .string()
+          .regex(/^(postgres(ql)?:\/\/|sqlite:).+/i, 'a url postgres://user@host/database or sqlite:PATH')
+          .optional()
+          .describe('where the list store is: postgres://user@host/database (the store several hosts share; run `switchyard store migrate` first) or sqlite:PATH; wins over path; default the SQLite file'),
+        poolSize: integer(4, 1, 100, 'PostgreSQL connections each switchyard process keeps at most (every runner slice is a process)'),
       })
       .strict()
       .prefault({})

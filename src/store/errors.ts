@@ -81,12 +81,40 @@ export class HeldMessageUnreadableError extends StoreError {
 }
 
 /**
- * The database stayed locked by another process for longer than the busy
- * timeout (`store.busyTimeout`). Temporary: try again later.
+ * The one temporary failure of the store, whichever backend: SQLite's
+ * database stayed locked by another process longer than the busy timeout
+ * (`store.busyTimeout`); PostgreSQL gave up a transaction (serialization
+ * failure 40001, deadlock 40P01, after a few quick retries), could not be
+ * reached, lost the connection, or is shutting down or starting (57P01,
+ * 57P03). Temporary: try again later; the pool opens new connections.
+ * `why` replaces the SQLite wording for PostgreSQL's reasons.
  */
 export class StoreBusyError extends StoreError {
-  constructor(readonly file: string, cause: unknown) {
-    super('SY_STORE_BUSY', `the list store ${file} is busy (locked by another process); try again later`, { cause, temporary: true });
+  constructor(readonly file: string, cause: unknown, why = 'busy (locked by another process)') {
+    super('SY_STORE_BUSY', `the list store ${file} is ${why}; try again later`, { cause, temporary: true });
+  }
+}
+
+/**
+ * A PostgreSQL store whose schema is older than this switchyard (or empty):
+ * PostgreSQL is migrated by the operator, never by whichever process opens it
+ * first, because several hosts share it. Temporary, so no mail is refused or
+ * lost meanwhile: it waits in `retry` until the migration is run.
+ */
+export class StoreMigrationNeededError extends StoreError {
+  constructor(readonly location: string, readonly found: number, readonly expected: number) {
+    super(
+      'SY_STORE_MIGRATE',
+      `the list store ${location} has schema version ${found}, older than this switchyard's (${expected}): run \`switchyard store migrate\``,
+      { temporary: true },
+    );
+  }
+}
+
+/** `[store] url` is not a URL switchyard can open (postgres://... or sqlite:PATH). */
+export class StoreUrlError extends StoreError {
+  constructor(readonly url: string, problem: string) {
+    super('SY_STORE_URL', `store url ${JSON.stringify(url)}: ${problem}`, { exitCode: EXIT_USAGE });
   }
 }
 
@@ -111,5 +139,26 @@ export class StoreCorruptError extends StoreError {
       `the list store ${file} is damaged (${sqliteCode}): stop switchyard, recover the file or restore a backup (README "Recovering a damaged list store"); mail waits in the queues meanwhile`,
       { cause, temporary: true },
     );
+  }
+}
+
+/** A held message given neither or both of a queue reference and the raw bytes (a caller's bug). */
+export class HeldMessageInvalidError extends StoreError {
+  constructor() {
+    super('SY_HELD_INVALID', 'a held message needs exactly one of queueRef and raw');
+  }
+}
+
+/** A digest issue that is gone (its list was removed while it was being sent). */
+export class DigestIssueUnknownError extends StoreError {
+  constructor(readonly issueId: number) {
+    super('SY_DIGEST_ISSUE_UNKNOWN', `no digest issue ${issueId} (its list was removed)`);
+  }
+}
+
+/** A call on a store after close() (a process shutting down while a call was still queued). */
+export class StoreClosedError extends StoreError {
+  constructor(readonly location: string) {
+    super('SY_STORE_CLOSED', `the list store ${location} was closed`);
   }
 }

@@ -25,6 +25,8 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { addressProblem, parseAddress, parseListAddress, type Address } from './address.js';
 import {
+  DigestIssueUnknownError,
+  HeldMessageInvalidError,
   HeldMessageUnknownError,
   ListExistsError,
   ListUnknownError,
@@ -33,7 +35,6 @@ import {
   PendingRequestUnknownError,
   StoreBusyError,
   StoreCorruptError,
-  StoreError,
   StoreSchemaError,
 } from './errors.js';
 import type { ListSettings, ModerationAction } from './list-settings.js';
@@ -972,7 +973,7 @@ export class SqliteStore implements Store {
   async holdMessage(message: NewHeldMessage): Promise<HeldMessage> {
     const queueRef = message.queueRef ?? null;
     const raw = message.raw ?? null;
-    if ((queueRef === null) === (raw === null)) throw new StoreError('SY_HELD_INVALID', 'a held message needs exactly one of queueRef and raw');
+    if ((queueRef === null) === (raw === null)) throw new HeldMessageInvalidError();
     return this.write(() => {
       const row = this.listRow(message.list);
       const { lastInsertRowid } = this.statement(
@@ -1333,7 +1334,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const { changes } = this.statement("UPDATE digest_issues SET status = 'staged', staged = ? WHERE id = ? AND status = 'claimed'").run(JSON.stringify(staged), issueId);
       const issue = this.digestIssueRow('i.id = ?', issueId);
-      if (issue === null) throw new StoreError('SY_DIGEST_ISSUE_UNKNOWN', `no digest issue ${issueId} (its list was removed)`);
+      if (issue === null) throw new DigestIssueUnknownError(issueId);
       return { recorded: changes === 1, issue };
     });
   }

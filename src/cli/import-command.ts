@@ -1,0 +1,122 @@
+/**
+ * `switchyard import ...`: move a site from GNU Mailman. `mailman3` reads
+ * Mailman core's REST API (src/migrate/mailman3-rest.ts) and applies what it
+ * read through src/app/site-import.ts; the report names, per list, what was
+ * created or changed and every Mailman setting that has no switchyard
+ * equivalent. It ends with the cut-over checklist.
+ *
+ * Files: writes only the list store (and, through the list events, the MTA
+ * files). Idempotent: a second run changes nothing and says so.
+ */
+import { Command } from 'commander';
+import type { SiteImportReport } from '../app/site-import.js';
+import { withApp } from './app-context.js';
+import { CliError, EXIT_USAGE } from './exit-codes.js';
+import { printJson } from './lists-command.js';
+import { createProgress } from './progress.js';
+
+export function importCommand(): Command {
+  return new Command('import')
+    .description('import lists, members, settings, held posts and requests from GNU Mailman 3')
+    .addCommand(mailman3Command())
+    .addHelpText('after', `
+Examples:
+  switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --dry-run
+  switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --list dev@lists.example.org
+
+Running an import again changes nothing that is already there; --dry-run says
+what would change and writes nothing. See the README, "Switching from Mailman".`);
+}
+
+interface Mailman3Options {
+  rest?: string;
+  user?: string;
+  password?: string;
+  list?: string;
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+function mailman3Command(): Command {
+  return new Command('mailman3')
+    .description("import every list (or one) of a Mailman 3 site through Mailman core's REST API")
+    .option('--rest <url>', "Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1")
+    .option('--user <name>', '[webservice] admin_user of mailman.cfg')
+    .option('--password <secret>', '[webservice] admin_pass of mailman.cfg (or $MAILMAN_REST_PASSWORD)')
+    .option('--list <list>', 'only this list (posting address or list id)')
+    .option('--dry-run', 'say what would change; write nothing')
+    .option('--json', 'print JSON')
+    .addHelpText('after', `
+Imported per list: the settings switchyard has (the others are listed in the
+report with their values), owners, moderators, members with their delivery
+mode and status, bounce score and preferences, non-members with an action,
+bans, held posts and pending subscription requests (with their tokens, so
+confirmations Mailman mailed still work).
+
+Exit codes: 0 ok, 1 error (Mailman unreachable, refused credentials; or some
+records were refused: the report names them, the rest was imported), 2 bad arguments.`)
+    .action(async (options: Mailman3Options, command: Command) => {
+      const password = options.password ?? process.env.MAILMAN_REST_PASSWORD;
+      if (options.rest === undefined || options.user === undefined || password === undefined) {
+        throw new CliError('give --rest URL, --user NAME and --password SECRET (or $MAILMAN_REST_PASSWORD)', EXIT_USAGE, { code: 'SY_USAGE' });
+      }
+      const { readMailman3Rest } = await import('../migrate/mailman3-rest.js');
+      const { importSite } = await import('../app/site-import.js');
+      const reading = createProgress('reading Mailman');
+      const site = await readMailman3Rest({
+        url: options.rest,
+        user: options.user,
+        password,
+        ...(options.list === undefined ? {} : { list: options.list }),
+        onProgress: (done, total) => reading.update(done, total),
+      });
+      reading.end();
+      const importing = createProgress('importing');
+      const outcome = await withApp(command, async (app, { home, config }) => {
+        const report = await importSite(app, site, { dryRun: options.dryRun === true, onProgress: (done, total) => importing.update(done, total) });
+        importing.end();
+        let mtaFiles: string[] = [];
+        if (!report.dryRun) {
+          const { regenerateMtaFiles } = await import('../mta/regenerate.js');
+          mtaFiles = (await regenerateMtaFiles(home, config, app.store)).files;
+        }
+        return { report, mtaFiles, home };
+      });
+      printReport(outcome.report, outcome.mtaFiles, outcome.home, options.json === true);
+      if (outcome.report.lists.some((list) => list.problems.length > 0)) process.exitCode = 1;
+    });
+}
+
+/** What to do after the import, in order (Mailman's own commands named). */
+export function cutOverChecklist(mtaFiles: readonly string[], home: string): string[] {
+  return [
+    `MTA files for the imported lists (rewritten by \`switchyard aliases\`): ${mtaFiles.length > 0 ? mtaFiles.join(', ') : `in ${home}`}`,
+    "1. stop Mailman's runners: `mailman stop` (the REST API and its web UI go with them)",
+    "2. let Mailman's queues drain: `mailman qfile` on what is left in its queue directory (in, out, pipeline, retry); `mailman unshunt` for what is worth re-running, then start and stop Mailman once more",
+    '3. run this import again: it brings over what changed meanwhile and nothing twice',
+    "4. switch the MTA maps: point transport_maps/relay_recipient_maps (Postfix) or the Exim router at switchyard's files above instead of Mailman's postfix_lmtp, then `postfix reload`",
+    '5. start switchyard: `switchyard start`, then `switchyard status`',
+  ];
+}
+
+function printReport(report: SiteImportReport, mtaFiles: string[], home: string, json: boolean): void {
+  const checklist = cutOverChecklist(mtaFiles, home);
+  if (json) return printJson({ ...report, mtaFiles, cutOver: checklist });
+  const out: string[] = [`${report.dryRun ? 'dry run: would import' : 'imported'} from ${report.source}`];
+  for (const list of report.lists) {
+    out.push(
+      '',
+      `${list.list}: ${list.created ? 'created' : 'exists'}; settings changed: ${list.settingsChanged.length === 0 ? 'none' : list.settingsChanged.join(', ')}`,
+      `  members added ${list.members.added}, updated ${list.members.updated}, unchanged ${list.members.unchanged}; non-member patterns added ${list.nonmemberPatternsAdded}; bans added ${list.bansAdded}`,
+      `  held posts added ${list.held.added} (already held ${list.held.existing}); requests added ${list.requests.added} (already there ${list.requests.existing})`,
+    );
+    for (const problem of list.problems) out.push(`  REFUSED ${problem}`);
+    if (list.unmapped.length > 0) {
+      out.push(`  not imported (no switchyard equivalent, or only in part): ${list.unmapped.length}`);
+      for (const item of list.unmapped) out.push(`    ${item.setting} = ${item.value.length > 60 ? `${item.value.slice(0, 57)}...` : item.value}: ${item.note}`);
+    }
+  }
+  for (const item of report.siteUnmapped) out.push('', `site: ${item.setting} = ${item.value}: ${item.note}`);
+  out.push('', report.unchanged ? 'nothing changed: the store already holds this import' : report.dryRun ? 'nothing was written (dry run)' : 'done', '', 'Cut-over:', ...checklist.map((line) => `  ${line}`));
+  process.stdout.write(`${out.join('\n')}\n`);
+}

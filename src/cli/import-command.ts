@@ -10,6 +10,7 @@
  */
 import { Command } from 'commander';
 import type { SiteImportReport } from '../app/site-import.js';
+import type { ImportedSite } from '../migrate/site-model.js';
 import { withApp } from './app-context.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
 import { printJson } from './lists-command.js';
@@ -30,6 +31,7 @@ what would change and writes nothing. See the README, "Switching from Mailman".`
 
 interface Mailman3Options {
   rest?: string;
+  database?: string;
   user?: string;
   password?: string;
   list?: string;
@@ -41,6 +43,7 @@ function mailman3Command(): Command {
   return new Command('mailman3')
     .description("import every list (or one) of a Mailman 3 site through Mailman core's REST API")
     .option('--rest <url>', "Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1")
+    .option('--database <url>', "instead of --rest: Mailman core's SQLite database, read-only (sqlite:/var/lib/mailman3/data/mailman.db), when the core no longer runs")
     .option('--user <name>', '[webservice] admin_user of mailman.cfg')
     .option('--password <secret>', '[webservice] admin_pass of mailman.cfg (or $MAILMAN_REST_PASSWORD)')
     .option('--list <list>', 'only this list (posting address or list id)')
@@ -57,20 +60,28 @@ Exit codes: 0 ok, 1 error (Mailman unreachable, refused credentials; or some
 records were refused: the report names them, the rest was imported), 2 bad arguments.`)
     .action(async (options: Mailman3Options, command: Command) => {
       const password = options.password ?? process.env.MAILMAN_REST_PASSWORD;
-      if (options.rest === undefined || options.user === undefined || password === undefined) {
-        throw new CliError('give --rest URL, --user NAME and --password SECRET (or $MAILMAN_REST_PASSWORD)', EXIT_USAGE, { code: 'SY_USAGE' });
-      }
-      const { readMailman3Rest } = await import('../migrate/mailman3-rest.js');
-      const { importSite } = await import('../app/site-import.js');
       const reading = createProgress('reading Mailman');
-      const site = await readMailman3Rest({
-        url: options.rest,
-        user: options.user,
-        password,
-        ...(options.list === undefined ? {} : { list: options.list }),
-        onProgress: (done, total) => reading.update(done, total),
-      });
+      const onProgress = (done: number, total: number): void => reading.update(done, total);
+      const only = options.list === undefined ? {} : { list: options.list };
+      let site: ImportedSite;
+      if (options.database !== undefined) {
+        if (options.rest !== undefined) throw new CliError('give either --rest or --database, not both', EXIT_USAGE, { code: 'SY_USAGE' });
+        const { readMailman3Database } = await import('../migrate/mailman3-database.js');
+        site = readMailman3Database({ url: options.database, ...only, onProgress });
+      } else {
+        if (options.rest === undefined || options.user === undefined || password === undefined) {
+          throw new CliError('give --rest URL, --user NAME and --password SECRET (or $MAILMAN_REST_PASSWORD), or --database sqlite:PATH', EXIT_USAGE, { code: 'SY_USAGE' });
+        }
+        const { readMailman3Rest } = await import('../migrate/mailman3-rest.js');
+        site = await readMailman3Rest({ url: options.rest, user: options.user, password, ...only, onProgress });
+      }
       reading.end();
+      await applySite(site, options, command);
+    });
+}
+
+async function applySite(site: ImportedSite, options: { dryRun?: boolean; json?: boolean }, command: Command): Promise<void> {
+      const { importSite } = await import('../app/site-import.js');
       const importing = createProgress('importing');
       const outcome = await withApp(command, async (app, { home, config }) => {
         const report = await importSite(app, site, { dryRun: options.dryRun === true, onProgress: (done, total) => importing.update(done, total) });
@@ -84,7 +95,6 @@ records were refused: the report names them, the rest was imported), 2 bad argum
       });
       printReport(outcome.report, outcome.mtaFiles, outcome.home, options.json === true);
       if (outcome.report.lists.some((list) => list.problems.length > 0)) process.exitCode = 1;
-    });
 }
 
 /** What to do after the import, in order (Mailman's own commands named). */

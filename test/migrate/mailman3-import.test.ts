@@ -238,3 +238,43 @@ describe('switchyard import mailman3', () => {
     expect(recipients).toEqual(['ann@example.org', 'bob@example.net', 'troll@example.com']);
   }, TIMEOUT);
 });
+
+describe('switchyard import mailman3 --database', () => {
+  it("reads Mailman's SQLite database read-only: the same lists, roles, preferences, bounce state, non-members, bans and request; held posts reported, not read", async () => {
+    const other = await makeHome(testConfig(''));
+    try {
+      const database = `sqlite:${join(core.dir, 'var', 'data', 'mailman.db')}`;
+      const result = await runCli(['--home', other, 'import', 'mailman3', '--database', database, '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout) as { lists: { list: string; unmapped: { setting: string; value: string }[] }[] };
+      expect(report.lists.find((l) => l.list === DEV)!.unmapped).toContainEqual(expect.objectContaining({ setting: 'held posts', value: '1' }));
+      const store = openStore(other);
+      try {
+        const list = await store.getList(DEV);
+        expect(list.settings).toMatchObject({ subjectPrefix: '[dev] ', replyGoesToList: 'point_to_list', dmarcMitigateAction: 'wrap_message', defaultNonmemberAction: 'reject', acceptTheseNonmembers: ['^.*@partner\\.example$'], discardTheseNonmembers: ['spammer@example.net'], bannedAddresses: ['banned@example.net'], bounceInfoStaleAfter: 10, subscriptionPolicy: 'moderate', archive: false });
+        const members = await store.members(DEV);
+        expect(members).toHaveLength(8);
+        const by = (address: string) => members.find((m) => m.address === address && m.role === 'member')!;
+        expect(by('dora@example.org')).toMatchObject({ deliveryMode: 'mime_digests', hideAddress: false });
+        expect(by('away@example.org')).toMatchObject({ deliveryStatus: 'by_user', receiveOwnPostings: false, acknowledgePosts: true });
+        expect(by('troll@example.com')).toMatchObject({ moderationAction: 'hold' });
+        expect(by('bouncy@example.org')).toMatchObject({ deliveryStatus: 'by_bounces', bounceScore: 3 });
+        expect(await store.heldMessages(DEV)).toEqual([]);
+        expect((await store.pendingRequests(DEV)).map((r) => [r.kind, r.address])).toEqual([['subscribe', 'pending@example.org']]);
+      } finally {
+        await store.close();
+      }
+      const again = JSON.parse((await runCli(['--home', other, 'import', 'mailman3', '--database', database, '--json'])).stdout) as { unchanged: boolean };
+      expect(again.unchanged).toBe(true);
+    } finally {
+      await removeHome(other);
+    }
+  }, TIMEOUT);
+
+  it('refuses a database URL it cannot read with SY_IMPORT_USAGE', async () => {
+    const result = await runCli(['--home', home, 'import', 'mailman3', '--database', 'mysql://u:secret@db/mailman', '--json']);
+    expect(result.code).toBe(2);
+    expect(JSON.parse(result.stdout).error.code).toBe('SY_IMPORT_USAGE');
+    expect(result.stdout).not.toContain('secret');
+  }, TIMEOUT);
+});

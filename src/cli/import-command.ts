@@ -8,22 +8,25 @@
  * Files: writes only the list store (and, through the list events, the MTA
  * files). Idempotent: a second run changes nothing and says so.
  */
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { SiteImportReport } from '../app/site-import.js';
 import type { ImportedSite } from '../migrate/site-model.js';
 import { withApp } from './app-context.js';
 import { CliError, EXIT_USAGE } from './exit-codes.js';
-import { printJson } from './lists-command.js';
+import { listArgument, printJson } from './lists-command.js';
 import { createProgress } from './progress.js';
 
 export function importCommand(): Command {
   return new Command('import')
-    .description('import lists, members, settings, held posts and requests from GNU Mailman 3')
+    .description('import lists, members, settings, held posts, requests and archives from GNU Mailman')
     .addCommand(mailman3Command())
+    .addCommand(archiveCommand())
     .addHelpText('after', `
 Examples:
   switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --dry-run
   switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --list dev@lists.example.org
+  switchyard import mailman3 --database sqlite:/var/lib/mailman3/data/mailman.db
+  switchyard import archive --list dev@lists.example.org dev.mbox
 
 Running an import again changes nothing that is already there; --dry-run says
 what would change and writes nothing. See the README, "Switching from Mailman".`);
@@ -95,6 +98,50 @@ async function applySite(site: ImportedSite, options: { dryRun?: boolean; json?:
       });
       printReport(outcome.report, outcome.mtaFiles, outcome.home, options.json === true);
       if (outcome.report.lists.some((list) => list.problems.length > 0)) process.exitCode = 1;
+}
+
+interface ArchiveOptions {
+  list: string;
+  quoting: 'mboxo' | 'mboxrd';
+  dryRun?: boolean;
+  json?: boolean;
+}
+
+function archiveCommand(): Command {
+  return new Command('archive')
+    .description("import mbox files (HyperKitty's export, pipermail's .mbox) into a list's archive, keeping Message-IDs and dates")
+    .requiredOption('--list <list>', 'the (imported) list whose archive it is', listArgument)
+    .addOption(new Option('--quoting <kind>', 'how the file quotes body lines starting with "From ": mboxo (HyperKitty, pipermail) or mboxrd').choices(['mboxo', 'mboxrd']).default('mboxo'))
+    .option('--dry-run', 'say what would be added; write nothing')
+    .option('--json', 'print JSON')
+    .argument('<file...>', 'mbox files, in order')
+    .addHelpText('after', `
+Messages already in the archive (same Message-ID, else the same bytes) are
+skipped, so running it again adds nothing. Refused while a master runs for
+the home: the archive runner must be the archive file's only writer (import
+before \`switchyard start\`, or stop it first).
+
+Exit codes: 0 ok, 1 error (no such list, a master running, an unreadable file), 2 bad arguments.`)
+    .action(async (files: string[], options: ArchiveOptions, command: Command) => {
+      const { importArchive } = await import('../migrate/archive-import.js');
+      const results = await withApp(command, async (app, { home }) => {
+        await app.store.getList(options.list);
+        const { holderState, readMasterLock } = await import('../master/lock.js');
+        const { MasterRunningError } = await import('../master/errors.js');
+        const { homePaths } = await import('../home.js');
+        const holder = await readMasterLock(homePaths(home).lock);
+        if (holder !== undefined && holderState(holder) === 'alive') throw new MasterRunningError(home, holder);
+        const done = [];
+        for (const file of files) {
+          const progress = createProgress(`archive ${file}`);
+          done.push(await importArchive(home, options.list, file, { quoting: options.quoting, dryRun: options.dryRun === true, onProgress: (n, total) => progress.update(n, total) }));
+          progress.end();
+        }
+        return done;
+      });
+      if (options.json) return printJson({ dryRun: options.dryRun === true, files: results });
+      for (const result of results) process.stdout.write(`${result.file}: ${result.read} messages, ${options.dryRun ? 'would add' : 'added'} ${result.added}, already archived ${result.existing} (${result.archive})\n`);
+    });
 }
 
 /** What to do after the import, in order (Mailman's own commands named). */

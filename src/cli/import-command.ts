@@ -20,12 +20,14 @@ export function importCommand(): Command {
   return new Command('import')
     .description('import lists, members, settings, held posts, requests and archives from GNU Mailman')
     .addCommand(mailman3Command())
+    .addCommand(mailman2Command())
     .addCommand(archiveCommand())
     .addHelpText('after', `
 Examples:
   switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --dry-run
   switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --list dev@lists.example.org
   switchyard import mailman3 --database sqlite:/var/lib/mailman3/data/mailman.db
+  switchyard import mailman2 --list-dir ./dev     # config.txt (config_list -o) and list_members files, or config.pck
   switchyard import archive --list dev@lists.example.org dev.mbox
 
 Running an import again changes nothing that is already there; --dry-run says
@@ -98,6 +100,32 @@ async function applySite(site: ImportedSite, options: { dryRun?: boolean; json?:
       });
       printReport(outcome.report, outcome.mtaFiles, outcome.home, options.json === true);
       if (outcome.report.lists.some((list) => list.problems.length > 0)) process.exitCode = 1;
+}
+
+function mailman2Command(): Command {
+  return new Command('mailman2')
+    .description('import one Mailman 2.1 list from a directory of its config_list -o and list_members output (or its config.pck)')
+    .requiredOption('--list-dir <dir>', 'the directory (see below)')
+    .option('--dry-run', 'say what would change; write nothing')
+    .option('--json', 'print JSON')
+    .addHelpText('after', `
+The directory holds, made with Mailman 2.1's own commands:
+  config.txt           config_list -o config.txt NAME      (or config.pck, from lists/NAME/)
+  members-regular.txt  list_members -f -r NAME
+  members-digest.txt   list_members -f -d NAME
+  nomail-byuser.txt, nomail-byadmin.txt, nomail-bybounce.txt   list_members -f --nomail=byuser NAME (...)
+  moderated.txt        list_members -f -m NAME
+config.txt is read as Python literals and config.pck as plain pickled data:
+neither is ever evaluated, and anything else in them (a call, a name, a
+pickle opcode that builds objects) is refused with SY_IMPORT_UNSAFE.
+The archive: \`switchyard import archive --list LIST archives/private/NAME.mbox/NAME.mbox\`.
+
+Exit codes: 0 ok, 1 error (unreadable or refused files; some records refused), 2 bad arguments.`)
+    .action(async (options: { listDir: string; dryRun?: boolean; json?: boolean }, command: Command) => {
+      const { readMailman2List } = await import('../migrate/mailman2-list.js');
+      const list = await readMailman2List(options.listDir);
+      await applySite({ source: `Mailman 2.1 list directory ${options.listDir}`, lists: [list], siteUnmapped: [] }, options, command);
+    });
 }
 
 interface ArchiveOptions {

@@ -89,7 +89,9 @@ async function applySite(site: ImportedSite, options: { dryRun?: boolean; json?:
       const { importSite } = await import('../app/site-import.js');
       const importing = createProgress('importing');
       const outcome = await withApp(command, async (app, { home, config }) => {
-        const report = await importSite(app, site, { dryRun: options.dryRun === true, onProgress: (done, total) => importing.update(done, total) });
+        // The MTA files are written once at the end, not per list created (100 lists: 100 rewrites and postmap runs).
+        const { AppEvents } = await import('../app/events.js');
+        const report = await importSite({ ...app, events: new AppEvents() }, site, { dryRun: options.dryRun === true, onProgress: (done, total) => importing.update(done, total) });
         importing.end();
         let mtaFiles: string[] = [];
         if (!report.dryRun) {

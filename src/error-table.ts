@@ -86,6 +86,10 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_PIPELINE_UNKNOWN_HANDLER: doc('a list\'s `postingPipeline` names a handler that does not exist; the entry went to `shunt` unchanged', 'fix the setting (`lists set`), then `queue requeue`'),
   SY_CHAIN_UNKNOWN: doc('a list\'s stored `postingChain` names a chain that is not registered; the entry went to `shunt` unchanged', '`lists set LIST postingChain default`, then `queue requeue`'),
   SY_BOUNCE_ENTRY: doc('a `bounces` entry without a `listId`, or an outgoing bounce event with a field of the wrong type; the entry went to `shunt`', 'the message names the field'),
+  // Importing from GNU Mailman (src/migrate/).
+  SY_IMPORT_SOURCE: doc("Mailman's REST API, database or files could not be read, or refused the credentials; nothing more was imported (what was imported before stays; running again finishes it)", 'check the URL, the [webservice] credentials of mailman.cfg, or the path; the message says which'),
+  SY_IMPORT_UNSAFE: doc('a Mailman 2.1 file holds something that is not plain data (a call or name in `config_list` output, a pickle opcode that builds objects): refused, never evaluated; nothing of that list was imported', 'regenerate the file with `config_list -o` from Mailman itself, or look at what was put in it'),
+  SY_IMPORT_USAGE: doc("the import's arguments do not fit together (a database URL of a kind not supported, an archive file that is not an mbox)", 'see `switchyard import --help`', { exitCode: EXIT_USAGE }),
   SY_ARCHIVE_ENTRY: doc('an `archive` entry without a valid `listId`; the entry went to `shunt`', 'the producer (the to-archive handler); `queue show`'),
   SY_OUT_MALFORMED: doc(
     'an `out` entry\'s metadata is not `{ listId, sender, recipients, verp?, listPosting?, personalize? }` (personalize needs verp); the entry went to `shunt`',

@@ -20,3 +20,4 @@ export * from './membership-notices.js';
 export type { ImportResult, InvalidLine } from '../store/member-import.js';
 export type { WarningsPassResult } from '../bounce/warnings.js';
 export * from './api-tokens.js';
+export * from './site-import.js';

@@ -753,6 +753,19 @@ export class SqliteStore implements Store {
     });
   }
 
+  async updateMembers(list: string, updates: readonly { address: string; role: Role; changes: MemberChanges }[]): Promise<number> {
+    const parsed = updates.map((update) => ({ ...update, address: parseAddress(update.address) }));
+    return this.write(() => {
+      const listRow = this.listRow(list);
+      for (const update of parsed) {
+        const current = this.memberRow(listRow.address, update.address, update.role);
+        if (current === undefined) throw new MemberUnknownError(listRow.address, update.address.address, update.role);
+        this.applyMemberChanges(listRow.id, update.address, update.role, current, update.changes);
+      }
+      return parsed.length;
+    });
+  }
+
   private applyMemberChanges(listId: number, address: Address, role: Role, current: MemberRow, changes: MemberChanges): void {
     const date = (change: Date | null | undefined, stored: string | null): string | null => (change === undefined ? stored : (change?.toISOString() ?? null));
     const values: Array<[column: string, value: unknown]> = [

@@ -485,6 +485,11 @@ export interface Store {
   countMembers(list: string, options?: { role?: Role }): Promise<number>;
   /** Throws MemberUnknownError. */
   updateMember(list: string, address: string, role: Role, changes: MemberChanges): Promise<Member>;
+  /**
+   * Change many members in one transaction (an import's batch): all or none.
+   * Throws MemberUnknownError, changing nothing, when one is not there.
+   */
+  updateMembers(list: string, updates: readonly { address: string; role: Role; changes: MemberChanges }[]): Promise<number>;
 
   /**
    * Record a bounce of the member `event.address` (role member) and apply

@@ -1,0 +1,190 @@
+/**
+ * Reads a Mailman 3 site from Mailman core's own SQLite database, for when
+ * the core no longer runs: opened read-only, never written. Columns are
+ * turned into the shape the REST API gives (enums by name, durations in
+ * days) and mapped by mailman3-settings.ts like the REST reader's.
+ * Pickled columns (the non-member pattern lists) go through the safe pickle
+ * reader, which accepts only SQLAlchemy's MutableList (a list) as a
+ * constructor.
+ *
+ * Not read from the database: held posts, whose bytes Mailman keeps as
+ * pickled Python objects in its messages directory (refused: they would
+ * need code run to read); they are counted in the report. Templates are
+ * named in the report with their URI.
+ */
+import Database from 'better-sqlite3';
+import { ImportSourceError, ImportUsageError } from './errors.js';
+import { mapMailman3Settings } from './mailman3-settings.js';
+import { mailmanAction, mailmanDate, memberFromMailman, requestKind } from './mailman3-rest.js';
+import { readPickle, type PickleValue } from './safe-pickle.js';
+import type { ImportedList, ImportedMember, ImportedRequest, ImportedSite, UnmappedSetting } from './site-model.js';
+import { parseAddress, type ModerationAction, type Role } from '../store/index.js';
+
+const ENUMS: Record<string, readonly string[]> = {
+  reply_goes_to_list: ['no_munging', 'point_to_list', 'explicit_header', 'explicit_header_only'],
+  archive_policy: ['never', 'private', 'public'],
+  default_member_action: ['hold', 'reject', 'discard', 'accept', 'defer'],
+  default_nonmember_action: ['hold', 'reject', 'discard', 'accept', 'defer'],
+  subscription_policy: ['open', 'confirm', 'moderate', 'confirm_then_moderate'],
+  unsubscription_policy: ['open', 'confirm', 'moderate', 'confirm_then_moderate'],
+  dmarc_mitigate_action: ['no_mitigation', 'munge_from', 'wrap_message', 'reject', 'discard'],
+  forward_unrecognized_bounces_to: ['discard', 'administrators', 'site_owner'],
+  digest_volume_frequency: ['yearly', 'monthly', 'quarterly', 'weekly', 'daily'],
+  member_roster_visibility: ['public', 'members', 'moderators'],
+};
+const ACTIONS = ['hold', 'reject', 'discard', 'accept', 'defer'];
+const BOOLEAN_COLUMNS = /^(allow_list_posts|include_rfc2369_headers|advertised|anonymous_list|admin_immed_notify|admin_notify_mchanges|administrivia|filter_content|collapse_alternatives|convert_html_to_plaintext|bounce_notify_owner_on_bounce_increment|bounce_notify_owner_on_disable|bounce_notify_owner_on_removal|process_bounces|dmarc_mitigate_unconditionally|digests_enabled|digest_is_default|digest_send_periodic|emergency|encode_ascii_prefixes|first_strip_reply_to|forward_auto_discards|gateway_to_mail|gateway_to_news|nntp_prefix_subject_too|obscure_addresses|require_explicit_destination|respond_to_post_requests|scrub_nondigest|send_goodbye_message|send_welcome_message|topics_enabled)$/;
+const DURATIONS = new Set(['bounce_info_stale_after', 'bounce_you_are_disabled_warnings_interval', 'autoresponse_grace_period']);
+const ROLES: Record<number, Role | 'nonmember'> = { 1: 'member', 2: 'owner', 3: 'moderator', 4: 'nonmember' };
+const MODES = ['', 'regular', 'plaintext_digests', 'mime_digests', 'summary_digests'];
+const STATES = ['', 'enabled', 'by_user', 'by_bounces', 'by_moderator', 'unknown'];
+const NOT_SETTINGS = new Set(['id', 'next_request_id']);
+
+const PICKLE_CONSTRUCTORS = { 'sqlalchemy.ext.mutable MutableList': (args: PickleValue[]) => (Array.isArray(args[0]) ? args[0] : []) };
+
+/** A column as the REST API would give it. */
+function restValue(column: string, value: unknown): unknown {
+  if (value === null) return null;
+  if (Buffer.isBuffer(value)) {
+    try {
+      return readPickle(value, { constructors: PICKLE_CONSTRUCTORS });
+    } catch {
+      return `(pickled, ${value.length} bytes)`;
+    }
+  }
+  if (ENUMS[column] !== undefined && typeof value === 'number') return ENUMS[column]![value] ?? value;
+  if (BOOLEAN_COLUMNS.test(column) && typeof value === 'number') return value !== 0;
+  // SQLAlchemy stores an Interval as the epoch plus the interval.
+  if (DURATIONS.has(column) && typeof value === 'string') return `${(Date.parse(`${value.replace(' ', 'T')}Z`) / 86_400_000).toFixed(4).replace(/\.?0+$/, '')}d`;
+  return value;
+}
+
+export interface DatabaseSource {
+  /** `sqlite:/path/to/mailman.db` (also sqlite:///path, or a plain path). */
+  url: string;
+  list?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export function sqlitePath(url: string): string {
+  if (/^(postgres|postgresql|mysql):/i.test(url)) throw new ImportUsageError(`--database ${url.replace(/:[^:@/]*@/, ':***@')}: only Mailman's SQLite database is read (sqlite:/path/mailman.db); for PostgreSQL, import through the REST API while Mailman runs`);
+  const match = /^sqlite:(?:\/\/)?(\/.*)$/i.exec(url);
+  if (match !== null) return match[1]!;
+  if (/^[a-z]+:/i.test(url)) throw new ImportUsageError(`--database ${url}: expected sqlite:/path/to/mailman.db`);
+  return url;
+}
+
+type Row = Record<string, unknown>;
+
+export function readMailman3Database(source: DatabaseSource): ImportedSite {
+  const path = sqlitePath(source.url);
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+    db.prepare('SELECT 1 FROM mailinglist LIMIT 1').all();
+  } catch (error) {
+    throw new ImportSourceError(`cannot read Mailman's database ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const wanted = source.list === undefined ? undefined : source.list.includes('@') ? source.list.replace('@', '.').toLowerCase() : source.list.toLowerCase();
+    const lists = (db.prepare('SELECT * FROM mailinglist ORDER BY list_id').all() as Row[]).filter((row) => wanted === undefined || row.list_id === wanted);
+    const preferences = new Map<number, Row>((db.prepare('SELECT * FROM preferences').all() as Row[]).map((row) => [Number(row.id), row]));
+    const addresses = new Map<number, Row>((db.prepare('SELECT * FROM address').all() as Row[]).map((row) => [Number(row.id), row]));
+    const users = new Map<number, Row>((db.prepare('SELECT * FROM user').all() as Row[]).map((row) => [Number(row.id), row]));
+    const memberRows = db.prepare('SELECT * FROM member WHERE list_id = ? ORDER BY id');
+    const banRows = db.prepare('SELECT email FROM ban WHERE list_id = ?');
+    const heldCount = db.prepare("SELECT COUNT(*) AS n FROM _request WHERE mailing_list_id = ? AND request_type = 1");
+    const templates = db.prepare('SELECT name, uri FROM template WHERE context = ?');
+    const pended = db.prepare('SELECT p.id, p.token, p.expiration_date, kv.key, kv.value FROM pended p JOIN pendedkeyvalue kv ON kv.pended_id = p.id').all() as Row[];
+    const pendings = new Map<string, { token: string; expires: string; values: Record<string, unknown> }>();
+    for (const row of pended) {
+      const entry = pendings.get(String(row.token)) ?? { token: String(row.token), expires: String(row.expiration_date), values: {} };
+      let value: unknown = row.value;
+      try {
+        value = JSON.parse(String(row.value));
+      } catch {
+        // `type` is stored bare.
+      }
+      entry.values[String(row.key)] = value;
+      pendings.set(entry.token, entry);
+    }
+
+    const result: ImportedList[] = [];
+    source.onProgress?.(0, lists.length);
+    for (const row of lists) {
+      const config: Record<string, unknown> = {};
+      for (const [column, value] of Object.entries(row)) if (!NOT_SETTINGS.has(column)) config[column] = restValue(column, value);
+      config.fqdn_listname = `${String(row.list_name)}@${String(row.mail_host)}`;
+      const unmapped: UnmappedSetting[] = [];
+      for (const template of templates.all(row.list_id) as Row[]) unmapped.push({ setting: `template ${String(template.name)}`, value: String(template.uri), note: 'templates are not fetched from the database path: copy the text into switchyard (headerText, footerText, welcomeMessageText) by hand' });
+      const mapped = mapMailman3Settings(config, {});
+      unmapped.push(...mapped.unmapped);
+      const held = Number((heldCount.get(row.id) as Row).n);
+      if (held > 0) unmapped.push({ setting: 'held posts', value: String(held), note: "Mailman keeps held posts as pickled Python objects, which are not read: import them through the REST API while Mailman runs, or decide them in Mailman first" });
+
+      const members: ImportedMember[] = [];
+      const nonmembers: { address: string; action: ModerationAction }[] = [];
+      let silent = 0;
+      for (const member of memberRows.all(row.list_id) as Row[]) {
+        const role = ROLES[Number(member.role)];
+        const address = addresses.get(Number(member.address_id));
+        if (role === undefined || address === undefined) continue;
+        const action = member.moderation_action === null ? null : mailmanAction(ACTIONS[Number(member.moderation_action)]);
+        if (role === 'nonmember') {
+          if (action === null) silent++;
+          else nonmembers.push({ address: String(address.email), action });
+          continue;
+        }
+        const user = member.user_id !== null ? users.get(Number(member.user_id)) : address.user_id !== null ? users.get(Number(address.user_id)) : undefined;
+        // Member, then address, then user preferences win; Mailman's system defaults below them.
+        const layers = [member.preferences_id, address.preferences_id, user?.preferences_id].map((id) => (id === null || id === undefined ? undefined : preferences.get(Number(id))));
+        const pick = (key: string): unknown => layers.find((layer) => layer !== undefined && layer[key] !== null)?.[key] ?? undefined;
+        const flag = (key: string): boolean | undefined => (pick(key) === undefined ? undefined : Boolean(pick(key)));
+        const prefs: Record<string, unknown> = {
+          delivery_mode: MODES[Number(pick('delivery_mode') ?? 1)],
+          delivery_status: STATES[Number(pick('delivery_status') ?? 1)],
+          receive_own_postings: flag('receive_own_postings'),
+          receive_list_copy: flag('receive_list_copy'),
+          acknowledge_posts: flag('acknowledge_posts'),
+          hide_address: flag('hide_address'),
+          preferred_language: pick('preferred_language'),
+        };
+        const displayName = typeof address.display_name === 'string' && address.display_name !== '' ? address.display_name : typeof user?.display_name === 'string' ? user.display_name : '';
+        members.push(
+          memberFromMailman(String(address.email), role, { display_name: displayName, moderation_action: action, bounce_score: member.bounce_score, last_bounce_received: member.last_bounce_received, total_warnings_sent: member.total_warnings_sent, last_warning_sent: String(member.last_warning_sent ?? '').replace(' ', 'T').replace(/\.\d+$/, '') }, prefs),
+        );
+      }
+      if (silent > 0) unmapped.push({ setting: 'nonmember records', value: String(silent), note: "non-members without an action of their own (Mailman records every poster): switchyard keeps no such roster; the list's defaultNonmemberAction applies to them" });
+
+      const requests: ImportedRequest[] = [];
+      for (const pending of pendings.values()) {
+        const values = pending.values;
+        if (values.list_id !== row.list_id) continue;
+        const kind = requestKind(values.type, values.token_owner);
+        if (kind === null) continue;
+        const createdAt = mailmanDate(values.when) ?? new Date();
+        requests.push({ token: pending.token, kind, address: String(values.email), displayName: typeof values.display_name === 'string' ? values.display_name : '', createdAt, expiresAt: mailmanDate(pending.expires.replace(' ', 'T').replace(/\.\d+$/, '')) ?? new Date(createdAt.getTime() + 3 * 86_400_000) });
+      }
+
+      result.push({
+        address: parseAddress(String(config.fqdn_listname)).address.toLowerCase(),
+        displayName: mapped.displayName,
+        description: mapped.description,
+        settings: mapped.settings,
+        nonmembers,
+        bans: (banRows.all(row.list_id) as Row[]).map((ban) => String(ban.email)),
+        members,
+        held: [],
+        requests,
+        unmapped,
+      });
+      source.onProgress?.(result.length, lists.length);
+    }
+    const siteUnmapped: UnmappedSetting[] = [];
+    const globalBans = (db.prepare('SELECT email FROM ban WHERE list_id IS NULL').all() as Row[]).map((ban) => String(ban.email));
+    if (globalBans.length > 0) siteUnmapped.push({ setting: 'site-wide bans', value: globalBans.join(', '), note: 'put them in [membership] bans of switchyard.toml' });
+    return { source: `Mailman 3 database ${path}`, lists: result, siteUnmapped };
+  } finally {
+    db.close();
+  }
+}

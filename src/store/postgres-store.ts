@@ -718,6 +718,19 @@ export class PostgresStore implements Store {
     });
   }
 
+  async updateMembers(list: string, updates: readonly { address: string; role: Role; changes: MemberChanges }[]): Promise<number> {
+    const parsed = updates.map((update) => ({ ...update, address: parseAddress(update.address) }));
+    return this.write(async (db) => {
+      const listRow = await this.listRow(db, list);
+      for (const update of parsed) {
+        const current = await this.memberRow(db, listRow.address, update.address, update.role);
+        if (current === undefined) throw new MemberUnknownError(listRow.address, update.address.address, update.role);
+        await this.applyMemberChanges(db, listRow.id, update.address, update.role, current, update.changes);
+      }
+      return parsed.length;
+    });
+  }
+
   private async applyMemberChanges(db: Db, listId: number, address: Address, role: Role, current: MemberRow, changes: MemberChanges): Promise<void> {
     const date = (change: Date | null | undefined, stored: string | null): string | null => (change === undefined ? stored : (change?.toISOString() ?? null));
     const flag = (change: boolean | undefined, stored: number): number => (change === undefined ? stored : change ? 1 : 0);

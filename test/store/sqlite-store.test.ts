@@ -145,23 +145,3 @@ describe('member preferences in the store', () => {
   });
 
 });
-
-describe('updateMembers', () => {
-  it('changes many members in one transaction: all of them, or none when one is not there', async () => {
-    const store = sqlite();
-    await store.createList({ address: 'batch@lists.example.org' });
-    await store.addMembers('batch@lists.example.org', [{ address: 'a@example.org' }, { address: 'b@example.org' }]);
-    expect(await store.updateMembers('batch@lists.example.org', [
-      { address: 'a@example.org', role: 'member', changes: { deliveryMode: 'mime_digests', hideAddress: true } },
-      { address: 'b@example.org', role: 'member', changes: { deliveryStatus: 'by_bounces', bounceScore: 3 } },
-    ])).toBe(2);
-    expect(await store.getMember('batch@lists.example.org', 'a@example.org')).toMatchObject({ deliveryMode: 'mime_digests', hideAddress: true });
-    expect(await store.getMember('batch@lists.example.org', 'b@example.org')).toMatchObject({ deliveryStatus: 'by_bounces', bounceScore: 3 });
-    const refused = await rejection(store.updateMembers('batch@lists.example.org', [
-      { address: 'a@example.org', role: 'member', changes: { deliveryMode: 'regular' } },
-      { address: 'nobody@example.org', role: 'member', changes: { bounceScore: 1 } },
-    ]));
-    expect(refused.code).toBe('SY_MEMBER_UNKNOWN');
-    expect((await store.getMember('batch@lists.example.org', 'a@example.org')).deliveryMode).toBe('mime_digests');
-  });
-});

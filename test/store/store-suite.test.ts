@@ -42,6 +42,26 @@ describe.each(BACKENDS)('the $name store', ({ name }) => {
 
   });
 
+  describe('members in batches', () => {
+    it('changes many members in one transaction: all of them, or none when one is not there', async () => {
+      const store = backend.open();
+      await store.createList({ address: 'batch@lists.example.org' });
+      await store.addMembers('batch@lists.example.org', [{ address: 'a@example.org' }, { address: 'b@example.org' }]);
+      expect(await store.updateMembers('batch@lists.example.org', [
+        { address: 'a@example.org', role: 'member', changes: { deliveryMode: 'mime_digests', hideAddress: true } },
+        { address: 'b@example.org', role: 'member', changes: { deliveryStatus: 'by_bounces', bounceScore: 3 } },
+      ])).toBe(2);
+      expect(await store.getMember('batch@lists.example.org', 'a@example.org')).toMatchObject({ deliveryMode: 'mime_digests', hideAddress: true });
+      expect(await store.getMember('batch@lists.example.org', 'b@example.org')).toMatchObject({ deliveryStatus: 'by_bounces', bounceScore: 3 });
+      const refused = await rejection(store.updateMembers('batch@lists.example.org', [
+        { address: 'a@example.org', role: 'member', changes: { deliveryMode: 'regular' } },
+        { address: 'nobody@example.org', role: 'member', changes: { bounceScore: 1 } },
+      ]));
+      expect(refused.code).toBe('SY_MEMBER_UNKNOWN');
+      expect((await store.getMember('batch@lists.example.org', 'a@example.org')).deliveryMode).toBe('mime_digests');
+    });
+  });
+
   describe('lists', () => {
     it('creates a list with lower-cased address, Mailman-style display name and subject prefix, and default settings', async () => {
       const store = backend.open();

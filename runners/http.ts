@@ -107,6 +107,8 @@ export default class HttpRunner extends Service {
         secrets: SiteSecrets.load(home, app.now()),
         baseUrl: (config.http.baseUrl ?? `http://${config.http.listen.includes(':') ? `[${config.http.listen}]` : config.http.listen}:${config.http.port}`).replace(/\/+$/, ''),
         secretGraceMs: config.http.secretGrace,
+        loginLinkLifetimeMs: config.http.loginLinkLifetime,
+        sessionLifetimeMs: config.http.sessionLifetime,
       },
     };
     const build = async (): Promise<FastifyInstance> => {

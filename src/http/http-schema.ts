@@ -30,6 +30,8 @@ export const httpSchema = z
     bodyLimit: integerKnob(1_048_576, 1024, 104_857_600, 'largest request body accepted, in bytes; larger ones get 413'),
     requestTimeout: durationKnob('30s', 'a request not received whole within this long is answered 408 and its connection closed (slow clients hold no connection for ever)'),
     secretGrace: durationKnob('60d', 'after `switchyard secret rotate`, links and cookies signed with the old site secret (one-click unsubscribe links in mail already sent, sessions) still work for this long'),
+    loginLinkLifetime: durationKnob('15m', 'a web admin login link mailed by /login works once and for this long'),
+    sessionLifetime: durationKnob('12h', 'a web admin session ends this long after its login (logging out ends it at once)'),
     rateLimit: integerKnob(60, 1, 1_000_000, 'requests per minute one client address may make to the public routes (health, version, the OpenAPI document); more get 429'),
   })
   .strict()

@@ -7,10 +7,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ApiDeps } from './routes/deps.js';
 import { registerPublicPages } from './public/index.js';
+import { registerAdminPages } from './admin/index.js';
+import { registerArchivePages } from './archive/archive-pages.js';
 
 export type PageModule = (app: FastifyInstance, deps: ApiDeps) => void | Promise<void>;
 
-const PAGE_MODULES: readonly PageModule[] = [registerPublicPages];
+const PAGE_MODULES: readonly PageModule[] = [registerPublicPages, registerAdminPages, registerArchivePages];
 
 export async function registerPages(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   for (const register of PAGE_MODULES) await register(app, deps);

@@ -31,6 +31,10 @@ export interface WebDeps {
   baseUrl: string;
   /** `http.secretGrace` in ms: how long tokens of a retired key still verify. */
   secretGraceMs: number;
+  /** `http.loginLinkLifetime` in ms: how long a mailed web admin login link works (default 15 minutes). */
+  loginLinkLifetimeMs?: number;
+  /** `http.sessionLifetime` in ms: how long a web admin session lasts (default 12 hours). */
+  sessionLifetimeMs?: number;
 }
 
 /** Whether a request is for a page (HTML errors) rather than the API or the metrics (JSON errors). */

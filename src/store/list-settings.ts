@@ -111,6 +111,10 @@ export const listSettingsSchema = z.object({
   noSubjectAction: z.enum(['hold', 'accept']).default('hold').describe('what happens to posts without a Subject (or with only the prefix and Re:)'),
   maxDaysToHold: z.number().int().min(0).default(14).describe('held posts older than this many days are discarded (logged); 0: kept until a moderator decides'),
   archive: z.boolean().default(true).describe('pass accepted posts to the archivers'),
+  archivePolicy: z
+    .enum(['public', 'private'])
+    .default('public')
+    .describe("who may read the list's archive on the web (/archives/LIST/): anyone, or only its members, owners and moderators (logged in by a mailed link)"),
   archiveUrl: url.default('').describe('the List-Archive URL (http, https or mailto); empty: no List-Archive header'),
   listHelpUrl: url.default('').describe('a page added to List-Help beside the -request address; empty: none'),
   listSubscribeUrl: url.default('').describe('a page added to List-Subscribe beside the -join address; empty: none'),

@@ -383,6 +383,33 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX members_page ON members (list_id, address_key, role)`,
     ],
   },
+  {
+    version: 15,
+    name: 'web admin: login links, sessions',
+    statements: [
+      // One-time login links of the web admin (src/app/web-login.ts): only the SHA-256 of each token is kept; a link
+      // works once (used_at set in the transaction that accepts it) and until expires_at.
+      `CREATE TABLE web_login_links (
+        hash TEXT PRIMARY KEY,
+        address TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT
+      )`,
+      `CREATE INDEX web_login_links_expiry ON web_login_links (expires_at)`,
+      // Web sessions: the SHA-256 of the session id the cookie carries. address: who logged in by a link; token_id:
+      // a site administrator who logged in with an API token (revoking the token ends the session).
+      `CREATE TABLE web_sessions (
+        hash TEXT PRIMARY KEY,
+        address TEXT,
+        token_id INTEGER REFERENCES api_tokens (id) ON DELETE CASCADE,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        CHECK ((address IS NULL) <> (token_id IS NULL))
+      )`,
+      `CREATE INDEX web_sessions_expiry ON web_sessions (expires_at)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

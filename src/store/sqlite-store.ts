@@ -44,6 +44,9 @@ import type {
   ApiToken,
   MemberPageRequest,
   NewApiToken,
+  NewLoginLink,
+  NewWebSession,
+  WebSession,
   AddedMembers,
   BounceEvent,
   BounceScorer,
@@ -1389,6 +1392,56 @@ export class SqliteStore implements Store {
 
   async removeApiToken(id: number): Promise<boolean> {
     return this.write(() => this.statement('DELETE FROM api_tokens WHERE id = ?').run(id).changes > 0);
+  }
+
+  // ------------------------------------------------------------------ web admin login links and sessions
+
+  async addLoginLink(link: NewLoginLink): Promise<void> {
+    this.write(() =>
+      this.statement('INSERT INTO web_login_links (hash, address, created_at, expires_at) VALUES (?, ?, ?, ?)').run(link.hash, link.address, link.createdAt.toISOString(), link.expiresAt.toISOString()),
+    );
+  }
+
+  async takeLoginLink(hash: string, now: Date): Promise<{ address: string } | null> {
+    return this.write(() => {
+      const at = now.toISOString();
+      // Used and expiry checked in the same statement that marks it used: two clicks at once, one wins.
+      const row = this.statement('UPDATE web_login_links SET used_at = ? WHERE hash = ? AND used_at IS NULL AND expires_at > ? RETURNING address').get(at, hash, at) as { address: string } | undefined;
+      return row === undefined ? null : { address: row.address };
+    });
+  }
+
+  async addWebSession(session: NewWebSession): Promise<void> {
+    this.write(() =>
+      this.statement('INSERT INTO web_sessions (hash, address, token_id, created_at, expires_at) VALUES (?, ?, ?, ?, ?)').run(
+        session.hash,
+        session.address,
+        session.tokenId,
+        session.createdAt.toISOString(),
+        session.expiresAt.toISOString(),
+      ),
+    );
+  }
+
+  async webSession(hash: string, now: Date): Promise<WebSession | null> {
+    const row = this.guard(
+      () =>
+        this.statement('SELECT address, token_id, created_at, expires_at FROM web_sessions WHERE hash = ? AND expires_at > ?').get(hash, now.toISOString()) as
+          | { address: string | null; token_id: number | null; created_at: string; expires_at: string }
+          | undefined,
+    );
+    return row === undefined ? null : { address: row.address, tokenId: row.token_id, createdAt: new Date(row.created_at), expiresAt: new Date(row.expires_at) };
+  }
+
+  async removeWebSession(hash: string): Promise<boolean> {
+    return this.write(() => this.statement('DELETE FROM web_sessions WHERE hash = ?').run(hash).changes > 0);
+  }
+
+  async removeExpiredWebState(now: Date): Promise<number> {
+    return this.write(() => {
+      const at = now.toISOString();
+      return this.statement('DELETE FROM web_login_links WHERE expires_at <= ?').run(at).changes + this.statement('DELETE FROM web_sessions WHERE expires_at <= ?').run(at).changes;
+    });
   }
 
   private apiTokenRow(id: number): ApiToken | null {

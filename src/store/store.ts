@@ -249,6 +249,27 @@ export interface ApiToken {
   lastUsedAt: Date | null;
 }
 
+/** A one-time login link of the web admin (src/app/web-login.ts): the SHA-256 of its token. */
+export interface NewLoginLink {
+  hash: string;
+  address: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+/** A web admin session: who logged in by a link (address), or a site administrator by an API token (tokenId). */
+export interface WebSession {
+  address: string | null;
+  tokenId: number | null;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface NewWebSession extends WebSession {
+  /** SHA-256 of the session id the cookie carries. */
+  hash: string;
+}
+
 export interface ListChanges {
   displayName?: string;
   description?: string;
@@ -626,5 +647,16 @@ export interface Store {
   useApiToken(hash: string, at: Date): Promise<ApiToken | null>;
   /** False when there is no such token. */
   removeApiToken(id: number): Promise<boolean>;
+  /** Web admin login links and sessions (src/app/web-login.ts): only hashes of their tokens are stored. */
+  addLoginLink(link: NewLoginLink): Promise<void>;
+  /** In one transaction: the address of the unused, unexpired link with this hash, marked used; null otherwise (a link works once). */
+  takeLoginLink(hash: string, now: Date): Promise<{ address: string } | null>;
+  addWebSession(session: NewWebSession): Promise<void>;
+  /** The unexpired session with this hash, or null. */
+  webSession(hash: string, now: Date): Promise<WebSession | null>;
+  /** False when there was no such session. */
+  removeWebSession(hash: string): Promise<boolean>;
+  /** Forget links and sessions expired before `now`; how many rows went. */
+  removeExpiredWebState(now: Date): Promise<number>;
   close(): Promise<void>;
 }

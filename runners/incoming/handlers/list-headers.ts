@@ -9,6 +9,9 @@
  *   List-Unsubscribe       <mailto:name-leave@domain>[, <listUnsubscribeUrl>]
  *   List-Unsubscribe-Post  RFC 8058 `List-Unsubscribe=One-Click`, only with an https listUnsubscribeUrl
  *   List-Archive           <archiveUrl>, when set
+ *   Archived-At            RFC 5064 <archiveUrl/m/ID>, when the list archives, archiveUrl is an
+ *                          http(s) URL (the web archive, https://HOST/archives/LIST/) and the post
+ *                          has a Message-ID: ID is the archive's id of the post (src/mail/archive-id.ts)
  *   X-BeenThere            name@domain (added, not replaced: nested lists each add theirs, for loop detection)
  *   Precedence             list
  *
@@ -17,6 +20,7 @@
  */
 import { oneLine } from '../../../src/mail/header-field.js';
 import type { HeaderField } from '../../../src/mail/raw-message.js';
+import { archiveMessageId } from '../../../src/mail/archive-id.js';
 import type { PipelineContext } from '../pipeline.js';
 
 const REPLACED = new Set([
@@ -62,8 +66,12 @@ export function listHeaders(ctx: PipelineContext): void {
   added.push(['List-Unsubscribe', entries(`mailto:${list.name}-leave@${list.domain}`, settings.listUnsubscribeUrl)]);
   if (/^https:\/\//i.test(settings.listUnsubscribeUrl)) added.push(['List-Unsubscribe-Post', 'List-Unsubscribe=One-Click']);
   if (settings.archiveUrl !== '') added.push(['List-Archive', `<${settings.archiveUrl}>`]);
+  const messageId = message.get('message-id');
+  const archivedAt = settings.archive && /^https?:\/\//i.test(settings.archiveUrl) && messageId !== undefined && messageId !== '' ? `${settings.archiveUrl.replace(/\/?$/, '/')}m/${archiveMessageId(messageId)}` : null;
+  if (archivedAt !== null) added.push(['Archived-At', `<${archivedAt}>`]);
   added.push(['X-BeenThere', list.address]);
   added.push(['Precedence', 'list']);
-  const kept: HeaderField[] = message.fields.filter((field) => !REPLACED.has(field.key));
+  // A sender's Archived-At goes only when ours replaces it (an upstream list's is kept otherwise, as RFC 5064 allows several).
+  const kept: HeaderField[] = message.fields.filter((field) => !REPLACED.has(field.key) && !(archivedAt !== null && field.key === 'archived-at'));
   ctx.message = message.withFields([...kept, ...added.map(([field, value]) => message.format(field, value))]);
 }

@@ -65,4 +65,48 @@ button:hover { filter: brightness(1.08); }
 .card.narrow > :last-child, .columns > .card > :last-child { margin-bottom: 0; }
 main:has(> .card.narrow) > .flash { max-width: 40rem; }
 ul.list-index .muted { display: block; font-size: .9rem; }
+/* web admin and archives (src/http/admin/, src/http/archive/) */
+.breadcrumb { margin: -.5rem 0 .5rem; color: var(--muted); font-size: .9rem; }
+.badge { display: inline-block; padding: .05rem .5rem; border-radius: 999px; font-size: .8rem; background: #e7ecf5; color: var(--accent); font-weight: 600; }
+.badge.warn { background: #fdf0d8; color: #8a5300; }
+.badge.ok { background: #e8f5ec; color: var(--ok); }
+nav.tabs { display: flex; gap: .2rem; border-bottom: 2px solid var(--line); margin: 0 0 1.2rem; flex-wrap: wrap; }
+nav.tabs a { padding: .5rem .9rem; text-decoration: none; color: var(--muted); border-bottom: 3px solid transparent; margin-bottom: -2px; font-weight: 600; }
+nav.tabs a:hover { color: var(--fg); }
+nav.tabs a[aria-current=page] { color: var(--accent); border-bottom-color: var(--accent); }
+details.narrow { max-width: 40rem; }
+details.card summary { cursor: pointer; font-weight: 600; }
+.small { font-size: .85rem; }
+.buttons { display: flex; gap: .5rem; flex-wrap: wrap; margin: .6rem 0 0; }
+button.small-button, .small-button { padding: .15rem .6rem; font-size: .85rem; }
+table { border: 1px solid var(--line); border-radius: 6px; }
+tbody tr:hover { background: #f9fafc; }
+table.headers { border: 0; background: transparent; width: auto; }
+table.headers th { text-transform: none; letter-spacing: 0; font-size: .9rem; width: 9rem; padding: .2rem .6rem .2rem 0; border: 0; }
+table.headers td { border: 0; padding: .2rem 0; word-break: break-word; }
+table.narrow-table { width: auto; min-width: 20rem; }
+form.toolbar { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; margin-bottom: 1rem; }
+form.toolbar input, form.toolbar select { width: auto; }
+label.inline-label { display: inline; margin: 0; }
+.columns h2 { margin-top: 0; }
+.settings { display: flex; gap: 1.2rem; align-items: flex-start; }
+.settings nav.side ul { list-style: none; margin: 0; padding: 0; min-width: 13rem; }
+.settings nav.side a { display: block; padding: .4rem .7rem; border-radius: 4px; text-decoration: none; color: var(--fg); }
+.settings nav.side a[aria-current=page] { background: var(--accent); color: #fff; }
+.settings .grow { flex: 1; }
+.settings h2 { margin-top: 0; }
+.field { padding: .5rem 0; border-bottom: 1px solid #eef0f4; }
+.field.invalid input, .field.invalid select, .field.invalid textarea { border-color: var(--danger); }
+.field-error { color: var(--danger); margin: .3rem 0 0; font-weight: 600; }
+.message .headers { margin-bottom: .6rem; }
+.message-nav p { margin: .2rem 0; }
+ul.thread-tree { list-style: none; padding: 0; margin: 0; }
+ul.thread-tree li { padding: .25rem 0; border-bottom: 1px solid #f0f1f4; }
+ul.thread-tree li:last-child { border-bottom: 0; }
+.depth-1 { padding-left: 1.2rem !important; } .depth-2 { padding-left: 2.4rem !important; } .depth-3 { padding-left: 3.6rem !important; } .depth-4 { padding-left: 4.8rem !important; }
+.depth-5, .depth-6, .depth-7, .depth-8 { padding-left: 6rem !important; }
+section.thread h2 { margin: 0 0 .2rem; font-size: 1.1rem; }
+section.thread h2 a { text-decoration: none; }
+ul.attachments { padding-left: 1.2rem; }
+@media (max-width: 50rem) { .settings { flex-direction: column; } }
 `;

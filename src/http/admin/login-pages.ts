@@ -66,13 +66,14 @@ async function beginSession(request: FastifyRequest, reply: FastifyReply, deps: 
 
 export function registerLoginPages(app: FastifyInstance, deps: ApiDeps, lifetimes: LoginLifetimes): void {
   app.get('/login', async (request, reply) => {
+    // Shown even to someone logged in (to log in as someone else): the new login ends the old session.
     const session = await currentSession(request, deps);
-    if (session !== null) return reply.redirect('/admin', 303);
-    return send(reply, loginForm(csrfToken(request, reply, deps, null)));
+    return send(reply, loginForm(csrfToken(request, reply, deps, null), session === null ? undefined : { kind: 'ok', text: `You are logged in as ${session.roles.who}; logging in again ends that session.` }));
   });
 
   app.post('/login', async (request, reply) => {
-    checkCsrf(request, deps, await currentSession(request, deps));
+    // The login forms are bound to the pre-session cookie, whether or not a session exists (it is about to be replaced).
+    checkCsrf(request, deps, null);
     const address = field(request.body as Record<string, unknown>, 'address');
     const outcome = await requestLoginLink(deps.app, address, { baseUrl: deps.web.baseUrl, lifetimeMs: lifetimes.linkMs });
     request.log.info({ login: outcome.sent ? 'link sent' : `no link: ${outcome.why}` }, 'login link requested');
@@ -88,7 +89,8 @@ export function registerLoginPages(app: FastifyInstance, deps: ApiDeps, lifetime
   });
 
   app.post('/login/token', async (request, reply) => {
-    checkCsrf(request, deps, await currentSession(request, deps));
+    // The login forms are bound to the pre-session cookie, whether or not a session exists (it is about to be replaced).
+    checkCsrf(request, deps, null);
     const id = await startTokenSession(deps.app, field(request.body as Record<string, unknown>, 'token'), lifetimes.sessionMs);
     if (id === null) return send(reply, loginForm(csrfToken(request, reply, deps, null), { kind: 'error', text: 'That is not a valid site administrator API token.' }), 401);
     return beginSession(request, reply, deps, id, lifetimes);
@@ -108,7 +110,8 @@ export function registerLoginPages(app: FastifyInstance, deps: ApiDeps, lifetime
   });
 
   app.post('/login/:token', async (request, reply) => {
-    checkCsrf(request, deps, await currentSession(request, deps));
+    // The login forms are bound to the pre-session cookie, whether or not a session exists (it is about to be replaced).
+    checkCsrf(request, deps, null);
     const { token } = request.params as { token: string };
     const address = await redeemLoginLink(deps.app, token);
     if (address === null) {

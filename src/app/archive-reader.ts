@@ -10,7 +10,8 @@
  * (runners/incoming/handlers/list-headers.ts, archiveMessageId below).
  *
  * Threads: a message's parent is the last of its References (else its
- * In-Reply-To) that the archive holds; a thread is a root and everything
+ * In-Reply-To) that the archive holds (wherever in the file: posts are
+ * archived in the order they were processed); a thread is a root and everything
  * under it. Only a list address that parseListAddress accepts ever names a
  * file, so no URL can reach a path outside the archives directory.
  *
@@ -120,20 +121,41 @@ function buildIndex(bytes: Buffer): ArchiveIndex {
     const refs = parents[index] ?? [];
     for (let i = refs.length - 1; i >= 0; i--) {
       const parent = byMessageId.get(refs[i]!);
-      // A parent must come before (a loop of References never makes a cycle).
-      if (parent !== undefined && parent !== post && parent.offset < post.offset) {
+      // The archive's order is the order posts were processed, not written: a reply may come before its parent.
+      if (parent !== undefined && parent !== post) {
         post.parentId = parent.id;
         break;
       }
     }
   });
-  const children = new Map<string, ArchivedPost[]>();
+  // References that go round in a circle (forged or broken) are cut where the walk up meets itself.
   for (const post of posts) {
+    const seen = new Set<string>([post.id]);
+    let at = post;
+    while (at.parentId !== null) {
+      if (seen.has(at.parentId)) {
+        at.parentId = null;
+        break;
+      }
+      seen.add(at.parentId);
+      at = byId.get(at.parentId) as ArchivedPost;
+    }
+  }
+  const placed = new Set<string>();
+  const place = (post: ArchivedPost): void => {
+    if (placed.has(post.id)) return;
     const parent = post.parentId === null ? undefined : byId.get(post.parentId);
+    if (parent !== undefined) place(parent);
     post.threadId = parent === undefined ? post.id : parent.threadId;
     post.depth = parent === undefined ? 0 : parent.depth + 1;
-    if (parent !== undefined) children.set(parent.id, [...(children.get(parent.id) ?? []), post]);
+    placed.add(post.id);
+  };
+  const children = new Map<string, ArchivedPost[]>();
+  for (const post of posts) {
+    place(post);
+    if (post.parentId !== null) children.set(post.parentId, [...(children.get(post.parentId) ?? []), post]);
   }
+  for (const list of children.values()) list.sort((a, b) => a.date.getTime() - b.date.getTime());
   return { posts, byId, children };
 }
 
@@ -189,11 +211,12 @@ export function threadPosts(index: ArchiveIndex, threadId: string): ArchivedPost
 
 /** The threads with posts in `month`: each its root and the month's posts in it, newest activity first. */
 export function monthThreads(index: ArchiveIndex, month: string): { root: ArchivedPost; posts: ArchivedPost[] }[] {
-  const threads = new Map<string, ArchivedPost[]>();
-  for (const post of index.posts) if (monthOf(post) === month) threads.set(post.threadId, [...(threads.get(post.threadId) ?? []), post]);
-  return [...threads.entries()]
-    .map(([threadId, posts]) => ({ root: index.byId.get(threadId) as ArchivedPost, posts }))
-    .sort((a, b) => (b.posts.at(-1)?.date.getTime() ?? 0) - (a.posts.at(-1)?.date.getTime() ?? 0));
+  const threads = new Set<string>();
+  for (const post of index.posts) if (monthOf(post) === month) threads.add(post.threadId);
+  const latest = (posts: ArchivedPost[]): number => Math.max(...posts.map((p) => p.date.getTime()));
+  return [...threads]
+    .map((threadId) => ({ root: index.byId.get(threadId) as ArchivedPost, posts: threadPosts(index, threadId).filter((p) => monthOf(p) === month) }))
+    .sort((a, b) => latest(b.posts) - latest(a.posts));
 }
 
 /** A post's bytes as it was archived (mboxrd quoting undone, the archive's own field dropped). */

@@ -93,7 +93,15 @@ function neighbour(label: string, list: string, post: ArchivedPost | undefined, 
 export function registerArchivePages(app: FastifyInstance, deps: ApiDeps): void {
   const index = (list: MailingList): Promise<ArchiveIndex> => archiveIndex(deps.web.home, list.address);
 
-  app.get('/archives/:list', async (request, reply) => reply.redirect(archiveUrl((request.params as { list: string }).list), 301));
+  app.get('/archives/:list', async (request, reply) => {
+    let address: string;
+    try {
+      address = parseListAddress((request.params as { list: string }).list).address;
+    } catch {
+      throw new ArchiveNotFoundError('not a list address');
+    }
+    return reply.redirect(archiveUrl(address), 301);
+  });
 
   app.get('/archives/:list/', async (request, reply) => {
     const found = await readableList(request, reply, deps);

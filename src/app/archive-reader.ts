@@ -42,6 +42,7 @@ export interface ArchivedPost {
 }
 
 export interface ArchiveIndex {
+  /** In arrival order (the date of the From_ line; the file's order where two are equal). */
   posts: ArchivedPost[];
   byId: Map<string, ArchivedPost>;
   /** Children in date order. */
@@ -87,7 +88,7 @@ const cache = new Map<string, Cached>();
 
 function buildIndex(bytes: Buffer): ArchiveIndex {
   const posts: ArchivedPost[] = [];
-  const parents: (string[] | null)[] = [];
+  const parents = new Map<ArchivedPost, string[]>();
   let offset = 0;
   while (offset < bytes.length) {
     const header = readRecordHeader(bytes.subarray(offset, offset + 256));
@@ -100,7 +101,7 @@ function buildIndex(bytes: Buffer): ArchiveIndex {
     const head = RawMessage.parse(Buffer.concat([record.subarray(fieldEnd + 1, headEnd < 0 ? record.length : headEnd + 1), Buffer.from('\n')]));
     const messageId = head.get('message-id')?.match(MESSAGE_IDS)?.[0] ?? null;
     const refs = [...(head.get('references')?.match(MESSAGE_IDS) ?? []), ...(head.get('in-reply-to')?.match(MESSAGE_IDS) ?? []).slice(0, 1)];
-    posts.push({
+    const post: ArchivedPost = {
       id: header.key.slice(0, 32),
       offset,
       length: header.length,
@@ -111,14 +112,17 @@ function buildIndex(bytes: Buffer): ArchiveIndex {
       parentId: null,
       threadId: '',
       depth: 0,
-    });
-    parents.push(refs);
+    };
+    posts.push(post);
+    parents.set(post, refs);
     offset += header.length;
   }
+  // The runner archives posts in the order they were processed, which concurrent runners may change a little.
+  posts.sort((a, b) => a.date.getTime() - b.date.getTime() || a.offset - b.offset);
   const byId = new Map(posts.map((post) => [post.id, post]));
   const byMessageId = new Map(posts.filter((p) => p.messageId !== null).map((p) => [p.messageId as string, p]));
-  posts.forEach((post, index) => {
-    const refs = parents[index] ?? [];
+  posts.forEach((post) => {
+    const refs = parents.get(post) ?? [];
     for (let i = refs.length - 1; i >= 0; i--) {
       const parent = byMessageId.get(refs[i]!);
       // The archive's order is the order posts were processed, not written: a reply may come before its parent.

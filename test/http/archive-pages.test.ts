@@ -107,7 +107,7 @@ describe('archive pages', () => {
     expect(text).toContain('4 messages in 2 threads');
     const months = await client.get(`/archives/${enc(LIST)}/`);
     expect(months.status).toBe(200);
-    expect(months.text).toContain(`href="/archives/${enc(LIST)}/${month}/"`);
+    expect(months.text).toContain(`href="/archives/${LIST}/${month}/"`);
     const thread = /<section class="card thread"><h2><a href="([^"]+)">[^<]*Plans for the release<\/a><\/h2>[\s\S]*?<\/section>/.exec(text);
     expect(thread).not.toBeNull();
     expect(thread![0]).toContain('class="depth-1"');
@@ -129,7 +129,7 @@ describe('archive pages', () => {
     expect(page.status).toBe(200);
     expect(page.text).toContain('And &lt;script&gt;alert(1)&lt;/script&gt; tests.');
     expect(page.text).not.toMatch(/<script/i);
-    expect(page.text).toContain(`${base}/archives/${enc(LIST)}/m/${url.pathname.split('/').at(-1)}`);
+    expect(page.text).toContain(`${archivedAt.slice(1, -1)}</a>`);
     expect(page.text).toContain('Previous in thread');
     const minutes = sink.accepted.find((t) => RawMessage.parse(t.body!).get('message-id') === '<minutes@example.org>')!;
     const attached = await client.get(new URL(RawMessage.parse(minutes.body!).get('archived-at')!.slice(1, -1)).pathname);

@@ -34,10 +34,9 @@ export class ArchiveNotFoundError extends ApiRequestError {
   }
 }
 
-const enc = encodeURIComponent;
-
+/** `list` is a checked list address (a-z, 0-9, . _ - @): as it is in the path, as Archived-At writes it. */
 function archiveUrl(list: string, rest = ''): string {
-  return `/archives/${enc(list)}/${rest}`;
+  return `/archives/${list}/${rest}`;
 }
 
 function monthName(month: string): string {

@@ -41,7 +41,7 @@ import type { JsonObject } from '../../queues/index.js';
 import { IN_QUEUE, VIRGIN_QUEUE } from '../../runners/queue-ids.js';
 import { holdNotice, postHeldNotice, rejectNotice, whyNotNotify } from '../mail/moderation-notices.js';
 import { RawMessage } from '../mail/raw-message.js';
-import { HeldMessageUnknownError, HeldMessageUnreadableError, parseAddress, type HeldDecisionRecord, type HeldMessage, type MailingList } from '../store/index.js';
+import { HeldMessageUnknownError, HeldMessageUnreadableError, parseAddress, type HeldDecisionRecord, type HeldMessage, type HeldSummary, type MailingList } from '../store/index.js';
 import type { AppContext } from './context.js';
 
 export const DEFAULT_REJECT_REASON = 'rejected by the list moderator';
@@ -66,6 +66,12 @@ function rawOf(held: HeldMessage): Buffer {
 export async function listHeld(ctx: StoreContext, list: string): Promise<HeldMessage[]> {
   const found = await ctx.store.getList(list);
   return ctx.store.heldMessages(found.address);
+}
+
+/** One page of a list's held posts without their bytes, oldest first, and how many wait in all (the web admin's queue). */
+export async function pageHeld(ctx: StoreContext, list: string, page: { offset: number; limit: number }): Promise<{ held: HeldSummary[]; total: number }> {
+  const found = await ctx.store.getList(list);
+  return { held: await ctx.store.heldSummaries(found.address, page), total: await ctx.store.countHeld(found.address) };
 }
 
 export interface HeldView {

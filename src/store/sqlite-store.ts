@@ -45,6 +45,7 @@ import type {
   MemberPageRequest,
   NewApiToken,
   NewLoginLink,
+  HeldSummary,
   NewWebSession,
   WebSession,
   AddedMembers,
@@ -1041,6 +1042,21 @@ export class SqliteStore implements Store {
       const row = this.listRow(list);
       const rows = this.statement(`SELECT ${HELD_COLUMNS} FROM held_messages h JOIN lists l ON l.id = h.list_id WHERE h.list_id = ? ORDER BY h.id`).all(row.id) as HeldRow[];
       return rows.map(toHeld);
+    });
+  }
+
+  async heldSummaries(list: string, page: { offset: number; limit: number }): Promise<HeldSummary[]> {
+    return this.guard(() => {
+      const row = this.listRow(list);
+      const rows = this.statement('SELECT id, sender, subject, reason, received_at, message_id FROM held_messages WHERE list_id = ? ORDER BY id LIMIT ? OFFSET ?').all(row.id, page.limit, page.offset) as {
+        id: number;
+        sender: string;
+        subject: string;
+        reason: string;
+        received_at: string;
+        message_id: string | null;
+      }[];
+      return rows.map((r) => ({ id: r.id, list: row.address, sender: r.sender, subject: r.subject, reason: r.reason, receivedAt: new Date(r.received_at), messageId: r.message_id }));
     });
   }
 

@@ -293,6 +293,9 @@ export interface MemberChanges extends Partial<MemberPreferences> {
   lastBounceWarningAt?: Date | null;
 }
 
+/** A held message without its bytes and metadata: a row of the web admin's moderation queue. */
+export type HeldSummary = Pick<HeldMessage, 'id' | 'list' | 'sender' | 'subject' | 'reason' | 'receivedAt' | 'messageId'>;
+
 export interface NewHeldMessage {
   list: string;
   sender: string;
@@ -558,6 +561,8 @@ export interface Store {
   /** Oldest first. */
   heldMessages(list: string): Promise<HeldMessage[]>;
   countHeld(list: string): Promise<number>;
+  /** One page of the list's held messages, oldest first, without their bytes (the web admin's queue page). */
+  heldSummaries(list: string, page: { offset: number; limit: number }): Promise<HeldSummary[]>;
   /** Throws HeldMessageUnknownError. */
   removeHeld(id: number): Promise<void>;
   /**

@@ -6,7 +6,7 @@
  * src/app/moderation.ts decideHeld, as `switchyard held` and the REST API.
  */
 import type { FastifyReply } from 'fastify';
-import { decideHeld, DEFAULT_REJECT_REASON, listHeld, showHeld } from '../../app/moderation.js';
+import { decideHeld, DEFAULT_REJECT_REASON, pageHeld, showHeld } from '../../app/moderation.js';
 import { html, type SafeHtml } from '../html/html.js';
 import { messageView, parseMessage } from '../archive/message-view.js';
 import type { ApiDeps } from '../routes/deps.js';
@@ -52,14 +52,13 @@ export function heldPages(deps: ApiDeps): AdminRouteSpec[] {
       access: 'moderator',
       handler: async (input) => {
         const list = input.list!;
-        const all = await listHeld(app, list.address);
         const pageNo = Math.max(1, Number.parseInt(input.query.page ?? '1', 10) || 1);
-        const shown = all.slice((pageNo - 1) * HELD_PAGE_SIZE, pageNo * HELD_PAGE_SIZE);
-        const pages = Math.max(1, Math.ceil(all.length / HELD_PAGE_SIZE));
+        const { held: shown, total } = await pageHeld(app, list.address, { offset: (pageNo - 1) * HELD_PAGE_SIZE, limit: HELD_PAGE_SIZE });
+        const pages = Math.max(1, Math.ceil(total / HELD_PAGE_SIZE));
         const content =
-          all.length === 0
+          total === 0
             ? html`<div class="card"><p>No posts are waiting for a moderator.</p></div>`
-            : html`<p class="muted">${all.length} post${all.length === 1 ? '' : 's'} waiting, oldest first. Tick posts and decide below, or open one to read it.</p>
+            : html`<p class="muted">${total} post${total === 1 ? '' : 's'} waiting, oldest first. Tick posts and decide below, or open one to read it.</p>
 <form method="post" action="${listUrl(list.address, 'held')}">
 ${csrfField(input.csrf)}
 <table>

@@ -182,6 +182,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_API_TOO_LARGE: doc('(413) a request body over `http.bodyLimit`'),
   SY_API_RATE_LIMITED: doc('(429) more requests to the public routes from one address than `http.rateLimit` a minute', 'wait (`Retry-After`)', { temporary: true }),
   SY_API_TIMEOUT: doc('(408) a request not received whole within `http.requestTimeout`', '', { temporary: true }),
+  SY_WEB_CSRF: doc('(403) a web admin form was sent without the CSRF token of this session (or of the login page): forged from another site, or the page is from an older session; nothing was done', 'reload the page and send the form again'),
+  SY_ARCHIVE_NOT_FOUND: doc('(404) no such archive page: the list has no archive (or archive is off), or a part of the URL is not a list address, a month YYYY-MM or a message id of 32 hex digits', 'start from /archives/LIST/'),
   SY_SITE_SECRET: doc('`<home>/site-secret.json` (the key of one-click unsubscribe links, login links and session cookies) is unreadable or damaged', 'move it aside and restart: a new one is made; links already sent stop working'),
   SY_TOKEN_INVALID: doc('`tokens create`: a bad name, or a role and list that do not go together (admin: no list; owner, moderator: one list)', '', { exitCode: EXIT_USAGE }),
   SY_TOKEN_UNKNOWN: doc('no API token with that id (revoked already?)', '`switchyard tokens list`'),

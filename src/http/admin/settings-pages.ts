@@ -11,6 +11,7 @@ import { listVersionTag, setListValues, shownSettings } from '../../app/lists.js
 import { SwitchyardError } from '../../errors.js';
 import { ListSettingError, type MailingList } from '../../store/index.js';
 import { settingDescription, settingKind, settingOptions, type SettingKey } from '../../store/list-settings.js';
+import { ApiStaleError } from '../errors.js';
 import { html, type SafeHtml } from '../html/html.js';
 import type { ApiDeps } from '../routes/deps.js';
 import { adminPage, csrfField } from './admin-layout.js';
@@ -22,12 +23,6 @@ type Key = SettingsGroup['keys'][number];
 
 /** Long free text: a textarea. */
 const LONG_TEXT = new Set<Key>(['description', 'headerText', 'footerText', 'welcomeMessageText']);
-
-class StaleFormError extends SwitchyardError {
-  constructor(list: string) {
-    super('SY_API_STALE', `the settings of ${list} changed since this form was shown: nothing was saved; the form now shows the current values`);
-  }
-}
 
 function description(key: Key): string {
   if (key === 'displayName') return "the list's name as people read it (List-Id, notices)";
@@ -129,13 +124,13 @@ export function settingsPages(deps: ApiDeps): AdminRouteSpec[] {
             }
           }
           if (errors.size === 0) {
-            await setListValues(app, list.address, values, { expectTag: field(input.body, '_tag'), onStale: () => new StaleFormError(list.address) });
+            await setListValues(app, list.address, values, { expectTag: field(input.body, '_tag'), onStale: (current) => new ApiStaleError(list.address, field(input.body, '_tag'), current) });
             setFlash(input.reply, deps, { kind: 'ok', text: `${group.title} saved.` });
             return input.reply.redirect(listUrl(list.address, `settings/${group.id}`), 303);
           }
         } catch (error) {
-          if (!(error instanceof StaleFormError)) throw error;
-          setFlash(input.reply, deps, { kind: 'error', text: failureText(error) });
+          if (!(error instanceof ApiStaleError)) throw error;
+          setFlash(input.reply, deps, { kind: 'error', text: `Nothing was saved: ${failureText(error)}. The form now shows the current values.` });
           return input.reply.redirect(listUrl(list.address, `settings/${group.id}`), 303);
         }
         input.reply.code(422);

@@ -102,7 +102,7 @@ export async function requestLoginLink(ctx: Pick<AppContext, 'store' | 'now' | '
   await ctx.store.addLoginLink({ hash: sha256(token), address, createdAt: now, expiresAt });
   const link = `${options.baseUrl}${LOGIN_PATH}/${token}`;
   const message = buildNotice({
-    from: listServiceAddress(via, '-bounces'),
+    from: listServiceAddress(via, '-request'),
     to: [address],
     subject: 'Your switchyard login link',
     text: [

@@ -133,6 +133,20 @@ describe('members', () => {
   });
 });
 
+describe('bounces', () => {
+  it('lists a member whose delivery is off and re-enables it', async () => {
+    await cli('members', 'disable', LIST, 'ann@example.org');
+    const url = `/admin/lists/${enc(LIST)}/bounces`;
+    const page = await owner.get(url);
+    expect(page.text).toContain('ann@example.org');
+    expect(page.text).toContain('>Re-enable</button>');
+    expect((await owner.post(`${url}/enable`, { address: 'ann@example.org', _csrf: await owner.csrf(url) })).status).toBe(303);
+    expect((await owner.get(url)).text).toContain('Delivery to ann@example.org enabled again');
+    const members = JSON.parse((await cli('members', 'list', LIST, '--json')).stdout) as { members: { address: string; deliveryStatus: string }[] };
+    expect(members.members.find((m) => m.address === 'ann@example.org')!.deliveryStatus).toBe('enabled');
+  });
+});
+
 describe('settings', () => {
   it('saves a group with the checks of `lists set`; shows every refused value and saves nothing; refuses a stale form', async () => {
     const url = `/admin/lists/${enc(LIST)}/settings/acceptance`;

@@ -75,8 +75,12 @@ export function registerLoginPages(app: FastifyInstance, deps: ApiDeps, lifetime
     // The login forms are bound to the pre-session cookie, whether or not a session exists (it is about to be replaced).
     checkCsrf(request, deps, null);
     const address = field(request.body as Record<string, unknown>, 'address');
-    const outcome = await requestLoginLink(deps.app, address, { baseUrl: deps.web.baseUrl, lifetimeMs: lifetimes.linkMs });
-    request.log.info({ login: outcome.sent ? 'link sent' : `no link: ${outcome.why}` }, 'login link requested');
+    // Not awaited: the answer must not take longer for an address that gets a mail (the store lookups, the
+    // fsynced enqueue) than for one that does not, or its timing would tell who is a member.
+    void requestLoginLink(deps.app, address, { baseUrl: deps.web.baseUrl, lifetimeMs: lifetimes.linkMs }).then(
+      (outcome) => request.log.info({ login: outcome.sent ? 'link sent' : `no link: ${outcome.why}` }, 'login link requested'),
+      (error: unknown) => request.log.error({ err: error }, `login link not sent: ${(error as Error).message}`),
+    );
     const minutes = Math.round(lifetimes.linkMs / 60_000);
     return send(
       reply,

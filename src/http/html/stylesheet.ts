@@ -111,6 +111,7 @@ ul.attachments { padding-left: 1.2rem; }
 input[type=password] { font: inherit; padding: .4rem .5rem; border: 1px solid #b9c0cc; border-radius: 4px; width: 100%; max-width: 32rem; background: #fff; }
 .stat .value a { text-decoration: none; }
 .card > p:first-child, .card > form:first-child > p:first-child { margin-top: 0; }
+.card > p:last-child { margin-bottom: 0; }
 nav.message-nav { font-size: .9rem; background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .5rem 1rem; margin-bottom: 1rem; }
 @media (max-width: 50rem) { .settings { flex-direction: column; } }
 `;

@@ -179,6 +179,8 @@ describe('settings', () => {
     const pages = await Promise.all(['identity', 'responses', 'alter', 'dmarc', 'digest', 'acceptance', 'archiving', 'subscription', 'bounces', 'headers'].map((g) => owner.get(`/admin/lists/${enc(LIST)}/settings/${g}`)));
     const all = pages.map((p) => p.text).join('\n');
     for (const key of Object.keys(shown.settings)) expect(all, key).toContain(`for="setting-${key}"`);
+    // Every setting has a group of its own: none is left to "Other".
+    expect(pages[0]!.text).not.toContain('/settings/other');
     expect(all).toContain('what happens to posts from addresses that are not members');
   });
 });

@@ -16,7 +16,7 @@ export interface SettingsGroup {
 }
 
 const GROUPS: readonly SettingsGroup[] = [
-  { id: 'identity', title: 'List identity', keys: ['displayName', 'description', 'subjectPrefix'] },
+  { id: 'identity', title: 'List identity', keys: ['displayName', 'description', 'subjectPrefix', 'advertised'] },
   { id: 'responses', title: 'Automatic responses', keys: ['respondToPostRequests', 'maxAutoResponsesPerDay', 'sendWelcomeMessage', 'welcomeMessageText', 'sendGoodbyeMessage'] },
   { id: 'alter', title: 'Alter messages', keys: ['replyGoesToList', 'replyToAddress', 'headerText', 'footerText', 'postingPipeline'] },
   { id: 'dmarc', title: 'DMARC mitigations', keys: ['dmarcMitigateAction', 'dmarcMitigateUnconditionally'] },
@@ -51,7 +51,7 @@ const GROUPS: readonly SettingsGroup[] = [
     title: 'Bounce processing',
     keys: ['processBounces', 'bounceScoreThreshold', 'bounceInfoStaleAfter', 'bounceYouAreDisabledWarnings', 'bounceYouAreDisabledWarningsInterval', 'bounceNotifyOwnerOnDisable', 'bounceNotifyOwnerOnRemoval', 'forwardUnrecognizedBouncesTo', 'complaintAction', 'verp'],
   },
-  { id: 'headers', title: 'List headers', keys: ['includeListPostHeader', 'listHelpUrl', 'listSubscribeUrl', 'listUnsubscribeUrl'] },
+  { id: 'headers', title: 'List headers', keys: ['includeListPostHeader', 'listHelpUrl', 'listSubscribeUrl', 'listUnsubscribeUrl', 'oneClickUnsubscribe'] },
 ];
 
 /** The groups, with "Other" holding any setting no group names. */

@@ -78,6 +78,10 @@ import type {
   MemberChanges,
   MemberPageRequest,
   NewApiToken,
+  NewLoginLink,
+  NewWebSession,
+  WebSession,
+  HeldSummary,
   NewBounceEvent,
   NewComplaint,
   NewDigestPost,
@@ -975,6 +979,17 @@ export class PostgresStore implements Store {
     });
   }
 
+  async heldSummaries(list: string, page: { offset: number; limit: number }): Promise<HeldSummary[]> {
+    return this.guard(async (db) => {
+      const row = await this.listRow(db, list);
+      const rows = await db.all<{ id: number; sender: string; subject: string; reason: string; received_at: string; message_id: string | null }>(
+        'SELECT id, sender, subject, reason, received_at, message_id FROM held_messages WHERE list_id = $1 ORDER BY id LIMIT $2 OFFSET $3',
+        [row.id, page.limit, page.offset],
+      );
+      return rows.map((r) => ({ id: r.id, list: row.address, sender: r.sender, subject: r.subject, reason: r.reason, receivedAt: new Date(r.received_at), messageId: r.message_id }));
+    });
+  }
+
   async countHeld(list: string): Promise<number> {
     return this.guard(async (db) => (await db.get<{ n: number }>('SELECT COUNT(*)::int AS n FROM held_messages WHERE list_id = $1', [(await this.listRow(db, list)).id]))!.n);
   }
@@ -1326,6 +1341,53 @@ export class PostgresStore implements Store {
 
   async removeApiToken(id: number): Promise<boolean> {
     return this.write(async (db) => (await db.run('DELETE FROM api_tokens WHERE id = $1', [id])) > 0);
+  }
+
+  // ------------------------------------------------------------------ web admin login links and sessions
+
+  async addLoginLink(link: NewLoginLink): Promise<void> {
+    await this.write((db) =>
+      db.run('INSERT INTO web_login_links (hash, address, created_at, expires_at) VALUES ($1, $2, $3, $4)', [link.hash, link.address, link.createdAt.toISOString(), link.expiresAt.toISOString()]),
+    );
+  }
+
+  async takeLoginLink(hash: string, now: Date): Promise<{ address: string } | null> {
+    return this.write(async (db) => {
+      const at = now.toISOString();
+      // Used and expiry checked in the statement that marks it used: two clicks at once, one wins.
+      const row = await db.get<{ address: string }>('UPDATE web_login_links SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1 RETURNING address', [at, hash]);
+      return row === undefined ? null : { address: row.address };
+    });
+  }
+
+  async addWebSession(session: NewWebSession): Promise<void> {
+    await this.write((db) =>
+      db.run('INSERT INTO web_sessions (hash, address, token_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
+        session.hash,
+        session.address,
+        session.tokenId,
+        session.createdAt.toISOString(),
+        session.expiresAt.toISOString(),
+      ]),
+    );
+  }
+
+  async webSession(hash: string, now: Date): Promise<WebSession | null> {
+    const row = await this.guard((db) =>
+      db.get<{ address: string | null; token_id: number | null; created_at: string; expires_at: string }>('SELECT address, token_id, created_at, expires_at FROM web_sessions WHERE hash = $1 AND expires_at > $2', [hash, now.toISOString()]),
+    );
+    return row === undefined ? null : { address: row.address, tokenId: row.token_id, createdAt: new Date(row.created_at), expiresAt: new Date(row.expires_at) };
+  }
+
+  async removeWebSession(hash: string): Promise<boolean> {
+    return this.write(async (db) => (await db.run('DELETE FROM web_sessions WHERE hash = $1', [hash])) > 0);
+  }
+
+  async removeExpiredWebState(now: Date): Promise<number> {
+    return this.write(async (db) => {
+      const at = now.toISOString();
+      return (await db.run('DELETE FROM web_login_links WHERE expires_at <= $1', [at])) + (await db.run('DELETE FROM web_sessions WHERE expires_at <= $1', [at]));
+    });
   }
 
   async close(): Promise<void> {

@@ -27,6 +27,7 @@ Examples:
   switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --dry-run
   switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --list dev@lists.example.org
   switchyard import mailman3 --database sqlite:/var/lib/mailman3/data/mailman.db
+  switchyard import mailman3 --database postgres://mailman@db.example.org/mailman   # read in one read-only transaction
   switchyard import mailman2 --list-dir ./dev     # config.txt (config_list -o) and list_members files, or config.pck
   switchyard import archive --list dev@lists.example.org dev.mbox
 
@@ -48,7 +49,7 @@ function mailman3Command(): Command {
   return new Command('mailman3')
     .description("import every list (or one) of a Mailman 3 site through Mailman core's REST API")
     .option('--rest <url>', "Mailman core's REST API root, e.g. http://127.0.0.1:8001/3.1")
-    .option('--database <url>', "instead of --rest: Mailman core's SQLite database, read-only (sqlite:/var/lib/mailman3/data/mailman.db), when the core no longer runs")
+    .option('--database <url>', "instead of --rest: Mailman core's own database, read-only, when the core no longer runs: sqlite:/var/lib/mailman3/data/mailman.db or postgres://user@host/mailman")
     .option('--user <name>', '[webservice] admin_user of mailman.cfg')
     .option('--password <secret>', '[webservice] admin_pass of mailman.cfg (or $MAILMAN_REST_PASSWORD)')
     .option('--list <list>', 'only this list (posting address or list id)')
@@ -72,10 +73,10 @@ records were refused: the report names them, the rest was imported), 2 bad argum
       if (options.database !== undefined) {
         if (options.rest !== undefined) throw new CliError('give either --rest or --database, not both', EXIT_USAGE, { code: 'SY_USAGE' });
         const { readMailman3Database } = await import('../migrate/mailman3-database.js');
-        site = readMailman3Database({ url: options.database, ...only, onProgress });
+        site = await readMailman3Database({ url: options.database, ...only, onProgress });
       } else {
         if (options.rest === undefined || options.user === undefined || password === undefined) {
-          throw new CliError('give --rest URL, --user NAME and --password SECRET (or $MAILMAN_REST_PASSWORD), or --database sqlite:PATH', EXIT_USAGE, { code: 'SY_USAGE' });
+          throw new CliError('give --rest URL, --user NAME and --password SECRET (or $MAILMAN_REST_PASSWORD), or --database sqlite:PATH or postgres://...', EXIT_USAGE, { code: 'SY_USAGE' });
         }
         const { readMailman3Rest } = await import('../migrate/mailman3-rest.js');
         site = await readMailman3Rest({ url: options.rest, user: options.user, password, ...only, onProgress });

@@ -1,6 +1,7 @@
 /**
- * Reads a Mailman 3 site from Mailman core's own SQLite database, for when
- * the core no longer runs: opened read-only, never written. Columns are
+ * Reads a Mailman 3 site from Mailman core's own database, SQLite or
+ * PostgreSQL, for when the core no longer runs: SQLite is opened read-only,
+ * PostgreSQL is read in one READ ONLY transaction; nothing is written. Columns are
  * turned into the shape the REST API gives (enums by name, durations in
  * days) and mapped by mailman3-settings.ts like the REST reader's.
  * Pickled columns (the non-member pattern lists) go through the safe pickle
@@ -13,6 +14,7 @@
  * named in the report with their URI.
  */
 import Database from 'better-sqlite3';
+import type { Client } from 'pg';
 import { ImportSourceError, ImportUsageError } from './errors.js';
 import { mapMailman3Settings } from './mailman3-settings.js';
 import { mailmanAction, mailmanDate, memberFromMailman, requestKind } from './mailman3-rest.js';
@@ -54,30 +56,50 @@ function restValue(column: string, value: unknown): unknown {
   }
   if (ENUMS[column] !== undefined && typeof value === 'number') return ENUMS[column]![value] ?? value;
   if (BOOLEAN_COLUMNS.test(column) && typeof value === 'number') return value !== 0;
-  // SQLAlchemy stores an Interval as the epoch plus the interval.
+  // PostgreSQL keeps an Interval as an interval ('10 days 02:00:00', read as text below).
+  if (DURATIONS.has(column) && typeof value === 'string' && !/^\d{4}-/.test(value)) return `${intervalDays(value).toFixed(4).replace(/\.?0+$/, '')}d`;
+  // SQLite: SQLAlchemy stores an Interval as the epoch plus the interval.
   if (DURATIONS.has(column) && typeof value === 'string') return `${(Date.parse(`${value.replace(' ', 'T')}Z`) / 86_400_000).toFixed(4).replace(/\.?0+$/, '')}d`;
   return value;
 }
 
+/** Days in a PostgreSQL interval's text ('1 year 2 mons 10 days 02:00:00'; months as 30 days, years as 365, as Mailman's own timedelta does not have them). */
+export function intervalDays(text: string): number {
+  const unit = (name: string): number => Number(new RegExp(`(-?\\d+) ${name}`).exec(text)?.[1] ?? 0);
+  const time = /(-)?(\d+):(\d+):(\d+(?:\.\d+)?)/.exec(text);
+  const seconds = time === null ? 0 : (time[1] === '-' ? -1 : 1) * (Number(time[2]) * 3600 + Number(time[3]) * 60 + Number(time[4]));
+  return unit('year') * 365 + unit('mon') * 30 + unit('day') + seconds / 86_400;
+}
+
 export interface DatabaseSource {
-  /** `sqlite:/path/to/mailman.db` (also sqlite:///path, or a plain path). */
+  /** `sqlite:/path/to/mailman.db` (also sqlite:///path, or a plain path), or `postgres://user@host/db` (postgresql: too). */
   url: string;
   list?: string;
   onProgress?: (done: number, total: number) => void;
 }
 
 export function sqlitePath(url: string): string {
-  if (/^(postgres|postgresql|mysql):/i.test(url)) throw new ImportUsageError(`--database ${url.replace(/:[^:@/]*@/, ':***@')}: only Mailman's SQLite database is read (sqlite:/path/mailman.db); for PostgreSQL, import through the REST API while Mailman runs`);
+  if (/^mysql:/i.test(url)) throw new ImportUsageError(`--database ${redactUrl(url)}: MySQL is not read; give sqlite:/path/mailman.db or postgres://user@host/db, or import through the REST API while Mailman runs`);
   const match = /^sqlite:(?:\/\/)?(\/.*)$/i.exec(url);
   if (match !== null) return match[1]!;
-  if (/^[a-z]+:/i.test(url)) throw new ImportUsageError(`--database ${url}: expected sqlite:/path/to/mailman.db`);
+  if (/^[a-z]+:/i.test(url)) throw new ImportUsageError(`--database ${redactUrl(url)}: expected sqlite:/path/to/mailman.db or postgres://user@host/db`);
   return url;
 }
 
-type Row = Record<string, unknown>;
+/** The URL without its password, for messages. */
+function redactUrl(url: string): string {
+  return url.replace(/:[^:@/]*@/, ':***@');
+}
 
-export function readMailman3Database(source: DatabaseSource): ImportedSite {
-  const path = sqlitePath(source.url);
+/** A row per result line; parameters are written $1, $2, ... in the SQL, each used once and in order. */
+interface MailmanDatabase {
+  readonly name: string;
+  all(sql: string, ...params: unknown[]): Promise<Row[]>;
+  close(): Promise<void>;
+}
+
+function openSqlite(url: string): MailmanDatabase {
+  const path = sqlitePath(url);
   let db: Database.Database;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
@@ -85,17 +107,58 @@ export function readMailman3Database(source: DatabaseSource): ImportedSite {
   } catch (error) {
     throw new ImportSourceError(`cannot read Mailman's database ${path}: ${(error as Error).message}`, { cause: error });
   }
+  return {
+    name: path,
+    all: async (sql, ...params) => db.prepare(sql.replace(/\$\d+/g, '?')).all(...params) as Row[],
+    close: async () => void db.close(),
+  };
+}
+
+/** PostgreSQL: timestamps and intervals as text, as SQLite gives them (no time-zone guessing); bytea as Buffers. */
+async function openPostgres(url: string): Promise<MailmanDatabase> {
+  const { default: pg } = await import('pg');
+  const TEXT_TYPES = new Set([pg.types.builtins.TIMESTAMP, pg.types.builtins.TIMESTAMPTZ, pg.types.builtins.INTERVAL, pg.types.builtins.DATE]);
+  const client: Client = new pg.Client({
+    connectionString: url,
+    application_name: 'switchyard import',
+    connectionTimeoutMillis: 10_000,
+    types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (TEXT_TYPES.has(oid) ? (text: string) => text : pg.types.getTypeParser(oid, format))) as typeof pg.types.getTypeParser },
+  });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    // One snapshot for the whole read, and a promise to the server that nothing is written.
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query('SELECT 1 FROM mailinglist LIMIT 1');
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw new ImportSourceError(`cannot read Mailman's database ${redactUrl(url)}: ${(error as Error).message}`, { cause: error });
+  }
+  return {
+    name: redactUrl(url),
+    all: async (sql, ...params) => (await client.query(sql, params)).rows as Row[],
+    close: async () => {
+      await client.query('ROLLBACK').catch(() => undefined);
+      await client.end().catch(() => undefined);
+    },
+  };
+}
+
+function openMailmanDatabase(url: string): Promise<MailmanDatabase> | MailmanDatabase {
+  return /^postgres(?:ql)?:/i.test(url) ? openPostgres(url) : openSqlite(url);
+}
+
+type Row = Record<string, unknown>;
+
+export async function readMailman3Database(source: DatabaseSource): Promise<ImportedSite> {
+  const db = await openMailmanDatabase(source.url);
   try {
     const wanted = source.list === undefined ? undefined : source.list.includes('@') ? source.list.replace('@', '.').toLowerCase() : source.list.toLowerCase();
-    const lists = (db.prepare('SELECT * FROM mailinglist ORDER BY list_id').all() as Row[]).filter((row) => wanted === undefined || row.list_id === wanted);
-    const preferences = new Map<number, Row>((db.prepare('SELECT * FROM preferences').all() as Row[]).map((row) => [Number(row.id), row]));
-    const addresses = new Map<number, Row>((db.prepare('SELECT * FROM address').all() as Row[]).map((row) => [Number(row.id), row]));
-    const users = new Map<number, Row>((db.prepare('SELECT * FROM user').all() as Row[]).map((row) => [Number(row.id), row]));
-    const memberRows = db.prepare('SELECT * FROM member WHERE list_id = ? ORDER BY id');
-    const banRows = db.prepare('SELECT email FROM ban WHERE list_id = ?');
-    const heldCount = db.prepare("SELECT COUNT(*) AS n FROM _request WHERE mailing_list_id = ? AND request_type = 1");
-    const templates = db.prepare('SELECT name, uri FROM template WHERE context = ?');
-    const pended = db.prepare('SELECT p.id, p.token, p.expiration_date, kv.key, kv.value FROM pended p JOIN pendedkeyvalue kv ON kv.pended_id = p.id').all() as Row[];
+    const lists = (await db.all('SELECT * FROM mailinglist ORDER BY list_id')).filter((row) => wanted === undefined || row.list_id === wanted);
+    const preferences = new Map<number, Row>((await db.all('SELECT * FROM preferences')).map((row) => [Number(row.id), row]));
+    const addresses = new Map<number, Row>((await db.all('SELECT * FROM address')).map((row) => [Number(row.id), row]));
+    const users = new Map<number, Row>((await db.all('SELECT * FROM "user"')).map((row) => [Number(row.id), row]));
+    const pended = await db.all('SELECT p.id, p.token, p.expiration_date, kv.key, kv.value FROM pended p JOIN pendedkeyvalue kv ON kv.pended_id = p.id');
     const pendings = new Map<string, { token: string; expires: string; values: Record<string, unknown> }>();
     for (const row of pended) {
       const entry = pendings.get(String(row.token)) ?? { token: String(row.token), expires: String(row.expiration_date), values: {} };
@@ -116,16 +179,16 @@ export function readMailman3Database(source: DatabaseSource): ImportedSite {
       for (const [column, value] of Object.entries(row)) if (!NOT_SETTINGS.has(column)) config[column] = restValue(column, value);
       config.fqdn_listname = `${String(row.list_name)}@${String(row.mail_host)}`;
       const unmapped: UnmappedSetting[] = [];
-      for (const template of templates.all(row.list_id) as Row[]) unmapped.push({ setting: `template ${String(template.name)}`, value: String(template.uri), note: 'templates are not fetched from the database path: copy the text into switchyard (headerText, footerText, welcomeMessageText) by hand' });
+      for (const template of await db.all('SELECT name, uri FROM template WHERE context = $1', row.list_id)) unmapped.push({ setting: `template ${String(template.name)}`, value: String(template.uri), note: 'templates are not fetched from the database path: copy the text into switchyard (headerText, footerText, welcomeMessageText) by hand' });
       const mapped = mapMailman3Settings(config, {});
       unmapped.push(...mapped.unmapped);
-      const held = Number((heldCount.get(row.id) as Row).n);
+      const held = Number((await db.all('SELECT COUNT(*) AS n FROM _request WHERE mailing_list_id = $1 AND request_type = 1', row.id))[0]!.n);
       if (held > 0) unmapped.push({ setting: 'held posts', value: String(held), note: "Mailman keeps held posts as pickled Python objects, which are not read: import them through the REST API while Mailman runs, or decide them in Mailman first" });
 
       const members: ImportedMember[] = [];
       const nonmembers: { address: string; action: ModerationAction }[] = [];
       let silent = 0;
-      for (const member of memberRows.all(row.list_id) as Row[]) {
+      for (const member of await db.all('SELECT * FROM member WHERE list_id = $1 ORDER BY id', row.list_id)) {
         const role = ROLES[Number(member.role)];
         const address = addresses.get(Number(member.address_id));
         if (role === undefined || address === undefined) continue;
@@ -172,7 +235,7 @@ export function readMailman3Database(source: DatabaseSource): ImportedSite {
         description: mapped.description,
         settings: mapped.settings,
         nonmembers,
-        bans: (banRows.all(row.list_id) as Row[]).map((ban) => String(ban.email)),
+        bans: (await db.all('SELECT email FROM ban WHERE list_id = $1', row.list_id)).map((ban) => String(ban.email)),
         members,
         held: [],
         requests,
@@ -181,10 +244,10 @@ export function readMailman3Database(source: DatabaseSource): ImportedSite {
       source.onProgress?.(result.length, lists.length);
     }
     const siteUnmapped: UnmappedSetting[] = [];
-    const globalBans = (db.prepare('SELECT email FROM ban WHERE list_id IS NULL').all() as Row[]).map((ban) => String(ban.email));
+    const globalBans = (await db.all('SELECT email FROM ban WHERE list_id IS NULL')).map((ban) => String(ban.email));
     if (globalBans.length > 0) siteUnmapped.push({ setting: 'site-wide bans', value: globalBans.join(', '), note: 'put them in [membership] bans of switchyard.toml' });
-    return { source: `Mailman 3 database ${path}`, lists: result, siteUnmapped };
+    return { source: `Mailman 3 database ${db.name}`, lists: result, siteUnmapped };
   } finally {
-    db.close();
+    await db.close();
   }
 }

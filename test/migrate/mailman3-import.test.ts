@@ -6,7 +6,9 @@
  * subscription are made through Mailman's own CLI and REST API; the import
  * is checked field by field, run again (nothing changes), and a post to the
  * imported list through a running switchyard master reaches exactly the
- * regular, enabled members at the saving sink.
+ * regular, enabled members at the saving sink. The --database path reads
+ * Mailman's own database: the SQLite one of that instance, and a second
+ * instance run on a private PostgreSQL cluster.
  */
 import { chown, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +20,7 @@ import { MailmanCore } from '../fixtures/mailman3-core.js';
 import { freePort } from '../ingress/harness.js';
 import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
 import { openStore } from '../../src/store/index.js';
+import { startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 
 const TIMEOUT = 300_000;
@@ -31,22 +34,22 @@ let sink: SmtpSink;
 let lmtpPort: number;
 let master: MasterHandle | undefined;
 
-async function memberId(list: string, address: string, role = 'member'): Promise<string> {
+async function memberId(core: MailmanCore, list: string, address: string, role = 'member'): Promise<string> {
   const found = await core.rest('GET', `/members/find?list_id=${list.replace('@', '.')}&subscriber=${address}&role=${role}`);
   return String((found.entries as Record<string, unknown>[])[0]!.member_id);
 }
 
-async function subscribe(list: string, address: string, fields: [string, string][] = []): Promise<string> {
+async function subscribe(core: MailmanCore, list: string, address: string, fields: [string, string][] = []): Promise<string> {
   await core.rest('POST', '/members', [['list_id', list.replace('@', '.')], ['subscriber', address], ['pre_verified', 'true'], ['pre_confirmed', 'true'], ['pre_approved', 'true'], ...fields]);
-  return memberId(list, address, fields.find(([k]) => k === 'role')?.[1] ?? 'member');
+  return memberId(core, list, address, fields.find(([k]) => k === 'role')?.[1] ?? 'member');
 }
 
 function importArgs(extra: string[] = []): string[] {
   return ['--home', home, 'import', 'mailman3', '--rest', core.restUrl, '--user', core.user, '--password', core.password, '--json', ...extra];
 }
 
-beforeAll(async () => {
-  core = await MailmanCore.start();
+/** Lists, members in every role and preference, bounce state, non-members, bans, a pending subscription and a held post, made through Mailman's own CLI and REST API. */
+async function populate(core: MailmanCore): Promise<void> {
   await core.rest('POST', '/domains', [['mail_host', 'lists.example.org']]);
   // Lists through Mailman's own CLI, with an owner.
   for (const list of [DEV, ANNOUNCE]) {
@@ -76,16 +79,16 @@ beforeAll(async () => {
     ['send_welcome_message', 'false'],
   ]);
   // Members in every role and preference.
-  await subscribe(DEV, 'mod@example.org', [['role', 'moderator']]);
-  await subscribe(DEV, 'ann@example.org', [['display_name', 'Ann Regular']]);
-  await subscribe(DEV, 'bob@example.net');
-  const digest = await subscribe(DEV, 'dora@example.org');
+  await subscribe(core, DEV, 'mod@example.org', [['role', 'moderator']]);
+  await subscribe(core, DEV, 'ann@example.org', [['display_name', 'Ann Regular']]);
+  await subscribe(core, DEV, 'bob@example.net');
+  const digest = await subscribe(core, DEV, 'dora@example.org');
   await core.rest('PATCH', `/members/${digest}/preferences`, [['delivery_mode', 'mime_digests'], ['hide_address', 'false']]);
-  const away = await subscribe(DEV, 'away@example.org');
+  const away = await subscribe(core, DEV, 'away@example.org');
   await core.rest('PATCH', `/members/${away}/preferences`, [['delivery_status', 'by_user'], ['receive_own_postings', 'false'], ['acknowledge_posts', 'true']]);
-  const held = await subscribe(DEV, 'troll@example.com');
+  const held = await subscribe(core, DEV, 'troll@example.com');
   await core.rest('PATCH', `/members/${held}`, [['moderation_action', 'hold']]);
-  await subscribe(DEV, 'bouncy@example.org');
+  await subscribe(core, DEV, 'bouncy@example.org');
   // Disabled by bounces with a score: not settable over REST, so through Mailman's withlist.
   await writeFile(
     join(core.dir, 'sybounce.py'),
@@ -105,11 +108,16 @@ beforeAll(async () => {
   expect(bounced.code, bounced.stderr).toBe(0);
   // Non-members with an action, a ban, a pending subscription, a held post.
   await core.rest('POST', '/members', [['list_id', 'dev.lists.example.org'], ['subscriber', 'spammer@example.net'], ['role', 'nonmember']]);
-  await core.rest('PATCH', `/members/${await memberId(DEV, 'spammer@example.net', 'nonmember')}`, [['moderation_action', 'discard']]);
+  await core.rest('PATCH', `/members/${await memberId(core, DEV, 'spammer@example.net', 'nonmember')}`, [['moderation_action', 'discard']]);
   await core.rest('POST', '/lists/dev.lists.example.org/bans', [['email', 'banned@example.net']]);
   await core.rest('POST', '/members', [['list_id', 'dev.lists.example.org'], ['subscriber', 'pending@example.org'], ['display_name', 'Pen Ding']]);
-  await subscribe(ANNOUNCE, 'reader@example.org');
+  await subscribe(core, ANNOUNCE, 'reader@example.org');
 
+}
+
+beforeAll(async () => {
+  core = await MailmanCore.start();
+  await populate(core);
   sink = await SmtpSink.start({ keepBodies: true });
   lmtpPort = await freePort();
   home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n`));
@@ -239,36 +247,43 @@ describe('switchyard import mailman3', () => {
   }, TIMEOUT);
 });
 
+/**
+ * `import mailman3 --database URL` into a fresh home: the same lists, roles, preferences, bounce state,
+ * non-members, bans and request as populate() made; held posts reported, not read; a second run changes nothing.
+ */
+async function expectDatabaseImport(database: string): Promise<void> {
+  const other = await makeHome(testConfig(''));
+  try {
+    const result = await runCli(['--home', other, 'import', 'mailman3', '--database', database, '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { lists: { list: string; unmapped: { setting: string; value: string }[] }[] };
+    expect(report.lists.find((l) => l.list === DEV)!.unmapped).toContainEqual(expect.objectContaining({ setting: 'held posts', value: '1' }));
+    const store = openStore(other);
+    try {
+      const list = await store.getList(DEV);
+      expect(list.settings).toMatchObject({ subjectPrefix: '[dev] ', replyGoesToList: 'point_to_list', dmarcMitigateAction: 'wrap_message', defaultNonmemberAction: 'reject', acceptTheseNonmembers: ['^.*@partner\\.example$'], discardTheseNonmembers: ['spammer@example.net'], bannedAddresses: ['banned@example.net'], bounceInfoStaleAfter: 10, subscriptionPolicy: 'moderate', archive: false });
+      const members = await store.members(DEV);
+      expect(members).toHaveLength(8);
+      const by = (address: string) => members.find((m) => m.address === address && m.role === 'member')!;
+      expect(by('dora@example.org')).toMatchObject({ deliveryMode: 'mime_digests', hideAddress: false });
+      expect(by('away@example.org')).toMatchObject({ deliveryStatus: 'by_user', receiveOwnPostings: false, acknowledgePosts: true });
+      expect(by('troll@example.com')).toMatchObject({ moderationAction: 'hold' });
+      expect(by('bouncy@example.org')).toMatchObject({ deliveryStatus: 'by_bounces', bounceScore: 3 });
+      expect(await store.heldMessages(DEV)).toEqual([]);
+      expect((await store.pendingRequests(DEV)).map((r) => [r.kind, r.address])).toEqual([['subscribe', 'pending@example.org']]);
+    } finally {
+      await store.close();
+    }
+    const again = JSON.parse((await runCli(['--home', other, 'import', 'mailman3', '--database', database, '--json'])).stdout) as { unchanged: boolean };
+    expect(again.unchanged).toBe(true);
+  } finally {
+    await removeHome(other);
+  }
+}
+
 describe('switchyard import mailman3 --database', () => {
   it("reads Mailman's SQLite database read-only: the same lists, roles, preferences, bounce state, non-members, bans and request; held posts reported, not read", async () => {
-    const other = await makeHome(testConfig(''));
-    try {
-      const database = `sqlite:${join(core.dir, 'var', 'data', 'mailman.db')}`;
-      const result = await runCli(['--home', other, 'import', 'mailman3', '--database', database, '--json']);
-      expect(result.code, result.stderr).toBe(0);
-      const report = JSON.parse(result.stdout) as { lists: { list: string; unmapped: { setting: string; value: string }[] }[] };
-      expect(report.lists.find((l) => l.list === DEV)!.unmapped).toContainEqual(expect.objectContaining({ setting: 'held posts', value: '1' }));
-      const store = openStore(other);
-      try {
-        const list = await store.getList(DEV);
-        expect(list.settings).toMatchObject({ subjectPrefix: '[dev] ', replyGoesToList: 'point_to_list', dmarcMitigateAction: 'wrap_message', defaultNonmemberAction: 'reject', acceptTheseNonmembers: ['^.*@partner\\.example$'], discardTheseNonmembers: ['spammer@example.net'], bannedAddresses: ['banned@example.net'], bounceInfoStaleAfter: 10, subscriptionPolicy: 'moderate', archive: false });
-        const members = await store.members(DEV);
-        expect(members).toHaveLength(8);
-        const by = (address: string) => members.find((m) => m.address === address && m.role === 'member')!;
-        expect(by('dora@example.org')).toMatchObject({ deliveryMode: 'mime_digests', hideAddress: false });
-        expect(by('away@example.org')).toMatchObject({ deliveryStatus: 'by_user', receiveOwnPostings: false, acknowledgePosts: true });
-        expect(by('troll@example.com')).toMatchObject({ moderationAction: 'hold' });
-        expect(by('bouncy@example.org')).toMatchObject({ deliveryStatus: 'by_bounces', bounceScore: 3 });
-        expect(await store.heldMessages(DEV)).toEqual([]);
-        expect((await store.pendingRequests(DEV)).map((r) => [r.kind, r.address])).toEqual([['subscribe', 'pending@example.org']]);
-      } finally {
-        await store.close();
-      }
-      const again = JSON.parse((await runCli(['--home', other, 'import', 'mailman3', '--database', database, '--json'])).stdout) as { unchanged: boolean };
-      expect(again.unchanged).toBe(true);
-    } finally {
-      await removeHome(other);
-    }
+    await expectDatabaseImport(`sqlite:${join(core.dir, 'var', 'data', 'mailman.db')}`);
   }, TIMEOUT);
 
   it('refuses a database URL it cannot read with SY_IMPORT_USAGE', async () => {
@@ -276,5 +291,36 @@ describe('switchyard import mailman3 --database', () => {
     expect(result.code).toBe(2);
     expect(JSON.parse(result.stdout).error.code).toBe('SY_IMPORT_USAGE');
     expect(result.stdout).not.toContain('secret');
+  }, TIMEOUT);
+});
+
+describe('switchyard import mailman3 --database postgres://', () => {
+  // A second private Mailman core whose own database is a private PostgreSQL cluster (Mailman's
+  // PostgreSQLDatabase through python3-psycopg2), populated the same way, read with pg in one read-only transaction.
+  let cluster: PostgresCluster | undefined;
+  let pgCore: MailmanCore | undefined;
+  let url: string;
+
+  beforeAll(async () => {
+    cluster = await startPostgres();
+    url = await cluster.database('mailman');
+    pgCore = await MailmanCore.start({ databaseUrl: url });
+    await populate(pgCore);
+  }, TIMEOUT);
+
+  afterAll(async () => {
+    await pgCore?.stop();
+    await cluster?.destroy();
+  }, TIMEOUT);
+
+  it("reads Mailman's PostgreSQL database: the same lists, roles, preferences, bounce state, non-members, bans and request as from SQLite", async () => {
+    await expectDatabaseImport(url);
+  }, TIMEOUT);
+
+  it('a PostgreSQL server that does not answer is SY_IMPORT_SOURCE (exit 1), and the password is not shown', async () => {
+    const result = await runCli(['--home', home, 'import', 'mailman3', '--database', `postgres://mailman:secret@127.0.0.1:${await freePort()}/mailman`, '--json']);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).error.code).toBe('SY_IMPORT_SOURCE');
+    expect(result.stdout + result.stderr).not.toContain('secret');
   }, TIMEOUT);
 });

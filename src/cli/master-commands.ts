@@ -66,12 +66,32 @@ function startCommand(): Command {
       if (options.foreground || options.daemon) {
         // Nobody reads the daemon's stderr once `start` has returned: a late write must not kill it with EPIPE.
         if (options.daemon) process.stderr.on('error', () => undefined);
+        // The parent `start` checked the store already; `start --foreground` (systemd, npm start) checks it here,
+        // so an old PostgreSQL schema is refused with the command to run rather than every runner failing.
+        if (options.foreground) await refuseUnusableStore(home);
         const { runMaster } = await import('../master/master.js');
         process.exitCode = await runMaster({ home, foreground: options.foreground === true, notifyParent: options.daemon === true, force });
         return;
       }
       await startInBackground(home, force, options.allowDegraded === true);
     });
+}
+
+/** `start --foreground`: SY_STORE_MIGRATE / SY_STORE_SCHEMA as a CliError; a bad configuration is left to the master, which reports it. */
+async function refuseUnusableStore(home: string): Promise<void> {
+  const { loadConfig } = await import('../config/load.js');
+  let config: Awaited<ReturnType<typeof loadConfig>>['config'];
+  try {
+    ({ config } = await loadConfig(homePaths(home).config));
+  } catch {
+    return;
+  }
+  try {
+    const warning = await (await import('../app/store-admin.js')).checkHomeStore(home, config);
+    if (warning !== undefined) process.stderr.write(`switchyard: warning: ${warning}\n`);
+  } catch (error) {
+    throw homeCliError(error, home) ?? CliError.of(error, (error as Error).message);
+  }
 }
 
 async function startInBackground(home: string, force: boolean, allowDegraded: boolean): Promise<void> {

@@ -83,10 +83,15 @@ describe('migrations', () => {
     expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'SY_STORE_SCHEMA' } });
   });
 
-  it('`start` refuses an older PostgreSQL schema, saying what to run', async () => {
+  it('`start` and `start --foreground` refuse an older PostgreSQL schema, saying what to run', async () => {
     const started = await runCli(['--home', home, 'start']);
     expect(started.code).toBe(1);
     expect(started.stderr).toContain('switchyard store migrate');
+    // systemd and `npm start` run the master in the foreground: refused the same way, before any runner starts.
+    const foreground = await runCli(['--home', home, 'start', '--foreground']);
+    expect(foreground.code).toBe(1);
+    expect(foreground.stderr).toContain('switchyard store migrate');
+    expect(foreground.stderr).toContain('SY_STORE_MIGRATE');
   });
 });
 

@@ -142,36 +142,36 @@ function archiveCommand(): Command {
   return new Command('archive')
     .description("import mbox files (HyperKitty's export, pipermail's .mbox) into a list's archive, keeping Message-IDs and dates")
     .requiredOption('--list <list>', 'the (imported) list whose archive it is', listArgument)
-    .addOption(new Option('--quoting <kind>', 'how the file quotes body lines starting with "From ": mboxo (HyperKitty, pipermail) or mboxrd').choices(['mboxo', 'mboxrd']).default('mboxo'))
+    .addOption(new Option('--quoting <kind>', 'how the file quotes body lines starting with "From ": mboxo (HyperKitty, pipermail) or mboxrd (`switchyard archive export`)').choices(['mboxo', 'mboxrd']).default('mboxo'))
     .option('--dry-run', 'say what would be added; write nothing')
     .option('--json', 'print JSON')
     .argument('<file...>', 'mbox files, in order')
     .addHelpText('after', `
-Messages already in the archive (same Message-ID, else the same bytes) are
-skipped, so running it again adds nothing. Refused while a master runs for
-the home: the archive runner must be the archive file's only writer (import
-before \`switchyard start\`, or stop it first).
+The archive is kept in the store (one per site, whichever host archives), so
+this may run while switchyard runs, on any host. Each file is read streaming
+(one message in memory at a time). Messages already in the archive (same
+Message-ID, else the same bytes) are skipped, so running it again adds
+nothing. Each message's bytes are kept as the file has them (but for the
+quoting), and its date is the From_ line's (else its Date field's).
 
-Exit codes: 0 ok, 1 error (no such list, a master running, an unreadable file), 2 bad arguments.`)
+Exit codes: 0 ok, 1 error (no such list, an unreadable file), 2 bad arguments or not an mbox file.`)
     .action(async (files: string[], options: ArchiveOptions, command: Command) => {
-      const { importArchive } = await import('../migrate/archive-import.js');
-      const results = await withApp(command, async (app, { home }) => {
+      const { importMbox } = await import('../app/archive.js');
+      const results = await withApp(command, async (app) => {
         await app.store.getList(options.list);
-        const { holderState, readMasterLock } = await import('../master/lock.js');
-        const { MasterRunningError } = await import('../master/errors.js');
-        const { homePaths } = await import('../home.js');
-        const holder = await readMasterLock(homePaths(home).lock);
-        if (holder !== undefined && holderState(holder) === 'alive') throw new MasterRunningError(home, holder);
         const done = [];
         for (const file of files) {
           const progress = createProgress(`archive ${file}`);
-          done.push(await importArchive(home, options.list, file, { quoting: options.quoting, dryRun: options.dryRun === true, onProgress: (n, total) => progress.update(n, total) }));
+          done.push(await importMbox(app, options.list, file, { quoting: options.quoting, dryRun: options.dryRun === true, onProgress: (n, total) => progress.update(n, total) }));
           progress.end();
         }
         return done;
       });
       if (options.json) return printJson({ dryRun: options.dryRun === true, files: results });
-      for (const result of results) process.stdout.write(`${result.file}: ${result.read} messages, ${options.dryRun ? 'would add' : 'added'} ${result.added}, already archived ${result.existing} (${result.archive})\n`);
+      for (const result of results) {
+        const torn = result.torn === 0 ? '' : `, ${result.torn} torn record${result.torn === 1 ? '' : 's'} skipped`;
+        process.stdout.write(`${result.file}: ${result.read} messages, ${options.dryRun ? 'would add' : 'added'} ${result.added}, already archived ${result.existing}${torn} (archive of ${result.list} in the store)\n`);
+      }
     });
 }
 

@@ -68,6 +68,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'tokens', description: 'API tokens of the HTTP service: create (shown once), list, revoke', load: async () => (await import('./tokens-command.js')).tokensCommand() },
   { name: 'secret', description: 'the site secret behind one-click unsubscribe links, login links and session cookies: rotate it', load: async () => (await import('./secret-command.js')).secretCommand() },
   { name: 'dkim', description: 'DKIM signing keys: make one (keygen) and check its DNS record (check)', load: async () => (await import('./dkim-command.js')).dkimCommand() },
+  { name: 'archive', description: "list archives (kept in the store, one per site): export a list's archive as mboxrd", load: async () => (await import('./archive-command.js')).archiveCommand() },
   { name: 'import', description: 'import lists, members, settings, held posts, requests and archives from GNU Mailman', load: async () => (await import('./import-command.js')).importCommand() },
   { name: 'bounce-scan', usage: '[options] <file...>', description: 'classify saved bounce messages as the bounce runner would: one JSON line per file', load: async () => (await (await import('./bundles.js')).loadBundled('bounce-scan', () => import('./bounce-scan-command.js'))).bounceScanCommand() },
 ];

@@ -37,7 +37,7 @@ export const WORK_COUNTERS = {
   },
   bouncesScored: {
     metric: 'switchyard_bounces_scored_total',
-    help: "bounces recorded against a member's score (bounces runner: DSNs, VERP bounces, and 5xx replies the outgoing runner saw)",
+    help: "bounces recorded for a member and scored by the list's rules (bounces runner: DSNs, VERP bounces, and the 5xx replies the outgoing runner saw)",
     short: 'bounces scored',
   },
   bounceDisables: {

@@ -8,7 +8,8 @@
  * the bounce scored and the member disabled, the LMTP session and its
  * reject, the post accepted, the notice sent. Then the LMTP service and the
  * outgoing runner are SIGKILLed: restarted, their processes count from 0,
- * and the totals stay; the next LMTP session adds to them.
+ * and the totals stay; the next LMTP session (an unknown address, an
+ * oversize and an empty message) adds to them.
  *
  * Also, without a master: what WorkCounters sends, what the master takes
  * from it (only defined counters, only counts), and the README's table.
@@ -18,6 +19,7 @@ import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
+import { LmtpClient } from '../ingress/lmtp-client.js';
 import { freePort } from '../support/net.js';
 import { readmeSection } from '../support/readme-sections.js';
 import { makeHome, MASTER_WAIT_MS, removeHome, ROOT, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
@@ -93,7 +95,7 @@ describe('the work counters on a real master', () => {
       const httpPort = await freePort();
       const base = `http://127.0.0.1:${httpPort}`;
       // A deferred recipient comes back only in an hour: every count below is of one attempt.
-      home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\nprobeTimeout = 0\n\n[lmtp]\nport = ${lmtpPort}\n\n[http]\nport = ${httpPort}\n\n[retry]\ninitialDelay = "1h"\njitter = 0\n`));
+      home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\nprobeTimeout = 0\n\n[lmtp]\nport = ${lmtpPort}\n\n[ingress]\nmaxMessageSize = 4096\n\n[http]\nport = ${httpPort}\n\n[retry]\ninitialDelay = "1h"\njitter = 0\n`));
       const store = openStore(home);
       try {
         // One bounce disables; the member alone is told (no owner notice to count).
@@ -166,12 +168,29 @@ describe('the work counters on a real master', () => {
       expect(await counterLines(base)).toEqual(metrics);
 
       // The restarted LMTP service counts on from its own 0; the master adds the earlier process's counts.
-      await expect(lmtp(lmtpPort, ANN, [UNKNOWN], post('<counted-2@example.org>'))).rejects.toThrow(/550|recipients/i);
-      const more = expected({ ...settled, lmtpSessions: 2, lmtpRejects: { 'unknown-address': 2 } });
+      // One session: an unknown address and an oversize message (552 per recipient), then an empty one (554).
+      const client = await LmtpClient.open(lmtpPort);
+      client.send(`LHLO t\r\nMAIL FROM:<${ANN}>\r\nRCPT TO:<${UNKNOWN}>\r\nRCPT TO:<${LIST}>\r\nDATA\r\n`);
+      expect((await client.replies(5)).slice(2)).toEqual([expect.stringMatching(/^550 /), expect.stringMatching(/^250 /), expect.stringMatching(/^354 /)]);
+      client.send(`Subject: big\r\n\r\n${'x'.repeat(8000)}\r\n.\r\n`);
+      expect(await client.replies(1)).toEqual([expect.stringMatching(/^552 /)]);
+      client.send(`MAIL FROM:<>\r\nRCPT TO:<${LIST}>\r\nDATA\r\n`);
+      await client.replies(3);
+      client.send('.\r\n');
+      expect(await client.replies(1)).toEqual([expect.stringMatching(/^554 /)]);
+      client.send('QUIT\r\n');
+      await client.replies(1);
+      const more = expected({ ...settled, lmtpSessions: 2, lmtpRejects: { 'unknown-address': 2, oversize: 1, empty: 1 } });
       const after = await master.statusWhen((s) => JSON.stringify(s.counters) === JSON.stringify(more), 'the second LMTP session counted on top');
       expect(after.counters).toEqual(more);
       expect(await counterLines(base)).toEqual(
-        expect.arrayContaining(['switchyard_lmtp_sessions_total 2', 'switchyard_lmtp_rejects_total{reason="unknown-address"} 2', 'switchyard_delivery_recipients_total{class="2xx"} 2']),
+        expect.arrayContaining([
+          'switchyard_lmtp_sessions_total 2',
+          'switchyard_lmtp_rejects_total{reason="unknown-address"} 2',
+          'switchyard_lmtp_rejects_total{reason="oversize"} 1',
+          'switchyard_lmtp_rejects_total{reason="empty"} 1',
+          'switchyard_delivery_recipients_total{class="2xx"} 2',
+        ]),
       );
     },
     TIMEOUT,

@@ -339,12 +339,14 @@ function reopenCommand(): Command {
 
 function statusCommand(): Command {
   return new Command('status')
-    .description('the master, every runner slice (pid, state, restarts, processed, failed) and queue depths')
+    .description('the master, every runner slice (pid, state, restarts, processed, failed), queue depths and work counters')
     .option('--json', 'print the status report as JSON')
     .addHelpText(
       'after',
       '\nLAST ERROR: the reason, how long ago and the entry, cut to the terminal width (whole in --json, `lastErrorInfo`);' +
         '\nonce the runner succeeds again it reads "(recovered 3m ago) ..." for an hour, then is left out.' +
+        '\ncounted since the master started: recipients by SMTP reply class, bounces, LMTP sessions and rejects, ...' +
+        '\n(`counters` in --json; /metrics serves them as Prometheus counters).' +
         '\nExit codes: 0 ok, 1 error, 3 no master is running, 4 the master runs but something needs an operator' +
         '\n(a runner failed, or entries wait in a queue no runner consumes; see "problems").',
     )

@@ -205,11 +205,12 @@ function requeueCommand(): Command {
     .description('send entries from bad, shunt or retry back to the queue they came from, restore count reset (unshunt); from retry at once, not when due')
     .argument('[id]', 'entry id')
     .option('--all', 'every entry of bad and shunt (with --queue: of those queues)')
-    .option('--queue <queue>', 'every entry of this queue: bad, shunt or retry (repeat for more than one); implies --all', collect, [])
+    .option('--queue <queue>', 'every entry of this queue: bad, shunt or retry (repeat for more than one); implies --all', collect)
     .option('--json', 'print JSON: {"requeued": [ids], "skipped": [{id, code, reason}]}')
     .addHelpText('after', '\nAn entry that cannot be requeued (corrupt, no original queue recorded) is skipped with its reason and left where it is.')
-    .action(async (id: string | undefined, options: { all?: boolean; queue: string[]; json?: boolean }, command: Command) => {
-      const many = options.all === true || options.queue.length > 0;
+    .action(async (id: string | undefined, options: { all?: boolean; queue?: string[]; json?: boolean }, command: Command) => {
+      const queues = options.queue ?? [];
+      const many = options.all === true || queues.length > 0;
       if ((id === undefined) === !many) command.error('give either an entry id or --all/--queue');
       const spool = spoolOf(command);
       let result: RequeueResult;
@@ -221,7 +222,7 @@ function requeueCommand(): Command {
       } else {
         const progress = createProgress('requeueing');
         try {
-          result = await spool.requeueAll({ ...(options.queue.length === 0 ? {} : { queues: options.queue }), onProgress: (done, total) => progress.update(done, total) });
+          result = await spool.requeueAll({ ...(queues.length === 0 ? {} : { queues }), onProgress: (done, total) => progress.update(done, total) });
         } finally {
           progress.end();
         }
@@ -233,8 +234,8 @@ function requeueCommand(): Command {
     });
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** `postqueue -f`: what is waiting in retry is due now. */

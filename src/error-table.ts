@@ -68,7 +68,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_QUEUE_ENTRY_MISSING: doc('the entry is not in the queue and state it was looked for in (finished, moved, or taken by a runner)', '`switchyard queue list`'),
   SY_QUEUE_ENTRY_UNKNOWN: doc('no entry with that id in any queue of this spool', '`switchyard queue list`; check `--home`'),
   SY_QUEUE_ENTRY_BUSY: doc('the entry is being processed (`.bak`)', 'wait, or stop its runner'),
-  SY_QUEUE_NOT_REQUEUEABLE: doc('the entry is corrupt, or records no original queue', '`queue show --raw`, `queue move`'),
+  SY_QUEUE_NOT_REQUEUEABLE: doc('the entry is corrupt, or records no original queue; it stays where it is', '`queue show --raw`, `queue move`'),
+  SY_QUEUE_REQUEUE_SOURCE: doc('entries are requeued only from `bad`, `shunt` and `retry`, not from the queue named', '`queue move ID QUEUE` takes one entry anywhere'),
   SY_QUEUE_CORRUPT: doc('a queue file could not be decoded; it is now in `bad` with the reason (and stays there: it is not mail)', '`queue show --raw ID`'),
   SY_QUEUE_FORMAT: doc('the decoder\'s reason behind `SY_QUEUE_CORRUPT`'),
   SY_QUEUE_UNREADABLE: doc(

@@ -10,7 +10,7 @@ export interface ApiDeps {
   version: string;
   /** The master's `status` report (over master.sock). */
   masterStatus: () => Promise<StatusReport>;
-  /** The home's spool, read-only (queue shape for the metrics). */
+  /** The home's spool: queue shape for the metrics, and requeue (queues.ts). */
   spool: Spool;
   /** What the HTML pages need (secrets, public URL). */
   web: WebDeps;

@@ -92,6 +92,10 @@ describe('held posts', () => {
     const approved = await owner.post(url, { id: [byNumber(1), byNumber(2)], decision: 'approve', reason: '', _csrf: await owner.csrf(url) });
     expect(approved.status).toBe(303);
     expect((await owner.get(url)).text).toContain('2 posts approved.');
+    // A second moderator's form sent after the first: nothing is decided twice, and the page says who decided.
+    const again = await owner.post(url, { id: [byNumber(1)], decision: 'discard', reason: '', _csrf: await owner.csrf(url) });
+    expect(again.status).toBe(303);
+    expect((await owner.get(url)).text).toMatch(new RegExp(`0 discarded; not done: #${byNumber(1)}: already approved by web `));
     const rejected = await owner.post(`${url}/${byNumber(3)}`, { decision: 'reject', reason: 'Off topic here, sorry.', _csrf: await owner.csrf(url) });
     expect(rejected.status).toBe(303);
     expect(await held()).toEqual([]);

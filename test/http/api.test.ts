@@ -507,6 +507,9 @@ describe('bounces, queues and runners', () => {
     expect(runners.body.runners.map((r: { name: string }) => r.name)).toEqual(expect.arrayContaining(['http', 'incoming', 'outgoing', 'scheduler']));
     const status = JSON.parse((await cli('status', '--json')).stdout) as { runners: { name: string; pid: number }[] };
     expect(runners.body.runners.find((r: { name: string }) => r.name === 'incoming').pid).toBe(status.runners.find((r) => r.name === 'incoming')!.pid);
+    // The work counters, as `status --json` has them: every counter, labelled ones per label value.
+    expect(runners.body.counters).toMatchObject({ deliveryRecipients: { '2xx': expect.any(Number), '4xx': expect.any(Number), '5xx': expect.any(Number) }, lmtpSessions: expect.any(Number) });
+    expect(Object.keys(runners.body.counters).sort()).toEqual(Object.keys((JSON.parse((await cli('status', '--json')).stdout) as { counters: object }).counters).sort());
   });
 });
 

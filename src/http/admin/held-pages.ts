@@ -6,7 +6,7 @@
  * src/app/moderation.ts decideHeld, as `switchyard held` and the REST API.
  */
 import type { FastifyReply } from 'fastify';
-import { decideHeld, DEFAULT_REJECT_REASON, pageHeld, showHeld } from '../../app/moderation.js';
+import { decideHeld, decideHeldEach, DEFAULT_REJECT_REASON, pageHeld, showHeld } from '../../app/moderation.js';
 import { html, type SafeHtml } from '../html/html.js';
 import { messageView, parseMessage } from '../archive/message-view.js';
 import type { ApiDeps } from '../routes/deps.js';
@@ -92,14 +92,12 @@ ${decisionButtons()}
           setFlash(input.reply, deps, { kind: 'error', text: ids.length === 0 ? 'Tick at least one post.' : 'Choose approve, reject or discard.' });
           return back(input.reply, list);
         }
-        const failed: string[] = [];
-        for (const id of ids) {
-          try {
-            await decide(deps, input, id, decision, field(input.body, 'reason').trim());
-          } catch (error) {
-            failed.push(`#${id}: ${failureText(error)}`);
-          }
-        }
+        const reason = field(input.body, 'reason').trim();
+        const by = decidedBy(input);
+        const outcomes = await decideHeldEach(app, list, ids, decision === 'reject' ? { decision, by, ...(reason === '' ? {} : { reason }) } : { decision, by });
+        const failed = outcomes.flatMap((o) =>
+          o.outcome === 'decided' ? [] : [`#${o.id}: ${o.outcome === 'not_found' ? 'no longer held' : o.outcome === 'already_decided' ? `already ${PAST[o.record.decision as Decision] ?? o.record.decision} by ${o.record.decidedBy}` : `${o.message} (${o.code})`}`],
+        );
         const done = ids.length - failed.length;
         setFlash(input.reply, deps, failed.length === 0 ? { kind: 'ok', text: `${done} post${done === 1 ? '' : 's'} ${PAST[decision]}.` } : { kind: 'error', text: `${done} ${PAST[decision]}; not done: ${failed.join('; ')}` });
         return back(input.reply, list);

@@ -1,5 +1,6 @@
 /** `/api/v1/queues` and `/api/v1/runners`: the master's `status` data, read-only, for site administrators. */
 import { z } from 'zod';
+import { zeroCounters } from '../../work-counters.js';
 import { route, type RouteSpec } from '../route.js';
 import type { ApiDeps } from './deps.js';
 
@@ -44,7 +45,16 @@ export function statusRoutes(deps: ApiDeps): RouteSpec[] {
       summary: 'every runner and service slot (`switchyard status`): state, restarts, counters, last error',
       tag: 'status',
       access: 'admin',
-      response: { status: 200, description: 'the runners', schema: z.object({ healthy: z.boolean(), problems: z.array(z.string()), runners: z.array(runnerSchema) }) },
+      response: {
+        status: 200,
+        description: 'the runners, and the work counters summed over them since the master started (as in `status --json` and /metrics)',
+        schema: z.object({
+          healthy: z.boolean(),
+          problems: z.array(z.string()),
+          runners: z.array(runnerSchema),
+          counters: z.record(z.string(), z.union([z.number(), z.record(z.string(), z.number())])),
+        }),
+      },
       handler: async () => {
         const status = await deps.masterStatus();
         return {
@@ -53,6 +63,8 @@ export function statusRoutes(deps: ApiDeps): RouteSpec[] {
           runners: status.runners.map(({ name, kind, queue, slice, numSlices, pid, state, uptime, restarts, processed, failed, inFlight, lastError, detail }) => ({
             name, kind, queue, slice, numSlices, pid, state, uptime, restarts, processed, failed, inFlight, lastError, detail,
           })),
+          // A master older than the counters sends none: every counter at 0 rather than a missing field.
+          counters: status.counters ?? zeroCounters(),
         };
       },
     }),

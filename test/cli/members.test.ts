@@ -160,7 +160,7 @@ describe('switchyard members', () => {
     const result = await sy('members', 'import', LIST, file);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(`${LIST}: added 3, already members 1, invalid 2 (9 lines read)\n`);
-    expect(result.stderr).toBe('line 3: "not an address": no @\nline 8: "d@exa mple.org": space in domain\n');
+    expect(result.stderr).toBe('line 3: "not an address": no @ (SY_ADDRESS_INVALID)\nline 8: "d@exa mple.org": space in domain (SY_ADDRESS_INVALID)\n');
     // Not a TTY: no progress bar frames.
     expect(result.stderr).not.toContain('\r');
     expect((await members()).map((m) => [m.address, m.displayName])).toEqual([
@@ -173,8 +173,8 @@ describe('switchyard members', () => {
     const report = JSON.parse(again.stdout) as ImportJson;
     expect(report).toMatchObject({ list: LIST, lines: 9, added: 0, existing: 4 });
     expect(report.invalid).toEqual([
-      { line: 3, text: 'not an address', reason: '"not an address": no @' },
-      { line: 8, text: 'd@exa mple.org', reason: '"d@exa mple.org": space in domain' },
+      { line: 3, text: 'not an address', address: 'not an address', code: 'SY_ADDRESS_INVALID', reason: '"not an address": no @' },
+      { line: 8, text: 'd@exa mple.org', address: 'd@exa mple.org', code: 'SY_ADDRESS_INVALID', reason: '"d@exa mple.org": space in domain' },
     ]);
   });
 

@@ -4,6 +4,7 @@ import { bounceRoutes } from './bounces.js';
 import type { ApiDeps } from './deps.js';
 import { heldRoutes } from './held.js';
 import { listRoutes } from './lists.js';
+import { memberImportRoutes } from './member-import.js';
 import { memberRoutes } from './members.js';
 import { requestRoutes } from './requests.js';
 import { statusRoutes } from './status.js';
@@ -12,5 +13,5 @@ import { systemRoutes } from './system.js';
 export type { ApiDeps } from './deps.js';
 
 export function apiRoutes(deps: ApiDeps): RouteSpec[] {
-  return [...systemRoutes(deps), ...listRoutes(deps), ...memberRoutes(deps), ...heldRoutes(deps), ...requestRoutes(deps), ...bounceRoutes(deps), ...statusRoutes(deps)];
+  return [...systemRoutes(deps), ...listRoutes(deps), ...memberRoutes(deps), ...memberImportRoutes(deps), ...heldRoutes(deps), ...requestRoutes(deps), ...bounceRoutes(deps), ...statusRoutes(deps)];
 }

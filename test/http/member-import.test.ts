@@ -140,6 +140,11 @@ describe('POST /api/v1/lists/LIST/members/import', () => {
     const dry = await importCsv(A, 'address\nanne@example.org\nnew1@example.org\nnew2@example.org\nnew1@example.org\n', { token: tokens.ownerA, query: '?dryRun=true' });
     expect(doneOf(dry.events)).toEqual({ type: 'done', processed: 4, total: 4, added: 2, skipped: 2, errors: 0, lines: 5, dryRun: true });
     expect((await members(A)).map((m) => m.address)).not.toContain('new1@example.org');
+    const empty = await importCsv(A, '', { token: tokens.ownerA });
+    expect(empty.events).toEqual([
+      { type: 'progress', processed: 0, total: 0, added: 0, skipped: 0, errors: 0 },
+      { type: 'done', processed: 0, total: 0, added: 0, skipped: 0, errors: 0, lines: 0, dryRun: false },
+    ]);
   });
 
   it('reports progress at least every 1000 rows of a large file, with counts that only grow', async () => {
@@ -253,7 +258,29 @@ describe('the web admin import form', () => {
     expect((await members(A)).map((m) => m.address)).toEqual(expect.arrayContaining(['web1@example.org', 'web2@example.org']));
   });
 
+  it('takes a pasted file larger than http.bodyLimit (up to http.importBodyLimit)', async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => `pasted${i}@example.org,Pasted Member ${i}`).join('\n');
+    expect(rows.length).toBeGreaterThan(4096);
+    const answer = await admin.post(page, { _csrf: await admin.csrf(page), csv: `address,name\n${rows}\n`, role: 'member', dryRun: 'true' });
+    expect(answer.status).toBe(200);
+    expect(answer.text).toContain('<h1>Import checked (dry run, nothing changed)</h1>');
+    expect(answer.text).toMatch(/<div class="value">300<\/div>would be added/);
+    expect((await members(A)).some((m) => m.address.startsWith('pasted'))).toBe(false);
+  });
+
+  it('shows the form again with the error and the pasted text when the header names an unknown column: 422, nothing imported', async () => {
+    const answer = await admin.post(page, { _csrf: await admin.csrf(page), csv: 'address,hat\nhat1@example.org,fedora\n' });
+    expect(answer.status).toBe(422);
+    expect(answer.text).toContain('unknown column &quot;hat&quot;');
+    expect(answer.text).toContain('SY_MEMBER_IMPORT_HEADER');
+    expect(answer.text).toContain('>address,hat\nhat1@example.org,fedora\n</textarea>');
+    expect((await members(A)).map((m) => m.address)).not.toContain('hat1@example.org');
+  });
+
   it('refuses the form without its CSRF token, and the script\'s text/csv request without the X-CSRF-Token header: 403, nothing imported', async () => {
+    const empty = await fetch(`${base}${page}`, { method: 'POST', redirect: 'manual', headers: { cookie: admin.cookieHeader(), 'content-type': 'text/csv', 'x-csrf-token': await admin.csrf(page) } });
+    expect(empty.status).toBe(200);
+    expect((await empty.text()).trimEnd().split('\n').at(-1)).toContain('"type":"done","processed":0');
     const forged = await admin.post(page, { csv: 'address\nforged1@example.org\n' });
     expect(forged.status).toBe(403);
     expect(forged.text).toContain('SY_WEB_CSRF');

@@ -102,7 +102,8 @@ export function memberImportPages(deps: ApiDeps): AdminRouteSpec[] {
         const list = input.list!;
         if (mediaType(input.request) === 'text/csv') {
           // The page's script: the same NDJSON lines as the REST API.
-          const stream = await memberImportStream(app, list.address, input.body as unknown as string, { role: roleOf(input.query.role), dryRun: input.query.dryRun === 'true' });
+          const text = typeof input.request.body === 'string' ? input.request.body : ''; // no body: nothing to import, a done line says so
+          const stream = await memberImportStream(app, list.address, text, { role: roleOf(input.query.role), dryRun: input.query.dryRun === 'true' });
           void input.reply.type(`${NDJSON}; charset=utf-8`).header('cache-control', 'no-store').header('x-content-type-options', 'nosniff').send(stream);
           return;
         }

@@ -151,6 +151,27 @@ describe('switchyard members', () => {
     expect((await members('owner')).map((m) => m.address)).toEqual(['o@example.org']);
   });
 
+  it('import reads a header naming delivery_mode and delivery_status; --dry-run counts and changes nothing; a header with an unknown column changes nothing and exits 2', async () => {
+    const file = join(home, 'modes.csv');
+    await writeFile(file, 'email,delivery_mode,delivery_status\na@example.org,plain,\nb@example.org,,off\nc@example.org,weekly,\n');
+    const dry = await sy('members', 'import', LIST, file, '--dry-run');
+    expect(dry.stdout).toBe(`${LIST}: dry run, nothing changed: would add 2, already members 0, invalid 1 (4 lines read)\n`);
+    expect(dry.stderr).toContain('line 4: delivery_mode "weekly" is not regular');
+    expect(dry.stderr).toContain('(SY_MEMBER_IMPORT_FIELD)');
+    expect(await members()).toEqual([]);
+    expect((await sy('members', 'import', LIST, file)).code).toBe(1);
+    const listed = (await json<{ members: { address: string; deliveryMode: string; deliveryStatus: string }[] }>('members', 'list', LIST)).members;
+    expect(listed.map((m) => [m.address, m.deliveryMode, m.deliveryStatus])).toEqual([
+      ['a@example.org', 'plain_digests', 'enabled'],
+      ['b@example.org', 'regular', 'by_user'],
+    ]);
+    await writeFile(file, 'address,shoe_size\nd@example.org,44\n');
+    const refused = await sy('members', 'import', LIST, file);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('SY_MEMBER_IMPORT_HEADER');
+    expect((await members()).map((m) => m.address)).not.toContain('d@example.org');
+  });
+
   it('import adds valid lines, reports invalid ones by line number without stopping, and exits 1 when some were invalid', async () => {
     const file = join(home, 'members.csv');
     await writeFile(

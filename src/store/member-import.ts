@@ -9,8 +9,9 @@
  *     Anne Example <anne@example.org>
  *
  * Blank lines and lines starting with `#` are skipped. A first line that is
- * a CSV header (its first field `address`, `email` or `e-mail`) names the
- * columns, in any order: `address` (required), `name`, `delivery_mode`
+ * a CSV header (its first field `address`, `email` or `e-mail`, or any field
+ * naming the address column and no `@` in the line) names the columns, in
+ * any order: `address` (required), `name`, `delivery_mode`
  * (regular, mime_digests, plain_digests, summary_digests, or mime, plain,
  * summary, digest) and `delivery_status` (enabled, by_user, by_owner, or on,
  * off); case, `_`, `-` and blanks in the names do not matter. A header
@@ -131,9 +132,18 @@ const COLUMN_NAMES: Readonly<Record<string, keyof Omit<MemberColumns, 'count' | 
 /** Delivery statuses a file may set: by_bounces is bounce processing's to set (it comes with a score and reminders). */
 const IMPORTABLE_STATUSES: readonly DeliveryStatus[] = ['enabled', 'by_user', 'by_owner'];
 
-/** Whether line 1 (BOM included) is a CSV header. */
+const columnKey = (name: string) => COLUMN_NAMES[name.toLowerCase().replace(/[\s_-]/g, '')];
+
+/** Whether line 1 (BOM included) is a CSV header: its first field is address or email, or it names one and holds no address. */
 export function isHeaderLine(raw: string): boolean {
-  return HEADER.test(raw.replace(/^\uFEFF/, '').trim());
+  const line = raw.replace(/^\uFEFF/, '').trim();
+  if (HEADER.test(line)) return true;
+  if (line.includes('@')) return false;
+  try {
+    return parseCsvRecord(line).some((field) => columnKey(field) === 'address');
+  } catch {
+    return false;
+  }
 }
 
 /** The columns a header line names; MemberImportHeaderError for an unknown, repeated or missing column. */
@@ -147,7 +157,7 @@ export function parseHeader(raw: string): MemberColumns {
   }
   const columns: Partial<MemberColumns> = {};
   names.forEach((name, index) => {
-    const key = COLUMN_NAMES[name.toLowerCase().replace(/[\s_-]/g, '')];
+    const key = columnKey(name);
     if (key === undefined) throw new MemberImportHeaderError(`unknown column ${JSON.stringify(name.slice(0, 40))}`);
     if (columns[key] !== undefined) throw new MemberImportHeaderError(`column ${JSON.stringify(name.slice(0, 40))} given twice`);
     columns[key] = index;
@@ -183,7 +193,7 @@ export function parseMemberLine(raw: string, lineNumber = 2, columns: MemberColu
   const line = lineNumber === 1 ? raw.replace(/^\uFEFF/, '') : raw;
   const trimmed = line.trim();
   if (trimmed === '' || trimmed.startsWith('#')) return { skip: true };
-  if (lineNumber === 1 && HEADER.test(trimmed)) return { skip: true };
+  if (lineNumber === 1 && isHeaderLine(trimmed)) return { skip: true };
   let address: string;
   let displayName = '';
   let mode = '';

@@ -70,6 +70,10 @@ describe('member file lines', () => {
   it('reads a header naming the columns in any order and spelling, and refuses one naming an unknown or repeated column', () => {
     expect(isHeaderLine('\uFEFFEmail,Name')).toBe(true);
     expect(isHeaderLine('anne@example.org,address')).toBe(false);
+    expect(isHeaderLine('Name,E-Mail,delivery_mode')).toBe(true);
+    expect(isHeaderLine('Name,Delivery')).toBe(false);
+    expect(parseHeader('Name,E-Mail')).toMatchObject({ address: 1, name: 0, count: 2, legacy: false });
+    expect(parseMemberLine('"Example, Anne",anne@example.org', 2, parseHeader('Name,E-Mail'))).toEqual({ skip: false, member: { address: 'anne@example.org', displayName: 'Example, Anne' } });
     const columns = parseHeader('address,delivery_status,Display Name,deliveryMode');
     expect(columns).toMatchObject({ address: 0, deliveryStatus: 1, name: 2, deliveryMode: 3, count: 4, legacy: false });
     expect(parseMemberLine('anne@example.org,on,"Example, Anne",plain', 2, columns)).toEqual({

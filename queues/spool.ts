@@ -18,6 +18,12 @@
  * restore count + 1), still due at its old time; run the command again.
  * Killed after the rewrite: the same, or the entry already at its new name.
  *
+ * `requeueAll` (the CLI's `queue requeue --all`/`--queue`, the HTTP API's
+ * `POST /api/v1/queues/{queue}/requeue`) is one `requeue` per entry, so
+ * killed midway the entries done are in their queues and the rest still
+ * where they were; run it again. An entry it cannot requeue (corrupt, no
+ * original queue) is reported and left in place, never dropped.
+ *
  * An unreadable entry (queue-file.ts) is moved as it is, never rewritten:
  * into `bad` it is set aside (Switchboard.setAsideUnreadable: a `.psv` record
  * with the reason, then the file renamed to `.raw` beside it); out of `bad`
@@ -112,9 +118,43 @@ export class NotRequeueableError extends QueueError {
 }
 
 export class UnknownEntryError extends QueueError {
-  constructor(readonly id: string) {
-    super('SY_QUEUE_ENTRY_UNKNOWN', `no entry ${id} in any queue`);
+  /** `where`: the queues it was looked for in, when not all, and the one it is in instead. */
+  constructor(readonly id: string, where?: { queues: readonly string[]; foundIn: string }) {
+    super('SY_QUEUE_ENTRY_UNKNOWN', where === undefined ? `no entry ${id} in any queue` : `no entry ${id} in ${orList(where.queues)} (it is in ${where.foundIn})`);
   }
+}
+
+/** A queue `requeue` does not take entries from (only SpoolOptions.requeueFrom and retryQueue). */
+export class NotRequeueSourceError extends QueueError {
+  constructor(readonly queue: string, sources: readonly string[]) {
+    super('SY_QUEUE_REQUEUE_SOURCE', `entries are not requeued from ${queue}: only from ${orList(sources)} (\`queue move\` takes an entry anywhere)`);
+  }
+}
+
+/** One entry requeueAll left where it was: its error's code and message. */
+export interface RequeueSkip {
+  id: string;
+  code: string;
+  reason: string;
+}
+
+export interface RequeueResult {
+  requeued: string[];
+  skipped: RequeueSkip[];
+}
+
+export interface RequeueAllOptions {
+  /** The queues to take entries from, each a requeueFrom queue or the retryQueue. Default: the requeueFrom queues. */
+  queues?: readonly string[];
+  /** Only these entries (each must be in one of `queues`, else it is skipped). Default: every waiting or preserved entry of `queues`. */
+  ids?: readonly string[];
+  /** Called after each entry, done or skipped. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function orList(names: readonly string[]): string {
+  return names.length <= 1 ? (names[0] ?? 'no queue') : `${names.slice(0, -1).join(', ')} or ${names.at(-1)}`;
 }
 
 export class UnknownQueueError extends QueueError {
@@ -321,10 +361,7 @@ export class Spool {
   async requeue(id: string): Promise<EntryInfo> {
     const info = await this.find(id);
     if (this.retryQueue !== undefined && info.queue === this.retryQueue) return this.requeueFromRetry(info, this.retryQueue);
-    if (!this.requeueFrom.includes(info.queue)) {
-      const from = this.retryQueue === undefined ? this.requeueFrom : [...this.requeueFrom, this.retryQueue];
-      throw new NotRequeueableError(id, `it is in ${info.queue}, not in ${from.length === 1 ? from[0] : `${from.slice(0, -1).join(', ')} or ${from.at(-1)}`}`);
-    }
+    if (!this.requeueFrom.includes(info.queue)) throw new NotRequeueableError(id, `it is in ${info.queue}, not in ${orList(this.requeueSources())}`);
     if (info.setAsideFile !== undefined) {
       const original = info.control?.originalQueue;
       if (typeof original !== 'string') throw new NotRequeueableError(id, 'no original queue is recorded; use `queue move`');
@@ -400,19 +437,48 @@ export class Spool {
     }
   }
 
-  /** Every requeueable entry of the requeueFrom queues (`bad`, `shunt`). */
-  async requeueAll(onProgress?: (done: number, total: number) => void): Promise<{ requeued: string[]; skipped: { id: string; reason: string }[] }> {
-    const candidates = (await Promise.all(this.requeueFrom.map((queue) => this.entries(queue)))).flat().filter((e) => e.state !== 'bak');
-    const result = { requeued: [] as string[], skipped: [] as { id: string; reason: string }[] };
-    for (const [index, entry] of candidates.entries()) {
+  /** The queues `requeue` takes entries from: the requeueFrom queues (`bad`, `shunt`), then the retryQueue. */
+  requeueSources(): string[] {
+    return this.retryQueue === undefined ? [...this.requeueFrom] : [...this.requeueFrom, this.retryQueue];
+  }
+
+  /**
+   * `requeue` for many entries: every waiting or preserved entry of `queues`
+   * (default the requeueFrom queues, `bad` and `shunt`: the retryQueue only
+   * when named, as its runner returns its entries when due anyway), or only
+   * `ids` of them. Each entry is one `requeue` (see its crash windows); one
+   * that cannot be requeued (corrupt, no original queue recorded, taken by a
+   * runner meanwhile, not in `queues`) is skipped with its error's code and
+   * message and left exactly where it was. Before anything is done, a queue
+   * that is no requeue source is NotRequeueSourceError (UnknownQueueError
+   * when the spool has no such queue).
+   */
+  async requeueAll(options: RequeueAllOptions = {}): Promise<RequeueResult> {
+    const sources = this.requeueSources();
+    const queues = [...new Set(options.queues ?? this.requeueFrom)];
+    for (const queue of queues) {
+      if (sources.includes(queue)) continue;
+      await this.assertKnownQueue(queue);
+      throw new NotRequeueSourceError(queue, sources);
+    }
+    const named = options.ids !== undefined;
+    const candidates = named
+      ? [...new Set(options.ids)]
+      : (await Promise.all(queues.map((queue) => this.entries(queue)))).flat().filter((e) => e.state !== 'bak').map((e) => e.id);
+    const result: RequeueResult = { requeued: [], skipped: [] };
+    for (const [index, id] of candidates.entries()) {
       try {
-        await this.requeue(entry.id);
-        result.requeued.push(entry.id);
+        if (named) {
+          const info = await this.find(id);
+          if (!queues.includes(info.queue)) throw new UnknownEntryError(id, { queues, foundIn: info.queue });
+        }
+        await this.requeue(id);
+        result.requeued.push(id);
       } catch (error) {
         if (!(error instanceof QueueError)) throw error;
-        result.skipped.push({ id: entry.id, reason: error.message });
+        result.skipped.push({ id, code: error.code, reason: error.message });
       }
-      onProgress?.(index + 1, candidates.length);
+      options.onProgress?.(index + 1, candidates.length);
     }
     return result;
   }

@@ -1,32 +1,36 @@
 /**
  * The archive runner: consumes `archive` (copies of accepted posts, enqueued
  * by the pipeline's to-archive handler with metadata { listId,
- * envelopeSender?, receivedAt? }) and appends each to its list's mbox file,
- * `<home>/archives/<name@domain>.mbox`, as an mboxrd record. The file's
- * crash windows, torn-record repair and duplicate detection are described in
- * archive/mbox-file.ts; in short, a record is finished only once fdatasynced,
- * a torn last record is cut off at the next open, and a second copy of a
- * post among the list's last RECENT_RECORDS records is skipped.
+ * envelopeSender?, receivedAt? }) and adds each to its list's archive in the
+ * store (src/app/archive.ts archivePost): one archive per site, whichever
+ * host archives (README "Why the archive lives in the store").
  *
- * One instance only: it must be each file's only writer (see mbox-file.ts),
- * so a configuration with `instances > 1` is refused at start. Posts to
- * different lists are appended concurrently (`concurrency`), those to one
- * list in order.
+ * Crash windows: the row and nothing else is written, in one transaction.
+ * Killed before it commits: no row; the entry's `.bak` is recovered and the
+ * post archived then. Killed after the commit, before the entry is finished:
+ * the recovered entry finds the row by its key (the Message-ID, else the
+ * bytes) and adds nothing. So any number of instances, on any number of
+ * hosts, may run.
  *
- * Outcomes: appended or skipped as a duplicate: finished. A full disk or any
- * other I/O error: TemporaryFailure (retried later; the file was truncated
- * back to where it was). An entry without a valid listId: ArchiveEntryError,
- * to shunt.
+ * At start (slice 0 only: the files are this home's), the archive runner's
+ * mbox files from before the archive moved into the store are imported and
+ * renamed (archive/old-mbox-import.ts), in the background: a busy store
+ * leaves them for another attempt, at most once a minute, before an entry.
+ *
+ * Outcomes: added, or already there: finished. A busy or damaged store:
+ * temporary (retry later, StoreRunner). An entry without a valid listId:
+ * ArchiveEntryError, to shunt.
  */
 import type { DequeuedEntry } from '../queues/index.js';
-import { archiveKey, mboxrdRecord } from '../src/mail/mboxrd.js';
+import { archivePost } from '../src/app/archive.js';
 import { parseListAddress } from '../src/store/index.js';
-import { MboxFile } from './archive/mbox-file.js';
-import { RunnerError, RunnerSetupError, TemporaryFailure } from './errors.js';
-import { Runner, type EntryContext, type RunnerOptions } from './runner.js';
+import { importOldMboxFiles } from './archive/old-mbox-import.js';
+import { RunnerError, RunnerSetupError } from './errors.js';
+import type { EntryContext, RunnerOptions } from './runner.js';
+import { StoreRunner } from './store-runner.js';
 
-/** Open mbox files kept per process; the least recently used is closed past this. */
-const MAX_OPEN_FILES = 64;
+/** Least time between two attempts at importing the old mbox files after one failed. */
+const OLD_MBOX_RETRY_MS = 60_000;
 
 export class ArchiveEntryError extends RunnerError {
   constructor(message: string) {
@@ -34,30 +38,47 @@ export class ArchiveEntryError extends RunnerError {
   }
 }
 
-export default class ArchiveRunner extends Runner {
+export default class ArchiveRunner extends StoreRunner {
   private readonly home: string;
-  private readonly files = new Map<string, Promise<MboxFile>>();
+  /** The old mbox files: 'pending' until imported (or when this slice has none to import). */
+  private oldMbox: { state: 'pending' | 'done'; attempt?: Promise<void>; lastTry: number } = { state: 'pending', lastTry: 0 };
 
   constructor(options: RunnerOptions) {
     super(options);
     if (options.home === undefined) throw new RunnerSetupError('the archive runner needs the home directory (RunnerOptions.home)');
-    if (options.numSlices > 1) {
-      throw new RunnerSetupError(`[runner.${options.name}] instances = ${options.numSlices}: the archive runner must be the only writer of its mbox files; set instances = 1`);
-    }
     this.home = options.home;
+    if (options.slice !== 0) this.oldMbox.state = 'done';
   }
 
   override async run(): Promise<void> {
+    this.importOldMbox();
     try {
       await super.run();
     } finally {
-      const files = [...this.files.values()];
-      this.files.clear();
-      await Promise.all(files.map(async (file) => (await file.catch(() => undefined))?.close()));
+      await this.oldMbox.attempt;
     }
   }
 
-  async process(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+  /** Start an import of the old mbox files unless one runs, they are done, or the last attempt was too recent. */
+  private importOldMbox(): void {
+    const old = this.oldMbox;
+    if (old.state === 'done' || old.attempt !== undefined || (old.lastTry !== 0 && this.now() - old.lastTry < OLD_MBOX_RETRY_MS)) return;
+    old.lastTry = this.now();
+    old.attempt = importOldMboxFiles(this.home, this.store, this.log)
+      .then(
+        (files) => {
+          old.state = 'done';
+          this.emit('old-mbox-imported', files);
+        },
+        (error: unknown) => this.log.error({ err: error }, `archive: importing the old mbox files into the store failed; tried again in ${OLD_MBOX_RETRY_MS / 1000} s`),
+      )
+      .finally(() => {
+        old.attempt = undefined;
+      });
+  }
+
+  protected async processWithStore(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    this.importOldMbox();
     const listId = entry.metadata.listId;
     let list: string;
     try {
@@ -65,37 +86,10 @@ export default class ArchiveRunner extends Runner {
     } catch (error) {
       throw new ArchiveEntryError(`archive entry without a valid listId (${JSON.stringify(listId ?? null)}): ${(error as Error).message}`);
     }
-    const key = archiveKey(entry.message);
     const receivedAt = typeof entry.metadata.receivedAt === 'string' ? Date.parse(entry.metadata.receivedAt) : Number.NaN;
     const sender = typeof entry.metadata.envelopeSender === 'string' ? entry.metadata.envelopeSender : '';
-    const record = mboxrdRecord(entry.message, { sender, date: new Date(Number.isNaN(receivedAt) ? this.now() : receivedAt), key });
-    let written: boolean;
-    try {
-      const file = await this.file(list);
-      written = await file.append(record, key);
-    } catch (error) {
-      this.files.delete(list);
-      throw new TemporaryFailure(`could not append to the archive of ${list}: ${(error as Error).message}`, { cause: error });
-    }
-    if (written) ctx.log.debug({ list, bytes: record.length }, 'archived');
-    else ctx.log.info({ list, key }, 'archive: a copy of a post already archived; skipped');
-  }
-
-  private file(list: string): Promise<MboxFile> {
-    let file = this.files.get(list);
-    if (file !== undefined) {
-      // Most recently used last.
-      this.files.delete(list);
-      this.files.set(list, file);
-      return file;
-    }
-    file = MboxFile.open(this.home, list, this.log);
-    this.files.set(list, file);
-    while (this.files.size > MAX_OPEN_FILES) {
-      const [oldest, opened] = this.files.entries().next().value as [string, Promise<MboxFile>];
-      this.files.delete(oldest);
-      void opened.then((f) => f.close()).catch(() => undefined);
-    }
-    return file;
+    const added = await archivePost({ store: this.store }, { list, raw: entry.message, sender, receivedAt: new Date(Number.isNaN(receivedAt) ? this.now() : receivedAt) });
+    if (added) ctx.log.debug({ list, bytes: entry.message.length }, 'archived');
+    else ctx.log.info({ list }, 'archive: a copy of a post already archived; skipped');
   }
 }

@@ -23,7 +23,9 @@
  * reports are dropped (logged). Bounces that name no member, and messages
  * no detector understands, are forwarded to the owners or discarded
  * (`forwardUnrecognizedBouncesTo`); both are counted in `switchyard status`
- * (statusDetail). A bounce for a list that no longer exists is discarded.
+ * (statusDetail). Work counters (src/work-counters.ts): bounces scored,
+ * members disabled, bounces not scored by reason, complaints; a bounce run
+ * again after a crash is counted again. A bounce for a list that no longer exists is discarded.
  * A busy store is temporary (to `retry`).
  *
  * Files: new `virgin` entries (notices, forwards), each durably enqueued
@@ -50,20 +52,10 @@ import { diagnose } from './bounce/reason-text.js';
 import type { EntryContext } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 import { workerModule } from './task-pool.js';
+import type { LabelValue } from '../src/work-counters.js';
 import { bounceEventSchema, bounceMailSchema as ingressSchema, VIRGIN_QUEUE } from './queue-names.js';
 
 const CLASSIFY_WORKER = workerModule(import.meta.url, 'bounce/classify-worker.js');
-
-/** What happened to one entry, for the counters and the log. */
-interface Counters {
-  unrecognised: number;
-  nonMember: number;
-  notBounce: number;
-  /** Complaints (ARF, SES) about a member, recorded and acted on. */
-  complaints: number;
-  /** Complaints naming no member (the provider redacted the recipient, or the list is all it names). */
-  complaintsUnattributed: number;
-}
 
 function validDate(text: string | undefined, fallback: number): Date {
   const ms = text === undefined ? Number.NaN : Date.parse(text);
@@ -71,10 +63,10 @@ function validDate(text: string | undefined, fallback: number): Date {
 }
 
 export default class BounceRunner extends StoreRunner {
-  readonly counters: Counters = { unrecognised: 0, nonMember: 0, notBounce: 0, complaints: 0, complaintsUnattributed: 0 };
-
   protected override runnerDetail(): string | undefined {
-    const { unrecognised, nonMember, notBounce, complaints, complaintsUnattributed } = this.counters;
+    const ignored = this.counters.get('bouncesIgnored');
+    const { unrecognised, 'non-member': nonMember, 'not-bounce': notBounce } = ignored;
+    const { recorded: complaints, unattributed: complaintsUnattributed } = this.counters.get('complaints');
     const store = super.runnerDetail();
     if (unrecognised + nonMember + notBounce + complaints + complaintsUnattributed === 0) return store;
     const complained = complaints + complaintsUnattributed === 0 ? '' : `, complaints ${complaints} (naming no member ${complaintsUnattributed})`;
@@ -82,8 +74,15 @@ export default class BounceRunner extends StoreRunner {
     return store === undefined ? counts : `${store}; ${counts}`;
   }
 
-  private count(counter: keyof Counters): void {
-    this.counters[counter]++;
+  /** A bounce not scored: counted (work counters) and shown in the status detail. */
+  private ignored(reason: LabelValue<'bouncesIgnored'>): void {
+    this.counters.count('bouncesIgnored', reason);
+    this.statusChanged();
+  }
+
+  /** A complaint: counted (work counters) and shown in the status detail. */
+  private complained(outcome: LabelValue<'complaints'>): void {
+    this.counters.count('complaints', outcome);
     this.statusChanged();
   }
 
@@ -114,7 +113,7 @@ export default class BounceRunner extends StoreRunner {
       };
       const members = await this.apply(list, [bounce], ctx);
       if (members === 0) {
-        this.count('nonMember');
+        this.ignored('non-member');
         ctx.log.info({ list: list.address, recipient: event.recipient }, 'delivery failure for an address that is not a member: ignored');
       }
       return;
@@ -131,16 +130,16 @@ export default class BounceRunner extends StoreRunner {
         { feedbackType: result.complaint.feedbackType, addresses: result.complaint.addresses, at: validDate(ingress.data.receivedAt, this.now()), source: result.messageId ?? `queue entry ${entry.id}` },
       );
       if (outcome.kind === 'recorded') {
-        this.count('complaints');
+        this.complained('recorded');
         log.info({ member: outcome.complaint.address, feedbackType: outcome.complaint.feedbackType, action: outcome.complaint.action, repeat: outcome.repeat, messageId: result.messageId }, 'complaint recorded');
       } else {
-        this.count('complaintsUnattributed');
+        this.complained('unattributed');
         log.warn({ addresses: result.complaint.addresses, feedbackType: result.complaint.feedbackType, messageId: result.messageId }, 'complaint naming no member of the list: counted, nothing else done');
       }
       return;
     }
     if (result.notBounce !== undefined) {
-      this.count('notBounce');
+      this.ignored('not-bounce');
       log.info({ notBounce: result.notBounce, messageId: result.messageId }, 'not a bounce: discarded');
       return;
     }
@@ -157,7 +156,7 @@ export default class BounceRunner extends StoreRunner {
       ...(recipient.replyText === undefined ? {} : { replyText: recipient.replyText }),
     }));
     if (bounces.length === 0) {
-      this.count('unrecognised');
+      this.ignored('unrecognised');
       log.warn({ messageId: result.messageId }, 'unrecognised bounce');
       await this.forward(list, 'unrecognised', entry, [], ctx);
       return;
@@ -165,7 +164,7 @@ export default class BounceRunner extends StoreRunner {
     const members = await this.apply(list, bounces, ctx);
     log.info({ permanent: result.permanent, temporary: result.temporary, members }, 'bounce processed');
     if (members === 0) {
-      this.count('nonMember');
+      this.ignored('non-member');
       await this.forward(list, 'non-member', entry, bounces.map((bounce) => bounce.address), ctx);
     }
   }
@@ -187,7 +186,9 @@ export default class BounceRunner extends StoreRunner {
       }
       if (outcome.kind === 'non-member') continue;
       members++;
+      this.counters.count('bouncesScored');
       if (outcome.kind === 'disabled') {
+        this.counters.count('bounceDisables');
         ctx.log.warn({ list: list.address, member: bounce.address, score: outcome.score }, 'delivery disabled by bounces');
         await this.enqueueAll(outcome.notices, ctx);
       } else {

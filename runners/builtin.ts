@@ -41,7 +41,7 @@ export const BUILTIN_RUNNERS: Readonly<Record<string, BuiltinRunner>> = {
   archive: {
     queue: ARCHIVE_QUEUE,
     module: here('./archive.js'),
-    description: "appends each accepted post's archive copy to its list's mbox file (<home>/archives/<list>.mbox); one instance only",
+    description: "adds each accepted post's archive copy to its list's archive in the store (one archive per site; any number of instances and hosts)",
     options: NO_OPTIONS,
   },
   outgoing: {

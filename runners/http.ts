@@ -15,11 +15,14 @@
  * stop(): stop accepting, let requests in flight finish (fastify close;
  * new ones get 503), close the store. abort(): cut every connection.
  *
- * Files: queue entries only through the application functions it calls
+ * Files: queue entries through the application functions it calls
  * (approve enqueues on `in`, notices on `virgin`; src/app/spool-enqueue.ts
- * names their crash windows), and the list store, one transaction per
- * change: killed at any moment, a request either happened or did not, and
- * its client saw no success for one that did not.
+ * names their crash windows) and through Spool.requeueAll (the requeue
+ * route; queues/spool.ts names its crash windows), and the list store, one
+ * transaction per change: killed at any moment, a request on one thing
+ * either happened or did not, and its client saw no success for one that
+ * did not; a request on many (held/bulk, requeue) is done for those before
+ * the kill and not for the rest, and asking again finishes it.
  */
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
@@ -100,7 +103,7 @@ export default class HttpRunner extends Service {
       app,
       version: packageVersion(),
       masterStatus: () => requestStatus(homePaths(home).socket, 10_000),
-      spool: new Spool({ root: this.options.spoolRoot, ...SPOOL_OPTIONS }),
+      spool: new Spool({ root: this.options.spoolRoot, durability: this.options.durability, ...SPOOL_OPTIONS }),
       importBodyLimit: config.http.importBodyLimit,
       web: {
         siteBans: config.membership.bans,

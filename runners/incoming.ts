@@ -15,7 +15,8 @@
  *
  * Every decision is logged with the rule that made it and recorded in the
  * entry's metadata as `chain: { rule, action, reason, at }` (so the `out`
- * entry, a held message and a shunted entry all say why).
+ * entry, a held message and a shunted entry all say why), and counted once
+ * carried out (work counter `posts`, src/work-counters.ts).
  *
  * Bad input: the header block is read byte-preserving (RawMessage, which
  * never throws); mailparser runs in the worker pool (incoming/parse-worker.ts)
@@ -163,15 +164,20 @@ export default class IncomingRunner extends StoreRunner {
     };
     switch (decision.action) {
       case 'accept':
-        return this.accept(list, message, metadata, store, log, ctx, sender, () => digestKey(entry));
+        await this.accept(list, message, metadata, store, log, ctx, sender, () => digestKey(entry));
+        break;
       case 'hold':
         await hold(actionCtx, decision);
-        return;
+        break;
       case 'reject':
-        return reject(actionCtx, decision);
+        await reject(actionCtx, decision);
+        break;
       case 'discard':
-        return discard(actionCtx, decision);
+        await discard(actionCtx, decision);
+        break;
     }
+    // Once done: a decision whose action failed (to retry) is counted when it is carried out.
+    this.counters.count('posts', decision.action);
   }
 
   private approvalOf(metadata: JsonObject): Approval | undefined {

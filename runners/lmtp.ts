@@ -68,6 +68,7 @@ export default class LmtpRunner extends Service {
       store: this.store.store,
       writer,
       log: this.log,
+      counters: this.counters,
       onAccepted: (route, queue, id) => {
         this.stats.processed++;
         this.log.info({ entry: id, queue, list: route.listId }, 'LMTP message queued');

@@ -15,6 +15,9 @@
  * unchanged between them. Up to `maxConnections` transactions of an entry run at
  * once; `[runner.outgoing] concurrency` entries at once.
  *
+ * Each recipient's outcome is counted by its reply class (work counter
+ * `deliveryRecipients`: 2xx, 4xx, 5xx; src/work-counters.ts).
+ *
  * Per recipient (outgoing/smtp-outcome.ts): accepted: done; 4xx, timeouts,
  * dropped connections, TLS trouble, 421: deferred; 5xx to RCPT TO: failed,
  * with a bounce event in `bounces`. Once every transaction is over:
@@ -545,6 +548,7 @@ export default class OutgoingRunner extends Runner {
       clearTimeout(timer);
     }
     attempt.transactions++;
+    this.countReplies(outcome, transaction);
     ctx.progress();
     switch (outcome.kind) {
       case 'accepted':
@@ -570,6 +574,32 @@ export default class OutgoingRunner extends Runner {
         } else {
           ctx.log.warn({ reason: outcome.reason, recipients: transaction.to.length }, 'transaction deferred');
         }
+        return;
+    }
+  }
+
+  /**
+   * The work counters' `deliveryRecipients` (src/work-counters.ts): each
+   * recipient of the transaction by the class of what the smarthost said to
+   * it: accepted 2xx, deferred 4xx (a reply or none), refused 5xx (alone at
+   * RCPT TO, or with the whole message).
+   */
+  private countReplies(outcome: TransactionOutcome, transaction: Transaction): void {
+    const counters = this.counters;
+    switch (outcome.kind) {
+      case 'accepted':
+      case 'refused': {
+        if (outcome.kind === 'accepted') counters.count('deliveryRecipients', '2xx', outcome.accepted.length);
+        const refused = outcome.failures.filter((f) => f.permanent).length;
+        counters.count('deliveryRecipients', '5xx', refused);
+        counters.count('deliveryRecipients', '4xx', outcome.failures.length - refused);
+        return;
+      }
+      case 'message-rejected':
+        counters.count('deliveryRecipients', '5xx', transaction.to.length);
+        return;
+      case 'deferred':
+        counters.count('deliveryRecipients', '4xx', transaction.to.length);
         return;
     }
   }

@@ -32,8 +32,8 @@
  * full disk) still ends the process for the master to restart.
  *
  * This class knows nothing of processes or supervision: it emits events
- * (`starting` with what it is doing before it is ready, `ready`, `entry-start`, `entry-end`, `progress`, and `status` when what
- * statusDetail() returns may have changed) that whoever runs it may forward.
+ * (`starting` with what it is doing before it is ready, `ready`, `entry-start`, `entry-end`, `progress`, `status` when what
+ * statusDetail() returns may have changed, and `counters` when one of its work counters moved) that whoever runs it may forward.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -56,6 +56,7 @@ import type { ReadyReport } from '../src/master/protocol.js';
 import { IdHeap } from './id-heap.js';
 import { retryDelay, type RetrySchedule } from './retry-schedule.js';
 import { SpoolProblems } from './spool-problems.js';
+import { WorkCounters } from '../src/work-counters.js';
 import type { TaskOptions, TaskPool } from './task-pool.js';
 
 export { RETRY_QUEUE, SHUNT_QUEUE };
@@ -129,6 +130,8 @@ export abstract class Runner extends EventEmitter {
   readonly numSlices: number;
   readonly log: Logger;
   readonly stats: RunnerStats = { processed: 0, failed: 0, retried: 0, inFlight: 0 };
+  /** What the subclass counts of its work (src/work-counters.ts), from 0 at each start; each count emits `counters`. */
+  readonly counters = new WorkCounters(() => this.emit('counters'));
   protected readonly options: RunnerOptions;
   protected readonly switchboard: Switchboard;
   protected readonly now: () => number;

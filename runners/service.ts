@@ -12,14 +12,15 @@
  * (a second stop request) also calls onAbort(), where a subclass cuts what
  * would keep a graceful stop waiting. Like Runner, it knows nothing of
  * processes: it emits `starting` (what it is doing), `ready`, `progress`
- * (work done: status counters changed) and `status` (statusDetail() or
- * statusInfo() may have changed), which whoever runs it forwards.
+ * (work done: status counters changed), `status` (statusDetail() or
+ * statusInfo() may have changed) and `counters` (a work counter moved), which whoever runs it forwards.
  */
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Config } from '../src/config/schema.js';
 import type { ReadyReport } from '../src/master/protocol.js';
 import type { RunnerStats } from './runner.js';
+import { WorkCounters } from '../src/work-counters.js';
 
 export interface ServiceOptions {
   /** The service's name (a config section, `[runner.NAME]`). */
@@ -43,6 +44,8 @@ export abstract class Service extends EventEmitter {
   readonly log: Logger;
   /** Work counters shown in `switchyard status` (processed: messages accepted, jobs run, ...); inFlight stays 0. */
   readonly stats: RunnerStats = { processed: 0, failed: 0, retried: 0, inFlight: 0 };
+  /** What the service counts of its work (src/work-counters.ts), from 0 at each start; each count emits `counters`. */
+  readonly counters = new WorkCounters(() => this.emit('counters'));
   protected readonly options: ServiceOptions;
   protected readonly now: () => number;
   /** Resolves once stop() or abort() was called. */

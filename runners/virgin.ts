@@ -34,6 +34,9 @@
  * list that does not exist while it needs the list (toOwners) goes to
  * `shunt` with ListUnknownError. A busy list store: temporary (to `retry`).
  *
+ * Counted (work counter `notices`, src/work-counters.ts): sent on, or
+ * dropped as stale.
+ *
  * Files: only the entry's own forward (or the base class's moves). Killed
  * before the forward: the `.bak` is recovered and the entry runs again.
  */
@@ -89,6 +92,7 @@ export default class VirginRunner extends StoreRunner {
       const stale = await this.staleHold(heldId);
       if (stale !== null) {
         ctx.log.info({ list: listId, held: heldId, notice: entry.metadata.notice, why: stale }, `stale notice about held post #${heldId} dropped, not sent: ${stale}`);
+        this.counters.count('notices', 'stale');
         return;
       }
     }
@@ -125,5 +129,6 @@ export default class VirginRunner extends StoreRunner {
     const message = limited.changes.length > 0 ? limited.message.toBuffer() : repaired.repaired > 0 ? repaired.message : undefined;
     const id = await ctx.forward(OUT_QUEUE, message === undefined ? { metadata } : { message, metadata });
     ctx.log.info({ list: listId, recipients: deliverTo.length, out: id, notice: entry.metadata.notice }, 'virgin message forwarded to out');
+    this.counters.count('notices', 'sent');
   }
 }

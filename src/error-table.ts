@@ -68,7 +68,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_QUEUE_ENTRY_MISSING: doc('the entry is not in the queue and state it was looked for in (finished, moved, or taken by a runner)', '`switchyard queue list`'),
   SY_QUEUE_ENTRY_UNKNOWN: doc('no entry with that id in any queue of this spool', '`switchyard queue list`; check `--home`'),
   SY_QUEUE_ENTRY_BUSY: doc('the entry is being processed (`.bak`)', 'wait, or stop its runner'),
-  SY_QUEUE_NOT_REQUEUEABLE: doc('the entry is corrupt, or records no original queue', '`queue show --raw`, `queue move`'),
+  SY_QUEUE_NOT_REQUEUEABLE: doc('the entry is corrupt, or records no original queue; it stays where it is', '`queue show --raw`, `queue move`'),
+  SY_QUEUE_REQUEUE_SOURCE: doc('entries are requeued only from `bad`, `shunt` and `retry`, not from the queue named', '`queue move ID QUEUE` takes one entry anywhere'),
   SY_QUEUE_CORRUPT: doc('a queue file could not be decoded; it is now in `bad` with the reason (and stays there: it is not mail)', '`queue show --raw ID`'),
   SY_QUEUE_FORMAT: doc('the decoder\'s reason behind `SY_QUEUE_CORRUPT`'),
   SY_QUEUE_UNREADABLE: doc(
@@ -88,7 +89,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
   SY_BOUNCE_ENTRY: doc('a `bounces` entry without a `listId`, or an outgoing bounce event with a field of the wrong type; the entry went to `shunt`', 'the message names the field'),
   // Importing from GNU Mailman (src/migrate/).
   SY_IMPORT_SOURCE: doc("Mailman's REST API, database or files could not be read, or refused the credentials; nothing more was imported (what was imported before stays; running again finishes it)", 'check the URL, the [webservice] credentials of mailman.cfg, or the path; the message says which'),
-  SY_IMPORT_UNSAFE: doc('a Mailman 2.1 file holds something that is not plain data (a call or name in `config_list` output, a pickle opcode that builds objects): refused, never evaluated; nothing of that list was imported', 'regenerate the file with `config_list -o` from Mailman itself, or look at what was put in it'),
+  SY_IMPORT_UNSAFE: doc("a Mailman 2.1 file holds something that is not plain data (a call or name in `config_list` output, a pickle opcode that builds objects), or a Mailman 3 stored message (a held post's pickle) holds more than a message (another class, a call): refused, never evaluated; nothing of that list, or only that held post, was imported", 'regenerate the file with `config_list -o` from Mailman itself, or look at what was put in it; decide such a held post in Mailman before the cut-over'),
   SY_IMPORT_USAGE: doc("the import's arguments do not fit together (a database URL of a kind not supported, an archive file that is not an mbox)", 'see `switchyard import --help`', { exitCode: EXIT_USAGE }),
   SY_ARCHIVE_ENTRY: doc('an `archive` entry without a valid `listId`; the entry went to `shunt`', 'the producer (the to-archive handler); `queue show`'),
   SY_OUT_MALFORMED: doc(

@@ -25,6 +25,12 @@
  * from that file once the message is complete: one entry per accepted
  * address, and 250 only after it is durable.
  *
+ * Counted (the service's work counters, src/work-counters.ts): every
+ * connection admitted (lmtpSessions), and every refusal by its reason
+ * (lmtpRejects): per recipient answered with anything but 250 at RCPT TO
+ * or DATA, and per connection refused by admission. A SIZE= over the limit
+ * at MAIL FROM is refused by smtp-server before it asks us: not counted.
+ *
  * Connections (runners/lmtp/admission.ts): the MTA's addresses may take any
  * of `maxClients` slots, every other address at most `maxClientsPerAddress`,
  * all of them together at most `maxClients - reservedClients`; refused with
@@ -48,6 +54,7 @@ import { isBlank } from '../../src/ingress/mbox-from.js';
 import { routeRecipient, type Route } from '../../src/ingress/routing.js';
 import type { Store } from '../../src/store/index.js';
 import { ConnectionAdmission } from './admission.js';
+import type { LabelValue, WorkCounters } from '../../src/work-counters.js';
 
 export interface LmtpServiceOptions {
   lmtp: LmtpConfig;
@@ -57,6 +64,24 @@ export interface LmtpServiceOptions {
   log: Logger;
   /** Called after each recipient's entry is durable (statistics). */
   onAccepted?: (route: Route, queue: string, id: string) => void;
+  /** Where sessions admitted and refusals are counted (the service's work counters: lmtpSessions, lmtpRejects). */
+  counters?: WorkCounters;
+}
+
+type RejectReason = LabelValue<'lmtpRejects'>;
+
+/** The work counter's reason for a failure replyFor() answers. */
+function rejectReason(error: unknown): RejectReason {
+  switch (classifyIngressError(error).kind) {
+    case 'unknown-recipient':
+      return 'unknown-address';
+    case 'too-large':
+      return 'oversize';
+    case 'empty':
+      return 'empty';
+    case 'temporary':
+      return 'temporary';
+  }
 }
 
 /** An SMTP reply for smtp-server: it sends `responseCode` and the message. */
@@ -135,7 +160,11 @@ export class LmtpService {
         this.busy.add(session.id);
         this.onData(stream, session).then(
           (replies) => callback(null, replies as unknown as string), // per-recipient replies (LMTP): smtp-server takes an array of strings and Errors
-          (error: unknown) => callback(replyFor(error)),
+          (error: unknown) => {
+            // smtp-server answers it once per recipient (LMTP).
+            this.rejected(rejectReason(error), session.envelope.rcptTo.length);
+            callback(replyFor(error));
+          },
         ).finally(() => {
           this.busy.delete(session.id);
           if (this.closing) setImmediate(() => this.closeConnectionOf(session.id));
@@ -200,10 +229,16 @@ export class LmtpService {
     const refusal = this.admission.admit(session.id, session.remoteAddress);
     if (refusal !== undefined) {
       this.options.log.warn({ client: session.remoteAddress, connections: this.admission.size }, `LMTP connection refused: ${refusal}`);
+      this.rejected('too-many-connections');
       return new Reply(421, refusal);
     }
+    this.options.counters?.count('lmtpSessions');
     this.armIdleTimer(session);
     return null;
+  }
+
+  private rejected(reason: RejectReason, amount = 1): void {
+    this.options.counters?.count('lmtpRejects', reason, amount);
   }
 
   private onClose(session: SMTPServerSession): void {
@@ -234,12 +269,16 @@ export class LmtpService {
   }
 
   private async onRcptTo(address: SMTPServerAddress, session: SMTPServerSession): Promise<void> {
-    if (this.closing) throw new Reply(421, 'switchyard LMTP shutting down, try again later');
+    if (this.closing) {
+      this.rejected('temporary');
+      throw new Reply(421, 'switchyard LMTP shutting down, try again later');
+    }
     let route: Route;
     try {
       route = await routeRecipient(this.options.store, address.address);
     } catch (error) {
       const reply = replyFor(error);
+      this.rejected(rejectReason(error));
       this.options.log.info({ recipient: address.address, code: reply.responseCode, reason: reply.message }, 'LMTP recipient refused');
       throw reply;
     }
@@ -293,15 +332,20 @@ export class LmtpService {
       if (!received || stream.sizeExceeded || failure !== undefined || blank) await message.discard();
     }
     if (stream.sizeExceeded) {
-      // Only with onOversize = 'defer' (otherwise smtp-server answers 552 5.3.4 itself).
+      // Counted either way; answered so only with onOversize = 'defer' (otherwise smtp-server answers 552 5.3.4 itself).
+      this.rejected('oversize', recipients.length);
       return recipients.map(() => new Reply(452, `message larger than ingress.maxMessageSize (${this.options.ingress.maxMessageSize} bytes); deferred`));
     }
     if (failure !== undefined) {
       const reply = replyFor(failure);
       this.options.log.warn({ code: reply.responseCode, err: failure }, 'LMTP message not accepted');
+      this.rejected(rejectReason(failure), recipients.length);
       return recipients.map(() => reply);
     }
-    if (blank) return recipients.map(() => new Reply(554, 'not a message: it is empty'));
+    if (blank) {
+      this.rejected('empty', recipients.length);
+      return recipients.map(() => new Reply(554, 'not a message: it is empty'));
+    }
     const outcomes = await message.finish();
     const replies = new Map<string, string | Error>();
     unique.forEach(({ address, route }, index) => {
@@ -312,6 +356,8 @@ export class LmtpService {
       } else {
         const reply = replyFor(outcome.reason);
         this.options.log.warn({ recipient: address, code: reply.responseCode, err: outcome.reason }, 'LMTP recipient not accepted');
+        // Per RCPT, as the MTA counts: a repeated address is answered (and refused) once per RCPT.
+        this.rejected(rejectReason(outcome.reason), recipients.filter((rcpt) => rcpt.address.toLowerCase() === address.toLowerCase()).length);
         replies.set(address.toLowerCase(), reply);
       }
     });

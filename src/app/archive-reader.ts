@@ -1,36 +1,31 @@
 /**
- * Reading a list's mbox archive (`<home>/archives/<list>.mbox`, written by
- * the archive runner, runners/archive.ts) for the web: an index of its
- * records (offset, length, key, arrival date, Subject, From, Message-ID,
- * In-Reply-To, References), months, threads, and one message's bytes.
+ * Reading a list's archive (kept in the store: src/app/archive.ts) for the
+ * web: an index of its posts (key, arrival date, Subject, From, Message-ID,
+ * parent by In-Reply-To/References), months, threads, and one message's bytes.
  *
- * A message's id on the web is the first 32 hex digits of its record key
+ * A message's id on the web is the first 32 hex digits of its archive key
  * (sha256 of its Message-ID: src/mail/mboxrd.ts archiveKey), so the URL of a
  * post is known before it is archived: the pipeline's Archived-At
  * (runners/incoming/handlers/list-headers.ts, archiveMessageId below).
  *
  * Threads: a message's parent is the last of its References (else its
- * In-Reply-To) that the archive holds (wherever in the file: posts are
- * archived in the order they were processed); a thread is a root and everything
- * under it. Only a list address that parseListAddress accepts ever names a
- * file, so no URL can reach a path outside the archives directory.
+ * In-Reply-To) that the archive holds (whenever it was archived: a reply may
+ * be archived before its parent); a thread is a root and everything under it.
+ * Threads span months, so the index is of the whole list's archive: built
+ * from the store's summaries (no bytes) and kept per store and list until
+ * the archive's count changes (rows are only ever added, by any host).
  *
- * Read-only: nothing is written. The index is kept per file and rebuilt when
- * its size or mtime changes (the runner only appends).
+ * Read-only: nothing is written.
  */
-import { open, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import libmime from 'libmime';
-import { readRecordHeader, unquoteMboxrd } from '../mail/mboxrd.js';
-import { RawMessage } from '../mail/raw-message.js';
+import type { ArchivedMessageSummary, ArchiveCursor, Store } from '../store/index.js';
 import { parseListAddress } from '../store/index.js';
 
 export interface ArchivedPost {
   /** 32 hex digits: the id in its URL. */
   id: string;
-  offset: number;
-  length: number;
-  /** When the list received it (the From_ line). */
+  /** The whole archive key (64 hex digits). */
+  key: string;
+  /** When the list received it. */
   date: Date;
   subject: string;
   from: string;
@@ -42,7 +37,7 @@ export interface ArchivedPost {
 }
 
 export interface ArchiveIndex {
-  /** In arrival order (the date of the From_ line; the file's order where two are equal). */
+  /** In archive order (date archived, then key). */
   posts: ArchivedPost[];
   byId: Map<string, ArchivedPost>;
   /** Children in date order. */
@@ -54,78 +49,40 @@ export const ARCHIVE_MONTH = /^\d{4}-(0[1-9]|1[0-2])$/;
 
 export { archiveMessageId } from '../mail/archive-id.js';
 
-/** The archive file of a list; throws ListNameInvalidError for anything that is not a list address. */
-export function archiveFile(home: string, list: string): string {
-  return join(home, 'archives', `${parseListAddress(list).address}.mbox`);
-}
-
-const MONTHS: Record<string, number> = { Jan: 0, Feb: 1, Mar: 2, Apr: 3, May: 4, Jun: 5, Jul: 6, Aug: 7, Sep: 8, Oct: 9, Nov: 10, Dec: 11 };
-
-function fromLineDate(line: string): Date | null {
-  const match = /(\w{3}) (\w{3}) +(\d{1,2}) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/.exec(line);
-  if (match === null || MONTHS[match[2]!] === undefined) return null;
-  return new Date(Date.UTC(Number(match[7]), MONTHS[match[2]!]!, Number(match[3]), Number(match[4]), Number(match[5]), Number(match[6])));
-}
-
-function decoded(value: string | undefined): string {
-  if (value === undefined) return '';
-  try {
-    return libmime.decodeWords(value);
-  } catch {
-    return value;
-  }
-}
-
-const MESSAGE_IDS = /<[^<>\s]+>/g;
-
 interface Cached {
-  size: number;
-  mtimeMs: number;
+  count: number;
   index: ArchiveIndex;
 }
 
 const cache = new Map<string, Cached>();
+/** Summaries read per query while building an index. */
+const INDEX_PAGE = 5_000;
 
-function buildIndex(bytes: Buffer): ArchiveIndex {
-  const posts: ArchivedPost[] = [];
+function buildIndex(summaries: readonly ArchivedMessageSummary[]): ArchiveIndex {
   const parents = new Map<ArchivedPost, string[]>();
-  let offset = 0;
-  while (offset < bytes.length) {
-    const header = readRecordHeader(bytes.subarray(offset, offset + 256));
-    // Records the runner wrote carry their length; anything else (a foreign mbox, a torn tail) ends the index.
-    if (header === undefined || header.length <= 0 || offset + header.length > bytes.length) break;
-    const record = bytes.subarray(offset, offset + header.length);
-    const lineEnd = record.indexOf(0x0a);
-    const fieldEnd = record.indexOf(0x0a, lineEnd + 1);
-    const headEnd = record.indexOf('\n\n', fieldEnd + 1);
-    const head = RawMessage.parse(Buffer.concat([record.subarray(fieldEnd + 1, headEnd < 0 ? record.length : headEnd + 1), Buffer.from('\n')]));
-    const messageId = head.get('message-id')?.match(MESSAGE_IDS)?.[0] ?? null;
-    const refs = [...(head.get('references')?.match(MESSAGE_IDS) ?? []), ...(head.get('in-reply-to')?.match(MESSAGE_IDS) ?? []).slice(0, 1)];
+  const posts: ArchivedPost[] = summaries.map((summary) => {
     const post: ArchivedPost = {
-      id: header.key.slice(0, 32),
-      offset,
-      length: header.length,
-      date: fromLineDate(record.toString('latin1', 0, lineEnd)) ?? new Date(0),
-      subject: decoded(head.get('subject')),
-      from: decoded(head.get('from')),
-      messageId,
+      id: summary.key.slice(0, 32),
+      key: summary.key,
+      date: summary.archivedAt,
+      subject: summary.subject,
+      from: summary.from,
+      messageId: summary.messageId,
       parentId: null,
       threadId: '',
       depth: 0,
     };
-    posts.push(post);
-    parents.set(post, refs);
-    offset += header.length;
-  }
-  // The runner archives posts in the order they were processed, which concurrent runners may change a little.
-  posts.sort((a, b) => a.date.getTime() - b.date.getTime() || a.offset - b.offset);
+    parents.set(post, [...summary.references, ...(summary.inReplyTo === null ? [] : [summary.inReplyTo])]);
+    return post;
+  });
+  // The store gives them in archive order (date, then key).
   const byId = new Map(posts.map((post) => [post.id, post]));
   const byMessageId = new Map(posts.filter((p) => p.messageId !== null).map((p) => [p.messageId as string, p]));
   posts.forEach((post) => {
     const refs = parents.get(post) ?? [];
     for (let i = refs.length - 1; i >= 0; i--) {
       const parent = byMessageId.get(refs[i]!);
-      // The archive's order is the order posts were processed, not written: a reply may come before its parent.
+      // A reply may have been archived before its parent.
       if (parent !== undefined && parent !== post) {
         post.parentId = parent.id;
         break;
@@ -163,28 +120,24 @@ function buildIndex(bytes: Buffer): ArchiveIndex {
   return { posts, byId, children };
 }
 
-/** The index of a list's archive; an empty one when the list has no archive file yet. */
-export async function archiveIndex(home: string, list: string): Promise<ArchiveIndex> {
-  const file = archiveFile(home, list);
-  let info;
-  try {
-    info = await stat(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { posts: [], byId: new Map(), children: new Map() };
-    throw error;
+/** The index of a list's whole archive; throws ListNameInvalidError for anything that is not a list address. */
+export async function archiveIndex(store: Store, list: string): Promise<ArchiveIndex> {
+  const address = parseListAddress(list).address;
+  const cacheKey = `${store.location}\0${address}`;
+  const count = await store.countArchivedMessages(address);
+  const cached = cache.get(cacheKey);
+  if (cached !== undefined && cached.count === count) return cached.index;
+  const summaries: ArchivedMessageSummary[] = [];
+  let after: ArchiveCursor | undefined;
+  for (;;) {
+    const page = await store.archivedMessageSummaries(address, { limit: INDEX_PAGE, ...(after === undefined ? {} : { after }) });
+    summaries.push(...page);
+    if (page.length < INDEX_PAGE) break;
+    const last = page[page.length - 1]!;
+    after = { archivedAt: last.archivedAt, key: last.key };
   }
-  const cached = cache.get(file);
-  if (cached !== undefined && cached.size === info.size && cached.mtimeMs === info.mtimeMs) return cached.index;
-  const handle = await open(file, 'r');
-  let bytes: Buffer;
-  try {
-    bytes = Buffer.alloc(info.size);
-    await handle.read(bytes, 0, info.size, 0);
-  } finally {
-    await handle.close();
-  }
-  const index = buildIndex(bytes);
-  cache.set(file, { size: info.size, mtimeMs: info.mtimeMs, index });
+  const index = buildIndex(summaries);
+  cache.set(cacheKey, { count: summaries.length, index });
   return index;
 }
 
@@ -194,10 +147,8 @@ export function monthOf(post: ArchivedPost): string {
 }
 
 /** Months with posts, newest first, with their counts. */
-export function archiveMonths(index: ArchiveIndex): { month: string; count: number }[] {
-  const counts = new Map<string, number>();
-  for (const post of index.posts) counts.set(monthOf(post), (counts.get(monthOf(post)) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[0].localeCompare(a[0])).map(([month, count]) => ({ month, count }));
+export function archiveMonths(store: Store, list: string): Promise<{ month: string; count: number }[]> {
+  return store.archiveMonths(list);
 }
 
 /** A thread in depth-first order (each reply under its parent, in date order). */
@@ -223,22 +174,14 @@ export function monthThreads(index: ArchiveIndex, month: string): { root: Archiv
     .sort((a, b) => latest(b.posts) - latest(a.posts));
 }
 
-/** A post's bytes as it was archived (mboxrd quoting undone, the archive's own field dropped). */
-export async function archivedMessage(home: string, list: string, post: ArchivedPost): Promise<Buffer> {
-  const handle = await open(archiveFile(home, list), 'r');
-  try {
-    const record = Buffer.alloc(post.length);
-    await handle.read(record, 0, post.length, post.offset);
-    const lineEnd = record.indexOf(0x0a);
-    const fieldEnd = record.indexOf(0x0a, lineEnd + 1);
-    return unquoteMboxrd(record.subarray(fieldEnd + 1, record.length - 1));
-  } finally {
-    await handle.close();
-  }
+/** A post's bytes exactly as it was archived. */
+export async function archivedMessage(store: Store, list: string, post: ArchivedPost): Promise<Buffer> {
+  const message = await store.archivedMessage(list, post.key);
+  if (message === null) throw new Error(`the archive of ${list} has no message ${post.key}`);
+  return message.raw;
 }
 
 /** Posts the list received in the UTC month of `now` (the overview's "posts this month"). */
-export async function postsThisMonth(home: string, list: string, now: Date): Promise<number> {
-  const month = now.toISOString().slice(0, 7);
-  return (await archiveIndex(home, list)).posts.filter((post) => monthOf(post) === month).length;
+export function postsThisMonth(store: Store, list: string, now: Date): Promise<number> {
+  return store.countArchivedMessages(list, now.toISOString().slice(0, 7));
 }

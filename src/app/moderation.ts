@@ -18,6 +18,7 @@
  * robots or the null sender, as for the chain's rejections), then removal.
  * Killed between: running it again sends the notice again.
  * discard: removal only.
+ * bulk (decideHeldEach): one decideHeld per post, in the order given.
  * expiry: one store transaction per post: killed midway, the posts not yet
  * expired are expired by the next run.
  *
@@ -42,6 +43,7 @@ import { IN_QUEUE, VIRGIN_QUEUE } from '../../runners/queue-ids.js';
 import { holdNotice, postHeldNotice, rejectNotice, whyNotNotify } from '../mail/moderation-notices.js';
 import { RawMessage } from '../mail/raw-message.js';
 import { HeldMessageUnknownError, HeldMessageUnreadableError, parseAddress, type HeldDecisionRecord, type HeldMessage, type HeldSummary, type MailingList } from '../store/index.js';
+import { isSwitchyardError } from '../errors.js';
 import type { AppContext } from './context.js';
 
 export const DEFAULT_REJECT_REASON = 'rejected by the list moderator';
@@ -123,6 +125,46 @@ export async function decideHeld(ctx: Pick<AppContext, 'store' | 'now' | 'enqueu
     case 'discard':
       return { record: await ctx.store.decideHeld(held.id, { decision: 'discard', decidedBy: request.by }) };
   }
+}
+
+/** What became of one post of a bulk decision (decideHeldEach). */
+export type HeldBulkOutcome =
+  | { id: number; outcome: 'decided'; decided: HeldDecided }
+  /** Never held, or held on another list. */
+  | { id: number; outcome: 'not_found' }
+  /** Decided before (by someone else, or earlier in the same request): what was decided. */
+  | { id: number; outcome: 'already_decided'; record: HeldDecisionRecord }
+  /** Could not be decided now (unreadable, the store busy): the error's code, message and whether trying later may help. */
+  | { id: number; outcome: 'failed'; code: string; message: string; temporary: boolean };
+
+/**
+ * The same decision on many held posts of `list` (the REST API's bulk route),
+ * each through decideHeld, one post after another with its crash windows:
+ * killed midway, the posts decided are decided and the rest still wait.
+ * What became of each, in the order given: a post no longer waiting is
+ * `already_decided` when a decision on it is recorded for this list,
+ * `not_found` otherwise; one that cannot be decided is `failed` with its
+ * error's code, and the others are still tried. ListUnknownError, before
+ * anything is done, if there is no such list.
+ */
+export async function decideHeldEach(ctx: Pick<AppContext, 'store' | 'now' | 'enqueue'>, list: string, ids: readonly number[], request: HeldDecisionRequest): Promise<HeldBulkOutcome[]> {
+  const found = await ctx.store.getList(list);
+  const outcomes: HeldBulkOutcome[] = [];
+  for (const id of ids) {
+    try {
+      outcomes.push({ id, outcome: 'decided', decided: await decideHeld(ctx, found.address, id, request) });
+    } catch (error) {
+      if (error instanceof HeldMessageUnknownError) {
+        const record = await ctx.store.heldDecision(id);
+        outcomes.push(record !== null && record.list === found.address ? { id, outcome: 'already_decided', record } : { id, outcome: 'not_found' });
+      } else if (isSwitchyardError(error)) {
+        outcomes.push({ id, outcome: 'failed', code: error.code, message: error.message, temporary: error.temporary });
+      } else {
+        throw error;
+      }
+    }
+  }
+  return outcomes;
 }
 
 async function approve(ctx: Pick<AppContext, 'store' | 'now' | 'enqueue'>, held: HeldMessage, by: string): Promise<HeldDecided> {

@@ -149,7 +149,7 @@ async function validSettings(settings: Partial<ListSettings>, problems: string[]
 
 async function importList(ctx: ImportContext, imported: ImportedList, dryRun: boolean): Promise<ListImportReport> {
   const { store } = ctx;
-  const problems: string[] = [];
+  const problems: string[] = [...(imported.refused ?? [])];
   const existing = await store.findList(imported.address);
   const merged = wantedSettings(imported, existing?.settings ?? null);
   const settings = await validSettings(merged.settings, problems);

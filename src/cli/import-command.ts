@@ -27,7 +27,7 @@ Examples:
   switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --dry-run
   switchyard import mailman3 --rest http://127.0.0.1:8001/3.1 --user restadmin --password SECRET --list dev@lists.example.org
   switchyard import mailman3 --database sqlite:/var/lib/mailman3/data/mailman.db
-  switchyard import mailman3 --database postgres://mailman@db.example.org/mailman   # read in one read-only transaction
+  switchyard import mailman3 --database postgres://mailman@db.example.org/mailman --messages-dir /var/lib/mailman3/messages   # read in one read-only transaction
   switchyard import mailman2 --list-dir ./dev     # config.txt (config_list -o) and list_members files, or config.pck
   switchyard import archive --list dev@lists.example.org dev.mbox
 
@@ -41,6 +41,7 @@ interface Mailman3Options {
   user?: string;
   password?: string;
   list?: string;
+  messagesDir?: string;
   dryRun?: boolean;
   json?: boolean;
 }
@@ -53,6 +54,7 @@ function mailman3Command(): Command {
     .option('--user <name>', '[webservice] admin_user of mailman.cfg')
     .option('--password <secret>', '[webservice] admin_pass of mailman.cfg (or $MAILMAN_REST_PASSWORD)')
     .option('--list <list>', 'only this list (posting address or list id)')
+    .option('--messages-dir <dir>', "Mailman core's message store (its var/messages directory), where held posts' exact bytes are; default with an SQLite --database: the messages/ next to its data/ directory")
     .option('--dry-run', 'say what would change; write nothing')
     .option('--json', 'print JSON')
     .addHelpText('after', `
@@ -62,13 +64,20 @@ mode and status, bounce score and preferences, non-members with an action,
 bans, held posts and pending subscription requests (with their tokens, so
 confirmations Mailman mailed still work).
 
+Held posts' bytes are in Mailman's message store (pickled Python objects,
+read as data only: nothing in them is run; anything but a plain message is
+refused with SY_IMPORT_UNSAFE and named in the report). With --database they
+are read from it (give --messages-dir for a PostgreSQL database, or held
+posts are only counted); with --rest the API gives their text only, which
+may not be byte-exact (the report says so) unless --messages-dir is given.
+
 Exit codes: 0 ok, 1 error (Mailman unreachable, refused credentials; or some
 records were refused: the report names them, the rest was imported), 2 bad arguments.`)
     .action(async (options: Mailman3Options, command: Command) => {
       const password = options.password ?? process.env.MAILMAN_REST_PASSWORD;
       const reading = createProgress('reading Mailman');
       const onProgress = (done: number, total: number): void => reading.update(done, total);
-      const only = options.list === undefined ? {} : { list: options.list };
+      const only = { ...(options.list === undefined ? {} : { list: options.list }), ...(options.messagesDir === undefined ? {} : { messagesDir: options.messagesDir }) };
       let site: ImportedSite;
       if (options.database !== undefined) {
         if (options.rest !== undefined) throw new CliError('give either --rest or --database, not both', EXIT_USAGE, { code: 'SY_USAGE' });
@@ -142,36 +151,36 @@ function archiveCommand(): Command {
   return new Command('archive')
     .description("import mbox files (HyperKitty's export, pipermail's .mbox) into a list's archive, keeping Message-IDs and dates")
     .requiredOption('--list <list>', 'the (imported) list whose archive it is', listArgument)
-    .addOption(new Option('--quoting <kind>', 'how the file quotes body lines starting with "From ": mboxo (HyperKitty, pipermail) or mboxrd').choices(['mboxo', 'mboxrd']).default('mboxo'))
+    .addOption(new Option('--quoting <kind>', 'how the file quotes body lines starting with "From ": mboxo (HyperKitty, pipermail) or mboxrd (`switchyard archive export`)').choices(['mboxo', 'mboxrd']).default('mboxo'))
     .option('--dry-run', 'say what would be added; write nothing')
     .option('--json', 'print JSON')
     .argument('<file...>', 'mbox files, in order')
     .addHelpText('after', `
-Messages already in the archive (same Message-ID, else the same bytes) are
-skipped, so running it again adds nothing. Refused while a master runs for
-the home: the archive runner must be the archive file's only writer (import
-before \`switchyard start\`, or stop it first).
+The archive is kept in the store (one per site, whichever host archives), so
+this may run while switchyard runs, on any host. Each file is read streaming
+(one message in memory at a time). Messages already in the archive (same
+Message-ID, else the same bytes) are skipped, so running it again adds
+nothing. Each message's bytes are kept as the file has them (but for the
+quoting), and its date is the From_ line's (else its Date field's).
 
-Exit codes: 0 ok, 1 error (no such list, a master running, an unreadable file), 2 bad arguments.`)
+Exit codes: 0 ok, 1 error (no such list, an unreadable file), 2 bad arguments or not an mbox file.`)
     .action(async (files: string[], options: ArchiveOptions, command: Command) => {
-      const { importArchive } = await import('../migrate/archive-import.js');
-      const results = await withApp(command, async (app, { home }) => {
+      const { importMbox } = await import('../app/archive.js');
+      const results = await withApp(command, async (app) => {
         await app.store.getList(options.list);
-        const { holderState, readMasterLock } = await import('../master/lock.js');
-        const { MasterRunningError } = await import('../master/errors.js');
-        const { homePaths } = await import('../home.js');
-        const holder = await readMasterLock(homePaths(home).lock);
-        if (holder !== undefined && holderState(holder) === 'alive') throw new MasterRunningError(home, holder);
         const done = [];
         for (const file of files) {
           const progress = createProgress(`archive ${file}`);
-          done.push(await importArchive(home, options.list, file, { quoting: options.quoting, dryRun: options.dryRun === true, onProgress: (n, total) => progress.update(n, total) }));
+          done.push(await importMbox(app, options.list, file, { quoting: options.quoting, dryRun: options.dryRun === true, onProgress: (n, total) => progress.update(n, total) }));
           progress.end();
         }
         return done;
       });
       if (options.json) return printJson({ dryRun: options.dryRun === true, files: results });
-      for (const result of results) process.stdout.write(`${result.file}: ${result.read} messages, ${options.dryRun ? 'would add' : 'added'} ${result.added}, already archived ${result.existing} (${result.archive})\n`);
+      for (const result of results) {
+        const torn = result.torn === 0 ? '' : `, ${result.torn} torn record${result.torn === 1 ? '' : 's'} skipped`;
+        process.stdout.write(`${result.file}: ${result.read} messages, ${options.dryRun ? 'would add' : 'added'} ${result.added}, already archived ${result.existing}${torn} (archive of ${result.list} in the store)\n`);
+      }
     });
 }
 

@@ -66,12 +66,32 @@ function startCommand(): Command {
       if (options.foreground || options.daemon) {
         // Nobody reads the daemon's stderr once `start` has returned: a late write must not kill it with EPIPE.
         if (options.daemon) process.stderr.on('error', () => undefined);
+        // The parent `start` checked the store already; `start --foreground` (systemd, npm start) checks it here,
+        // so an old PostgreSQL schema is refused with the command to run rather than every runner failing.
+        if (options.foreground) await refuseUnusableStore(home);
         const { runMaster } = await import('../master/master.js');
         process.exitCode = await runMaster({ home, foreground: options.foreground === true, notifyParent: options.daemon === true, force });
         return;
       }
       await startInBackground(home, force, options.allowDegraded === true);
     });
+}
+
+/** `start --foreground`: SY_STORE_MIGRATE / SY_STORE_SCHEMA as a CliError; a bad configuration is left to the master, which reports it. */
+async function refuseUnusableStore(home: string): Promise<void> {
+  const { loadConfig } = await import('../config/load.js');
+  let config: Awaited<ReturnType<typeof loadConfig>>['config'];
+  try {
+    ({ config } = await loadConfig(homePaths(home).config));
+  } catch {
+    return;
+  }
+  try {
+    const warning = await (await import('../app/store-admin.js')).checkHomeStore(home, config);
+    if (warning !== undefined) process.stderr.write(`switchyard: warning: ${warning}\n`);
+  } catch (error) {
+    throw homeCliError(error, home) ?? CliError.of(error, (error as Error).message);
+  }
 }
 
 async function startInBackground(home: string, force: boolean, allowDegraded: boolean): Promise<void> {
@@ -319,12 +339,14 @@ function reopenCommand(): Command {
 
 function statusCommand(): Command {
   return new Command('status')
-    .description('the master, every runner slice (pid, state, restarts, processed, failed) and queue depths')
+    .description('the master, every runner slice (pid, state, restarts, processed, failed), queue depths and work counters')
     .option('--json', 'print the status report as JSON')
     .addHelpText(
       'after',
       '\nLAST ERROR: the reason, how long ago and the entry, cut to the terminal width (whole in --json, `lastErrorInfo`);' +
         '\nonce the runner succeeds again it reads "(recovered 3m ago) ..." for an hour, then is left out.' +
+        '\ncounted since the master started: recipients by SMTP reply class, bounces, LMTP sessions and rejects, ...' +
+        '\n(`counters` in --json; /metrics serves them as Prometheus counters).' +
         '\nExit codes: 0 ok, 1 error, 3 no master is running, 4 the master runs but something needs an operator' +
         '\n(a runner failed, or entries wait in a queue no runner consumes; see "problems").',
     )

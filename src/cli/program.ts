@@ -54,7 +54,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'stop', description: 'stop the master: runners finish their entries (up to master.stopTimeout), then everything exits', load: () => masterCommand('stop') },
   { name: 'restart', usage: '[options]', description: 'restart every runner (each finishes its entries first) on the current switchyard.toml; the master stays. An invalid switchyard.toml is refused: the runners keep running the previous configuration', load: () => masterCommand('restart') },
   { name: 'reopen', description: 'reopen every log file (after logrotate has renamed them)', load: () => masterCommand('reopen') },
-  { name: 'status', usage: '[options]', description: 'the master, every runner slice (pid, state, restarts, processed, failed) and queue depths', load: () => masterCommand('status') },
+  { name: 'status', usage: '[options]', description: 'the master, every runner slice (pid, state, restarts, processed, failed), queue depths and work counters', load: () => masterCommand('status') },
   { name: 'config', description: 'show the configuration', load: async () => (await import('./config-command.js')).configCommand() },
   { name: 'lists', description: 'create, remove, list, show and configure mailing lists', load: async () => (await import('./lists-command.js')).listsCommand() },
   { name: 'members', description: "add, remove, list, import and export a list's members, owners and moderators", load: async () => (await import('./members-command.js')).membersCommand() },
@@ -68,6 +68,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'tokens', description: 'API tokens of the HTTP service: create (shown once), list, revoke', load: async () => (await import('./tokens-command.js')).tokensCommand() },
   { name: 'secret', description: 'the site secret behind one-click unsubscribe links, login links and session cookies: rotate it', load: async () => (await import('./secret-command.js')).secretCommand() },
   { name: 'dkim', description: 'DKIM signing keys: make one (keygen) and check its DNS record (check)', load: async () => (await import('./dkim-command.js')).dkimCommand() },
+  { name: 'archive', description: "list archives (kept in the store, one per site): export a list's archive as mboxrd", load: async () => (await import('./archive-command.js')).archiveCommand() },
   { name: 'import', description: 'import lists, members, settings, held posts, requests and archives from GNU Mailman', load: async () => (await import('./import-command.js')).importCommand() },
   { name: 'bounce-scan', usage: '[options] <file...>', description: 'classify saved bounce messages as the bounce runner would: one JSON line per file', load: async () => (await (await import('./bundles.js')).loadBundled('bounce-scan', () => import('./bounce-scan-command.js'))).bounceScanCommand() },
 ];

@@ -9,8 +9,9 @@
  *   with its new control data; run the move again.
  * - `requeue`: rewrite-then-rename from `bad`/`shunt`/`retry` to the original
  *   queue (a `retry` entry claimed first, as its runner would). Killed during
- *   `--all`: what was done is in its queue, the rest is still in `bad`/`shunt`;
- *   run it again.
+ *   `--all`/`--queue` (Spool.requeueAll, which the HTTP API's requeue route
+ *   calls too): what was done is in its queue, the rest is still where it
+ *   was; run it again.
  * - `flush`: each `retry` entry claimed, then rewritten under a name due now
  *   (Spool.flush). Killed in between: the entry is still in `retry`; run it again.
  * - An unreadable entry (a directory, a FIFO, a link, root's file) is never
@@ -35,6 +36,7 @@ import {
   type EntryState,
   type EntryControl,
   type JsonObject,
+  type RequeueResult,
   type StateCounts,
 } from '../../queues/index.js';
 import { SHUNT_QUEUE, SPOOL_OPTIONS } from '../../runners/queue-ids.js';
@@ -202,12 +204,16 @@ function requeueCommand(): Command {
   return new Command('requeue')
     .description('send entries from bad, shunt or retry back to the queue they came from, restore count reset (unshunt); from retry at once, not when due')
     .argument('[id]', 'entry id')
-    .option('--all', 'every entry of bad and shunt (for retry: `queue flush`)')
-    .option('--json', 'print JSON')
-    .action(async (id: string | undefined, options: { all?: boolean; json?: boolean }, command: Command) => {
-      if ((id === undefined) === (options.all !== true)) command.error('give either an entry id or --all');
+    .option('--all', 'every entry of bad and shunt (with --queue: of those queues)')
+    .option('--queue <queue>', 'every entry of this queue: bad, shunt or retry (repeat for more than one); implies --all', collect)
+    .option('--json', 'print JSON: {"requeued": [ids], "skipped": [{id, code, reason}]}')
+    .addHelpText('after', '\nAn entry that cannot be requeued (corrupt, no original queue recorded) is skipped with its reason and left where it is.')
+    .action(async (id: string | undefined, options: { all?: boolean; queue?: string[]; json?: boolean }, command: Command) => {
+      const queues = options.queue ?? [];
+      const many = options.all === true || queues.length > 0;
+      if ((id === undefined) === !many) command.error('give either an entry id or --all/--queue');
       const spool = spoolOf(command);
-      let result: { requeued: string[]; skipped: { id: string; reason: string }[] };
+      let result: RequeueResult;
       if (id !== undefined) {
         const before = await entryOp(id, spool.find(id));
         const after = await entryOp(id, spool.requeue(id));
@@ -216,7 +222,7 @@ function requeueCommand(): Command {
       } else {
         const progress = createProgress('requeueing');
         try {
-          result = await spool.requeueAll((done, total) => progress.update(done, total));
+          result = await spool.requeueAll({ ...(queues.length === 0 ? {} : { queues }), onProgress: (done, total) => progress.update(done, total) });
         } finally {
           progress.end();
         }
@@ -226,6 +232,10 @@ function requeueCommand(): Command {
       if (result.skipped.length > 0) lines.push(`skipped ${result.skipped.length}:`, ...result.skipped.map((s) => `  ${s.id}: ${printable(s.reason)}`));
       process.stdout.write(lines.join('\n') + '\n');
     });
+}
+
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** `postqueue -f`: what is waiting in retry is due now. */

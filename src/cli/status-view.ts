@@ -1,11 +1,13 @@
 /**
  * `switchyard status` for people: the master, a table of queue runners and
- * one of services, their notes, the queue depths, and what needs an operator
+ * one of services, their notes, the queue depths, a line of work counters
+ * (recipients delivered, bounces, LMTP sessions, ...), and what needs an operator
  * first and last (so neither `status | head` nor `status | tail` misses it).
  * Scripts read `--json`, which has every field whole.
  */
 import { RECOVERED_SHOWN_MS, type LastErrorInfo, type RunnerStatus, type StatusReport } from '../master/protocol.js';
 import { formatTable, type Align } from './table.js';
+import { countersLine } from '../work-counters.js';
 
 export interface StatusViewOptions {
   /** Terminal width: longer lines (a long LAST ERROR) are cut to it with `…`; undefined: not cut. */
@@ -55,7 +57,9 @@ export function renderStatus(report: StatusReport, options: StatusViewOptions = 
   const queueRows = Object.entries(report.queues)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([queue, waiting]) => [queue, String(waiting), noRunner.has(queue) ? (queueProblems.has(queue) ? 'NO RUNNER: nothing takes these' : 'no runner') : '']);
-  const body = `${head}${runners}${serviceTable}${details === '' ? '' : `\n${details}`}\n${formatTable(['QUEUE', 'WAITING', ''], queueRows, ['left', 'right', 'left'])}`;
+  // The work counters (src/work-counters.ts) in one line; masters before them did not report any.
+  const counted = report.counters === undefined ? '' : `\ncounted since the master started: ${countersLine(report.counters)}\n`;
+  const body = `${head}${runners}${serviceTable}${details === '' ? '' : `\n${details}`}\n${formatTable(['QUEUE', 'WAITING', ''], queueRows, ['left', 'right', 'left'])}${counted}`;
   return alarm === '' ? body : `${alarm}\n${body}\n${alarm}`;
 }
 

@@ -5,12 +5,16 @@
  * the oldest waiting entry per queue from the spool's file names
  * (queues/queue-shape.ts), per-runner counters from the master's `status`
  * (processed and failed since the process started, restarts since the
- * master did), held posts waiting per list from the store.
+ * master did), held posts waiting per list from the store, and the work
+ * counters (src/work-counters.ts: recipients by SMTP reply class, bounces
+ * scored, LMTP sessions and rejects, ...) as Prometheus counters, totals
+ * the master keeps since it started (across runner restarts).
  */
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { FastifyRequest } from 'fastify';
 import { queueShape } from '../../queues/index.js';
 import type { ApiDeps } from './routes/deps.js';
+import { WORK_COUNTERS, type CounterDefinition, type CounterName, type CounterValues } from '../work-counters.js';
 
 /** A loopback peer with no proxy header: a request relayed by a proxy on this host is not "local". */
 export function isLocalRequest(request: FastifyRequest): boolean {
@@ -36,6 +40,11 @@ export function metricsRegistry(deps: ApiDeps): { registry: Registry; scrape(): 
   const running = new Gauge({ name: 'switchyard_runner_running', help: '1 when the slot is running, 0 otherwise (starting, backoff, failed, stopped)', labelNames: runnerLabels, registers: [registry] });
   const healthy = new Gauge({ name: 'switchyard_healthy', help: "1 when `switchyard status` finds nothing for an operator to fix, else 0", registers: [registry] });
   const held = new Gauge({ name: 'switchyard_held_posts', help: 'posts held for moderation, per list', labelNames: ['list'], registers: [registry] });
+  const counters = (Object.entries(WORK_COUNTERS) as [CounterName, CounterDefinition][]).map(([name, def]) => ({
+    name,
+    def,
+    counter: new Counter({ name: def.metric, help: `${def.help} (since the master started)`, labelNames: def.label === undefined ? [] : [def.label.name], registers: [registry] }),
+  }));
 
   // One refresh for all: the master is asked once per scrape, and old series are dropped (a removed list, a runner no longer configured).
   const refresh = async (): Promise<void> => {
@@ -53,6 +62,15 @@ export function metricsRegistry(deps: ApiDeps): { registry: Registry; scrape(): 
       running.set(labels, runner.state === 'running' ? 1 : 0);
     }
     healthy.set(status.healthy ? 1 : 0);
+    // Totals from the master, set anew at each scrape (a counter only goes up, so: reset, then add the total).
+    // A master that predates them reports none: no series.
+    for (const { name, def, counter } of counters) {
+      counter.reset();
+      if (status.counters === undefined) continue;
+      const value = status.counters[name] as CounterValues[CounterName];
+      if (typeof value === 'number') counter.inc(value);
+      else for (const [label, count] of Object.entries(value)) counter.inc({ [def.label!.name]: label }, count);
+    }
     for (const list of lists) held.set({ list: list.address }, await deps.app.store.countHeld(list.address));
   };
   let last: Promise<unknown> = Promise.resolve();

@@ -47,11 +47,37 @@ function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
   socket.destroy(error);
 }
 
+/** Node's own default for http.Server headersTimeout. */
+const NODE_HEADERS_TIMEOUT_MS = 60_000;
+
+/**
+ * Node's timeouts for `http.requestTimeout` (0: none). Node checks
+ * headersTimeout and requestTimeout only every connectionsCheckingInterval
+ * (30 s by default), and headersTimeout defaults to 60 s whatever
+ * requestTimeout says: a client trickling its header fields a byte at a time
+ * (slowloris) or its body would hold its connection for up to a minute and a
+ * half whatever the setting. So: headers within min(60 s, requestTimeout),
+ * and the check four times per requestTimeout (at least a second apart): a
+ * slow client is cut off (408, answerClientError) at most a quarter of
+ * requestTimeout (or a second) after its time is up.
+ */
+export function nodeTimeouts(requestTimeoutMs: number): { requestTimeout: number; headersTimeout: number; connectionsCheckingInterval: number } {
+  if (requestTimeoutMs <= 0) return { requestTimeout: 0, headersTimeout: NODE_HEADERS_TIMEOUT_MS, connectionsCheckingInterval: 30_000 };
+  return {
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: Math.min(NODE_HEADERS_TIMEOUT_MS, requestTimeoutMs),
+    connectionsCheckingInterval: Math.max(1_000, Math.floor(requestTimeoutMs / 4)),
+  };
+}
+
 export async function buildHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   const { config, deps } = options;
+  const timeouts = nodeTimeouts(config.requestTimeout);
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: config.bodyLimit,
+    // fastify sets requestTimeout on the server it creates; the other two only reach node through `http`.
+    http: timeouts,
     requestTimeout: config.requestTimeout,
     connectionTimeout: config.requestTimeout,
     trustProxy: config.trustProxy,

@@ -1,9 +1,15 @@
 /**
  * mboxrd records (the mbox variant whose quoting is reversible): a `From `
- * line, the message with LF line endings in which every line matching
- * /^>*From / gains one more `>`, and an empty line.
+ * line, the message in which every line matching /^>*From / gains one more
+ * `>`, and an empty line.
  *
- * Each record switchyard writes also carries, as the first header field,
+ * `switchyard archive export` writes exportRecord(): the message's bytes as
+ * the store holds them (CRLF line ends stay CRLF), so the export reads back
+ * (src/migrate/mbox-reader.ts) to the same bytes.
+ *
+ * Before the archive moved into the store, the archive runner appended
+ * records to `<home>/archives/<list>.mbox` with LF line ends and, as the
+ * first header field,
  *
  *     X-Switchyard-Archive: v=1; length=000000004711; key=<sha256 hex>
  *
@@ -49,6 +55,22 @@ export function quoteMboxrd(message: Buffer): Buffer {
 /** The message as it was before quoting (LF line endings): what a reader of the archive gets. */
 export function unquoteMboxrd(quoted: Buffer): Buffer {
   return Buffer.from(quoted.toString('latin1').replace(/^>(>*From )/gm, '$1'), 'latin1');
+}
+
+/** The message with mboxrd quoting, line ends untouched, ending in a line end. */
+function quoteExact(message: Buffer): Buffer {
+  const quoted = message.toString('latin1').replace(/^(>*From )/gm, '>$1');
+  return Buffer.from(quoted === '' || quoted.endsWith('\n') ? quoted : `${quoted}\n`, 'latin1');
+}
+
+/**
+ * One record of an export: From_ line, the quoted message exactly as stored,
+ * the separating empty line. A message that does not end in a line end
+ * gains one (the only byte an export adds to a message).
+ */
+export function exportRecord(message: Buffer, options: { sender: string; date: Date }): Buffer {
+  const sender = /^[^\s]{1,320}$/.test(options.sender) ? options.sender : 'MAILER-DAEMON';
+  return Buffer.concat([Buffer.from(`From ${sender} ${asctime(options.date)}\n`, 'latin1'), quoteExact(message), Buffer.from('\n', 'latin1')]);
 }
 
 export interface RecordOptions {

@@ -194,6 +194,7 @@ export async function runMaster(options: MasterOptions): Promise<number> {
       unconsumed,
       queues,
       config: running,
+      counters: supervisor.counters(),
     };
   };
   const statusServer = new StatusServer(paths.socket, report, () => restartRunners('restart requested'));

@@ -8,7 +8,8 @@
  * recovered its slice and is waiting for work; `state` whenever an entry
  * starts or ends or reports progress (the watchdog's heartbeat), and whenever
  * the runner's status detail changes (not progress: the watchdog's clock is
- * not reset by it).
+ * not reset by it), and right after one of its work counters moved
+ * (src/work-counters.ts: the counts travel with every `state`).
  *
  * CLI -> master, over `<home>/master.sock`: one JSON line with a `command`,
  * answered by one JSON line. `status` returns a StatusReport; `watch` is
@@ -17,6 +18,8 @@
  * answered with a RestartReply once the master has validated switchyard.toml
  * and, if it is valid, asked every runner to restart.
  */
+
+import type { CounterCounts, CounterValues } from '../work-counters.js';
 
 /** A runner exits with this to ask the master for an immediate restart (SIGUSR1). */
 export const RUNNER_EXIT_RESTART = 99;
@@ -74,6 +77,8 @@ export interface RunnerStateMessage {
   detail?: string;
   /** A service's structured state (Service.statusInfo(): the scheduler's jobs), sent again whenever it changes. */
   info?: Record<string, unknown>;
+  /** The process's work counters since it started (src/work-counters.ts), those not 0; absent: none yet. */
+  counters?: CounterCounts;
 }
 
 export type RunnerMessage = RunnerReadyMessage | HeartbeatMessage | RunnerStartingMessage | RunnerStateMessage;
@@ -167,6 +172,12 @@ export interface StatusReport {
   queues: Record<string, number>;
   /** Absent in reports of masters that predate it. */
   config?: RunningConfig;
+  /**
+   * The work counters of every runner and service summed, since the master
+   * started (src/work-counters.ts: every counter, 0 included; a restarted
+   * process's earlier counts are kept). Absent in reports of masters that predate it.
+   */
+  counters?: CounterValues;
 }
 
 export interface StatusRequest {

@@ -10,8 +10,8 @@
  * imports the runner's module, and runs it. Supervision lives here, not
  * in runners/: signals, the IPC messages for the master's watchdogs (a
  * liveness heartbeat every --heartbeat ms from the first moment, progress
- * while starting, entry progress, and the runner's status detail, sent when
- * it changes), exit codes.
+ * while starting, entry progress, and the runner's status detail and work
+ * counters, sent when they change), exit codes.
  *
  * SIGTERM, SIGINT: take no new entry, finish those in flight, exit 0. A second
  *   one: in-flight entries give up and are released (`.bak` back to `.pck`).
@@ -30,6 +30,7 @@ import type { Service, ServiceOptions } from '../../runners/service.js';
 import { RUNNER_EXIT_RESTART, type ReadyReport, type RunnerMessage } from './protocol.js';
 import { CONFIG_DEFAULTS_ENV, CONFIG_JSON_ENV, CONFIG_TEXT_ENV, type ValidatedConfig } from './supervisor-env.js';
 import type { Config } from '../config/schema.js';
+import type { CounterCounts } from '../work-counters.js';
 import { errorCode } from '../errors.js';
 // Everything else is imported in main(), after the first heartbeat: loading it takes seconds on a
 // loaded machine, and the master should hear from this process from the start.
@@ -165,8 +166,25 @@ async function main(): Promise<number> {
       ...(runner.stats.lastError ? { lastError: runner.stats.lastError } : {}),
       ...(detail !== undefined ? { detail } : {}),
       ...(current !== undefined ? { info: current } : {}),
+      ...counted(),
     });
   };
+  // The work counters travel with every report; a count made between entries
+  // (an LMTP session, a refused recipient) is sent once the current tick is
+  // over, so a burst of counts is one report, not one each.
+  const counted = (): { counters?: CounterCounts } => {
+    const counts = runner.counters.counts();
+    return Object.keys(counts).length === 0 ? {} : { counters: counts };
+  };
+  let countsPending = false;
+  runner.on('counters', () => {
+    if (countsPending) return;
+    countsPending = true;
+    setImmediate(() => {
+      countsPending = false;
+      report();
+    });
+  });
   const onProgress = (): void => {
     progressAt = Date.now();
     report();

@@ -34,6 +34,9 @@
  *   it, or the master's own: a crash, a watchdog kill) with the count of
  *   entries processed then; once that count grows the slot has recovered
  *   (`recoveredAt`), which `status` shows as such and later leaves out.
+ * - Work counters (src/work-counters.ts): each process reports its own since
+ *   it started; a slot keeps the sum of its processes that exited, so a
+ *   restart (the new process counts from 0) never takes a total back down.
  */
 import { SwitchyardError } from '../errors.js';
 import { fork, type ChildProcess } from 'node:child_process';
@@ -42,6 +45,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { ResolvedRunner } from '../config/load.js';
 import { CONFIG_DEFAULTS_ENV, CONFIG_JSON_ENV, CONFIG_TEXT_ENV } from './supervisor-env.js';
+import { addCounts, sumCounts, zeroCounters, type CounterCounts, type CounterValues } from '../work-counters.js';
 import { RUNNER_EXIT_RESTART, type LastErrorInfo, type ProcessKind, type ReadyReport, type RunnerMessage, type RunnerState, type RunnerStatus } from './protocol.js';
 
 export interface SupervisorOptions {
@@ -78,6 +82,10 @@ class Slot {
   /** Counters of processes that already exited. */
   processedBefore = 0;
   failedBefore = 0;
+  /** The running process's work counters, as it last reported them. */
+  counts: CounterCounts = {};
+  /** The work counters of this slot's processes that exited, summed. */
+  countsBefore: CounterValues = zeroCounters();
   /** The last error (see LastErrorInfo in protocol.ts); undefined when none. */
   error: SlotError | undefined;
   /** The runner-reported error last taken in (its time, entry and message), so the same report resent is not news. */
@@ -322,6 +330,11 @@ export class Supervisor extends EventEmitter {
       .map((slot) => `${slot.kind === 'service' ? `service ${slot.runner.name}` : slot.label} FAILED, not restarted until \`switchyard restart\`: ${slot.lastError ?? 'no error recorded'}`);
   }
 
+  /** Every slot's work counters summed, those of exited processes included. */
+  counters(): CounterValues {
+    return sumCounts(this.slots.flatMap((slot) => [slot.countsBefore, slot.counts]));
+  }
+
   status(now = Date.now()): RunnerStatus[] {
     return this.slots.map((slot) => ({
       name: slot.runner.name,
@@ -371,6 +384,7 @@ export class Supervisor extends EventEmitter {
     slot.processed = 0;
     slot.failed = 0;
     slot.inFlight = 0;
+    slot.counts = {};
     slot.stderrTail = [];
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (text: string) => {
@@ -446,6 +460,8 @@ export class Supervisor extends EventEmitter {
     slot.processed = message.processed;
     slot.failed = message.failed;
     slot.inFlight = message.inFlight;
+    // The process's own totals since it started: they replace the last report (they never go down while it lives).
+    if (message.counters !== undefined) slot.counts = message.counters;
     if (message.lastError) {
       const { at, entry, message: reason } = message.lastError;
       const key = `${at}\0${entry}\0${reason}`;
@@ -485,6 +501,8 @@ export class Supervisor extends EventEmitter {
     slot.detail = null;
     slot.processedBefore += slot.processed;
     slot.failedBefore += slot.failed;
+    addCounts(slot.countsBefore, slot.counts);
+    slot.counts = {};
     slot.processed = 0;
     slot.failed = 0;
     slot.inFlight = 0;

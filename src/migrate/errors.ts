@@ -13,7 +13,7 @@ export class ImportSourceError extends SwitchyardError {
   }
 }
 
-/** A Mailman 2.1 file holds something that is not plain data (a call, a name, a pickle opcode that builds objects): refused, never evaluated. */
+/** A Mailman 2.1 file or a Mailman 3 stored message holds something that is not plain data (a call, a name, a pickle opcode that builds objects, a class other than a message's): refused, never evaluated. */
 export class ImportUnsafeError extends SwitchyardError {
   constructor(message: string) {
     super('SY_IMPORT_UNSAFE', message, { exitCode: EXIT_ERROR });

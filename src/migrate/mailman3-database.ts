@@ -8,18 +8,28 @@
  * reader, which accepts only SQLAlchemy's MutableList (a list) as a
  * constructor.
  *
- * Not read from the database: held posts, whose bytes Mailman keeps as
- * pickled Python objects in its messages directory (refused: they would
- * need code run to read); they are counted in the report. Templates are
+ * Held posts: their records (`_request` rows of type held_message, with
+ * sender, subject, reason and date in the pended data) come from the
+ * database, their bytes from Mailman's message store (the pickled Message
+ * named by the `message` table's path, read as data by
+ * mailman3-message-store.ts, never unpickled by Python). The store is the
+ * var/messages directory next to an SQLite database's var/data/, or
+ * `messagesDir`; without one (PostgreSQL and no --messages-dir) held posts
+ * are counted in the report, not imported. A held post whose stored message
+ * is missing or refused is named in the report's problems. Templates are
  * named in the report with their URI.
  */
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Client } from 'pg';
 import { ImportSourceError, ImportUsageError } from './errors.js';
 import { mapMailman3Settings } from './mailman3-settings.js';
 import { mailmanAction, mailmanDate, memberFromMailman, requestKind } from './mailman3-rest.js';
+import { readStoredMessage, storedMessageFile } from './mailman3-message-store.js';
 import { readPickle, type PickleValue } from './safe-pickle.js';
-import type { ImportedList, ImportedMember, ImportedRequest, ImportedSite, UnmappedSetting } from './site-model.js';
+import type { ImportedHeld, ImportedList, ImportedMember, ImportedRequest, ImportedSite, UnmappedSetting } from './site-model.js';
+import { decodeWords } from '../mail/raw-message.js';
+import { SwitchyardError } from '../errors.js';
 import { parseAddress, type ModerationAction, type Role } from '../store/index.js';
 
 const ENUMS: Record<string, readonly string[]> = {
@@ -33,6 +43,13 @@ const ENUMS: Record<string, readonly string[]> = {
   forward_unrecognized_bounces_to: ['discard', 'administrators', 'site_owner'],
   digest_volume_frequency: ['yearly', 'monthly', 'quarterly', 'weekly', 'daily'],
   member_roster_visibility: ['public', 'members', 'moderators'],
+  personalize: ['none', 'individual', 'full'],
+  filter_action: ['hold', 'reject', 'discard', 'accept', 'defer', 'forward', 'preserve'],
+  autorespond_owner: ['none', 'respond_and_discard', 'respond_and_continue'],
+  autorespond_postings: ['none', 'respond_and_discard', 'respond_and_continue'],
+  autorespond_requests: ['none', 'respond_and_discard', 'respond_and_continue'],
+  newsgroup_moderation: ['none', 'open_moderated', 'moderated'],
+  archive_rendering_mode: ['', 'text', 'markdown'],
 };
 const ACTIONS = ['hold', 'reject', 'discard', 'accept', 'defer'];
 const BOOLEAN_COLUMNS = /^(allow_list_posts|include_rfc2369_headers|advertised|anonymous_list|admin_immed_notify|admin_notify_mchanges|administrivia|filter_content|collapse_alternatives|convert_html_to_plaintext|bounce_notify_owner_on_bounce_increment|bounce_notify_owner_on_disable|bounce_notify_owner_on_removal|process_bounces|dmarc_mitigate_unconditionally|digests_enabled|digest_is_default|digest_send_periodic|emergency|encode_ascii_prefixes|first_strip_reply_to|forward_auto_discards|gateway_to_mail|gateway_to_news|nntp_prefix_subject_too|obscure_addresses|require_explicit_destination|respond_to_post_requests|scrub_nondigest|send_goodbye_message|send_welcome_message|topics_enabled)$/;
@@ -75,7 +92,15 @@ export interface DatabaseSource {
   /** `sqlite:/path/to/mailman.db` (also sqlite:///path, or a plain path), or `postgres://user@host/db` (postgresql: too). */
   url: string;
   list?: string;
+  /** Mailman's messages directory (var/messages), where held posts' bytes are; default for SQLite: the one next to the database's data/ directory. */
+  messagesDir?: string;
   onProgress?: (done: number, total: number) => void;
+}
+
+/** Where Mailman's var_dir layout puts the message store for this database, if it is an SQLite file. */
+export function defaultMessagesDir(url: string): string | undefined {
+  if (/^postgres(?:ql)?:/i.test(url)) return undefined;
+  return join(dirname(dirname(sqlitePath(url))), 'messages');
 }
 
 export function sqlitePath(url: string): string {
@@ -150,6 +175,21 @@ function openMailmanDatabase(url: string): Promise<MailmanDatabase> | MailmanDat
 
 type Row = Record<string, unknown>;
 
+/** A held post's record from its pended data (app/moderator.py hold_message's `_mod_*` keys), as the REST API shows it. */
+function heldFromPended(values: Record<string, unknown>, key: string, raw: Buffer, requestId: string): ImportedHeld {
+  const text = (name: string): string => (typeof values[name] === 'string' ? (values[name] as string) : '');
+  return {
+    sender: text('_mod_sender'),
+    // The REST API decodes the subject's encoded words (make_header(decode_header(...))).
+    subject: decodeWords(text('_mod_subject')),
+    reason: text('_mod_reason'),
+    receivedAt: mailmanDate(values._mod_hold_date) ?? new Date(0),
+    messageId: text('_mod_message_id') || key,
+    raw,
+    sourceId: requestId,
+  };
+}
+
 export async function readMailman3Database(source: DatabaseSource): Promise<ImportedSite> {
   const db = await openMailmanDatabase(source.url);
   try {
@@ -160,6 +200,7 @@ export async function readMailman3Database(source: DatabaseSource): Promise<Impo
     const users = new Map<number, Row>((await db.all('SELECT * FROM "user"')).map((row) => [Number(row.id), row]));
     const pended = await db.all('SELECT p.id, p.token, p.expiration_date, kv.key, kv.value FROM pended p JOIN pendedkeyvalue kv ON kv.pended_id = p.id');
     const pendings = new Map<string, { token: string; expires: string; values: Record<string, unknown> }>();
+    const messagesDir = source.messagesDir ?? defaultMessagesDir(source.url);
     for (const row of pended) {
       const entry = pendings.get(String(row.token)) ?? { token: String(row.token), expires: String(row.expiration_date), values: {} };
       let value: unknown = row.value;
@@ -182,8 +223,24 @@ export async function readMailman3Database(source: DatabaseSource): Promise<Impo
       for (const template of await db.all('SELECT name, uri FROM template WHERE context = $1', row.list_id)) unmapped.push({ setting: `template ${String(template.name)}`, value: String(template.uri), note: 'templates are not fetched from the database path: copy the text into switchyard (headerText, footerText, welcomeMessageText) by hand' });
       const mapped = mapMailman3Settings(config, {});
       unmapped.push(...mapped.unmapped);
-      const held = Number((await db.all('SELECT COUNT(*) AS n FROM _request WHERE mailing_list_id = $1 AND request_type = 1', row.id))[0]!.n);
-      if (held > 0) unmapped.push({ setting: 'held posts', value: String(held), note: "Mailman keeps held posts as pickled Python objects, which are not read: import them through the REST API while Mailman runs, or decide them in Mailman first" });
+      const refused: string[] = [];
+      const held: ImportedHeld[] = [];
+      const heldRows = await db.all('SELECT r.id, r."key", r.data_hash, m.path FROM _request r LEFT JOIN message m ON m.message_id = r."key" WHERE r.mailing_list_id = $1 AND r.request_type = 1 ORDER BY r.id', row.id);
+      if (heldRows.length > 0 && messagesDir === undefined) {
+        unmapped.push({ setting: 'held posts', value: String(heldRows.length), note: "their bytes are in Mailman's message store, not in the database: run again with --messages-dir (the core's var/messages directory), or import through the REST API while Mailman runs" });
+      }
+      for (const request of messagesDir === undefined ? [] : heldRows) {
+        const values = pendings.get(String(request.data_hash))?.values ?? {};
+        const what = `held post ${String(request.id)} ${String(request.key)}`;
+        try {
+          if (request.path === null || request.path === undefined) throw new ImportSourceError("its message is not in Mailman's message table (Mailman reports such a post as lost)");
+          const raw = await readStoredMessage(storedMessageFile(messagesDir!, String(request.path)));
+          held.push(heldFromPended(values, String(request.key), raw, String(request.id)));
+        } catch (error) {
+          if (!(error instanceof SwitchyardError)) throw error;
+          refused.push(`${what} not imported (${error.code}): ${error.message}`);
+        }
+      }
 
       const members: ImportedMember[] = [];
       const nonmembers: { address: string; action: ModerationAction }[] = [];
@@ -210,7 +267,8 @@ export async function readMailman3Database(source: DatabaseSource): Promise<Impo
           receive_list_copy: flag('receive_list_copy'),
           acknowledge_posts: flag('acknowledge_posts'),
           hide_address: flag('hide_address'),
-          preferred_language: pick('preferred_language'),
+          // Mailman's member.preferred_language: member, address, user, else the list's language (not the system preference), as the REST API gives it.
+          preferred_language: pick('preferred_language') ?? row.preferred_language,
         };
         const displayName = typeof address.display_name === 'string' && address.display_name !== '' ? address.display_name : typeof user?.display_name === 'string' ? user.display_name : '';
         members.push(
@@ -237,9 +295,10 @@ export async function readMailman3Database(source: DatabaseSource): Promise<Impo
         nonmembers,
         bans: (await db.all('SELECT email FROM ban WHERE list_id = $1', row.list_id)).map((ban) => String(ban.email)),
         members,
-        held: [],
+        held,
         requests,
         unmapped,
+        refused,
       });
       source.onProgress?.(result.length, lists.length);
     }

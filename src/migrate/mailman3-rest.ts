@@ -7,13 +7,19 @@
  *
  * Per member the API needs two more requests (its own preferences and the
  * combined ones, which also resolve the user's and the address's); they go
- * CONCURRENCY at a time. A held post's bytes are what the API gives: its
- * text, in which bytes Mailman could not decode are U+FFFD; such a post is
- * imported and named in the report.
+ * CONCURRENCY at a time. A held post's bytes: the API gives only its text
+ * (msg.as_string(): LF line endings, long header lines refolded, 8-bit
+ * bytes re-encoded or replaced with U+FFFD). With `messagesDir` (the core's
+ * var/messages) the exact bytes are read from Mailman's message store
+ * instead (mailman3-message-store.ts, found by the Message-ID's hash);
+ * without it, or when a stored message cannot be read, the text is imported
+ * and the report says which held posts may not be byte-exact.
  */
 import { parseAddress, type DeliveryMode, type DeliveryStatus, type ModerationAction, type PendingKind, type Role } from '../store/index.js';
 import { ImportSourceError } from './errors.js';
 import { mapMailman3Settings } from './mailman3-settings.js';
+import { messageIdHash, messageStorePath, readStoredMessage, storedMessageFile } from './mailman3-message-store.js';
+import { SwitchyardError } from '../errors.js';
 import { importedMember, type ImportedHeld, type ImportedList, type ImportedMember, type ImportedRequest, type ImportedSite, type UnmappedSetting } from './site-model.js';
 
 const CONCURRENCY = 8;
@@ -26,6 +32,8 @@ export interface RestSource {
   password: string;
   /** Only this list (posting address or list id). */
   list?: string;
+  /** Mailman's messages directory (var/messages): held posts' exact bytes are read from it. */
+  messagesDir?: string;
   /** Called as lists are read: (lists done, lists in all). */
   onProgress?: (done: number, total: number) => void;
 }
@@ -162,7 +170,7 @@ async function templatesOf(client: RestClient, listId: string, unmapped: Unmappe
   return templates;
 }
 
-async function readList(client: RestClient, listId: string): Promise<ImportedList> {
+async function readList(client: RestClient, listId: string, messagesDir: string | undefined): Promise<ImportedList> {
   const config = await client.get(`/lists/${listId}/config`);
   const unmapped: UnmappedSetting[] = [];
   const templates = await templatesOf(client, listId, unmapped);
@@ -192,18 +200,34 @@ async function readList(client: RestClient, listId: string): Promise<ImportedLis
   const bans = (await client.all(`/lists/${listId}/bans`)).map((entry) => String(entry.email));
 
   const held: ImportedHeld[] = [];
+  const asText: string[] = [];
   for (const entry of await client.all(`/lists/${listId}/held`)) {
     const msg = typeof entry.msg === 'string' ? entry.msg : '';
-    if (msg.includes('\ufffd')) unmapped.push({ setting: `held post ${String(entry.request_id)}`, value: String(entry.message_id ?? ''), note: "Mailman's REST API replaced bytes it could not decode with U+FFFD: imported as the API gave it; check it before approving" });
+    let raw: Buffer | undefined;
+    if (messagesDir !== undefined && typeof entry.message_id === 'string') {
+      try {
+        raw = await readStoredMessage(storedMessageFile(messagesDir, messageStorePath(messageIdHash(entry.message_id))));
+      } catch (error) {
+        if (!(error instanceof SwitchyardError)) throw error;
+        unmapped.push({ setting: `held post ${String(entry.request_id)}`, value: entry.message_id, note: `its stored message was not read (${error.code}: ${error.message}): imported as the REST API's text, which may not be byte-exact` });
+      }
+    }
+    if (raw === undefined) {
+      asText.push(String(entry.request_id));
+      if (msg.includes('\ufffd')) unmapped.push({ setting: `held post ${String(entry.request_id)}`, value: String(entry.message_id ?? ''), note: "Mailman's REST API replaced bytes it could not decode with U+FFFD: imported as the API gave it; check it before approving" });
+    }
     held.push({
       sender: String(entry.sender ?? ''),
       subject: String(entry.subject ?? ''),
       reason: String(entry.reason ?? ''),
       receivedAt: mailmanDate(entry.hold_date) ?? new Date(0),
       messageId: typeof entry.message_id === 'string' ? entry.message_id : null,
-      raw: Buffer.from(msg, 'utf8'),
+      raw: raw ?? Buffer.from(msg, 'utf8'),
       sourceId: String(entry.request_id),
     });
+  }
+  if (asText.length > 0) {
+    unmapped.push({ setting: 'held posts from the REST text', value: asText.join(', '), note: "Mailman's REST API gives a held post only as text (LF line endings, long header lines refolded, 8-bit bytes re-encoded or replaced): these may not be byte-exact; run again with --messages-dir (the core's var/messages) for the exact bytes" });
   }
 
   const requests: ImportedRequest[] = [];
@@ -233,7 +257,7 @@ export async function readMailman3Rest(source: RestSource): Promise<ImportedSite
   const lists: ImportedList[] = [];
   source.onProgress?.(0, ids.length);
   for (const id of ids) {
-    lists.push(await readList(client, id));
+    lists.push(await readList(client, id, source.messagesDir));
     source.onProgress?.(lists.length, ids.length);
   }
   const siteUnmapped: UnmappedSetting[] = [];

@@ -11,17 +11,43 @@
  * the caller names in `constructors` (Mailman 3's
  * `sqlalchemy.ext.mutable MutableList`, which is a list), which is then
  * applied as a plain function of the data.
+ *
+ * Objects: a caller that reads pickled objects (Mailman 3's message store,
+ * src/migrate/mailman3-message-store.ts) names the classes it accepts in
+ * `classes`. An instance of one of them, however the pickle makes it
+ * (NEWOBJ, NEWOBJ_EX, `copyreg._reconstructor` of protocols 0 and 1, or
+ * REDUCE of the class itself), becomes a PickledObject: the class's name, the
+ * arguments it was made with and the state BUILD gave it, as plain data.
+ * No class is imported, no `__setstate__` or constructor runs; any other
+ * global is still refused.
  */
 import { ImportUnsafeError } from './errors.js';
 
-export type PickleValue = null | boolean | number | bigint | string | Buffer | PickleValue[] | Map<PickleValue, PickleValue>;
+export type PickleValue = null | boolean | number | bigint | string | Buffer | PickleValue[] | Map<PickleValue, PickleValue> | PickledObject | PickledClass;
+
+/** A class the caller accepted (`module name`), as the pickle refers to it; never imported. */
+export class PickledClass {
+  constructor(readonly name: string) {}
+}
+
+/** An instance of an accepted class, as data: what it was made with and the attributes BUILD set. */
+export class PickledObject {
+  readonly state = new Map<PickleValue, PickleValue>();
+  constructor(readonly className: string, readonly args: PickleValue[] = []) {}
+}
 
 export interface PickleOptions {
   /** `module name` (as GLOBAL writes it, space-separated) -> what REDUCE with it builds from its arguments. */
   constructors?: Readonly<Record<string, (args: PickleValue[]) => PickleValue>>;
   /** How Python 2 `str` (BINSTRING, STRING) is decoded; Mailman 2.1 wrote its lists' charset, mostly latin-1 or ASCII. Default latin1. */
   stringEncoding?: BufferEncoding;
+  /** Classes (`module name`) whose instances are read as PickledObject; none when absent. */
+  classes?: (name: string) => boolean;
 }
+
+/** Pickle's way of making an instance of a class under protocols 0 and 1 (Python 2 spelled the modules copy_reg and __builtin__). */
+const RECONSTRUCTOR = new Set(['copyreg _reconstructor', 'copy_reg _reconstructor']);
+const OBJECT = new Set(['builtins object', '__builtin__ object']);
 
 const MARK = Symbol('mark');
 class Constructor {
@@ -59,6 +85,23 @@ function unquotePython2(text: string): Buffer {
     else bytes.push(92, (next ?? '').charCodeAt(0));
   }
   return Buffer.from(bytes);
+}
+
+/**
+ * UTF-8 as Python's pickle writes it ('surrogatepass'): a lone surrogate
+ * (ED A0..BF xx), which a str parsed from bytes holds for each byte that was
+ * not ASCII, is kept as that UTF-16 unit instead of becoming U+FFFD.
+ */
+function utf8(raw: Buffer): string {
+  let out = '';
+  let from = 0;
+  for (let i = raw.indexOf(0xed); i >= 0 && i + 2 < raw.length; i = raw.indexOf(0xed, i + 1)) {
+    if ((raw[i + 1]! & 0xe0) !== 0xa0) continue;
+    out += raw.toString('utf8', from, i) + String.fromCharCode(0xd000 | ((raw[i + 1]! & 0x3f) << 6) | (raw[i + 2]! & 0x3f));
+    from = i + 3;
+    i += 2;
+  }
+  return out + raw.toString('utf8', from);
 }
 
 export function readPickle(data: Buffer, options: PickleOptions = {}): PickleValue {
@@ -129,15 +172,35 @@ export function readPickle(data: Buffer, options: PickleOptions = {}): PickleVal
     if (raw[raw.length - 1]! & 0x80) value -= 1n << BigInt(raw.length * 8);
     return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
   };
-  const constructor = (module: string, name: string): Constructor => {
+  const constructor = (module: string, name: string): Constructor | PickledClass => {
     const key = `${module} ${name}`;
     const build = options.constructors?.[key];
-    if (build === undefined) throw new ImportUnsafeError(`pickle refers to ${module}.${name} (GLOBAL): only plain data is read; nothing is imported or called`);
-    return new Constructor(key, build);
+    if (build !== undefined) return new Constructor(key, build);
+    if (options.classes !== undefined) {
+      if (RECONSTRUCTOR.has(key)) return new Constructor(key, reconstruct);
+      if (OBJECT.has(key)) return new PickledClass('builtins object');
+      if (options.classes(key)) return new PickledClass(key);
+    }
+    throw new ImportUnsafeError(`pickle refers to ${module}.${name} (GLOBAL): ${options.classes === undefined ? 'only plain data is read' : 'not a class of the objects read here'}; nothing is imported or called`);
+  };
+  /** copyreg._reconstructor(cls, object, None): `object.__new__(cls)`, nothing else (a base other than object would call its constructor). */
+  const reconstruct = (args: PickleValue[]): PickleValue => {
+    const [cls, base, state] = args;
+    if (!(cls instanceof PickledClass) || cls.name === 'builtins object' || !(base instanceof PickledClass) || base.name !== 'builtins object' || state !== null || args.length !== 3) {
+      throw new ImportUnsafeError('pickle calls copyreg._reconstructor with something other than (an accepted class, object, None): refused');
+    }
+    return new PickledObject(cls.name);
+  };
+  const instance = (cls: Slot, args: Slot, opcode: string): PickledObject => {
+    if (!(cls instanceof PickledClass) || cls.name === 'builtins object') throw new ImportUnsafeError(`pickle makes an object (${opcode}) of something that is not an accepted class: refused`);
+    if (!Array.isArray(args)) throw new ImportUnsafeError(`pickle makes an object (${opcode}) without an argument tuple`);
+    return new PickledObject(cls.name, args);
   };
 
   while (at < data.length) {
     const op = data[at++]!;
+    // Without accepted classes there is no object to make or fill: refused as they come.
+    if (options.classes === undefined && (op === 0x81 || op === 0x92 || op === 0x62)) throw new ImportUnsafeError(`pickle opcode ${REFUSED[op]} builds objects or runs code: refused`);
     switch (op) {
       case 0x80: u8(); break; // PROTO
       case 0x95: u64(); break; // FRAME
@@ -178,9 +241,9 @@ export function readPickle(data: Buffer, options: PickleOptions = {}): PickleVal
         stack.push(text);
         break;
       }
-      case 0x58: stack.push(bytes(u32()).toString('utf8')); break;
-      case 0x8c: stack.push(bytes(u8()).toString('utf8')); break;
-      case 0x8d: stack.push(bytes(u64()).toString('utf8')); break;
+      case 0x58: stack.push(utf8(bytes(u32()))); break;
+      case 0x8c: stack.push(utf8(bytes(u8()))); break;
+      case 0x8d: stack.push(utf8(bytes(u64()))); break;
       case 0x42: stack.push(bytes(u32())); break;
       case 0x43: stack.push(bytes(u8())); break;
       case 0x8e: stack.push(bytes(u64())); break;
@@ -233,11 +296,40 @@ export function readPickle(data: Buffer, options: PickleOptions = {}): PickleVal
         stack.push(constructor(String(module), String(name)));
         break;
       }
-      case 0x52: { // REDUCE: only of an allowed constructor
+      case 0x52: { // REDUCE: only of an allowed constructor, or an accepted class (an exception such as email.errors' defects pickles so)
         const args = pop();
         const callable = pop();
+        if (callable instanceof PickledClass) {
+          stack.push(instance(callable, args, 'REDUCE'));
+          break;
+        }
         if (!(callable instanceof Constructor) || !Array.isArray(args)) throw new ImportUnsafeError('pickle calls something (REDUCE): only plain data is read');
         stack.push(callable.build(args));
+        break;
+      }
+      case 0x81: { // NEWOBJ: cls.__new__(cls, *args) of an accepted class
+        const args = pop();
+        stack.push(instance(pop(), args, 'NEWOBJ'));
+        break;
+      }
+      case 0x92: { // NEWOBJ_EX: the same with keyword arguments, which must be none
+        const kwargs = pop();
+        const args = pop();
+        if (!(kwargs instanceof Map) || kwargs.size > 0) throw new ImportUnsafeError('pickle makes an object (NEWOBJ_EX) with keyword arguments: refused');
+        stack.push(instance(pop(), args, 'NEWOBJ_EX'));
+        break;
+      }
+      case 0x62: { // BUILD: an accepted object's attributes from a dict (or a (dict, slots dict) pair); no __setstate__ runs
+        const state = plain(pop());
+        const target = top();
+        if (!(target instanceof PickledObject)) throw new ImportUnsafeError('pickle sets the state (BUILD) of something that is not an accepted object: refused');
+        const parts = state instanceof Map ? [state] : Array.isArray(state) && state.length === 2 ? state : undefined;
+        if (parts === undefined) throw new ImportUnsafeError('pickle sets an object state (BUILD) that is not a dict: refused');
+        for (const part of parts) {
+          if (part === null) continue;
+          if (!(part instanceof Map)) throw new ImportUnsafeError('pickle sets an object state (BUILD) that is not a dict: refused');
+          for (const [key, value] of part) target.state.set(key, value);
+        }
         break;
       }
       default:

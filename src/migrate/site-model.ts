@@ -72,6 +72,8 @@ export interface ImportedList {
   held: ImportedHeld[];
   requests: ImportedRequest[];
   unmapped: UnmappedSetting[];
+  /** Records the reader could not read (a held post whose stored message was refused or is missing), each with the error's SY_ code: named as problems in the report (exit 1). */
+  refused?: string[];
 }
 
 export interface ImportedSite {

@@ -410,6 +410,32 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX web_sessions_expiry ON web_sessions (expires_at)`,
     ],
   },
+  {
+    version: 16,
+    name: 'the archive in the store',
+    statements: [
+      // One archive per site, whichever host archives (README "Why the archive lives in the store"). By list address,
+      // not list row: an archive outlives its list, as the mbox files did. archive_key: sha256 hex of the Message-ID,
+      // else of the bytes (src/mail/mboxrd.ts archiveKey), so a post archived again (a runner killed after the insert,
+      // before finishing its entry; an import run twice) adds nothing. raw: the bytes exactly as archived.
+      `CREATE TABLE archived_messages (
+        list_address TEXT NOT NULL,
+        archive_key TEXT NOT NULL,
+        archived_at TEXT NOT NULL,
+        sender TEXT NOT NULL DEFAULT '',
+        message_id TEXT,
+        in_reply_to TEXT,
+        reference_ids TEXT NOT NULL DEFAULT '',
+        subject TEXT NOT NULL DEFAULT '',
+        from_field TEXT NOT NULL DEFAULT '',
+        size INTEGER NOT NULL,
+        raw BLOB NOT NULL,
+        PRIMARY KEY (list_address, archive_key)
+      )`,
+      // Months, month pages and exports walk a list's archive in (archived_at, archive_key) order.
+      `CREATE INDEX archived_messages_order ON archived_messages (list_address, archived_at, archive_key)`,
+    ],
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -50,10 +50,15 @@ import {
 import type { ListSettings, ModerationAction } from './list-settings.js';
 import { checkHeaderValues } from './header-settings.js';
 import { SCHEMA_VERSION } from './migrations.js';
+import { countSql, INSERT_ARCHIVED, insertParams, MONTHS_SQL, numbered, oneSql, selectSql, toMessage, toSummary, type ArchivedRow } from './archive-rows.js';
 import { isConflict, isConnectionLoss, temporaryReason } from './postgres-errors.js';
 import type {
   AddedMembers,
   ApiToken,
+  ArchiveQuery,
+  ArchivedMessage,
+  ArchivedMessageSummary,
+  NewArchivedMessage,
   BounceEvent,
   BounceScorer,
   ComplaintAction,
@@ -1315,6 +1320,42 @@ export class PostgresStore implements Store {
       await db.run('UPDATE digest_posts SET raw = NULL WHERE issue_id = $1', [issueId]);
       await db.run('UPDATE digest_state SET last_sent_at = $1 WHERE list_id = (SELECT list_id FROM digest_issues WHERE id = $2)', [at.toISOString(), issueId]);
     });
+  }
+
+  // ------------------------------------------------------------------ archive
+
+  async addArchivedMessage(message: NewArchivedMessage): Promise<boolean> {
+    const params = insertParams(message);
+    return this.write(async (db) => (await db.run(numbered(INSERT_ARCHIVED), params)) === 1);
+  }
+
+  async archivedMessageSummaries(list: string, query: ArchiveQuery = {}): Promise<ArchivedMessageSummary[]> {
+    const { sql, params } = selectSql(list, query, false);
+    return this.guard(async (db) => (await db.all<ArchivedRow & QueryResultRow>(numbered(sql), params)).map(toSummary));
+  }
+
+  async archivedMessages(list: string, query: ArchiveQuery = {}): Promise<ArchivedMessage[]> {
+    const { sql, params } = selectSql(list, query, true);
+    return this.guard(async (db) => (await db.all<ArchivedRow & QueryResultRow>(numbered(sql), params)).map(toMessage));
+  }
+
+  async archivedMessage(list: string, key: string): Promise<ArchivedMessage | null> {
+    const query = oneSql(list, key);
+    if (query === null) return null;
+    return this.guard(async (db) => {
+      const row = await db.get<ArchivedRow & QueryResultRow>(numbered(query.sql), query.params);
+      return row === undefined ? null : toMessage(row);
+    });
+  }
+
+  async archiveMonths(list: string): Promise<Array<{ month: string; count: number }>> {
+    const address = parseListAddress(list).address;
+    return this.guard(async (db) => (await db.all<{ month: string; count: string | number }>(numbered(MONTHS_SQL), [address])).map((row) => ({ month: row.month, count: Number(row.count) })));
+  }
+
+  async countArchivedMessages(list: string, month?: string): Promise<number> {
+    const { sql, params } = countSql(list, month);
+    return this.guard(async (db) => Number((await db.get<{ n: string | number }>(numbered(sql), params))!.n));
   }
 
   // ------------------------------------------------------------------ API tokens

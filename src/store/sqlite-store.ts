@@ -40,8 +40,13 @@ import {
 import type { ListSettings, ModerationAction } from './list-settings.js';
 import { checkHeaderValues } from './header-settings.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from './migrations.js';
+import { countSql, INSERT_ARCHIVED, insertParams, MONTHS_SQL, oneSql, selectSql, toMessage, toSummary, type ArchivedRow } from './archive-rows.js';
 import type {
   ApiToken,
+  ArchiveQuery,
+  ArchivedMessage,
+  ArchivedMessageSummary,
+  NewArchivedMessage,
   MemberPageRequest,
   NewApiToken,
   NewLoginLink,
@@ -1388,6 +1393,42 @@ export class SqliteStore implements Store {
       this.statement('UPDATE digest_posts SET raw = NULL WHERE issue_id = ?').run(issueId);
       this.statement('UPDATE digest_state SET last_sent_at = ? WHERE list_id = (SELECT list_id FROM digest_issues WHERE id = ?)').run(at.toISOString(), issueId);
     });
+  }
+
+  // ------------------------------------------------------------------ archive
+
+  async addArchivedMessage(message: NewArchivedMessage): Promise<boolean> {
+    const params = insertParams(message);
+    return this.write(() => this.statement(INSERT_ARCHIVED).run(...params).changes === 1);
+  }
+
+  async archivedMessageSummaries(list: string, query: ArchiveQuery = {}): Promise<ArchivedMessageSummary[]> {
+    const { sql, params } = selectSql(list, query, false);
+    return this.guard(() => (this.statement(sql).all(...params) as ArchivedRow[]).map(toSummary));
+  }
+
+  async archivedMessages(list: string, query: ArchiveQuery = {}): Promise<ArchivedMessage[]> {
+    const { sql, params } = selectSql(list, query, true);
+    return this.guard(() => (this.statement(sql).all(...params) as ArchivedRow[]).map(toMessage));
+  }
+
+  async archivedMessage(list: string, key: string): Promise<ArchivedMessage | null> {
+    const query = oneSql(list, key);
+    if (query === null) return null;
+    return this.guard(() => {
+      const row = this.statement(query.sql).get(...query.params) as ArchivedRow | undefined;
+      return row === undefined ? null : toMessage(row);
+    });
+  }
+
+  async archiveMonths(list: string): Promise<Array<{ month: string; count: number }>> {
+    const address = parseListAddress(list).address;
+    return this.guard(() => (this.statement(MONTHS_SQL).all(address) as Array<{ month: string; count: number }>).map((row) => ({ month: row.month, count: Number(row.count) })));
+  }
+
+  async countArchivedMessages(list: string, month?: string): Promise<number> {
+    const { sql, params } = countSql(list, month);
+    return this.guard(() => Number((this.statement(sql).get(...params) as { n: number }).n));
   }
 
   // ------------------------------------------------------------------ API tokens

@@ -450,6 +450,50 @@ export interface DigestStatus {
   unfinished: DigestIssue | null;
 }
 
+/**
+ * A post in a list's archive: one archive per site, whichever host archived
+ * it (the archive runner, `switchyard import archive`, an old mbox file
+ * imported at the runner's start). Kept by list address, not by list row, so
+ * an archive outlives its list as the mbox files did.
+ */
+export interface ArchivedMessageSummary {
+  list: string;
+  /** Unique within the list: sha256 hex of its Message-ID, else of its bytes (src/mail/mboxrd.ts archiveKey); its first 32 digits are its id on the web. */
+  key: string;
+  /** When the list received it (to the second: the resolution of an mbox From_ line). */
+  archivedAt: Date;
+  /** The envelope sender (the From_ line of an export); '' when unknown. */
+  sender: string;
+  messageId: string | null;
+  inReplyTo: string | null;
+  /** The References field's Message-IDs, in order. */
+  references: string[];
+  /** Decoded Subject and From, for listings. */
+  subject: string;
+  from: string;
+  size: number;
+}
+
+export interface ArchivedMessage extends ArchivedMessageSummary {
+  /** The message's bytes exactly as archived (line ends included). */
+  raw: Buffer;
+}
+
+export type NewArchivedMessage = Omit<ArchivedMessage, 'size'>;
+
+/** A position in a list's archive order (archivedAt, then key): pages continue after it. */
+export interface ArchiveCursor {
+  archivedAt: Date;
+  key: string;
+}
+
+export interface ArchiveQuery {
+  /** Only this UTC month, YYYY-MM. */
+  month?: string;
+  after?: ArchiveCursor;
+  limit?: number;
+}
+
 export interface Store {
   /** Where the store lives, for messages (a file path, or a URL without password). */
   readonly location: string;
@@ -648,6 +692,23 @@ export interface Store {
   stageDigestIssue(issueId: number, staged: readonly StagedDigest[]): Promise<{ recorded: boolean; issue: DigestIssue }>;
   /** Mark an issue sent (its posts' bytes dropped) and the list's last send. */
   finishDigestIssue(issueId: number, at: Date): Promise<void>;
+
+  /**
+   * Add a post to a list's archive; false (nothing written) when the list's
+   * archive holds its key already: a runner re-processing an entry after a
+   * crash, or an import run twice, adds nothing.
+   */
+  addArchivedMessage(message: NewArchivedMessage): Promise<boolean>;
+  /** Summaries (no bytes) in archive order (archivedAt, then key). */
+  archivedMessageSummaries(list: string, query?: ArchiveQuery): Promise<ArchivedMessageSummary[]>;
+  /** Whole posts in archive order, a page at a time (`archive export`). */
+  archivedMessages(list: string, query?: ArchiveQuery): Promise<ArchivedMessage[]>;
+  /** One post by its key, or by the key's first 32 hex digits (its id on the web); null when there is none. */
+  archivedMessage(list: string, key: string): Promise<ArchivedMessage | null>;
+  /** Months (UTC, YYYY-MM) with posts, newest first, with their counts. */
+  archiveMonths(list: string): Promise<Array<{ month: string; count: number }>>;
+  /** How many posts the list's archive holds (in `month` when given). */
+  countArchivedMessages(list: string, month?: string): Promise<number>;
 
   /** API tokens (src/app/api-tokens.ts): only their hashes are stored. */
   addApiToken(token: NewApiToken): Promise<ApiToken>;

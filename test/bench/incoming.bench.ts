@@ -19,9 +19,12 @@
  *     node dist/test/bench/incoming.bench.js [--dir <path>]
  *
  * Scale with BENCH_INCOMING_POSTS (500), BENCH_INCOMING_ROUNDS (3), BENCH_INCOMING_CONCURRENCY
- * (2, the runner's default).
+ * (2, the runner's default). BENCH_STORE=postgres runs the runner and the pipeline on a PostgreSQL
+ * store (a private durable cluster on loopback, fsync on, started and removed by the benchmark; a
+ * fresh migrated database per phase) instead of the home's SQLite file; the floor touches no store.
  * Files: a fresh `switchyard-bench-incoming-*` home per phase, removed after it.
  */
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Switchboard, type JsonObject } from '../../queues/index.js';
@@ -29,7 +32,11 @@ import IncomingRunner from '../../runners/incoming.js';
 import { runPipeline, type PipelineContext } from '../../runners/incoming/pipeline.js';
 import { TaskPool } from '../../runners/task-pool.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
+import { loadConfig } from '../../src/config/load.js';
+import type { Config } from '../../src/config/schema.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { migratePostgres } from '../../src/store/postgres-migrate.js';
+import { startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { mapLimit } from '../queues/harness.js';
 import { envInt, freshDir, median, removeDir, Report, syncDisks } from './harness.js';
 
@@ -39,7 +46,9 @@ const MEMBERS = 1_000;
 const CONCURRENCY = envInt('BENCH_INCOMING_CONCURRENCY', 2);
 const LIST = 'bench@lists.example.org';
 
-const report = new Report('incoming');
+const BACKEND = process.env['BENCH_STORE'] === 'postgres' ? 'postgres' : 'sqlite';
+const report = new Report(BACKEND === 'postgres' ? 'incoming-postgres' : 'incoming');
+const cluster: PostgresCluster | undefined = BACKEND === 'postgres' ? await startPostgres({ durable: true }) : undefined;
 
 function post(i: number): Buffer {
   const head = [
@@ -60,12 +69,21 @@ function members(): string[] {
   return Array.from({ length: MEMBERS }, (_, i) => `member${i}@example.com`);
 }
 
-async function prepareHome(label: string): Promise<{ dir: string; store: Store }> {
+/** A fresh home with the list; on PostgreSQL a fresh migrated database and the configuration that names it. */
+async function prepareHome(label: string): Promise<{ dir: string; store: Store; config?: Config }> {
   const dir = await freshDir(label);
-  const store = openStore(dir);
+  let config: Config | undefined;
+  let url: string | undefined;
+  if (cluster !== undefined) {
+    url = await cluster.database();
+    await migratePostgres(url);
+    await writeFile(join(dir, 'switchyard.toml'), `[store]\nurl = "${url}"\n`);
+    ({ config } = await loadConfig(join(dir, 'switchyard.toml')));
+  }
+  const store = openStore(dir, url === undefined ? {} : { url });
   await store.createList({ address: LIST });
   await store.addMembers(LIST, members().map((address) => ({ address })));
-  return { dir, store };
+  return { dir, store, ...(config === undefined ? {} : { config }) };
 }
 
 async function fillIn(dir: string): Promise<string[]> {
@@ -85,7 +103,7 @@ interface Measured {
 }
 
 async function runRunner(): Promise<Measured> {
-  const { dir, store } = await prepareHome('incoming');
+  const { dir, store, config } = await prepareHome('incoming');
   try {
     await fillIn(dir);
     syncDisks();
@@ -106,6 +124,7 @@ async function runRunner(): Promise<Measured> {
       pool: new TaskPool({ maxThreads: 2, taskTimeoutMs: 30_000 }),
       options: {},
       home: dir,
+      ...(config === undefined ? {} : { config }),
     });
     let first = 0;
     let cpuStart = process.cpuUsage();
@@ -196,6 +215,7 @@ report.setting('post size', '4 KiB');
 report.setting('members', MEMBERS);
 report.setting('runner concurrency', CONCURRENCY);
 report.setting('durability', 'fsync');
+report.setting('store', BACKEND === 'postgres' ? 'PostgreSQL (private cluster on loopback, fsync on)' : 'SQLite (the home\'s file)');
 report.printHeader();
 
 report.section('posts through the incoming runner to out', ['floor: bare Switchboard dequeue + forward to out of the same entries, same concurrency, in the same run']);
@@ -220,3 +240,4 @@ const pipelineMs = await pipelineCpu();
 report.row({ name: 'pipeline CPU per post', unit: 'ms', value: pipelineMs });
 
 await report.finish();
+await cluster?.destroy();

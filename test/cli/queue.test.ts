@@ -467,15 +467,49 @@ describe('queue requeue', () => {
     expect(result.code).toBe(0);
     // stderr is a pipe here: no progress bar to pollute it.
     expect(result.stderr).toBe('');
-    const summary = JSON.parse(result.out) as { requeued: string[]; skipped: { id: string; reason: string }[] };
+    const summary = JSON.parse(result.out) as { requeued: string[]; skipped: { id: string; code: string; reason: string }[] };
     expect([...summary.requeued].sort()).toEqual([fromIn, fromOut, shunted].sort());
-    expect(summary.skipped).toEqual([{ id: corrupt, reason: expect.stringContaining('corrupt') }]);
+    expect(summary.skipped).toEqual([{ id: corrupt, code: 'SY_QUEUE_NOT_REQUEUEABLE', reason: expect.stringContaining('corrupt') }]);
 
     const byQueue = await counts();
     expect(byQueue.get('in')?.pck).toBe(2);
     expect(byQueue.get('out')?.pck).toBe(1);
     expect(byQueue.get('shunt')?.pck).toBe(0);
     expect(byQueue.get('bad')?.psv).toBe(1);
+  });
+
+  it('--queue takes every entry of the queues named, and only those; retry entries go back at once', async () => {
+    const inBad = await preservedInBad('in', 'one');
+    const inbox = spool.switchboard('in');
+    const shunted = await inbox.enqueue('Subject: s\n\ns\n');
+    await inbox.dequeue(shunted);
+    await inbox.moveTo(shunted, 'shunt', { reason: 'handler crashed' });
+    const outbox = spool.switchboard('out');
+    const failed = await outbox.enqueue('Subject: r\n\nr\n', { listId: 'ann.example.org' });
+    await outbox.dequeue(failed);
+    // Due in an hour: its name (time part) changes.
+    const waiting = await outbox.moveTo(failed, 'retry', { reason: 'SMTP 451', micros: nowMicros() + 3_600_000_000n });
+
+    const fromShunt = await json<{ requeued: string[]; skipped: unknown[] }>('requeue', '--queue', 'shunt');
+    expect(fromShunt).toEqual({ requeued: [shunted], skipped: [] });
+    expect((await listed('bad')).map((e) => e.id)).toEqual([inBad]);
+    const fromRetry = await queue('requeue', '--all', '--queue', 'retry', '--queue', 'bad');
+    expect(fromRetry.code).toBe(0);
+    expect(fromRetry.out).toBe('requeued 2 entries\n');
+    expect((await listed('out')).map((e) => e.id)).toEqual([waiting]);
+    expect((await listed('in')).map((e) => e.id).sort()).toEqual([inBad, shunted].sort());
+  });
+
+  it('--queue refuses a queue entries are not requeued from, and one that does not exist', async () => {
+    const notSource = await queue('requeue', '--queue', 'in');
+    expect(notSource.code).toBe(1);
+    expect(notSource.stderr).toContain('entries are not requeued from in: only from bad, shunt or retry');
+    const unknown = await queue('requeue', '--queue', 'nowhere');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no queue named nowhere');
+    const both = await queue('requeue', '1.2', '--queue', 'shunt');
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('give either an entry id or --all/--queue');
   });
 
   it('--all prints a summary for people', async () => {

@@ -12,6 +12,10 @@ import { join } from 'node:path';
 import { freePort } from '../support/net.js';
 import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
 import { openStore } from '../../src/store/index.js';
+import { entryPath, makeEntryId, nowMicros, Spool } from '../../queues/index.js';
+import { SPOOL_OPTIONS } from '../../runners/queue-ids.js';
+import { mkdir, readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 const A = 'alpha@lists.example.org';
 const B = 'beta@lists.example.org';
@@ -153,6 +157,14 @@ describe('auth', () => {
     ['POST', '/api/v1/lists/LIST/requests/1/approve', 'moderator'],
     ['POST', '/api/v1/lists/LIST/requests/1/reject', 'moderator', { reason: 'no' }],
     ['GET', '/api/v1/lists/LIST/bounces', 'moderator'],
+    ['POST', '/api/v1/lists/LIST/held/bulk', 'moderator', { ids: [1], decision: 'discard' }],
+    ['POST', '/api/v1/lists/LIST/bounces/member001%40example.com/enable', 'owner'],
+    ['GET', '/api/v1/lists/LIST/owners', 'moderator'],
+    ['POST', '/api/v1/lists/LIST/owners', 'owner', { address: 'new-owner@example.org' }],
+    ['DELETE', '/api/v1/lists/LIST/owners/owner%40example.org', 'owner'],
+    ['GET', '/api/v1/lists/LIST/moderators', 'moderator'],
+    ['POST', '/api/v1/lists/LIST/moderators', 'owner', { address: 'new-mod@example.org' }],
+    ['DELETE', '/api/v1/lists/LIST/moderators/mod%40example.org', 'owner'],
   ];
 
   it.each(listRoutes)('%s %s: 401 without a token, 403 for the moderator and owner of another list', async (method, path, _least, body) => {
@@ -176,11 +188,15 @@ describe('auth', () => {
     ['POST', '/api/v1/lists', { address: 'gamma@lists.example.org' }],
     ['GET', '/api/v1/queues', undefined],
     ['GET', '/api/v1/runners', undefined],
-  ])('%s %s is for site administrators: 401 without a token, 403 for an owner', async (method, path, body) => {
+    ['POST', '/api/v1/queues/shunt/requeue', undefined],
+    ['POST', '/api/v1/queues/bad/requeue', { ids: ['1700000000.000000+0000000000000000000000000000000000000000'] }],
+  ])('%s %s is for site administrators: 401 without a token, 403 for an owner and a moderator', async (method, path, body) => {
     expect((await call(method, path, { body })).status).toBe(401);
-    const answer = await call(method, path, { token: tokens.ownerA, body });
-    expect(answer.status).toBe(403);
-    expect(answer.body.error.code).toBe('SY_API_FORBIDDEN');
+    for (const other of [tokens.ownerA, tokens.modA]) {
+      const answer = await call(method, path, { token: other, body });
+      expect(answer.status).toBe(403);
+      expect(answer.body.error.code).toBe('SY_API_FORBIDDEN');
+    }
   });
 
   it('404 for a list, member, held post or request that does not exist (with the code saying which)', async () => {
@@ -323,11 +339,11 @@ describe('members', () => {
   });
 });
 
-async function hold(subject: string): Promise<number> {
+async function hold(subject: string, list = A): Promise<number> {
   const store = openStore(home);
   try {
-    const raw = Buffer.from(`From: Stranger <stranger@example.net>\r\nTo: ${A}\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.net>\r\n\r\nHello <b>there</b>\r\n`);
-    const held = await store.holdMessage({ list: A, sender: 'stranger@example.net', subject, reason: 'post from a non-member', raw, messageId: `<${subject}@example.net>`, metadata: { listId: A } });
+    const raw = Buffer.from(`From: Stranger <stranger@example.net>\r\nTo: ${list}\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.net>\r\n\r\nHello <b>there</b>\r\n`);
+    const held = await store.holdMessage({ list, sender: 'stranger@example.net', subject, reason: 'post from a non-member', raw, messageId: `<${subject}@example.net>`, metadata: { listId: list } });
     return held.id;
   } finally {
     await store.close();
@@ -372,6 +388,50 @@ describe('held posts', () => {
     const badId = await call('GET', `/api/v1/lists/${enc(A)}/held/abc`, { token: tokens.modA });
     expect([badId.status, badId.body.error.code]).toEqual([422, 'SY_API_INVALID']);
   });
+
+  it('bulk: each post decided as its own route decides it; one decided before, held on another list or never held is said so and does not stop the rest', async () => {
+    const [first, second, before] = [await hold('bulk one'), await hold('bulk two'), await hold('bulk decided before')];
+    const onB = await hold('bulk on beta', B);
+    expect((await call('POST', `/api/v1/lists/${enc(A)}/held/${before}/discard`, { token: tokens.ownerA })).status).toBe(200);
+    const bulk = await call('POST', `/api/v1/lists/${enc(A)}/held/bulk`, { token: tokens.modA, body: { ids: [first, String(second), before, onB, 999_999], decision: 'approve' } });
+    expect(bulk.status).toBe(200);
+    expect(bulk.body).toMatchObject({ decision: 'approve', decidedBy: expect.stringContaining('(mo)'), counts: { decided: 2, not_found: 2, already_decided: 1, failed: 0 } });
+    expect(bulk.body.results).toEqual([
+      { id: first, outcome: 'decided', entry: expect.stringMatching(/^\d{10}\.\d{6}\+[0-9a-f]{40}$/) },
+      { id: second, outcome: 'decided', entry: expect.stringMatching(/^\d{10}\.\d{6}\+[0-9a-f]{40}$/) },
+      { id: before, outcome: 'already_decided', decision: 'discard', decidedBy: expect.stringContaining('(ann)'), decidedAt: expect.any(String) },
+      { id: onB, outcome: 'not_found', error: expect.objectContaining({ code: 'SY_HELD_UNKNOWN' }) },
+      { id: 999_999, outcome: 'not_found', error: expect.objectContaining({ code: 'SY_HELD_UNKNOWN' }) },
+    ]);
+    const remaining = (await call('GET', `/api/v1/lists/${enc(A)}/held`, { token: tokens.modA })).body.held.map((h: { id: number }) => h.id);
+    for (const id of [first, second, before]) expect(remaining).not.toContain(id);
+    // Beta's post still waits on beta.
+    expect((await call('GET', `/api/v1/lists/${enc(B)}/held/${onB}`, { token: tokens.admin })).status).toBe(200);
+
+    const [r1, r2] = [await hold('bulk reject one'), await hold('bulk reject two')];
+    const rejected = await call('POST', `/api/v1/lists/${enc(A)}/held/bulk`, { token: tokens.ownerA, body: { ids: [r1, r2], decision: 'reject', reason: 'off topic, both' } });
+    expect(rejected.status).toBe(200);
+    expect(rejected.body.results.map((r: { outcome: string; notice?: string }) => [r.outcome, r.notice])).toEqual([
+      ['decided', 'sent to stranger@example.net'],
+      ['decided', 'sent to stranger@example.net'],
+    ]);
+    const store = openStore(home);
+    try {
+      for (const id of [r1, r2]) expect(await store.heldDecision(id)).toMatchObject({ decision: 'reject', reason: 'off topic, both' });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('bulk: 422 for a body it does not take (no ids, a word for an id, an unknown decision, a reason with an approval, an unknown field); 404 for an unknown list', async () => {
+    const url = `/api/v1/lists/${enc(A)}/held/bulk`;
+    for (const body of [{ ids: [], decision: 'discard' }, { ids: ['abc'], decision: 'discard' }, { ids: [1], decision: 'maybe' }, { ids: [1], decision: 'approve', reason: 'why not' }, { ids: [1], decision: 'discard', colour: 'red' }, undefined]) {
+      const answer = await call('POST', url, { token: tokens.modA, body });
+      expect([answer.status, answer.body.error.code], JSON.stringify(body)).toEqual([422, 'SY_API_INVALID']);
+    }
+    const unknown = await call('POST', `/api/v1/lists/${enc('nope@lists.example.org')}/held/bulk`, { token: tokens.admin, body: { ids: [1], decision: 'discard' } });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'SY_LIST_UNKNOWN']);
+  });
 });
 
 describe('membership requests', () => {
@@ -413,6 +473,31 @@ describe('bounces, queues and runners', () => {
     expect(answer.body.members.find((m: { address: string }) => m.address === 'member000@example.com')).toMatchObject({ score: 0, deliveryStatus: 'enabled' });
   });
 
+  it('re-enable (owner): a member disabled by bounces gets mail again, its score and reminders reset, as the CLI then shows', async () => {
+    const address = 'member003@example.com';
+    const store = openStore(home);
+    try {
+      await store.updateMember(A, address, 'member', { deliveryStatus: 'by_bounces', bounceScore: 5, lastBounceAt: new Date(), bounceWarningsSent: 2, lastBounceWarningAt: new Date() });
+    } finally {
+      await store.close();
+    }
+    const before = await call('GET', `/api/v1/lists/${enc(A)}/bounces`, { token: tokens.modA });
+    expect(before.body.members.find((m: { address: string }) => m.address === address)).toMatchObject({ score: 5, deliveryStatus: 'by_bounces', warningsSent: 2 });
+    // Moderators look; owners re-enable (as in the web admin).
+    expect((await call('POST', `/api/v1/lists/${enc(A)}/bounces/${enc(address)}/enable`, { token: tokens.modA })).status).toBe(403);
+    const enabled = await call('POST', `/api/v1/lists/${enc(A)}/bounces/${enc(address)}/enable`, { token: tokens.ownerA });
+    expect(enabled.status).toBe(200);
+    expect(enabled.body).toMatchObject({ address, deliveryStatus: 'enabled', bounceScore: 0 });
+    const shown = JSON.parse((await cli('bounces', A, '--all', '--json')).stdout) as { members: { address: string; score: number; state: string; warningsSent: number }[] };
+    expect(shown.members.find((m) => m.address === address)).toMatchObject({ score: 0, state: 'enabled', warningsSent: 0 });
+    const nobody = await call('POST', `/api/v1/lists/${enc(A)}/bounces/${enc('nobody@example.org')}/enable`, { token: tokens.ownerA });
+    expect([nobody.status, nobody.body.error.code]).toEqual([404, 'SY_MEMBER_UNKNOWN']);
+    const noList = await call('POST', `/api/v1/lists/${enc('nope@lists.example.org')}/bounces/${enc(address)}/enable`, { token: tokens.admin });
+    expect(noList.status).toBe(404);
+    const notAnAddress = await call('POST', `/api/v1/lists/${enc(A)}/bounces/${enc('not an address')}/enable`, { token: tokens.ownerA });
+    expect(notAnAddress.status).toBe(422);
+  });
+
   it('queues and runners: the `status` data, to site administrators', async () => {
     const queues = await call('GET', '/api/v1/queues', { token: tokens.admin });
     expect(queues.status).toBe(200);
@@ -422,6 +507,124 @@ describe('bounces, queues and runners', () => {
     expect(runners.body.runners.map((r: { name: string }) => r.name)).toEqual(expect.arrayContaining(['http', 'incoming', 'outgoing', 'scheduler']));
     const status = JSON.parse((await cli('status', '--json')).stdout) as { runners: { name: string; pid: number }[] };
     expect(runners.body.runners.find((r: { name: string }) => r.name === 'incoming').pid).toBe(status.runners.find((r) => r.name === 'incoming')!.pid);
+  });
+});
+
+describe('owners and moderators', () => {
+  it('lists them to moderators; owners add and remove them, as `members list --role` then shows', async () => {
+    const owners = await call('GET', `/api/v1/lists/${enc(A)}/owners`, { token: tokens.modA });
+    expect(owners.status).toBe(200);
+    expect(owners.body.owners).toEqual([{ address: 'owner@example.org', displayName: '', role: 'owner', since: expect.any(String) }]);
+    const added = await call('POST', `/api/v1/lists/${enc(A)}/owners`, { token: tokens.ownerA, body: { address: 'Co-Owner@Example.org', displayName: 'Co Owner' } });
+    expect(added.status).toBe(201);
+    expect(added.body).toMatchObject({ address: 'Co-Owner@example.org', displayName: 'Co Owner', role: 'owner' });
+    const mod = await call('POST', `/api/v1/lists/${enc(A)}/moderators`, { token: tokens.admin, body: { address: 'mod@example.org' } });
+    expect(mod.status).toBe(201);
+    expect((await call('GET', `/api/v1/lists/${enc(A)}/moderators`, { token: tokens.modA })).body.moderators.map((m: { address: string }) => m.address)).toEqual(['mod@example.org']);
+    const viaCli = JSON.parse((await cli('members', 'list', A, '--role', 'owner', '--json')).stdout) as { members: { address: string }[] };
+    expect(viaCli.members.map((m) => m.address).sort()).toEqual(['Co-Owner@example.org', 'owner@example.org']);
+
+    const removed = await call('DELETE', `/api/v1/lists/${enc(A)}/moderators/${enc('mod@example.org')}`, { token: tokens.ownerA });
+    expect(removed.status).toBe(200);
+    expect(removed.body).toMatchObject({ address: 'mod@example.org', role: 'moderator', warnings: [] });
+    expect((await call('GET', `/api/v1/lists/${enc(A)}/moderators`, { token: tokens.modA })).body.moderators).toEqual([]);
+    const coOwner = await call('DELETE', `/api/v1/lists/${enc(A)}/owners/${enc('co-owner@example.org')}`, { token: tokens.ownerA });
+    expect(coOwner.status).toBe(200);
+    expect(coOwner.body.warnings).toEqual([]);
+  });
+
+  it('409 for one already there; 404 for one not there or an unknown list; 422 for a bad address or body', async () => {
+    const twice = await call('POST', `/api/v1/lists/${enc(A)}/owners`, { token: tokens.ownerA, body: { address: 'owner@example.org' } });
+    expect([twice.status, twice.body.error.code]).toEqual([409, 'SY_MEMBER_EXISTS']);
+    const gone = await call('DELETE', `/api/v1/lists/${enc(A)}/moderators/${enc('never@example.org')}`, { token: tokens.ownerA });
+    expect([gone.status, gone.body.error.code]).toEqual([404, 'SY_MEMBER_UNKNOWN']);
+    // A member is not an owner: the role is what is removed.
+    const member = await call('DELETE', `/api/v1/lists/${enc(A)}/owners/${enc('member002@example.com')}`, { token: tokens.ownerA });
+    expect([member.status, member.body.error.code]).toEqual([404, 'SY_MEMBER_UNKNOWN']);
+    const noList = await call('GET', `/api/v1/lists/${enc('nope@lists.example.org')}/moderators`, { token: tokens.admin });
+    expect([noList.status, noList.body.error.code]).toEqual([404, 'SY_LIST_UNKNOWN']);
+    const badAddress = await call('POST', `/api/v1/lists/${enc(A)}/moderators`, { token: tokens.ownerA, body: { address: 'not an address' } });
+    expect([badAddress.status, badAddress.body.error.code]).toEqual([422, 'SY_ADDRESS_INVALID']);
+    for (const body of [{}, { address: 'x@example.org', role: 'owner' }, { address: 7 }]) {
+      const answer = await call('POST', `/api/v1/lists/${enc(A)}/owners`, { token: tokens.ownerA, body });
+      expect([answer.status, answer.body.error.code], JSON.stringify(body)).toEqual([422, 'SY_API_INVALID']);
+    }
+  });
+
+  it('removing the last owner is allowed (a list may have none) and answered with where its notices go now', async () => {
+    const last = await call('DELETE', `/api/v1/lists/${enc(B)}/owners/${enc('owner@example.org')}`, { token: tokens.ownerB });
+    expect(last.status).toBe(200);
+    expect(last.body.warnings).toEqual([expect.stringContaining(`${B} has no owner`)]);
+    expect((await call('GET', `/api/v1/lists/${enc(B)}/owners`, { token: tokens.ownerB })).body.owners).toEqual([]);
+    expect((await call('POST', `/api/v1/lists/${enc(B)}/owners`, { token: tokens.ownerB, body: { address: 'owner@example.org' } })).status).toBe(201);
+  });
+});
+
+describe('requeue from shunt, bad and retry', () => {
+  const spool = () => new Spool({ root: join(home, 'queues'), durability: 'none', ...SPOOL_OPTIONS });
+
+  /** A member's post to alpha that a runner moved to `to` (retry: due in an hour, so its runner leaves it). */
+  async function failedPost(to: 'shunt' | 'retry', subject: string): Promise<string> {
+    const board = spool().switchboard(to);
+    const message = `From: member000@example.com\r\nTo: ${A}\r\nSubject: ${subject}\r\nMessage-ID: <${subject.replace(/\W/g, '')}@example.com>\r\n\r\nbody\r\n`;
+    const control = { originalQueue: to === 'retry' ? 'out' : 'in', reason: to === 'retry' ? 'SMTP 451' : 'handler crashed' };
+    return board.enqueue(message, { listId: A }, { control, ...(to === 'retry' ? { micros: nowMicros() + 3_600_000_000n } : {}) });
+  }
+
+  async function corruptIn(queue: string): Promise<{ id: string; path: string; bytes: Buffer }> {
+    const bytes = Buffer.from('not a queue file\n\0\xff');
+    const id = makeEntryId(bytes, '', nowMicros());
+    const path = entryPath(join(home, 'queues'), queue, id, 'pck');
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, bytes);
+    return { id, path, bytes };
+  }
+
+  it('every entry of shunt back to its queue; a corrupt one skipped with its code and reason, and kept as it was', async () => {
+    const [one, two] = [await failedPost('shunt', 'shunted one'), await failedPost('shunt', 'shunted two')];
+    const corrupt = await corruptIn('shunt');
+    const answer = await call('POST', '/api/v1/queues/shunt/requeue', { token: tokens.admin });
+    expect(answer.status).toBe(200);
+    expect(answer.body.queue).toBe('shunt');
+    // Whatever else a runner shunted meanwhile goes back too.
+    expect(answer.body.requeued).toEqual(expect.arrayContaining([one, two]));
+    expect(answer.body.skipped).toContainEqual({ id: corrupt.id, code: 'SY_QUEUE_NOT_REQUEUEABLE', reason: expect.stringContaining('corrupt') });
+    expect(await readFile(corrupt.path)).toEqual(corrupt.bytes);
+    const left = (await spool().entries('shunt')).map((e) => e.id);
+    expect(left).toContain(corrupt.id);
+    expect(left).not.toContain(one);
+    expect(left).not.toContain(two);
+  });
+
+  it('ids: only those, from retry at once; an id not in that queue or unknown is skipped, not an error', async () => {
+    const waiting = await failedPost('retry', 'waiting in retry');
+    const untouched = await failedPost('retry', 'left in retry');
+    const elsewhere = await failedPost('shunt', 'in shunt, asked of retry');
+    const unknown = makeEntryId(Buffer.from('x'), '', nowMicros());
+    const answer = await call('POST', '/api/v1/queues/retry/requeue', { token: tokens.admin, body: { ids: [waiting, elsewhere, unknown] } });
+    expect(answer.status).toBe(200);
+    expect(answer.body.requeued).toEqual([waiting]);
+    expect(answer.body.skipped).toEqual([
+      { id: elsewhere, code: 'SY_QUEUE_ENTRY_UNKNOWN', reason: `no entry ${elsewhere} in retry (it is in shunt)` },
+      { id: unknown, code: 'SY_QUEUE_ENTRY_UNKNOWN', reason: `no entry ${unknown} in any queue` },
+    ]);
+    const retry = (await spool().entries('retry')).map((e) => e.id);
+    expect(retry).toContain(untouched);
+    expect(retry).not.toContain(waiting);
+    expect((await spool().find(elsewhere)).queue).toBe('shunt');
+  });
+
+  it('404 for a queue that does not exist; 422 for one entries are not requeued from, and for a bad body', async () => {
+    const unknown = await call('POST', '/api/v1/queues/nowhere/requeue', { token: tokens.admin });
+    expect([unknown.status, unknown.body.error.code]).toEqual([404, 'SY_QUEUE_UNKNOWN']);
+    const notSource = await call('POST', '/api/v1/queues/in/requeue', { token: tokens.admin });
+    expect([notSource.status, notSource.body.error.code]).toEqual([422, 'SY_QUEUE_REQUEUE_SOURCE']);
+    const badName = await call('POST', '/api/v1/queues/NOT-A-NAME/requeue', { token: tokens.admin });
+    expect([badName.status, badName.body.error.code]).toEqual([422, 'SY_QUEUE_NAME']);
+    for (const body of [{ ids: ['not-an-id'] }, { ids: [] }, { ids: 'all' }, { everything: true }]) {
+      const answer = await call('POST', '/api/v1/queues/bad/requeue', { token: tokens.admin, body });
+      expect([answer.status, answer.body.error.code], JSON.stringify(body)).toEqual([422, 'SY_API_INVALID']);
+    }
   });
 });
 
@@ -457,7 +660,7 @@ describe('/api/openapi.json', () => {
     const operations = Object.entries(answer.body.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) => Object.keys(item).map((method) => [method.toUpperCase(), path] as const));
     expect(operations.length).toBeGreaterThanOrEqual(20);
     for (const [method, path] of operations) {
-      const url = path.replace('{list}', enc(A)).replace('{address}', enc('member002@example.com')).replace('{id}', '424242');
+      const url = path.replace('{list}', enc(A)).replace('{address}', enc('member002@example.com')).replace('{id}', '424242').replace('{queue}', 'shunt');
       // Without a token: 401 (or the public answer), never "no such route".
       const probe = await call(method, url);
       expect(probe.body?.error?.code, `${method} ${path}`).not.toBe('SY_API_NOT_FOUND');

@@ -1,26 +1,29 @@
 /**
- * The archive index the web pages read (src/app/archive-reader.ts) on real
- * mbox files written as the archive runner writes them (mboxrdRecord):
+ * The archive index the web pages read (src/app/archive-reader.ts) from a
+ * real store, posts added as the archive runner adds them (archivePost):
  * threads from References and In-Reply-To whatever order the posts were
- * archived in, a circle of References cut, months, and a message's bytes
- * back exactly (mboxrd quoting undone).
+ * archived in, a circle of References cut, months, a message's bytes back
+ * exactly, and the index rebuilt when another writer adds a post.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { archiveIndex, archiveMessageId, archiveMonths, archivedMessage, monthThreads, threadPosts } from '../../src/app/archive-reader.js';
-import { archiveKey, mboxrdRecord } from '../../src/mail/mboxrd.js';
+import { archivePost } from '../../src/app/archive.js';
+import { archiveIndex, archiveMessageId, archiveMonths, archivedMessage, monthThreads, postsThisMonth, threadPosts } from '../../src/app/archive-reader.js';
+import { openStore, type Store } from '../../src/store/index.js';
 
 const LIST = 'team@lists.example.org';
 let home: string;
+let store: Store;
 
 beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'sy-archive-'));
-  await mkdir(join(home, 'archives'));
+  store = openStore(home);
 });
 
 afterEach(async () => {
+  await store.close();
   await rm(home, { recursive: true, force: true });
 });
 
@@ -30,7 +33,7 @@ function post(id: string, subject: string, refs: string[] = [], body = 'text'): 
 }
 
 async function write(posts: [Buffer, string][]): Promise<void> {
-  await writeFile(join(home, 'archives', `${LIST}.mbox`), Buffer.concat(posts.map(([message, date]) => mboxrdRecord(message, { sender: 'a@example.org', date: new Date(date), key: archiveKey(message) }))));
+  for (const [raw, date] of posts) await archivePost({ store }, { list: LIST, raw, sender: 'a@example.org', receivedAt: new Date(date) });
 }
 
 describe('archive index', () => {
@@ -41,18 +44,32 @@ describe('archive index', () => {
       [post('r1', 'Re: one', ['root']), '2026-12-01T10:01:00Z'],
       [post('other', 'two'), '2026-11-30T09:00:00Z'],
     ]);
-    const index = await archiveIndex(home, LIST);
+    const index = await archiveIndex(store, LIST);
     const root = index.byId.get(archiveMessageId('<root>'))!;
     expect(threadPosts(index, root.id).map((p) => [p.subject, p.depth])).toEqual([
       ['one', 0],
       ['Re: one', 1],
       ['Re: Re: one', 2],
     ]);
-    expect(archiveMonths(index)).toEqual([
+    expect(await archiveMonths(store, LIST)).toEqual([
       { month: '2026-12', count: 3 },
       { month: '2026-11', count: 1 },
     ]);
     expect(monthThreads(index, '2026-12').map((t) => t.posts.length)).toEqual([3]);
+    expect(await postsThisMonth(store, LIST, new Date('2026-12-24T00:00:00Z'))).toBe(3);
+  });
+
+  it('sees a post another writer (another host) added since the index was built', async () => {
+    await write([[post('first', 'first'), '2026-12-01T10:00:00Z']]);
+    expect((await archiveIndex(store, LIST)).posts).toHaveLength(1);
+    const other = openStore(home);
+    await archivePost({ store: other }, { list: LIST, raw: post('second', 'Re: first', ['first']), sender: '', receivedAt: new Date('2026-12-01T11:00:00Z') });
+    await other.close();
+    const index = await archiveIndex(store, LIST);
+    expect(index.posts.map((p) => [p.subject, p.depth])).toEqual([
+      ['first', 0],
+      ['Re: first', 1],
+    ]);
   });
 
   it('cuts a circle of References instead of looping', async () => {
@@ -60,19 +77,19 @@ describe('archive index', () => {
       [post('x', 'x', ['y']), '2026-12-01T10:00:00Z'],
       [post('y', 'y', ['x']), '2026-12-01T10:01:00Z'],
     ]);
-    const index = await archiveIndex(home, LIST);
+    const index = await archiveIndex(store, LIST);
     expect(index.posts.filter((p) => p.parentId === null)).toHaveLength(1);
     expect(new Set(index.posts.map((p) => p.threadId)).size).toBe(1);
   });
 
-  it('gives a message back as it was, a "From " line in its body included', async () => {
-    const message = post('q', 'quoting', [], 'From the start\n>From quoted');
+  it('gives a message back as it was, a "From " line in its body and CRLF line ends included', async () => {
+    const message = Buffer.from(post('q', 'quoting', [], 'From the start\n>From quoted').toString().replace(/\n/g, '\r\n'));
     await write([[message, '2026-12-01T10:00:00Z']]);
-    const index = await archiveIndex(home, LIST);
-    expect((await archivedMessage(home, LIST, index.posts[0]!)).toString()).toBe(message.toString());
+    const index = await archiveIndex(store, LIST);
+    expect((await archivedMessage(store, LIST, index.posts[0]!)).toString()).toBe(message.toString());
   });
 
   it('refuses a name that is not a list address before any path is made', async () => {
-    await expect(archiveIndex(home, '../../switchyard.db')).rejects.toMatchObject({ code: 'SY_LIST_NAME_INVALID' });
+    await expect(archiveIndex(store, '../../switchyard.db')).rejects.toMatchObject({ code: 'SY_LIST_NAME_INVALID' });
   });
 });

@@ -51,6 +51,34 @@ describe('the OpenAPI document', () => {
     expect(Object.keys(doc.paths)).toContain('/api/v1/lists/{list}/members/{address}/preferences');
   });
 
+  it('has the bulk decision, re-enable, owners, moderators and requeue routes, with the bodies they validate', () => {
+    const expected: [string, string][] = [
+      ['post', '/api/v1/lists/{list}/held/bulk'],
+      ['post', '/api/v1/lists/{list}/bounces/{address}/enable'],
+      ['get', '/api/v1/lists/{list}/owners'],
+      ['post', '/api/v1/lists/{list}/owners'],
+      ['delete', '/api/v1/lists/{list}/owners/{address}'],
+      ['get', '/api/v1/lists/{list}/moderators'],
+      ['post', '/api/v1/lists/{list}/moderators'],
+      ['delete', '/api/v1/lists/{list}/moderators/{address}'],
+      ['post', '/api/v1/queues/{queue}/requeue'],
+    ];
+    for (const [method, path] of expected) expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    const bulk = doc.paths['/api/v1/lists/{list}/held/bulk'].post;
+    expect(bulk['x-switchyard-access']).toBe('moderator');
+    expect(bulk.requestBody.required).toBe(true);
+    expect(bulk.requestBody.content['application/json'].schema).toMatchObject({
+      required: ['ids', 'decision'],
+      properties: { ids: { type: 'array', minItems: 1, maxItems: 1000 }, decision: { enum: ['approve', 'reject', 'discard'] } },
+    });
+    const requeue = doc.paths['/api/v1/queues/{queue}/requeue'].post;
+    expect(requeue['x-switchyard-access']).toBe('admin');
+    expect(requeue.requestBody.required).toBe(false);
+    expect(requeue.responses['200'].content['application/json'].schema.properties.skipped.items.required).toEqual(['id', 'code', 'reason']);
+    expect(doc.paths['/api/v1/lists/{list}/owners'].post['x-switchyard-access']).toBe('owner');
+    expect(doc.paths['/api/v1/lists/{list}/bounces/{address}/enable'].post['x-switchyard-access']).toBe('owner');
+  });
+
   it('declares every path parameter, required, and only those', () => {
     for (const { path, method, operation } of operations) {
       const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);

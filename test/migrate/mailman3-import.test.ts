@@ -8,9 +8,14 @@
  * imported list through a running switchyard master reaches exactly the
  * regular, enabled members at the saving sink. The --database path reads
  * Mailman's own database: the SQLite one of that instance, and a second
- * instance run on a private PostgreSQL cluster.
+ * instance run on a private PostgreSQL cluster. Held posts come from
+ * Mailman's message store (pickles read as data): byte-exact with what was
+ * posted to Mailman, an 8-bit multipart post through its LMTP runner
+ * included; the REST and database readers give the same records.
  */
-import { chown, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chown, cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import nodemailer from 'nodemailer';
@@ -22,11 +27,55 @@ import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandl
 import { openStore } from '../../src/store/index.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
+import type { ImportedSite } from '../../src/migrate/site-model.js';
+import { messageIdHash, messageStorePath } from '../../src/migrate/mailman3-message-store.js';
 
 const TIMEOUT = 300_000;
 const DEV = 'dev@lists.example.org';
 const ANNOUNCE = 'announce@lists.example.org';
 const HELD = 'From: stranger@example.net\nTo: dev@lists.example.org\nSubject: may I post?\nMessage-ID: <held-1@example.net>\nDate: Sat, 05 Dec 2026 10:00:00 +0000\n\nA question from outside.\n';
+/** Held too, handed to Mailman's LMTP runner as an MTA would: CRLF, 8-bit bytes that are not UTF-8, a folded header, multipart with preamble and epilogue. */
+const HELD_8BIT = Buffer.concat([
+  Buffer.from('From: =?iso-8859-1?q?Ren=E9?= <rene@example.net>\r\nTo: dev@lists.example.org\r\nSubject: caf'),
+  Buffer.from([0xe9]),
+  Buffer.from(' au lait\r\nMessage-ID: <held-8bit@example.net>\r\nDate: Sat, 05 Dec 2026 11:00:00 +0000\r\nX-Folded: one\r\n\ttwo\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b1"\r\n\r\nA preamble.\r\n--b1\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n\r\nUn caf'),
+  Buffer.from([0xe9, 0x2c, 0x20, 0xff, 0xfe]),
+  Buffer.from(' s\'il vous pla'),
+  Buffer.from([0xee]),
+  Buffer.from('t.\r\n--b1\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nAAECAwQ=\r\n--b1--\r\nAn epilogue.\r\n'),
+]);
+/** The fields Mailman adds to a post it holds (LMTP runner, message store, hold chain); the rest of a held post is what was posted. */
+const MAILMAN_FIELDS = new Set(['message-id-hash', 'x-message-id-hash', 'x-mailfrom', 'x-mailman-rule-hits', 'x-mailman-rule-misses']);
+
+/** A held post without the fields Mailman added (header lines, continuation lines included), and the names of those fields. */
+function withoutMailmanFields(raw: Buffer): { posted: Buffer; added: string[] } {
+  const text = raw.toString('latin1');
+  const end = /\r?\n\r?\n/.exec(text)!;
+  const lines = text.slice(0, end.index + end[0].length).split(/(?<=\n)/);
+  const kept: string[] = [];
+  const added: string[] = [];
+  let dropping = false;
+  for (const line of lines) {
+    if (!/^[ \t]/.test(line)) {
+      const name = /^([^:\r\n]+):/.exec(line)?.[1]?.toLowerCase();
+      dropping = name !== undefined && MAILMAN_FIELDS.has(name);
+      if (dropping) added.push(name!);
+    }
+    if (!dropping) kept.push(line);
+  }
+  return { posted: Buffer.from(kept.join('') + text.slice(end.index + end[0].length), 'latin1'), added };
+}
+
+/** Held posts as imported are what was posted to Mailman, byte for byte, plus Mailman's own fields. */
+function expectHeldByteExact(held: { messageId: string | null; raw?: Buffer | null }[]): void {
+  const byId = new Map(held.map((h) => [h.messageId, h.raw!]));
+  for (const [id, posted] of [['<held-1@example.net>', Buffer.from(HELD)], ['<held-8bit@example.net>', HELD_8BIT]] as const) {
+    const stored = withoutMailmanFields(byId.get(id)!);
+    expect(stored.posted.toString('latin1'), id).toBe(posted.toString('latin1'));
+    expect(stored.posted.equals(posted)).toBe(true);
+    expect(stored.added).toEqual(expect.arrayContaining(['message-id-hash', 'x-message-id-hash', 'x-mailman-rule-hits']));
+  }
+}
 
 let core: MailmanCore;
 let home: string;
@@ -59,7 +108,13 @@ async function populate(core: MailmanCore): Promise<void> {
   // Held before the list rejects non-members (below).
   const injected = await core.mailman(['inject', '-q', 'in', DEV], HELD);
   expect(injected.code, injected.stderr).toBe(0);
-  await core.until(async () => ((await core.rest('GET', '/lists/dev.lists.example.org/held')).total_size as number) === 1, 'the post held');
+  const lmtp = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: core.lmtpPort });
+  try {
+    await lmtp.sendMail({ envelope: { from: 'rene@example.net', to: [DEV] }, raw: HELD_8BIT });
+  } finally {
+    lmtp.close();
+  }
+  await core.until(async () => ((await core.rest('GET', '/lists/dev.lists.example.org/held')).total_size as number) === 2, 'both posts held');
   await core.rest('PATCH', '/lists/dev.lists.example.org/config', [
     ['display_name', 'Developers'],
     ['description', 'Where the code is discussed'],
@@ -193,12 +248,14 @@ describe('switchyard import mailman3', () => {
       expect(by('troll@example.com')).toMatchObject({ moderationAction: 'hold' });
       expect(by('bouncy@example.org')).toMatchObject({ deliveryStatus: 'by_bounces', bounceScore: 3 });
       const held = await store.heldMessages(DEV);
-      expect(held).toHaveLength(1);
-      expect(held[0]).toMatchObject({ sender: 'stranger@example.net', subject: 'may I post?', messageId: '<held-1@example.net>', reason: 'The message is not from a list member' });
+      expect(held).toHaveLength(2);
+      expect(held.find((h) => h.messageId === '<held-1@example.net>')).toMatchObject({ sender: 'stranger@example.net', subject: 'may I post?', reason: 'The message is not from a list member' });
       // Mailman adds its X-Mailman-Rule-* and Message-ID-Hash fields when it holds a post; the original ones and the body are there byte for byte.
-      const raw = held[0]!.raw!.toString('utf8');
+      const raw = held.find((h) => h.messageId === '<held-1@example.net>')!.raw!.toString('utf8');
       expect(raw).toContain('Subject: may I post?\nMessage-ID: <held-1@example.net>\nDate: Sat, 05 Dec 2026 10:00:00 +0000\n');
       expect(raw.endsWith('\n\nA question from outside.\n')).toBe(true);
+      // Without --messages-dir the REST API's text is all there is: the report says these may not be byte-exact.
+      expect(dev.unmapped).toContainEqual(expect.objectContaining({ setting: 'held posts from the REST text' }));
       const requests = await store.pendingRequests(DEV);
       expect(requests).toEqual([expect.objectContaining({ kind: 'subscribe', address: 'pending@example.org', displayName: 'Pen Ding', token: expect.stringMatching(/^[0-9a-f]{40}$/) })]);
       expect((await store.members(ANNOUNCE)).map((m) => `${m.role} ${m.address}`).sort()).toEqual(['member reader@example.org', 'owner boss@example.org']);
@@ -249,15 +306,17 @@ describe('switchyard import mailman3', () => {
 
 /**
  * `import mailman3 --database URL` into a fresh home: the same lists, roles, preferences, bounce state,
- * non-members, bans and request as populate() made; held posts reported, not read; a second run changes nothing.
+ * non-members, bans and request as populate() made, and the held posts byte for byte from Mailman's
+ * message store; a second run changes nothing.
  */
-async function expectDatabaseImport(database: string): Promise<void> {
+async function expectDatabaseImport(database: string, extra: string[] = []): Promise<void> {
   const other = await makeHome(testConfig(''));
   try {
-    const result = await runCli(['--home', other, 'import', 'mailman3', '--database', database, '--json']);
+    const result = await runCli(['--home', other, 'import', 'mailman3', '--database', database, ...extra, '--json']);
     expect(result.code, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout) as { lists: { list: string; unmapped: { setting: string; value: string }[] }[] };
-    expect(report.lists.find((l) => l.list === DEV)!.unmapped).toContainEqual(expect.objectContaining({ setting: 'held posts', value: '1' }));
+    const report = JSON.parse(result.stdout) as { lists: { list: string; problems: string[]; unmapped: { setting: string; value: string }[] }[] };
+    expect(report.lists.find((l) => l.list === DEV)!.problems).toEqual([]);
+    expect(report.lists.find((l) => l.list === DEV)!.unmapped.filter((u) => u.setting.startsWith('held post'))).toEqual([]);
     const store = openStore(other);
     try {
       const list = await store.getList(DEV);
@@ -269,21 +328,78 @@ async function expectDatabaseImport(database: string): Promise<void> {
       expect(by('away@example.org')).toMatchObject({ deliveryStatus: 'by_user', receiveOwnPostings: false, acknowledgePosts: true });
       expect(by('troll@example.com')).toMatchObject({ moderationAction: 'hold' });
       expect(by('bouncy@example.org')).toMatchObject({ deliveryStatus: 'by_bounces', bounceScore: 3 });
-      expect(await store.heldMessages(DEV)).toEqual([]);
+      const held = await store.heldMessages(DEV);
+      expect(held.map((h) => [h.messageId, h.sender, h.subject, h.reason])).toEqual([
+        ['<held-1@example.net>', 'stranger@example.net', 'may I post?', 'The message is not from a list member'],
+        ['<held-8bit@example.net>', 'rene@example.net', 'caf\ufffd au lait', 'The message is not from a list member'],
+      ]);
+      expectHeldByteExact(held);
       expect((await store.pendingRequests(DEV)).map((r) => [r.kind, r.address])).toEqual([['subscribe', 'pending@example.org']]);
     } finally {
       await store.close();
     }
-    const again = JSON.parse((await runCli(['--home', other, 'import', 'mailman3', '--database', database, '--json'])).stdout) as { unchanged: boolean };
+    const again = JSON.parse((await runCli(['--home', other, 'import', 'mailman3', '--database', database, ...extra, '--json'])).stdout) as { unchanged: boolean };
     expect(again.unchanged).toBe(true);
   } finally {
     await removeHome(other);
   }
 }
 
+/** The REST reader (with the message store for exact bytes) and the database reader give the same records: lists, settings, members, non-members, bans, held posts, requests. */
+async function expectSameRecords(mailman: MailmanCore, database: string): Promise<void> {
+  const { readMailman3Rest } = await import('../../src/migrate/mailman3-rest.js');
+  const { readMailman3Database } = await import('../../src/migrate/mailman3-database.js');
+  const records = (site: ImportedSite) =>
+    site.lists.map((list) => ({
+      ...list,
+      unmapped: undefined,
+      refused: list.refused ?? [],
+      members: [...list.members].sort((a, b) => `${a.role} ${a.address}`.localeCompare(`${b.role} ${b.address}`)),
+      nonmembers: [...list.nonmembers].sort((a, b) => a.address.localeCompare(b.address)),
+      bans: [...list.bans].sort(),
+      held: [...list.held].sort((a, b) => a.sourceId.localeCompare(b.sourceId)).map((h) => ({ ...h, raw: h.raw.toString('latin1') })),
+    }));
+  const rest = records(await readMailman3Rest({ url: mailman.restUrl, user: mailman.user, password: mailman.password, messagesDir: mailman.messagesDir }));
+  const db = records(await readMailman3Database({ url: database, messagesDir: mailman.messagesDir }));
+  expect(rest.map((l) => l.address)).toEqual([ANNOUNCE, DEV]);
+  expect(db).toEqual(rest);
+  expectHeldByteExact(rest[1]!.held.map((h) => ({ messageId: h.messageId, raw: Buffer.from(h.raw, 'latin1') })));
+}
+
 describe('switchyard import mailman3 --database', () => {
-  it("reads Mailman's SQLite database read-only: the same lists, roles, preferences, bounce state, non-members, bans and request; held posts reported, not read", async () => {
+  it("reads Mailman's SQLite database read-only: the same lists, roles, preferences, bounce state, non-members, bans and request; held posts byte-exact from the message store next to it", async () => {
     await expectDatabaseImport(`sqlite:${join(core.dir, 'var', 'data', 'mailman.db')}`);
+  }, TIMEOUT);
+
+  it('the REST API (with --messages-dir) and the SQLite database give the same records', async () => {
+    await expectSameRecords(core, `sqlite:${join(core.dir, 'var', 'data', 'mailman.db')}`);
+  }, TIMEOUT);
+
+  it('a held post whose stored pickle would run code is refused (SY_IMPORT_UNSAFE, exit 1) and nothing runs; the other is imported', async () => {
+    // A copy of Mailman's var/data and var/messages with the 8-bit post's pickle replaced by one that calls os.system.
+    const copy = await mkdtemp(join(tmpdir(), 'mm3-hostile-'));
+    const other = await makeHome(testConfig(''));
+    try {
+      await cp(join(core.dir, 'var', 'data'), join(copy, 'var', 'data'), { recursive: true });
+      await cp(core.messagesDir, join(copy, 'var', 'messages'), { recursive: true });
+      const marker = join(copy, 'PWNED');
+      const target = join(copy, 'var', 'messages', ...messageStorePath(messageIdHash('<held-8bit@example.net>')).split('/'));
+      execFileSync('/usr/bin/python3', ['-c', 'import os, pickle, sys\nclass Evil:\n    def __reduce__(self):\n        return (os.system, ("touch " + sys.argv[2],))\nopen(sys.argv[1], "wb").write(pickle.dumps(Evil(), -1))', target, marker]);
+      const result = await runCli(['--home', other, 'import', 'mailman3', '--database', `sqlite:${join(copy, 'var', 'data', 'mailman.db')}`, '--json']);
+      expect(result.code, result.stderr).toBe(1);
+      const report = JSON.parse(result.stdout) as { lists: { list: string; problems: string[] }[] };
+      expect(report.lists.find((l) => l.list === DEV)!.problems).toEqual([expect.stringMatching(/^held post \d+ <held-8bit@example\.net> not imported \(SY_IMPORT_UNSAFE\): pickle refers to posix\.system/)]);
+      const store = openStore(other);
+      try {
+        expect((await store.heldMessages(DEV)).map((h) => h.messageId)).toEqual(['<held-1@example.net>']);
+      } finally {
+        await store.close();
+      }
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      await removeHome(other);
+      await rm(copy, { recursive: true, force: true });
+    }
   }, TIMEOUT);
 
   it('refuses a database URL it cannot read with SY_IMPORT_USAGE', async () => {
@@ -313,8 +429,24 @@ describe('switchyard import mailman3 --database postgres://', () => {
     await cluster?.destroy();
   }, TIMEOUT);
 
-  it("reads Mailman's PostgreSQL database: the same lists, roles, preferences, bounce state, non-members, bans and request as from SQLite", async () => {
-    await expectDatabaseImport(url);
+  it("reads Mailman's PostgreSQL database: the same lists, roles, preferences, bounce state, non-members, bans, request and byte-exact held posts (--messages-dir) as from SQLite", async () => {
+    await expectDatabaseImport(url, ['--messages-dir', pgCore!.messagesDir]);
+  }, TIMEOUT);
+
+  it('without --messages-dir the held posts are counted in the report, not imported', async () => {
+    const other = await makeHome(testConfig(''));
+    try {
+      const result = await runCli(['--home', other, 'import', 'mailman3', '--database', url, '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      const report = JSON.parse(result.stdout) as { lists: { list: string; unmapped: { setting: string; value: string; note: string }[] }[] };
+      expect(report.lists.find((l) => l.list === DEV)!.unmapped).toContainEqual(expect.objectContaining({ setting: 'held posts', value: '2', note: expect.stringContaining('--messages-dir') }));
+    } finally {
+      await removeHome(other);
+    }
+  }, TIMEOUT);
+
+  it('the REST API (with --messages-dir) and the PostgreSQL database give the same records', async () => {
+    await expectSameRecords(pgCore!, url);
   }, TIMEOUT);
 
   it('a PostgreSQL server that does not answer is SY_IMPORT_SOURCE (exit 1), and the password is not shown', async () => {

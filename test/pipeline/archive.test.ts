@@ -1,22 +1,22 @@
 /**
- * The archive runner and its mbox files: mboxrd quoting, one file per list
- * under <home>/archives with mode 0640, list addresses validated before they
- * become paths, duplicate copies skipped, a torn last record cut off, and a
- * real runner process SIGKILLed again and again mid-stream leaving every post
- * exactly once and no torn record.
+ * The archive runner and the store's archive: mboxrd quoting, posts added to
+ * the list's archive in the store (a duplicate copy adding nothing, list
+ * addresses validated), several instances on one store, the old per-host mbox
+ * files imported once at start (torn records skipped, then renamed
+ * .mbox.imported), and a real runner process SIGKILLed again and again
+ * mid-stream leaving every post exactly once, bytes exact.
  */
 import { spawn } from 'node:child_process';
-import { appendFile, mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
+import { access, copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
-import pino from 'pino';
 import ArchiveRunner from '../../runners/archive.js';
-import { archivePath, MboxFile } from '../../runners/archive/mbox-file.js';
-import { archiveKey, mboxrdRecord, quoteMboxrd, readRecordHeader, recordStarts, unquoteMboxrd } from '../../src/mail/mboxrd.js';
+import { archiveKey, exportRecord, mboxrdRecord, quoteMboxrd, readRecordHeader, unquoteMboxrd } from '../../src/mail/mboxrd.js';
+import { openStore, type Store } from '../../src/store/index.js';
 import { Switchboard } from '../../queues/index.js';
-import { cleanup, makeSpool, runnerOptions, startRunner } from '../runners/harness.js';
+import { cleanup, makeSpool, Pulse, runnerOptions, startRunner } from '../runners/harness.js';
 import { ROOT } from '../master/harness.js';
 
 const homes: string[] = [];
@@ -31,29 +31,16 @@ async function tempHome(): Promise<string> {
   return home;
 }
 
-interface ArchivedRecord {
-  key: string;
-  length: number;
-  actual: number;
-  message: Buffer;
-}
+const stores: Store[] = [];
+afterEach(async () => {
+  for (const store of stores.splice(0)) await store.close();
+});
 
-/** Every record of an mbox file, checked for its declared length. */
-function readMbox(bytes: Buffer): ArchivedRecord[] {
-  const starts = recordStarts(bytes, true);
-  return starts.map((start, i) => {
-    const end = starts[i + 1] ?? bytes.length;
-    const record = bytes.subarray(start, end);
-    const header = readRecordHeader(record);
-    if (header === undefined) throw new Error(`record at ${start} has no archive field`);
-    const firstLine = record.indexOf(0x0a) + 1;
-    const secondLine = record.indexOf(0x0a, firstLine) + 1;
-    // The message: after the From_ line and the archive field, without the record's final empty line.
-    return { key: header.key, length: header.length, actual: record.length, message: unquoteMboxrd(record.subarray(secondLine, record.length - 1)) };
-  });
+function storeOf(home: string): Store {
+  const store = openStore(home);
+  stores.push(store);
+  return store;
 }
-
-const silent = pino({ level: 'silent' });
 
 describe('mboxrd', () => {
   it('quotes From lines with one more ">" and reverses exactly', () => {
@@ -72,68 +59,21 @@ describe('mboxrd', () => {
     expect(mboxrdRecord(Buffer.from('x\n'), { sender: 'has space', date: new Date(0), key: 'b'.repeat(64) }).toString()).toMatch(/^From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n/);
   });
 
+  it('an export record keeps the message\'s bytes and line ends, quoting every >*From line once more', () => {
+    const message = Buffer.from('Subject: x\r\n\r\nFrom me\r\n>From you\r\nnot From\r\n');
+    const record = exportRecord(message, { sender: 'anne@example.com', date: new Date('2025-03-04T10:15:02Z') });
+    expect(record.toString('latin1')).toBe('From anne@example.com Tue Mar  4 10:15:02 2025\nSubject: x\r\n\r\n>From me\r\n>>From you\r\nnot From\r\n\n');
+    expect(exportRecord(Buffer.from('no line end'), { sender: '', date: new Date(0) }).toString('latin1')).toBe('From MAILER-DAEMON Thu Jan  1 00:00:00 1970\nno line end\n\n');
+  });
+
   it('keys a post by Message-ID, else by its bytes', () => {
     expect(archiveKey(Buffer.from('Message-ID: <1@x>\n\na\n'))).toBe(archiveKey(Buffer.from('Message-ID: <1@x>\nSubject: other\n\nb\n')));
     expect(archiveKey(Buffer.from('Subject: a\n\na\n'))).not.toBe(archiveKey(Buffer.from('Subject: a\n\nb\n')));
   });
 });
 
-describe('mbox files', () => {
-  it('one file per list under <home>/archives, mode 0640; an invalid list address never becomes a path', async () => {
-    const home = await tempHome();
-    expect(archivePath(home, 'Test@Lists.Example.org')).toBe(join(home, 'archives', 'test@lists.example.org.mbox'));
-    for (const bad of ['../etc@example.org', 'a/b@example.org', 'x@../../etc', '', 'noat']) expect(() => archivePath(home, bad)).toThrow();
-    const file = await MboxFile.open(home, 'test@lists.example.org', silent);
-    await file.append(mboxrdRecord(Buffer.from('a\n'), { sender: '', date: new Date(0), key: 'c'.repeat(64) }), 'c'.repeat(64));
-    await file.close();
-    expect((await stat(archivePath(home, 'test@lists.example.org'))).mode & 0o777).toBe(0o640 & ~process.umask());
-  });
-
-  it('cuts off a torn last record when opened, and keeps the complete ones', async () => {
-    const home = await tempHome();
-    const path = archivePath(home, 'test@lists.example.org');
-    await mkdir(join(home, 'archives'));
-    const whole = mboxrdRecord(Buffer.from('Message-ID: <1@x>\n\none\n'), { sender: 'a@x.org', date: new Date(0), key: archiveKey(Buffer.from('Message-ID: <1@x>\n\n')) });
-    const torn = mboxrdRecord(Buffer.from('Message-ID: <2@x>\n\ntwo, a long body\n'), { sender: 'a@x.org', date: new Date(0), key: 'd'.repeat(64) });
-    for (const cut of [3, 60, torn.length - 1]) {
-      await writeFile(path, Buffer.concat([whole, torn.subarray(0, cut)]));
-      const file = await MboxFile.open(home, 'test@lists.example.org', silent);
-      // The torn record's entry writes it again: it is not taken for a duplicate.
-      expect(await file.append(torn, 'd'.repeat(64))).toBe(true);
-      // The complete one is recognised.
-      expect(await file.append(whole, readRecordHeader(whole)!.key)).toBe(false);
-      await file.close();
-      expect((await readFile(path)).equals(Buffer.concat([whole, torn]))).toBe(true);
-    }
-  });
-
-  it('never cuts off the last record of a foreign mbox (no archive field), torn-looking or not', async () => {
-    const home = await tempHome();
-    const path = archivePath(home, 'test@lists.example.org');
-    await mkdir(join(home, 'archives'));
-    const foreign = Buffer.from('From someone Thu Jan  1 00:00:00 1970\nSubject: imported\n\nno final empty line\n');
-    await writeFile(path, foreign);
-    const file = await MboxFile.open(home, 'test@lists.example.org', silent);
-    const ours = mboxrdRecord(Buffer.from('x\n'), { sender: '', date: new Date(0), key: '1'.repeat(64) });
-    expect(await file.append(ours, '1'.repeat(64))).toBe(true);
-    await file.close();
-    expect((await readFile(path)).equals(Buffer.concat([foreign, ours]))).toBe(true);
-  });
-
-  it('notices records another writer appended and still skips their duplicates', async () => {
-    const home = await tempHome();
-    const file = await MboxFile.open(home, 'test@lists.example.org', silent);
-    const one = mboxrdRecord(Buffer.from('one\n'), { sender: '', date: new Date(0), key: 'e'.repeat(64) });
-    expect(await file.append(one, 'e'.repeat(64))).toBe(true);
-    const other = mboxrdRecord(Buffer.from('other\n'), { sender: '', date: new Date(0), key: 'f'.repeat(64) });
-    await appendFile(archivePath(home, 'test@lists.example.org'), other);
-    expect(await file.append(other, 'f'.repeat(64))).toBe(false);
-    await file.close();
-  });
-});
-
 describe('archive runner', () => {
-  it('appends each copy to its list\'s mbox, skips a duplicate copy, and shunts an entry with a bad listId', async () => {
+  it('adds each copy to its list\'s archive in the store, bytes exact; a duplicate copy adds nothing; an entry with a bad listId is shunted', async () => {
     const spool = await makeSpool();
     const watch = startRunner(new ArchiveRunner(runnerOptions(spool, { name: 'archive', queue: 'archive', home: spool.dir })));
     await watch.whenReady();
@@ -145,30 +85,81 @@ describe('archive runner', () => {
     await archive.enqueue(Buffer.from('x\n'), { listId: '../../etc/passwd' });
     await watch.pulse.until(() => watch.ends.length === 4, 'four entries settled');
     expect(watch.ends.map((e) => e.outcome).sort()).toEqual(['finished', 'finished', 'finished', 'shunt']);
-    const records = readMbox(await readFile(join(spool.dir, 'archives', 'test@lists.example.org.mbox')));
-    expect(records).toHaveLength(1);
-    expect(records[0]!.message.equals(Buffer.from(post.toString().replace(/\r\n/g, '\n')))).toBe(true);
-    expect((await readFile(join(spool.dir, 'archives', 'test@lists.example.org.mbox'), 'latin1')).startsWith('From anne@example.com Tue Mar  4 10:15:02 2025\n')).toBe(true);
-    expect(readMbox(await readFile(join(spool.dir, 'archives', 'other@lists.example.org.mbox')))).toHaveLength(1);
+    const store = storeOf(spool.dir);
+    const archived = await store.archivedMessages('test@lists.example.org');
+    expect(archived).toHaveLength(1);
+    expect(archived[0]!.raw.equals(post)).toBe(true);
+    expect(archived[0]).toMatchObject({ key: archiveKey(post), archivedAt: new Date('2025-03-04T10:15:02Z'), sender: 'anne@example.com', messageId: '<p1@example.com>', subject: 'hi' });
+    expect(await store.countArchivedMessages('other@lists.example.org')).toBe(1);
     const shunted = await spool.entries('shunt');
     expect(shunted[0]!.control.reason ?? JSON.stringify(shunted[0]!.control)).toContain('ArchiveEntryError');
   });
 
-  it('refuses to run as more than one instance', async () => {
+  it('runs as several instances on one store (as on several hosts): each post archived once', async () => {
     const spool = await makeSpool();
-    expect(() => new ArchiveRunner(runnerOptions(spool, { name: 'archive', queue: 'archive', home: spool.dir, numSlices: 2 }))).toThrow(/instances = 1/);
+    const pulse = new Pulse();
+    const watches = [0, 1].map((slice) => startRunner(new ArchiveRunner(runnerOptions(spool, { name: 'archive', queue: 'archive', home: spool.dir, slice, numSlices: 2, concurrency: 3 })), pulse));
+    await Promise.all(watches.map((w) => w.whenReady()));
+    const archive = spool.switchboard('archive');
+    for (let i = 0; i < 30; i++) {
+      const message = Buffer.from(`Message-ID: <multi-${i % 20}@example.com>\nSubject: ${i}\n\nbody\n`);
+      await archive.enqueue(message, { listId: 'test@lists.example.org' });
+    }
+    await pulse.until(() => watches.reduce((n, x) => n + x.ends.length, 0) === 30, 'thirty entries settled');
+    expect(watches.flatMap((w) => w.ends.map((e) => e.outcome)).every((o) => o === 'finished')).toBe(true);
+    expect(watches.every((w) => w.ends.length > 0)).toBe(true);
+    expect(await storeOf(spool.dir).countArchivedMessages('test@lists.example.org')).toBe(20);
   });
 
-  it('a real runner process SIGKILLed mid-stream: every post archived exactly once, no torn record', async () => {
+  it('imports the old mbox file of each list into the store once at start, skipping a torn last record, and renames it .mbox.imported', async () => {
+    const home = await tempHome();
+    await mkdir(join(home, 'archives'));
+    const old = (id: string, at: string, body = 'text\nFrom inside\n'): { message: Buffer; record: Buffer } => {
+      const message = Buffer.from(`From: a@example.org\nMessage-ID: <${id}@example.org>\nSubject: ${id}\n\n${body}`);
+      return { message, record: mboxrdRecord(message, { sender: 'a@example.org', date: new Date(at), key: archiveKey(message) }) };
+    };
+    const one = old('one', '2024-05-01T08:00:00Z');
+    const two = old('two', '2024-05-02T09:30:00Z', 'From the start\n>From quoted\n\n');
+    const torn = old('torn', '2024-05-03T00:00:00Z');
+    const file = join(home, 'archives', 'dev@lists.example.org.mbox');
+    await writeFile(file, Buffer.concat([one.record, two.record, torn.record.subarray(0, torn.record.length - 20)]));
+    await writeFile(join(home, 'archives', 'not-a-list.mbox'), 'From x Thu Jan  1 00:00:00 1970\n\nx\n');
+    const spool = await makeSpool();
+    const runner = new ArchiveRunner(runnerOptions(spool, { name: 'archive', queue: 'archive', home }));
+    const imported = new Promise<string[]>((resolve) => runner.once('old-mbox-imported', resolve));
+    const first = startRunner(runner);
+    expect(await imported).toEqual([file]);
+    await access(`${file}.imported`);
+    await expect(access(file)).rejects.toMatchObject({ code: 'ENOENT' });
+    await access(join(home, 'archives', 'not-a-list.mbox'));
+    const store = storeOf(home);
+    const rows = await store.archivedMessages('dev@lists.example.org');
+    expect(rows.map((r) => [r.key, r.archivedAt.toISOString(), r.sender])).toEqual([
+      [archiveKey(one.message), '2024-05-01T08:00:00.000Z', 'a@example.org'],
+      [archiveKey(two.message), '2024-05-02T09:30:00.000Z', 'a@example.org'],
+    ]);
+    expect(rows.map((r) => r.raw.toString())).toEqual([one.message.toString(), two.message.toString()]);
+    // Killed after the import, before the rename: the file is imported again at the next start, adding nothing.
+    await runner.stop();
+    await first.done;
+    await copyFile(`${file}.imported`, file);
+    const again = new ArchiveRunner(runnerOptions(spool, { name: 'archive', queue: 'archive', home }));
+    const reimported = new Promise<string[]>((resolve) => again.once('old-mbox-imported', resolve));
+    startRunner(again);
+    expect(await reimported).toEqual([file]);
+    expect(await store.countArchivedMessages('dev@lists.example.org')).toBe(2);
+  });
+
+  it('a real runner process SIGKILLed mid-stream: every post archived exactly once, bytes exact', async () => {
     const home = await tempHome();
     const archive = new Switchboard({ root: join(home, 'queues'), name: 'archive' });
     const expected = new Map<string, Buffer>();
     for (let i = 0; i < 24; i++) {
-      // Large posts (1 to 2 MB) widen the window in which a kill lands inside a write.
+      // Large posts (1 to 2 MB) widen the window in which a kill lands inside the insert.
       const size = i % 4 === 0 ? 1_000_000 + i * 40_000 : 2_000 + i * 100;
-      const line = `From line ${i} >From x ` + 'y'.repeat(60) + '\n';
+      const line = `From line ${i} >From x ` + 'y'.repeat(60) + '\r\n';
       const body = line.repeat(Math.ceil(size / line.length));
-      const message = Buffer.from(`From: p${i}@example.com\nMessage-ID: <kill-${i}@example.com>\nSubject: post ${i}\n\n${body}`);
+      const message = Buffer.from(`From: p${i}@example.com\r\nMessage-ID: <kill-${i}@example.com>\r\nSubject: post ${i}\r\n\r\n${body}`);
       expected.set(archiveKey(message), message);
       await archive.enqueue(message, { listId: 'test@lists.example.org', envelopeSender: `p${i}@example.com` });
       // Every fifth post also arrives twice, as after a crash of the incoming runner.
@@ -186,7 +177,7 @@ describe('archive runner', () => {
         events.on('line', (text) => {
           const event = JSON.parse(text) as { event: string };
           if (event.event === 'entry-end') ends++;
-          // Kill at an entry's start half the time (inside the append), after its end otherwise.
+          // Kill at an entry's start half the time (inside the insert), after its end otherwise.
           if ((event.event === 'entry-start' && ends + 1 >= target && round % 2 === 0) || (event.event === 'entry-end' && ends >= target)) resolve('kill');
         });
         // Drained: nothing waiting or in flight once the runner is ready or has settled an entry.
@@ -204,9 +195,10 @@ describe('archive runner', () => {
       kills++;
     }
     expect(kills).toBeGreaterThan(5);
-    const records = readMbox(await readFile(archivePath(home, 'test@lists.example.org')));
-    for (const record of records) expect(record.actual).toBe(record.length);
-    expect(records.map((r) => r.key).sort()).toEqual([...expected.keys()].sort());
-    for (const record of records) expect(record.message.equals(expected.get(record.key)!)).toBe(true);
+    expect(await archive.list(['pck', 'bak'])).toEqual([]);
+    const store = storeOf(home);
+    const rows = await store.archivedMessages('test@lists.example.org');
+    expect(rows.map((r) => r.key).sort()).toEqual([...expected.keys()].sort());
+    for (const row of rows) expect(row.raw.equals(expected.get(row.key)!)).toBe(true);
   });
 });

@@ -4,7 +4,8 @@
  * schema is refused with the command to run (by every call and by `start`); a
  * newer one with SY_STORE_SCHEMA; a server that goes away mid-run is the one
  * temporary error (SY_STORE_BUSY) and the same store carries on once it is
- * back; `store copy` moves an SQLite site into it with every row and byte.
+ * back; `store copy` moves an SQLite site into it with every row and byte
+ * (the archive's too).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -83,10 +84,15 @@ describe('migrations', () => {
     expect(JSON.parse(refused.stdout)).toMatchObject({ error: { code: 'SY_STORE_SCHEMA' } });
   });
 
-  it('`start` refuses an older PostgreSQL schema, saying what to run', async () => {
+  it('`start` and `start --foreground` refuse an older PostgreSQL schema, saying what to run', async () => {
     const started = await runCli(['--home', home, 'start']);
     expect(started.code).toBe(1);
     expect(started.stderr).toContain('switchyard store migrate');
+    // systemd and `npm start` run the master in the foreground: refused the same way, before any runner starts.
+    const foreground = await runCli(['--home', home, 'start', '--foreground']);
+    expect(foreground.code).toBe(1);
+    expect(foreground.stderr).toContain('switchyard store migrate');
+    expect(foreground.stderr).toContain('SY_STORE_MIGRATE');
   });
 });
 
@@ -146,17 +152,20 @@ describe('store copy', () => {
     await sqlite.decideHeld(held[0]!.id, { decision: 'discard', decidedBy: 'mod' });
     await sqlite.heldReplyToken(held[1]!.id, 'reply-token-1');
     await sqlite.addApiToken({ name: 'ops', hash: 'a'.repeat(64), role: 'admin', createdAt: new Date('2026-01-01T00:00:00Z') });
+    const archived = { list: 'big@example.org', key: 'b'.repeat(64), archivedAt: new Date('2026-01-02T03:04:05Z'), sender: 'm1@example.org', messageId: '<a@x>', inReplyTo: null, references: [], subject: 'archived', from: 'm1@example.org', raw };
+    await sqlite.addArchivedMessage(archived);
     const before = await sqlite.members('big@example.org');
     await sqlite.close();
 
     const copied = await runCli(['store', 'copy', '--from', `sqlite:${file}`, '--to', url, '--json']);
     expect(copied.code, copied.stderr + copied.stdout).toBe(0);
     const report = JSON.parse(copied.stdout) as { tables: Record<string, number>; rows: number; replaced: boolean };
-    expect(report).toMatchObject({ replaced: false, tables: { lists: 2, members: 3001, held_messages: 19, held_decisions: 1, held_reply_tokens: 1, api_tokens: 1 } });
+    expect(report).toMatchObject({ replaced: false, tables: { lists: 2, members: 3001, held_messages: 19, held_decisions: 1, held_reply_tokens: 1, api_tokens: 1, archived_messages: 1 } });
 
     const store = pgStore();
     expect(await store.members('big@example.org')).toEqual(before);
     expect((await store.heldByReplyToken('reply-token-1'))!.raw!.equals(raw)).toBe(true);
+    expect(await store.archivedMessage('big@example.org', 'b'.repeat(64))).toEqual({ ...archived, size: raw.length });
     expect((await store.heldMessages('big@example.org')).map((h) => h.id)).toEqual(held.slice(1).map((h) => h.id));
     expect(await store.heldDecision(held[0]!.id)).toMatchObject({ decision: 'discard' });
     // New rows continue after the copied ids.

@@ -47,7 +47,7 @@ describe('migrations', () => {
     const store = sqlite();
     expect(store.schemaVersion()).toBe(SCHEMA_VERSION);
     expect(SCHEMA_VERSION).toBe(Math.max(...MIGRATIONS.map((m) => m.version)));
-    expect(tables()).toEqual(['api_tokens', 'approval_claims', 'auto_response_counts', 'bounce_domains', 'bounce_events', 'complaints', 'digest_issues', 'digest_posts', 'digest_state', 'held_decisions', 'held_messages', 'held_reply_tokens', 'job_leases', 'lists', 'members', 'pending_preference_changes', 'pending_requests', 'refusals_hourly', 'schema_migrations', 'web_login_links', 'web_sessions']);
+    expect(tables()).toEqual(['api_tokens', 'approval_claims', 'archived_messages', 'auto_response_counts', 'bounce_domains', 'bounce_events', 'complaints', 'digest_issues', 'digest_posts', 'digest_state', 'held_decisions', 'held_messages', 'held_reply_tokens', 'job_leases', 'lists', 'members', 'pending_preference_changes', 'pending_requests', 'refusals_hourly', 'schema_migrations', 'web_login_links', 'web_sessions']);
     expect(((await stat(file)).mode & 0o777).toString(8)).toBe('660');
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');

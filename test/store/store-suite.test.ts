@@ -474,6 +474,48 @@ describe.each(BACKENDS)('the $name store keeps what runners record', ({ name }) 
     expect(await store.countDigestMembers(list)).toEqual({ mime_digests: 1 });
   });
 
+  it('keeps a list archive: one row per (list, key) however often added, bytes exact, pages by date, one by key or web id, months and counts', async () => {
+    const key = (n: number) => String(n).repeat(64);
+    const row = (n: number, at: string, raw = `Message-ID: <m${n}@x>\r\nSubject: s${n}\r\n\r\nFrom me\r\n`) => ({
+      list: 'Dev@Example.org',
+      key: key(n),
+      archivedAt: new Date(at),
+      sender: 'anne@example.org',
+      messageId: `<m${n}@x>`,
+      inReplyTo: n === 1 ? null : '<m1@x>',
+      references: n === 1 ? [] : ['<m0@x>', '<m1@x>'],
+      subject: `s${n}`,
+      from: 'Anne <anne@example.org>',
+      raw: Buffer.from(raw, 'latin1'),
+    });
+    expect(await store.addArchivedMessage(row(2, '2026-01-31T23:59:59.750Z'))).toBe(true);
+    expect(await store.addArchivedMessage(row(1, '2026-01-05T10:00:00Z'))).toBe(true);
+    // The same key again (a runner re-processing its entry after a crash): nothing added, the first row kept.
+    expect(await store.addArchivedMessage({ ...row(1, '2026-03-01T00:00:00Z'), subject: 'changed' })).toBe(false);
+    expect(await store.addArchivedMessage(row(3, '2026-02-01T00:00:00Z', '\xff\x00 8-bit\n'))).toBe(true);
+    // Another list's archive is another archive, and an archive needs no list row (it outlives its list).
+    expect(await store.addArchivedMessage({ ...row(1, '2026-01-05T10:00:00Z'), list: 'ops@example.org' })).toBe(true);
+    expect(await store.countArchivedMessages('dev@example.org')).toBe(3);
+    expect(await store.countArchivedMessages('dev@example.org', '2026-01')).toBe(2);
+    expect(await store.archiveMonths('dev@example.org')).toEqual([{ month: '2026-02', count: 1 }, { month: '2026-01', count: 2 }]);
+    const all = await store.archivedMessageSummaries('dev@example.org');
+    expect(all.map((m) => m.key)).toEqual([key(1), key(2), key(3)]);
+    // Dates to the second (an mbox From_ line's resolution).
+    expect(all[1]).toEqual({ list: 'dev@example.org', key: key(2), archivedAt: new Date('2026-01-31T23:59:59Z'), sender: 'anne@example.org', messageId: '<m2@x>', inReplyTo: '<m1@x>', references: ['<m0@x>', '<m1@x>'], subject: 's2', from: 'Anne <anne@example.org>', size: row(2, '2026-01-01T00:00:00Z').raw.length });
+    expect((await store.archivedMessageSummaries('dev@example.org', { month: '2026-02' })).map((m) => m.key)).toEqual([key(3)]);
+    const firstPage = await store.archivedMessages('dev@example.org', { limit: 2 });
+    expect(firstPage.map((m) => m.key)).toEqual([key(1), key(2)]);
+    const last = firstPage[1]!;
+    const next = await store.archivedMessages('dev@example.org', { limit: 2, after: { archivedAt: last.archivedAt, key: last.key } });
+    expect(next.map((m) => m.raw)).toEqual([Buffer.from('\xff\x00 8-bit\n', 'latin1')]);
+    expect((await store.archivedMessage('dev@example.org', key(1)))!.raw.toString('latin1')).toBe('Message-ID: <m1@x>\r\nSubject: s1\r\n\r\nFrom me\r\n');
+    expect((await store.archivedMessage('dev@example.org', key(2).slice(0, 32)))!.key).toBe(key(2));
+    expect(await store.archivedMessage('dev@example.org', 'f'.repeat(32))).toBeNull();
+    expect(await store.archivedMessage('dev@example.org', "' OR 1=1 --")).toBeNull();
+    expect((await rejection(store.archivedMessageSummaries('../../etc@x'))).code).toBe('SY_LIST_NAME_INVALID');
+    expect(await backend.count('archived_messages')).toBe(4);
+  });
+
   it('delivers by preference: no own copy, no list copy for a To/Cc member, owners and disabled members never', async () => {
     await store.updateMember(list, 'anne@example.org', 'member', { receiveOwnPostings: false });
     await store.updateMember(list, 'bob@example.org', 'member', { receiveListCopy: false });

@@ -2,8 +2,9 @@
  * The README's generated sections: each sits between
  * `<!-- NAME:start ... -->` and `<!-- NAME:end -->` and is produced by a
  * function of the source (the configuration table from the zod schema, the
- * error table from src/error-table.ts). Tests compare them
- * (test/config/readme.test.ts, test/errors/error-table.test.ts);
+ * error table from src/error-table.ts, the metrics' work counters from
+ * src/work-counters.ts). Tests compare them (test/config/readme.test.ts,
+ * test/errors/error-table.test.ts, test/http/metrics-counters.test.ts);
  * `npm run docs` rewrites them in place.
  */
 import { readFile, writeFile } from 'node:fs/promises';
@@ -11,11 +12,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { configReference } from '../../src/cli/config-command.js';
 import { errorReference } from '../../src/error-table.js';
+import { countersReference } from '../../src/work-counters.js';
 
 /** Each generated section's marker name and its content now. */
 export const GENERATED_SECTIONS: Readonly<Record<string, () => string>> = {
   'config-reference': configReference,
   'error-reference': errorReference,
+  'counters-reference': countersReference,
 };
 
 function bounds(readme: string, name: string): { start: number; end: number } {

@@ -54,7 +54,7 @@ ${archives.length === 0 ? '' : html`<h2>Archives of lists you are a member of</h
         const overview = await showList(app, list.address);
         const disabled = (await app.store.members(list.address, { role: 'member', deliveryStatus: 'by_bounces' })).length;
         const requests = (await app.store.pendingRequests(list.address)).length;
-        const posts = await postsThisMonth(deps.web.home, list.address, app.now());
+        const posts = await postsThisMonth(app.store, list.address, app.now());
         const stat = (label: string, value: number, href: string | null) =>
           html`<div class="stat"><div class="value">${href === null ? String(value) : html`<a href="${href}">${value}</a>`}</div><div class="muted">${label}</div></div>`;
         const content = html`${list.description === '' ? '' : html`<p class="lead">${list.description}</p>`}

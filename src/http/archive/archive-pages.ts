@@ -1,6 +1,6 @@
 /**
- * The list archives on the web, read from the archive runner's mbox files
- * (src/app/archive-reader.ts):
+ * The list archives on the web, read from the store (one archive per site,
+ * whichever host archived a post: src/app/archive-reader.ts):
  *
  *   /archives/LIST/                 the months, newest first
  *   /archives/LIST/YYYY-MM/         the month's threads (In-Reply-To/References), 50 a page
@@ -12,8 +12,9 @@
  * member, owner or moderator of it (or a site administrator); others are
  * sent to /login, or refused (403) when logged in. Every part of the URL is
  * checked against its exact form (a list address parseListAddress accepts,
- * YYYY-MM, 32 hex digits) before anything is read, so no URL reaches a file
- * other than the list's own mbox: anything else is 404 SY_ARCHIVE_NOT_FOUND.
+ * YYYY-MM, 32 hex digits) before anything is read, and nothing but the
+ * list's own archive rows is ever read: anything else is 404
+ * SY_ARCHIVE_NOT_FOUND.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ARCHIVE_ID, ARCHIVE_MONTH, archiveIndex, archiveMonths, archivedMessage, monthOf, monthThreads, threadPosts, type ArchivedPost, type ArchiveIndex } from '../../app/archive-reader.js';
@@ -90,7 +91,7 @@ function neighbour(label: string, list: string, post: ArchivedPost | undefined, 
 }
 
 export function registerArchivePages(app: FastifyInstance, deps: ApiDeps): void {
-  const index = (list: MailingList): Promise<ArchiveIndex> => archiveIndex(deps.web.home, list.address);
+  const index = (list: MailingList): Promise<ArchiveIndex> => archiveIndex(deps.app.store, list.address);
 
   app.get('/archives/:list', async (request, reply) => {
     let address: string;
@@ -106,7 +107,7 @@ export function registerArchivePages(app: FastifyInstance, deps: ApiDeps): void 
     const found = await readableList(request, reply, deps);
     if (found === null) return reply;
     const { list, session } = found;
-    const months = archiveMonths(await index(list));
+    const months = await archiveMonths(deps.app.store, list.address);
     const content = html`${list.description === '' ? '' : html`<p class="lead">${list.description}</p>`}
 ${
   months.length === 0
@@ -163,7 +164,7 @@ ${pages > 1 ? html`<nav class="pager" aria-label="pages">${pageNo > 1 ? html`<a 
     const archive = await index(list);
     const post = archive.byId.get(id);
     if (post === undefined) throw new ArchiveNotFoundError(`no message ${id}`);
-    const parsed = await parseMessage(await archivedMessage(deps.web.home, list.address, post));
+    const parsed = await parseMessage(await archivedMessage(deps.app.store, list.address, post));
     const thread = threadPosts(archive, post.threadId);
     const at = archive.posts.indexOf(post);
     const inThread = thread.indexOf(post);

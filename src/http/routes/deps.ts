@@ -10,7 +10,7 @@ export interface ApiDeps {
   version: string;
   /** The master's `status` report (over master.sock). */
   masterStatus: () => Promise<StatusReport>;
-  /** The home's spool, read-only (queue shape for the metrics). */
+  /** The home's spool: queue shape for the metrics, and requeue (queues.ts). */
   spool: Spool;
   /** `http.importBodyLimit`: the member import's body limit in bytes (default 64 MiB). */
   importBodyLimit?: number;

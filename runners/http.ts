@@ -104,6 +104,7 @@ export default class HttpRunner extends Service {
       version: packageVersion(),
       masterStatus: () => requestStatus(homePaths(home).socket, 10_000),
       spool: new Spool({ root: this.options.spoolRoot, durability: this.options.durability, ...SPOOL_OPTIONS }),
+      importBodyLimit: config.http.importBodyLimit,
       web: {
         siteBans: config.membership.bans,
         home,

@@ -18,7 +18,7 @@
  * Each call is one store transaction.
  */
 import { EXIT_USAGE, SwitchyardError } from '../errors.js';
-import { DELIVERY_MODES, DELIVERY_STATES, type DeliveryMode, type DeliveryStatus, type Member, type MemberChanges } from '../store/index.js';
+import { DELIVERY_MODES, DELIVERY_STATES, deliveryModeOf, deliveryStatusOf, type DeliveryMode, type DeliveryStatus, type Member, type MemberChanges } from '../store/index.js';
 import type { AppContext } from './context.js';
 
 type StoreContext = Pick<AppContext, 'store'>;
@@ -54,18 +54,14 @@ function flag(key: string, value: string): boolean {
 }
 
 function deliveryMode(value: string): DeliveryMode {
-  const lower = value.toLowerCase();
-  const short: Record<string, DeliveryMode> = { no: 'regular', off: 'regular', mime: 'mime_digests', plain: 'plain_digests', summary: 'summary_digests', yes: 'mime_digests', on: 'mime_digests' };
-  const mode = short[lower] ?? lower;
-  if ((DELIVERY_MODES as readonly string[]).includes(mode)) return mode as DeliveryMode;
+  const mode = deliveryModeOf(value);
+  if (mode !== undefined) return mode;
   throw new MemberPreferenceError('deliveryMode', `${JSON.stringify(value)} is not one of ${DELIVERY_MODES.join(', ')} (or mime, plain, summary, off)`);
 }
 
 function deliveryStatus(value: string): DeliveryStatus {
-  const lower = value.toLowerCase().replace(/^disabled_/, '');
-  const short: Record<string, DeliveryStatus> = { on: 'enabled', off: 'by_user', disabled: 'by_user' };
-  const status = short[lower] ?? lower;
-  if ((DELIVERY_STATES as readonly string[]).includes(status)) return status as DeliveryStatus;
+  const status = deliveryStatusOf(value);
+  if (status !== undefined) return status;
   throw new MemberPreferenceError('deliveryStatus', `${JSON.stringify(value)} is not one of ${DELIVERY_STATES.join(', ')} (or on, off)`);
 }
 

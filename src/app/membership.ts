@@ -12,7 +12,9 @@
  * finishes the change).
  */
 import { MemberUnknownError, type Member, type ModerationAction, type Role } from '../store/index.js';
-import { formatMemberLine, importMembers as importMemberLines, type ImportResult } from '../store/member-import.js';
+import { formatMemberLine, importMembers as importMemberLines, type ImportProgress, type ImportResult, type InvalidLine } from '../store/member-import.js';
+
+export { countMemberRows, type ImportProgress, type ImportResult, type InvalidLine } from '../store/member-import.js';
 import type { AppContext } from './context.js';
 
 type StoreContext = Pick<AppContext, 'store'>;
@@ -64,23 +66,33 @@ export function setModerationAction(ctx: StoreContext, list: string, address: st
 export interface ImportOptions {
   /** The role every address is given. Default 'member'. */
   role?: Role;
-  /** Called after each committed batch with the lines read so far. */
-  onProgress?: (linesRead: number) => void;
+  /** Validate and count what would be added; nothing is written. */
+  dryRun?: boolean;
+  /** Rows per transaction and progress report (default 5000; the HTTP import reports every 1000). */
+  batchSize?: number;
+  /** The number of member rows (countMemberRows()), carried in each progress report. */
+  total?: number;
+  /** Called after the header and after each committed batch; awaited. */
+  onProgress?: (linesRead: number, progress: ImportProgress) => unknown;
+  /** Each invalid line as found (then the result's `invalid` stays empty); awaited. */
+  onInvalid?: (invalid: InvalidLine) => unknown;
 }
 
 /**
- * Add every member of a member file (one per line, or CSV `address,name`;
- * see src/store/member-import.ts). `open` is called only once the list is
- * known to exist, so an unknown list is reported before a file is read.
- * Invalid lines are reported in the result and do not stop the import.
+ * Add every member of a member file (one per line, or CSV with a header
+ * naming address, name, delivery_mode, delivery_status; see
+ * src/store/member-import.ts). `open` is called only once the list is known
+ * to exist, so an unknown list is reported before a file is read. Invalid
+ * lines are reported (in the result, or to onInvalid) and do not stop the
+ * import; a header naming an unknown column stops it before anything is
+ * written (MemberImportHeaderError). The CLI, the REST API and the web
+ * admin all import through this.
  */
 export async function importMembers(ctx: StoreContext, list: string, open: () => Promise<AsyncIterable<string> | Iterable<string>>, options: ImportOptions = {}): Promise<ImportResult> {
   const found = await ctx.store.getList(list);
   const lines = await open();
-  return importMemberLines(ctx.store, found.address, lines, {
-    role: options.role ?? 'member',
-    ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
-  });
+  const { role, ...rest } = options;
+  return importMemberLines(ctx.store, found.address, lines, { role: role ?? 'member', ...rest });
 }
 
 /** The lines of a member file that importMembers reads back: `csv` (address,name) or `lines` (the address alone). */

@@ -47,7 +47,11 @@ Examples:
 Member files (import; export writes the same): one member per line, as
   anne@example.org   or   anne@example.org,Anne Example   (CSV, RFC 4180 quoting)
   or   Anne Example <anne@example.org>
-Blank lines, # comments and a first line "address,name" are skipped.
+Blank lines and # comments are skipped. A first line naming the columns
+(address,name,delivery_mode,delivery_status: address required, any order)
+is a header; delivery_mode takes regular, mime_digests, plain_digests,
+summary_digests (or mime, plain, summary, digest), delivery_status enabled,
+by_user, by_owner (or on, off). Members already there are left as they are.
 
 Exit codes: 0 ok, 1 error (e.g. no such list; import: some lines were invalid,
 the valid ones are imported), 2 bad arguments.`);
@@ -192,8 +196,9 @@ function importCommand(): Command {
     .argument('<list>', 'posting address', listArgument)
     .argument('<file>', 'the member file; - reads stdin')
     .addOption(roleOption('the role given to every address', 'member'))
+    .option('--dry-run', 'read and check the file, count what would be added; change nothing')
     .option('--json', 'print JSON: counts and every invalid line')
-    .action(async (list: string, file: string, options: { role: Role; json?: boolean }, command: Command) => {
+    .action(async (list: string, file: string, options: { role: Role; dryRun?: boolean; json?: boolean }, command: Command) => {
       let total = 0;
       const open = async (): Promise<AsyncIterable<string>> => {
         // Only once the list is known to exist: an unknown list fails before the file is read.
@@ -211,7 +216,7 @@ function importCommand(): Command {
       const result = await withApp(command, async (app) => {
         const progress = createProgress('importing');
         try {
-          return await importMembers(app, list, open, { role: options.role, onProgress: (done) => progress.update(done, Math.max(total, done)) });
+          return await importMembers(app, list, open, { role: options.role, dryRun: options.dryRun === true, onProgress: (done) => progress.update(done, Math.max(total, done)) });
         } finally {
           progress.end();
         }
@@ -263,9 +268,9 @@ async function countLines(file: string): Promise<number> {
 }
 
 function printImport(result: ImportResult): void {
-  for (const bad of result.invalid) process.stderr.write(`line ${bad.line}: ${printable(bad.reason)}\n`);
+  for (const bad of result.invalid) process.stderr.write(`line ${bad.line}: ${printable(bad.reason)} (${bad.code})\n`);
   process.stdout.write(
-    `${result.list}: added ${result.added}, already members ${result.existing}, invalid ${result.invalid.length} (${result.lines} lines read)\n`,
+    `${result.list}: ${result.dryRun ? 'dry run, nothing changed: would add' : 'added'} ${result.added}, already members ${result.existing}, invalid ${result.invalid.length} (${result.lines} lines read)\n`,
   );
 }
 

@@ -28,6 +28,12 @@ export const httpSchema = z
       .default(false)
       .describe('trust X-Forwarded-For from the proxy in front: true, or its address or CIDR block (fastify trustProxy); the client address then comes from that header'),
     bodyLimit: integerKnob(1_048_576, 1024, 104_857_600, 'largest request body accepted, in bytes; larger ones get 413'),
+    importBodyLimit: integerKnob(
+      67_108_864,
+      1024,
+      1_073_741_824,
+      'largest member file accepted by the member import (REST API and web admin), in bytes; larger ones get 413 SY_API_TOO_LARGE. The file must still arrive within requestTimeout',
+    ),
     requestTimeout: durationKnob('30s', 'a request (header fields and body) not received whole within this long is answered 408 and its connection closed, checked every quarter of it (at least every second), so slow clients (slowloris) hold no connection for long; a connection idle this long is closed; "0s": no limit'),
     secretGrace: durationKnob('60d', 'after `switchyard secret rotate`, links and cookies signed with the old site secret (one-click unsubscribe links in mail already sent, sessions) still work for this long'),
     loginLinkLifetime: durationKnob('15m', 'a web admin login link mailed by /login works once and for this long'),

@@ -28,6 +28,8 @@ const ERROR_ANSWERS: Record<string, string> = {
   '403': "the token's role or list does not allow this (SY_API_FORBIDDEN)",
   '404': 'no such list, member, post or request (SY_LIST_UNKNOWN, ...)',
   '409': 'conflicts with what is there: exists already, or a stale If-Match (SY_API_STALE)',
+  '413': 'the body is larger than the route takes (SY_API_TOO_LARGE)',
+  '415': 'the body is not of the media type the route takes (SY_API_BAD_REQUEST)',
   '422': 'a value that is not acceptable (SY_API_INVALID, SY_LIST_SETTING, SY_ADDRESS_INVALID, ...)',
   '429': 'too many requests from this address (SY_API_RATE_LIMITED)',
   '503': 'the store is busy or the master does not answer: try again (temporary)',
@@ -53,9 +55,9 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
   const paths: Record<string, Record<string, JsonSchema>> = {};
   for (const spec of routes) {
     const responses: Record<string, JsonSchema> = {
-      [String(spec.response.status)]: { description: spec.response.description, content: { 'application/json': { schema: jsonSchema(spec.response.schema, 'output') } } },
+      [String(spec.response.status)]: { description: spec.response.description, content: { [spec.response.type ?? 'application/json']: { schema: jsonSchema(spec.response.schema, 'output') } } },
     };
-    const errors = spec.access === 'public' ? ['429', '503'] : ['401', '403', '404', '409', '422', '503'];
+    const errors = spec.access === 'public' ? ['429', '503'] : ['401', '403', '404', '409', ...(spec.bodyLimit === undefined ? [] : ['413']), ...(spec.bodyType === undefined ? [] : ['415']), '422', '503'];
     for (const status of errors) responses[status] = { description: ERROR_ANSWERS[status], content: { 'application/json': { schema: jsonSchema(errorSchema, 'output') } } };
     const operation: JsonSchema = {
       operationId: `${spec.method.toLowerCase()}${openApiPath(spec.url).replace(/^\/api\/v1/, '').replace(/[{}]/g, '').split(/[/-]/).map((part) => part.charAt(0).toUpperCase() + part.slice(1)).join('')}`,
@@ -67,7 +69,7 @@ export function openApiDocument(routes: readonly RouteSpec[], version: string): 
       ...(spec.access === 'public' ? { security: [] } : {}),
     };
     if (spec.body !== undefined) {
-      operation.requestBody = { required: !spec.body.safeParse(undefined).success, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } };
+      operation.requestBody = { required: !spec.body.safeParse(undefined).success, content: { [spec.bodyType ?? 'application/json']: { schema: jsonSchema(spec.body, 'input') } } };
     }
     (paths[openApiPath(spec.url)] ??= {})[spec.method.toLowerCase()] = operation;
   }

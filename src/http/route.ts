@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { ApiToken } from '../store/index.js';
 import { parseListAddress } from '../store/index.js';
-import { ApiForbiddenError, ApiUnauthorizedError, ApiValidationError } from './errors.js';
+import { ApiBadRequestError, ApiForbiddenError, ApiUnauthorizedError, ApiValidationError } from './errors.js';
 
 /**
  * Who may call a route:
@@ -42,8 +42,12 @@ export interface RouteSpec<P extends z.ZodType = z.ZodType, Q extends z.ZodType 
   params?: P;
   query?: Q;
   body?: B;
-  /** The success status and the schema of its body (documentation; the handler's return value is sent). */
-  response: { status: number; description: string; schema: z.ZodType };
+  /** The body's media type when it is not JSON (`text/csv`): another is refused 415 before the body is read. */
+  bodyType?: string;
+  /** A body limit of its own (bytes; default `http.bodyLimit`); such a route checks the token before reading the body. */
+  bodyLimit?: number;
+  /** The success status and the schema of its body (documentation; the handler's return value is sent); `type` when not JSON. */
+  response: { status: number; description: string; schema: z.ZodType; type?: string };
   /** Request headers the route reads (If-Match), for the document. */
   headers?: { name: string; description: string; required?: boolean }[];
   handler(input: HandlerInput<z.output<P>, z.output<Q>, z.output<B>>): Promise<unknown>;
@@ -103,17 +107,37 @@ export function checkAccess(principal: ApiToken | null, access: Access, list: st
   if (access === 'owner' && principal.role !== 'owner') throw new ApiForbiddenError(`this route is for the owners of ${principal.list}; the token is a moderator's`);
 }
 
+/** The media type of a request's body, lower case without parameters ('' when none). */
+export function mediaType(request: FastifyRequest): string {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
 export function registerRoutes(app: FastifyInstance, routes: readonly RouteSpec[], authenticate: Authenticate): void {
+  const bodyTypes = new Set(routes.flatMap((spec) => (spec.bodyType === undefined ? [] : [spec.bodyType])));
+  // Read as text; only the routes that declare the type take it (a JSON route given one fails its body validation).
+  for (const type of bodyTypes) if (!app.hasContentTypeParser(type)) app.addContentTypeParser(type, { parseAs: 'string' }, (_request, body, done) => done(null, body));
   for (const spec of routes) {
+    const principals = new WeakMap<FastifyRequest, ApiToken | null>();
+    /** Who calls, and whether they may: before the body is read on routes with a large body limit. */
+    const authorize = async (request: FastifyRequest): Promise<ApiToken | null> => {
+      if (principals.has(request)) return principals.get(request) ?? null;
+      const principal = await principalOf(request, spec.access, authenticate);
+      checkAccess(principal, spec.access, (request.params as Record<string, string>).list);
+      if (spec.bodyType !== undefined && mediaType(request) !== spec.bodyType) {
+        throw new ApiBadRequestError(`this route takes a ${spec.bodyType} body (Content-Type: ${spec.bodyType}), not ${mediaType(request) || 'none'}`, 415);
+      }
+      principals.set(request, principal);
+      return principal;
+    };
     app.route({
       method: spec.method,
       url: spec.url,
       // Only public routes count against the per-address limit (one count for all of them); tokens are checked first on the others.
       ...(spec.access === 'public' ? {} : { config: { rateLimit: false } }),
+      ...(spec.bodyLimit === undefined ? {} : { bodyLimit: spec.bodyLimit, onRequest: async (request: FastifyRequest) => void (await authorize(request)) }),
       handler: async (request, reply) => {
-        const principal = await principalOf(request, spec.access, authenticate);
+        const principal = await authorize(request);
         const rawParams = request.params as Record<string, string>;
-        checkAccess(principal, spec.access, rawParams.list);
         const params = validate(spec.params, rawParams, 'parameters');
         const query = validate(spec.query, request.query, 'query');
         const body = validate(spec.body, request.body, 'body');

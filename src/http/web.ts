@@ -6,7 +6,9 @@
  *   the current key signs, keys retired less than `http.secretGrace` ago
  *   still verify);
  * - on every HTML answer: a strict Content-Security-Policy (no script at
- *   all, styles only from our stylesheet, forms only to us, never framed),
+ *   all, styles only from our stylesheet, forms only to us, never framed;
+ *   a page that asks for it, allowOwnScripts(), may load script files of
+ *   ours and fetch from us, never inline script),
  *   nosniff, no Referer (page URLs carry one-time and unsubscribe tokens),
  *   and no caching;
  * - the stylesheet at /static/switchyard.css.
@@ -14,11 +16,20 @@
  */
 import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SiteSecrets } from './site-secret.js';
 import { STYLESHEET, STYLESHEET_PATH } from './html/stylesheet.js';
 
 export const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/** The policy of a page that loads a script file of ours (allowOwnScripts): still no inline script, no other origin. */
+export const SCRIPT_CONTENT_SECURITY_POLICY = `${CONTENT_SECURITY_POLICY}; script-src 'self'; connect-src 'self'`;
+
+const scriptPages = new WeakSet<FastifyReply>();
+
+/** This page loads script files served by this service (the member import's progress): script-src and connect-src 'self' on it alone. */
+export function allowOwnScripts(reply: FastifyReply): void {
+  scriptPages.add(reply);
+}
 
 /** What the pages need beyond the API's deps: the secrets and the public URL. */
 export interface WebDeps {
@@ -54,7 +65,7 @@ export async function registerWeb(app: FastifyInstance, web: WebDeps, now: () =>
   app.addHook('onSend', async (_request, reply, payload) => {
     const type = reply.getHeader('content-type');
     if (typeof type === 'string' && type.startsWith('text/html')) {
-      void reply.header('content-security-policy', CONTENT_SECURITY_POLICY);
+      void reply.header('content-security-policy', scriptPages.has(reply) ? SCRIPT_CONTENT_SECURITY_POLICY : CONTENT_SECURITY_POLICY);
       void reply.header('x-content-type-options', 'nosniff');
       void reply.header('x-frame-options', 'DENY');
       void reply.header('referrer-policy', 'no-referrer');

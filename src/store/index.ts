@@ -5,6 +5,7 @@
 export * from './store.js';
 export * from './errors.js';
 export * from './address.js';
+export * from './delivery-words.js';
 // The settings schema (list-settings.ts) loads zod: import its values from there, where they are needed.
 export type { ListSettings, SettingKey } from './list-settings.js';
 export * from './moderation-actions.js';

@@ -578,9 +578,9 @@ export class PostgresStore implements Store {
     return this.write(async (db) => {
       const row = await this.listRow(db, list);
       const added = await db.run(
-        `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES ($1, $2, $3, $4, $5, $6)
+        `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at, delivery_status, delivery_mode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (list_id, role, address_key) DO NOTHING`,
-        [row.id, address.address, address.key, member.displayName ?? '', role, new Date().toISOString()],
+        [row.id, address.address, address.key, member.displayName ?? '', role, new Date().toISOString(), member.deliveryStatus ?? 'enabled', member.deliveryMode ?? 'regular'],
       );
       if (added === 0) throw new MemberExistsError(row.address, address.address, role);
       return toMember((await this.memberRow(db, row.address, address, role))!);
@@ -588,7 +588,13 @@ export class PostgresStore implements Store {
   }
 
   async addMembers(list: string, members: readonly NewMember[]): Promise<AddedMembers> {
-    const rows = members.map((member) => ({ address: parseAddress(member.address), displayName: member.displayName ?? '', role: member.role ?? 'member' }));
+    const rows = members.map((member) => ({
+      address: parseAddress(member.address),
+      displayName: member.displayName ?? '',
+      role: member.role ?? 'member',
+      status: member.deliveryStatus ?? 'enabled',
+      mode: member.deliveryMode ?? 'regular',
+    }));
     return this.write(async (db) => {
       const listId = (await this.listRow(db, list)).id;
       const now = new Date().toISOString();
@@ -597,10 +603,10 @@ export class PostgresStore implements Store {
       for (let start = 0; start < rows.length; start += 5000) {
         const batch = rows.slice(start, start + 5000);
         added += await db.run(
-          `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at)
-           SELECT $1, a, k, d, r, $2 FROM unnest($3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS u(a, k, d, r, n) ORDER BY n
+          `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at, delivery_status, delivery_mode)
+           SELECT $1, a, k, d, r, $2, s, m FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY AS u(a, k, d, r, s, m, n) ORDER BY n
            ON CONFLICT (list_id, role, address_key) DO NOTHING`,
-          [listId, now, batch.map((r) => r.address.address), batch.map((r) => r.address.key), batch.map((r) => r.displayName), batch.map((r) => r.role)],
+          [listId, now, batch.map((r) => r.address.address), batch.map((r) => r.address.key), batch.map((r) => r.displayName), batch.map((r) => r.role), batch.map((r) => r.status), batch.map((r) => r.mode)],
         );
       }
       return { added, existing: rows.length - added };

@@ -618,8 +618,7 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const row = this.listRow(list);
       try {
-        this.statement('INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(row.id, address.address, address.key, member.displayName ?? '', role, new Date().toISOString());
+        this.insertMember('').run(...this.memberValues(row.id, address, member.displayName ?? '', role, member, new Date().toISOString()));
       } catch (error) {
         if (isUniqueViolation(error)) throw new MemberExistsError(row.address, address.address, role);
         throw error;
@@ -629,18 +628,29 @@ export class SqliteStore implements Store {
   }
 
   async addMembers(list: string, members: readonly NewMember[]): Promise<AddedMembers> {
-    const rows = members.map((member) => ({ address: parseAddress(member.address), displayName: member.displayName ?? '', role: member.role ?? 'member' }));
+    const rows = members.map((member) => ({ address: parseAddress(member.address), member }));
     return this.write(() => {
       const listId = this.listRow(list).id;
-      const insert = this.statement(
-        `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (list_id, role, address_key) DO NOTHING`,
-      );
+      const insert = this.insertMember(' ON CONFLICT (list_id, role, address_key) DO NOTHING');
       const now = new Date().toISOString();
       let added = 0;
-      for (const row of rows) added += insert.run(listId, row.address.address, row.address.key, row.displayName, row.role, now).changes;
+      for (const row of rows) added += insert.run(...this.memberValues(listId, row.address, row.member.displayName ?? '', row.member.role ?? 'member', row.member, now)).changes;
       return { added, existing: rows.length - added };
     });
+  }
+
+  /** The INSERT of one new member row; a store held below the preferences migration (upgrade tests) has no delivery_mode. */
+  private insertMember(conflict: string): Database.Statement {
+    const mode = this.hasPreferences ? ', delivery_mode' : '';
+    return this.statement(
+      `INSERT INTO members (list_id, address, address_key, display_name, role, subscribed_at, delivery_status${mode}) VALUES (?, ?, ?, ?, ?, ?, ?${this.hasPreferences ? ', ?' : ''})${conflict}`,
+    );
+  }
+
+  private memberValues(listId: number, address: Address, displayName: string, role: Role, member: NewMember, now: string): unknown[] {
+    const values: unknown[] = [listId, address.address, address.key, displayName, role, now, member.deliveryStatus ?? 'enabled'];
+    if (this.hasPreferences) values.push(member.deliveryMode ?? 'regular');
+    return values;
   }
 
   async removeMember(list: string, address: string, role: Role = 'member'): Promise<Member> {

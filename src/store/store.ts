@@ -281,6 +281,10 @@ export interface NewMember {
   displayName?: string;
   /** Default 'member'. */
   role?: Role;
+  /** Default 'regular' (a member file's `delivery_mode` column). */
+  deliveryMode?: DeliveryMode;
+  /** Default 'enabled' (a member file's `delivery_status` column). */
+  deliveryStatus?: DeliveryStatus;
 }
 
 export interface MemberChanges extends Partial<MemberPreferences> {

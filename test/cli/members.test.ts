@@ -151,6 +151,27 @@ describe('switchyard members', () => {
     expect((await members('owner')).map((m) => m.address)).toEqual(['o@example.org']);
   });
 
+  it('import reads a header naming delivery_mode and delivery_status; --dry-run counts and changes nothing; a header with an unknown column changes nothing and exits 2', async () => {
+    const file = join(home, 'modes.csv');
+    await writeFile(file, 'email,delivery_mode,delivery_status\na@example.org,plain,\nb@example.org,,off\nc@example.org,weekly,\n');
+    const dry = await sy('members', 'import', LIST, file, '--dry-run');
+    expect(dry.stdout).toBe(`${LIST}: dry run, nothing changed: would add 2, already members 0, invalid 1 (4 lines read)\n`);
+    expect(dry.stderr).toContain('line 4: delivery_mode "weekly" is not regular');
+    expect(dry.stderr).toContain('(SY_MEMBER_IMPORT_FIELD)');
+    expect(await members()).toEqual([]);
+    expect((await sy('members', 'import', LIST, file)).code).toBe(1);
+    const listed = (await json<{ members: { address: string; deliveryMode: string; deliveryStatus: string }[] }>('members', 'list', LIST)).members;
+    expect(listed.map((m) => [m.address, m.deliveryMode, m.deliveryStatus])).toEqual([
+      ['a@example.org', 'plain_digests', 'enabled'],
+      ['b@example.org', 'regular', 'by_user'],
+    ]);
+    await writeFile(file, 'address,shoe_size\nd@example.org,44\n');
+    const refused = await sy('members', 'import', LIST, file);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('SY_MEMBER_IMPORT_HEADER');
+    expect((await members()).map((m) => m.address)).not.toContain('d@example.org');
+  });
+
   it('import adds valid lines, reports invalid ones by line number without stopping, and exits 1 when some were invalid', async () => {
     const file = join(home, 'members.csv');
     await writeFile(
@@ -160,7 +181,7 @@ describe('switchyard members', () => {
     const result = await sy('members', 'import', LIST, file);
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(`${LIST}: added 3, already members 1, invalid 2 (9 lines read)\n`);
-    expect(result.stderr).toBe('line 3: "not an address": no @\nline 8: "d@exa mple.org": space in domain\n');
+    expect(result.stderr).toBe('line 3: "not an address": no @ (SY_ADDRESS_INVALID)\nline 8: "d@exa mple.org": space in domain (SY_ADDRESS_INVALID)\n');
     // Not a TTY: no progress bar frames.
     expect(result.stderr).not.toContain('\r');
     expect((await members()).map((m) => [m.address, m.displayName])).toEqual([
@@ -173,8 +194,8 @@ describe('switchyard members', () => {
     const report = JSON.parse(again.stdout) as ImportJson;
     expect(report).toMatchObject({ list: LIST, lines: 9, added: 0, existing: 4 });
     expect(report.invalid).toEqual([
-      { line: 3, text: 'not an address', reason: '"not an address": no @' },
-      { line: 8, text: 'd@exa mple.org', reason: '"d@exa mple.org": space in domain' },
+      { line: 3, text: 'not an address', address: 'not an address', code: 'SY_ADDRESS_INVALID', reason: '"not an address": no @' },
+      { line: 8, text: 'd@exa mple.org', address: 'd@exa mple.org', code: 'SY_ADDRESS_INVALID', reason: '"d@exa mple.org": space in domain' },
     ]);
   });
 

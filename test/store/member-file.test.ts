@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CsvSyntaxError, formatCsvRecord, parseCsvRecord } from '../../src/store/csv.js';
-import { formatMemberLine, parseMemberLine } from '../../src/store/member-import.js';
+import { countMemberRows, formatMemberLine, isHeaderLine, MemberImportHeaderError, parseHeader, parseMemberLine } from '../../src/store/member-import.js';
 
 describe('CSV records (RFC 4180)', () => {
   it.each([
@@ -65,6 +65,31 @@ describe('member file lines', () => {
     const parsed = parseMemberLine(line);
     expect(parsed).toMatchObject({ skip: false });
     expect('problem' in parsed && parsed.problem).toContain(problem);
+  });
+
+  it('reads a header naming the columns in any order and spelling, and refuses one naming an unknown or repeated column', () => {
+    expect(isHeaderLine('\uFEFFEmail,Name')).toBe(true);
+    expect(isHeaderLine('anne@example.org,address')).toBe(false);
+    expect(isHeaderLine('Name,E-Mail,delivery_mode')).toBe(true);
+    expect(isHeaderLine('Name,Delivery')).toBe(false);
+    expect(parseHeader('Name,E-Mail')).toMatchObject({ address: 1, name: 0, count: 2, legacy: false });
+    expect(parseMemberLine('"Example, Anne",anne@example.org', 2, parseHeader('Name,E-Mail'))).toEqual({ skip: false, member: { address: 'anne@example.org', displayName: 'Example, Anne' } });
+    const columns = parseHeader('address,delivery_status,Display Name,deliveryMode');
+    expect(columns).toMatchObject({ address: 0, deliveryStatus: 1, name: 2, deliveryMode: 3, count: 4, legacy: false });
+    expect(parseMemberLine('anne@example.org,on,"Example, Anne",plain', 2, columns)).toEqual({
+      skip: false,
+      member: { address: 'anne@example.org', displayName: 'Example, Anne', deliveryMode: 'plain_digests', deliveryStatus: 'enabled' },
+    });
+    expect(parseMemberLine('anne@example.org,by_bounces', 2, columns)).toMatchObject({ code: 'SY_MEMBER_IMPORT_FIELD', address: 'anne@example.org' });
+    expect(parseMemberLine('anne@example.org,,,sometimes', 2, columns)).toMatchObject({ code: 'SY_MEMBER_IMPORT_FIELD', problem: expect.stringContaining('delivery_mode "sometimes"') });
+    expect(parseMemberLine('anne@example.org,,,,extra', 2, columns)).toMatchObject({ code: 'SY_MEMBER_IMPORT_FIELD', problem: expect.stringContaining('found 5 fields') });
+    expect(parseMemberLine('"anne@example.org,x', 2, columns)).toMatchObject({ code: 'SY_CSV_SYNTAX', address: null });
+    expect(() => parseHeader('address,shoe')).toThrow(MemberImportHeaderError);
+    expect(() => parseHeader('address,email')).toThrow('given twice');
+    expect(() => parseHeader('email,name,address')).toThrow('given twice');
+    expect(() => parseHeader('name,delivery_mode')).toThrow('no address column');
+    expect(countMemberRows(['address,name', 'a@example.org', '', '# c', 'b@example.org'])).toBe(2);
+    expect(countMemberRows(['a@example.org', 'b@example.org'])).toBe(2);
   });
 
   it('formats members so that they read back', () => {

@@ -203,6 +203,30 @@ describe.each(BACKENDS)('the $name store', ({ name }) => {
       expect(await rejection(store.updateMember(list, 'b@example.org', 'member', {}))).toMatchObject({ code: 'SY_MEMBER_UNKNOWN' });
     });
 
+    it('adds members with the delivery mode and status given (defaults regular, enabled), one or many', async () => {
+      await store.addMember(list, { address: 'one@example.org', deliveryMode: 'plain_digests', deliveryStatus: 'by_owner' });
+      expect(await store.addMembers(list, [{ address: 'two@example.org', deliveryMode: 'mime_digests' }, { address: 'three@example.org', deliveryStatus: 'by_user' }, { address: 'one@example.org', deliveryMode: 'regular' }])).toEqual({ added: 2, existing: 1 });
+      expect((await store.members(list)).map((m) => [m.address, m.deliveryMode, m.deliveryStatus])).toEqual([
+        ['one@example.org', 'plain_digests', 'by_owner'],
+        ['three@example.org', 'regular', 'by_user'],
+        ['two@example.org', 'mime_digests', 'enabled'],
+      ]);
+    });
+
+    it('imports a member file with a header naming delivery_mode and delivery_status; a dry run writes nothing', async () => {
+      const lines = ['Email,Delivery Mode,delivery_status,NAME', 'a@example.org,digest,off,A', 'b@example.org,,,', 'c@example.org,hourly,,C'];
+      const dry = await importMembers(store, list, lines, { dryRun: true });
+      expect(dry).toMatchObject({ added: 2, existing: 0, errors: 1, rows: 3, dryRun: true });
+      expect(await store.members(list)).toEqual([]);
+      const result = await importMembers(store, list, lines);
+      expect(result).toMatchObject({ added: 2, existing: 0, errors: 1, invalid: [{ line: 4, address: 'c@example.org', code: 'SY_MEMBER_IMPORT_FIELD' }] });
+      expect((await store.members(list)).map((m) => [m.address, m.displayName, m.deliveryMode, m.deliveryStatus])).toEqual([
+        ['a@example.org', 'A', 'mime_digests', 'by_user'],
+        ['b@example.org', '', 'regular', 'enabled'],
+      ]);
+      await expect(importMembers(store, list, ['address,colour', 'd@example.org,red'])).rejects.toMatchObject({ code: 'SY_MEMBER_IMPORT_HEADER' });
+    });
+
     it('imports a member file, reporting invalid lines by number and going on', async () => {
       const lines = ['address,name', 'a@example.org,A', '', 'broken line', '# comment', 'B <b@example.org>', 'a@example.org', 'c@@example.org'];
       const result = await importMembers(store, list, lines, { batchSize: 2 });

@@ -79,6 +79,7 @@ ${csrfField(input.csrf)}
 <label for="add-role">Role</label><select id="add-role" name="role">${ROLES.map((r) => html`<option value="${r}">${r}</option>`)}</select>
 <p class="hint">Added at once: no confirmation mail, no welcome (as <code>switchyard members add</code>).</p>
 <p><button type="submit">Add</button></p>
+<p class="hint">Many at once: <a href="${listUrl(list.address, 'members/import')}">import members from a CSV file</a>.</p>
 </form>
 <form method="post" action="${listUrl(list.address, 'members/preference')}" class="card">
 <h2>Change a member's preference</h2>

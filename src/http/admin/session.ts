@@ -24,6 +24,7 @@ export const SESSION_COOKIE = 'sy_session';
 const PRE_COOKIE = 'sy_pre';
 const FLASH_COOKIE = 'sy_flash';
 export const CSRF_FIELD = '_csrf';
+export const CSRF_HEADER = 'x-csrf-token';
 
 /** A POST whose CSRF token is missing or not this session's: 403, nothing done. */
 export class WebCsrfError extends ApiRequestError {
@@ -80,10 +81,16 @@ export function csrfToken(request: FastifyRequest, reply: FastifyReply, deps: Ap
   return deps.web.secrets.sign('csrf-pre', pre);
 }
 
-/** WebCsrfError unless the POST's `_csrf` field is the token csrfToken() gave this session (or pre-session). */
+/**
+ * WebCsrfError unless the POST's `_csrf` field is the token csrfToken() gave
+ * this session (or pre-session). A body that is not a form (the import
+ * page's script sends the member file as text/csv) carries it in the
+ * `X-CSRF-Token` header instead: no other site can set that header.
+ */
 export function checkCsrf(request: FastifyRequest, deps: ApiDeps, session: AdminSession | null): void {
-  const body = request.body as Record<string, unknown> | undefined;
-  const token = typeof body?.[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : '';
+  const body = request.body as Record<string, unknown> | string | undefined;
+  const header = request.headers[CSRF_HEADER];
+  const token = typeof body === 'object' && body !== null && typeof body[CSRF_FIELD] === 'string' ? (body[CSRF_FIELD] as string) : typeof header === 'string' ? header : '';
   const now = deps.app.now();
   const bound = session === null ? signedCookie(request, PRE_COOKIE) : session.id;
   const purpose = session === null ? 'csrf-pre' : 'csrf';

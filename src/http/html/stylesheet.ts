@@ -88,6 +88,7 @@ table.narrow-table { width: auto; min-width: 20rem; }
 form.toolbar { display: flex; gap: .6rem; align-items: center; flex-wrap: wrap; margin-bottom: 1rem; }
 form.toolbar input, form.toolbar select { width: auto; }
 label.inline-label { display: inline; margin: 0; }
+progress { width: 100%; max-width: 32rem; height: 1.2rem; }
 .columns h2 { margin-top: 0; }
 .settings { display: flex; gap: 1.2rem; align-items: flex-start; }
 .settings nav.side ul { list-style: none; margin: 0; padding: 0; min-width: 13rem; }

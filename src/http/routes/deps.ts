@@ -12,6 +12,8 @@ export interface ApiDeps {
   masterStatus: () => Promise<StatusReport>;
   /** The home's spool: queue shape for the metrics, and requeue (queues.ts). */
   spool: Spool;
+  /** `http.importBodyLimit`: the member import's body limit in bytes (default 64 MiB). */
+  importBodyLimit?: number;
   /** What the HTML pages need (secrets, public URL). */
   web: WebDeps;
 }

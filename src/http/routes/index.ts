@@ -5,6 +5,7 @@ import type { ApiDeps } from './deps.js';
 import { heldRoutes } from './held.js';
 import { listAdminRoutes } from './list-admins.js';
 import { listRoutes } from './lists.js';
+import { memberImportRoutes } from './member-import.js';
 import { memberRoutes } from './members.js';
 import { requestRoutes } from './requests.js';
 import { queueRoutes } from './queues.js';
@@ -14,5 +15,16 @@ import { systemRoutes } from './system.js';
 export type { ApiDeps } from './deps.js';
 
 export function apiRoutes(deps: ApiDeps): RouteSpec[] {
-  return [...systemRoutes(deps), ...listRoutes(deps), ...memberRoutes(deps), ...listAdminRoutes(deps), ...heldRoutes(deps), ...requestRoutes(deps), ...bounceRoutes(deps), ...statusRoutes(deps), ...queueRoutes(deps)];
+  return [
+    ...systemRoutes(deps),
+    ...listRoutes(deps),
+    ...memberRoutes(deps),
+    ...memberImportRoutes(deps),
+    ...listAdminRoutes(deps),
+    ...heldRoutes(deps),
+    ...requestRoutes(deps),
+    ...bounceRoutes(deps),
+    ...statusRoutes(deps),
+    ...queueRoutes(deps),
+  ];
 }

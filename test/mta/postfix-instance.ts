@@ -7,7 +7,9 @@
  * registering it in /etc/postfix/main.cf.
  *
  * Its main.cf is the base below plus the caller's lines (from
- * deploy/postfix/main.cf, pointing at the test homes); its master.cf is
+ * deploy/postfix/main.cf, pointing at the test homes); a parameter the
+ * caller sets replaces the base's line for it (say, a test that needs a
+ * quick queue run instead of the explicit flush); its master.cf is
  * Debian's with smtpd moved to the test port, chroot off, plus the
  * caller's services (deploy/postfix/master.cf's pipe transport).
  */
@@ -41,6 +43,7 @@ export class PostfixInstance {
     await mkdir(data, { recursive: true });
     const postfixUid = Number(spawnSync('id', ['-u', 'postfix'], { encoding: 'utf8' }).stdout.trim());
     await chown(data, postfixUid, 0);
+    const callerParameters = new Set(mainCf.split('\n').map(parameterName).filter((name) => name !== ''));
     const base = [
       'compatibility_level = 3.6',
       `queue_directory = ${this.queueDir}`,
@@ -65,7 +68,10 @@ export class PostfixInstance {
       'minimal_backoff_time = 1h',
       'maximal_backoff_time = 2h',
       'smtpd_banner = $myhostname ESMTP',
-    ].join('\n');
+    ]
+      // The caller's setting wins: dropped here rather than left for Postfix, which takes the last one but warns about the first.
+      .filter((line) => !callerParameters.has(parameterName(line)))
+      .join('\n');
     await writeFile(join(this.configDir, 'main.cf'), `${base}\n\n${mainCf}\n`);
     const debian = await readFile('/etc/postfix/master.cf', 'utf8');
     const services = debian
@@ -127,6 +133,11 @@ export class PostfixInstance {
   async logTail(lines = 30): Promise<string> {
     return (await readFile(this.log, 'utf8').catch(() => '')).split('\n').slice(-lines).join('\n');
   }
+}
+
+/** The parameter a main.cf line sets (`name = value`), '' for a comment, a continuation or a blank line. */
+function parameterName(line: string): string {
+  return /^([A-Za-z0-9_]+)\s*=/.exec(line)?.[1] ?? '';
 }
 
 function alive(pid: number): boolean {

@@ -13,6 +13,8 @@ import { makeHome, removeHome, runnerModule, startMaster, testConfig, type Maste
 
 const ENTRIES = Number(process.env.CHAOS_ENTRIES ?? 10_000);
 const KILLS = Number(process.env.CHAOS_KILLS ?? 100);
+/** Kills in flight at once, on distinct runner processes (of the six). */
+const KILLERS = 3;
 
 let master: MasterHandle | undefined;
 let home: string | undefined;
@@ -42,24 +44,38 @@ it(`carries ${ENTRIES} entries through three hops while runners are SIGKILLed ${
   }
   await Promise.all(batch);
 
+  // Up to KILLERS kills at once, each on a different runner process: the 100 kills take a
+  // third of the time one-by-one would, and several hops are down together, which the
+  // chain must survive as well. Each victim is still a live, working process.
   let kills = 0;
-  while (kills < KILLS) {
-    const running = (await master.status()).runners.filter((r) => r.name.startsWith('hop') && r.state === 'running' && r.pid !== null);
-    if (running.length === 0) {
-      await master.nextLine((line) => line.msg === 'runner up', 'a runner back up');
-      continue;
-    }
-    const victim = running[Math.floor(Math.random() * running.length)]!;
-    const back = master.nextLine((line) => line.msg === 'runner up' && line.runner === victim.name && line.slice === victim.slice, `${victim.name} ${victim.slice} restarted`);
-    try {
-      process.kill(victim.pid!, 'SIGKILL');
+  const restarting = new Set<string>();
+  const killer = async (): Promise<void> => {
+    while (kills < KILLS) {
+      const running = (await master!.status()).runners.filter(
+        (r) => r.name.startsWith('hop') && r.state === 'running' && r.pid !== null && !restarting.has(`${r.name}/${r.slice}`),
+      );
+      if (kills >= KILLS) break;
+      if (running.length === 0) {
+        await master!.nextLine((line) => line.msg === 'runner up', 'a runner back up');
+        continue;
+      }
+      const victim = running[Math.floor(Math.random() * running.length)]!;
+      const key = `${victim.name}/${victim.slice}`;
+      try {
+        process.kill(victim.pid!, 'SIGKILL');
+      } catch {
+        continue; // it died on its own in between (or this status was stale); pick another
+      }
       kills++;
-    } catch {
-      continue; // it died on its own in between; pick another
+      restarting.add(key);
+      // Registered in the same tick as the kill: its "runner up" line cannot have been read yet.
+      const back = master!.nextLine((line) => line.msg === 'runner up' && line.runner === victim.name && line.slice === victim.slice, `${victim.name} ${victim.slice} restarted`);
+      // Kill it again only once it is back, so each kill lands on a live, working process.
+      await back;
+      restarting.delete(key);
     }
-    // Kill again only once it is back, so each kill lands on a live, working process.
-    await back;
-  }
+  };
+  await Promise.all(Array.from({ length: KILLERS }, killer));
 
   const spool = new Spool({ root });
   const done = new Switchboard({ root, name: 'done', rescanIntervalMs: 500 });

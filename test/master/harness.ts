@@ -55,6 +55,21 @@ export function testConfig(extra: string, master: Record<string, string | number
   return `[logging]\ndestination = "stdout"\nlevel = "debug"\n\n[master]\n${masterLines}\n\n${lmtp}${http}${dns}${extra}\n`;
 }
 
+/** The queue runners a master starts unless told otherwise (lmtp and http are off in testConfig already). */
+export const BUILT_IN_RUNNERS = ['retry', 'archive', 'outgoing', 'incoming', 'bounces', 'virgin', 'command'] as const;
+
+/**
+ * Config tables turning the built-in runners off, but for `keep`: for a test about
+ * the master's supervision of its own fixture runners, which the built-in ones
+ * only slow down (each is a node process loading its modules, seconds apiece on
+ * a loaded machine, at every start and restart).
+ */
+export function builtInRunnersOff(keep: readonly string[] = []): string {
+  return BUILT_IN_RUNNERS.filter((name) => !keep.includes(name))
+    .map((name) => `[runner.${name}]\nenabled = false\n`)
+    .join('\n');
+}
+
 export class MasterHandle {
   readonly lines: LogLine[] = [];
   readonly stderr: string[] = [];

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Spool, Switchboard } from '../../queues/index.js';
 import type { StatusReport } from '../../src/master/protocol.js';
-import { isAlive, makeHome, removeHome, runCli, runnerModule, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, isAlive, makeHome, removeHome, runCli, runnerModule, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
 const homes: string[] = [];
@@ -55,7 +55,7 @@ async function filesIn(dir: string, suffix: string): Promise<string[]> {
 
 describe('master', () => {
   it('starts every configured runner x slice, each owning its slice, and they process the queue', async () => {
-    const dir = await home(testConfig(relay('hop', 'q1', 'done', 4)));
+    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 4)}\n${builtInRunnersOff(['retry'])}`));
     const m = await master(dir);
     const status = await m.status();
     const hops = status.runners.filter((r) => r.name === 'hop');
@@ -75,7 +75,7 @@ describe('master', () => {
   });
 
   it('restarts a runner killed with SIGKILL, and the entry it held is processed again', async () => {
-    const dir = await home(testConfig(gate('to = "done"')));
+    const dir = await home(testConfig(`${gate('to = "done"')}\n${builtInRunnersOff()}`));
     const m = await master(dir);
     const [id] = await enqueue(dir, 'gated', 1);
     await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is dequeued');
@@ -96,7 +96,7 @@ describe('master', () => {
   });
 
   it('stops restarting a crash-looping runner; status says it failed, flags it, exits 4, and the log says it at error level', async () => {
-    const toml = testConfig(`[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n`, { maxRestarts: 3, restartWindow: '"1m"' });
+    const toml = testConfig(`[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n\n${builtInRunnersOff(['retry'])}`, { maxRestarts: 3, restartWindow: '"1m"' });
     const dir = await home(toml);
     const m = await master(dir);
     const fatal = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('NOT restarting'), 'crash-loop verdict');
@@ -122,7 +122,7 @@ describe('master', () => {
   });
 
   it('a runner that stops sending heartbeats (SIGSTOP while idle) is killed and restarted, the reason in status --json', async () => {
-    const dir = await home(`${testConfig(relay('hop', 'q1', 'done'))}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n`);
+    const dir = await home(`${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}`)}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n`);
     const m = await master(dir);
     const before = (await m.status()).runners.find((r) => r.name === 'hop')!;
     expect(before.state).toBe('running');
@@ -147,23 +147,25 @@ describe('master', () => {
 
   it('a slow start that reports progress is waited for past startTimeout; one silent for startTimeout fails, saying what it was doing', async () => {
     // Only this runner, so the machine's load does not decide the outcome.
-    const others = ['retry', 'archive', 'outgoing', 'incoming', 'bounces', 'virgin', 'command'].map((name) => `[runner.${name}]\nenabled = false\n`).join('\n');
+    const others = builtInRunnersOff();
     const slow = (options: string) => `${others}\n[runner.slow]\nmodule = "${runnerModule('slow-start')}"\nqueue = "q1"\n\n[runner.slow.options]\n${options}\n`;
-    // Twelve steps of 1 s: 12 s of starting, each step well inside the 4 s start timeout.
-    const patient = await home(testConfig(slow('steps = 12\nstepMs = 1000'), { startTimeout: '"4s"' }));
-    const m = await master(patient);
-    expect((await m.status()).runners.find((r) => r.name === 'slow')!.state).toBe('running');
-    await m.stop();
-
+    // Eight steps of 1 s: 8 s of starting, twice the 4 s start timeout, each step well inside it.
+    const patient = await home(testConfig(slow('steps = 8\nstepMs = 1000'), { startTimeout: '"4s"' }));
     const stuck = await home(testConfig(slow('steps = 2\nstepMs = 100\nsilentMs = 60000'), { startTimeout: '"4s"' }));
-    const { code, stderr } = await runCli(['--home', stuck, 'start']);
+    // The two homes are independent: both starts run at once (their waits are timers, not CPU).
+    const patientStart = async (): Promise<void> => {
+      const m = await master(patient);
+      expect((await m.status()).runners.find((r) => r.name === 'slow')!.state).toBe('running');
+      await m.stop();
+    };
+    const [, { code, stderr }] = await Promise.all([patientStart(), runCli(['--home', stuck, 'start'])]);
     expect(code).toBe(1);
     expect(stderr).toMatch(/no progress for 4000 ms \(master.startTimeout\) from slow 0\/1 \(starting: waiting on something that never answers\)/);
     expect(existsSync(join(stuck, 'master.lock'))).toBe(false);
   });
 
   it('refuses a second master on the same spool, naming the running one', async () => {
-    const dir = await home(testConfig(''));
+    const dir = await home(testConfig(builtInRunnersOff()));
     const m = await master(dir);
     const second = await runCli(['--home', dir, 'start', '--foreground']);
     expect(second.code).toBe(1);
@@ -172,7 +174,7 @@ describe('master', () => {
   });
 
   it('takes over the lock of a master killed with SIGKILL, and its runners do not outlive it', async () => {
-    const dir = await home(testConfig(relay('hop', 'q1', 'done', 2)));
+    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2)}\n${builtInRunnersOff()}`));
     const first = await master(dir);
     const runnerPids = (await first.status()).runners.map((r) => r.pid!);
     first.child.kill('SIGKILL');
@@ -188,7 +190,7 @@ describe('master', () => {
 
   it('SIGTERM stops every runner within the timeout, finishing entries in flight: nothing lost, no .bak left', async () => {
     // A stop timeout no loaded machine reaches: the runners must stop by themselves, never be killed for it.
-    const dir = await home(testConfig(relay('hop', 'q1', 'done', 2, 'concurrency = 4'), { stopTimeout: '"100s"' }));
+    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2, 'concurrency = 4')}\n${builtInRunnersOff()}`, { stopTimeout: '"100s"' }));
     const m = await master(dir);
     const pids = (await m.status()).runners.map((r) => r.pid!);
     const ids = await enqueue(dir, 'q1', 300);
@@ -209,7 +211,7 @@ describe('master', () => {
   });
 
   it('a stop never shunts the entry in flight: past the stop timeout it stays .bak and is recovered next start', async () => {
-    const dir = await home(testConfig(gate('to = "done"'), { stopTimeout: '"1s"' }));
+    const dir = await home(testConfig(`${gate('to = "done"')}\n${builtInRunnersOff()}`, { stopTimeout: '"1s"' }));
     const m = await master(dir);
     const [id] = await enqueue(dir, 'gated', 1);
     await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is held');
@@ -226,7 +228,7 @@ describe('master', () => {
   });
 
   it('the watchdog kills a runner holding an entry without progress, and the entry is recovered', async () => {
-    const dir = await home(testConfig(gate('to = "done"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"')));
+    const dir = await home(testConfig(`${gate('to = "done"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"')}\n${builtInRunnersOff()}`));
     const m = await master(dir);
     const [id] = await enqueue(dir, 'gated', 1);
     const verdict = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('no progress'), 'watchdog');
@@ -240,7 +242,7 @@ describe('master', () => {
   });
 
   it('USR1 (switchyard restart) restarts every runner at once, without counting a crash', async () => {
-    const dir = await home(testConfig(relay('hop', 'q1', 'done', 2)));
+    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2)}\n${builtInRunnersOff(['retry'])}`));
     const m = await master(dir);
     const before = (await m.status()).runners;
     const ups = Promise.all(before.map((r) => m.nextLine((line) => line.msg === 'runner up' && line.runner === r.name && line.slice === r.slice && line.runnerPid !== r.pid)));
@@ -290,7 +292,7 @@ describe('master', () => {
 
 describe('periodic maintenance', () => {
   it('node-cron runs the configured tasks: a stats line per runner, and stale temp files removed', async () => {
-    const dir = await home(`${testConfig(relay('hop', 'q1', 'done'))}\n[cron]\nstats = "* * * * * *"\ntempCleanup = "* * * * * *"\n\n[queues]\ntempMaxAge = "1s"\n`);
+    const dir = await home(`${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}`)}\n[cron]\nstats = "* * * * * *"\ntempCleanup = "* * * * * *"\n\n[queues]\ntempMaxAge = "1s"\n`);
     // A temp file a crashed writer left two hours ago, in a queue no runner consumes.
     const stale = join(dir, 'queues', 'parked', 'ab', '1700000000.000000+ab00000000000000000000000000000000000000.pck.0123456789ab.tmp');
     await mkdir(join(stale, '..'), { recursive: true });

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseEntryId, Spool, Switchboard } from '../../queues/index.js';
 import { outMetadata } from '../../runners/outgoing/out-entry.js';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
 
 const homes: string[] = [];
 const masters: MasterHandle[] = [];
@@ -28,9 +28,12 @@ const MESSAGE = 'From: poster@example.com\r\nTo: test@lists.example.org\r\nSubje
 const METADATA = outMetadata({ listId: 'test.lists.example.org', sender: 'test-bounces@lists.example.org', recipients: ['member@example.net'] });
 const HOUR_MS = 3_600_000;
 
-/** A retry schedule that keeps a deferred entry for an hour: only a flush brings it back within a test. */
+/**
+ * A retry schedule that keeps a deferred entry for an hour: only a flush brings it back within a test.
+ * Only the runners a flush involves (retry, outgoing) run: each other one is seconds of module loading on a loaded machine.
+ */
 function config(smtpPort: number): string {
-  return testConfig(`[smtp]\nport = ${smtpPort}\nprobeTimeout = 0\n\n[retry]\ninitialDelay = "1h"\nmaxDelay = "1h"\njitter = 0\n`);
+  return testConfig(`[smtp]\nport = ${smtpPort}\nprobeTimeout = 0\n\n[retry]\ninitialDelay = "1h"\nmaxDelay = "1h"\njitter = 0\n\n${builtInRunnersOff(['retry', 'outgoing'])}`);
 }
 
 async function home(toml: string): Promise<string> {

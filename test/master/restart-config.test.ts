@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/master/protocol.js';
 import { freePort } from '../support/net.js';
-import { isAlive, makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, isAlive, makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
 const homes: string[] = [];
@@ -22,9 +22,13 @@ afterEach(async () => {
   for (const dir of homes.splice(0)) await removeHome(dir);
 });
 
-/** A master with its built-in runners; the smarthost a closed loopback port (the start's check is then quick). */
-async function running(smtpPort: number): Promise<{ dir: string; m: MasterHandle; toml: string }> {
-  const toml = testConfig(`[smtp]\nport = ${smtpPort}\n`);
+/**
+ * A master with the built-in runners in `keep` (the others off: each is seconds of
+ * module loading on a loaded machine, at every start and restart); the smarthost a
+ * closed loopback port (the start's check is then quick).
+ */
+async function running(smtpPort: number, keep: readonly string[]): Promise<{ dir: string; m: MasterHandle; toml: string }> {
+  const toml = testConfig(`[smtp]\nport = ${smtpPort}\n\n${builtInRunnersOff(keep)}`);
   const dir = await makeHome(toml);
   homes.push(dir);
   const m = await startMaster(dir);
@@ -40,7 +44,7 @@ const INVALID = '\n[queues]\ndurability = "sometimes"\n';
 
 describe('restart with an invalid switchyard.toml', () => {
   it('`switchyard restart` exits 1 with the error, the runners keep their pids, status says the previous configuration runs (exit 4); fixed, the restart goes through', async () => {
-    const { dir, m, toml } = await running(await freePort());
+    const { dir, m, toml } = await running(await freePort(), ['retry', 'outgoing', 'incoming']);
     const before = await m.status();
     await appendFile(join(dir, 'switchyard.toml'), INVALID);
 
@@ -89,7 +93,7 @@ describe('restart with an invalid switchyard.toml', () => {
   }, 120_000);
 
   it('SIGUSR1 to the master with an invalid file: refused, logged at error level, the runners left alone', async () => {
-    const { dir, m } = await running(await freePort());
+    const { dir, m } = await running(await freePort(), ['retry', 'outgoing']);
     const before = await m.status();
     await appendFile(join(dir, 'switchyard.toml'), INVALID);
     const refusal = m.nextLine((line) => typeof line.msg === 'string' && line.msg.startsWith('SIGUSR1: runners NOT restarted'), 'the refusal');
@@ -115,7 +119,7 @@ describe('restart with an invalid switchyard.toml', () => {
 
 describe('restart with a valid file that changes which runners run', () => {
   it('is refused (exit 1) naming the keys: only a master start applies them; the runners keep their pids', async () => {
-    const { dir, m, toml } = await running(await freePort());
+    const { dir, m, toml } = await running(await freePort(), ['archive', 'retry']);
     const before = await m.status();
     await writeFile(join(dir, 'switchyard.toml'), `${toml}\n[runner.archive]\nenabled = false\n`);
     const refused = await runCli(['--home', dir, 'restart']);
@@ -132,7 +136,7 @@ describe('restart with a valid file that changes which runners run', () => {
 describe('config show beside a running master', () => {
   it('says the master runs an older configuration and shows both values of each key that differs; after a restart it does not', async () => {
     const port = await freePort();
-    const { dir, m, toml } = await running(port);
+    const { dir, m, toml } = await running(port, []);
     const pid = (await m.status()).master.pid;
 
     const same = await runCli(['--home', dir, 'config', 'show', '--json']);

@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
 import type { StatusReport } from '../../src/master/protocol.js';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type LogLine, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, startMaster, testConfig, type LogLine, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
 const homes: string[] = [];
@@ -46,10 +46,13 @@ function greeting(port: number): Promise<string> {
   });
 }
 
+/** These tests are about the services (LMTP, the scheduler): the built-in queue runners are off, each being seconds of module loading on a loaded machine. */
+const OFF = builtInRunnersOff();
+
 describe('services', () => {
   it('LMTP runs as a service (no queue, its own status table) and survives SIGKILL: restarted, its port served again', async () => {
     const port = await freePort();
-    const dir = await home(testConfig(`[lmtp]\nport = ${port}\n`));
+    const dir = await home(testConfig(`[lmtp]\nport = ${port}\n\n${OFF}`));
     const m = await master(dir);
     await m.waitForLine((line) => line.msg === 'LMTP runner listening', 'LMTP listening');
     const before = (await m.status()).runners.find((r) => r.name === 'lmtp')!;
@@ -81,7 +84,7 @@ describe('services', () => {
     const held = await store.holdMessage({ list, sender: 'guest@example.com', subject: 'old', reason: 'post from a non-member', raw: Buffer.from('Subject: old\r\n\r\nx\r\n'), receivedAt: new Date(Date.now() - 3 * 86_400_000) });
     await store.close();
     // Every second, every shared job; local temp cleanup rarely.
-    const toml = testConfig(`[cron]\nheldExpiry = "* * * * * *"\nbounceWarnings = "* * * * * *"\npendingRequests = "* * * * * *"\ndigests = "* * * * * *"\n\n[store]\npath = "${storeFile}"\n`);
+    const toml = testConfig(`[cron]\nheldExpiry = "* * * * * *"\nbounceWarnings = "* * * * * *"\npendingRequests = "* * * * * *"\ndigests = "* * * * * *"\n\n[store]\npath = "${storeFile}"\n\n${OFF}`);
     await writeFile(join(a, 'switchyard.toml'), toml);
     const b = await home(toml);
     const ma = await master(a);
@@ -137,7 +140,7 @@ describe('services', () => {
   });
 
   it('status names the destinations refusing a list in the last 24 hours (text and --json), from the scheduler: the master opens no store', async () => {
-    const dir = await home(testConfig(`[cron]\nlistRefusals = "* * * * * *"\n`));
+    const dir = await home(testConfig(`[cron]\nlistRefusals = "* * * * * *"\n\n${OFF}`));
     const store = openStore(dir);
     const list = 'team@lists.example.org';
     await store.createList({ address: list });

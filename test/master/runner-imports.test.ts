@@ -1,8 +1,12 @@
 /**
  * What an idle runner process loads: the runners that validate no queue
- * metadata at start (archive, retry, lmtp, scheduler, command) start without
- * zod, which is several megabytes of every such process's memory and a tenth
- * of a second of its start. The settings schema (src/store/list-settings.ts)
+ * metadata at start (archive, retry, lmtp, scheduler, command, and virgin and
+ * bounces, which load the metadata schemas with their first entry:
+ * runners/lazy-schemas.ts) start without zod, which is several megabytes of
+ * every such process's memory and a tenth of a second of its start. The mail
+ * libraries are loaded at first use too (npm run bench -- memory): libmime
+ * and its charset tables (src/mail/lazy-libmime.ts), mailparser (digests
+ * only), nodemailer's composer (bounce forwards only), tldts (DMARC only). The settings schema (src/store/list-settings.ts)
  * is loaded when a list's settings are first parsed, not with the store.
  * Each runner runs as the master runs it (the validated configuration as
  * JSON, SWITCHYARD_CONFIG_JSON) under the module tracer
@@ -60,11 +64,31 @@ async function packagesOf(name: string): Promise<string[]> {
   return [...new Set([...text.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((match) => match[1]!))].sort();
 }
 
+/** What each runner must not load before its first message. */
+const NOT_AT_START: Record<string, string[]> = {
+  archive: ['zod', 'libmime', 'mailparser', 'nodemailer'],
+  retry: ['zod', 'libmime', 'mailparser', 'nodemailer', 'better-sqlite3'],
+  lmtp: ['zod', 'libmime', 'mailparser'],
+  scheduler: ['zod', 'libmime', 'mailparser'],
+  command: ['zod', 'libmime', 'mailparser'],
+  virgin: ['zod', 'libmime', 'mailparser'],
+  bounces: ['zod', 'libmime', 'mailparser'],
+  incoming: ['libmime', 'mailparser', 'tldts'],
+  outgoing: ['libmime', 'mailparser'],
+};
+
 describe('an idle runner process', () => {
-  it.each(['archive', 'retry', 'lmtp', 'scheduler', 'command'])('%s starts without zod', async (name) => {
+  it.each(Object.entries(NOT_AT_START))('%s starts without %j', async (name, absent) => {
     const packages = await packagesOf(name);
-    // It did load its own packages (the tracer saw them), just not zod.
+    // It did load its own packages (the tracer saw them), just not those.
     expect(packages).toContain('pino');
-    expect(packages).not.toContain('zod');
+    for (const name of absent) expect(packages).not.toContain(name);
+  }, 120_000);
+
+  it('bounces starts without nodemailer\'s composer (it forwards an unrecognised bounce only)', async () => {
+    const traceFile = join(traces, 'bounces.txt');
+    // packagesOf('bounces') ran above; run it again when this test runs alone.
+    const text = await readFile(traceFile, 'utf8').catch(async () => (await packagesOf('bounces'), readFile(traceFile, 'utf8')));
+    expect(text).not.toMatch(/nodemailer\/lib\/mail-composer/);
   }, 120_000);
 });

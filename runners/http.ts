@@ -38,7 +38,7 @@ import { SiteSecrets } from '../src/http/site-secret.js';
 import { requestStatus } from '../src/master/status-client.js';
 import { regenerateOnListChange } from '../src/mta/regenerate.js';
 import { openReopeningStore, ReopeningStore, storeOptions, type StoreHealth } from '../src/store/index.js';
-import { listenFailure } from './lmtp.js';
+import { listenFailure } from './listen-failure.js';
 import { LIST_SETTING_REGISTRIES } from './list-setting-registries.js';
 import { SPOOL_OPTIONS } from './queue-ids.js';
 import { Service } from './service.js';

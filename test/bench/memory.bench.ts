@@ -6,7 +6,9 @@
  * idle instance: a real master started (`switchyard start`) in a fresh home
  *   with every built-in runner and service (LMTP and HTTP on free loopback
  *   ports), measured once `status` says every process is running with
- *   nothing in flight: the PSS (/proc/PID/smaps_rollup) of the master and of
+ *   nothing in flight and MEMORY_SETTLE seconds (default 30) have passed:
+ *   a just-started process still carries its start's garbage, which V8's
+ *   memory reducer returns after some seconds without work. Then the PSS (/proc/PID/smaps_rollup) of the master and of
  *   each process below it, and their sum. PSS shares each page among the
  *   processes that map it, so the node binary counts once over all of them.
  *   Floor: as many bare `node` processes, each forked with an IPC channel and
@@ -44,6 +46,7 @@ const BACKLOG_TARGET_MB = 100;
 const START_WAIT_MS = 180_000;
 
 const rounds = envInt('MEMORY_ROUNDS', 3);
+const settleSeconds = Number(process.env.MEMORY_SETTLE ?? 30);
 const backlogSize = envInt('MEMORY_BACKLOG', 100_000);
 
 function freePort(): Promise<number> {
@@ -158,6 +161,7 @@ async function idleInstance(report: Report): Promise<void> {
     for (const runner of status.runners) if (runner.pid !== null) names.set(runner.pid, runner.numSlices > 1 ? `${runner.name}.${runner.slice}` : runner.name);
     const pids = [masterPid, ...(await descendants(masterPid))];
     floor = await startFloorProcesses(pids.length);
+    await sleep(settleSeconds * 1000);
 
     const perProcess = new Map<number, number[]>(pids.map((pid) => [pid, []]));
     const totals: number[] = [];
@@ -179,7 +183,7 @@ async function idleInstance(report: Report): Promise<void> {
 
     report.section('idle instance: PSS of the master and every process below it', [
       `${pids.length} processes (${status.runners.length} runners and services and the master); floor: ${floor.length} bare forked node processes with an IPC channel, measured alongside`,
-      `median of ${rounds} samples, one second apart, once status said every process was running with nothing in flight`,
+      `median of ${rounds} samples, one second apart, ${settleSeconds} s after status said every process was running with nothing in flight (MEMORY_SETTLE)`,
     ]);
     const rows = pids.map((pid) => ({ pid, name: names.get(pid) ?? `pid ${pid} (not in status)`, value: median(perProcess.get(pid)!) / MB }));
     rows.sort((a, b) => b.value - a.value);
@@ -283,6 +287,7 @@ async function backlog(report: Report): Promise<void> {
 const report = new Report('memory');
 report.setting('rounds (MEMORY_ROUNDS)', rounds);
 report.setting('backlog entries (MEMORY_BACKLOG)', backlogSize);
+report.setting('idle settle seconds (MEMORY_SETTLE)', settleSeconds);
 report.printHeader();
 await idleInstance(report);
 await backlog(report);

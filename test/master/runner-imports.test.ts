@@ -31,8 +31,8 @@ let traces: string;
 let json: string;
 
 beforeAll(async () => {
-  // LMTP on a port of its own (test configurations leave it off otherwise).
-  home = await makeHome(testConfig(`[lmtp]\nport = ${await freePort()}\n`));
+  // LMTP and HTTP on ports of their own (test configurations leave them off otherwise).
+  home = await makeHome(testConfig(`[lmtp]\nport = ${await freePort()}\n\n[http]\nport = ${await freePort()}\n`));
   traces = await mkdtemp(join(tmpdir(), 'sy-runner-imports-'));
   const built = (await import(join(ROOT, 'dist/src/config/load.js'))) as { loadConfig: typeof loadConfig };
   json = validatedConfigJson(await built.loadConfig(join(home, 'switchyard.toml')));
@@ -75,6 +75,15 @@ const NOT_AT_START: Record<string, string[]> = {
   bounces: ['zod', 'libmime', 'mailparser'],
   incoming: ['libmime', 'mailparser', 'tldts'],
   outgoing: ['libmime', 'mailparser'],
+  http: ['libmime', 'mailparser', 'smtp-server', 'tldts'],
+};
+
+/** What each runner must not load of ours before its first message (or first job, or first list change). */
+const OURS_NOT_AT_START: Record<string, RegExp[]> = {
+  // Each job's code comes with its first run.
+  scheduler: [/\/src\/app\/moderation\.js$/m, /\/src\/app\/subscriptions\.js$/m, /\/src\/bounce\/warnings\.js$/m],
+  // The setting registries (the incoming runner's chains and handlers) come with the first list change naming one; no LMTP server.
+  http: [/\/runners\/incoming\/chain\.js$/m, /\/runners\/incoming\/pipeline\.js$/m, /\/runners\/lmtp\/lmtp-server\.js$/m],
 };
 
 describe('an idle runner process', () => {
@@ -83,6 +92,13 @@ describe('an idle runner process', () => {
     // It did load its own packages (the tracer saw them), just not those.
     expect(packages).toContain('pino');
     for (const name of absent) expect(packages).not.toContain(name);
+  }, 120_000);
+
+  it.each(Object.entries(OURS_NOT_AT_START))('%s starts without the modules it needs only later', async (name, absent) => {
+    await packagesOf(name);
+    const text = await readFile(join(traces, `${name}.txt`), 'utf8');
+    expect(text).toMatch(/\/runners\/service\.js$/m);
+    for (const pattern of absent) expect(text).not.toMatch(pattern);
   }, 120_000);
 
   it('bounces starts without nodemailer\'s composer (it forwards an unrecognised bounce only)', async () => {

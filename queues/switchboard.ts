@@ -305,6 +305,19 @@ export class Switchboard {
     return ids;
   }
 
+  /**
+   * Ids of this slice's waiting entries, oldest first, and the shard
+   * directories that could not be listed (as scan()): what a runner holds
+   * while they wait, so one array of strings, with no object per entry.
+   */
+  async waitingIds(): Promise<{ ids: string[]; unlistable: UnlistableDirectory[] }> {
+    const unlistable: UnlistableDirectory[] = [];
+    const ids = await this.sortedNames(ENTRY_STATES_PCK, unlistable);
+    // In place: the sorted array of names becomes the array of ids.
+    for (let i = 0; i < ids.length; i++) ids[i] = (ids[i] as string).slice(0, ID_LENGTH);
+    return { ids, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+  }
+
   /** This slice's entries in the given states, oldest first. Throws when a shard directory cannot be listed (see scan()). */
   async list(states: readonly EntryState[] = ENTRY_STATES): Promise<EntryListing[]> {
     return (await this.scan(states, false)).entries;

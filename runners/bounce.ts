@@ -37,7 +37,6 @@
  * perhaps twice). Killed after a forward was enqueued: the owners may get
  * the forward twice.
  */
-import { z } from 'zod';
 import type { DequeuedEntry } from '../queues/index.js';
 import { recordComplaint } from '../src/app/bounces.js';
 import { lookupList } from '../src/app/list-lookup.js';
@@ -53,7 +52,8 @@ import type { EntryContext } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 import { workerModule } from './task-pool.js';
 import type { LabelValue } from '../src/work-counters.js';
-import { bounceEventSchema, bounceMailSchema as ingressSchema, VIRGIN_QUEUE } from './queue-names.js';
+import { VIRGIN_QUEUE } from './queue-ids.js';
+import { queueSchemas } from './lazy-schemas.js';
 
 const CLASSIFY_WORKER = workerModule(import.meta.url, 'bounce/classify-worker.js');
 
@@ -96,6 +96,7 @@ export default class BounceRunner extends StoreRunner {
       return;
     }
     if (fromOutgoing) {
+      const { bounceEventSchema } = await queueSchemas();
       const parsed = bounceEventSchema.safeParse(entry.metadata);
       if (!parsed.success) throw new BounceEntryError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
       const event = parsed.data;
@@ -118,7 +119,8 @@ export default class BounceRunner extends StoreRunner {
       }
       return;
     }
-    const ingress = ingressSchema.safeParse(entry.metadata);
+    const { bounceMailSchema } = await queueSchemas();
+    const ingress = bounceMailSchema.safeParse(entry.metadata);
     if (!ingress.success) throw new BounceEntryError(ingress.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
     const task: ClassifyTask = { message: entry.message, ...(ingress.data.envelopeRecipient === undefined ? {} : { envelopeRecipient: ingress.data.envelopeRecipient }) };
     const result = await ctx.runTask<Classification>(CLASSIFY_WORKER, task);

@@ -38,8 +38,7 @@ import { SiteSecrets } from '../src/http/site-secret.js';
 import { requestStatus } from '../src/master/status-client.js';
 import { regenerateOnListChange } from '../src/mta/regenerate.js';
 import { openReopeningStore, ReopeningStore, storeOptions, type StoreHealth } from '../src/store/index.js';
-import { listenFailure } from './lmtp.js';
-import { LIST_SETTING_REGISTRIES } from './list-setting-registries.js';
+import { listenFailure } from './listen-failure.js';
 import { SPOOL_OPTIONS } from './queue-ids.js';
 import { Service } from './service.js';
 
@@ -95,7 +94,8 @@ export default class HttpRunner extends Service {
       enqueue: spoolEnqueue(this.options.spoolRoot, this.options.durability),
       log: this.log,
       events,
-      settingRegistries: LIST_SETTING_REGISTRIES,
+      // Loaded with the first list change that names a chain or handler: they are the incoming runner's code.
+      settingRegistries: () => import('./list-setting-registries.js').then((module) => module.LIST_SETTING_REGISTRIES),
       ...(config.site.owner === undefined ? {} : { siteOwner: config.site.owner }),
       ...webBaseUrlOf(config.http),
     };

@@ -28,6 +28,10 @@ import { IngressWriter } from '../src/ingress/ingress-writer.js';
 import { openReopeningStore, ReopeningStore, storeOptions, type StoreHealth } from '../src/store/index.js';
 import { LmtpService } from './lmtp/lmtp-server.js';
 import { Service } from './service.js';
+import { listenFailure } from './listen-failure.js';
+
+// Where it lived before the HTTP service needed it without the LMTP server.
+export { listenFailure };
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -114,19 +118,5 @@ export default class LmtpRunner extends Service {
     };
     await attempt();
     this.ready(firstFailure === undefined ? undefined : { degraded: [firstFailure] });
-  }
-}
-
-/** A listen error in an operator's words. */
-export function listenFailure(error: NodeJS.ErrnoException): string {
-  switch (error.code) {
-    case 'EADDRINUSE':
-      return 'address in use';
-    case 'EACCES':
-      return 'permission denied (a port below 1024 needs privileges)';
-    case 'EADDRNOTAVAIL':
-      return 'address not available on this host';
-    default:
-      return error.code ?? error.message;
   }
 }

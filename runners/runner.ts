@@ -329,15 +329,13 @@ export abstract class Runner extends EventEmitter {
   private async fullRescan(): Promise<void> {
     this.needRescan = false;
     this.claimed.clear();
-    const { entries, unlistable } = await this.switchboard.scan(['pck']);
-    const waiting = new Set<string>();
-    for (const { id } of entries) {
-      waiting.add(id);
-      this.heap.push(id);
-    }
+    const { ids, unlistable } = await this.switchboard.waitingIds();
+    // The listing is the truth as of now (the watcher, started before it, brings anything newer): it
+    // replaces the heap, which keeps the sorted array itself, rather than being pushed id by id.
     const { added, changed } = this.spoolProblems.setUnlistable(unlistable);
     for (const dir of added) this.log.error({ dir: dir.path, reason: dir.reason }, 'cannot list a shard directory: its entries wait until it is fixed');
-    if (this.spoolProblems.forgetGone(waiting) || changed) this.statusChanged();
+    if (this.spoolProblems.forgetGone({ has: (id) => sortedIncludes(ids, id) }) || changed) this.statusChanged();
+    this.heap.replace(ids);
   }
 
   /** Log and report an entry the switchboard could not read (already set aside, or left in place). */
@@ -487,4 +485,18 @@ export abstract class Runner extends EventEmitter {
 /** The metadata a RunnerError asks to store with the moved entry, as moveTo options. */
 function replacedMetadata(err: Error): { metadata?: JsonObject } {
   return err instanceof RunnerError && err.metadata !== undefined ? { metadata: err.metadata } : {};
+}
+
+/** Whether the ascending array `sorted` holds `id` (binary search). */
+function sortedIncludes(sorted: readonly string[], id: string): boolean {
+  let low = 0;
+  let high = sorted.length - 1;
+  while (low <= high) {
+    const middle = (low + high) >> 1;
+    const value = sorted[middle]!;
+    if (value === id) return true;
+    if (value < id) low = middle + 1;
+    else high = middle - 1;
+  }
+  return false;
 }

@@ -37,12 +37,8 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import { Spool, Switchboard } from '../queues/index.js';
-import { runWarningsPass } from '../src/bounce/warnings.js';
-import { REFUSAL_WINDOW_MS } from '../src/app/bounces.js';
-import { expireHeldPosts } from '../src/app/moderation.js';
-import { runPendingRequestsPass } from '../src/app/subscriptions.js';
-import { runDigestsPass } from '../src/app/digests.js';
-import { spoolDigestOutbox } from '../src/app/digest-outbox.js';
+// Each job's application code is imported when the job first runs (see the jobs' methods): an hourly or
+// daily job need not sit in an idle scheduler's memory from its start.
 import { openStore, storeOptions, type DomainRefusals, type Store } from '../src/store/index.js';
 import { SPOOL_OPTIONS, SWITCHBOARD_OPTIONS, VIRGIN_QUEUE } from './queue-ids.js';
 import { Service, type ServiceOptions } from './service.js';
@@ -199,12 +195,14 @@ export default class SchedulerService extends Service {
   }
 
   private async expireHeld(): Promise<string> {
+    const { expireHeldPosts } = await import('../src/app/moderation.js');
     const expired = await expireHeldPosts({ store: this.openedStore(), now: () => new Date(this.now()), log: this.log });
     return `${expired.length} held post${expired.length === 1 ? '' : 's'} expired`;
   }
 
   private async bounceWarnings(): Promise<string> {
     const virgin = new Switchboard({ root: this.options.spoolRoot, name: VIRGIN_QUEUE, durability: this.options.durability, ...SWITCHBOARD_OPTIONS });
+    const { runWarningsPass } = await import('../src/bounce/warnings.js');
     const result = await runWarningsPass({
       store: this.openedStore(),
       now: this.now,
@@ -217,6 +215,7 @@ export default class SchedulerService extends Service {
 
   private async pendingRequests(): Promise<string> {
     const virgin = new Switchboard({ root: this.options.spoolRoot, name: VIRGIN_QUEUE, durability: this.options.durability, ...SWITCHBOARD_OPTIONS });
+    const { runPendingRequestsPass } = await import('../src/app/subscriptions.js');
     const result = await runPendingRequestsPass({
       store: this.openedStore(),
       now: () => new Date(this.now()),
@@ -227,6 +226,7 @@ export default class SchedulerService extends Service {
   }
 
   private async digests(at: Date): Promise<string> {
+    const [{ runDigestsPass }, { spoolDigestOutbox }] = await Promise.all([import('../src/app/digests.js'), import('../src/app/digest-outbox.js')]);
     const outbox = spoolDigestOutbox({ queues: this.options.spoolRoot, staging: join(this.options.home, 'digests') }, this.options.durability);
     const result = await runDigestsPass({ store: this.openedStore(), now: () => new Date(this.now()), log: this.log, outbox }, at, (expression, when) => this.cronMatches(expression, when));
     const posts = result.sent.reduce((sum, issue) => sum + issue.posts, 0);
@@ -249,6 +249,7 @@ export default class SchedulerService extends Service {
   }
 
   private async countRefusals(): Promise<string> {
+    const { REFUSAL_WINDOW_MS } = await import('../src/app/bounces.js');
     const refusals = await this.openedStore().domainRefusals(new Date(this.now() - REFUSAL_WINDOW_MS));
     const changed = JSON.stringify(refusals) !== JSON.stringify(this.refusals);
     this.refusals = refusals;

@@ -63,7 +63,7 @@ export class SpoolProblems {
    * longer there (an operator moved them). A stuck `.bak` stays until the next
    * start, when recovery looks at it again. Returns whether anything changed.
    */
-  forgetGone(waiting: ReadonlySet<string>): boolean {
+  forgetGone(waiting: { has(id: string): boolean }): boolean {
     let changed = false;
     for (const [id, problem] of this.stuck) {
       if (problem.path?.endsWith('.pck') && !waiting.has(id)) changed = this.stuck.delete(id) || changed;

@@ -16,7 +16,7 @@
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MessageChannel } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { TaskCrashedError, TaskTimeoutError } from './errors.js';
 import type { StartingTask } from './task-start-worker.js';
 
@@ -50,13 +50,19 @@ export function workerModule(importMetaUrl: string, file: string): string {
 }
 
 export class TaskPool {
-  private pool: Piscina | undefined;
+  /**
+   * Made at the first task, piscina loaded with it: a runner that never runs
+   * a task (retry, archive, virgin...) does without its megabytes. A promise,
+   * so that tasks started together share one pool.
+   */
+  private pool: Promise<Piscina> | undefined;
 
   constructor(private readonly options: TaskPoolOptions) {}
 
   /** Run `data` through the worker module at `filename` (absolute path or file URL). */
   async run<T>(filename: string, data: unknown, options: TaskOptions = {}): Promise<T> {
-    this.pool ??= new Piscina({ maxThreads: this.options.maxThreads, minThreads: 0, idleTimeout: 30_000 });
+    this.pool ??= import('piscina').then(({ Piscina }) => new Piscina({ maxThreads: this.options.maxThreads, minThreads: 0, idleTimeout: 30_000 }));
+    const pool = await this.pool;
     const timeoutMs = options.timeoutMs ?? this.options.taskTimeoutMs;
     const timeout = new AbortController();
     const signal = options.signal ? AbortSignal.any([timeout.signal, options.signal]) : timeout.signal;
@@ -69,7 +75,7 @@ export class TaskPool {
     });
     const starting: StartingTask = { filename, data, port: port2, ...(options.name ? { name: options.name } : {}) };
     try {
-      return (await this.pool.run(starting, { filename: START_WORKER, signal, transferList: [port2] })) as T;
+      return (await pool.run(starting, { filename: START_WORKER, signal, transferList: [port2] })) as T;
     } catch (error) {
       if (timeout.signal.aborted) throw new TaskTimeoutError(task, timeoutMs);
       if (options.signal?.aborted) throw error;
@@ -81,7 +87,8 @@ export class TaskPool {
   }
 
   async close(): Promise<void> {
-    await this.pool?.destroy();
+    const pool = this.pool;
     this.pool = undefined;
+    await (await pool)?.destroy();
   }
 }

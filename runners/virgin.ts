@@ -40,7 +40,6 @@
  * Files: only the entry's own forward (or the base class's moves). Killed
  * before the forward: the `.bak` is recovered and the entry runs again.
  */
-import { z } from 'zod';
 import type { DequeuedEntry } from '../queues/index.js';
 import { normaliseHeaderLineEndings } from '../src/mail/header-line-endings.js';
 import { limitLineLength } from '../src/mail/line-length.js';
@@ -51,8 +50,9 @@ import { noticeAdmins } from '../src/app/list-admins.js';
 import { holdState } from '../src/app/moderation.js';
 import { normalAddress } from './incoming/addresses.js';
 import { MalformedEntryError, NoRecipientsError, unknownListError } from './incoming/errors.js';
-import { outMetadata, type OutEntry } from './outgoing/out-entry.js';
-import { OUT_QUEUE, outEntrySchema, VIRGIN_QUEUE, virginEntrySchema } from './queue-names.js';
+import type { OutEntry } from './outgoing/out-entry.js';
+import { OUT_QUEUE, VIRGIN_QUEUE } from './queue-ids.js';
+import { outEntryModule, queueSchemas } from './lazy-schemas.js';
 import type { EntryContext } from './runner.js';
 import { StoreRunner } from './store-runner.js';
 
@@ -82,6 +82,8 @@ export default class VirginRunner extends StoreRunner {
   }
 
   protected async processWithStore(entry: DequeuedEntry, ctx: EntryContext): Promise<void> {
+    const { outEntrySchema, virginEntrySchema } = await queueSchemas();
+    const { outMetadata } = await outEntryModule();
     const parsed = virginEntrySchema.safeParse(entry.metadata);
     if (!parsed.success) {
       if (typeof entry.metadata.listId !== 'string') throw unknownListError(undefined, VIRGIN_QUEUE);

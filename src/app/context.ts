@@ -46,8 +46,13 @@ export interface AppContext {
   log?: Logger;
   /** Where list lifecycle events go (ListCreated, ListRemoved): the MTA files subscribe. */
   events: AppEvents;
-  /** What settings naming registry entries are checked against when set. */
-  settingRegistries: SettingRegistries;
+  /**
+   * What settings naming registry entries are checked against when set; or
+   * how to load them at the first such check (the HTTP service: the
+   * registries bring the incoming runner's chains and handlers, megabytes an
+   * idle service does without).
+   */
+  settingRegistries: SettingRegistries | (() => Promise<SettingRegistries>);
   /** The HTTP service's public URL (src/app/web-links.ts) when it runs: confirmation mails then carry a link to confirm on the web. */
   webBaseUrl?: string;
   /** `[site] owner`: who gets the notices of a list without owners or moderators; unset: postmaster@ the list's domain. */

@@ -82,6 +82,12 @@ export function checkRegistryNames(registries: SettingRegistries, settings: Part
   }
 }
 
+/** The context's registries, loaded first when it passes a loader. */
+async function registriesOf(ctx: Pick<AppContext, 'settingRegistries'>): Promise<SettingRegistries> {
+  const registries = ctx.settingRegistries;
+  return typeof registries === 'function' ? registries() : registries;
+}
+
 export interface CreateListRequest extends Omit<NewList, 'members'> {
   /** Added as owners with the list, in its transaction (Mailman's `mailman create --owner`). */
   owners?: readonly string[];
@@ -96,7 +102,7 @@ export interface CreateListRequest extends Omit<NewList, 'members'> {
  */
 export async function createList(ctx: Pick<AppContext, 'store' | 'events' | 'siteOwner' | 'settingRegistries'>, request: CreateListRequest): Promise<CreatedList> {
   const { owners = [], moderators = [], ...newList } = request;
-  if (newList.settings !== undefined) checkRegistryNames(ctx.settingRegistries, newList.settings);
+  if (newList.settings !== undefined) checkRegistryNames(await registriesOf(ctx), newList.settings);
   const members = [...owners.map((address) => ({ address, role: 'owner' as const })), ...moderators.map((address) => ({ address, role: 'moderator' as const }))];
   const list = await ctx.store.createList({ ...newList, members });
   const subscriberErrors = await ctx.events.emit({ type: 'ListCreated', list });
@@ -152,7 +158,7 @@ export interface SetListValue {
  */
 export async function setListValue(ctx: OverviewContext & Pick<AppContext, 'settingRegistries'>, address: string, key: string, text: string): Promise<SetListValue> {
   const changes: ListChanges = isListField(key) ? { [key]: text } : { settings: parseSettingValue(key, text) };
-  if (changes.settings !== undefined) checkRegistryNames(ctx.settingRegistries, changes.settings);
+  if (changes.settings !== undefined) checkRegistryNames(await registriesOf(ctx), changes.settings);
   const list = await ctx.store.updateList(address, changes);
   const value = isListField(key) ? list[key] : shownSettings(list)[key as SettingKey];
   return { overview: await overviewOf(ctx, list), value };
@@ -197,7 +203,7 @@ export async function setListValues(
     if (isListField(key)) changes[key] = text;
     else changes.settings = { ...changes.settings, ...parseSettingValue(key, text) };
   }
-  if (changes.settings !== undefined) checkRegistryNames(ctx.settingRegistries, changes.settings);
+  if (changes.settings !== undefined) checkRegistryNames(await registriesOf(ctx), changes.settings);
   const { expectTag, onStale } = options;
   const precondition =
     expectTag === undefined

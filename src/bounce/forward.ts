@@ -7,7 +7,7 @@
  * an owner or moderator: an owner address that bounces cannot set off a
  * forwarding loop.
  */
-import MailComposer from 'nodemailer/lib/mail-composer/index.js';
+import type MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type { MailingList } from '../store/index.js';
 import type { VirginNotice } from './notices.js';
 
@@ -20,10 +20,14 @@ const EXPLANATIONS: Readonly<Record<ForwardReason, string>> = {
   'non-member': 'The attached bounce reached the bounces address of the list, but the addresses it names are not members of the list, so nobody was scored.',
 };
 
+// nodemailer's composer, loaded with the first forward: the bounces runner rarely forwards, and it is megabytes.
+let composerModule: Promise<{ default: typeof MailComposer }> | undefined;
+
 export async function buildForward(list: MailingList, reason: ForwardReason, bounce: Uint8Array, addresses: readonly string[], date: Date): Promise<VirginNotice> {
   const owner = `${list.name}-owner@${list.domain}`;
   const text = `${EXPLANATIONS[reason]}\n\n${addresses.length > 0 ? `Addresses named: ${addresses.join(', ')}\n\n` : ''}(\`switchyard bounce-scan FILE\` shows what each detector makes of a saved copy.)\n`;
-  const composer = new MailComposer({
+  const { default: Composer } = await (composerModule ??= import('nodemailer/lib/mail-composer/index.js'));
+  const composer = new Composer({
     from: { name: list.displayName, address: owner },
     to: owner,
     subject: `Uncaught bounce notification for ${list.address}`,

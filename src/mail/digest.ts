@@ -20,7 +20,6 @@
  * apart from mailparser: no I/O.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { simpleParser } from 'mailparser';
 import type { DigestMode, MailingList } from '../store/index.js';
 import { formatField, oneLine } from './header-field.js';
 import { RawMessage } from './raw-message.js';
@@ -163,9 +162,14 @@ function mimeDigest(input: DigestIssueInput, topics: readonly Topic[]): Buffer {
 const SEPARATOR_70 = '-'.repeat(70);
 const SEPARATOR_30 = '-'.repeat(30);
 
+// mailparser, loaded with the first digest: a runner that may send one (incoming, the scheduler) need not carry it idle.
+let mailparserModule: Promise<typeof import('mailparser')> | undefined;
+const mailparser = (): Promise<typeof import('mailparser')> => (mailparserModule ??= import('mailparser'));
+
 /** A post's readable text: its text/plain content, else the text mailparser made of its HTML, else a note. */
 async function postText(raw: Buffer): Promise<string> {
   try {
+    const { simpleParser } = await mailparser();
     const parsed = await simpleParser(raw, { skipHtmlToText: false, skipImageLinks: true, skipTextToHtml: true, skipTextLinks: true });
     return (parsed.text ?? '').replace(/\r?\n/g, '\n').trimEnd() || '[this post has no text part]';
   } catch {

@@ -17,7 +17,8 @@
  * refused) are `temperror`: the caller logs it and treats it as no policy,
  * as Mailman does, so a DNS outage never holds up or loses a post.
  */
-import { getDomain } from 'tldts';
+import { createRequire } from 'node:module';
+import type { getDomain as GetDomain } from 'tldts';
 
 export type DmarcPolicy = 'none' | 'quarantine' | 'reject';
 /** TXT lookup: the records at `name`, each as its character-strings (node:dns resolveTxt's shape). */
@@ -50,9 +51,16 @@ const NO_RECORD = new Set(['ENOTFOUND', 'ENODATA', 'NXDOMAIN']);
 const POLICIES = new Set<string>(['none', 'quarantine', 'reject']);
 const TLDTS_OPTIONS = { allowIcannDomains: true, allowPrivateDomains: true } as const;
 
+// tldts (the Public Suffix List, megabytes) loaded at its first use, not with every module that may look up a policy.
+// require(): organisationalDomain is synchronous, and tldts ships CommonJS.
+let loadedGetDomain: typeof GetDomain | undefined;
+function getDomain(): typeof GetDomain {
+  return (loadedGetDomain ??= (createRequire(import.meta.url)('tldts') as { getDomain: typeof GetDomain }).getDomain);
+}
+
 /** The organisational domain of `domain` by the Public Suffix List; undefined for a public suffix itself or a name it cannot place. */
 export function organisationalDomain(domain: string): string | undefined {
-  return getDomain(normalise(domain), TLDTS_OPTIONS) ?? undefined;
+  return getDomain()(normalise(domain), TLDTS_OPTIONS) ?? undefined;
 }
 
 function normalise(domain: string): string {

@@ -16,7 +16,7 @@
  *   written as encoded words, which may be split anywhere.
  */
 import { SwitchyardError } from '../errors.js';
-import libmime from 'libmime';
+import { libmime } from './lazy-libmime.js';
 import { headerValueProblem } from './header-value.js';
 
 export { headerValueProblem };
@@ -75,12 +75,12 @@ function longestLine(text: string): number {
 export function formatField(name: string, value: string, eol: LineEnding = '\r\n'): HeaderField {
   if (!FIELD_NAME.test(name)) throw new HeaderValueError(JSON.stringify(name), 'not a header field name (printable ASCII, no colon or space)');
   assertHeaderValue(name, value);
-  let encoded = /^[\x20-\x7e\t]*$/.test(value) ? value : libmime.encodeWords(value, 'Q', WORD_LENGTH);
-  let folded = libmime.foldLines(`${name}: ${encoded}`, 76);
+  let encoded = /^[\x20-\x7e\t]*$/.test(value) ? value : libmime().encodeWords(value, 'Q', WORD_LENGTH);
+  let folded = libmime().foldLines(`${name}: ${encoded}`, 76);
   if (longestLine(folded) > MAX_LINE) {
     // An unbroken run longer than a line may be: encoded words can be split anywhere.
-    encoded = libmime.encodeWord(value, 'Q', WORD_LENGTH);
-    folded = libmime.foldLines(`${name}: ${encoded}`, 76);
+    encoded = libmime().encodeWord(value, 'Q', WORD_LENGTH);
+    folded = libmime().foldLines(`${name}: ${encoded}`, 76);
   }
   return { name, key: name.toLowerCase(), raw: Buffer.from(`${folded.replace(/\r\n/g, eol)}${eol}`, 'latin1') };
 }
@@ -93,7 +93,7 @@ export function formatField(name: string, value: string, eol: LineEnding = '\r\n
 export function prefixField(field: HeaderField, text: string): HeaderField {
   assertHeaderValue(field.name, text);
   const trimmed = text.replace(/\s+$/, '');
-  const prefix = /^[\x20-\x7e]*$/.test(trimmed) ? trimmed : libmime.encodeWords(trimmed, 'Q', 0);
+  const prefix = /^[\x20-\x7e]*$/.test(trimmed) ? trimmed : libmime().encodeWords(trimmed, 'Q', 0);
   const colon = field.raw.indexOf(0x3a);
   let start = colon + 1;
   while (field.raw[start] === 0x20 || field.raw[start] === 0x09) start++;

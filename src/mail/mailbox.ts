@@ -5,7 +5,7 @@
  * display names come back decoded; writing quotes or RFC 2047-encodes them.
  */
 import addressparser from 'nodemailer/lib/addressparser';
-import libmime from 'libmime';
+import { libmime } from './lazy-libmime.js';
 import { oneLine } from './header-field.js';
 import { decodeWords } from './raw-message.js';
 
@@ -36,7 +36,7 @@ export function formatMailbox(mailbox: Mailbox): string {
   let phrase: string;
   if (/^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~ ]+$/.test(name)) phrase = name;
   else if (/^[\x20-\x7e]+$/.test(name)) phrase = `"${name.replace(/(["\\])/g, '\\$1')}"`;
-  else phrase = libmime.encodeWords(name, 'Q', 52);
+  else phrase = libmime().encodeWords(name, 'Q', 52);
   return `${phrase} <${mailbox.address}>`;
 }
 

@@ -11,7 +11,7 @@
  * splitMultipart(), and a missing close delimiter is reported (`closed:
  * false`) so callers can refuse to edit it.
  */
-import libmime from 'libmime';
+import { libmime } from './lazy-libmime.js';
 import type { RawMessage } from './raw-message.js';
 
 export interface ContentType {
@@ -34,7 +34,7 @@ export function contentTypeOf(entity: RawMessage): ContentType {
   if (value === undefined) return DEFAULT_TYPE;
   let parsed: { value: string; params: Record<string, string> };
   try {
-    parsed = libmime.parseHeaderValue(value);
+    parsed = libmime().parseHeaderValue(value);
   } catch {
     return DEFAULT_TYPE;
   }

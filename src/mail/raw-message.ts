@@ -20,7 +20,7 @@
  * value holding CR, LF or NUL (HeaderValueError), so nothing can inject a
  * field.
  */
-import libmime from 'libmime';
+import { libmime } from './lazy-libmime.js';
 import { FIELD_NAME, formatField, type HeaderField, type LineEnding } from './header-field.js';
 
 export type { HeaderField, LineEnding } from './header-field.js';
@@ -182,7 +182,7 @@ function fieldValue(field: HeaderField): string {
 /** RFC 2047 encoded words decoded; text that is not valid encoding is left as it is. */
 export function decodeWords(value: string): string {
   try {
-    return libmime.decodeWords(value);
+    return libmime().decodeWords(value);
   } catch {
     return value;
   }

@@ -1,8 +1,12 @@
 /**
  * What an idle runner process loads: the runners that validate no queue
- * metadata at start (archive, retry, lmtp, scheduler, command) start without
- * zod, which is several megabytes of every such process's memory and a tenth
- * of a second of its start. The settings schema (src/store/list-settings.ts)
+ * metadata at start (archive, retry, lmtp, scheduler, command, and virgin and
+ * bounces, which load the metadata schemas with their first entry:
+ * runners/lazy-schemas.ts) start without zod, which is several megabytes of
+ * every such process's memory and a tenth of a second of its start. The mail
+ * libraries are loaded at first use too (npm run bench -- memory): libmime
+ * and its charset tables (src/mail/lazy-libmime.ts), mailparser (digests
+ * only), nodemailer's composer (bounce forwards only), tldts (DMARC only). The settings schema (src/store/list-settings.ts)
  * is loaded when a list's settings are first parsed, not with the store.
  * Each runner runs as the master runs it (the validated configuration as
  * JSON, SWITCHYARD_CONFIG_JSON) under the module tracer
@@ -27,8 +31,8 @@ let traces: string;
 let json: string;
 
 beforeAll(async () => {
-  // LMTP on a port of its own (test configurations leave it off otherwise).
-  home = await makeHome(testConfig(`[lmtp]\nport = ${await freePort()}\n`));
+  // LMTP and HTTP on ports of their own (test configurations leave them off otherwise).
+  home = await makeHome(testConfig(`[lmtp]\nport = ${await freePort()}\n\n[http]\nport = ${await freePort()}\n`));
   traces = await mkdtemp(join(tmpdir(), 'sy-runner-imports-'));
   const built = (await import(join(ROOT, 'dist/src/config/load.js'))) as { loadConfig: typeof loadConfig };
   json = validatedConfigJson(await built.loadConfig(join(home, 'switchyard.toml')));
@@ -60,11 +64,47 @@ async function packagesOf(name: string): Promise<string[]> {
   return [...new Set([...text.matchAll(/\/node_modules\/((?:@[^/]+\/)?[^/]+)\//g)].map((match) => match[1]!))].sort();
 }
 
+/** What each runner must not load before its first message. */
+const NOT_AT_START: Record<string, string[]> = {
+  archive: ['zod', 'libmime', 'mailparser', 'nodemailer'],
+  retry: ['zod', 'libmime', 'mailparser', 'nodemailer', 'better-sqlite3'],
+  lmtp: ['zod', 'libmime', 'mailparser'],
+  scheduler: ['zod', 'libmime', 'mailparser'],
+  command: ['zod', 'libmime', 'mailparser'],
+  virgin: ['zod', 'libmime', 'mailparser'],
+  bounces: ['zod', 'libmime', 'mailparser'],
+  incoming: ['libmime', 'mailparser', 'tldts'],
+  outgoing: ['libmime', 'mailparser'],
+  http: ['libmime', 'mailparser', 'smtp-server', 'tldts'],
+};
+
+/** What each runner must not load of ours before its first message (or first job, or first list change). */
+const OURS_NOT_AT_START: Record<string, RegExp[]> = {
+  // Each job's code comes with its first run.
+  scheduler: [/\/src\/app\/moderation\.js$/m, /\/src\/app\/subscriptions\.js$/m, /\/src\/bounce\/warnings\.js$/m],
+  // The setting registries (the incoming runner's chains and handlers) come with the first list change naming one; no LMTP server.
+  http: [/\/runners\/incoming\/chain\.js$/m, /\/runners\/incoming\/pipeline\.js$/m, /\/runners\/lmtp\/lmtp-server\.js$/m],
+};
+
 describe('an idle runner process', () => {
-  it.each(['archive', 'retry', 'lmtp', 'scheduler', 'command'])('%s starts without zod', async (name) => {
+  it.each(Object.entries(NOT_AT_START))('%s starts without %j', async (name, absent) => {
     const packages = await packagesOf(name);
-    // It did load its own packages (the tracer saw them), just not zod.
+    // It did load its own packages (the tracer saw them), just not those.
     expect(packages).toContain('pino');
-    expect(packages).not.toContain('zod');
+    for (const name of absent) expect(packages).not.toContain(name);
+  }, 120_000);
+
+  it.each(Object.entries(OURS_NOT_AT_START))('%s starts without the modules it needs only later', async (name, absent) => {
+    await packagesOf(name);
+    const text = await readFile(join(traces, `${name}.txt`), 'utf8');
+    expect(text).toMatch(/\/runners\/service\.js$/m);
+    for (const pattern of absent) expect(text).not.toMatch(pattern);
+  }, 120_000);
+
+  it('bounces starts without nodemailer\'s composer (it forwards an unrecognised bounce only)', async () => {
+    const traceFile = join(traces, 'bounces.txt');
+    // packagesOf('bounces') ran above; run it again when this test runs alone.
+    const text = await readFile(traceFile, 'utf8').catch(async () => (await packagesOf('bounces'), readFile(traceFile, 'utf8')));
+    expect(text).not.toMatch(/nodemailer\/lib\/mail-composer/);
   }, 120_000);
 });

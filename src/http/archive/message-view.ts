@@ -7,7 +7,7 @@
  * linked. The held-post page of the web admin and the archive pages both
  * use it. Every value goes through html`` (escaping).
  */
-import { simpleParser, type AddressObject } from 'mailparser';
+import type { AddressObject } from 'mailparser';
 import { html, type SafeHtml } from '../html/html.js';
 
 export interface ParsedMessage {
@@ -48,7 +48,11 @@ function htmlToText(source: string): string {
 
 const ids = (value: string | string[] | undefined): string[] => (value === undefined ? [] : Array.isArray(value) ? value : value.split(/\s+/).filter((v) => v !== ''));
 
+// mailparser, loaded with the first archived message shown: the HTTP service carries it only once it is used.
+let mailparserModule: Promise<typeof import('mailparser')> | undefined;
+
 export async function parseMessage(raw: Buffer): Promise<ParsedMessage> {
+  const { simpleParser } = await (mailparserModule ??= import('mailparser'));
   // skipHtmlToText: the HTML part is never converted by the parser (its output is not ours to trust); skipImageLinks: no cid: rewriting.
   const mail = await simpleParser(raw, { skipHtmlToText: true, skipImageLinks: true, skipTextLinks: true, skipTextToHtml: true });
   const htmlSource = typeof mail.html === 'string' ? mail.html : null;

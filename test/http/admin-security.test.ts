@@ -254,6 +254,8 @@ describe('roles', () => {
     expect(status.status).toBe(200);
     expect(status.text).toContain('<meta http-equiv="refresh" content="10">');
     expect(status.text).toContain('incoming');
+    // The work counters, as the `status` line has them (the login mails went out: recipients counted).
+    expect(status.text).toMatch(/Counted since the master started: recipients [1-9]\d* \(2xx [1-9]/);
     const owner = new WebClient(base);
     await logIn(owner, sink, OWNER_B, seen);
     expect((await owner.get('/admin/status')).status).toBe(403);

@@ -10,6 +10,7 @@ import { html } from '../html/html.js';
 import type { ApiDeps } from '../routes/deps.js';
 import { adminPage, when } from './admin-layout.js';
 import { listUrl, type AdminRouteSpec } from './admin-route.js';
+import { countersLine } from '../../work-counters.js';
 
 export const STATUS_REFRESH_SECONDS = 10;
 
@@ -91,6 +92,8 @@ ${status.healthy ? html`<p class="flash ok" role="status">Healthy: every runner 
 <tbody>${status.runners.map(
           (r) => html`<tr><td>${r.name}${r.numSlices > 1 ? ` ${r.slice}/${r.numSlices}` : ''}${r.detail === null ? '' : html`<br><span class="muted">${r.detail}</span>`}</td><td>${r.queue ?? '—'}</td><td>${r.pid ?? '—'}</td><td><span class="badge ${r.state === 'running' ? 'ok' : 'warn'}">${r.state}</span></td><td>${r.restarts}</td><td>${r.processed}</td><td>${r.failed}</td><td class="small">${r.lastError ?? ''}</td></tr>`,
         )}</tbody></table>
+${status.counters === undefined ? '' : html`<h2>Work done</h2>
+<p>Counted since the master started: ${countersLine(status.counters)}.</p>`}
 <h2>Queues</h2>
 <table class="narrow-table"><thead><tr><th scope="col">Queue</th><th scope="col">Waiting</th></tr></thead>
 <tbody>${Object.entries(status.queues).map(([queue, waiting]) => html`<tr><td>${queue}</td><td>${waiting}</td></tr>`)}</tbody></table>`;

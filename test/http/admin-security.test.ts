@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { runCliOk } from '../support/cli.js';
 import { logIn, mailedLoginLink, WebClient } from './admin-client.js';
 
 const A = 'alpha@lists.example.org';
@@ -28,11 +29,7 @@ let lmtpPort: number;
 const seen = new Set<string>();
 const enc = encodeURIComponent;
 
-async function cli(...args: string[]) {
-  const result = await runCli(['--home', home, ...args]);
-  if (result.code !== 0) throw new Error(`switchyard ${args.join(' ')}: exit ${result.code}: ${result.stderr}`);
-  return result;
-}
+const cli = (...args: string[]) => runCliOk(['--home', home, ...args]);
 
 async function deliver(list: string, raw: string): Promise<void> {
   const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: lmtpPort });

@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { freePort } from '../support/net.js';
 import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { runCliOk } from '../support/cli.js';
 import { openStore } from '../../src/store/index.js';
 import { entryPath, makeEntryId, nowMicros, Spool } from '../../queues/index.js';
 import { SPOOL_OPTIONS } from '../../runners/queue-ids.js';
@@ -25,11 +26,7 @@ let master: MasterHandle;
 let base: string;
 const tokens: Record<'admin' | 'ownerA' | 'modA' | 'ownerB' | 'revoked', string> = { admin: '', ownerA: '', modA: '', ownerB: '', revoked: '' };
 
-async function cli(...args: string[]) {
-  const result = await runCli(['--home', home, ...args]);
-  if (result.code !== 0) throw new Error(`switchyard ${args.join(' ')}: exit ${result.code}: ${result.stderr}`);
-  return result;
-}
+const cli = (...args: string[]) => runCliOk(['--home', home, ...args]);
 
 async function token(name: string, ...args: string[]): Promise<string> {
   const { stdout } = await cli('tokens', 'create', name, '--json', ...args);

@@ -12,7 +12,8 @@ import { request as httpRequest } from 'node:http';
 import nodemailer from 'nodemailer';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { runCliOk } from '../support/cli.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { logIn, WebClient } from './admin-client.js';
 
@@ -29,11 +30,7 @@ let port: number;
 let lmtpPort: number;
 const enc = encodeURIComponent;
 
-async function cli(...args: string[]) {
-  const result = await runCli(['--home', home, ...args]);
-  if (result.code !== 0) throw new Error(`switchyard ${args.join(' ')}: exit ${result.code}: ${result.stderr}`);
-  return result;
-}
+const cli = (...args: string[]) => runCliOk(['--home', home, ...args]);
 
 async function post(raw: string): Promise<void> {
   const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: lmtpPort });

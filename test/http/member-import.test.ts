@@ -7,7 +7,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { runCliOk } from '../support/cli.js';
 import { WebClient } from './admin-client.js';
 
 const A = 'alpha@lists.example.org';
@@ -20,11 +21,7 @@ let master: MasterHandle;
 let base: string;
 const tokens = { admin: '', ownerA: '', modA: '', ownerB: '' };
 
-async function cli(...args: string[]) {
-  const result = await runCli(['--home', home, ...args]);
-  if (result.code !== 0) throw new Error(`switchyard ${args.join(' ')}: exit ${result.code}: ${result.stderr}`);
-  return result;
-}
+const cli = (...args: string[]) => runCliOk(['--home', home, ...args]);
 
 async function token(name: string, ...args: string[]): Promise<string> {
   const { stdout } = await cli('tokens', 'create', name, '--json', ...args);

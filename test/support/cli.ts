@@ -33,3 +33,10 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, inp
     if (input !== undefined) child.stdin?.end(input);
   });
 }
+
+/** `switchyard ARGS` that must succeed: its result, or an error naming the command, its exit code and its stderr. */
+export async function runCliOk(args: readonly string[]): Promise<CliResult> {
+  const result = await runCli(args);
+  if (result.code !== 0) throw new Error(`switchyard ${args.join(' ')}: exit ${result.code}: ${result.stderr}`);
+  return result;
+}

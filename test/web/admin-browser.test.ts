@@ -11,7 +11,8 @@ import nodemailer from 'nodemailer';
 import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
 import { launchBrowser, type BrowserHandle } from '../support/browser.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { runCliOk } from '../support/cli.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { mailedLoginLink } from '../http/admin-client.js';
 
@@ -26,11 +27,7 @@ let browser: BrowserHandle;
 let base: string;
 let lmtpPort: number;
 
-async function cli(...args: string[]) {
-  const result = await runCli(['--home', home, ...args]);
-  if (result.code !== 0) throw new Error(`switchyard ${args.join(' ')}: exit ${result.code}: ${result.stderr}`);
-  return result;
-}
+const cli = (...args: string[]) => runCliOk(['--home', home, ...args]);
 
 async function deliver(from: string, raw: string): Promise<void> {
   const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: lmtpPort });

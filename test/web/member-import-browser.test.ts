@@ -10,7 +10,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from '../support/net.js';
 import { launchBrowser, SCREENSHOT_DIR, type BrowserHandle } from '../support/browser.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { runCliOk } from '../support/cli.js';
 import type { Page } from 'playwright-core';
 
 const LIST = 'crowd@lists.example.org';
@@ -23,11 +24,7 @@ let browser: BrowserHandle;
 let base: string;
 let adminToken: string;
 
-async function cli(...args: string[]) {
-  const result = await runCli(['--home', home, ...args]);
-  if (result.code !== 0) throw new Error(`switchyard ${args.join(' ')}: exit ${result.code}: ${result.stderr}`);
-  return result;
-}
+const cli = (...args: string[]) => runCliOk(['--home', home, ...args]);
 
 async function memberAddresses(): Promise<string[]> {
   return (JSON.parse((await cli('members', 'list', LIST, '--role', 'member', '--json')).stdout) as { members: { address: string }[] }).members.map((m) => m.address);

@@ -107,7 +107,8 @@ export function mapMailman2Settings(config: Config): { settings: Partial<ListSet
   set('digestVolumeFrequency', (['yearly', 'monthly', 'quarterly', 'weekly', 'daily'] as const)[num(config.digest_volume_frequency) ?? -1]);
   if (num(config.digest_send_periodic) !== undefined) s.digestSendPeriodic = flag('digest_send_periodic') ? '0 0 * * *' : '';
   set('archive', flag('archive'));
-  if (flag('archive_private')) report('archive_private', config.archive_private, "switchyard's mbox archive has no public/private distinction: keep it private in whatever serves it");
+  // Pipermail's private archive (members only, behind the list password): switchyard's web archive for members only.
+  if (num(config.archive_private) !== undefined) s.archivePolicy = flag('archive_private') ? 'private' : 'public';
   set('includeListPostHeader', flag('include_list_post_header'));
   set('dmarcMitigateAction', (['no_mitigation', 'munge_from', 'wrap_message', 'reject', 'discard'] as const)[num(config.dmarc_moderation_action) ?? -1]);
   for (const [key, target] of [['msg_header', 'headerText'], ['msg_footer', 'footerText'], ['welcome_msg', 'welcomeMessageText']] as const) {

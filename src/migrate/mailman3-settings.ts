@@ -189,7 +189,8 @@ export function mapMailman3Settings(config: MailmanConfig, templates: Readonly<R
   if (config.archive_policy === 'never') settings.archive = false;
   else if (config.archive_policy === 'public' || config.archive_policy === 'private') {
     settings.archive = true;
-    if (config.archive_policy === 'private') report('archive_policy', 'private', "switchyard's mbox archive has no public/private distinction: keep it private in whatever serves it");
+    // Mailman's private archive: HyperKitty shows it to members only, as switchyard's web archive does with archivePolicy private.
+    settings.archivePolicy = config.archive_policy;
   } else if ('archive_policy' in config) report('archive_policy', config.archive_policy, 'unknown archive policy; archiving left on');
   bool('allow_list_posts', 'includeListPostHeader');
   handled.add('moderator_password');

@@ -85,7 +85,9 @@ describe('switchyard import mailman2', () => {
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { lists: { list: string; unmapped: { setting: string; value: string; note: string }[] }[] };
     const unmapped = report.lists[0]!.unmapped;
-    expect(unmapped.map((u) => u.setting)).toEqual(expect.arrayContaining(['info', 'anonymous_list', 'topics', 'umbrella_list', 'accept_these_nonmembers', 'archive_private', 'msg_footer']));
+    expect(unmapped.map((u) => u.setting)).toEqual(expect.arrayContaining(['info', 'anonymous_list', 'topics', 'umbrella_list', 'accept_these_nonmembers', 'msg_footer']));
+    // archive_private = 1: members only, as switchyard's web archive with archivePolicy private.
+    expect(unmapped.map((u) => u.setting)).not.toContain('archive_private');
     expect(unmapped.find((u) => u.setting === 'msg_footer')!.note).toContain('%(web_page_url)s');
     const store = openStore(home);
     try {
@@ -111,6 +113,7 @@ describe('switchyard import mailman2', () => {
         welcomeMessageText: 'Welcome to {displayName}.',
         footerText: '_______________________________________________\n{displayName} mailing list\n{displayName}@{domain}\n%(web_page_url)slistinfo%(cgiext)s/%(_internal_name)s',
         archive: true,
+        archivePolicy: 'private',
       });
       const members = await store.members('dev@lists.example.org');
       const by = (address: string, role = 'member') => members.find((m) => m.address === address && m.role === role);

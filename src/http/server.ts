@@ -5,7 +5,7 @@
  * errors with the `SY_*` code (errors.ts), and pino request logs into the
  * service's log. Built fresh for each listen attempt (runners/http.ts).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -84,7 +84,8 @@ export async function buildHttpServer(options: HttpServerOptions): Promise<Fasti
     return503OnClosing: true,
     clientErrorHandler: answerClientError,
     // The request log line carries the route and the answer's code; ids per process suffice to pair the two lines.
-    requestIdLogLabel: 'req',
+    // (Through a LogController: fastify 5.12 deprecates the top-level requestIdLogLabel with a warning on stderr.)
+    logController: new LogController({ requestIdLogLabel: 'req' }),
   });
   // Global: every public route shares one count per client address; routes with a token opt out (config.rateLimit false).
   await app.register(rateLimit, { global: true, max: config.rateLimit, timeWindow: RATE_WINDOW_MS });

@@ -102,6 +102,8 @@ describe('limits', () => {
     expect(((await big.json()) as { error: { code: string } }).error.code).toBe('SY_API_TOO_LARGE');
     // Token routes are not rate-limited as the public ones are.
     for (let i = 0; i < 5; i++) expect((await fetch(`${base}/api/v1/lists`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    // Nothing on the service's stderr (a library's deprecation warning there reads as trouble in the master's log).
+    expect(m.lines.filter((line) => line.msg === 'runner wrote to stderr' && line.runner === 'http')).toEqual([]);
   }, 120_000);
 });
 

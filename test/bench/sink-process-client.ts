@@ -19,10 +19,12 @@ export interface SinkProcess {
 
 export async function startSinkProcess(): Promise<SinkProcess> {
   const child = fork(join(HERE, 'smtp-sink-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (type: string): Promise<Record<string, number>> =>
+  // Each await has its own id: two pending at once (first and last recipient) are answered each with its own moment.
+  let awaits = 0;
+  const next = (type: string, id?: number): Promise<Record<string, number>> =>
     new Promise((resolve) => {
       const on = (message: Record<string, number> & { type: string }): void => {
-        if (message.type !== type) return;
+        if (message.type !== type || (id !== undefined && message.id !== id)) return;
         child.off('message', on);
         resolve(message);
       };
@@ -38,8 +40,9 @@ export async function startSinkProcess(): Promise<SinkProcess> {
       await done;
     },
     async reached(recipients) {
-      const reached = next('reached');
-      child.send({ type: 'await', recipients });
+      const id = ++awaits;
+      const reached = next('reached', id);
+      child.send({ type: 'await', recipients, id });
       const { at, transactions } = await reached;
       return { at: at!, transactions: transactions! };
     },

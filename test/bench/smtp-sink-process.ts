@@ -3,23 +3,28 @@
  * CPU does not count against what it measures: accepts everything, counts,
  * and tells the parent (IPC) when a given number of recipients has arrived
  * and when (wall clock). Messages from the parent:
- *   {type:'await', recipients: N}   reply {type:'reached', at, transactions} once the count since the last reset reaches N
+ *   {type:'await', recipients: N, id}   reply {type:'reached', id, at, transactions} once the count since the last reset reaches N
+ *                                       (several awaits may be pending at once: each is answered on its own)
  *   {type:'reset'}                  zero the counters
  */
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { wallClockMs } from './harness.js';
 
-type Request = { type: 'await'; recipients: number } | { type: 'reset' };
+type Request = { type: 'await'; recipients: number; id: number } | { type: 'reset' };
 
 const sink = await SmtpSink.start({ record: false });
-let target: number | undefined;
+/** The awaits not yet reached, by id. */
+const targets = new Map<number, number>();
 let baseRecipients = 0;
 let baseTransactions = 0;
 
 function check(): void {
-  if (target === undefined || sink.acceptedRecipients - baseRecipients < target) return;
-  target = undefined;
-  process.send?.({ type: 'reached', at: wallClockMs(), transactions: sink.acceptedTransactions - baseTransactions });
+  const at = wallClockMs();
+  for (const [id, target] of targets) {
+    if (sink.acceptedRecipients - baseRecipients < target) continue;
+    targets.delete(id);
+    process.send?.({ type: 'reached', id, at, transactions: sink.acceptedTransactions - baseTransactions });
+  }
 }
 
 sink.on('change', check);
@@ -29,7 +34,7 @@ process.on('message', (request: Request) => {
     baseTransactions = sink.acceptedTransactions;
     process.send?.({ type: 'reset-done' });
   } else {
-    target = request.recipients;
+    targets.set(request.id, request.recipients);
     check();
   }
 });

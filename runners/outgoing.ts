@@ -151,11 +151,16 @@ interface Transaction {
   to: string[];
 }
 
-/** Sort key: domain first, so a bulk transaction holds as few domains as it can. */
-function byDomain(a: string, b: string): number {
-  const ka = domainKey(a);
-  const kb = domainKey(b);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/**
+ * The addresses sorted domain first, so a bulk transaction holds as few
+ * domains as it can. Each key is made once (not in the comparator: for 10,000
+ * members that was some 270,000 string allocations, milliseconds before the
+ * first transaction could start).
+ */
+function sortedByDomain(addresses: readonly string[]): string[] {
+  const keyed = addresses.map((address) => ({ key: domainKey(address), address }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map((k) => k.address);
 }
 
 function domainKey(address: string): string {
@@ -519,7 +524,7 @@ export default class OutgoingRunner extends Runner {
       const listPosting = out.listPosting;
       return todo.map((recipient) => ({ from: encodeVerp(listPosting, recipient) ?? bouncesAddress(listPosting), to: [recipient] }));
     }
-    const sorted = [...todo].sort(byDomain);
+    const sorted = sortedByDomain(todo);
     const chunks: Transaction[] = [];
     for (let i = 0; i < sorted.length; i += this.smtp.maxRecipients) chunks.push({ from: out.sender, to: sorted.slice(i, i + this.smtp.maxRecipients) });
     return chunks;

@@ -7,7 +7,8 @@
  * trickle, past which its connection is closed and its recipients deferred).
  *
  * Bulk mode: the recipients still to do, sorted by domain, in transactions of
- * at most `maxRecipients`. VERP mode (`verp` in the entry): one transaction
+ * at most `maxRecipients` (the first of at most FIRST_TRANSACTION_RECIPIENTS,
+ * so the first members are not kept waiting for a whole transaction). VERP mode (`verp` in the entry): one transaction
  * per recipient with the envelope sender `name-bounces+user=domain@listdomain`
  * (src/mail/verp.ts); with `personalize` each copy also gets its own header
  * fields and footer, rendered in the worker pool a batch of RENDER_BATCH
@@ -150,6 +151,13 @@ interface Transaction {
   from: string;
   to: string[];
 }
+
+/**
+ * The most recipients in an entry's first bulk transaction (less when
+ * `maxRecipients` is less): latency to the first members, for one
+ * transaction more per entry (issue 20 §1).
+ */
+const FIRST_TRANSACTION_RECIPIENTS = 20;
 
 /**
  * The addresses sorted domain first, so a bulk transaction holds as few
@@ -526,7 +534,12 @@ export default class OutgoingRunner extends Runner {
     }
     const sorted = sortedByDomain(todo);
     const chunks: Transaction[] = [];
-    for (let i = 0; i < sorted.length; i += this.smtp.maxRecipients) chunks.push({ from: out.sender, to: sorted.slice(i, i + this.smtp.maxRecipients) });
+    // A short first transaction: its RCPT TOs go one round trip each, so the
+    // first members have the post after FIRST_TRANSACTION_RECIPIENTS of them,
+    // not after maxRecipients; the others start beside it on the other connections.
+    const first = Math.min(FIRST_TRANSACTION_RECIPIENTS, this.smtp.maxRecipients);
+    if (sorted.length > first) chunks.push({ from: out.sender, to: sorted.slice(0, first) });
+    for (let i = chunks.length === 0 ? 0 : first; i < sorted.length; i += this.smtp.maxRecipients) chunks.push({ from: out.sender, to: sorted.slice(i, i + this.smtp.maxRecipients) });
     return chunks;
   }
 

@@ -226,7 +226,25 @@ export default class IncomingRunner extends StoreRunner {
     return ctx.runTask<MessageSummary>(PARSE_WORKER, task, { timeoutMs: this.settings.parseTimeout });
   }
 
+  /**
+   * Runs the pipeline and sends the post on. Side entries a handler started
+   * with enqueueBeside (the archive copy) are written while the rest goes on
+   * and awaited before the entry leaves `in`: killed before that, the entry
+   * runs again (the copy may then be enqueued twice, as before); a failed one
+   * fails the entry as an awaited enqueue did. On any error they are let
+   * settle first, so none is still writing when the entry is retried.
+   */
   private async accept(list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext, sender: string | null, digestEntryKey: () => string): Promise<void> {
+    const beside: Promise<void>[] = [];
+    try {
+      await this.acceptWith(beside, list, message, metadata, store, log, ctx, sender, digestEntryKey);
+    } catch (error) {
+      await Promise.allSettled(beside);
+      throw error;
+    }
+  }
+
+  private async acceptWith(beside: Promise<void>[], list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext, sender: string | null, digestEntryKey: () => string): Promise<void> {
     const pipeline: PipelineContext = {
       list,
       message,
@@ -239,6 +257,12 @@ export default class IncomingRunner extends StoreRunner {
       now: this.now,
       enqueue: async (queue, bytes, meta) => {
         await ctx.enqueue(queue, bytes, meta);
+      },
+      enqueueBeside: (queue, bytes, meta) => {
+        const enqueued = ctx.enqueue(queue, bytes, meta).then(() => undefined);
+        // Awaited below (or settled on an error): never an unhandled rejection meanwhile.
+        enqueued.catch(() => undefined);
+        beside.push(enqueued);
       },
     };
     await runPipeline(pipeline, list.settings.postingPipeline);
@@ -256,6 +280,8 @@ export default class IncomingRunner extends StoreRunner {
       }));
       if (digest !== 'no-digest-members') log.info({ digest }, digest === 'added' ? 'post added to the digest' : 'post was in the digest already (entry run again)');
     }
+    // Every side entry durable before the entry leaves `in`, by the forward or by finishing.
+    await Promise.all(beside);
     if (pipeline.outgoing === undefined) {
       log.info({ pipeline: list.settings.postingPipeline }, 'the pipeline sent the post nowhere (no to-outgoing): finished');
       return;

@@ -48,8 +48,16 @@ export interface PipelineContext {
   readonly store: Store;
   readonly log: Logger;
   readonly now: () => number;
-  /** Durably add a new entry to another queue (to-archive uses it for `archive`). */
+  /** Durably add a new entry to another queue. */
   enqueue(queue: string, message: Buffer, metadata: JsonObject): Promise<void>;
+  /**
+   * Start a durable enqueue that the handlers need not wait for (to-archive's
+   * copy): it is written while the pipeline goes on, and the runner awaits it
+   * before the entry leaves `in` (forwarded or finished), so nothing leaves
+   * before its side entries are durable. Not given (tests, benchmarks): the
+   * handler awaits `enqueue`.
+   */
+  readonly enqueueBeside?: (queue: string, message: Buffer, metadata: JsonObject) => void;
   /**
    * The poster (runners/incoming/addresses.ts posterAddress) as the chain saw
    * it, before DMARC munging rewrote From; null: unknown. Not given (tests,

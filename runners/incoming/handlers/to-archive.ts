@@ -20,5 +20,7 @@ export async function toArchive(ctx: PipelineContext): Promise<void> {
     const value = ctx.metadata[key];
     if (typeof value === 'string') metadata[key] = value;
   }
-  await ctx.enqueue(ARCHIVE_QUEUE, ctx.message.toBuffer(), metadata);
+  // Beside the rest of the pipeline when the runner allows it (its fsyncs off the path to `out`).
+  if (ctx.enqueueBeside !== undefined) ctx.enqueueBeside(ARCHIVE_QUEUE, ctx.message.toBuffer(), metadata);
+  else await ctx.enqueue(ARCHIVE_QUEUE, ctx.message.toBuffer(), metadata);
 }

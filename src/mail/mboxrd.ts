@@ -69,8 +69,15 @@ function quoteExact(message: Buffer): Buffer {
  * gains one (the only byte an export adds to a message).
  */
 export function exportRecord(message: Buffer, options: { sender: string; date: Date }): Buffer {
-  const sender = /^[^\s]{1,320}$/.test(options.sender) ? options.sender : 'MAILER-DAEMON';
-  return Buffer.concat([Buffer.from(`From ${sender} ${asctime(options.date)}\n`, 'latin1'), quoteExact(message), Buffer.from('\n', 'latin1')]);
+  return Buffer.concat([Buffer.from(fromLine(options.sender, options.date), 'latin1'), quoteExact(message), Buffer.from('\n', 'latin1')]);
+}
+
+/**
+ * The From_ line of a record: a sender that would break the line (space, line
+ * end, NUL or another control character, or none at all) is MAILER-DAEMON.
+ */
+function fromLine(sender: string, date: Date): string {
+  return `From ${/^[^\s\x00-\x1f\x7f]{1,320}$/.test(sender) ? sender : 'MAILER-DAEMON'} ${asctime(date)}\n`;
 }
 
 export interface RecordOptions {
@@ -82,13 +89,12 @@ export interface RecordOptions {
 
 /** One complete record, ready to be appended with a single write. */
 export function mboxrdRecord(message: Buffer, options: RecordOptions): Buffer {
-  const sender = /^[^\s]{1,320}$/.test(options.sender) ? options.sender : 'MAILER-DAEMON';
-  const fromLine = `From ${sender} ${asctime(options.date)}\n`;
+  const from = fromLine(options.sender, options.date);
   const body = quoteMboxrd(message);
   const fieldLength = `${ARCHIVE_FIELD}: v=1; length=${'0'.repeat(LENGTH_DIGITS)}; key=${options.key}\n`.length;
-  const total = Buffer.byteLength(fromLine, 'latin1') + fieldLength + body.length + 1;
+  const total = Buffer.byteLength(from, 'latin1') + fieldLength + body.length + 1;
   const field = `${ARCHIVE_FIELD}: v=1; length=${String(total).padStart(LENGTH_DIGITS, '0')}; key=${options.key}\n`;
-  return Buffer.concat([Buffer.from(fromLine + field, 'latin1'), body, Buffer.from('\n', 'latin1')]);
+  return Buffer.concat([Buffer.from(from + field, 'latin1'), body, Buffer.from('\n', 'latin1')]);
 }
 
 export interface RecordHeader {

@@ -64,6 +64,8 @@ describe('mboxrd', () => {
     const record = exportRecord(message, { sender: 'anne@example.com', date: new Date('2025-03-04T10:15:02Z') });
     expect(record.toString('latin1')).toBe('From anne@example.com Tue Mar  4 10:15:02 2025\nSubject: x\r\n\r\n>From me\r\n>>From you\r\nnot From\r\n\n');
     expect(exportRecord(Buffer.from('no line end'), { sender: '', date: new Date(0) }).toString('latin1')).toBe('From MAILER-DAEMON Thu Jan  1 00:00:00 1970\nno line end\n\n');
+    // A sender that would break the From_ line (NUL, a control character) is not written.
+    expect(exportRecord(Buffer.from('x\n'), { sender: 'a\0b@example.org', date: new Date(0) }).toString('latin1')).toMatch(/^From MAILER-DAEMON Thu/);
   });
 
   it('keys a post by Message-ID, else by its bytes', () => {

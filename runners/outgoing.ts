@@ -537,9 +537,9 @@ export default class OutgoingRunner extends Runner {
     // A short first transaction: its RCPT TOs go one round trip each, so the
     // first members have the post after FIRST_TRANSACTION_RECIPIENTS of them,
     // not after maxRecipients; the others start beside it on the other connections.
-    const first = Math.min(FIRST_TRANSACTION_RECIPIENTS, this.smtp.maxRecipients);
-    if (sorted.length > first) chunks.push({ from: out.sender, to: sorted.slice(0, first) });
-    for (let i = chunks.length === 0 ? 0 : first; i < sorted.length; i += this.smtp.maxRecipients) chunks.push({ from: out.sender, to: sorted.slice(i, i + this.smtp.maxRecipients) });
+    for (let i = 0, size = Math.min(FIRST_TRANSACTION_RECIPIENTS, this.smtp.maxRecipients); i < sorted.length; i += size, size = this.smtp.maxRecipients) {
+      chunks.push({ from: out.sender, to: sorted.slice(i, i + size) });
+    }
     return chunks;
   }
 

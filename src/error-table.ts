@@ -135,6 +135,11 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorDoc>> = Object.freeze({
     'a list value that goes into mail headers holds CR, LF, NUL or another control character, or a `replyToAddress` that is not exactly one address (`address` or `Name <address>`): `lists create`/`lists set` refuse it, nothing is stored',
     'set a one-line value',
   ),
+  SY_MEMBER_NAME_INVALID: doc(
+    "a member's, owner's, moderator's or subscriber's display name holds CR, LF, NUL or another control character (it goes into mail headers): `members add`, the API, the web subscribe form refuse it (the API answers 422), nothing is stored",
+    'give a one-line name',
+    { exitCode: EXIT_USAGE },
+  ),
   SY_ADDRESS_INVALID: doc('not a valid email address; the message says which rule it breaks', '', { exitCode: EXIT_USAGE }),
   SY_CSV_SYNTAX: doc('a line of a member file is not CSV (an unterminated quote, a stray quote); `members import` reports the line and skips it', 'fix the line, import again'),
   SY_MEMBER_IMPORT_HEADER: doc("a member file's header line names a column the import does not know, names one twice, or has no address column; nothing was imported (the API answers 422)", 'name the columns address, name, delivery_mode, delivery_status', { exitCode: EXIT_USAGE }),

@@ -186,7 +186,8 @@ async function importList(ctx: ImportContext, imported: ImportedList, dryRun: bo
   const current = new Map<string, Member>();
   if (existing !== null) for (const member of await store.members(existing.address)) current.set(memberKey(member.address, member.role), member);
   const wanted = new Map<string, ImportedMember>();
-  for (const member of imported.members) {
+  for (const source of imported.members) {
+    const member = { ...source, displayName: oneLineName(source.displayName, `${source.role} ${JSON.stringify(source.address)}`, problems) };
     try {
       wanted.set(memberKey(member.address, member.role), member);
     } catch (error) {
@@ -250,9 +251,21 @@ async function importList(ctx: ImportContext, imported: ImportedList, dryRun: bo
       continue;
     }
     report.requests.added++;
-    if (!dryRun) await store.addPendingRequest({ ...request, list: imported.address });
+    const displayName = request.displayName === undefined ? undefined : oneLineName(request.displayName, `pending request ${JSON.stringify(request.address)}`, problems);
+    if (!dryRun) await store.addPendingRequest({ ...request, ...(displayName === undefined ? {} : { displayName }), list: imported.address });
   }
   return report;
+}
+
+/**
+ * The store refuses a display name with a line break or other control
+ * character (it goes into headers); one imported from the old site is kept
+ * with each run of them turned into a space, and the report says so.
+ */
+function oneLineName(name: string, who: string, problems: string[]): string {
+  const cleaned = name.replace(/[\0-\x08\x0a-\x1f\x7f]+/g, ' ');
+  if (cleaned !== name) problems.push(`${who}: control characters in the display name replaced by spaces`);
+  return cleaned;
 }
 
 const DEFAULT_MEMBER: Omit<Member, 'address' | 'role' | 'list' | 'displayName'> = {

@@ -73,7 +73,7 @@ const NOT_FOUND = new Set(['SY_API_NOT_FOUND', 'SY_LIST_UNKNOWN', 'SY_MEMBER_UNK
 /** Codes that mean "conflicts with what is there": 409. */
 const CONFLICT = new Set(['SY_LIST_EXISTS', 'SY_MEMBER_EXISTS', 'SY_API_STALE', 'SY_REQUEST_NOT_FOR_OWNERS', 'SY_MEMBER_PREFERENCE_REFUSED']);
 /** Codes of a value that is not acceptable though the request is well formed: 422. */
-const UNPROCESSABLE = new Set(['SY_REGISTRY_UNKNOWN', 'SY_HEADER_SETTING', 'SY_HEADER_VALUE', 'SY_HEADER_INJECTION', 'SY_QUEUE_NAME', 'SY_QUEUE_REQUEUE_SOURCE']);
+const UNPROCESSABLE = new Set(['SY_REGISTRY_UNKNOWN', 'SY_HEADER_SETTING', 'SY_MEMBER_NAME_INVALID', 'SY_HEADER_VALUE', 'SY_HEADER_INJECTION', 'SY_QUEUE_NAME', 'SY_QUEUE_REQUEUE_SOURCE']);
 
 /** The HTTP status for an error. A bad value (the CLI's usage errors: address, list name, setting) is 422. */
 export function httpStatusOf(error: unknown): number {

@@ -18,6 +18,7 @@
  * (src/mail/header-field.ts oneLine(), parseReplyToAddress() below).
  */
 import { addressProblem } from './address.js';
+import { EXIT_USAGE } from '../errors.js';
 import { StoreError } from './errors.js';
 import type { ListSettings } from './list-settings.js';
 
@@ -29,6 +30,28 @@ export class HeaderSettingError extends StoreError {
   ) {
     super('SY_HEADER_SETTING', `list setting ${key}: ${problem}`);
   }
+}
+
+/**
+ * A member's, owner's or moderator's display name (also a pending request's):
+ * it goes into the To of personalised copies and notices, so it is refused on
+ * the way in like the list's own header values, whichever door it came through
+ * (CLI, REST, web subscribe, import).
+ */
+export class MemberNameInvalidError extends StoreError {
+  constructor(
+    readonly address: string,
+    readonly problem: string,
+  ) {
+    super('SY_MEMBER_NAME_INVALID', `display name of ${address}: ${problem}`, { exitCode: EXIT_USAGE });
+  }
+}
+
+/** Throws MemberNameInvalidError when a display name holds a control character. */
+export function checkMemberName(address: string, displayName: string | undefined): void {
+  if (displayName === undefined) return;
+  const problem = controlProblem(displayName);
+  if (problem !== null) throw new MemberNameInvalidError(address, problem);
 }
 
 const CONTROL = /[\0-\x08\x0a-\x1f\x7f]/;

@@ -48,7 +48,7 @@ import {
   StoreSchemaError,
 } from './errors.js';
 import type { ListSettings, ModerationAction } from './list-settings.js';
-import { checkHeaderValues } from './header-settings.js';
+import { checkHeaderValues, checkMemberName } from './header-settings.js';
 import { SCHEMA_VERSION } from './migrations.js';
 import { countSql, INSERT_ARCHIVED, insertParams, MONTHS_SQL, numbered, oneSql, selectSql, toMessage, toSummary, type ArchivedRow } from './archive-rows.js';
 import { isConflict, isConnectionLoss, temporaryReason } from './postgres-errors.js';
@@ -573,6 +573,7 @@ export class PostgresStore implements Store {
   }
 
   async addMember(list: string, member: NewMember): Promise<Member> {
+    checkMemberName(member.address, member.displayName);
     const address = parseAddress(member.address);
     const role = member.role ?? 'member';
     return this.write(async (db) => {
@@ -588,6 +589,7 @@ export class PostgresStore implements Store {
   }
 
   async addMembers(list: string, members: readonly NewMember[]): Promise<AddedMembers> {
+    for (const member of members) checkMemberName(member.address, member.displayName);
     const rows = members.map((member) => ({
       address: parseAddress(member.address),
       displayName: member.displayName ?? '',
@@ -723,6 +725,7 @@ export class PostgresStore implements Store {
   }
 
   async updateMember(list: string, address: string, role: Role, changes: MemberChanges): Promise<Member> {
+    checkMemberName(address, changes.displayName);
     const parsed = parseAddress(address);
     return this.write(async (db) => {
       const listRow = await this.listRow(db, list);
@@ -734,6 +737,7 @@ export class PostgresStore implements Store {
   }
 
   async updateMembers(list: string, updates: readonly { address: string; role: Role; changes: MemberChanges }[]): Promise<number> {
+    for (const update of updates) checkMemberName(update.address, update.changes.displayName);
     const parsed = updates.map((update) => ({ ...update, address: parseAddress(update.address) }));
     return this.write(async (db) => {
       const listRow = await this.listRow(db, list);
@@ -1062,6 +1066,7 @@ export class PostgresStore implements Store {
   }
 
   async addPendingRequest(request: NewPendingRequest): Promise<PendingRequest> {
+    checkMemberName(request.address, request.displayName);
     const parsed = parseAddress(request.address);
     return this.write(async (db) => {
       const listRow = await this.listRow(db, request.list);

@@ -38,7 +38,7 @@ import {
   StoreSchemaError,
 } from './errors.js';
 import type { ListSettings, ModerationAction } from './list-settings.js';
-import { checkHeaderValues } from './header-settings.js';
+import { checkHeaderValues, checkMemberName } from './header-settings.js';
 import { MIGRATIONS, MIGRATIONS_TABLE, SCHEMA_VERSION } from './migrations.js';
 import { countSql, INSERT_ARCHIVED, insertParams, MONTHS_SQL, oneSql, selectSql, toMessage, toSummary, type ArchivedRow } from './archive-rows.js';
 import type {
@@ -613,6 +613,7 @@ export class SqliteStore implements Store {
   }
 
   async addMember(list: string, member: NewMember): Promise<Member> {
+    checkMemberName(member.address, member.displayName);
     const address = parseAddress(member.address);
     const role = member.role ?? 'member';
     return this.write(() => {
@@ -628,6 +629,7 @@ export class SqliteStore implements Store {
   }
 
   async addMembers(list: string, members: readonly NewMember[]): Promise<AddedMembers> {
+    for (const member of members) checkMemberName(member.address, member.displayName);
     const rows = members.map((member) => ({ address: parseAddress(member.address), member }));
     return this.write(() => {
       const listId = this.listRow(list).id;
@@ -762,6 +764,7 @@ export class SqliteStore implements Store {
   }
 
   async updateMember(list: string, address: string, role: Role, changes: MemberChanges): Promise<Member> {
+    checkMemberName(address, changes.displayName);
     const parsed = parseAddress(address);
     return this.write(() => {
       const listRow = this.listRow(list);
@@ -773,6 +776,7 @@ export class SqliteStore implements Store {
   }
 
   async updateMembers(list: string, updates: readonly { address: string; role: Role; changes: MemberChanges }[]): Promise<number> {
+    for (const update of updates) checkMemberName(update.address, update.changes.displayName);
     const parsed = updates.map((update) => ({ ...update, address: parseAddress(update.address) }));
     return this.write(() => {
       const listRow = this.listRow(list);
@@ -1130,6 +1134,7 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------- pending requests
 
   async addPendingRequest(request: NewPendingRequest): Promise<PendingRequest> {
+    checkMemberName(request.address, request.displayName);
     const parsed = parseAddress(request.address);
     return this.write(() => {
       const listRow = this.listRow(request.list);

@@ -93,6 +93,10 @@ describe('switchyard members', () => {
     const role = await sy('members', 'add', LIST, 'x@example.org', '--role', 'king');
     expect(role.code).toBe(2);
     expect(role.stderr).toContain("Allowed choices are member, owner, moderator");
+    const injected = await sy('members', 'add', LIST, 'eve@example.org', '--name', 'Eve\r\nBcc: all@example.org');
+    expect(injected.code).toBe(2);
+    expect(injected.stderr).toContain('SY_MEMBER_NAME_INVALID');
+    expect(injected.stderr).toContain('carriage return');
     const unknown = await sy('members', 'add', 'nope@example.org', 'x@example.org');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no list nope@example.org');

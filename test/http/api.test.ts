@@ -320,6 +320,10 @@ describe('members', () => {
     expect(added.body).toMatchObject({ address: 'Newbie@example.org', role: 'member', deliveryMode: 'regular' });
     const twice = await call('POST', `/api/v1/lists/${enc(A)}/members`, { token: tokens.ownerA, body: { address: 'newbie@example.org' } });
     expect([twice.status, twice.body.error.code]).toEqual([409, 'SY_MEMBER_EXISTS']);
+    const badName = await call('POST', `/api/v1/lists/${enc(A)}/members`, { token: tokens.ownerA, body: { address: 'eve@example.org', displayName: 'Eve\nBcc: all@example.org' } });
+    expect([badName.status, badName.body.error.code]).toEqual([422, 'SY_MEMBER_NAME_INVALID']);
+    const badOwner = await call('POST', `/api/v1/lists/${enc(A)}/owners`, { token: tokens.ownerA, body: { address: 'eve@example.org', displayName: 'Eve\r' } });
+    expect([badOwner.status, badOwner.body.error.code]).toEqual([422, 'SY_MEMBER_NAME_INVALID']);
     const badAddress = await call('POST', `/api/v1/lists/${enc(A)}/members`, { token: tokens.ownerA, body: { address: 'not an address' } });
     expect([badAddress.status, badAddress.body.error.code]).toEqual([422, 'SY_ADDRESS_INVALID']);
     const prefs = await call('PATCH', `/api/v1/lists/${enc(A)}/members/${enc('newbie@example.org')}/preferences`, { token: tokens.ownerA, body: { deliveryMode: 'plain', hideAddress: true } });

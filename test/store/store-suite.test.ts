@@ -135,6 +135,27 @@ describe.each(BACKENDS)('the $name store', ({ name }) => {
       await store.createList({ address: list });
     });
 
+
+    it('refuses a display name with CR, LF or another control character through every write (add, add in batch, update, pending request); nothing is stored', async () => {
+      const injected = 'Bob\r\nBcc: everyone@example.org';
+      const problem = { code: 'SY_MEMBER_NAME_INVALID', temporary: false };
+      expect(await rejection(store.addMember(list, { address: 'bob@example.org', displayName: injected }))).toMatchObject(problem);
+      expect(await rejection(store.addMember(list, { address: 'own@example.org', displayName: 'Own\ner', role: 'owner' }))).toMatchObject(problem);
+      expect(await rejection(store.addMembers(list, [{ address: 'ok@example.org', displayName: 'Fine' }, { address: 'nul@example.org', displayName: 'a\0b' }]))).toMatchObject(problem);
+      expect(await store.members(list)).toEqual([]);
+
+      await store.addMember(list, { address: 'tab@example.org', displayName: 'Tab\tKept' });
+      const refused = await rejection(store.updateMember(list, 'tab@example.org', 'member', { displayName: 'x\ry' }));
+      expect(refused).toMatchObject(problem);
+      expect(refused.message).toContain('carriage return');
+      expect(await rejection(store.updateMembers(list, [{ address: 'tab@example.org', role: 'member', changes: { displayName: 'x\u007fy' } }]))).toMatchObject(problem);
+      expect((await store.members(list)).map((member) => member.displayName)).toEqual(['Tab\tKept']);
+
+      const now = new Date();
+      const pending = { list, kind: 'subscribe' as const, address: 'new@example.org', token: 'tok-name-check', createdAt: now, expiresAt: new Date(now.getTime() + 86_400_000) };
+      expect(await rejection(store.addPendingRequest({ ...pending, displayName: 'New\nBcc: x' }))).toMatchObject(problem);
+      expect(await store.pendingRequestByToken('tok-name-check')).toBeNull();
+    });
     it('deliveryAddresses() gives the members (role member) whose delivery is enabled, by address, and nobody else', async () => {
       await store.addMembers(list, [{ address: 'zed@example.org' }, { address: 'Anne@Example.org' }, { address: 'bob@example.org' }, { address: 'carol@example.org' }]);
       await store.addMember(list, { address: 'owner@example.org', role: 'owner' });

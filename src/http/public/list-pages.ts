@@ -130,7 +130,9 @@ ${subscribeForm(request, reply, list, values)}
     checkFormToken(request, deps.web, secrets, `/lists/${list.address}/subscribe`, deps.app.now());
     const body = request.body as FormBody;
     const address = field(body, 'address', 320);
-    const displayName = field(body, 'displayName', 200).replace(/[\r\n\0]/g, ' ');
+    const displayName = field(body, 'displayName', 200)
+      // A form field cannot hold a line break a person meant; the store refuses control characters in names.
+      .replace(/[\0-\x08\x0a-\x1f\x7f]+/g, ' ');
     const outcome = await requestSubscription(deps.app, list.address, { address, ...(displayName === '' ? {} : { displayName }) }, membership);
     if (outcome.status === 'invalid') return sendPage(reply, 422, infoPage(request, reply, list, { kind: 'error', text: `That address cannot be used: ${outcome.reason}` }, { address, displayName }));
     request.log.info({ list: list.address, outcome: outcome.status }, 'subscribe form');

@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterEach, describe, expect, it } from 'vitest';
 import ArchiveRunner from '../../runners/archive.js';
-import { archiveKey, exportRecord, mboxrdRecord, quoteMboxrd, readRecordHeader, unquoteMboxrd } from '../../src/mail/mboxrd.js';
+import { archiveKey, exportRecord } from '../../src/mail/mboxrd.js';
+import { oldArchiveRecord } from '../support/old-archive-mbox.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { Switchboard } from '../../queues/index.js';
 import { cleanup, makeSpool, Pulse, runnerOptions, startRunner } from '../runners/harness.js';
@@ -43,22 +44,6 @@ function storeOf(home: string): Store {
 }
 
 describe('mboxrd', () => {
-  it('quotes From lines with one more ">" and reverses exactly', () => {
-    const message = Buffer.from('Subject: x\r\n\r\nFrom here\r\n>From there\r\n>>From afar\r\nnot From\r\n');
-    const quoted = quoteMboxrd(message).toString();
-    expect(quoted).toBe('Subject: x\n\n>From here\n>>From there\n>>>From afar\nnot From\n');
-    expect(unquoteMboxrd(Buffer.from(quoted)).toString()).toBe(message.toString().replace(/\r\n/g, '\n'));
-  });
-
-  it('writes a From_ line, the archive field with the exact record length, and a final empty line', () => {
-    const record = mboxrdRecord(Buffer.from('Message-ID: <a@b>\n\nhi\n'), { sender: 'anne@example.com', date: new Date('2025-03-04T10:15:02Z'), key: 'k'.repeat(0) + 'a'.repeat(64) });
-    const text = record.toString();
-    expect(text.startsWith('From anne@example.com Tue Mar  4 10:15:02 2025\nX-Switchyard-Archive: v=1; length=')).toBe(true);
-    expect(text.endsWith('hi\n\n')).toBe(true);
-    expect(readRecordHeader(record)).toEqual({ length: record.length, key: 'a'.repeat(64) });
-    expect(mboxrdRecord(Buffer.from('x\n'), { sender: 'has space', date: new Date(0), key: 'b'.repeat(64) }).toString()).toMatch(/^From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n/);
-  });
-
   it('an export record keeps the message\'s bytes and line ends, quoting every >*From line once more', () => {
     const message = Buffer.from('Subject: x\r\n\r\nFrom me\r\n>From you\r\nnot From\r\n');
     const record = exportRecord(message, { sender: 'anne@example.com', date: new Date('2025-03-04T10:15:02Z') });
@@ -118,7 +103,7 @@ describe('archive runner', () => {
     await mkdir(join(home, 'archives'));
     const old = (id: string, at: string, body = 'text\nFrom inside\n'): { message: Buffer; record: Buffer } => {
       const message = Buffer.from(`From: a@example.org\nMessage-ID: <${id}@example.org>\nSubject: ${id}\n\n${body}`);
-      return { message, record: mboxrdRecord(message, { sender: 'a@example.org', date: new Date(at), key: archiveKey(message) }) };
+      return { message, record: oldArchiveRecord(message, { sender: 'a@example.org', date: new Date(at), key: archiveKey(message) }) };
     };
     const one = old('one', '2024-05-01T08:00:00Z');
     const two = old('two', '2024-05-02T09:30:00Z', 'From the start\n>From quoted\n\n');

@@ -138,8 +138,17 @@ export interface RequeueSkip {
   reason: string;
 }
 
+/** One entry requeueAll sent back: where it was, where it went. */
+export interface RequeueMove {
+  id: string;
+  from: string;
+  to: string;
+}
+
 export interface RequeueResult {
   requeued: string[];
+  /** The same entries as `requeued`, each with the queue it left and the queue it went to. */
+  moved: RequeueMove[];
   skipped: RequeueSkip[];
 }
 
@@ -465,15 +474,14 @@ export class Spool {
     const candidates = named
       ? [...new Set(options.ids)]
       : (await Promise.all(queues.map((queue) => this.entries(queue)))).flat().filter((e) => e.state !== 'bak').map((e) => e.id);
-    const result: RequeueResult = { requeued: [], skipped: [] };
+    const result: RequeueResult = { requeued: [], moved: [], skipped: [] };
     for (const [index, id] of candidates.entries()) {
       try {
-        if (named) {
-          const info = await this.find(id);
-          if (!queues.includes(info.queue)) throw new UnknownEntryError(id, { queues, foundIn: info.queue });
-        }
-        await this.requeue(id);
+        const before = await this.find(id);
+        if (named && !queues.includes(before.queue)) throw new UnknownEntryError(id, { queues, foundIn: before.queue });
+        const after = await this.requeue(id);
         result.requeued.push(id);
+        result.moved.push({ id, from: before.queue, to: after.queue });
       } catch (error) {
         if (!(error instanceof QueueError)) throw error;
         result.skipped.push({ id, code: error.code, reason: error.message });

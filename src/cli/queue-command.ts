@@ -36,6 +36,7 @@ import {
   type EntryState,
   type EntryControl,
   type JsonObject,
+  type RequeueMove,
   type RequeueResult,
   type StateCounts,
 } from '../../queues/index.js';
@@ -206,7 +207,7 @@ function requeueCommand(): Command {
     .argument('[id]', 'entry id')
     .option('--all', 'every entry of bad and shunt (with --queue: of those queues)')
     .option('--queue <queue>', 'every entry of this queue: bad, shunt or retry (repeat for more than one); implies --all', collect)
-    .option('--json', 'print JSON: {"requeued": [ids], "skipped": [{id, code, reason}]}')
+    .option('--json', 'print JSON: {"requeued": [ids], "moved": [{id, from, to}], "skipped": [{id, code, reason}]}')
     .addHelpText('after', '\nAn entry that cannot be requeued (corrupt, no original queue recorded) is skipped with its reason and left where it is.')
     .action(async (id: string | undefined, options: { all?: boolean; queue?: string[]; json?: boolean }, command: Command) => {
       const queues = options.queue ?? [];
@@ -218,7 +219,7 @@ function requeueCommand(): Command {
         const before = await entryOp(id, spool.find(id));
         const after = await entryOp(id, spool.requeue(id));
         if (!options.json) return void process.stdout.write(`requeued ${id} from ${before.queue} to ${after.queue}\n`);
-        result = { requeued: [id], skipped: [] };
+        result = { requeued: [id], moved: [{ id, from: before.queue, to: after.queue }], skipped: [] };
       } else {
         const progress = createProgress('requeueing');
         try {
@@ -228,10 +229,17 @@ function requeueCommand(): Command {
         }
       }
       if (options.json) return printJson(result);
-      const lines = [`requeued ${plural(result.requeued.length, 'entry', 'entries')}`];
+      const lines = [`requeued ${plural(result.requeued.length, 'entry', 'entries')}${destinations(result.moved)}`];
       if (result.skipped.length > 0) lines.push(`skipped ${result.skipped.length}:`, ...result.skipped.map((s) => `  ${s.id}: ${printable(s.reason)}`));
       process.stdout.write(lines.join('\n') + '\n');
     });
+}
+
+/** `: 3 to out, 1 to in` (the queues the entries went back to), or nothing when none moved. */
+function destinations(moved: readonly RequeueMove[]): string {
+  const counts = new Map<string, number>();
+  for (const move of moved) counts.set(move.to, (counts.get(move.to) ?? 0) + 1);
+  return counts.size === 0 ? '' : `: ${[...counts].map(([queue, n]) => `${n} to ${queue}`).join(', ')}`;
 }
 
 function collect(value: string, previous: string[] | undefined): string[] {

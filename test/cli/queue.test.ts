@@ -491,11 +491,11 @@ describe('queue requeue', () => {
     const waiting = await outbox.moveTo(failed, 'retry', { reason: 'SMTP 451', micros: nowMicros() + 3_600_000_000n });
 
     const fromShunt = await json<{ requeued: string[]; skipped: unknown[] }>('requeue', '--queue', 'shunt');
-    expect(fromShunt).toEqual({ requeued: [shunted], skipped: [] });
+    expect(fromShunt).toEqual({ requeued: [shunted], moved: [{ id: shunted, from: 'shunt', to: 'in' }], skipped: [] });
     expect((await listed('bad')).map((e) => e.id)).toEqual([inBad]);
     const fromRetry = await queue('requeue', '--all', '--queue', 'retry', '--queue', 'bad');
     expect(fromRetry.code).toBe(0);
-    expect(fromRetry.out).toBe('requeued 2 entries\n');
+    expect(fromRetry.out).toBe('requeued 2 entries: 1 to out, 1 to in\n');
     expect((await listed('out')).map((e) => e.id)).toEqual([waiting]);
     expect((await listed('in')).map((e) => e.id).sort()).toEqual([inBad, shunted].sort());
   });
@@ -517,7 +517,7 @@ describe('queue requeue', () => {
     await preservedInBad('out', 'two');
     const result = await queue('requeue', '--all');
     expect(result.code).toBe(0);
-    expect(result.out).toBe('requeued 2 entries\n');
+    expect(result.out).toBe('requeued 2 entries: 1 to in, 1 to out\n');
   });
 
   it('refuses a corrupt file and leaves it in bad', async () => {

@@ -608,6 +608,7 @@ describe('requeue from shunt, bad and retry', () => {
     const answer = await call('POST', '/api/v1/queues/retry/requeue', { token: tokens.admin, body: { ids: [waiting, elsewhere, unknown] } });
     expect(answer.status).toBe(200);
     expect(answer.body.requeued).toEqual([waiting]);
+    expect(answer.body.moved).toEqual([{ id: waiting, from: 'retry', to: 'out' }]);
     expect(answer.body.skipped).toEqual([
       { id: elsewhere, code: 'SY_QUEUE_ENTRY_UNKNOWN', reason: `no entry ${elsewhere} in retry (it is in shunt)` },
       { id: unknown, code: 'SY_QUEUE_ENTRY_UNKNOWN', reason: `no entry ${unknown} in any queue` },

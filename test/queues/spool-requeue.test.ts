@@ -65,6 +65,8 @@ describe('Spool.requeueAll', () => {
     expect([...result.requeued].sort()).toEqual([shunted, bad].sort());
     expect(result.skipped).toEqual([]);
     expect(progress).toEqual([[1, 2], [2, 2]]);
+    expect(result.moved).toEqual(expect.arrayContaining([{ id: shunted, from: 'shunt', to: 'in' }, { id: bad, from: 'bad', to: 'out' }]));
+    expect(result.moved).toHaveLength(2);
     expect(await queueOf(shunted)).toBe('in');
     expect(await queueOf(bad)).toBe('out');
     expect(await queueOf(waiting)).toBe('retry');
@@ -75,10 +77,10 @@ describe('Spool.requeueAll', () => {
     const bad = await preservedInBad('out');
     const waiting = await movedEntry('out', 'retry', 'r');
     const fromShunt = await spool.requeueAll({ queues: ['shunt'] });
-    expect(fromShunt).toEqual({ requeued: [shunted], skipped: [] });
+    expect(fromShunt).toEqual({ requeued: [shunted], moved: [{ id: shunted, from: 'shunt', to: 'in' }], skipped: [] });
     expect(await queueOf(bad)).toBe('bad');
     const fromRetry = await spool.requeueAll({ queues: ['retry'] });
-    expect(fromRetry).toEqual({ requeued: [waiting], skipped: [] });
+    expect(fromRetry).toEqual({ requeued: [waiting], moved: [{ id: waiting, from: 'retry', to: 'out' }], skipped: [] });
     const back = await spool.find(waiting);
     expect(back).toMatchObject({ queue: 'out', state: 'pck' });
     expect(back.control?.restores).toBe(0);

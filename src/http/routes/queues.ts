@@ -42,6 +42,7 @@ export function queueRoutes(deps: ApiDeps): RouteSpec[] {
         schema: z.object({
           queue: z.string(),
           requeued: z.array(z.string()),
+          moved: z.array(z.object({ id: z.string(), from: z.string(), to: z.string().describe('the queue the entry went back to') })),
           skipped: z.array(z.object({ id: z.string(), code: z.string().describe('SY_QUEUE_NOT_REQUEUEABLE (corrupt, no original queue), SY_QUEUE_ENTRY_UNKNOWN, SY_QUEUE_ENTRY_BUSY, ...'), reason: z.string() })),
         }),
       },

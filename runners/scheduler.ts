@@ -215,14 +215,12 @@ export default class SchedulerService extends Service {
 
   private async pendingRequests(): Promise<string> {
     const virgin = new Switchboard({ root: this.options.spoolRoot, name: VIRGIN_QUEUE, durability: this.options.durability, ...SWITCHBOARD_OPTIONS });
-    const { runPendingRequestsPass } = await import('../src/app/subscriptions.js');
-    const result = await runPendingRequestsPass({
-      store: this.openedStore(),
-      now: () => new Date(this.now()),
-      enqueue: (_queue, message, metadata) => virgin.enqueue(message, metadata),
-      log: this.log,
-    });
-    return `${result.expired} lapsed request${result.expired === 1 ? '' : 's'} removed, owners told of ${result.ownersNotified}`;
+    const [{ runPendingRequestsPass }, { removeExpiredWebState }] = await Promise.all([import('../src/app/subscriptions.js'), import('../src/app/web-login.js')]);
+    const ctx = { store: this.openedStore(), now: () => new Date(this.now()) };
+    const result = await runPendingRequestsPass({ ...ctx, enqueue: (_queue, message, metadata) => virgin.enqueue(message, metadata), log: this.log });
+    // Expired web login links and sessions too: otherwise only a login removes them.
+    const webState = await removeExpiredWebState(ctx);
+    return `${result.expired} lapsed request${result.expired === 1 ? '' : 's'} removed, owners told of ${result.ownersNotified}, ${webState} expired web login${webState === 1 ? '' : 's'} or session${webState === 1 ? '' : 's'} removed`;
   }
 
   private async digests(at: Date): Promise<string> {

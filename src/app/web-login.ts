@@ -139,9 +139,14 @@ export async function startSession(ctx: Pick<AppContext, 'store' | 'now'>, who: 
     createdAt: now,
     expiresAt: new Date(now.getTime() + lifetimeMs),
   });
-  // Expired links and sessions go at each login: nothing else needs them gone sooner.
-  await ctx.store.removeExpiredWebState(now);
+  // Expired links and sessions go at each login, and at the scheduler's pending-requests run (a site nobody logs into).
+  await removeExpiredWebState(ctx);
   return id;
+}
+
+/** Removes login links and web sessions past their expiry (a used link went when it was used); returns how many. */
+export function removeExpiredWebState(ctx: Pick<AppContext, 'store' | 'now'>): Promise<number> {
+  return ctx.store.removeExpiredWebState(ctx.now());
 }
 
 /** A session for an admin API token; null when the token is not a valid site administrator's. */

@@ -124,7 +124,7 @@ export const configSchema = z
         ),
         pendingRequests: cronExpression(
           '17 * * * *',
-          'when the scheduler removes expired membership requests and tells owners of requests still waiting (once for all hosts on one store)',
+          'when the scheduler removes expired membership requests and tells owners of requests still waiting, and removes expired web login links and sessions (once for all hosts on one store)',
         ),
         digests: cronExpression(
           '* * * * *',

@@ -82,6 +82,10 @@ describe('services', () => {
     const list = 'team@lists.example.org';
     await store.createList({ address: list, settings: { maxDaysToHold: 1 } });
     const held = await store.holdMessage({ list, sender: 'guest@example.com', subject: 'old', reason: 'post from a non-member', raw: Buffer.from('Subject: old\r\n\r\nx\r\n'), receivedAt: new Date(Date.now() - 3 * 86_400_000) });
+    // A login link and a session that expired yesterday, on a site nobody logs into: the pending-requests job removes them.
+    const [twoDaysAgo, yesterday] = [new Date(Date.now() - 2 * 86_400_000), new Date(Date.now() - 86_400_000)];
+    await store.addLoginLink({ hash: 'a'.repeat(64), address: 'guest@example.com', createdAt: twoDaysAgo, expiresAt: yesterday });
+    await store.addWebSession({ hash: 'b'.repeat(64), address: 'guest@example.com', tokenId: null, createdAt: twoDaysAgo, expiresAt: yesterday });
     await store.close();
     // Every second, every shared job; local temp cleanup rarely.
     const toml = testConfig(`[cron]\nheldExpiry = "* * * * * *"\nbounceWarnings = "* * * * * *"\npendingRequests = "* * * * * *"\ndigests = "* * * * * *"\n\n[store]\npath = "${storeFile}"\n\n${OFF}`);
@@ -118,6 +122,8 @@ describe('services', () => {
     const check = openStore(a);
     try {
       expect(await check.heldDecision(held.id)).toMatchObject({ decision: 'expire', decidedBy: 'expiry' });
+      // Gone already: nothing expired is left for this call to remove.
+      expect(await check.removeExpiredWebState(new Date())).toBe(0);
       expect((await check.jobLeases()).map((lease) => lease.job)).toEqual(['bounce-warnings', 'digests', 'held-expiry', 'pending-requests']);
     } finally {
       await check.close();

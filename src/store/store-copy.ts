@@ -1,7 +1,7 @@
 /**
  * `switchyard store copy`: move a site from its SQLite file to PostgreSQL,
  * table by table, keeping every row as it is (ids, timestamps, held posts'
- * bytes, digest posts, leases, the archive), so that ids in queue entries, moderators'
+ * bytes, digest posts, leases, the archive, web logins), so that ids in queue entries, moderators'
  * notices and reply tokens still name the same things after the move.
  *
  * The target is migrated to this switchyard's schema first (the source is
@@ -40,6 +40,8 @@ export const STORE_TABLES = [
   'digest_posts',
   'digest_state',
   'api_tokens',
+  'web_login_links',
+  'web_sessions',
   'archived_messages',
 ] as const;
 

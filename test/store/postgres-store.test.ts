@@ -7,6 +7,7 @@
  * back; `store copy` moves an SQLite site into it with every row and byte
  * (the archive's too).
  */
+import Database from 'better-sqlite3';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,7 +152,12 @@ describe('store copy', () => {
     for (let i = 0; i < 20; i++) held.push(await sqlite.holdMessage({ list: 'big@example.org', sender: `s${i}@example.net`, subject: `h${i}`, reason: 'non-member', raw }));
     await sqlite.decideHeld(held[0]!.id, { decision: 'discard', decidedBy: 'mod' });
     await sqlite.heldReplyToken(held[1]!.id, 'reply-token-1');
-    await sqlite.addApiToken({ name: 'ops', hash: 'a'.repeat(64), role: 'admin', createdAt: new Date('2026-01-01T00:00:00Z') });
+    const token = await sqlite.addApiToken({ name: 'ops', hash: 'a'.repeat(64), role: 'admin', createdAt: new Date('2026-01-01T00:00:00Z') });
+    // Web logins survive the move: a session by link, one by the admin token, an unused login link.
+    const later = new Date(Date.now() + 86_400_000);
+    await sqlite.addWebSession({ hash: 'c'.repeat(64), address: 'boss@example.org', tokenId: null, createdAt: new Date(), expiresAt: later });
+    await sqlite.addWebSession({ hash: 'd'.repeat(64), address: null, tokenId: token.id, createdAt: new Date(), expiresAt: later });
+    await sqlite.addLoginLink({ hash: 'e'.repeat(64), address: 'boss@example.org', createdAt: new Date(), expiresAt: later });
     const archived = { list: 'big@example.org', key: 'b'.repeat(64), archivedAt: new Date('2026-01-02T03:04:05Z'), sender: 'm1@example.org', messageId: '<a@x>', inReplyTo: null, references: [], subject: 'archived', from: 'm1@example.org', raw };
     await sqlite.addArchivedMessage(archived);
     const before = await sqlite.members('big@example.org');
@@ -160,7 +166,12 @@ describe('store copy', () => {
     const copied = await runCli(['store', 'copy', '--from', `sqlite:${file}`, '--to', url, '--json']);
     expect(copied.code, copied.stderr + copied.stdout).toBe(0);
     const report = JSON.parse(copied.stdout) as { tables: Record<string, number>; rows: number; replaced: boolean };
-    expect(report).toMatchObject({ replaced: false, tables: { lists: 2, members: 3001, held_messages: 19, held_decisions: 1, held_reply_tokens: 1, api_tokens: 1, archived_messages: 1 } });
+    expect(report).toMatchObject({ replaced: false, tables: { lists: 2, members: 3001, held_messages: 19, held_decisions: 1, held_reply_tokens: 1, api_tokens: 1, web_sessions: 2, web_login_links: 1, archived_messages: 1 } });
+    // Every table of the schema is copied: one added by a later migration and not to store copy would show here.
+    const schema = new Database(file, { readonly: true });
+    const tables = (schema.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations'").all() as { name: string }[]).map((row) => row.name);
+    schema.close();
+    expect(Object.keys(report.tables).sort()).toEqual(tables.sort());
 
     const store = pgStore();
     expect(await store.members('big@example.org')).toEqual(before);
@@ -168,6 +179,9 @@ describe('store copy', () => {
     expect(await store.archivedMessage('big@example.org', 'b'.repeat(64))).toEqual({ ...archived, size: raw.length });
     expect((await store.heldMessages('big@example.org')).map((h) => h.id)).toEqual(held.slice(1).map((h) => h.id));
     expect(await store.heldDecision(held[0]!.id)).toMatchObject({ decision: 'discard' });
+    expect(await store.webSession('c'.repeat(64), new Date())).toMatchObject({ address: 'boss@example.org', tokenId: null });
+    expect(await store.webSession('d'.repeat(64), new Date())).toMatchObject({ address: null, tokenId: token.id });
+    expect(await store.takeLoginLink('e'.repeat(64), new Date())).toEqual({ address: 'boss@example.org' });
     // New rows continue after the copied ids.
     const next = await store.holdMessage({ list: 'big@example.org', sender: 'x@example.net', subject: 'new', reason: 'r', raw });
     expect(next.id).toBe(held[held.length - 1]!.id + 1);

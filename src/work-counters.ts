@@ -205,6 +205,9 @@ export class WorkCounters {
   }
 }
 
+/** What countersLine() says when every counter is 0. */
+export const NOTHING_COUNTED = 'nothing counted yet';
+
 /** `status`'s line: each counter that is not 0, labelled ones with their values ("recipients 4 (2xx 2, 4xx 1, 5xx 1)"). */
 export function countersLine(values: CounterValues): string {
   const parts: string[] = [];
@@ -221,7 +224,7 @@ export function countersLine(values: CounterValues): string {
             .join(', ')})`;
     parts.push(`${definition(name).short} ${total}${split}`);
   }
-  return parts.length === 0 ? 'nothing counted yet' : parts.join('; ');
+  return parts.length === 0 ? NOTHING_COUNTED : parts.join('; ');
 }
 
 /** The README's table of these counters (`npm run docs`; test/http/metrics-counters.test.ts keeps it current). */

@@ -49,6 +49,7 @@ import { validatedConfigJson } from './supervisor-env.js';
 import { errorCode } from '../errors.js';
 import { BUILTIN_RUNNERS } from '../../runners/builtin.js';
 import { unconsumedProblem, unconsumedQueues } from './unconsumed-queues.js';
+import { countersLine, NOTHING_COUNTED } from '../work-counters.js';
 
 const RUNNER_SCRIPT = fileURLToPath(new URL('./runner-process.js', import.meta.url));
 
@@ -293,9 +294,12 @@ async function logStats(report: () => Promise<StatusReport>, log: Logger): Promi
     .filter(([, count]) => count > 0)
     .map(([queue, count]) => `${queue} ${count}`)
     .join(', ');
+  // The work counters (recipients by reply class, posts by decision, ...) since the master started, when any moved.
+  const counted = status.counters === undefined ? '' : countersLine(status.counters);
+  const countedPart = counted === '' || counted === NOTHING_COUNTED ? '' : `; counted: ${counted}`;
   log.info(
-    { processes: status.runners.length, running, processed: sum((r) => r.processed), failed: sum((r) => r.failed), inFlight: sum((r) => r.inFlight) },
-    `stats: ${running}/${status.runners.length} processes running, ${sum((r) => r.processed)} processed, ${sum((r) => r.failed)} failed, ${sum((r) => r.inFlight)} in flight; waiting: ${waiting === '' ? 'none' : waiting}`,
+    { processes: status.runners.length, running, processed: sum((r) => r.processed), failed: sum((r) => r.failed), inFlight: sum((r) => r.inFlight), ...(countedPart === '' ? {} : { counters: status.counters }) },
+    `stats: ${running}/${status.runners.length} processes running, ${sum((r) => r.processed)} processed, ${sum((r) => r.failed)} failed, ${sum((r) => r.inFlight)} in flight; waiting: ${waiting === '' ? 'none' : waiting}${countedPart}`,
   );
   for (const runner of status.runners) log.debug({ stats: runner }, `stats ${runner.name} ${runner.slice}/${runner.numSlices}`);
   // Said again on every stats run, so a failed runner is not one log line lost among thousands.

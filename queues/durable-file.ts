@@ -161,10 +161,26 @@ export async function fsyncDirectoryOrWithdraw(path: string, directories?: Direc
   }
 }
 
-/** Rewrite `from` with `chunks`, then rename it to `to` (see the module comment). */
-export async function replaceAndMove(from: string, to: string, chunks: readonly Uint8Array[], options: WriteOptions): Promise<void> {
+/**
+ * Rewrite `from` with `chunks`, then rename it to `to` (see the module
+ * comment). `after`, when given, is awaited once the new content is written
+ * and fdatasynced and before anything is renamed: what must be durable before
+ * the file moves (another file's write) overlaps its fsyncs with this one's.
+ * Should it reject, the temp file is removed, `from` is untouched, and its
+ * error is thrown. Killed while waiting for it: `from` is untouched and the
+ * temp file is left for removeStaleTemps().
+ */
+export async function replaceAndMove(from: string, to: string, chunks: readonly Uint8Array[], options: WriteOptions, after?: Promise<unknown>): Promise<void> {
   const temp = tempNameFor(from);
   await writeTemp(temp, chunks, options);
+  if (after !== undefined) {
+    try {
+      await after;
+    } catch (error) {
+      unlinkQuietly(temp);
+      throw error;
+    }
+  }
   try {
     renameSync(temp, from);
   } catch (error) {

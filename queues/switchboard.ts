@@ -137,6 +137,14 @@ export interface MoveOptions {
    * detour): its restore count, original queue and reason are cleared.
    */
   forward?: boolean;
+  /**
+   * Awaited after the rewritten entry is written and fdatasynced, before it
+   * replaces the `.bak` and moves (durable-file.ts replaceAndMove): a runner
+   * whose side entries must be durable before the entry leaves overlaps
+   * their fsyncs with this one. Rejected: the entry stays as it was and the
+   * move rejects with its error.
+   */
+  after?: Promise<unknown>;
 }
 
 export interface FinishOptions {
@@ -747,6 +755,6 @@ export async function moveEntry(
   // Killed after the rewrite but before the rename, the entry sits at its old
   // name already saying where it was going: recovery and requeue finish the move.
   control.movingTo = { queue: toQueue, id: newId, state: toState };
-  await replaceAndMove(from, entryPath(root, toQueue, newId, toState), encodeEntry(options.metadata ?? entry.metadata, control, options.message ?? entry.message), write);
+  await replaceAndMove(from, entryPath(root, toQueue, newId, toState), encodeEntry(options.metadata ?? entry.metadata, control, options.message ?? entry.message), write, options.after);
   return newId;
 }

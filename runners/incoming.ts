@@ -21,7 +21,10 @@
  * Bad input: the header block is read byte-preserving (RawMessage, which
  * never throws); mailparser runs in the worker pool (incoming/parse-worker.ts)
  * under the runner option `parseTimeout`, and only on messages up to
- * `parseMaxSize` bytes (larger ones are held by the size rule). A parse that
+ * `parseMaxSize` bytes (larger ones are held by the size rule). A plain text
+ * post whose header block decides what mailparser would say (one text/plain
+ * part, UTF-8 or ASCII, no transfer encoding: incoming/header-scan.ts) is
+ * not sent to the pool at all. A parse that
  * times out or crashes its worker fails the entry to `shunt` with the error;
  * an entry without a listId, or naming no list, goes to `shunt` with
  * ListUnknownError. A busy list store is temporary (to `retry`).
@@ -68,6 +71,7 @@ import { headerAddresses, posterAddress } from './incoming/addresses.js';
 import { APPROVED_CHAIN, chainOf, runChain, type ChainContext, type ChainDecision } from './incoming/chain.js';
 import { MalformedEntryError, unknownListError } from './incoming/errors.js';
 import type { MessageSummary, ParseTask } from './incoming/parse-worker.js';
+import { scanSummary } from './incoming/header-scan.js';
 import { runPipeline, type PipelineContext } from './incoming/pipeline.js';
 import type { EntryContext, RunnerOptions } from './runner.js';
 import { StoreRunner } from './store-runner.js';
@@ -141,8 +145,9 @@ export default class IncomingRunner extends StoreRunner {
         }
       }
     } else {
+      const arrived = message;
       if (this.auth !== undefined) message = await this.authenticate(message, metadata, envelopeSender, this.auth, ctx, log);
-      const summary = await this.summarize(repaired.message, ctx);
+      const summary = await this.summarize(repaired.message, arrived, ctx);
       const chainCtx: ChainContext = { list, message, summary, sender, metadata, store, limits: this.settings, ...this.lookups(log) };
       decision = await runChain(chainCtx, chainOf(list.settings.postingChain, list.address));
       message = chainCtx.message;
@@ -220,8 +225,15 @@ export default class IncomingRunner extends StoreRunner {
     return stripped.message.prepend('Authentication-Results', outcome.results);
   }
 
-  private async summarize(bytes: Buffer, ctx: EntryContext): Promise<MessageSummary> {
+  /**
+   * The chain's MIME view of the post as it arrived (`bytes`, parsed as
+   * `message`): from its header block when that decides it (a plain text
+   * post: incoming/header-scan.ts), else from mailparser in the pool.
+   */
+  private async summarize(bytes: Buffer, message: RawMessage, ctx: EntryContext): Promise<MessageSummary> {
     if (bytes.length > this.settings.parseMaxSize) return { ...EMPTY_SUMMARY, tooLargeToParse: bytes.length };
+    const scanned = scanSummary(message);
+    if (scanned !== undefined) return scanned;
     const task: ParseTask = { message: bytes };
     return ctx.runTask<MessageSummary>(PARSE_WORKER, task, { timeoutMs: this.settings.parseTimeout });
   }
@@ -229,10 +241,13 @@ export default class IncomingRunner extends StoreRunner {
   /**
    * Runs the pipeline and sends the post on. Side entries a handler started
    * with enqueueBeside (the archive copy) are written while the rest goes on
-   * and awaited before the entry leaves `in`: killed before that, the entry
-   * runs again (the copy may then be enqueued twice, as before); a failed one
-   * fails the entry as an awaited enqueue did. On any error they are let
-   * settle first, so none is still writing when the entry is retried.
+   * and awaited before the entry leaves `in`: the forward's rewritten entry
+   * is written and fdatasynced meanwhile, as a temp file beside the `.bak`,
+   * and renamed only once they are durable (forward's `after`). Killed before
+   * that rename, the entry runs again (the copy may then be enqueued twice,
+   * as before; the temp file is removed as stale); a failed one fails the
+   * entry as an awaited enqueue did, its temp file removed. On any error they
+   * are let settle first, so none is still writing when the entry is retried.
    */
   private async accept(list: MailingList, message: RawMessage, metadata: JsonObject, store: Store, log: PipelineContext['log'], ctx: EntryContext, sender: string | null, digestEntryKey: () => string): Promise<void> {
     const beside: Promise<void>[] = [];
@@ -281,15 +296,17 @@ export default class IncomingRunner extends StoreRunner {
       if (digest !== 'no-digest-members') log.info({ digest }, digest === 'added' ? 'post added to the digest' : 'post was in the digest already (entry run again)');
     }
     // Every side entry durable before the entry leaves `in`, by the forward or by finishing.
-    await Promise.all(beside);
     if (pipeline.outgoing === undefined) {
+      await Promise.all(beside);
       log.info({ pipeline: list.settings.postingPipeline }, 'the pipeline sent the post nowhere (no to-outgoing): finished');
       return;
     }
     // The chain's decision travels with the post, so `queue show` on an out entry says why it was sent.
     // So do the verification results (`auth`), for `queue show` and for sealing what we verified.
     const outMetadata: JsonObject = { ...pipeline.outgoing.metadata, chain: metadata.chain ?? null, ...(metadata.auth === undefined ? {} : { auth: metadata.auth }) };
-    const id = await ctx.forward(OUT_QUEUE, { message: finalBytes(), metadata: outMetadata });
+    // The out entry is written and fdatasynced while the side entries finish theirs (one disk wait, not two
+    // in a row), and moves only once they are durable (`after`): a side entry that failed leaves it in `in`.
+    const id = await ctx.forward(OUT_QUEUE, { message: finalBytes(), metadata: outMetadata, after: Promise.all(beside) });
     log.info({ out: id }, 'post accepted: forwarded to out');
   }
 }

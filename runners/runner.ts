@@ -102,9 +102,12 @@ export interface EntryContext {
   readonly signal: AbortSignal;
   /**
    * Move this entry to `queue` as a new entry there, atomically, with new
-   * metadata and message bytes if given; it counts as finished here.
+   * metadata and message bytes if given; it counts as finished here. With
+   * `after`, the new entry is written and fdatasynced at once but moves only
+   * once `after` resolves (side entries that must be durable first); should
+   * it reject, nothing moved and forward rejects with its error.
    */
-  forward(queue: string, options?: { metadata?: JsonObject; micros?: bigint; message?: Uint8Array }): Promise<string>;
+  forward(queue: string, options?: { metadata?: JsonObject; micros?: bigint; message?: Uint8Array; after?: Promise<unknown> }): Promise<string>;
   /** Add a new entry to any queue (durably). */
   enqueue(queue: string, message: Uint8Array | string, metadata?: JsonObject): Promise<string>;
   /** Tell the watchdog this entry is making progress (long deliveries). */

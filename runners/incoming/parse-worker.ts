@@ -16,9 +16,7 @@
  * Pure computation, no files: nothing to lose if the worker dies mid-task.
  */
 import { MailParser, type AttachmentStream, type MessageText } from 'mailparser';
-
-/** Non-blank text lines kept (Mailman's email_commands_max_lines is 10). */
-export const TEXT_LINES = 10;
+import { firstLines, TEXT_LINES } from './header-scan.js';
 
 export interface ParseTask {
   message: Uint8Array;
@@ -64,17 +62,4 @@ export default function summarize(task: ParseTask): Promise<MessageSummary> {
     parser.on('end', () => settle());
     parser.end(Buffer.from(task.message.buffer, task.message.byteOffset, task.message.byteLength));
   });
-}
-
-function firstLines(text: string, count: number): string[] {
-  const lines: string[] = [];
-  let start = 0;
-  while (lines.length < count && start < text.length) {
-    let end = text.indexOf('\n', start);
-    if (end < 0) end = text.length;
-    const line = text.slice(start, end).trim();
-    if (line !== '') lines.push(line.slice(0, 1000));
-    start = end + 1;
-  }
-  return lines;
 }

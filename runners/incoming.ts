@@ -41,7 +41,9 @@
  * Files: besides the `in` entry (forwarded or finished by the base class),
  * durable new entries on `virgin` (notices) and whatever the pipeline
  * enqueues (`archive`). Killed at any moment before the entry is settled:
- * its `.bak` is recovered and the whole entry runs again; a hold is not
+ * its `.bak` is recovered and the whole entry runs again (the out entry's
+ * temp file, written while the archive copy was, may be left beside it,
+ * removed as stale); a hold is not
  * stored twice (actions.ts), and the forward to `out` is the one atomic step
  * that makes a post leave, so the list never gets it twice from one entry.
  * (Pipeline side entries such as an archive copy may be enqueued twice.)

@@ -47,7 +47,8 @@
  * (outgoing/checkpoint-journal.ts, which names its crash windows). It is
  * appended after every transaction with a final outcome and read before
  * sending, so a runner killed at any moment re-sends only the transactions
- * whose acceptance it had not yet recorded. It is removed once the entry has
+ * whose acceptance it had not yet recorded: those in flight and fewer than
+ * CHECKPOINT_WINDOW recipients accepted but not yet on disk. It is removed once the entry has
  * settled (entry-end), except when the entry was released unfinished (the
  * runner stopping), which keeps it for the next attempt. Orphans (killed
  * between settle and removal) are swept at start. When the journal grows on
@@ -114,6 +115,19 @@ import { Runner, type EntryContext, type EntryOutcome, type RunnerOptions } from
 export { BOUNCES_QUEUE, VIRGIN_QUEUE };
 /** Recipients whose personalised copies one worker-pool task renders. */
 export const RENDER_BATCH = 500;
+
+/**
+ * How far an entry's transactions may run ahead of its checkpoint journal:
+ * a transaction starts only while fewer than this many recipients accepted
+ * by the MTA are not yet on disk; otherwise it waits for the journal. So a
+ * VERP entry does not idle its connection for an fdatasync per recipient
+ * (the lines of many transactions share one), and a runner killed at any
+ * moment sends again at most CHECKPOINT_WINDOW - 1 recipients plus the
+ * transactions in flight (`smtp.maxConnections`). A bulk transaction of
+ * this many recipients or more waits for its line, as every transaction did
+ * before.
+ */
+export const CHECKPOINT_WINDOW = 100;
 
 /** The render worker, compiled (piscina loads it in a plain worker thread). */
 const RENDER_WORKER = workerModule(import.meta.url, 'outgoing/render-worker.js');
@@ -188,6 +202,10 @@ interface Attempt {
   bounced: number;
   /** Rendering personalised copies failed (a worker-pool task timed out or crashed). */
   renderError?: unknown;
+  /** A checkpoint line could not be written: the attempt stops and process() throws it. */
+  journalError?: unknown;
+  /** A checkpoint line is on disk: progress (see process()). */
+  recorded: () => void;
 }
 
 export default class OutgoingRunner extends Runner {
@@ -313,7 +331,7 @@ export default class OutgoingRunner extends Runner {
       if (todo.length < out.recipients.length) {
         ctx.log.info({ skipped: out.recipients.length - todo.length, todo: todo.length }, 'checkpoint journal: skipping recipients already done');
       }
-      const attempt: Attempt = { deferred: new Map(), stop: false, transactions: 0, delivered: 0, bounced: 0 };
+      const attempt: Attempt = { deferred: new Map(), stop: false, transactions: 0, delivered: 0, bounced: 0, recorded: onProgress };
       const down = this.backoff.describe(this.now());
       if (down !== undefined) {
         attempt.stop = true;
@@ -330,8 +348,11 @@ export default class OutgoingRunner extends Runner {
           }
         }
         const perCopy = out.personalize && dkim !== undefined ? { dkim, arc: arcSealFor(entry.metadata, dkim) } : undefined;
-        await this.deliver(message, out, todo, journal, attempt, ctx, onProgress, perCopy);
+        await this.deliver(message, out, todo, journal, attempt, ctx, perCopy);
       }
+      // Every line the workers did not wait for (CHECKPOINT_WINDOW) is on disk before the outcome is decided.
+      await journal.synced();
+      if (attempt.journalError !== undefined) throw attempt.journalError;
       await resetting;
       const remaining = todo.filter((r) => !journal.done.has(r) && !journal.failed.has(r));
       ctx.log.info(
@@ -418,7 +439,6 @@ export default class OutgoingRunner extends Runner {
     journal: CheckpointJournal,
     attempt: Attempt,
     ctx: EntryContext,
-    onProgress: () => void,
     perCopy: { dkim: SigningSpec; arc: ArcSealSpec | undefined } | undefined,
   ): Promise<void> {
     const transactions = this.transactions(out, todo);
@@ -444,8 +464,13 @@ export default class OutgoingRunner extends Runner {
             return;
           }
         }
+        // The duplicate bound (CHECKPOINT_WINDOW): checked just before the transaction starts.
+        while (journal.unsynced >= CHECKPOINT_WINDOW) await journal.synced();
+        if (attempt.stop) {
+          for (const recipient of transaction.to) attempt.deferred.set(recipient, { smtpCode: null, response: 'not attempted' });
+          return;
+        }
         await this.transact(raw, out, transaction, journal, attempt, ctx);
-        onProgress();
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.smtp.maxConnections, transactions.length) }, worker));
@@ -571,7 +596,11 @@ export default class OutgoingRunner extends Runner {
     switch (outcome.kind) {
       case 'accepted':
         this.markUp();
-        await journal.record('done', outcome.accepted);
+        // Not awaited: the next transaction may start while this line is written (CHECKPOINT_WINDOW).
+        journal.record('done', outcome.accepted).then(attempt.recorded, (error: unknown) => {
+          attempt.journalError ??= error;
+          attempt.stop = true;
+        });
         attempt.delivered += outcome.accepted.length;
         await this.recipientFailures(out, outcome.failures, journal, attempt, ctx);
         return;
@@ -629,6 +658,7 @@ export default class OutgoingRunner extends Runner {
     if (permanent.length === 0) return;
     await Promise.all(permanent.map((failure) => this.bounceEvent(out, failure, ctx)));
     await journal.record('failed', permanent.map((f) => f.recipient));
+    attempt.recorded();
     attempt.bounced += permanent.length;
   }
 

@@ -9,7 +9,12 @@
  * A line is appended, and fdatasynced, only after the MTA accepted the
  * transaction (for `failed`: after the bounce events are enqueued); lines of
  * transactions finishing together share one write and one fdatasync (group
- * commit). On (re)processing the journal is read first and its recipients are
+ * commit: lines queued while a write runs go in the next one). A recipient
+ * counts as done only once its line is on disk (`done`, `unsynced`). The
+ * writer need not wait for that before its next transaction: the runner
+ * starts one only while fewer than CHECKPOINT_WINDOW recipients are
+ * unsynced (runners/outgoing.ts), which bounds what a kill can duplicate.
+ * On (re)processing the journal is read first and its recipients are
  * skipped. The name ends in neither `.pck`, `.bak` nor `.psv`: the
  * switchboard's listings and watchers ignore it.
  *
@@ -17,7 +22,9 @@
  * - MTA accepted, line not yet written (or written but torn): the entry's
  *   `.bak` is recovered and those recipients are sent again. This is the only
  *   duplicate: at most the transactions in flight at the kill (at most
- *   `smtp.maxConnections` per entry in flight).
+ *   `smtp.maxConnections` per entry) and the accepted ones whose line was
+ *   not yet on disk (fewer than CHECKPOINT_WINDOW recipients when the last
+ *   of them started; see runners/outgoing.ts).
  * - A torn last line (no newline, or not JSON) is ignored: its recipients are
  *   sent again, never lost.
  * - Bounce events enqueued, `failed` line not written: the events are
@@ -55,9 +62,13 @@ export class CheckpointJournal {
   readonly failed = new Set<string>();
   /** Complete lines read at open, plus lines written since. */
   lines = 0;
+  /** Recipients recorded whose line is not yet on disk (queued or being written). */
+  unsynced = 0;
   private handle: FileHandle | undefined;
   private pending: Pending[] = [];
   private flushing: Promise<void> | undefined;
+  /** The promise of the last line recorded: settled once every line so far is written or failed. */
+  private last: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly path: string,
@@ -102,18 +113,31 @@ export class CheckpointJournal {
     if (recipients.length === 0) return Promise.resolve();
     const into = kind === 'done' ? this.done : this.failed;
     const line = `${JSON.stringify({ [kind]: recipients })}\n`;
-    return new Promise<void>((resolve, reject) => {
+    this.unsynced += recipients.length;
+    const written = new Promise<void>((resolve, reject) => {
       this.pending.push({
         line,
         resolve: () => {
+          this.unsynced -= recipients.length;
           for (const recipient of recipients) into.add(recipient);
           this.lines++;
           resolve();
         },
-        reject,
+        reject: (error) => {
+          this.unsynced -= recipients.length;
+          reject(error);
+        },
       });
       this.flushing ??= this.flush();
     });
+    // Lines are written in order: the last one settled means every earlier one is.
+    this.last = written.catch(() => undefined);
+    return written;
+  }
+
+  /** Resolves once every line recorded so far is on disk or has failed (each record() promise says which). */
+  synced(): Promise<void> {
+    return this.last;
   }
 
   /** One write and one fdatasync for every line queued while the previous one ran. */

@@ -9,7 +9,9 @@
  * A line is appended, and fdatasynced, only after the MTA accepted the
  * transaction (for `failed`: after the bounce events are enqueued); lines of
  * transactions finishing together share one write and one fdatasync (group
- * commit: lines queued while a write runs go in the next one). A recipient
+ * commit: lines queued while a write runs go in the next one; with
+ * `delayMs` an idle journal waits that long for more lines before it writes,
+ * unless `flushAt` recipients are waiting or someone waits for them). A recipient
  * counts as done only once its line is on disk (`done`, `unsynced`). The
  * writer need not wait for that before its next transaction: the runner
  * starts one only while fewer than CHECKPOINT_WINDOW recipients are
@@ -55,6 +57,16 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/**
+ * How an idle journal batches lines: it waits up to `delayMs` for more before
+ * a write, or writes at once when `flushAt` recipients are waiting (a line
+ * written while another write runs goes in the next write either way).
+ */
+export interface JournalBatching {
+  delayMs: number;
+  flushAt: number;
+}
+
 export class CheckpointJournal {
   /** Recipients whose transaction the MTA accepted. */
   readonly done = new Set<string>();
@@ -69,15 +81,18 @@ export class CheckpointJournal {
   private flushing: Promise<void> | undefined;
   /** The promise of the last line recorded: settled once every line so far is written or failed. */
   private last: Promise<void> = Promise.resolve();
+  /** The delayed write of an idle journal (see `delayMs`). */
+  private timer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly path: string,
     private readonly fsync: boolean,
+    private readonly batching: JournalBatching,
   ) {}
 
   /** Read the journal at `path` if there is one (what is already done); appends go to it. */
-  static async open(path: string, fsync: boolean): Promise<CheckpointJournal> {
-    const journal = new CheckpointJournal(path, fsync);
+  static async open(path: string, fsync: boolean, batching: JournalBatching = { delayMs: 0, flushAt: 1 }): Promise<CheckpointJournal> {
+    const journal = new CheckpointJournal(path, fsync, batching);
     let text = '';
     try {
       text = await readFile(path, 'utf8');
@@ -108,8 +123,12 @@ export class CheckpointJournal {
     if (counted) this.lines++;
   }
 
-  /** Durably record recipients as done (accepted) or failed (permanently); resolves once the line is on disk. */
-  record(kind: 'done' | 'failed', recipients: readonly string[]): Promise<void> {
+  /**
+   * Durably record recipients as done (accepted) or failed (permanently);
+   * resolves once the line is on disk. `now`: the caller waits for it, so it
+   * is written at once rather than after `delayMs`.
+   */
+  record(kind: 'done' | 'failed', recipients: readonly string[], now = false): Promise<void> {
     if (recipients.length === 0) return Promise.resolve();
     const into = kind === 'done' ? this.done : this.failed;
     const line = `${JSON.stringify({ [kind]: recipients })}\n`;
@@ -128,16 +147,29 @@ export class CheckpointJournal {
           reject(error);
         },
       });
-      this.flushing ??= this.flush();
     });
+    this.schedule(now || this.unsynced >= this.batching.flushAt);
     // Lines are written in order: the last one settled means every earlier one is.
     this.last = written.catch(() => undefined);
     return written;
   }
 
-  /** Resolves once every line recorded so far is on disk or has failed (each record() promise says which). */
+  /** Resolves once every line recorded so far is on disk or has failed (each record() promise says which); writes them now. */
   synced(): Promise<void> {
+    this.schedule(true);
     return this.last;
+  }
+
+  /** Start writing the pending lines now, or after `delayMs` when nothing is being written. */
+  private schedule(now: boolean): void {
+    if (this.flushing !== undefined || this.pending.length === 0) return;
+    if (!now && this.batching.delayMs > 0) {
+      this.timer ??= setTimeout(() => this.schedule(true), this.batching.delayMs);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.flushing = this.flush();
   }
 
   /** One write and one fdatasync for every line queued while the previous one ran. */
@@ -163,6 +195,7 @@ export class CheckpointJournal {
   }
 
   async close(): Promise<void> {
+    this.schedule(true);
     await this.flushing;
     await this.handle?.close();
     this.handle = undefined;

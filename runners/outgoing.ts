@@ -464,7 +464,7 @@ export default class OutgoingRunner extends Runner {
         }
         const index = next++;
         const transaction = transactions[index]!;
-        let raw = message;
+        let raw: readonly Uint8Array[] = [message];
         if (copyOf) {
           try {
             raw = await copyOf(index);
@@ -498,7 +498,13 @@ export default class OutgoingRunner extends Runner {
    * (outgoing/render-worker.ts), the next batch rendered while this one is
    * sent. Copies are assembled one at a time, just before their transaction.
    */
-  private personalizedCopies(message: Buffer, out: OutEntry, transactions: Transaction[], ctx: EntryContext, signing: { dkim: SigningSpec; arc: ArcSealSpec | undefined } | undefined): (index: number) => Promise<Buffer> {
+  private personalizedCopies(
+    message: Buffer,
+    out: OutEntry,
+    transactions: Transaction[],
+    ctx: EntryContext,
+    signing: { dkim: SigningSpec; arc: ArcSealSpec | undefined } | undefined,
+  ): (index: number) => Promise<readonly Uint8Array[]> {
     const personalize = out.personalize ?? {};
     const list = out.listPosting ?? out.listId;
     const batches = new Map<number, Promise<RenderedCopy[]>>();
@@ -530,7 +536,8 @@ export default class OutgoingRunner extends Runner {
       if ((b + 1) * RENDER_BATCH < transactions.length) void batch(b + 1);
       const copy = (await batch(b))[index - b * RENDER_BATCH]!;
       if (copy.signError !== undefined) throw new DkimSignError(copy.signError);
-      return Buffer.concat([copy.head, message, copy.foot]);
+      // The message's own bytes are shared by every copy, not copied into each.
+      return [copy.head, message, copy.foot];
     };
   }
 
@@ -581,7 +588,7 @@ export default class OutgoingRunner extends Runner {
   }
 
   /** One SMTP transaction, its outcome recorded (journal, bounce events) before it returns. */
-  private async transact(message: Buffer, out: OutEntry, transaction: Transaction, journal: CheckpointJournal, attempt: Attempt, ctx: EntryContext): Promise<void> {
+  private async transact(parts: readonly Uint8Array[], out: OutEntry, transaction: Transaction, journal: CheckpointJournal, attempt: Attempt, ctx: EntryContext): Promise<void> {
     let outcome: TransactionOutcome;
     // The DATA deadline (smtp.dataTimeout): socketTimeout only notices silence,
     // so an MTA that trickles bytes could hold a transaction forever. On abort
@@ -591,10 +598,14 @@ export default class OutgoingRunner extends Runner {
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.smtp.dataTimeout);
     // @types/nodemailer 8 does not know the `signal` option nodemailer 10 honours: a typed variable, not a literal.
-    const mail: Parameters<Transport['sendMail']>[0] & { signal: AbortSignal } = { envelope: { from: transaction.from, to: transaction.to }, raw: message, signal: deadline.signal };
+    const mail = (): Parameters<Transport['sendMail']>[0] & { signal: AbortSignal } => ({
+      envelope: { from: transaction.from, to: transaction.to },
+      raw: Buffer.concat(parts),
+      signal: deadline.signal,
+    });
     try {
       // Below sendMail() when the envelope allows (outgoing/pool-send.ts): the same pool, less work per copy.
-      const info = await (poolSend(this.transport, transaction.from, transaction.to, message, deadline.signal) ?? this.transport.sendMail(mail));
+      const info = await (poolSend(this.transport, transaction.from, transaction.to, parts, deadline.signal) ?? this.transport.sendMail(mail()));
       outcome = classifySuccess(info);
     } catch (error) {
       outcome = deadline.signal.aborted

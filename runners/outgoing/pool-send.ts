@@ -16,8 +16,11 @@
  * neither punycode, lower-casing nor the URL parser's IPv4 forms could
  * rewrite it). Any other envelope returns undefined and the caller uses
  * sendMail(), so the addresses the MTA and the journal see never depend on
- * which way a transaction went. Like sendMail() for a raw message, a message
- * not ending in a line break gets one (CR LF; LF after a lone CR).
+ * which way a transaction went. The message may come in parts (a
+ * personalised copy: its own header fields, the post's shared bytes, its own
+ * footer), written in order without being joined. Like sendMail() for a raw
+ * message, a message not ending in a line break gets one (CR LF; LF after a
+ * lone CR).
  */
 import { PassThrough } from 'node:stream';
 import type { Transporter } from 'nodemailer';
@@ -61,13 +64,13 @@ const CRLF = Buffer.from('\r\n');
 const LF = Buffer.from('\n');
 
 /**
- * Send `message` to `to` from `from` over the pool of `transport`, or
+ * Send the message (`parts`, in order) to `to` from `from` over the pool of `transport`, or
  * undefined when the envelope is not plain (see the module comment): the
  * caller then uses sendMail().
  */
-export function poolSend(transport: Transporter, from: string, to: readonly string[], message: Buffer, signal: AbortSignal): Promise<PoolSentInfo> | undefined {
+export function poolSend(transport: Transporter, from: string, to: readonly string[], parts: readonly Uint8Array[], signal: AbortSignal): Promise<PoolSentInfo> | undefined {
   if (!plainAddress(from) || !to.every(plainAddress)) return undefined;
-  const last = message.at(-1);
+  const last = parts.findLast((part) => part.length > 0)?.at(-1);
   const tail = last === 0x0a ? undefined : last === 0x0d ? LF : CRLF;
   const mail: PoolMail = {
     data: { signal },
@@ -77,11 +80,8 @@ export function poolSend(transport: Transporter, from: string, to: readonly stri
       getHeader: () => '',
       createReadStream: () => {
         const stream = new PassThrough();
-        if (tail === undefined) stream.end(message);
-        else {
-          stream.write(message);
-          stream.end(tail);
-        }
+        for (const part of parts) if (part.length > 0) stream.write(part);
+        stream.end(tail);
         return stream;
       },
     },

@@ -52,8 +52,8 @@ describe('poolSend', () => {
 
   it('leaves an envelope it cannot take to sendMail(): undefined, nothing sent', async () => {
     const { sink, transport } = await pool();
-    expect(poolSend(transport, 'a@b.example', ['x@Example.com'], Buffer.from('Subject: x\r\n\r\nbody\r\n'), new AbortController().signal)).toBeUndefined();
-    expect(poolSend(transport, '"q"@b.example', ['x@example.com'], Buffer.from('Subject: x\r\n\r\nbody\r\n'), new AbortController().signal)).toBeUndefined();
+    expect(poolSend(transport, 'a@b.example', ['x@Example.com'], [Buffer.from('Subject: x\r\n\r\nbody\r\n')], new AbortController().signal)).toBeUndefined();
+    expect(poolSend(transport, '"q"@b.example', ['x@example.com'], [Buffer.from('Subject: x\r\n\r\nbody\r\n')], new AbortController().signal)).toBeUndefined();
     expect(sink.connections).toBe(0);
   });
 
@@ -63,7 +63,7 @@ describe('poolSend', () => {
     for (const text of messages) {
       const message = Buffer.from(text);
       const envelope = { from: 'list-bounces+a=b.example@lists.example.org', to: ['a@b.example', 'c@d.example'] };
-      const viaPool = await poolSend(transport, envelope.from, envelope.to, message, new AbortController().signal)!;
+      const viaPool = await poolSend(transport, envelope.from, envelope.to, [message], new AbortController().signal)!;
       const viaSendMail = await transport.sendMail({ envelope, raw: message });
       expect(viaPool.accepted).toEqual(viaSendMail.accepted);
       expect(viaPool.response).toMatch(/^250/);
@@ -76,10 +76,18 @@ describe('poolSend', () => {
     }
   });
 
+  it('sends a message given in parts (a personalised copy: its header fields, the shared bytes, its footer) as the parts joined', async () => {
+    const { sink, transport } = await pool();
+    const parts = [Buffer.from('X-To: a@b.example\r\n'), Buffer.from('Subject: x\r\n\r\nbody\r\n'), new Uint8Array(0), Buffer.from('-- \r\nfooter')];
+    const info = await poolSend(transport, 'l-bounces+a=b.example@lists.example', ['a@b.example'], parts, new AbortController().signal)!;
+    expect(info.accepted).toEqual(['a@b.example']);
+    expect(sink.accepted[0]!.body!.toString('latin1')).toBe('X-To: a@b.example\r\nSubject: x\r\n\r\nbody\r\n-- \r\nfooter\r\n');
+  });
+
   it('a signal aborted mid-transaction fails it, as with sendMail()', async () => {
     const { transport } = await pool();
     const controller = new AbortController();
-    const sending = poolSend(transport, 'a@b.example', ['c@d.example'], Buffer.from('Subject: x\r\n\r\nbody\r\n'), controller.signal)!;
+    const sending = poolSend(transport, 'a@b.example', ['c@d.example'], [Buffer.from('Subject: x\r\n\r\nbody\r\n')], controller.signal)!;
     controller.abort();
     await expect(sending).rejects.toThrow();
   });

@@ -14,7 +14,8 @@
  * Nothing is persisted: the totals are since the master started (a master
  * restart is a counter reset, which Prometheus' rate() takes in its stride).
  * A process killed outright loses what it counted since its last report
- * (a state report goes out after every entry and at once after a count).
+ * (src/master/runner-process.ts sends one at most every 100 ms while counts
+ * move, at once when an entry starts or ends, and before a clean exit).
  */
 
 export interface CounterDefinition {

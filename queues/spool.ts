@@ -341,7 +341,10 @@ export class Spool {
     const info = await this.find(id);
     if (info.state === 'bak') throw new EntryBusyError(info.queue, id);
     if (info.queue === toQueue) return info;
-    if (info.setAsideFile !== undefined) return this.restoreSetAside(info, toQueue);
+    if (info.setAsideFile !== undefined) {
+      await this.restoreSetAside(info, toQueue);
+      return this.find(id);
+    }
     if (info.unreadable) return this.moveUnreadable(info, toQueue);
     if ((info.error !== undefined || info.control?.corrupt === true) && toQueue !== BAD_QUEUE) {
       throw new NotRequeueableError(id, 'its queue file is corrupt; it can only stay in bad');
@@ -366,8 +369,10 @@ export class Spool {
    * `shunt`) back to the queue it came from, with its restore count reset
    * (Mailman's unshunt); from the retryQueue now, not when due (its attempts
    * and first failure are kept, so `retry.maximalQueueLifetime` still applies).
+   * Returns where it went, not a fresh look at it: a running runner may have
+   * taken it (and finished or failed it again) by the time this returns.
    */
-  async requeue(id: string): Promise<EntryInfo> {
+  async requeue(id: string): Promise<RequeueMove> {
     const info = await this.find(id);
     if (this.retryQueue !== undefined && info.queue === this.retryQueue) return this.requeueFromRetry(info, this.retryQueue);
     if (!this.requeueFrom.includes(info.queue)) throw new NotRequeueableError(id, `it is in ${info.queue}, not in ${orList(this.requeueSources())}`);
@@ -375,7 +380,8 @@ export class Spool {
       const original = info.control?.originalQueue;
       if (typeof original !== 'string') throw new NotRequeueableError(id, 'no original queue is recorded; use `queue move`');
       assertQueueName(original);
-      return this.restoreSetAside(info, original);
+      await this.restoreSetAside(info, original);
+      return { id, from: info.queue, to: original };
     }
     if (info.error !== undefined || info.control?.corrupt === true) {
       throw new NotRequeueableError(id, 'its queue file was corrupt; inspect it with `queue show --raw`');
@@ -386,10 +392,11 @@ export class Spool {
     if (typeof target !== 'string') throw new NotRequeueableError(id, 'no original queue is recorded; use `queue move`');
     assertQueueName(target);
     await moveEntry(this.root, info.queue, id, info.state, target, 'pck', { control: { restores: 0, requeuedAt: new Date().toISOString() } }, this.writeOptions());
-    return this.find(id);
+    // Not a find(): a running runner may have taken the entry (and finished it, or failed it again) already.
+    return { id, from: info.queue, to: target };
   }
 
-  private async requeueFromRetry(info: EntryInfo, retryQueue: string): Promise<EntryInfo> {
+  private async requeueFromRetry(info: EntryInfo, retryQueue: string): Promise<RequeueMove> {
     if (info.state !== 'pck') throw new EntryBusyError(info.queue, info.id);
     if (info.error !== undefined) throw new NotRequeueableError(info.id, 'its queue file cannot be read; the retry runner sets it aside in bad');
     const target = info.control?.originalQueue;
@@ -397,7 +404,7 @@ export class Spool {
     assertQueueName(target);
     await this.claim(info);
     await moveEntry(this.root, retryQueue, info.id, 'bak', target, 'pck', { control: { restores: 0, requeuedAt: new Date().toISOString() } }, this.writeOptions());
-    return this.find(info.id);
+    return { id: info.id, from: retryQueue, to: target };
   }
 
   /**
@@ -477,11 +484,12 @@ export class Spool {
     const result: RequeueResult = { requeued: [], moved: [], skipped: [] };
     for (const [index, id] of candidates.entries()) {
       try {
-        const before = await this.find(id);
-        if (named && !queues.includes(before.queue)) throw new UnknownEntryError(id, { queues, foundIn: before.queue });
-        const after = await this.requeue(id);
+        if (named) {
+          const info = await this.find(id);
+          if (!queues.includes(info.queue)) throw new UnknownEntryError(id, { queues, foundIn: info.queue });
+        }
+        result.moved.push(await this.requeue(id));
         result.requeued.push(id);
-        result.moved.push({ id, from: before.queue, to: after.queue });
       } catch (error) {
         if (!(error instanceof QueueError)) throw error;
         result.skipped.push({ id, code: error.code, reason: error.message });
@@ -517,7 +525,7 @@ export class Spool {
    * record removed (see the module comment). A record whose file is gone
    * (a restore cut short after the rename) is only removed.
    */
-  private async restoreSetAside(info: EntryInfo, toQueue: string): Promise<EntryInfo> {
+  private async restoreSetAside(info: EntryInfo, toQueue: string): Promise<void> {
     const target = entryPath(this.root, toQueue, info.id, 'pck');
     try {
       await renameCreatingDir(info.setAsideFile!, target);
@@ -531,7 +539,6 @@ export class Spool {
     await unlink(info.path).catch((e: unknown) => {
       if (!isMissing(e)) throw e;
     });
-    return this.find(info.id);
   }
 
   /**

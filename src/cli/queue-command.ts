@@ -216,10 +216,9 @@ function requeueCommand(): Command {
       const spool = spoolOf(command);
       let result: RequeueResult;
       if (id !== undefined) {
-        const before = await entryOp(id, spool.find(id));
-        const after = await entryOp(id, spool.requeue(id));
-        if (!options.json) return void process.stdout.write(`requeued ${id} from ${before.queue} to ${after.queue}\n`);
-        result = { requeued: [id], moved: [{ id, from: before.queue, to: after.queue }], skipped: [] };
+        const moved = await entryOp(id, spool.requeue(id));
+        if (!options.json) return void process.stdout.write(`requeued ${id} from ${moved.from} to ${moved.to}\n`);
+        result = { requeued: [id], moved: [moved], skipped: [] };
       } else {
         const progress = createProgress('requeueing');
         try {

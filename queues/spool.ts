@@ -145,6 +145,11 @@ export interface RequeueMove {
   to: string;
 }
 
+/** Where `move` sent an entry, and in what state it waits there (`psv` in bad). */
+export interface EntryMove extends RequeueMove {
+  state: EntryState;
+}
+
 export interface RequeueResult {
   requeued: string[];
   /** The same entries as `requeued`, each with the queue it left and the queue it went to. */
@@ -336,16 +341,21 @@ export class Spool {
    * killed after the claim, it is recovered by its slice's runner at the next
    * start. Returns where it went.
    */
-  async move(id: string, toQueue: string): Promise<EntryInfo> {
+  async move(id: string, toQueue: string): Promise<EntryMove> {
     assertQueueName(toQueue);
     const info = await this.find(id);
     if (info.state === 'bak') throw new EntryBusyError(info.queue, id);
-    if (info.queue === toQueue) return info;
+    if (info.queue === toQueue) return { id, from: info.queue, to: toQueue, state: info.state };
+    // Not a find() afterwards: a running runner may have taken the entry by then.
+    const moved: EntryMove = { id, from: info.queue, to: toQueue, state: toQueue === BAD_QUEUE ? 'psv' : 'pck' };
     if (info.setAsideFile !== undefined) {
       await this.restoreSetAside(info, toQueue);
-      return this.find(id);
+      return { ...moved, state: 'pck' };
     }
-    if (info.unreadable) return this.moveUnreadable(info, toQueue);
+    if (info.unreadable) {
+      await this.moveUnreadable(info, toQueue);
+      return moved;
+    }
     if ((info.error !== undefined || info.control?.corrupt === true) && toQueue !== BAD_QUEUE) {
       throw new NotRequeueableError(id, 'its queue file is corrupt; it can only stay in bad');
     }
@@ -361,7 +371,7 @@ export class Spool {
     }
     const toState: EntryState = toQueue === BAD_QUEUE ? 'psv' : 'pck';
     await moveEntry(this.root, info.queue, id, fromState, toQueue, toState, { reason: 'moved by operator' }, this.writeOptions());
-    return this.find(id);
+    return moved;
   }
 
   /**
@@ -546,7 +556,7 @@ export class Spool {
    * runner would) so no runner takes it meanwhile, then set aside in `bad`,
    * or renamed unchanged into another queue (it cannot be rewritten).
    */
-  private async moveUnreadable(info: EntryInfo, toQueue: string): Promise<EntryInfo> {
+  private async moveUnreadable(info: EntryInfo, toQueue: string): Promise<void> {
     const bak = entryPath(this.root, info.queue, info.id, 'bak');
     try {
       await rename(info.path, bak);
@@ -560,7 +570,7 @@ export class Spool {
         await readQueueFile(bak);
         // Readable after all (fixed meanwhile): an ordinary move.
         await moveEntry(this.root, info.queue, info.id, 'bak', toQueue, 'psv', { reason: 'moved by operator' }, this.writeOptions());
-        return this.find(info.id);
+        return;
       } catch (error) {
         if (!(error instanceof UnreadableFileError)) throw error;
         problem = error;
@@ -573,7 +583,6 @@ export class Spool {
     } else {
       await renameCreatingDir(bak, entryPath(this.root, toQueue, info.id, 'pck'));
     }
-    return this.find(info.id);
   }
 
   private writeOptions() {

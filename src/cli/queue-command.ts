@@ -195,9 +195,9 @@ function moveCommand(): Command {
       if (before.control?.corrupt === true && queue !== BAD_QUEUE) {
         throw new CliError(`entry ${id} is a quarantined corrupt queue file and stays in ${BAD_QUEUE}; inspect it with \`queue show --raw\``, EXIT_ERROR, { code: 'SY_QUEUE_CORRUPT' });
       }
-      const after = await entryOp(id, spool.move(id, queue));
-      if (options.json) return printJson({ id, from: before.queue, to: after.queue, state: after.state });
-      process.stdout.write(before.queue === after.queue ? `${id} is already in ${queue}\n` : `moved ${id} from ${before.queue} to ${after.queue}\n`);
+      const moved = await entryOp(id, spool.move(id, queue));
+      if (options.json) return printJson(moved);
+      process.stdout.write(moved.from === moved.to ? `${id} is already in ${queue}\n` : `moved ${id} from ${moved.from} to ${moved.to}\n`);
     });
 }
 

@@ -32,9 +32,9 @@
  * a failure, so the sender's retry of it is no duplicate.
  */
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { fsyncDirectoryOrWithdraw, tempNameFor, writeAll } from './durable-file.js';
+import { fsyncDirectoryOrWithdraw, tempNameFor, writeAll, writeNewFile } from './durable-file.js';
 import { QueueOptionsError } from './errors.js';
-import { encodeEntryHead, encodeHeaderLine, STREAMED_LENGTH_WIDTH } from './file-format.js';
+import { encodeEntry, encodeEntryHead, encodeHeaderLine, STREAMED_LENGTH_WIDTH } from './file-format.js';
 import type { JsonObject } from './json.js';
 import type { EnqueueOptions, NewEntry, Switchboard } from './switchboard.js';
 
@@ -53,6 +53,8 @@ export interface StreamTarget {
 export interface StreamEnqueueOptions {
   /** See DEFAULT_SPILL_BYTES. */
   spillBytes?: number;
+  /** Create the entry files of a payload held in memory off the event loop (durable-file.ts, WriteOptions.openOffLoop). */
+  openOffLoop?: boolean;
 }
 
 /** The spilled payload: the first target's temp file, open for appending and later for copying. */
@@ -70,6 +72,7 @@ interface SpillFile {
 export class StreamEnqueue {
   private readonly targets: readonly StreamTarget[];
   private readonly spillBytes: number;
+  private readonly openOffLoop: boolean;
   private held: Buffer[] = [];
   private heldBytes = 0;
   private spill: SpillFile | undefined;
@@ -83,6 +86,7 @@ export class StreamEnqueue {
     if (targets.length === 0) throw new QueueOptionsError('a streamed enqueue needs at least one target');
     this.targets = targets;
     this.spillBytes = options.spillBytes ?? DEFAULT_SPILL_BYTES;
+    this.openOffLoop = options.openOffLoop ?? false;
   }
 
   /** Payload bytes written so far. */
@@ -125,7 +129,7 @@ export class StreamEnqueue {
       if (this.spill === undefined) {
         const payload = Buffer.concat(this.held, this.heldBytes);
         this.held = [];
-        return await Promise.allSettled(this.targets.map((target) => target.switchboard.enqueue(payload, target.metadata, target.options)));
+        return await Promise.allSettled(this.targets.map((target) => this.enqueueHeld(target, payload)));
       }
       await this.flush();
       const spill = this.spill;
@@ -136,6 +140,15 @@ export class StreamEnqueue {
     } finally {
       await this.close();
     }
+  }
+
+  /** A payload held in memory: Switchboard.enqueue, with the open off the event loop when asked. */
+  private async enqueueHeld(target: StreamTarget, payload: Buffer): Promise<string> {
+    if (!this.openOffLoop) return target.switchboard.enqueue(payload, target.metadata, target.options);
+    // Switchboard.enqueue's own steps, with one more write option.
+    const entry = await target.switchboard.newEntry(target.metadata, target.options, payload);
+    await writeNewFile(entry.path, encodeEntry(target.metadata, entry.control, payload), { ...entry.write, openOffLoop: true });
+    return entry.id;
   }
 
   /** Give up: nothing is enqueued, the temp file (if any) is removed. Safe to call at any time, and more than once. */

@@ -35,12 +35,22 @@ export { listenFailure };
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
+/**
+ * Least time between two progress reports (each one IPC message to the
+ * master): at hundreds of messages a second one report per message cost the
+ * runner and the master CPU on the path of every 250, for a `status` count
+ * nobody reads that often. The first message after a quiet spell is reported
+ * at once; a burst is reported at most this often, and its end always is.
+ */
+const PROGRESS_INTERVAL_MS = 200;
 
 export default class LmtpRunner extends Service {
   private service: LmtpService | undefined;
   private store: ReopeningStore | undefined;
   private listenProblem: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private progressPending = false;
 
   override statusDetail(): string | undefined {
     const corrupt = this.store?.health.corrupt;
@@ -65,7 +75,10 @@ export default class LmtpRunner extends Service {
     const home = this.options.home;
     const opts = storeOptions(config);
     this.store = openReopeningStore(home, opts, { onChange: (health) => this.storeHealthChanged(health) });
-    const writer = new IngressWriter({ spoolRoot: this.options.spoolRoot, durability: this.options.durability });
+    // Before ready: the MTA's first RCPT should not wait for the open.
+    this.store.openNow();
+    // Off the event loop: a file creation waiting for another connection's fsync must not stall every connection.
+    const writer = new IngressWriter({ spoolRoot: this.options.spoolRoot, durability: this.options.durability, openOffLoop: true });
     this.service = new LmtpService({
       lmtp: config.lmtp,
       ingress: config.ingress,
@@ -76,7 +89,7 @@ export default class LmtpRunner extends Service {
       onAccepted: (route, queue, id) => {
         this.stats.processed++;
         this.log.info({ entry: id, queue, list: route.listId }, 'LMTP message queued');
-        this.progress();
+        this.progressSoon();
       },
     });
     try {
@@ -87,8 +100,30 @@ export default class LmtpRunner extends Service {
       this.log.debug('LMTP runner stopped: every transaction in flight finished');
     } finally {
       clearTimeout(this.retryTimer);
+      clearTimeout(this.progressTimer);
+      this.progressTimer = undefined;
+      if (this.progressPending) this.progress();
       await this.store.close();
     }
+  }
+
+  /** progress(), at most every PROGRESS_INTERVAL_MS (see there). */
+  private progressSoon(): void {
+    if (this.progressTimer !== undefined) {
+      this.progressPending = true;
+      return;
+    }
+    this.progress();
+    const tick = (): void => {
+      if (!this.progressPending) {
+        this.progressTimer = undefined;
+        return;
+      }
+      this.progressPending = false;
+      this.progress();
+      this.progressTimer = setTimeout(tick, PROGRESS_INTERVAL_MS);
+    };
+    this.progressTimer = setTimeout(tick, PROGRESS_INTERVAL_MS);
   }
 
   /** First attempt before `ready`; on failure keep trying in the background (see the module comment). */

@@ -39,6 +39,8 @@ export interface IngressWriterOptions {
   /** `<home>/queues`. */
   spoolRoot: string;
   durability: 'fsync' | 'none';
+  /** Create entry files off the event loop (queues/durable-file.ts, WriteOptions.openOffLoop): a server with many connections. */
+  openOffLoop?: boolean;
 }
 
 export class IngressWriter {
@@ -75,7 +77,10 @@ export class IngressWriter {
   /** A message about to arrive in pieces, for one entry per recipient (in order; at least one). */
   begin(recipients: readonly IngressRecipient[]): IngressMessage {
     return new IngressMessage(
-      new StreamEnqueue(recipients.map(({ route, envelope, queue }) => ({ switchboard: this.switchboard(queue ?? route.queue), metadata: IngressWriter.metadata(route, envelope) }))),
+      new StreamEnqueue(
+        recipients.map(({ route, envelope, queue }) => ({ switchboard: this.switchboard(queue ?? route.queue), metadata: IngressWriter.metadata(route, envelope) })),
+        { openOffLoop: this.options.openOffLoop ?? false },
+      ),
     );
   }
 

@@ -59,6 +59,21 @@ export class ReopeningStore {
     });
   }
 
+  /**
+   * Open the store now instead of on the first call: a service about to
+   * report ready (the LMTP runner) so that its first client does not wait
+   * for the open (tens of ms with SQLite). A failure is not reported here:
+   * the first call opens again and meets it as usual.
+   */
+  openNow(): void {
+    if (this.current !== undefined || this.health.corrupt !== undefined) return;
+    try {
+      this.current = this.options.open({ verify: false });
+    } catch {
+      // Left for the first call, which reports it (see above).
+    }
+  }
+
   async close(): Promise<void> {
     const open = this.current;
     this.current = undefined;

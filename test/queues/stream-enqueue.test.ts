@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeEntry, readEntryHead, StreamEnqueue, Switchboard, type JsonObject } from '../../queues/index.js';
 import { makeTempDir, removeTempDir, walkFiles } from './harness.js';
@@ -36,6 +36,28 @@ describe('StreamEnqueue', () => {
     expect(outcome).toMatchObject({ status: 'fulfilled' });
     const id = (outcome as PromiseFulfilledResult<string>).value;
     expect(await read(inQueue, id)).toMatchObject({ metadata: { n: 1 }, message: Buffer.from('Subject: small\r\n\r\nhi\r\n') });
+  });
+
+  it('with openOffLoop (the LMTP runner) writes the same entries, one per target, and leaves no temp file when a target fails', async () => {
+    const inQueue = board('in');
+    const bounces = board('bounces');
+    const stream = new StreamEnqueue(
+      [
+        { switchboard: inQueue, metadata: { n: 1 } },
+        { switchboard: bounces, metadata: { n: 2 } },
+        // A queue whose directory cannot be made (a file is in the way): that target alone fails.
+        { switchboard: new Switchboard({ root: `${root}/blocked/file`, name: 'x' }), metadata: { n: 3 } },
+      ],
+      { openOffLoop: true },
+    );
+    await mkdir(`${root}/blocked`);
+    await writeFile(`${root}/blocked/file`, '');
+    await stream.write(Buffer.from('Subject: small\r\n\r\nhi\r\n'));
+    const [first, second, third] = await stream.commit();
+    expect(await read(inQueue, (first as PromiseFulfilledResult<string>).value)).toMatchObject({ metadata: { n: 1 }, message: Buffer.from('Subject: small\r\n\r\nhi\r\n') });
+    expect(await read(bounces, (second as PromiseFulfilledResult<string>).value)).toMatchObject({ metadata: { n: 2 }, message: Buffer.from('Subject: small\r\n\r\nhi\r\n') });
+    expect(third).toMatchObject({ status: 'rejected' });
+    expect((await walkFiles(root)).filter((path) => path.endsWith('.tmp'))).toEqual([]);
   });
 
   it('streams a large payload into the first target\'s temp file and copies it for the others, byte-exact, each with its own metadata', async () => {

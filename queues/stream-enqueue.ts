@@ -53,8 +53,12 @@ export interface StreamTarget {
 export interface StreamEnqueueOptions {
   /** See DEFAULT_SPILL_BYTES. */
   spillBytes?: number;
-  /** Create the entry files of a payload held in memory off the event loop (durable-file.ts, WriteOptions.openOffLoop). */
-  openOffLoop?: boolean;
+  /**
+   * Create the entry files of a payload held in memory off the event loop
+   * (durable-file.ts, WriteOptions.openOffLoop); a function is asked at
+   * commit (the LMTP runner: only while other messages are committing).
+   */
+  openOffLoop?: boolean | (() => boolean);
 }
 
 /** The spilled payload: the first target's temp file, open for appending and later for copying. */
@@ -72,7 +76,7 @@ interface SpillFile {
 export class StreamEnqueue {
   private readonly targets: readonly StreamTarget[];
   private readonly spillBytes: number;
-  private readonly openOffLoop: boolean;
+  private readonly openOffLoop: boolean | (() => boolean);
   private held: Buffer[] = [];
   private heldBytes = 0;
   private spill: SpillFile | undefined;
@@ -129,7 +133,8 @@ export class StreamEnqueue {
       if (this.spill === undefined) {
         const payload = Buffer.concat(this.held, this.heldBytes);
         this.held = [];
-        return await Promise.allSettled(this.targets.map((target) => this.enqueueHeld(target, payload)));
+        const offLoop = typeof this.openOffLoop === 'function' ? this.openOffLoop() : this.openOffLoop;
+        return await Promise.allSettled(this.targets.map((target) => this.enqueueHeld(target, payload, offLoop)));
       }
       await this.flush();
       const spill = this.spill;
@@ -143,8 +148,8 @@ export class StreamEnqueue {
   }
 
   /** A payload held in memory: Switchboard.enqueue, with the open off the event loop when asked. */
-  private async enqueueHeld(target: StreamTarget, payload: Buffer): Promise<string> {
-    if (!this.openOffLoop) return target.switchboard.enqueue(payload, target.metadata, target.options);
+  private async enqueueHeld(target: StreamTarget, payload: Buffer, offLoop: boolean): Promise<string> {
+    if (!offLoop) return target.switchboard.enqueue(payload, target.metadata, target.options);
     // Switchboard.enqueue's own steps, with one more write option.
     const entry = await target.switchboard.newEntry(target.metadata, target.options, payload);
     await writeNewFile(entry.path, encodeEntry(target.metadata, entry.control, payload), { ...entry.write, openOffLoop: true });

@@ -77,7 +77,7 @@ export default class LmtpRunner extends Service {
     this.store = openReopeningStore(home, opts, { onChange: (health) => this.storeHealthChanged(health) });
     // Before ready: the MTA's first RCPT should not wait for the open.
     this.store.openNow();
-    // Off the event loop: a file creation waiting for another connection's fsync must not stall every connection.
+    // Off the event loop while other transactions commit: a file creation waiting for another connection's fsync must not stall them all.
     const writer = new IngressWriter({ spoolRoot: this.options.spoolRoot, durability: this.options.durability, openOffLoop: true });
     this.service = new LmtpService({
       lmtp: config.lmtp,

@@ -35,22 +35,12 @@ export { listenFailure };
 
 const RETRY_MIN_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
-/**
- * Least time between two progress reports (each one IPC message to the
- * master): at hundreds of messages a second one report per message cost the
- * runner and the master CPU on the path of every 250, for a `status` count
- * nobody reads that often. The first message after a quiet spell is reported
- * at once; a burst is reported at most this often, and its end always is.
- */
-const PROGRESS_INTERVAL_MS = 200;
 
 export default class LmtpRunner extends Service {
   private service: LmtpService | undefined;
   private store: ReopeningStore | undefined;
   private listenProblem: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private progressTimer: NodeJS.Timeout | undefined;
-  private progressPending = false;
 
   override statusDetail(): string | undefined {
     const corrupt = this.store?.health.corrupt;
@@ -89,7 +79,7 @@ export default class LmtpRunner extends Service {
       onAccepted: (route, queue, id) => {
         this.stats.processed++;
         this.log.info({ entry: id, queue, list: route.listId }, 'LMTP message queued');
-        this.progressSoon();
+        this.progress();
       },
     });
     try {
@@ -100,30 +90,8 @@ export default class LmtpRunner extends Service {
       this.log.debug('LMTP runner stopped: every transaction in flight finished');
     } finally {
       clearTimeout(this.retryTimer);
-      clearTimeout(this.progressTimer);
-      this.progressTimer = undefined;
-      if (this.progressPending) this.progress();
       await this.store.close();
     }
-  }
-
-  /** progress(), at most every PROGRESS_INTERVAL_MS (see there). */
-  private progressSoon(): void {
-    if (this.progressTimer !== undefined) {
-      this.progressPending = true;
-      return;
-    }
-    this.progress();
-    const tick = (): void => {
-      if (!this.progressPending) {
-        this.progressTimer = undefined;
-        return;
-      }
-      this.progressPending = false;
-      this.progress();
-      this.progressTimer = setTimeout(tick, PROGRESS_INTERVAL_MS);
-    };
-    this.progressTimer = setTimeout(tick, PROGRESS_INTERVAL_MS);
   }
 
   /** First attempt before `ready`; on failure keep trying in the background (see the module comment). */

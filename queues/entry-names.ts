@@ -129,7 +129,7 @@ const WORD = 2 ** 32;
  * radix sort of each time less `earliest` (at most `span`, a safe integer),
  * split into two 32-bit words, 16 bits a pass, only as many passes as `span` has digits.
  */
-function timeOrder(micros: ArrayLike<number>, earliest: number, span: number): Uint32Array {
+export function timeOrder(micros: ArrayLike<number>, earliest: number, span: number): Uint32Array {
   const count = micros.length;
   const low = new Uint32Array(count);
   const high = new Uint32Array(count);

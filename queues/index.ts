@@ -8,6 +8,7 @@ export * from './queue-file.js';
 export * from './durable-file.js';
 export * from './directory-sync.js';
 export * from './slice-watcher.js';
+export * from './entry-id-list.js';
 export * from './switchboard.js';
 export * from './spool.js';
 export * from './stream-enqueue.js';

@@ -62,6 +62,7 @@ import { assertSlicing, shardOf, shardsOfSlice, sliceOf } from './slice.js';
 import { SliceWatcher } from './slice-watcher.js';
 import { entryNameMicros, ID_LENGTH, NAME_STATES, sortEntryNames, stateIndexOfEntryShape, stateIndexOfName, stateMask } from './entry-names.js';
 import { explainDirectoryError, isFileProblem, readQueueFile } from './queue-file.js';
+import { EntryIdListBuilder, type EntryIdList } from './entry-id-list.js';
 
 export type EntryState = 'pck' | 'bak' | 'psv';
 export const ENTRY_STATES: readonly EntryState[] = ['pck', 'bak', 'psv'];
@@ -238,6 +239,8 @@ class Listing implements EntryListing {
 /** Where the sha1 (and so the shard) starts in an entry id. */
 const SHA1_OFFSET = 18;
 const ENTRY_STATES_PCK: readonly EntryState[] = ['pck'];
+/** readdirs of shard directories in flight at once (eachShard): twice libuv's default thread pool. */
+const READDIRS_IN_FLIGHT = 8;
 
 export function assertQueueName(name: string): void {
   if (!QUEUE_NAME_PATTERN.test(name)) throw new InvalidQueueNameError(name);
@@ -327,14 +330,18 @@ export class Switchboard {
   /**
    * Ids of this slice's waiting entries, oldest first, and the shard
    * directories that could not be listed (as scan()): what a runner holds
-   * while they wait, so one array of strings, with no object per entry.
+   * while they wait, so kept compactly (entry-id-list.ts: 32 bytes an id,
+   * outside the V8 heap), each shard's names parsed and dropped as its
+   * readdir returns.
    */
-  async waitingIds(): Promise<{ ids: string[]; unlistable: UnlistableDirectory[] }> {
+  async waitingIds(): Promise<{ ids: EntryIdList; unlistable: UnlistableDirectory[] }> {
     const unlistable: UnlistableDirectory[] = [];
-    const ids = await this.sortedNames(ENTRY_STATES_PCK, unlistable);
-    // In place: the sorted array of names becomes the array of ids.
-    for (let i = 0; i < ids.length; i++) ids[i] = (ids[i] as string).slice(0, ID_LENGTH);
-    return { ids, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
+    const builder = new EntryIdListBuilder();
+    const mask = stateMask(ENTRY_STATES_PCK);
+    await this.eachShard(unlistable, (names) => {
+      for (let i = 0; i < names.length; i++) builder.add(names[i] as string, mask);
+    });
+    return { ids: builder.sorted(), unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
   }
 
   /** This slice's entries in the given states, oldest first. Throws when a shard directory cannot be listed (see scan()). */
@@ -388,13 +395,31 @@ export class Switchboard {
     let total = 0;
     await this.eachShard(unlistable, (listed) => {
       const micros = new Float64Array(listed.length);
+      let kept = 0;
       for (let i = 0; i < listed.length; i++) {
         const time = entryNameMicros(listed[i] as string, mask);
         micros[i] = time;
-        if (time >= 0) total++;
+        if (time >= 0) kept++;
       }
-      lists.push(listed);
-      times.push(micros);
+      // Only the names in the states asked for are held until every shard is
+      // read: recovery's scan of `.bak` files would otherwise keep every name
+      // of a 100,000-entry backlog (promoted to V8's old generation by then).
+      if (kept === 0) return;
+      total += kept;
+      if (kept === listed.length) {
+        lists.push(listed);
+        times.push(micros);
+        return;
+      }
+      const keptNames = new Array<string>(kept);
+      const keptMicros = new Float64Array(kept);
+      for (let i = 0, k = 0; i < listed.length; i++) {
+        if ((micros[i] as number) < 0) continue;
+        keptNames[k] = listed[i] as string;
+        keptMicros[k++] = micros[i] as number;
+      }
+      lists.push(keptNames);
+      times.push(keptMicros);
     });
     // One array of names and one of times, each allocated once: a queue of 100,000 entries makes little garbage here but the names.
     const names = new Array<string>(total);
@@ -417,29 +442,35 @@ export class Switchboard {
    * Hand the names in each of this slice's shard directories to `take`. Only
    * the shard directories that exist (created on first use): `queue count`
    * and `status` scan every queue, and 256 readdirs of missing directories
-   * per queue were most of their time. All at once: one after another, 256
-   * readdirs cost 256 thread-pool round trips (about 10 ms). A directory that
+   * per queue were most of their time. READDIRS_IN_FLIGHT at a time: one
+   * after another, 256 readdirs cost 256 thread-pool round trips (about 10
+   * ms); all 256 at once, their results came back in bursts, many shards'
+   * names alive together, and V8 grew its young generation by some 20 MB
+   * for a listing of 100,000 (RSS a runner kept); eight keep the thread pool
+   * busy with at most eight shards' names alive. A directory that
    * cannot be listed goes into `unlistable` (with its reason) when given,
    * else its error is thrown.
    */
   private async eachShard(unlistable: UnlistableDirectory[] | undefined, take: (names: readonly string[]) => void): Promise<void> {
     const present = await this.presentShards();
     const shards = present === undefined ? this.shards : this.shards.filter((shard) => present.has(shard));
-    await Promise.all(
-      shards.map(async (shard) => {
-        const dir = join(this.queueDir, shard);
+    let next = 0;
+    const listShards = async (): Promise<void> => {
+      for (let at = next++; at < shards.length; at = next++) {
+        const dir = join(this.queueDir, shards[at] as string);
         let names: string[];
         try {
           names = await readdir(dir);
         } catch (error) {
-          if (isMissing(error)) return;
+          if (isMissing(error)) continue;
           if (!unlistable || !isFileProblem(error)) throw error;
           unlistable.push({ path: dir, reason: await explainDirectoryError(dir, error as NodeJS.ErrnoException) });
-          return;
+          continue;
         }
         take(names);
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READDIRS_IN_FLIGHT, shards.length) }, listShards));
   }
 
   /**

@@ -337,7 +337,7 @@ export abstract class Runner extends EventEmitter {
     // replaces the heap, which keeps the sorted array itself, rather than being pushed id by id.
     const { added, changed } = this.spoolProblems.setUnlistable(unlistable);
     for (const dir of added) this.log.error({ dir: dir.path, reason: dir.reason }, 'cannot list a shard directory: its entries wait until it is fixed');
-    if (this.spoolProblems.forgetGone({ has: (id) => sortedIncludes(ids, id) }) || changed) this.statusChanged();
+    if (this.spoolProblems.forgetGone({ has: (id) => ids.has(id) }) || changed) this.statusChanged();
     this.heap.replace(ids);
   }
 
@@ -490,16 +490,3 @@ function replacedMetadata(err: Error): { metadata?: JsonObject } {
   return err instanceof RunnerError && err.metadata !== undefined ? { metadata: err.metadata } : {};
 }
 
-/** Whether the ascending array `sorted` holds `id` (binary search). */
-function sortedIncludes(sorted: readonly string[], id: string): boolean {
-  let low = 0;
-  let high = sorted.length - 1;
-  while (low <= high) {
-    const middle = (low + high) >> 1;
-    const value = sorted[middle]!;
-    if (value === id) return true;
-    if (value < id) low = middle + 1;
-    else high = middle - 1;
-  }
-  return false;
-}

@@ -21,7 +21,8 @@
  *
  * MEMORY_ROUNDS (default 3): samples of the idle instance (one second apart)
  * and runs of the backlog process; medians are reported. MEMORY_BACKLOG
- * (default 100000): the backlog's size.
+ * (default 100000): the backlog's size. MEMORY_PHASES (default
+ * `idle,backlog`): which phases to run.
  *
  * Files: a fresh home per phase below the base directory (see harness.ts),
  * removed at the end.
@@ -48,6 +49,7 @@ const START_WAIT_MS = 180_000;
 const rounds = envInt('MEMORY_ROUNDS', 3);
 const settleSeconds = Number(process.env.MEMORY_SETTLE ?? 30);
 const backlogSize = envInt('MEMORY_BACKLOG', 100_000);
+const phases = new Set((process.env.MEMORY_PHASES ?? 'idle,backlog').split(','));
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -288,7 +290,8 @@ const report = new Report('memory');
 report.setting('rounds (MEMORY_ROUNDS)', rounds);
 report.setting('backlog entries (MEMORY_BACKLOG)', backlogSize);
 report.setting('idle settle seconds (MEMORY_SETTLE)', settleSeconds);
+report.setting('phases (MEMORY_PHASES)', [...phases].join(', '));
 report.printHeader();
-await idleInstance(report);
-await backlog(report);
+if (phases.has('idle')) await idleInstance(report);
+if (phases.has('backlog')) await backlog(report);
 await report.finish();

@@ -1,7 +1,7 @@
 /** IdHeap: the runner's in-memory order of waiting ids (oldest, or in retry soonest due, first). */
 import { randomBytes, randomInt } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { makeEntryId, nowMicros } from '../../queues/index.js';
+import { EntryIdList, makeEntryId, nowMicros } from '../../queues/index.js';
 import { IdHeap } from '../../runners/id-heap.js';
 
 function randomIds(count: number): string[] {
@@ -43,7 +43,7 @@ describe('IdHeap', () => {
     const sorted = [...ids].sort();
     const heap = new IdHeap();
     heap.push(sorted[10]!);
-    heap.replace(sorted.slice(0, 500));
+    heap.replace(EntryIdList.of(sorted.slice(0, 500)));
     expect(heap.size).toBe(500);
     // The rest arrive as events, some of them again (a listing and an event for the same file).
     for (const id of [...sorted.slice(500), ...sorted.slice(400, 600)]) heap.push(id);

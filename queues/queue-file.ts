@@ -144,6 +144,10 @@ async function readToEnd(fd: number, size: number): Promise<Buffer> {
     const bytesRead = small ? readSync(fd, buffer, length, want, null) : (await readAsync(fd, buffer, length, want, null)).bytesRead;
     if (bytesRead === 0) return buffer.subarray(0, length);
     length += bytesRead;
+    // A small regular file reads short only at its end: no second read to be
+    // told so (a queue file is never written once renamed into place). Not
+    // for large ones: Linux caps one read at 2 GiB less a page.
+    if (small && bytesRead < want) return buffer.subarray(0, length);
   }
 }
 

@@ -31,9 +31,12 @@
  *
  * Listing (scan, list, files, count) reads the shard directories and takes
  * everything from the names (entry-names.ts): no stat, no per-entry object
- * where only ids or counts are asked for. The renames and unlinks of
- * dequeue, finish and release are made synchronously (microseconds each;
- * durable-file.ts says why).
+ * where only ids or counts are asked for. The renames of dequeue and release
+ * and the reads of small entries are made synchronously (microseconds each;
+ * durable-file.ts says why); finish()'s unlink goes to the thread pool: it
+ * frees the file's blocks, which waits for the file system's journal when
+ * other processes commit it (p50 0.3-2 ms, p99 17-76 ms measured beside
+ * other fsyncing processes, where a rename's p99 was under 0.15 ms).
  *
  * Moves between queues (retry, shunt, bad, requeue) rewrite the entry in
  * place, recording the destination in control.movingTo, and then rename it
@@ -41,7 +44,7 @@
  * between the two, the rewritten `.bak` is moved on by the next recovery. Only the slice's owner renames `.pck` to `.bak`, and only it
  * restores `.bak` files, which is why one runner process owns one slice.
  */
-import { renameSync, unlinkSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { readdir, rename, stat, unlink, mkdir } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
@@ -516,7 +519,7 @@ export class Switchboard {
       return;
     }
     try {
-      unlinkSync(bak);
+      await unlink(bak);
     } catch (error) {
       if (isMissing(error)) throw new EntryNotFoundError(this.name, id, 'in-flight');
       throw error;

@@ -30,16 +30,22 @@ export async function floorEnqueue(dir: string, name: string, chunks: readonly U
 
 /** List, then rename + readFile + unlink each: the floor of files() + dequeue() + finish(). */
 export async function floorDrain(dir: string): Promise<number> {
-  let count = 0;
-  for (const name of await readdir(dir)) {
-    if (!name.endsWith('.pck')) continue;
-    const bak = join(dir, `${name.slice(0, -4)}.bak`);
-    await rename(join(dir, name), bak);
-    await readFile(bak);
-    await unlink(bak);
-    count++;
-  }
-  return count;
+  const names = await floorList(dir);
+  for (const name of names) await floorTake(dir, name);
+  return names.length;
+}
+
+/** The waiting names (`.pck`) in `dir`: the floor of files(). */
+export async function floorList(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.endsWith('.pck'));
+}
+
+/** rename to `.bak`, readFile, unlink: the floor of dequeue() + finish(). */
+export async function floorTake(dir: string, name: string): Promise<void> {
+  const bak = join(dir, `${name.slice(0, -4)}.bak`);
+  await rename(join(dir, name), bak);
+  await readFile(bak);
+  await unlink(bak);
 }
 
 /**
@@ -69,14 +75,20 @@ export function floorEnqueueSync(dir: string, name: string, chunks: readonly Uin
 
 /** floorDrain's syscalls made synchronously. */
 export function floorDrainSync(dir: string): number {
-  let count = 0;
-  for (const name of readdirSync(dir)) {
-    if (!name.endsWith('.pck')) continue;
-    const bak = join(dir, `${name.slice(0, -4)}.bak`);
-    renameSync(join(dir, name), bak);
-    readFileSync(bak);
-    unlinkSync(bak);
-    count++;
-  }
-  return count;
+  const names = floorListSync(dir);
+  for (const name of names) floorTakeSync(dir, name);
+  return names.length;
+}
+
+/** floorList, synchronously. */
+export function floorListSync(dir: string): string[] {
+  return readdirSync(dir).filter((name) => name.endsWith('.pck'));
+}
+
+/** floorTake, synchronously. */
+export function floorTakeSync(dir: string, name: string): void {
+  const bak = join(dir, `${name.slice(0, -4)}.bak`);
+  renameSync(join(dir, name), bak);
+  readFileSync(bak);
+  unlinkSync(bak);
 }

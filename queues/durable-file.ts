@@ -208,14 +208,34 @@ export async function replaceAndMove(from: string, to: string, chunks: readonly 
   if (from !== to) await renameCreatingDir(from, to);
 }
 
-/** rename(2), creating the destination's directory when it does not exist yet. */
+/** rename(2), creating the destination's directory (durably: mkdirDurably) when it does not exist yet. */
 export async function renameCreatingDir(from: string, to: string): Promise<void> {
   try {
     renameSync(from, to);
     return;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    await mkdir(dirname(to), { recursive: true, mode: 0o770 });
+    await mkdirDurably(dirname(to));
     await rename(from, to);
   }
+}
+
+/**
+ * `mkdir -p` whose result survives a power cut: each directory that gained
+ * an entry (the parent of the first directory created, and every created
+ * directory above `dir`) is fsynced. A shard directory made for its first
+ * entry would otherwise rely on the filesystem ordering the directory's
+ * creation before the entry's fsyncs, which POSIX does not promise. Nothing
+ * created (the usual case): no fsync. `fsync` false (durability "none"):
+ * only the mkdir.
+ */
+export async function mkdirDurably(dir: string, options: { fsync?: boolean; directories?: DirectorySync } = {}): Promise<void> {
+  const first = await mkdir(dir, { recursive: true, mode: 0o770 });
+  if (first === undefined || options.fsync === false) return;
+  const parents: string[] = [];
+  for (let at = dirname(dir); ; at = dirname(at)) {
+    parents.push(at);
+    if (at === dirname(first) || at === dirname(at)) break;
+  }
+  await Promise.all(parents.map((parent) => fsyncDirectory(parent, options.directories)));
 }

@@ -45,7 +45,7 @@
  * restores `.bak` files, which is why one runner process owns one slice.
  */
 import { renameSync } from 'node:fs';
-import { readdir, rename, stat, unlink, mkdir } from 'node:fs/promises';
+import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';
 import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
 import {
@@ -58,7 +58,7 @@ import {
   UnreadableFileError,
 } from './errors.js';
 import { decodeEntry, encodeEntry, type DecodedEntry, type EntryControl } from './file-format.js';
-import { renameCreatingDir, replaceAndMove, writeNewFile, type WriteOptions } from './durable-file.js';
+import { mkdirDurably, renameCreatingDir, replaceAndMove, writeNewFile, type WriteOptions } from './durable-file.js';
 import type { DirectorySync } from './directory-sync.js';
 import type { JsonObject } from './json.js';
 import { assertSlicing, shardOf, shardsOfSlice, sliceOf } from './slice.js';
@@ -650,7 +650,7 @@ export class Switchboard {
       movedAt: at,
       setAside: { file: `${id}.${SET_ASIDE_SUFFIX}`, errno: problem.errno, state },
     };
-    await mkdir(dirname(record), { recursive: true, mode: 0o770 });
+    await mkdirDurably(dirname(record), this.write);
     await writeNewFile(record, encodeEntry({}, control, Buffer.alloc(0)), this.write);
     try {
       await rename(from, setAsidePath(this.root, id));
@@ -742,7 +742,7 @@ export class Switchboard {
 
   private async ensureDir(dir: string): Promise<void> {
     if (this.knownDirs.has(dir)) return;
-    await mkdir(dir, { recursive: true, mode: 0o770 });
+    await mkdirDurably(dir, this.write);
     this.knownDirs.add(dir);
   }
 }

@@ -60,6 +60,15 @@ function track<T>(promise: Promise<T>): { settled: () => boolean; promise: Promi
 }
 
 /** Let every pending callback and microtask run (fs callbacks need turns of the loop). */
+/**
+ * Makes a queue's shard directories (durably, with the real fsync) before a
+ * test holds or fails fsyncs: what these tests count and fail is the entry's
+ * directory fsync, not the one-time fsyncs of a directory's creation.
+ */
+async function madeQueues(...names: string[]): Promise<void> {
+  for (const name of names) (await new Switchboard({ root, name }).watch()).close();
+}
+
 async function turns(count = 20): Promise<void> {
   for (let i = 0; i < count; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
@@ -133,6 +142,7 @@ describe('group commit of directory fsyncs', () => {
 
 describe('concurrent enqueues under group commit', () => {
   it('resolves no enqueue before the directory fsync after its rename completes; all share fsyncs and are all on disk', async () => {
+    await madeQueues('in');
     const held = new HeldFsync();
     const queue = new Switchboard({ root, name: 'in', directorySync: new DirectorySync(held.fsync) });
     const enqueues = Array.from({ length: 8 }, (_, n) => track(queue.enqueue(payload('group', n), { n })));
@@ -163,6 +173,7 @@ describe('concurrent enqueues under group commit', () => {
   });
 
   it('a streamed enqueue (spilled, two targets) whose directory fsync fails withdraws both entries', async () => {
+    await madeQueues('in', 'bounces');
     const held = new HeldFsync();
     held.failing = true;
     held.releaseAll();

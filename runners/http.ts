@@ -10,7 +10,10 @@
  * fatal: as with LMTP, the service reports ready but `degraded` ("http is
  * not listening on 127.0.0.1:8025: address in use"), which `switchyard
  * start` prints and exits 4 on unless `--allow-degraded`; its status detail
- * says so, and it tries again with a doubling delay (1 s to 1 min).
+ * says so, and it tries again with a doubling delay: the master's
+ * restart backoff (`master.restartBackoff` to `master.restartBackoffMax`,
+ * 1 s to 1 min by default), since a service that cannot listen is retried
+ * as one that crashed is restarted.
  *
  * stop(): stop accepting, let requests in flight finish (fastify close;
  * new ones get 503), close the store. abort(): cut every connection.
@@ -41,9 +44,6 @@ import { openReopeningStore, ReopeningStore, storeOptions, type StoreHealth } fr
 import { listenFailure } from './listen-failure.js';
 import { SPOOL_OPTIONS } from './queue-ids.js';
 import { Service } from './service.js';
-
-const RETRY_MIN_MS = 1_000;
-const RETRY_MAX_MS = 60_000;
 
 function packageVersion(): string {
   try {
@@ -125,7 +125,7 @@ export default class HttpRunner extends Service {
       return server;
     };
     try {
-      await this.listenWithRetry(build, config.http.listen, config.http.port);
+      await this.listenWithRetry(build, config.http.listen, config.http.port, config.master.restartBackoff, config.master.restartBackoffMax);
       await this.stopRequested;
       clearTimeout(this.retryTimer);
       await this.server?.close();
@@ -137,8 +137,8 @@ export default class HttpRunner extends Service {
   }
 
   /** First attempt before `ready`; on failure keep trying in the background (see the module comment). */
-  private async listenWithRetry(build: () => Promise<FastifyInstance>, host: string, port: number): Promise<void> {
-    let delay = RETRY_MIN_MS;
+  private async listenWithRetry(build: () => Promise<FastifyInstance>, host: string, port: number, firstDelayMs: number, maxDelayMs: number): Promise<void> {
+    let delay = firstDelayMs;
     let firstFailure: string | undefined;
     const attempt = async (): Promise<void> => {
       if (this.stopping) return;
@@ -159,12 +159,13 @@ export default class HttpRunner extends Service {
         const err = error as NodeJS.ErrnoException;
         const why = `not listening on ${host}:${port}: ${listenFailure(err)}`;
         firstFailure ??= `${this.name} is ${why}`;
-        this.listenProblem = `${why}; next attempt in ${Math.round(delay / 1000)}s`;
+        // Whole seconds, rounded up: a sub-second backoff (tests configure one) reads "in 1s", not "in 0s".
+        this.listenProblem = `${why}; next attempt in ${Math.ceil(delay / 1000)}s`;
         this.stats.lastError = { message: this.listenProblem, at: new Date(this.now()).toISOString(), entry: '-' };
         this.log.error({ err, host, port, code: err.code }, `${this.name} is ${this.listenProblem}`);
         this.statusChanged();
         this.retryTimer = setTimeout(() => void attempt(), delay);
-        delay = Math.min(RETRY_MAX_MS, delay * 2);
+        delay = Math.min(maxDelayMs, delay * 2);
       }
     };
     await attempt();

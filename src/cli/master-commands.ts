@@ -30,8 +30,16 @@ const START_REPORT_GRACE_MS = 30_000;
 /**
  * Beyond the configured stopTimeout, after which the master kills what is left
  * and exits: `stop` gives up waiting then, so a hung master cannot hang it.
+ * As long as the stop timeout itself, between 1 s and 10 s: killing and reaping
+ * the runners takes the master far less than its runners were given to finish,
+ * and a short stop timeout (tests set 1 s) does not make `stop` wait 10 s more.
  */
-const STOP_REPORT_GRACE_MS = 10_000;
+const STOP_REPORT_GRACE_MIN_MS = 1_000;
+const STOP_REPORT_GRACE_MAX_MS = 10_000;
+
+export function stopReportGraceMs(stopTimeoutMs: number): number {
+  return Math.min(STOP_REPORT_GRACE_MAX_MS, Math.max(STOP_REPORT_GRACE_MIN_MS, stopTimeoutMs));
+}
 /** After the socket closes the master only releases its lock and flushes: this is ample. */
 const EXIT_AFTER_CLOSE_MS = 10_000;
 /** When there is no socket to watch (a master still starting), how long `stop` waits for the pid to go. */
@@ -243,7 +251,8 @@ function stopCommand(): Command {
       });
       signalMaster(home, master, 'SIGTERM');
       if (watch) {
-        const limit = stopTimeout + STOP_REPORT_GRACE_MS;
+        const grace = stopReportGraceMs(stopTimeout);
+        const limit = stopTimeout + grace;
         let timer: NodeJS.Timeout | undefined;
         const gaveUp = await Promise.race([
           watch.exited.then(() => false),
@@ -253,7 +262,7 @@ function stopCommand(): Command {
         if (gaveUp) {
           watch.close();
           throw new CliError(
-            `the master (pid ${master.pid}) has not exited ${Math.round(limit / 1000)} s after TERM (master.stopTimeout + ${STOP_REPORT_GRACE_MS / 1000} s); see ${homePaths(home).logs}/master.log; \`kill -KILL ${master.pid}\` ends it, and its runners' entries are recovered at the next start`,
+            `the master (pid ${master.pid}) has not exited ${Math.round(limit / 1000)} s after TERM (master.stopTimeout + ${Math.round(grace / 1000)} s); see ${homePaths(home).logs}/master.log; \`kill -KILL ${master.pid}\` ends it, and its runners' entries are recovered at the next start`,
           );
         }
       }

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, runCli } from '../support/cli.js';
 import { switchyardUser } from '../ingress/harness.js';
-import { formatAge } from '../../src/cli/master-commands.js';
+import { formatAge, stopReportGraceMs } from '../../src/cli/master-commands.js';
 import { MasterNotRunningError } from '../../src/master/errors.js';
 import type { RestartReply, StatusReport } from '../../src/master/protocol.js';
 import { requestStatus, waitForMasterExit } from '../../src/master/status-client.js';
@@ -289,7 +289,7 @@ describe('with a master running', () => {
     expect(existsSync(join(home, 'master.lock'))).toBe(false);
   });
 
-  it('stop gives up on a master that does not exit within master.stopTimeout + 10 s: exit 1, naming the pid and what to do', async () => {
+  it('stop gives up on a master that does not exit within master.stopTimeout and a grace as long (1 s to 10 s): exit 1, naming the pid and what to do', async () => {
     await writeFile(join(home, 'switchyard.toml'), '[master]\nstopTimeout = "1s"\n');
     const master = await standInMaster();
     const socket = await fakeSocket({ ...REPORT, master: { ...REPORT.master, pid: master.pid! } });
@@ -300,9 +300,9 @@ describe('with a master running', () => {
     await socket.watched;
     const { code, stderr } = await stop;
     expect(code).toBe(1);
-    expect(stderr).toContain(`the master (pid ${master.pid}) has not exited 11 s after TERM`);
+    expect(stderr).toContain(`the master (pid ${master.pid}) has not exited 2 s after TERM (master.stopTimeout + 1 s)`);
     expect(stderr).toContain(`kill -KILL ${master.pid}`);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(11_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2_000);
     expect(master.exitCode).toBeNull();
   });
 
@@ -364,6 +364,12 @@ describe('status client', () => {
     );
     expect(error).toBeInstanceOf(MasterNotRunningError);
     expect((error as MasterNotRunningError).code).toBe('SY_MASTER_NOT_RUNNING');
+  });
+});
+
+describe('stopReportGraceMs', () => {
+  it('is the stop timeout, but at least 1 s and at most 10 s', () => {
+    expect([0, 500, 1_000, 4_000, 10_000, 30_000].map(stopReportGraceMs)).toEqual([1_000, 1_000, 1_000, 4_000, 10_000, 10_000]);
   });
 });
 

@@ -8,6 +8,7 @@
  * after; a list with oneClickUnsubscribe off gets only the mailto form.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/store/index.js';
 import { mailauthVerify } from '../fixtures/dkim-verifiers.js';
 import { cli, copiesOf, headerValues, members, oneClickUrl, post, startSite, type Site } from './public-harness.js';
 
@@ -39,13 +40,18 @@ function oneClick(url: string, init: RequestInit = {}): Promise<Response> {
 
 beforeAll(async () => {
   site = await startSite({ extraToml: `secretGrace = "${GRACE_S}s"\n` });
-  await cli(site, ['lists', 'create', LIST]);
-  await cli(site, ['lists', 'create', OTHER]);
-  await cli(site, ['lists', 'create', QUIET]);
-  await cli(site, ['lists', 'set', QUIET, 'oneClickUnsubscribe', 'false']);
-  for (const address of MEMBERS) await cli(site, ['members', 'add', LIST, address]);
-  await cli(site, ['members', 'add', OTHER, 'bob@example.net']);
-  await cli(site, ['members', 'add', QUIET, 'bob@example.net']);
+  // Lists and members straight into the store (what these tests are about is the HTTP side): ten CLI start-ups fewer.
+  const store = openStore(site.home);
+  try {
+    await store.createList({ address: LIST });
+    await store.createList({ address: OTHER });
+    await store.createList({ address: QUIET, settings: { oneClickUnsubscribe: false } });
+    await store.addMembers(LIST, MEMBERS.map((address) => ({ address })));
+    await store.addMembers(OTHER, [{ address: 'bob@example.net' }]);
+    await store.addMembers(QUIET, [{ address: 'bob@example.net' }]);
+  } finally {
+    await store.close();
+  }
   await post(site, LIST, 'first post', 'one-click-1@example.org');
   for (const copy of await copiesOf(site, 'one-click-1@example.org', MEMBERS.length)) urls.set(copy.recipients[0]!, site.local(oneClickUrl(copy.body!)));
 }, TIMEOUT);

@@ -8,7 +8,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
 import type { StatusReport } from '../../src/master/protocol.js';
 
 const homes: string[] = [];
@@ -23,8 +23,9 @@ afterEach(async () => {
   for (const dir of homes.splice(0)) await removeHome(dir);
 });
 
+/** A home whose master runs the HTTP service (when `[http]` says so) and the scheduler: these tests are about the service, and each queue runner is one more node process to start. */
 async function home(toml: string): Promise<string> {
-  const dir = await makeHome(toml);
+  const dir = await makeHome(`${toml}\n${builtInRunnersOff()}`);
   homes.push(dir);
   return dir;
 }
@@ -63,12 +64,13 @@ describe('start with the HTTP port taken', () => {
     expect(status.runners.find((r) => r.name === 'http')!.detail).toMatch(new RegExp(`^not listening on 127\\.0\\.0\\.1:${port}: address in use; next attempt in \\d+s$`));
     servers.splice(servers.indexOf(holder), 1);
     await new Promise<void>((resolve) => holder.close(() => resolve()));
-    // The retries double from 1 s: it answers within a minute or so of the port coming free.
+    // The retries double from master.restartBackoff to restartBackoffMax (20 ms to 200 ms in testConfig):
+    // it answers within a fraction of a second of the port coming free (a minute at most with the defaults).
     const deadline = Date.now() + 120_000;
     let answered: Response | undefined;
     while (answered === undefined && Date.now() < deadline) {
       answered = await fetch(`http://127.0.0.1:${port}/api/v1/system/version`).catch(async () => {
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await new Promise((resolve) => setTimeout(resolve, 100));
         return undefined;
       });
     }

@@ -165,6 +165,28 @@ export function runnerModule(name: string): string {
   return join(FIXTURE_RUNNERS, `${name}.js`);
 }
 
+/**
+ * Resolves once the queue holds no waiting (.pck) and no in-flight (.bak) entry. The watcher wakes
+ * for .pck names only (an entry arriving, or a runner taking it); the .bak a runner removes when it
+ * finishes the last entry is none, so without the 1 s rescan that last step would be seen only at
+ * the default 60 s one.
+ */
+export async function waitForDrained(home: string, queue: string): Promise<void> {
+  const { Spool, Switchboard } = await import('../../queues/index.js');
+  const root = join(home, 'queues');
+  const spool = new Spool({ root });
+  const watcher = await new Switchboard({ root, name: queue, rescanIntervalMs: 1_000 }).watch();
+  try {
+    for (;;) {
+      const counts = await spool.count(queue);
+      if (counts.pck === 0 && counts.bak === 0) return;
+      await watcher.wait();
+    }
+  } finally {
+    watcher.close();
+  }
+}
+
 /** Resolves with the queue's waiting ids once it holds at least `count` of them (file events, no polling loop). */
 export async function waitForEntries(home: string, queue: string, count: number): Promise<string[]> {
   const { Switchboard } = await import('../../queues/index.js');

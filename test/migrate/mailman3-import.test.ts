@@ -170,10 +170,40 @@ async function populate(core: MailmanCore): Promise<void> {
 
 }
 
+/**
+ * The second Mailman core, on a private PostgreSQL cluster (the last describe's): started and populated
+ * while the first one starts and is populated, not after every test of the first is done. Both are
+ * mostly waits on Python processes starting; the last describe awaits it.
+ */
+interface PgCore {
+  cluster: PostgresCluster;
+  core?: MailmanCore;
+  url?: string;
+}
+let pgSetup: Promise<PgCore> | undefined;
+let pgStarted: PgCore | undefined;
+
+async function startPgCore(): Promise<PgCore> {
+  const started: PgCore = { cluster: await startPostgres() };
+  pgStarted = started;
+  started.url = await started.cluster.database('mailman');
+  started.core = await MailmanCore.start({ databaseUrl: started.url });
+  await populate(started.core);
+  return started;
+}
+
 beforeAll(async () => {
-  core = await MailmanCore.start();
-  await populate(core);
-  sink = await SmtpSink.start({ keepBodies: true });
+  pgSetup = startPgCore();
+  // Its failure is the last describe's to report (its beforeAll awaits it), not an unhandled rejection here.
+  pgSetup.catch(() => undefined);
+  const [sinkStarted] = await Promise.all([
+    SmtpSink.start({ keepBodies: true }),
+    (async () => {
+      core = await MailmanCore.start();
+      await populate(core);
+    })(),
+  ]);
+  sink = sinkStarted;
   lmtpPort = await freePort();
   home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n`));
 }, TIMEOUT);
@@ -182,8 +212,16 @@ afterAll(async () => {
   await master?.stop();
   await sink?.close();
   if (home) await removeHome(home);
-  await core?.stop();
-});
+  // Both cores stop at once; the PostgreSQL one once its start is over, whichever way it went.
+  await pgSetup?.catch(() => undefined);
+  await Promise.all([
+    core?.stop(),
+    (async () => {
+      await pgStarted?.core?.stop();
+      await pgStarted?.cluster.destroy();
+    })(),
+  ]);
+}, TIMEOUT);
 
 describe('switchyard import mailman3', () => {
   it('--dry-run reports what would be imported and writes nothing', async () => {
@@ -413,20 +451,14 @@ describe('switchyard import mailman3 --database', () => {
 describe('switchyard import mailman3 --database postgres://', () => {
   // A second private Mailman core whose own database is a private PostgreSQL cluster (Mailman's
   // PostgreSQLDatabase through python3-psycopg2), populated the same way, read with pg in one read-only transaction.
-  let cluster: PostgresCluster | undefined;
+  // Started by the file's beforeAll, alongside the first core; stopped by its afterAll.
   let pgCore: MailmanCore | undefined;
   let url: string;
 
   beforeAll(async () => {
-    cluster = await startPostgres();
-    url = await cluster.database('mailman');
-    pgCore = await MailmanCore.start({ databaseUrl: url });
-    await populate(pgCore);
-  }, TIMEOUT);
-
-  afterAll(async () => {
-    await pgCore?.stop();
-    await cluster?.destroy();
+    const started = await pgSetup!;
+    pgCore = started.core!;
+    url = started.url!;
   }, TIMEOUT);
 
   it("reads Mailman's PostgreSQL database: the same lists, roles, preferences, bounce state, non-members, bans, request and byte-exact held posts (--messages-dir) as from SQLite", async () => {

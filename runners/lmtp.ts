@@ -12,7 +12,8 @@
  * listening on 127.0.0.1:8024: address in use"), which `switchyard start`
  * prints and exits 4 on unless `--allow-degraded`; it shows the reason as its
  * status detail in `switchyard status`, logs it, and tries again with a
- * doubling delay (1 s to 1 min). Meanwhile the MTA cannot connect and keeps
+ * doubling delay, the master's restart backoff (`master.restartBackoff` to
+ * `master.restartBackoffMax`: 1 s to 1 min by default). Meanwhile the MTA cannot connect and keeps
  * the mail.
  *
  * stop() (SIGTERM): stop listening, let the transactions in flight finish
@@ -32,9 +33,6 @@ import { listenFailure } from './listen-failure.js';
 
 // Where it lived before the HTTP service needed it without the LMTP server.
 export { listenFailure };
-
-const RETRY_MIN_MS = 1_000;
-const RETRY_MAX_MS = 60_000;
 
 export default class LmtpRunner extends Service {
   private service: LmtpService | undefined;
@@ -83,7 +81,7 @@ export default class LmtpRunner extends Service {
       },
     });
     try {
-      await this.listenWithRetry(config.lmtp.host, config.lmtp.port);
+      await this.listenWithRetry(config.lmtp.host, config.lmtp.port, config.master.restartBackoff, config.master.restartBackoffMax);
       await this.stopRequested;
       clearTimeout(this.retryTimer);
       await this.service.close();
@@ -95,8 +93,8 @@ export default class LmtpRunner extends Service {
   }
 
   /** First attempt before `ready`; on failure keep trying in the background (see the module comment). */
-  private async listenWithRetry(host: string, port: number): Promise<void> {
-    let delay = RETRY_MIN_MS;
+  private async listenWithRetry(host: string, port: number, firstDelayMs: number, maxDelayMs: number): Promise<void> {
+    let delay = firstDelayMs;
     let firstFailure: string | undefined;
     const attempt = async (): Promise<void> => {
       if (this.stopping) return;
@@ -111,12 +109,12 @@ export default class LmtpRunner extends Service {
         const err = error as NodeJS.ErrnoException;
         const why = `not listening on ${host}:${port}: ${listenFailure(err)}`;
         firstFailure ??= `${this.name} is ${why}`;
-        this.listenProblem = `${why}; next attempt in ${Math.round(delay / 1000)}s`;
+        this.listenProblem = `${why}; next attempt in ${Math.ceil(delay / 1000)}s`;
         this.stats.lastError = { message: this.listenProblem, at: new Date(this.now()).toISOString(), entry: '-' };
         this.log.error({ err, host, port, code: err.code }, `${this.name} is ${this.listenProblem}; the MTA keeps the mail until it can deliver`);
         this.statusChanged();
         this.retryTimer = setTimeout(() => void attempt(), delay);
-        delay = Math.min(RETRY_MAX_MS, delay * 2);
+        delay = Math.min(maxDelayMs, delay * 2);
       }
     };
     await attempt();

@@ -61,7 +61,7 @@ export const configSchema = z
         stopTimeout: duration('30s', 'runners still busy this long after TERM are killed (their entries are recovered at next start)'),
         maxRestarts: integer(5, 1, 1_000_000, 'a runner that crashes this many times within restartWindow is no longer restarted'),
         restartWindow: duration('60s', 'the window for maxRestarts'),
-        restartBackoff: duration('1s', 'delay before restarting a crashed runner, doubled on each consecutive crash; also the first delay before the HTTP service tries its taken port again'),
+        restartBackoff: duration('1s', 'delay before restarting a crashed runner, doubled on each consecutive crash; also the first delay before the LMTP and HTTP services try a taken port again'),
         restartBackoffMax: duration('1m', 'upper bound of those delays'),
       })
       .strict()

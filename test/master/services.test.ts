@@ -5,12 +5,11 @@
  * two masters (two homes) share one list store (`[store] path`).
  */
 import { writeFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
 import type { StatusReport } from '../../src/master/protocol.js';
-import { freePort } from '../support/net.js';
+import { freePort, serverGreeting } from '../support/net.js';
 import { builtInRunnersOff, makeHome, removeHome, runCli, startMaster, testConfig, type LogLine, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
@@ -33,19 +32,6 @@ afterEach(async () => {
   for (const dir of homes.splice(0)) await removeHome(dir);
 });
 
-/** The LMTP greeting on 127.0.0.1:`port` (proof the port is served). */
-function greeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setEncoding('utf8');
-    socket.once('data', (text: string) => {
-      socket.end('QUIT\r\n');
-      resolve(text);
-    });
-    socket.once('error', reject);
-  });
-}
-
 /** These tests are about the services (LMTP, the scheduler): the built-in queue runners are off, each being seconds of module loading on a loaded machine. */
 const OFF = builtInRunnersOff();
 
@@ -57,12 +43,12 @@ describe('services', () => {
     await m.waitForLine((line) => line.msg === 'LMTP runner listening', 'LMTP listening');
     const before = (await m.status()).runners.find((r) => r.name === 'lmtp')!;
     expect(before).toMatchObject({ kind: 'service', queue: null, state: 'running', restarts: 0 });
-    expect(await greeting(port)).toMatch(/^220 /);
+    expect(await serverGreeting(port)).toMatch(/^220 /);
 
     const relistening = m.nextLine((line) => line.msg === 'LMTP runner listening' && line.pid !== before.pid, 'LMTP listening again');
     process.kill(before.pid!, 'SIGKILL');
     await relistening;
-    expect(await greeting(port)).toMatch(/^220 /);
+    expect(await serverGreeting(port)).toMatch(/^220 /);
     const after = (await m.status()).runners.find((r) => r.name === 'lmtp')!;
     expect(after).toMatchObject({ kind: 'service', state: 'running', restarts: 1 });
     expect(after.pid).not.toBe(before.pid);

@@ -5,11 +5,10 @@
  * again), and a queue no runner consumes (`command`, its runner turned off), at start and in
  * `status`. A real master of the built CLI on a temp home.
  */
-import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Switchboard } from '../../queues/index.js';
-import { freePort } from '../support/net.js';
+import { freePort, serverGreeting } from '../support/net.js';
 import { isReadyLine, makeHome, MASTER_WAIT_MS, removeHome, runCli, runnerModule, startMaster, testConfig, waitForEntries, type LogLine, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
@@ -70,7 +69,7 @@ describe('the log of a foreground master', () => {
     expect(first.msg).toMatch(/^stats: 9\/9 processes running, 0 processed, 0 failed, 0 in flight; waiting: none$/);
     expect(m.lines.filter((line) => typeof line.msg === 'string' && /^stats \S+ \d+\/\d+$/.test(line.msg))).toEqual([]);
     // Once a counter moves (an LMTP session here), the line says so: what the site did, not only what waits.
-    await lmtpGreeting(lmtpPort);
+    await serverGreeting(lmtpPort);
     const counting = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('stats: ') && line.msg.includes('; counted: '), 'a stats line with counters');
     expect(counting.msg).toMatch(/; waiting: none; counted: lmtp sessions 1$/);
     expect(counting).toMatchObject({ counters: { lmtpSessions: 1 } });
@@ -78,19 +77,6 @@ describe('the log of a foreground master', () => {
     expect(stopped.code).toBe(0);
   });
 });
-
-/** Connects to the LMTP port, reads the greeting and quits: one LMTP session. */
-function lmtpGreeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.setEncoding('utf8');
-    socket.once('data', (text: string) => {
-      socket.end('QUIT\r\n');
-      resolve(text);
-    });
-    socket.once('error', reject);
-  });
-}
 
 describe('status', () => {
   it('LAST ERROR gives the reason, and once the runner succeeds again "(recovered ...)" with the error kept whole in --json', async () => {

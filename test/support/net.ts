@@ -1,6 +1,6 @@
 /** Loopback helpers shared by tests and benchmarks (node built-ins only, so benchmarks can import it). */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 /**
  * A loopback port free right now: for a listener (often a child process) to
@@ -68,5 +68,18 @@ function kernelPort(): Promise<number> {
       const address = server.address();
       server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
     });
+  });
+}
+
+/** The greeting of the SMTP or LMTP server on 127.0.0.1:`port`, then QUIT: proof the port is served (one session). */
+export function serverGreeting(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.setEncoding('utf8');
+    socket.once('data', (text: string) => {
+      socket.end('QUIT\r\n');
+      resolve(text);
+    });
+    socket.once('error', reject);
   });
 }

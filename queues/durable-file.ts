@@ -189,6 +189,9 @@ export async function fsyncDirectoryOrWithdraw(path: string, directories?: Direc
  * temp file is left for removeStaleTemps().
  */
 export async function replaceAndMove(from: string, to: string, chunks: readonly Uint8Array[], options: WriteOptions, after?: Promise<unknown>): Promise<void> {
+  // Awaited only once the temp file is written: a rejection before that must not be an unhandled one
+  // (Node's default ends the process on those); the await below still throws it.
+  after?.catch(() => undefined);
   const temp = tempNameFor(from);
   await writeTemp(temp, chunks, options);
   if (after !== undefined) {

@@ -74,6 +74,7 @@ export const CONFIG_MODULES: readonly string[] = [
   '../../runners/queue-ids.js',
   '../../queues/directory-sync.js',
   '../../queues/durable-file.js',
+  '../../queues/entry-id-list.js',
   '../../queues/entry-id.js',
   '../../queues/entry-names.js',
   '../../queues/errors.js',

@@ -763,6 +763,9 @@ export async function moveEntry(
   write: WriteOptions,
   decoded?: DecodedEntry,
 ): Promise<string> {
+  // `after` is awaited only once the new content is written: a rejection before that (or a move that fails
+  // first) must not be an unhandled one, which ends the process under Node's default.
+  options.after?.catch(() => undefined);
   const from = entryPath(root, fromQueue, id, fromState);
   let entry = decoded;
   if (!entry) {

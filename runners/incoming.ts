@@ -308,11 +308,7 @@ export default class IncomingRunner extends StoreRunner {
     const outMetadata: JsonObject = { ...pipeline.outgoing.metadata, chain: metadata.chain ?? null, ...(metadata.auth === undefined ? {} : { auth: metadata.auth }) };
     // The out entry is written and fdatasynced while the side entries finish theirs (one disk wait, not two
     // in a row), and moves only once they are durable (`after`): a side entry that failed leaves it in `in`.
-    const sideEntries = Promise.all(beside);
-    // Handled at once (forward awaits it only after writing the out entry): a side entry failing meanwhile is
-    // this entry's error, never an unhandled rejection that would end the process.
-    sideEntries.catch(() => undefined);
-    const id = await ctx.forward(OUT_QUEUE, { message: finalBytes(), metadata: outMetadata, after: sideEntries });
+    const id = await ctx.forward(OUT_QUEUE, { message: finalBytes(), metadata: outMetadata, after: Promise.all(beside) });
     log.info({ out: id }, 'post accepted: forwarded to out');
   }
 }

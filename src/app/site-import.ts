@@ -19,6 +19,7 @@
  * the rest.
  */
 import { createHash } from 'node:crypto';
+import { oneLine } from '../mail/header-field.js';
 import type { ImportedList, ImportedMember, ImportedSite, UnmappedSetting } from '../migrate/site-model.js';
 import type { ListSettings, Member, MemberChanges, Role } from '../store/index.js';
 import { parseAddress } from '../store/index.js';
@@ -263,7 +264,7 @@ async function importList(ctx: ImportContext, imported: ImportedList, dryRun: bo
  * with each run of them turned into a space, and the report says so.
  */
 function oneLineName(name: string, who: string, problems: string[]): string {
-  const cleaned = name.replace(/[\0-\x08\x0a-\x1f\x7f]+/g, ' ');
+  const cleaned = oneLine(name);
   if (cleaned !== name) problems.push(`${who}: control characters in the display name replaced by spaces`);
   return cleaned;
 }

@@ -19,6 +19,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { confirmRequest, requestSubscription, requestUnsubscription, type RequestOutcome } from '../../app/subscriptions.js';
+import { oneLine } from '../../mail/header-field.js';
 import { parseListAddress, type MailingList } from '../../store/index.js';
 import type { ApiDeps } from '../routes/deps.js';
 import { html, type SafeHtml } from '../html/html.js';
@@ -130,9 +131,8 @@ ${subscribeForm(request, reply, list, values)}
     checkFormToken(request, deps.web, secrets, `/lists/${list.address}/subscribe`, deps.app.now());
     const body = request.body as FormBody;
     const address = field(body, 'address', 320);
-    const displayName = field(body, 'displayName', 200)
-      // A form field cannot hold a line break a person meant; the store refuses control characters in names.
-      .replace(/[\0-\x08\x0a-\x1f\x7f]+/g, ' ');
+    // A form field cannot hold a line break a person meant; the store refuses control characters in names.
+    const displayName = oneLine(field(body, 'displayName', 200));
     const outcome = await requestSubscription(deps.app, list.address, { address, ...(displayName === '' ? {} : { displayName }) }, membership);
     if (outcome.status === 'invalid') return sendPage(reply, 422, infoPage(request, reply, list, { kind: 'error', text: `That address cannot be used: ${outcome.reason}` }, { address, displayName }));
     request.log.info({ list: list.address, outcome: outcome.status }, 'subscribe form');

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
 import { requestStatus } from '../../src/master/status-client.js';
 import type { StatusReport } from '../../src/master/protocol.js';
+import { holderState, readMasterLock } from '../../src/master/lock.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -25,7 +26,23 @@ export async function makeHome(toml: string): Promise<string> {
   return home;
 }
 
+/**
+ * Removes a test home. A master still holding the home's lock (a daemon a
+ * failed test started with `start` and never stopped) is SIGKILLed with the
+ * runners its lock lists first: left running, it would hold ports and CPU
+ * for the rest of the suite and outlive it.
+ */
 export async function removeHome(home: string): Promise<void> {
+  const holder = await readMasterLock(join(home, 'master.lock')).catch(() => undefined);
+  if (holder !== undefined && holderState(holder) === 'alive') {
+    for (const pid of [holder.pid, ...holder.runners]) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
   await rm(home, { recursive: true, force: true });
 }
 

@@ -2,20 +2,49 @@
  * The switchboard's central promise: a process SIGKILLed at any moment loses
  * no acknowledged entry, never leaves a half-written entry visible, and at
  * worst processes an entry twice (once per kill). Children run the compiled
- * fixture test/fixtures/queue-crash-worker.ts; the parent kills each one a
- * random 0-20 ms after it said it was at work.
+ * fixture test/fixtures/queue-crash-worker.ts; the parent SIGKILLs each one
+ * just before its K-th call that changes the file system (create-open,
+ * write, fdatasync, rename, directory fsync, unlink, mkdir:
+ * test/fixtures/stop-at-call.ts), K walking over a schedule, so that the
+ * kills land in every window between two such calls of enqueue, of
+ * recovery, of dequeue-copy-finish and of moveTo, by construction. What a
+ * SIGKILL leaves on disk depends only on which of those calls were made, so
+ * any moment of the work is one of these windows. (Kills at a random 0-20 ms
+ * after the child started working, as this test made them before, needed
+ * several times as many child processes for a coverage that was only
+ * likely.)
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeEntry, ENTRY_ID_PATTERN, parseEntryId, Switchboard, type DecodedEntry } from '../../queues/index.js';
 import { payload } from '../fixtures/queue-payload.js';
-import { killLiveChildren, makeTempDir, mapLimit, randomInt, removeTempDir, startFixture, walkFiles, type Child } from './harness.js';
+import { killLiveChildren, makeTempDir, mapLimit, removeTempDir, startFixture, walkFiles, type Child } from './harness.js';
 
-const ENQUEUE_KILLS = 100;
-const PROCESS_KILLS = 100;
-const MAX_KILL_DELAY_MS = 20;
+/**
+ * Where each enqueuer is stopped: its 1st, 4th, 7th, ... call. An enqueue is
+ * five such calls (create-open of the temp file, write, fdatasync, rename,
+ * directory fsync; the first enqueuer makes the shard directories before),
+ * four at a time interleaved; a stride prime to five puts a kill before
+ * each of the five (in varied interleavings) six times, and lets each
+ * enqueuer acknowledge more entries than the last, a backlog for the
+ * processors.
+ */
+const ENQUEUE_STOPS = Array.from({ length: 30 }, (_, i) => 1 + 3 * i);
+/**
+ * Where each processor is stopped: 1 to 24, twice. A processor that finds a
+ * `.bak` (the previous one was killed with an entry in flight, as most are)
+ * first restores it (five calls: temp open, write, fdatasync, rename over,
+ * rename to `.pck`); then per entry: the dequeue rename, the copy into
+ * `done` (five, and a mkdir for a new shard), the unlink that finishes it;
+ * 24 reach into the third entry, so every window of recovery and of an
+ * entry's processing gets a kill in each pass.
+ */
+const PROCESS_STOPS = [...Array.from({ length: 24 }, (_, i) => i + 1), ...Array.from({ length: 24 }, (_, i) => i + 1)];
+/** The moveTo test's stops: recovery of the `.bak` the previous child left (a restore, or a cut-short move finished), then dequeue and moveTo (six or seven calls each), into the fourth entry. */
+const MOVE_STOPS = Array.from({ length: 24 }, (_, i) => i + 1);
+const ENQUEUE_KILLS = ENQUEUE_STOPS.length;
+const PROCESS_KILLS = PROCESS_STOPS.length;
 // The entry id pattern without its anchors and capture groups, to embed in other patterns.
 const ID = ENTRY_ID_PATTERN.source.slice(1, -1).replace(/\((?!\?)/g, '(?:');
 const ACK_LINE = new RegExp(`^ack (${ID}) (\\d+)$`);
@@ -30,18 +59,23 @@ afterEach(async () => {
   await removeTempDir(root);
 });
 
-/**
- * Let the child get to work (until it prints a line `atWork` accepts), then
- * SIGKILL it after a random 0-20 ms. Resolves true if the kill landed, false
- * if the child had finished first.
- */
-async function killMidWork(child: Child, atWork: (line: string) => boolean = () => true): Promise<boolean> {
-  await child.waitForLine(atWork);
-  await delay(randomInt(MAX_KILL_DELAY_MS + 1));
-  child.kill('SIGKILL');
+const isStop = (line: string): boolean => line.startsWith('stop ');
+
+/** The child started with `--stop-at`: once it says it stopped before that call, SIGKILL it. Resolves true if the kill landed, false if the child had finished all its work first. */
+async function killAtStop(child: Child): Promise<boolean> {
+  const stopped = await child.waitForLine(isStop).then(
+    () => true,
+    () => false,
+  );
+  if (stopped) child.kill('SIGKILL');
   const exit = await child.exited;
-  if (exit.signal !== 'SIGKILL' && exit.code !== 0) throw new Error(`child failed on its own: ${JSON.stringify(exit)} ${child.stderr}`);
-  return exit.signal === 'SIGKILL';
+  if (stopped ? exit.signal !== 'SIGKILL' : exit.code !== 0) throw new Error(`child failed on its own: ${JSON.stringify(exit)} ${child.stderr}`);
+  return stopped;
+}
+
+/** What the child said of its work, without the stop line. */
+function workLines(child: Child): string[] {
+  return child.lines.filter((line) => !isStop(line));
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -59,7 +93,7 @@ async function decodeFile(path: string): Promise<DecodedEntry> {
 }
 
 describe('crash safety under SIGKILL', () => {
-  it('loses no acknowledged entry, shows no partial file and duplicates at most one entry per kill, over 200 random kills while enqueueing and processing', async () => {
+  it(`loses no acknowledged entry, shows no partial file and duplicates at most one entry per kill, over ${ENQUEUE_KILLS + PROCESS_KILLS} kills in every window of enqueueing, recovering and processing`, async () => {
     const acked = new Map<string, number>(); // id -> seq
     const inQueue = new Switchboard({ root, name: 'in' });
     let enqueueCycles = 0;
@@ -73,10 +107,12 @@ describe('crash safety under SIGKILL', () => {
       rounds++;
       expect(rounds, 'the kill loop makes progress').toBeLessThan(1000);
       if (enqueueKills < ENQUEUE_KILLS || backlogEmpty) {
-        const child = startFixture('queue-crash-worker', ['enqueue', root, 'crash', String(enqueueCycles++ * 1_000_000), '4', '1000000']);
-        if (await killMidWork(child)) enqueueKills++;
+        // Past the schedule (more backlog was needed), its stops again.
+        const stop = ENQUEUE_STOPS[enqueueKills % ENQUEUE_KILLS]!;
+        const child = startFixture('queue-crash-worker', ['--stop-at', String(stop), 'enqueue', root, 'crash', String(enqueueCycles++ * 1_000_000), '4', '1000000']);
+        if (await killAtStop(child)) enqueueKills++;
         const fresh: string[] = [];
-        for (const line of child.lines) {
+        for (const line of workLines(child)) {
           const match = ACK_LINE.exec(line);
           if (!match) throw new Error(`unexpected line from the enqueuer: ${JSON.stringify(line)}`);
           acked.set(match[1]!, Number(match[2]));
@@ -88,12 +124,11 @@ describe('crash safety under SIGKILL', () => {
         backlogEmpty = false;
       }
       if (processKills < PROCESS_KILLS) {
-        const child = startFixture('queue-crash-worker', ['process', root, '1000']);
-        // Mostly kill while entries are being processed; one cycle in four from the start, to hit recovery too.
-        const fromStart = rounds % 4 === 0;
-        if (await killMidWork(child, (line) => fromStart || line.startsWith('took ') || line === 'drained')) {
+        // A processor that drains the backlog before its stop is not a kill: the same stop is tried again after more enqueueing.
+        const child = startFixture('queue-crash-worker', ['--stop-at', String(PROCESS_STOPS[processKills]!), 'process', root, '1000']);
+        if (await killAtStop(child)) {
           processKills++;
-          if (child.lines.at(-1)?.startsWith('took ')) killsWithEntryInFlight++;
+          if (workLines(child).at(-1)?.startsWith('took ')) killsWithEntryInFlight++;
         }
         if (child.lines.includes('drained')) backlogEmpty = true;
       }
@@ -166,11 +201,11 @@ describe('crash safety under SIGKILL', () => {
         `${killsWithEntryInFlight} with an entry between took and fin; ` +
         `${acked.size} acked, ${done.size} processed, ${duplicates} duplicates, ${temps.length} temp files`,
     );
-    // No limit of its own: 200+ child processes one after another take minutes on a loaded
-    // machine, and vitest.config.ts's testTimeout is the ceiling for that (170 s timed out under load).
+    // No limit of its own: 80+ child processes one after another take a minute on a loaded
+    // machine, and vitest.config.ts's testTimeout is the ceiling for that.
   });
 
-  it('keeps every entry in exactly one place while moveTo() is killed at random moments', async () => {
+  it('keeps every entry in exactly one place while moveTo() is killed in every window of its calls and of recovery', async () => {
     const inQueue = new Switchboard({ root, name: 'in', durability: 'none' });
     const total = 300;
     const ids = await mapLimit(Array.from({ length: total }, (_, seq) => seq), 16, (seq) => inQueue.enqueue(payload('move', seq), { seq }));
@@ -190,10 +225,10 @@ describe('crash safety under SIGKILL', () => {
     };
 
     let kills = 0;
-    for (let cycle = 0; kills < 40; cycle++) {
+    for (let cycle = 0; kills < MOVE_STOPS.length; cycle++) {
       expect(cycle, 'entries left to move while killing').toBeLessThan(200);
-      const child = startFixture('queue-crash-worker', ['move', root]);
-      if (await killMidWork(child)) kills++;
+      const child = startFixture('queue-crash-worker', ['--stop-at', String(MOVE_STOPS[kills]!), 'move', root]);
+      if (await killAtStop(child)) kills++;
       await checkExactlyOnce();
       if (child.lines.includes('drained')) break;
     }

@@ -10,6 +10,7 @@ import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
 import type { Records } from '../fixtures/dkim-verifiers.js';
 import { freePort } from '../support/net.js';
 import { makeHome, removeHome, runCli, testConfig } from '../master/harness.js';
+import { openStore } from '../../src/store/index.js';
 
 export const DOMAIN = 'lists.example.org';
 /** The site's public https URL (`[http] baseUrl`); one-click links exist only with an https one. */
@@ -79,10 +80,18 @@ export async function cli(site: Site, args: string[]): Promise<string> {
   return result.stdout;
 }
 
-/** The member addresses of a list, as `switchyard members list --json` gives them. */
+/**
+ * The member addresses of a list, read from the site's store (what the
+ * pages under test changed). Not through `switchyard members list` (tested in
+ * test/cli): a CLI start-up for each look costs seconds on a loaded machine.
+ */
 export async function members(site: Site, list: string): Promise<string[]> {
-  const out = JSON.parse(await cli(site, ['members', 'list', list, '--role', 'member', '--json'])) as { members: Array<{ address: string }> };
-  return out.members.map((member) => member.address).sort();
+  const store = openStore(site.home);
+  try {
+    return (await store.members(list, { role: 'member' })).map((member) => member.address).sort();
+  } finally {
+    await store.close();
+  }
 }
 
 /** Post over LMTP; resolves once the master has accepted it. */

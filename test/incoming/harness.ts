@@ -5,9 +5,13 @@
  * entries on `in`; tests await the entry's end (runner events, no sleeps) and
  * read where it went: `out`, `virgin`, `shunt`, the held messages.
  */
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { JsonObject } from '../../queues/index.js';
 import IncomingRunner from '../../runners/incoming.js';
 import type { Config } from '../../src/config/schema.js';
+import { homePaths } from '../../src/home.js';
 import type { EntryOutcome } from '../../runners/runner.js';
 import { openStore, type ListSettings, type MailingList, type Store } from '../../src/store/index.js';
 import { makeSpool, runnerOptions, startRunner, type RunnerWatch, type Spool } from '../runners/harness.js';
@@ -84,9 +88,36 @@ export class IncomingSetup {
   }
 }
 
+/** The bytes of a new, migrated store, made once per test file (see freshStore). */
+let emptyStore: Promise<Buffer> | undefined;
+
+async function makeEmptyStore(): Promise<Buffer> {
+  const dir = await mkdtemp(join(tmpdir(), 'switchyard-store-'));
+  try {
+    const store = openStore(dir);
+    await store.countMembers(LIST).catch(() => 0); // opened, created and migrated
+    await store.close(); // checkpoints the WAL: the one file holds it all
+    return await readFile(homePaths(dir).store);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A new, empty store in `home`: a copy of one made and migrated once per
+ * test file. Creating and migrating a SQLite store costs 100-300 ms of
+ * fsyncs on a loaded machine, and each test here starts from a new one;
+ * what is under test is the runner, not the migrations (test/store).
+ */
+async function freshStore(home: string): Promise<Store> {
+  emptyStore ??= makeEmptyStore();
+  await writeFile(homePaths(home).store, await emptyStore, { mode: 0o660 });
+  return openStore(home);
+}
+
 export async function setupIncoming(options: IncomingSetupOptions = {}): Promise<IncomingSetup> {
   const spool = await makeSpool();
-  const store = openStore(spool.dir);
+  const store = await freshStore(spool.dir);
   stores.push(store);
   const list = await store.createList({ address: LIST, displayName: 'Dev', settings: options.settings ?? {} });
   const members = options.members ?? ['anne@example.org', 'bob@example.net', 'carol@example.com'];

@@ -7,7 +7,7 @@
  * A first, B when A refuses). Both hosts send to one counting SMTP sink
  * (a listener for each, so that every copy is known by its sender).
  *
- * The run: one list of 200 members, 1,000 posts into Postfix over SMTP.
+ * The run: one list of 200 members, 500 posts into Postfix over SMTP.
  * Once host A has queued about 30% of them, its master and every one of its
  * runner processes are SIGKILLed at once (nothing shuts down cleanly); Postfix
  * falls over to B; once B has queued at least 50 more and its scheduler has
@@ -19,7 +19,8 @@
  * printed).
  *
  * SY_TWO_HOSTS_MEMBERS and SY_TWO_HOSTS_POSTS change the size (defaults 200
- * and 1,000). Skipped (loudly) when Postfix or a PostgreSQL server is not
+ * and 500; the kill, the failover and the bound do not depend on the number
+ * of posts, only on there being posts before, during and after the outage). Skipped (loudly) when Postfix or a PostgreSQL server is not
  * installed or the tests do not run as root; CI has all three.
  */
 import { once } from 'node:events';
@@ -46,7 +47,7 @@ if (!AVAILABLE) {
 }
 
 const MEMBERS = positive('SY_TWO_HOSTS_MEMBERS', 200);
-const POSTS = positive('SY_TWO_HOSTS_POSTS', 1_000);
+const POSTS = positive('SY_TWO_HOSTS_POSTS', 500);
 const LIST = 'crowd@lists.example.org';
 const POSTER = 'm0@d0.example.net';
 /** Host A is killed once it has queued this many posts (about 30%). */
@@ -216,7 +217,7 @@ const counter = new PairCounter();
 const masters: MasterHandle[] = [];
 
 function hostConfig(lmtpPort: number, httpPort: number, sinkPort: number, hosts: string[]): string {
-  // Info, not the harness's debug: 200,000 deliveries would otherwise flood the test process.
+  // Info, not the harness's debug: 100,000 deliveries would otherwise flood the test process.
   return testConfig(
     [
       // A sink slow to answer on a loaded machine must not park the mail behind a backoff of minutes: the kill is what is tested.

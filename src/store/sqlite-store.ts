@@ -245,18 +245,43 @@ const MEMBER_COLUMNS = `l.address AS list_address, m.address, m.display_name, m.
 const MEMBER_COLUMNS_V2 = MEMBER_COLUMNS.replace('m.bounce_warnings_sent, m.last_bounce_warning_at', '0 AS bounce_warnings_sent, NULL AS last_bounce_warning_at');
 
 /**
- * The members a post goes to (Store.deliveryAddresses): one column, every
- * preference applied in SQL. Parameters: list id, the sender's address key
- * ('' when unknown), the To/Cc address keys as a JSON array.
+ * The members a post goes to (Store.deliveryAddresses): role member,
+ * delivery enabled, mode regular, in address_key order; read per list
+ * (deliveryBase) with the two preferences that depend on the post, which
+ * deliveryAddresses then applies: receive_own_postings 0 leaves out the
+ * sender, receive_list_copy 0 leaves out a member named in the To/Cc.
+ * Columns: address, address_key, receive_own_postings, receive_list_copy.
  */
-const DELIVERY_QUERY = `SELECT address FROM members
+const DELIVERY_BASE_QUERY = `SELECT address, address_key, receive_own_postings, receive_list_copy FROM members
   WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' AND delivery_mode = 'regular'
-    AND (receive_own_postings = 1 OR address_key <> ?)
-    AND (receive_list_copy = 1 OR address_key NOT IN (SELECT value FROM json_each(?)))
   ORDER BY address_key`;
 const DELIVERY_QUERY_NO_PREFERENCES = "SELECT address FROM members WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key";
 const HELD_COLUMNS = `h.id, l.address AS list_address, h.sender, h.subject, h.reason, h.received_at,
   h.message_id, h.queue_ref, h.raw, h.metadata`;
+
+/** Most entries a store's memo tables hold before they start again empty (a site has far fewer lists than this). */
+const MEMO_ENTRIES = 1_000;
+
+/** SqliteStore.changeMark(). */
+interface ChangeMark {
+  /** total_changes(): rows this connection inserted, updated or deleted. */
+  changes: number;
+  /** PRAGMA data_version: moves when another connection commits. */
+  version: number;
+}
+
+/** SqliteStore.deliveryBase(): a list's regular-delivery members, in address_key order, as of `mark`. */
+interface DeliveryBase {
+  mark: ChangeMark;
+  addresses: string[];
+  keys: string[];
+  /** receive_own_postings off, by row. */
+  ownOff: boolean[];
+  /** receive_list_copy off, by row. */
+  copyOff: boolean[];
+  /** The rows with either off: the only ones a post's sender or To/Cc can leave out. */
+  exceptions: number[];
+}
 
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
@@ -410,6 +435,12 @@ export class SqliteStore implements Store {
   private hasPreferences = true;
   private eventColumns = EVENT_COLUMNS;
   private readonly tables = new Map<string, boolean>();
+  /** canonicalListAddress's memory. */
+  private readonly listAddresses = new Map<string, string>();
+  /** settingsOf's memory: validated settings by their stored JSON text. */
+  private readonly parsedSettings = new Map<string, ListSettings>();
+  /** deliveryBase's memory, by the list name as asked. */
+  private readonly deliveryBases = new Map<string, DeliveryBase>();
 
   /** Opens (creating if needed) and migrates; throws StoreBusyError / StoreSchemaError. */
   constructor(options: SqliteStoreOptions) {
@@ -501,9 +532,21 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ lists
 
   private listRow(address: string): ListRow {
-    const row = this.statement('SELECT * FROM lists WHERE address = ?').get(parseListAddress(address).address) as ListRow | undefined;
-    if (row === undefined) throw new ListUnknownError(parseListAddress(address).address);
+    const canonical = this.canonicalListAddress(address);
+    const row = this.statement('SELECT * FROM lists WHERE address = ?').get(canonical) as ListRow | undefined;
+    if (row === undefined) throw new ListUnknownError(canonical);
     return row;
+  }
+
+  /** parseListAddress(address).address, remembered: a pure function of the text (IDNA included), asked on every lookup of a list. */
+  private canonicalListAddress(address: string): string {
+    let canonical = this.listAddresses.get(address);
+    if (canonical === undefined) {
+      canonical = parseListAddress(address).address;
+      if (this.listAddresses.size >= MEMO_ENTRIES) this.listAddresses.clear();
+      this.listAddresses.set(address, canonical);
+    }
+    return canonical;
   }
 
   private toList(row: ListRow, parseSettings: ParseSettings): MailingList {
@@ -513,9 +556,39 @@ export class SqliteStore implements Store {
       domain: row.domain,
       displayName: row.display_name,
       description: row.description,
-      settings: parseSettings(JSON.parse(row.settings), false),
+      settings: this.settingsOf(row.settings, parseSettings),
       createdAt: new Date(row.created_at),
     };
+  }
+
+  /**
+   * A list's settings from their stored JSON text. The validated result is
+   * remembered by that text (content-addressed: the same text always
+   * parses to the same settings, so nothing can be stale whoever changed the
+   * row), and each caller gets its own copy, as it got its own parse before:
+   * a caller that changes the object changes nobody else's.
+   */
+  private settingsOf(text: string, parseSettings: ParseSettings): ListSettings {
+    let parsed = this.parsedSettings.get(text);
+    if (parsed === undefined) {
+      parsed = parseSettings(JSON.parse(text), false);
+      if (this.parsedSettings.size >= MEMO_ENTRIES) this.parsedSettings.clear();
+      this.parsedSettings.set(text, parsed);
+    }
+    return structuredClone(parsed);
+  }
+
+  /**
+   * Where the database stands, or undefined inside a transaction (see
+   * DeliveryBase): data_version moves when another connection (another
+   * process, another store object) commits, total_changes() when this one
+   * changes a row. Equal marks, both read outside a transaction: no
+   * committed row changed in between.
+   */
+  private changeMark(): ChangeMark | undefined {
+    if (this.db.inTransaction) return undefined;
+    const [changes, version] = this.statement('SELECT total_changes(), data_version FROM pragma_data_version').raw().get() as [number, number];
+    return { changes, version };
   }
 
   async createList(list: NewList): Promise<MailingList> {
@@ -685,12 +758,44 @@ export class SqliteStore implements Store {
     // Keys as the members table has them; an unreadable address names no member, so it is dropped here.
     const key = (text: string): string | null => (addressProblem(text) === null ? parseAddress(text).key : null);
     const sender = post?.sender == null ? '' : (key(post.sender) ?? '');
-    const explicit = JSON.stringify([...new Set((post?.explicitRecipients ?? []).map(key).filter((k): k is string => k !== null))]);
+    const explicit = new Set((post?.explicitRecipients ?? []).map(key).filter((k): k is string => k !== null));
     return this.guard(() => {
-      const row = this.listRow(list);
-      if (!this.hasPreferences) return this.statement(DELIVERY_QUERY_NO_PREFERENCES).pluck().all(row.id) as string[];
-      return this.statement(DELIVERY_QUERY).pluck().all(row.id, sender, explicit) as string[];
+      if (!this.hasPreferences) return this.statement(DELIVERY_QUERY_NO_PREFERENCES).pluck().all(this.listRow(list).id) as string[];
+      const base = this.deliveryBase(list);
+      // The two preferences that depend on the post (see DELIVERY_BASE_QUERY), on the only rows that can fail them.
+      const excluded = (i: number): boolean => (base.ownOff[i] === true && base.keys[i] === sender) || (base.copyOff[i] === true && explicit.has(base.keys[i]!));
+      if (base.exceptions.length === 0 || !base.exceptions.some(excluded)) return base.addresses.slice();
+      return base.addresses.filter((_address, i) => !excluded(i));
     });
+  }
+
+  /**
+   * The rows DELIVERY_BASE_QUERY reads for a list, before the post's own
+   * conditions (its sender, its To/Cc): read once, kept while the
+   * database's change mark stays the same (changeMark: any committed
+   * change, by any process, reads them again), so a 1,000-member list is
+   * not read for every post. Inside a transaction it is neither used nor
+   * kept: rows changed there may yet be rolled back, which moves no mark.
+   */
+  private deliveryBase(list: string): DeliveryBase {
+    const mark = this.changeMark();
+    const cached = this.deliveryBases.get(list);
+    if (mark !== undefined && cached !== undefined && cached.mark.changes === mark.changes && cached.mark.version === mark.version) return cached;
+    const rows = this.statement(DELIVERY_BASE_QUERY).raw().all(this.listRow(list).id) as Array<[string, string, number, number]>;
+    const base: DeliveryBase = { mark: mark ?? { changes: -1, version: -1 }, addresses: [], keys: [], ownOff: [], copyOff: [], exceptions: [] };
+    for (const [address, key, ownPostings, listCopy] of rows) {
+      const i = base.addresses.length;
+      base.addresses.push(address);
+      base.keys.push(key);
+      base.ownOff.push(ownPostings !== 1);
+      base.copyOff.push(listCopy !== 1);
+      if (ownPostings !== 1 || listCopy !== 1) base.exceptions.push(i);
+    }
+    if (mark !== undefined) {
+      if (this.deliveryBases.size >= MEMO_ENTRIES) this.deliveryBases.clear();
+      this.deliveryBases.set(list, base);
+    }
+    return base;
   }
 
   async digestAddresses(list: string, mode: DigestMode): Promise<string[]> {

@@ -9,6 +9,12 @@
  *   a power cut, like an acknowledged queue entry.
  * - Write transactions are BEGIN IMMEDIATE, so they take the write lock (and
  *   wait for it) before reading: no deadlock-style SQLITE_BUSY mid-transaction.
+ * - What a post reads of its list is remembered between calls: the
+ *   settings by their stored text (the same text, the same settings); the
+ *   list row, member rows, delivery members and digest counts until the
+ *   database's change mark moves (remember(): any commit by another
+ *   connection or process, any change by this one), so no change made
+ *   anywhere is missed by the next read.
  * - A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) is StoreCorruptError
  *   (temporary: mail waits); see reopening-store.ts for how runners recover.
  *
@@ -270,9 +276,8 @@ interface ChangeMark {
   version: number;
 }
 
-/** SqliteStore.deliveryBase(): a list's regular-delivery members, in address_key order, as of `mark`. */
+/** A list's regular-delivery members, in address_key order (DELIVERY_BASE_QUERY's rows), as deliveryAddresses applies a post to them. */
 interface DeliveryBase {
-  mark: ChangeMark;
   addresses: string[];
   keys: string[];
   /** receive_own_postings off, by row. */
@@ -281,6 +286,18 @@ interface DeliveryBase {
   copyOff: boolean[];
   /** The rows with either off: the only ones a post's sender or To/Cc can leave out. */
   exceptions: number[];
+}
+
+function deliveryBase(rows: ReadonlyArray<[address: string, key: string, receiveOwnPostings: number, receiveListCopy: number]>): DeliveryBase {
+  const base: DeliveryBase = { addresses: [], keys: [], ownOff: [], copyOff: [], exceptions: [] };
+  for (const [address, key, ownPostings, listCopy] of rows) {
+    if (ownPostings !== 1 || listCopy !== 1) base.exceptions.push(base.addresses.length);
+    base.addresses.push(address);
+    base.keys.push(key);
+    base.ownOff.push(ownPostings !== 1);
+    base.copyOff.push(listCopy !== 1);
+  }
+  return base;
 }
 
 function isBusy(error: unknown): boolean {
@@ -439,8 +456,9 @@ export class SqliteStore implements Store {
   private readonly listAddresses = new Map<string, string>();
   /** settingsOf's memory: validated settings by their stored JSON text. */
   private readonly parsedSettings = new Map<string, ListSettings>();
-  /** deliveryBase's memory, by the list name as asked. */
-  private readonly deliveryBases = new Map<string, DeliveryBase>();
+  /** remember()'s memory, and the change mark it holds for. */
+  private readonly memo = new Map<string, unknown>();
+  private memoMark: ChangeMark | undefined;
 
   /** Opens (creating if needed) and migrates; throws StoreBusyError / StoreSchemaError. */
   constructor(options: SqliteStoreOptions) {
@@ -533,7 +551,7 @@ export class SqliteStore implements Store {
 
   private listRow(address: string): ListRow {
     const canonical = this.canonicalListAddress(address);
-    const row = this.statement('SELECT * FROM lists WHERE address = ?').get(canonical) as ListRow | undefined;
+    const row = this.remember(`list\0${canonical}`, () => this.statement('SELECT * FROM lists WHERE address = ?').get(canonical) as ListRow | undefined);
     if (row === undefined) throw new ListUnknownError(canonical);
     return row;
   }
@@ -579,16 +597,40 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Where the database stands, or undefined inside a transaction (see
-   * DeliveryBase): data_version moves when another connection (another
-   * process, another store object) commits, total_changes() when this one
-   * changes a row. Equal marks, both read outside a transaction: no
-   * committed row changed in between.
+   * Where the database stands, or undefined inside a transaction:
+   * data_version moves when another connection (another process, another
+   * store object) commits, total_changes() when this one changes a row.
+   * Equal marks, both read outside a transaction: no committed row changed
+   * in between.
    */
   private changeMark(): ChangeMark | undefined {
     if (this.db.inTransaction) return undefined;
     const [changes, version] = this.statement('SELECT total_changes(), data_version FROM pragma_data_version').raw().get() as [number, number];
     return { changes, version };
+  }
+
+  /**
+   * What `read` gives, remembered under `key` until the change mark moves
+   * (the rows a post reads again and again: its list, its poster's member
+   * row, the delivery members). The mark is read before `read` runs, so
+   * what is kept is never older than the mark it is kept under; any change
+   * since, by anyone, empties the memory at the next call. Inside a
+   * transaction `read` runs and nothing is kept or used: rows changed there
+   * may yet be rolled back, which moves no mark. What is kept is shared:
+   * callers build their results from it and never change it.
+   */
+  private remember<T>(key: string, read: () => T): T {
+    const mark = this.changeMark();
+    if (mark === undefined) return read();
+    if (this.memoMark === undefined || this.memoMark.changes !== mark.changes || this.memoMark.version !== mark.version) {
+      this.memo.clear();
+      this.memoMark = mark;
+    }
+    if (this.memo.has(key)) return this.memo.get(key) as T;
+    const value = read();
+    if (this.memo.size >= MEMO_ENTRIES) this.memo.clear();
+    this.memo.set(key, value);
+    return value;
   }
 
   async createList(list: NewList): Promise<MailingList> {
@@ -681,8 +723,10 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- members
 
   private memberRow(list: string, address: Address, role: Role): MemberRow | undefined {
-    return this.statement(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = ? AND m.role = ? AND m.address_key = ?`)
-      .get(list, role, address.key) as MemberRow | undefined;
+    return this.remember(`member\0${list}\0${role}\0${address.key}`, () =>
+      this.statement(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = ? AND m.role = ? AND m.address_key = ?`)
+        .get(list, role, address.key) as MemberRow | undefined,
+    );
   }
 
   async addMember(list: string, member: NewMember): Promise<Member> {
@@ -760,42 +804,14 @@ export class SqliteStore implements Store {
     const sender = post?.sender == null ? '' : (key(post.sender) ?? '');
     const explicit = new Set((post?.explicitRecipients ?? []).map(key).filter((k): k is string => k !== null));
     return this.guard(() => {
-      if (!this.hasPreferences) return this.statement(DELIVERY_QUERY_NO_PREFERENCES).pluck().all(this.listRow(list).id) as string[];
-      const base = this.deliveryBase(list);
+      const row = this.listRow(list);
+      if (!this.hasPreferences) return this.statement(DELIVERY_QUERY_NO_PREFERENCES).pluck().all(row.id) as string[];
+      const base = this.remember(`delivery\0${row.id}`, () => deliveryBase(this.statement(DELIVERY_BASE_QUERY).raw().all(row.id) as Array<[string, string, number, number]>));
       // The two preferences that depend on the post (see DELIVERY_BASE_QUERY), on the only rows that can fail them.
       const excluded = (i: number): boolean => (base.ownOff[i] === true && base.keys[i] === sender) || (base.copyOff[i] === true && explicit.has(base.keys[i]!));
       if (base.exceptions.length === 0 || !base.exceptions.some(excluded)) return base.addresses.slice();
       return base.addresses.filter((_address, i) => !excluded(i));
     });
-  }
-
-  /**
-   * The rows DELIVERY_BASE_QUERY reads for a list, before the post's own
-   * conditions (its sender, its To/Cc): read once, kept while the
-   * database's change mark stays the same (changeMark: any committed
-   * change, by any process, reads them again), so a 1,000-member list is
-   * not read for every post. Inside a transaction it is neither used nor
-   * kept: rows changed there may yet be rolled back, which moves no mark.
-   */
-  private deliveryBase(list: string): DeliveryBase {
-    const mark = this.changeMark();
-    const cached = this.deliveryBases.get(list);
-    if (mark !== undefined && cached !== undefined && cached.mark.changes === mark.changes && cached.mark.version === mark.version) return cached;
-    const rows = this.statement(DELIVERY_BASE_QUERY).raw().all(this.listRow(list).id) as Array<[string, string, number, number]>;
-    const base: DeliveryBase = { mark: mark ?? { changes: -1, version: -1 }, addresses: [], keys: [], ownOff: [], copyOff: [], exceptions: [] };
-    for (const [address, key, ownPostings, listCopy] of rows) {
-      const i = base.addresses.length;
-      base.addresses.push(address);
-      base.keys.push(key);
-      base.ownOff.push(ownPostings !== 1);
-      base.copyOff.push(listCopy !== 1);
-      if (ownPostings !== 1 || listCopy !== 1) base.exceptions.push(i);
-    }
-    if (mark !== undefined) {
-      if (this.deliveryBases.size >= MEMO_ENTRIES) this.deliveryBases.clear();
-      this.deliveryBases.set(list, base);
-    }
-    return base;
   }
 
   async digestAddresses(list: string, mode: DigestMode): Promise<string[]> {
@@ -812,9 +828,10 @@ export class SqliteStore implements Store {
     return this.guard(() => {
       const row = this.listRow(list);
       if (!this.hasPreferences) return {};
-      const rows = this.statement(
+      // Asked for every post (src/app/digests.ts addToDigest): remembered as the delivery members are.
+      const rows = this.remember(`digest-counts\0${row.id}`, () => this.statement(
         "SELECT delivery_mode AS mode, COUNT(*) AS n FROM members WHERE list_id = ? AND delivery_mode <> 'regular' AND role = 'member' AND delivery_status = 'enabled' GROUP BY delivery_mode",
-      ).all(row.id) as Array<{ mode: DigestMode; n: number }>;
+      ).all(row.id) as Array<{ mode: DigestMode; n: number }>);
       return Object.fromEntries(rows.map((r) => [r.mode, r.n]));
     });
   }

@@ -121,7 +121,7 @@ describe('two processes on one store', () => {
     expect(lists).toEqual(['a@example.org', 'b@example.org', 'c@example.org', 'd@example.org']);
   });
 
-  it("a store's next read of a list's delivery members and settings sees each change another process made, however often it read them before", async () => {
+  it("a store's next read of a list, its settings, members and delivery members sees each change another process made, however often it read them before", async () => {
     const store = new SqliteStore({ file, busyTimeoutMs: 5000 });
     const list = 'dev@example.org';
     await store.createList({ address: list });
@@ -145,15 +145,25 @@ describe('two processes on one store', () => {
     await call('updateMember', list, 'bob@example.org', 'member', { deliveryStatus: 'by_user' });
     expect((await read()).addresses).toEqual(['anne@example.org', 'carl@example.org']);
     // A preference that depends on the post: anne's own post no longer goes to her, others' still do.
+    expect(await store.findMember(list, 'anne@example.org')).toMatchObject({ receiveOwnPostings: true });
     await call('updateMember', list, 'anne@example.org', 'member', { receiveOwnPostings: false });
+    expect(await store.findMember(list, 'anne@example.org')).toMatchObject({ receiveOwnPostings: false });
     expect((await read()).addresses).toEqual(['carl@example.org']);
     expect(await store.deliveryAddresses(list, { sender: 'carl@example.org', explicitRecipients: [] })).toEqual(['anne@example.org', 'carl@example.org']);
     await call('updateMember', list, 'carl@example.org', 'member', { deliveryMode: 'mime_digests' });
     expect((await read()).addresses).toEqual([]);
     await call('updateList', list, { settings: { subjectPrefix: '[Changed] ' } });
     expect((await read()).prefix).toBe('[Changed] ');
+    expect(await store.countDigestMembers(list)).toEqual({ mime_digests: 1 });
     await call('removeMember', list, 'anne@example.org');
+    expect(await store.findMember(list, 'anne@example.org')).toBeNull();
     expect(await store.deliveryAddresses(list, { sender: 'carl@example.org', explicitRecipients: [] })).toEqual([]);
+    await call('updateMember', list, 'carl@example.org', 'member', { deliveryMode: 'regular' });
+    expect(await store.countDigestMembers(list)).toEqual({});
+    // A list unknown a moment ago is found once another process created it.
+    expect(await store.findList('new@example.org')).toBeNull();
+    await call('createList', { address: 'new@example.org' });
+    expect(await store.findList('new@example.org')).toMatchObject({ address: 'new@example.org' });
     await store.close();
   });
 });

@@ -456,6 +456,9 @@ export class SqliteStore implements Store {
   private readonly listAddresses = new Map<string, string>();
   /** settingsOf's memory: validated settings by their stored JSON text. */
   private readonly parsedSettings = new Map<string, ListSettings>();
+  /** Inside guard(), and the data_version read during the current (outermost) guarded call: changeMark(). */
+  private guarding = false;
+  private callDataVersion: number | undefined;
   /** remember()'s memory, and the change mark it holds for. */
   private readonly memo = new Map<string, unknown>();
   private memoMark: ChangeMark | undefined;
@@ -525,6 +528,8 @@ export class SqliteStore implements Store {
 
   /** Run `operation`, turning SQLite's lock errors into the store's temporary error, and a damaged file into StoreCorruptError. */
   private guard<T>(operation: () => T): T {
+    const outermost = !this.guarding;
+    this.guarding = true;
     try {
       return operation();
     } catch (error) {
@@ -532,6 +537,11 @@ export class SqliteStore implements Store {
       const corrupt = corruptionCode(error);
       if (corrupt !== undefined) throw new StoreCorruptError(this.location, corrupt, error);
       throw error;
+    } finally {
+      if (outermost) {
+        this.guarding = false;
+        this.callDataVersion = undefined;
+      }
     }
   }
 
@@ -605,7 +615,16 @@ export class SqliteStore implements Store {
    */
   private changeMark(): ChangeMark | undefined {
     if (this.db.inTransaction) return undefined;
-    const [changes, version] = this.statement('SELECT total_changes(), data_version FROM pragma_data_version').raw().get() as [number, number];
+    const changes = this.statement('SELECT total_changes()').pluck().get() as number;
+    // data_version once per store call (guard()), the only costly part of the mark: a commit by
+    // another process during this one synchronous call is seen by the next call, as if this
+    // call had read everything at its start. total_changes() is read every time: this call's
+    // own writes outside a transaction move it.
+    let version = this.callDataVersion;
+    if (version === undefined) {
+      version = this.statement('PRAGMA data_version').pluck().get() as number;
+      if (this.guarding) this.callDataVersion = version;
+    }
     return { changes, version };
   }
 

@@ -53,8 +53,41 @@ export function encodeEntry(metadata: JsonObject, control: EntryControl, message
 
 /** Everything before the message: the header line, the JSON and its separator. */
 export function encodeEntryHead(metadata: JsonObject, control: EntryControl, messageLength: number, lengthWidth = 0): Buffer[] {
-  const json = Buffer.from(JSON.stringify({ metadata, control }), 'utf8');
+  const json = Buffer.from(`{"metadata":${metadataJson(metadata)},"control":${JSON.stringify(control)}}`, 'utf8');
   return [encodeHeaderLine(json.length, messageLength, lengthWidth), json, Buffer.from('\n')];
+}
+
+/** The JSON texts of arrays given to jsonOnce(). */
+const knownJson = new WeakMap<object, string>();
+
+/**
+ * Freeze `array` and serialise it now, once: wherever it is a top-level
+ * metadata value of an entry, encodeEntryHead() puts this text in instead of
+ * serialising it again. For a large value a producer sends again and again
+ * unchanged (the incoming runner's recipients: the same 1,000 addresses for
+ * every post to a list until its membership changes). Frozen, so the text
+ * can never disagree with the array.
+ */
+export function jsonOnce<T extends JsonValue[]>(array: T): T {
+  if (!knownJson.has(array)) {
+    Object.freeze(array);
+    knownJson.set(array, JSON.stringify(array));
+  }
+  return array;
+}
+
+/** JSON.stringify(metadata), byte for byte, with the texts jsonOnce() keeps for its top-level values. */
+function metadataJson(metadata: JsonObject): string {
+  const keys = Object.keys(metadata);
+  if (!keys.some((key) => knownJson.has(metadata[key] as object))) return JSON.stringify(metadata);
+  const members: string[] = [];
+  for (const key of keys) {
+    const value = metadata[key];
+    // As JSON.stringify: a member whose value has no JSON form (undefined) is left out.
+    const text = knownJson.get(value as object) ?? (JSON.stringify(value) as string | undefined);
+    if (text !== undefined) members.push(`${JSON.stringify(key)}:${text}`);
+  }
+  return `{${members.join(',')}}`;
 }
 
 /** The first line; `lengthWidth` pads the message length with zeros (see STREAMED_LENGTH_WIDTH). */

@@ -268,6 +268,14 @@ export class Switchboard {
   private readonly rescanIntervalMs: number;
   private readonly shards: readonly string[];
   private readonly knownDirs = new Set<string>();
+  /**
+   * The control record of each entry this switchboard dequeued, as its
+   * `.bak` holds it (resetRestores() keeps it so), until the entry is moved,
+   * finished or released: a move that brings its own message and metadata
+   * (a runner's forward) needs nothing else from the `.bak`, so does not
+   * read it again. Used once: a move that failed reads the file next time.
+   */
+  private readonly dequeuedControl = new Map<string, EntryControl>();
 
   constructor(options: SwitchboardOptions) {
     assertQueueName(options.name);
@@ -507,12 +515,17 @@ export class Switchboard {
       const why = await explainDirectoryError(dirname(pck), error as NodeJS.ErrnoException);
       throw new UnreadableEntryError(this.name, id, `cannot be claimed: ${why}`, false, pck, (error as NodeJS.ErrnoException).code);
     }
-    return { id, ...(await this.readOrQuarantine(id, bak)) };
+    const entry = await this.readOrQuarantine(id, bak);
+    // Bounded: an entry a runner never settles (it died of a spool error) is not kept for ever.
+    if (this.dequeuedControl.size >= 100_000) this.dequeuedControl.clear();
+    this.dequeuedControl.set(id, structuredClone(entry.control));
+    return { id, ...entry };
   }
 
   /** Done with a dequeued entry: delete it, or quarantine it in `bad` with a reason. */
   async finish(id: string, options: FinishOptions = {}): Promise<void> {
     this.assertOwned(id);
+    this.dequeuedControl.delete(id);
     const bak = this.path(id, 'bak');
     if (options.preserve) {
       await this.quarantine(id, options.reason ?? 'preserved by request');
@@ -534,7 +547,10 @@ export class Switchboard {
   async moveTo(id: string, queue: string, options: MoveOptions = {}): Promise<string> {
     assertQueueName(queue);
     this.assertOwned(id);
-    return moveEntry(this.root, this.name, id, 'bak', queue, 'pck', options, this.write);
+    const control = this.dequeuedControl.get(id);
+    this.dequeuedControl.delete(id);
+    const decoded = control !== undefined && options.message !== undefined && options.metadata !== undefined ? { control, metadata: options.metadata, message: Buffer.from(options.message.buffer, options.message.byteOffset, options.message.byteLength) } : undefined;
+    return moveEntry(this.root, this.name, id, 'bak', queue, 'pck', options, this.write, decoded);
   }
 
   /**
@@ -543,6 +559,7 @@ export class Switchboard {
    */
   async release(id: string): Promise<void> {
     this.assertOwned(id);
+    this.dequeuedControl.delete(id);
     try {
       renameSync(this.path(id, 'bak'), this.path(id, 'pck'));
     } catch (error) {
@@ -567,11 +584,13 @@ export class Switchboard {
     const control: EntryControl = { ...entry.control, restores: 0 };
     const bak = this.path(entry.id, 'bak');
     await replaceAndMove(bak, bak, encodeEntry(entry.metadata, control, entry.message), this.write);
+    if (this.dequeuedControl.has(entry.id)) this.dequeuedControl.set(entry.id, structuredClone(control));
     return { ...entry, control };
   }
 
   /** Quarantine a dequeued entry in `bad` as `.psv`. */
   async quarantine(id: string, reason: string): Promise<string> {
+    this.dequeuedControl.delete(id);
     return moveEntry(this.root, this.name, id, 'bak', BAD_QUEUE, 'psv', { reason }, this.write);
   }
 

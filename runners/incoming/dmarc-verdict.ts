@@ -50,8 +50,10 @@ export async function dmarcVerdict(input: DmarcVerdictInput): Promise<boolean> {
     metadata.dmarc = true;
     return true;
   }
+  // No resolver, no policy to find: the From is not parsed for nothing (the chain and the dmarc handler both ask).
+  if (input.resolveTxt === undefined) return false;
   const domain = authorDomain(message);
-  if (domain === undefined || input.resolveTxt === undefined) return false;
+  if (domain === undefined) return false;
   const lookup = await lookupDmarcPolicy(domain, input.resolveTxt);
   metadata.dmarcPolicy = recorded(lookup);
   metadata.dmarc = policyCallsForMitigation(lookup);

@@ -9,6 +9,12 @@
  *   a power cut, like an acknowledged queue entry.
  * - Write transactions are BEGIN IMMEDIATE, so they take the write lock (and
  *   wait for it) before reading: no deadlock-style SQLITE_BUSY mid-transaction.
+ * - What a post reads of its list is remembered between calls: the
+ *   settings by their stored text (the same text, the same settings); the
+ *   list row, member rows, delivery members and digest counts until the
+ *   database's change mark moves (remember(): any commit by another
+ *   connection or process, any change by this one), so no change made
+ *   anywhere is missed by the next read.
  * - A damaged file (SQLITE_CORRUPT, SQLITE_NOTADB) is StoreCorruptError
  *   (temporary: mail waits); see reopening-store.ts for how runners recover.
  *
@@ -245,18 +251,54 @@ const MEMBER_COLUMNS = `l.address AS list_address, m.address, m.display_name, m.
 const MEMBER_COLUMNS_V2 = MEMBER_COLUMNS.replace('m.bounce_warnings_sent, m.last_bounce_warning_at', '0 AS bounce_warnings_sent, NULL AS last_bounce_warning_at');
 
 /**
- * The members a post goes to (Store.deliveryAddresses): one column, every
- * preference applied in SQL. Parameters: list id, the sender's address key
- * ('' when unknown), the To/Cc address keys as a JSON array.
+ * The members a post goes to (Store.deliveryAddresses): role member,
+ * delivery enabled, mode regular, in address_key order; read per list
+ * (deliveryBase) with the two preferences that depend on the post, which
+ * deliveryAddresses then applies: receive_own_postings 0 leaves out the
+ * sender, receive_list_copy 0 leaves out a member named in the To/Cc.
+ * Columns: address, address_key, receive_own_postings, receive_list_copy.
  */
-const DELIVERY_QUERY = `SELECT address FROM members
+const DELIVERY_BASE_QUERY = `SELECT address, address_key, receive_own_postings, receive_list_copy FROM members
   WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' AND delivery_mode = 'regular'
-    AND (receive_own_postings = 1 OR address_key <> ?)
-    AND (receive_list_copy = 1 OR address_key NOT IN (SELECT value FROM json_each(?)))
   ORDER BY address_key`;
 const DELIVERY_QUERY_NO_PREFERENCES = "SELECT address FROM members WHERE list_id = ? AND role = 'member' AND delivery_status = 'enabled' ORDER BY address_key";
 const HELD_COLUMNS = `h.id, l.address AS list_address, h.sender, h.subject, h.reason, h.received_at,
   h.message_id, h.queue_ref, h.raw, h.metadata`;
+
+/** Most entries a store's memo tables hold before they start again empty (a site has far fewer lists than this). */
+const MEMO_ENTRIES = 1_000;
+
+/** SqliteStore.changeMark(). */
+interface ChangeMark {
+  /** total_changes(): rows this connection inserted, updated or deleted. */
+  changes: number;
+  /** PRAGMA data_version: moves when another connection commits. */
+  version: number;
+}
+
+/** A list's regular-delivery members, in address_key order (DELIVERY_BASE_QUERY's rows), as deliveryAddresses applies a post to them. */
+interface DeliveryBase {
+  addresses: string[];
+  keys: string[];
+  /** receive_own_postings off, by row. */
+  ownOff: boolean[];
+  /** receive_list_copy off, by row. */
+  copyOff: boolean[];
+  /** The rows with either off: the only ones a post's sender or To/Cc can leave out. */
+  exceptions: number[];
+}
+
+function deliveryBase(rows: ReadonlyArray<[address: string, key: string, receiveOwnPostings: number, receiveListCopy: number]>): DeliveryBase {
+  const base: DeliveryBase = { addresses: [], keys: [], ownOff: [], copyOff: [], exceptions: [] };
+  for (const [address, key, ownPostings, listCopy] of rows) {
+    if (ownPostings !== 1 || listCopy !== 1) base.exceptions.push(base.addresses.length);
+    base.addresses.push(address);
+    base.keys.push(key);
+    base.ownOff.push(ownPostings !== 1);
+    base.copyOff.push(listCopy !== 1);
+  }
+  return base;
+}
 
 function isBusy(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
@@ -410,6 +452,16 @@ export class SqliteStore implements Store {
   private hasPreferences = true;
   private eventColumns = EVENT_COLUMNS;
   private readonly tables = new Map<string, boolean>();
+  /** canonicalListAddress's memory. */
+  private readonly listAddresses = new Map<string, string>();
+  /** settingsOf's memory: validated settings by their stored JSON text. */
+  private readonly parsedSettings = new Map<string, ListSettings>();
+  /** Inside guard(), and the data_version read during the current (outermost) guarded call: changeMark(). */
+  private guarding = false;
+  private callDataVersion: number | undefined;
+  /** remember()'s memory, and the change mark it holds for. */
+  private readonly memo = new Map<string, unknown>();
+  private memoMark: ChangeMark | undefined;
 
   /** Opens (creating if needed) and migrates; throws StoreBusyError / StoreSchemaError. */
   constructor(options: SqliteStoreOptions) {
@@ -476,6 +528,8 @@ export class SqliteStore implements Store {
 
   /** Run `operation`, turning SQLite's lock errors into the store's temporary error, and a damaged file into StoreCorruptError. */
   private guard<T>(operation: () => T): T {
+    const outermost = !this.guarding;
+    this.guarding = true;
     try {
       return operation();
     } catch (error) {
@@ -483,6 +537,11 @@ export class SqliteStore implements Store {
       const corrupt = corruptionCode(error);
       if (corrupt !== undefined) throw new StoreCorruptError(this.location, corrupt, error);
       throw error;
+    } finally {
+      if (outermost) {
+        this.guarding = false;
+        this.callDataVersion = undefined;
+      }
     }
   }
 
@@ -501,9 +560,21 @@ export class SqliteStore implements Store {
   // ------------------------------------------------------------------ lists
 
   private listRow(address: string): ListRow {
-    const row = this.statement('SELECT * FROM lists WHERE address = ?').get(parseListAddress(address).address) as ListRow | undefined;
-    if (row === undefined) throw new ListUnknownError(parseListAddress(address).address);
+    const canonical = this.canonicalListAddress(address);
+    const row = this.remember(`list\0${canonical}`, () => this.statement('SELECT * FROM lists WHERE address = ?').get(canonical) as ListRow | undefined);
+    if (row === undefined) throw new ListUnknownError(canonical);
     return row;
+  }
+
+  /** parseListAddress(address).address, remembered: a pure function of the text (IDNA included), asked on every lookup of a list. */
+  private canonicalListAddress(address: string): string {
+    let canonical = this.listAddresses.get(address);
+    if (canonical === undefined) {
+      canonical = parseListAddress(address).address;
+      if (this.listAddresses.size >= MEMO_ENTRIES) this.listAddresses.clear();
+      this.listAddresses.set(address, canonical);
+    }
+    return canonical;
   }
 
   private toList(row: ListRow, parseSettings: ParseSettings): MailingList {
@@ -513,9 +584,72 @@ export class SqliteStore implements Store {
       domain: row.domain,
       displayName: row.display_name,
       description: row.description,
-      settings: parseSettings(JSON.parse(row.settings), false),
+      settings: this.settingsOf(row.settings, parseSettings),
       createdAt: new Date(row.created_at),
     };
+  }
+
+  /**
+   * A list's settings from their stored JSON text. The validated result is
+   * remembered by that text (content-addressed: the same text always
+   * parses to the same settings, so nothing can be stale whoever changed the
+   * row), and each caller gets its own copy, as it got its own parse before:
+   * a caller that changes the object changes nobody else's.
+   */
+  private settingsOf(text: string, parseSettings: ParseSettings): ListSettings {
+    let parsed = this.parsedSettings.get(text);
+    if (parsed === undefined) {
+      parsed = parseSettings(JSON.parse(text), false);
+      if (this.parsedSettings.size >= MEMO_ENTRIES) this.parsedSettings.clear();
+      this.parsedSettings.set(text, parsed);
+    }
+    return structuredClone(parsed);
+  }
+
+  /**
+   * Where the database stands, or undefined inside a transaction:
+   * data_version moves when another connection (another process, another
+   * store object) commits, total_changes() when this one changes a row.
+   * Equal marks, both read outside a transaction: no committed row changed
+   * in between.
+   */
+  private changeMark(): ChangeMark | undefined {
+    if (this.db.inTransaction) return undefined;
+    const changes = this.statement('SELECT total_changes()').pluck().get() as number;
+    // data_version once per store call (guard()), the only costly part of the mark: a commit by
+    // another process during this one synchronous call is seen by the next call, as if this
+    // call had read everything at its start. total_changes() is read every time: this call's
+    // own writes outside a transaction move it.
+    let version = this.callDataVersion;
+    if (version === undefined) {
+      version = this.statement('PRAGMA data_version').pluck().get() as number;
+      if (this.guarding) this.callDataVersion = version;
+    }
+    return { changes, version };
+  }
+
+  /**
+   * What `read` gives, remembered under `key` until the change mark moves
+   * (the rows a post reads again and again: its list, its poster's member
+   * row, the delivery members). The mark is read before `read` runs, so
+   * what is kept is never older than the mark it is kept under; any change
+   * since, by anyone, empties the memory at the next call. Inside a
+   * transaction `read` runs and nothing is kept or used: rows changed there
+   * may yet be rolled back, which moves no mark. What is kept is shared:
+   * callers build their results from it and never change it.
+   */
+  private remember<T>(key: string, read: () => T): T {
+    const mark = this.changeMark();
+    if (mark === undefined) return read();
+    if (this.memoMark === undefined || this.memoMark.changes !== mark.changes || this.memoMark.version !== mark.version) {
+      this.memo.clear();
+      this.memoMark = mark;
+    }
+    if (this.memo.has(key)) return this.memo.get(key) as T;
+    const value = read();
+    if (this.memo.size >= MEMO_ENTRIES) this.memo.clear();
+    this.memo.set(key, value);
+    return value;
   }
 
   async createList(list: NewList): Promise<MailingList> {
@@ -608,8 +742,10 @@ export class SqliteStore implements Store {
   // ---------------------------------------------------------------- members
 
   private memberRow(list: string, address: Address, role: Role): MemberRow | undefined {
-    return this.statement(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = ? AND m.role = ? AND m.address_key = ?`)
-      .get(list, role, address.key) as MemberRow | undefined;
+    return this.remember(`member\0${list}\0${role}\0${address.key}`, () =>
+      this.statement(`SELECT ${this.memberColumns} FROM members m JOIN lists l ON l.id = m.list_id WHERE l.address = ? AND m.role = ? AND m.address_key = ?`)
+        .get(list, role, address.key) as MemberRow | undefined,
+    );
   }
 
   async addMember(list: string, member: NewMember): Promise<Member> {
@@ -685,11 +821,15 @@ export class SqliteStore implements Store {
     // Keys as the members table has them; an unreadable address names no member, so it is dropped here.
     const key = (text: string): string | null => (addressProblem(text) === null ? parseAddress(text).key : null);
     const sender = post?.sender == null ? '' : (key(post.sender) ?? '');
-    const explicit = JSON.stringify([...new Set((post?.explicitRecipients ?? []).map(key).filter((k): k is string => k !== null))]);
+    const explicit = new Set((post?.explicitRecipients ?? []).map(key).filter((k): k is string => k !== null));
     return this.guard(() => {
       const row = this.listRow(list);
       if (!this.hasPreferences) return this.statement(DELIVERY_QUERY_NO_PREFERENCES).pluck().all(row.id) as string[];
-      return this.statement(DELIVERY_QUERY).pluck().all(row.id, sender, explicit) as string[];
+      const base = this.remember(`delivery\0${row.id}`, () => deliveryBase(this.statement(DELIVERY_BASE_QUERY).raw().all(row.id) as Array<[string, string, number, number]>));
+      // The two preferences that depend on the post (see DELIVERY_BASE_QUERY), on the only rows that can fail them.
+      const excluded = (i: number): boolean => (base.ownOff[i] === true && base.keys[i] === sender) || (base.copyOff[i] === true && explicit.has(base.keys[i]!));
+      if (base.exceptions.length === 0 || !base.exceptions.some(excluded)) return base.addresses.slice();
+      return base.addresses.filter((_address, i) => !excluded(i));
     });
   }
 
@@ -707,9 +847,10 @@ export class SqliteStore implements Store {
     return this.guard(() => {
       const row = this.listRow(list);
       if (!this.hasPreferences) return {};
-      const rows = this.statement(
+      // Asked for every post (src/app/digests.ts addToDigest): remembered as the delivery members are.
+      const rows = this.remember(`digest-counts\0${row.id}`, () => this.statement(
         "SELECT delivery_mode AS mode, COUNT(*) AS n FROM members WHERE list_id = ? AND delivery_mode <> 'regular' AND role = 'member' AND delivery_status = 'enabled' GROUP BY delivery_mode",
-      ).all(row.id) as Array<{ mode: DigestMode; n: number }>;
+      ).all(row.id) as Array<{ mode: DigestMode; n: number }>);
       return Object.fromEntries(rows.map((r) => [r.mode, r.n]));
     });
   }

@@ -252,6 +252,21 @@ describe.each(EOLS)('with %s line endings', (eol) => {
     expect(verp.outgoing?.metadata.verp).toBe(true);
   });
 
+  it('to-outgoing: each post goes to the members as they are when it is sent, a change between two posts included', async () => {
+    const f = await setup({}, ['m1@example.com', 'm2@example.net']);
+    const recipientsOf = async (): Promise<unknown> => {
+      const ctx = await f.context(await loadMessage('plain-ascii.eml', eol));
+      await HANDLERS['to-outgoing']!(ctx);
+      return ctx.outgoing?.metadata.recipients;
+    };
+    expect(await recipientsOf()).toEqual(['m1@example.com', 'm2@example.net']);
+    expect(await recipientsOf()).toEqual(['m1@example.com', 'm2@example.net']);
+    await f.store.addMember('test@lists.example.org', { address: 'm0@example.org' });
+    expect(await recipientsOf()).toEqual(['m0@example.org', 'm1@example.com', 'm2@example.net']);
+    await f.store.updateMember('test@lists.example.org', 'm1@example.com', 'member', { deliveryStatus: 'by_user' });
+    expect(await recipientsOf()).toEqual(['m0@example.org', 'm2@example.net']);
+  });
+
   it('to-outgoing with no enabled member: no out entry, logged', async () => {
     const f = await setup();
     const ctx = await f.context(await loadMessage('plain-ascii.eml', eol));

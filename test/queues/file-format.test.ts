@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeEntry, encodeEntry, FileFormatError, type EntryControl, type JsonObject } from '../../queues/index.js';
+import { decodeEntry, encodeEntry, FileFormatError, jsonOnce, type EntryControl, type JsonObject } from '../../queues/index.js';
 import { HOSTILE_MESSAGES } from './hostile-messages.js';
 
 const control: EntryControl = { restores: 0, enqueuedAt: '2026-01-02T03:04:05.000Z' };
@@ -51,6 +51,17 @@ describe('queue file format, version 1', () => {
     const bytes = encoded({ a: 1 }, message);
     const json = JSON.stringify({ metadata: { a: 1 }, control });
     expect(bytes.toString('latin1')).toBe(`SWITCHYARD-QUEUE 1 ${Buffer.byteLength(json)} ${message.length}\n${json}\nSubject: hi\n\nhello\n`);
+  });
+
+  it('writes a jsonOnce() value byte for byte as JSON.stringify would, wherever it is a top-level value, and freezes it', () => {
+    const recipients = jsonOnce(['ä@example.org', 'b@example.org', 'q"uote\\@example.org']);
+    expect(Object.isFrozen(recipients)).toBe(true);
+    expect(() => (recipients as string[]).push('x')).toThrow(TypeError);
+    for (const metadata of [{ recipients }, { listId: 'l', recipients, nested: { same: recipients }, skipped: undefined, n: 1 } as unknown as JsonObject, { '': recipients, 0: 'first' } as JsonObject]) {
+      const bytes = encoded(metadata, Buffer.from('m'));
+      expect(bytes.toString('utf8')).toBe(`SWITCHYARD-QUEUE 1 ${Buffer.byteLength(JSON.stringify({ metadata, control }))} 1\n${JSON.stringify({ metadata, control })}\nm`);
+      expect(decodeEntry(bytes).metadata).toEqual(JSON.parse(JSON.stringify(metadata)));
+    }
   });
 
   it('counts the JSON length in bytes, not characters, so multi-byte metadata decodes', () => {

@@ -278,6 +278,21 @@ describe('Switchboard finish, quarantine and moves', () => {
     expect(entry.metadata).toEqual({ listId: 'l', recipients: ['a@example.org'] });
   });
 
+  it('moveTo({message, metadata}) keeps the control record the .bak holds: first enqueue time, the count resetRestores() wrote', async () => {
+    const inQueue = board('in');
+    const id = await inQueue.enqueue('m', { listId: 'l' });
+    const enqueuedAt = (await inQueue.dequeue(id)).control.enqueuedAt;
+    await inQueue.recoverBackupFiles(); // restores 1
+    const entry = await inQueue.dequeue(id);
+    expect(entry.control.restores).toBe(1);
+    await inQueue.resetRestores(entry);
+    await inQueue.moveTo(id, 'retry', { reason: 'deferred', message: Buffer.from('m2'), metadata: { listId: 'l', n: 2 } });
+    const moved = await board('retry').dequeue(id);
+    expect(moved.control).toMatchObject({ restores: 0, enqueuedAt, originalQueue: 'in', reason: 'deferred' });
+    expect(moved.metadata).toEqual({ listId: 'l', n: 2 });
+    expect(moved.message.toString()).toBe('m2');
+  });
+
   it('release() gives a dequeued entry back to waiting untouched, restore count unchanged', async () => {
     const queue = board();
     const id = await queue.enqueue('m');

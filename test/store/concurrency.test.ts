@@ -3,7 +3,9 @@
  * a writer holding a transaction makes another's write fail with the
  * temporary SY_STORE_BUSY after the busy timeout (or succeed once released),
  * readers are never blocked (WAL), and processes opening a fresh database at
- * once migrate it exactly once. The other process is test/fixtures/store-agent.ts.
+ * once migrate it exactly once, and what one process remembers of a list
+ * (its settings, its delivery members) never outlives another process's
+ * change to it. The other process is test/fixtures/store-agent.ts.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -117,5 +119,51 @@ describe('two processes on one store', () => {
     db.close();
     expect(versions).toEqual(MIGRATIONS.map((m) => m.version));
     expect(lists).toEqual(['a@example.org', 'b@example.org', 'c@example.org', 'd@example.org']);
+  });
+
+  it("a store's next read of a list, its settings, members and delivery members sees each change another process made, however often it read them before", async () => {
+    const store = new SqliteStore({ file, busyTimeoutMs: 5000 });
+    const list = 'dev@example.org';
+    await store.createList({ address: list });
+    await store.addMembers(list, [{ address: 'anne@example.org' }, { address: 'bob@example.org' }]);
+    const post = { sender: 'anne@example.org', explicitRecipients: [list] };
+    const call = async (method: string, ...args: unknown[]): Promise<void> => {
+      const other = agent('call', file, method, JSON.stringify(args));
+      await other.line(`called ${method}`);
+      expect(await other.exited).toBe(0);
+    };
+    // Read twice before each change: the second read is the one that may come from memory.
+    const read = async (): Promise<{ addresses: string[]; prefix: string }> => {
+      await store.deliveryAddresses(list, post);
+      await store.getList(list);
+      return { addresses: await store.deliveryAddresses(list, post), prefix: (await store.getList(list)).settings.subjectPrefix };
+    };
+    expect(await read()).toEqual({ addresses: ['anne@example.org', 'bob@example.org'], prefix: '[Dev] ' });
+
+    await call('addMember', list, { address: 'carl@example.org' });
+    expect((await read()).addresses).toEqual(['anne@example.org', 'bob@example.org', 'carl@example.org']);
+    await call('updateMember', list, 'bob@example.org', 'member', { deliveryStatus: 'by_user' });
+    expect((await read()).addresses).toEqual(['anne@example.org', 'carl@example.org']);
+    // A preference that depends on the post: anne's own post no longer goes to her, others' still do.
+    expect(await store.findMember(list, 'anne@example.org')).toMatchObject({ receiveOwnPostings: true });
+    await call('updateMember', list, 'anne@example.org', 'member', { receiveOwnPostings: false });
+    expect(await store.findMember(list, 'anne@example.org')).toMatchObject({ receiveOwnPostings: false });
+    expect((await read()).addresses).toEqual(['carl@example.org']);
+    expect(await store.deliveryAddresses(list, { sender: 'carl@example.org', explicitRecipients: [] })).toEqual(['anne@example.org', 'carl@example.org']);
+    await call('updateMember', list, 'carl@example.org', 'member', { deliveryMode: 'mime_digests' });
+    expect((await read()).addresses).toEqual([]);
+    await call('updateList', list, { settings: { subjectPrefix: '[Changed] ' } });
+    expect((await read()).prefix).toBe('[Changed] ');
+    expect(await store.countDigestMembers(list)).toEqual({ mime_digests: 1 });
+    await call('removeMember', list, 'anne@example.org');
+    expect(await store.findMember(list, 'anne@example.org')).toBeNull();
+    expect(await store.deliveryAddresses(list, { sender: 'carl@example.org', explicitRecipients: [] })).toEqual([]);
+    await call('updateMember', list, 'carl@example.org', 'member', { deliveryMode: 'regular' });
+    expect(await store.countDigestMembers(list)).toEqual({});
+    // A list unknown a moment ago is found once another process created it.
+    expect(await store.findList('new@example.org')).toBeNull();
+    await call('createList', { address: 'new@example.org' });
+    expect(await store.findList('new@example.org')).toMatchObject({ address: 'new@example.org' });
+    await store.close();
   });
 });

@@ -1,7 +1,9 @@
 /**
  * What only the SQLite store does, on real database files in temp homes:
  * migrations on open (fresh, re-open, upgrade, newer than known), the file's
- * mode and WAL, stores held at an older schema. The Store behaviour both
+ * mode and WAL, stores held at an older schema, what a store remembers of a
+ * list between reads (test/store/concurrency.test.ts: changes by another
+ * process). The Store behaviour both
  * backends share is tested in store-suite.test.ts.
  */
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -144,4 +146,58 @@ describe('member preferences in the store', () => {
     expect(await current.deliveryAddresses('dev@example.org')).toEqual(['bob@example.org']);
   });
 
+});
+
+describe('what a store remembers between reads of a list', () => {
+  const list = 'dev@example.org';
+
+  it("gives each caller its own delivery addresses and settings: changing what one call returned changes no other call's", async () => {
+    const store = sqlite();
+    await store.createList({ address: list });
+    await store.addMembers(list, [{ address: 'anne@example.org' }, { address: 'bob@example.org' }]);
+    const addresses = await store.deliveryAddresses(list);
+    addresses.push('mallory@example.org');
+    const settings = (await store.getList(list)).settings;
+    settings.subjectPrefix = '[Changed] ';
+    settings.postingPipeline.push('to-nowhere');
+    expect(await store.deliveryAddresses(list)).toEqual(['anne@example.org', 'bob@example.org']);
+    expect((await store.getList(list)).settings).toEqual((await sqlite().getList(list)).settings);
+    expect((await store.getList(list)).settings.subjectPrefix).toBe('[Dev] ');
+  });
+
+  it('sees its own changes and those of another store object on the same file at the next read, and none rolled back', async () => {
+    const store = sqlite();
+    const other = sqlite();
+    await store.createList({ address: list });
+    await store.addMembers(list, [{ address: 'anne@example.org' }, { address: 'bob@example.org' }]);
+    expect(await store.deliveryAddresses(list)).toEqual(['anne@example.org', 'bob@example.org']);
+    await store.updateMember(list, 'bob@example.org', 'member', { deliveryStatus: 'by_user' });
+    expect(await store.deliveryAddresses(list)).toEqual(['anne@example.org']);
+    await other.addMember(list, { address: 'carl@example.org' });
+    expect(await store.deliveryAddresses(list)).toEqual(['anne@example.org', 'carl@example.org']);
+    await other.updateList(list, { settings: { subjectPrefix: '[Other] ' } });
+    expect((await store.getList(list)).settings.subjectPrefix).toBe('[Other] ');
+    // All or none: anne's change is rolled back when the second member is unknown.
+    await expect(store.updateMembers(list, [
+      { address: 'anne@example.org', role: 'member', changes: { deliveryStatus: 'by_user' } },
+      { address: 'nobody@example.org', role: 'member', changes: { deliveryStatus: 'by_user' } },
+    ])).rejects.toMatchObject({ code: 'SY_MEMBER_UNKNOWN' });
+    expect(await store.deliveryAddresses(list)).toEqual(['anne@example.org', 'carl@example.org']);
+  });
+
+  it('applies the post\'s preferences to the members it remembers: the sender without receiveOwnPostings, To/Cc members without receiveListCopy', async () => {
+    const store = sqlite();
+    await store.createList({ address: list });
+    await store.addMembers(list, [{ address: 'anne@example.org' }, { address: 'Bob@Example.org' }, { address: 'carl@example.org' }]);
+    await store.updateMember(list, 'anne@example.org', 'member', { receiveOwnPostings: false });
+    await store.updateMember(list, 'bob@example.org', 'member', { receiveListCopy: false });
+    const all = ['anne@example.org', 'Bob@example.org', 'carl@example.org'];
+    for (let i = 0; i < 2; i++) {
+      expect(await store.deliveryAddresses(list)).toEqual(all);
+      expect(await store.deliveryAddresses(list, { sender: 'ANNE@example.org', explicitRecipients: [] })).toEqual(['Bob@example.org', 'carl@example.org']);
+      expect(await store.deliveryAddresses(list, { sender: 'carl@example.org', explicitRecipients: ['bob@EXAMPLE.org', list] })).toEqual(['anne@example.org', 'carl@example.org']);
+      expect(await store.deliveryAddresses(list, { sender: 'anne@example.org', explicitRecipients: ['bob@example.org'] })).toEqual(['carl@example.org']);
+      expect(await store.deliveryAddresses(list, { sender: null, explicitRecipients: ['carl@example.org', 'not an address'] })).toEqual(all);
+    }
+  });
 });

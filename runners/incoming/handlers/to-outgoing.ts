@@ -29,7 +29,7 @@
  * with nobody to deliver to gets no out entry (logged); the post was still
  * archived if to-archive ran before.
  */
-import type { JsonObject } from '../../../queues/index.js';
+import { jsonOnce, type JsonObject } from '../../../queues/index.js';
 import { postAcknowledgement, whyNotNotify } from '../../../src/mail/moderation-notices.js';
 import { bouncesAddress } from '../../../src/mail/verp.js';
 import { oneClickEnabled, oneClickHeaders } from '../../../src/app/one-click.js';
@@ -52,12 +52,7 @@ export async function toOutgoing(ctx: PipelineContext): Promise<void> {
   // Digest members get it in the next digest: the runner adds the post as it finally leaves the pipeline.
   ctx.toDigest = true;
   const addresses = await ctx.store.deliveryAddresses(list.address, { sender, explicitRecipients });
-  const recipients: string[] = [];
-  const unusable: string[] = [];
-  for (const address of addresses) {
-    if (ENVELOPE_ADDRESS.test(address) && address.length <= 320) recipients.push(address);
-    else unusable.push(address);
-  }
+  const { recipients, unusable } = envelopeRecipients(list.address, addresses);
   if (unusable.length > 0) ctx.log.warn({ list: list.address, addresses: unusable.slice(0, 20), count: unusable.length }, 'to-outgoing: member addresses that cannot be an SMTP envelope recipient left out');
   if (recipients.length === 0) {
     ctx.log.info({ list: list.address, unusable: unusable.length }, 'to-outgoing: no member with regular delivery enabled; nothing to send');
@@ -80,6 +75,46 @@ export async function toOutgoing(ctx: PipelineContext): Promise<void> {
   // Kept for delivery-latency figures in the outgoing runner's logs.
   if (typeof ctx.metadata.receivedAt === 'string') metadata.receivedAt = ctx.metadata.receivedAt;
   ctx.outgoing = { metadata };
+}
+
+interface EnvelopeRecipients {
+  /** The member addresses they were made from. */
+  readonly addresses: readonly string[];
+  /** Frozen and serialised once (jsonOnce): the out entry's recipients. */
+  readonly recipients: string[];
+  readonly unusable: readonly string[];
+}
+
+/** The last recipients made for each list: posts to a list go to the same members until its membership changes. */
+const lastRecipients = new Map<string, EnvelopeRecipients>();
+const LAST_RECIPIENTS_LISTS = 1_000;
+
+/**
+ * `addresses` split into those an out entry can carry and the rest; the
+ * last result for the list again when `addresses` are the same strings in
+ * the same order (checked, never assumed: one changed member makes a new
+ * one), so a 1,000-member list's addresses are not each checked and
+ * serialised again for every post.
+ */
+function envelopeRecipients(list: string, addresses: readonly string[]): EnvelopeRecipients {
+  const last = lastRecipients.get(list);
+  if (last !== undefined && sameStrings(last.addresses, addresses)) return last;
+  const recipients: string[] = [];
+  const unusable: string[] = [];
+  for (const address of addresses) {
+    if (ENVELOPE_ADDRESS.test(address) && address.length <= 320) recipients.push(address);
+    else unusable.push(address);
+  }
+  const made: EnvelopeRecipients = { addresses: [...addresses], recipients: jsonOnce(recipients), unusable };
+  if (lastRecipients.size >= LAST_RECIPIENTS_LISTS) lastRecipients.clear();
+  lastRecipients.set(list, made);
+  return made;
+}
+
+function sameStrings(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 async function acknowledge(ctx: PipelineContext, sender: string | null, envelopeSender: string | undefined): Promise<void> {

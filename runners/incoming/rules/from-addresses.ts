@@ -5,13 +5,13 @@
  * built to blow up every member's client, or to smuggle addresses past the
  * moderation rule, which only looks at the first).
  */
-import addressparser from 'nodemailer/lib/addressparser';
+import { fieldAddresses } from '../addresses.js';
 import type { Rule } from '../chain.js';
 
 export const fromAddresses: Rule = {
   name: 'from-addresses',
   check({ message, limits }) {
-    const count = message.getAll('From').reduce((sum, value) => sum + addressparser(value, { flatten: true }).length, 0);
+    const count = message.getAll('From').reduce((sum, value) => sum + fieldAddresses(value).length, 0);
     return count > limits.maxFromAddresses
       ? { action: 'hold', reason: `the From field names ${count} addresses, more than maxFromAddresses (${limits.maxFromAddresses})` }
       : undefined;

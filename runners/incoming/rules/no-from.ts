@@ -7,7 +7,7 @@
  * rejection would be a Sender or envelope address the post itself does not
  * vouch for.
  */
-import addressparser from 'nodemailer/lib/addressparser';
+import { fieldAddresses } from '../addresses.js';
 import type { Rule } from '../chain.js';
 
 export const noFrom: Rule = {
@@ -16,7 +16,7 @@ export const noFrom: Rule = {
     const values = message.getAll('From');
     if (values.length === 0) return { action: 'hold', reason: 'the message has no From field' };
     if (values.length > 1) return { action: 'hold', reason: `the message has ${values.length} From fields (RFC 5322 allows one)` };
-    const addresses = addressparser(values[0]!, { flatten: true }).filter((entry) => /^[^@\s]+@[^@\s]+$/.test(entry.address ?? ''));
+    const addresses = fieldAddresses(values[0]!).filter((entry) => /^[^@\s]+@[^@\s]+$/.test(entry.address ?? ''));
     if (addresses.length === 0) return { action: 'hold', reason: `the From field names no address (From: ${values[0]!.slice(0, 100)})` };
     return undefined;
   },

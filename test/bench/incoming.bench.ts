@@ -101,6 +101,11 @@ async function fillIn(dir: string): Promise<string[]> {
   return ids;
 }
 
+/** The shard directories of `out` and `archive`, made before either clock starts. */
+async function makeShardDirectories(root: string): Promise<void> {
+  for (const queue of ['out', 'archive']) for (let byte = 0; byte < 256; byte++) await mkdir(join(root, queue, byte.toString(16).padStart(2, '0')), { recursive: true });
+}
+
 interface Measured {
   postsPerSecond: number;
   cpuMsPerPost: number;
@@ -110,6 +115,9 @@ async function runRunner(): Promise<Measured> {
   const { dir, store, config } = await prepareHome('incoming');
   try {
     await fillIn(dir);
+    // On a running site the outgoing and archive runners made their queues'
+    // shard directories when they started; the floor makes them too.
+    await makeShardDirectories(join(dir, 'queues'));
     syncDisks();
     const destination = pino.destination({ dest: join(dir, 'incoming.log'), sync: false });
     const runner = new IncomingRunner({
@@ -194,7 +202,7 @@ async function runFloor(): Promise<number> {
         outBytes: Buffer.concat(encodeEntry(outMetadata, control, message)),
       };
     });
-    for (const queue of ['out', 'archive']) for (let byte = 0; byte < 256; byte++) await mkdir(join(root, queue, byte.toString(16).padStart(2, '0')), { recursive: true });
+    await makeShardDirectories(root);
     syncDisks();
     const started = performance.now();
     await mapLimit(jobs, CONCURRENCY, async (job) => {

@@ -42,13 +42,38 @@ export interface BundleSpec {
   entry: string;
   /** Packages copied into the bundle instead of require()d. */
   inline?: readonly string[];
+  /**
+   * A runner bundle: the built-in runner module (relative to dist/) it holds
+   * beside its entry, src/master/runner-main.js; it exports
+   * `runnerProcessMain` and `loadRunner()` (RunnerBundle), and every
+   * `import()` of our modules in it is inlined (see src/build/bundle-cli.ts).
+   */
+  runner?: string;
 }
+
+/** What a runner bundle exports (src/master/runner-process.ts runs it). */
+export interface RunnerBundle {
+  runnerProcessMain: (loadModule: (specifier: string) => Promise<unknown>) => Promise<number>;
+  /** The runner's module, from inside the bundle. */
+  loadRunner: () => Promise<unknown>;
+}
+
+/**
+ * The built-in runner modules (runners/builtin.ts, whose zod this module
+ * must not load; test/build/bundle-cli.test.ts checks the two agree), each
+ * bundled with src/master/runner-main.js as `runner-NAME`: what the master
+ * forks (runner-process.ts) loads one file instead of a hundred modules.
+ */
+export const RUNNER_MODULES: readonly string[] = ['retry', 'archive', 'outgoing', 'lmtp', 'scheduler', 'http', 'incoming', 'bounce', 'command', 'virgin'].map((name) => `runners/${name}.js`);
+
+const runnerBundleName = (module: string): string => `runner-${module.replace(/^runners\//, '').replace(/\.js$/, '')}`;
 
 /** The bundled commands, which src/build/bundle-cli.ts makes and loadBundled() loads by name. */
 export const BUNDLES: readonly BundleSpec[] = [
   { name: 'inject', entry: 'src/cli/inject.js' },
   // The classifier, its detectors and postal-mime in one file.
   { name: 'bounce-scan', entry: 'src/cli/bounce-scan-command.js', inline: ['postal-mime'] },
+  ...RUNNER_MODULES.map((runner) => ({ name: runnerBundleName(runner), entry: 'src/master/runner-main.js', runner })),
 ];
 
 /** Where the bundles and their manifests are, relative to dist/. */
@@ -131,24 +156,45 @@ export function bundleState(name: string, dist: string = DIST): BundleState {
 }
 
 /**
+ * Set to `1`, every command and runner process runs from the unbundled
+ * modules: for tests that look at which of our modules a process loads
+ * (in a bundle they are all one file), and for debugging.
+ */
+export const NO_BUNDLES_ENV = 'SWITCHYARD_NO_BUNDLES';
+
+/** The exports of the bundle `name` when it is fresh and loads (and bundles are not switched off), else undefined. */
+export function loadBundle(name: string): unknown {
+  if (process.env[NO_BUNDLES_ENV] === '1') return undefined;
+  const state = bundleState(name);
+  if (!state.fresh) return undefined;
+  try {
+    let cachedData: Buffer | undefined;
+    try {
+      cachedData = readFileSync(codeCachePath(name));
+    } catch {
+      // No code cache: compiled from source.
+    }
+    return runBundle(state.bundle, cachedData);
+  } catch {
+    // The caller falls back to the modules it was made from.
+    return undefined;
+  }
+}
+
+/**
  * The command module `name`: its bundle when fresh, else `unbundled()`
  * (the same module from dist/). A bundle that fails to load is passed over
  * too: `inject` must not exit 1 (a bounce) for want of a faster copy.
  */
 export async function loadBundled<T>(name: string, unbundled: () => Promise<T>): Promise<T> {
-  const state = bundleState(name);
-  if (state.fresh) {
-    try {
-      let cachedData: Buffer | undefined;
-      try {
-        cachedData = readFileSync(codeCachePath(name));
-      } catch {
-        // No code cache: compiled from source.
-      }
-      return runBundle(state.bundle, cachedData) as T;
-    } catch {
-      // Fall through to the modules it was made from.
-    }
-  }
-  return unbundled();
+  const loaded = loadBundle(name);
+  return loaded === undefined ? unbundled() : (loaded as T);
+}
+
+/** The runner bundle holding the runner module `module` (an absolute path) and fresh, else undefined. */
+export function loadRunnerBundle(module: string): RunnerBundle | undefined {
+  const runner = RUNNER_MODULES.find((candidate) => join(DIST, candidate) === module);
+  if (runner === undefined) return undefined;
+  const loaded = loadBundle(runnerBundleName(runner)) as Partial<RunnerBundle> | undefined;
+  return typeof loaded?.runnerProcessMain === 'function' && typeof loaded.loadRunner === 'function' ? (loaded as RunnerBundle) : undefined;
 }

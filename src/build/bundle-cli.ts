@@ -19,6 +19,22 @@
  *   - an `import()` anywhere else (config-cache.ts loading load.ts and zod on
  *     a cache miss, the store loading the list settings schema): kept as an
  *     `import()` of the module's dist/ file, so it stays lazy.
+ *
+ * A runner bundle (a spec with `runner`: src/master/runner-process.ts, one
+ * per built-in runner, what the master forks ten of at every start) differs
+ * in two ways. Every `import()` of our modules is inside the bundle: a
+ * runner loads much of its code lazily (the scheduler's jobs, the HTTP
+ * service's setting registries), and a module both in the bundle and loaded
+ * from dist/ would be two modules, with two of every class that
+ * `instanceof` checks (an error thrown by the bundle's store and tested by
+ * a dist/ use case). And a package is require()d when the first module that
+ * imports it runs, not when the bundle does: rolldown hoists an external's
+ * require() to the top of the bundle, so each is imported through a small
+ * CommonJS module of its own (LAZY_REQUIRE), which rolldown runs where the
+ * importer runs; a runner still starts without the packages it did not load
+ * unbundled (test/master/runner-imports.test.ts). Modules reached only by
+ * `import()` run when reached, as unbundled (rolldown wraps them).
+ *
  * In a bundled module `import.meta.url` is the URL of its own dist/ file,
  * not the bundle's: module-relative paths (config-cache.ts keys its cache on
  * the files of the configuration code, CONFIG_MODULES) mean what they mean

@@ -20,9 +20,10 @@
  *     a cache miss, the store loading the list settings schema): kept as an
  *     `import()` of the module's dist/ file, so it stays lazy.
  *
- * A runner bundle (a spec with `runner`: src/master/runner-process.ts, one
- * per built-in runner, what the master forks ten of at every start) differs
- * in two ways. Every `import()` of our modules is inside the bundle: a
+ * A whole-program bundle differs in two ways: a runner bundle (a spec with
+ * `runner`: src/master/runner-process.ts, one per built-in runner, what the
+ * master forks ten of at every start) and the `cli` bundle (`whole`: every
+ * command but inject, the master's own process among them, src/cli/main.ts). Every `import()` of our modules is inside the bundle: a
  * runner loads much of its code lazily (the scheduler's jobs, the HTTP
  * service's setting registries), and a module both in the bundle and loaded
  * from dist/ would be two modules, with two of every class that
@@ -99,6 +100,9 @@ function externalFromInlined(source: string, importer: string, outFile: string):
   return fromBundle === wanted ? source : specifierFrom(dirname(outFile), wanted);
 }
 
+/** The bundle loader (dist/-relative), which no bundle holds (see resolveId). */
+const LOADER = 'src/cli/bundles.js';
+
 /** Prefix of the ids of lazyRequire() modules. */
 const LAZY_REQUIRE = '\0switchyard-require:';
 
@@ -124,6 +128,7 @@ export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: st
   const inlined = (id: string): boolean => id.split(sep).includes('node_modules');
   // A runner bundle's entry: runner-main.js's export and the runner module, loaded lazily (see runnerEntry()).
   const input = spec.runner === undefined ? entry : RUNNER_ENTRY;
+  const whole = spec.whole === true || spec.runner !== undefined;
   const build = await rolldown({
     input,
     platform: 'node',
@@ -137,12 +142,14 @@ export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: st
             // An inlined package is resolved (and copied) by rolldown, from wherever it is imported.
             if (inline.has(packageName(source))) return null;
             const id = inlined(importer) ? externalFromInlined(source, importer, out) : source;
-            // In a runner bundle, a package one of our modules imports statically is required by that module's turn to run (see lazyRequire()).
-            if (spec.runner !== undefined && !isBuiltin(source) && extra.kind === 'import-statement' && !importer.startsWith(LAZY_REQUIRE)) return `${LAZY_REQUIRE}${id}`;
+            // In a runner bundle, a package one of our modules imports statically is required when that module first runs (see LAZY_REQUIRE).
+            if (whole && !isBuiltin(source) && extra.kind === 'import-statement' && !importer.startsWith(LAZY_REQUIRE)) return `${LAZY_REQUIRE}${id}`;
             return { id, external: true };
           }
-          // import() outside the entry stays lazy: the dist/ module, loaded when reached. In a runner bundle, inside (see the module comment).
-          if (extra.kind === 'dynamic-import' && importer !== entry && spec.runner === undefined) return { id: specifierFrom(outDir, resolve(dirname(importer), source)), external: true };
+          // The bundle loader stays outside every bundle: it import()s modules, which code run by node:vm cannot (and main.ts has loaded it already).
+          if (extra.kind === 'dynamic-import' && resolve(dirname(importer), source) === join(dist, LOADER)) return { id: specifierFrom(outDir, join(dist, LOADER)), external: true };
+          // import() outside the entry stays lazy: the dist/ module, loaded when reached. In a whole-program bundle, inside (see the module comment).
+          if (extra.kind === 'dynamic-import' && importer !== entry && !whole) return { id: specifierFrom(outDir, resolve(dirname(importer), source)), external: true };
           return null;
         },
         load(id) {
@@ -179,6 +186,8 @@ export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: st
   await build.close();
   const text = readFileSync(temp, 'utf8');
   if (/\bimport\.meta\b/.test(text)) throw new Error(`${spec.entry}: import.meta other than import.meta.url left in the bundle (CommonJS has none)`);
+  const computed = /\bimport\((?![)"'])[^\n]*/.exec(text);
+  if (computed !== null) throw new Error(`${spec.entry}: an import() of a computed specifier left in the bundle, which code run by node:vm cannot do: ${computed[0].slice(0, 120)}`);
   // The code cache of the compiled wrapper: what runBundle() compiles, byte for byte.
   writeFileSync(cacheTemp, new Script(wrapBundle(text), { filename: out }).createCachedData());
   renameSync(temp, out);

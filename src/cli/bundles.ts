@@ -49,6 +49,8 @@ export interface BundleSpec {
    * `import()` of our modules in it is inlined (see src/build/bundle-cli.ts).
    */
   runner?: string;
+  /** The whole program: every `import()` of our modules inlined, each package require()d when its importer first runs (runner bundles are too; see src/build/bundle-cli.ts). */
+  whole?: boolean;
 }
 
 /** What a runner bundle exports (src/master/runner-process.ts runs it). */
@@ -82,12 +84,15 @@ export const BUNDLES: readonly BundleSpec[] = [
   { name: 'inject', entry: 'src/cli/inject.js' },
   // The classifier, its detectors and postal-mime in one file.
   { name: 'bounce-scan', entry: 'src/cli/bounce-scan-command.js', inline: ['postal-mime'] },
+  // Every other command: the commander tree and, inside, every command module (each run only when its command is).
+  { name: 'cli', entry: 'src/cli/program.js', whole: true },
   ...RUNNER_MODULES.map((runner) => ({ name: runnerBundleName(runner), entry: 'src/master/runner-main.js', runner, ...(ZOD_AT_START.includes(runner) ? { inline: ['zod'] } : {}) })),
 ];
 
 /** Where the bundles and their manifests are, relative to dist/. */
 export const BUNDLE_DIR = 'src/cli';
-export const MANIFEST_FORMAT = 1;
+/** 2: stamps in mtimeMs (1 had mtimeNs); a manifest of another format is stale. */
+export const MANIFEST_FORMAT = 2;
 
 /** dist/ of this build (this module is dist/src/cli/bundles.js). */
 const DIST = fileURLToPath(new URL('../../', import.meta.url));
@@ -102,10 +107,16 @@ export interface BundleManifest {
 
 export type BundleState = { fresh: true; bundle: string } | { fresh: false; reason: string };
 
-/** `size:mtimeNs` of a file, as a manifest records it. */
+/**
+ * `size:mtimeMs` of a file, as a manifest records it. Not the bigint
+ * mtimeNs: a bigint stat costs about twenty times a plain one, and a
+ * command's or a runner's start checks a few hundred files (mtimeMs, a
+ * double, still tells microseconds apart, finer than the file system's own
+ * clock ticks).
+ */
 export function fileStamp(path: string): string {
-  const facts = statSync(path, { bigint: true });
-  return `${facts.size}:${facts.mtimeNs}`;
+  const facts = statSync(path);
+  return `${facts.size}:${facts.mtimeMs}`;
 }
 
 export function bundlePath(name: string, dist: string = DIST): string {

@@ -186,7 +186,8 @@ export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: st
   await build.close();
   const text = readFileSync(temp, 'utf8');
   if (/\bimport\.meta\b/.test(text)) throw new Error(`${spec.entry}: import.meta other than import.meta.url left in the bundle (CommonJS has none)`);
-  const computed = /\bimport\((?![)"'])[^\n]*/.exec(text);
+  // `import(specifier)`, `import(new URL(...))`: an identifier after the parenthesis (a string's or a comment's "import(" rarely has one).
+  const computed = /\bimport\((?=[A-Za-z_$])[^\n]*/.exec(text);
   if (computed !== null) throw new Error(`${spec.entry}: an import() of a computed specifier left in the bundle, which code run by node:vm cannot do: ${computed[0].slice(0, 120)}`);
   // The code cache of the compiled wrapper: what runBundle() compiles, byte for byte.
   writeFileSync(cacheTemp, new Script(wrapBundle(text), { filename: out }).createCachedData());

@@ -19,6 +19,23 @@
  *   - an `import()` anywhere else (config-cache.ts loading load.ts and zod on
  *     a cache miss, the store loading the list settings schema): kept as an
  *     `import()` of the module's dist/ file, so it stays lazy.
+ *
+ * A whole-program bundle differs in two ways: a runner bundle (a spec with
+ * `runner`: src/master/runner-process.ts, one per built-in runner, what the
+ * master forks ten of at every start) and the `cli` bundle (`whole`: every
+ * command but inject, the master's own process among them, src/cli/main.ts). Every `import()` of our modules is inside the bundle: a
+ * runner loads much of its code lazily (the scheduler's jobs, the HTTP
+ * service's setting registries), and a module both in the bundle and loaded
+ * from dist/ would be two modules, with two of every class that
+ * `instanceof` checks (an error thrown by the bundle's store and tested by
+ * a dist/ use case). And a package is require()d when the first module that
+ * imports it runs, not when the bundle does: rolldown hoists an external's
+ * require() to the top of the bundle, so each is imported through a small
+ * CommonJS module of its own (LAZY_REQUIRE), which rolldown runs where the
+ * importer runs; a runner still starts without the packages it did not load
+ * unbundled (test/master/runner-imports.test.ts). Modules reached only by
+ * `import()` run when reached, as unbundled (rolldown wraps them).
+ *
  * In a bundled module `import.meta.url` is the URL of its own dist/ file,
  * not the bundle's: module-relative paths (config-cache.ts keys its cache on
  * the files of the configuration code, CONFIG_MODULES) mean what they mean
@@ -83,6 +100,24 @@ function externalFromInlined(source: string, importer: string, outFile: string):
   return fromBundle === wanted ? source : specifierFrom(dirname(outFile), wanted);
 }
 
+/** The bundle loader (dist/-relative), which no bundle holds (see resolveId). */
+const LOADER = 'src/cli/bundles.js';
+
+/** Prefix of the ids of lazyRequire() modules. */
+const LAZY_REQUIRE = '\0switchyard-require:';
+
+/** The id of a runner bundle's entry, which exists only in the build (runnerEntry()). */
+const RUNNER_ENTRY = '\0switchyard-runner-entry';
+
+/**
+ * A runner bundle's entry: what runner-process.ts takes from it
+ * (RunnerBundle in src/cli/bundles.ts). The runner module is imported
+ * lazily, as runner-main.ts imports it unbundled: after the first heartbeat.
+ */
+function runnerEntry(main: string, runner: string): string {
+  return `export { runnerProcessMain } from ${JSON.stringify(main)};\nexport const loadRunner = () => import(${JSON.stringify(runner)});\n`;
+}
+
 /** Build one bundle and its manifest from the modules under `dist`. */
 export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: string; modules: string[] }> {
   const outDir = join(dist, BUNDLE_DIR);
@@ -91,23 +126,35 @@ export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: st
   const modules = new Set<string>();
   const inline = new Set(spec.inline ?? []);
   const inlined = (id: string): boolean => id.split(sep).includes('node_modules');
+  // A runner bundle's entry: runner-main.js's export and the runner module, loaded lazily (see runnerEntry()).
+  const input = spec.runner === undefined ? entry : RUNNER_ENTRY;
+  const whole = spec.whole === true || spec.runner !== undefined;
   const build = await rolldown({
-    input: entry,
+    input,
     platform: 'node',
     logLevel: 'warn',
     plugins: [
       {
         name: 'switchyard-externals',
         resolveId(source, importer, extra) {
-          if (importer === undefined) return null;
+          if (importer === undefined) return source === RUNNER_ENTRY ? source : null;
           if (isPackage(source)) {
             // An inlined package is resolved (and copied) by rolldown, from wherever it is imported.
             if (inline.has(packageName(source))) return null;
-            return { id: inlined(importer) ? externalFromInlined(source, importer, out) : source, external: true };
+            const id = inlined(importer) ? externalFromInlined(source, importer, out) : source;
+            // In a runner bundle, a package one of our modules imports statically is required when that module first runs (see LAZY_REQUIRE).
+            if (whole && !isBuiltin(source) && extra.kind === 'import-statement' && !importer.startsWith(LAZY_REQUIRE)) return `${LAZY_REQUIRE}${id}`;
+            return { id, external: true };
           }
-          // import() outside the entry stays lazy: the dist/ module, loaded when reached.
-          if (extra.kind === 'dynamic-import' && importer !== entry) return { id: specifierFrom(outDir, resolve(dirname(importer), source)), external: true };
+          // The bundle loader stays outside every bundle: it import()s modules, which code run by node:vm cannot (and main.ts has loaded it already).
+          if (extra.kind === 'dynamic-import' && resolve(dirname(importer), source) === join(dist, LOADER)) return { id: specifierFrom(outDir, join(dist, LOADER)), external: true };
+          // import() outside the entry stays lazy: the dist/ module, loaded when reached. In a whole-program bundle, inside (see the module comment).
+          if (extra.kind === 'dynamic-import' && importer !== entry && !whole) return { id: specifierFrom(outDir, resolve(dirname(importer), source)), external: true };
           return null;
+        },
+        load(id) {
+          if (id.startsWith(LAZY_REQUIRE)) return { code: `module.exports = require(${JSON.stringify(id.slice(LAZY_REQUIRE.length))});\n`, moduleType: 'js' };
+          return id === RUNNER_ENTRY && spec.runner !== undefined ? runnerEntry(entry, join(dist, spec.runner)) : null;
         },
         renderChunk(code) {
           // Every import() left in the output is of a module outside the bundle: through runBundle()'s loader.
@@ -134,11 +181,14 @@ export async function bundle(dist: string, spec: BundleSpec): Promise<{ file: st
     file: temp,
     format: 'cjs',
     codeSplitting: false,
-    postBanner: `// Generated by src/build/bundle-cli.ts from dist/${spec.entry} and the modules it loads; do not edit.\nconst __switchyardModuleUrl = (path) => require('node:url').pathToFileURL(require('node:path').join(__dirname, path)).href;`,
+    postBanner: `// Generated by src/build/bundle-cli.ts from dist/${spec.entry}${spec.runner === undefined ? '' : ` with dist/${spec.runner}`} and the modules they load; do not edit.\nconst __switchyardModuleUrl = (path) => require('node:url').pathToFileURL(require('node:path').join(__dirname, path)).href;`,
   });
   await build.close();
   const text = readFileSync(temp, 'utf8');
   if (/\bimport\.meta\b/.test(text)) throw new Error(`${spec.entry}: import.meta other than import.meta.url left in the bundle (CommonJS has none)`);
+  // `import(specifier)`, `import(new URL(...))`: an identifier after the parenthesis (a string's or a comment's "import(" rarely has one).
+  const computed = /\bimport\((?=[A-Za-z_$])[^\n]*/.exec(text);
+  if (computed !== null) throw new Error(`${spec.entry}: an import() of a computed specifier left in the bundle, which code run by node:vm cannot do: ${computed[0].slice(0, 120)}`);
   // The code cache of the compiled wrapper: what runBundle() compiles, byte for byte.
   writeFileSync(cacheTemp, new Script(wrapBundle(text), { filename: out }).createCachedData());
   renameSync(temp, out);

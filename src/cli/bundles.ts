@@ -42,18 +42,57 @@ export interface BundleSpec {
   entry: string;
   /** Packages copied into the bundle instead of require()d. */
   inline?: readonly string[];
+  /**
+   * A runner bundle: the built-in runner module (relative to dist/) it holds
+   * beside its entry, src/master/runner-main.js; it exports
+   * `runnerProcessMain` and `loadRunner()` (RunnerBundle), and every
+   * `import()` of our modules in it is inlined (see src/build/bundle-cli.ts).
+   */
+  runner?: string;
+  /** The whole program: every `import()` of our modules inlined, each package require()d when its importer first runs (runner bundles are too; see src/build/bundle-cli.ts). */
+  whole?: boolean;
 }
+
+/** What a runner bundle exports (src/master/runner-process.ts runs it). */
+export interface RunnerBundle {
+  runnerProcessMain: (loadModule: (specifier: string) => Promise<unknown>) => Promise<number>;
+  /** The runner's module, from inside the bundle. */
+  loadRunner: () => Promise<unknown>;
+}
+
+/**
+ * The built-in runner modules (runners/builtin.ts, whose zod this module
+ * must not load; test/build/bundle-cli.test.ts checks the two agree), each
+ * bundled with src/master/runner-main.js as `runner-NAME`: what the master
+ * forks (runner-process.ts) loads one file instead of a hundred modules.
+ */
+export const RUNNER_MODULES: readonly string[] = ['retry', 'archive', 'outgoing', 'lmtp', 'scheduler', 'http', 'incoming', 'bounce', 'command', 'virgin'].map((name) => `runners/${name}.js`);
+
+/**
+ * The runners that load zod as they start (the others load it with their
+ * first entry, if at all: test/master/runner-imports.test.ts): their bundles
+ * hold a copy of it, a tenth of a second less of each start than zod's
+ * hundred CommonJS files. Only theirs: inside a bundle, when a package is
+ * first run cannot be traced, and that test should keep seeing it.
+ */
+const ZOD_AT_START = ['runners/incoming.js', 'runners/outgoing.js', 'runners/http.js'];
+
+const runnerBundleName = (module: string): string => `runner-${module.replace(/^runners\//, '').replace(/\.js$/, '')}`;
 
 /** The bundled commands, which src/build/bundle-cli.ts makes and loadBundled() loads by name. */
 export const BUNDLES: readonly BundleSpec[] = [
   { name: 'inject', entry: 'src/cli/inject.js' },
   // The classifier, its detectors and postal-mime in one file.
   { name: 'bounce-scan', entry: 'src/cli/bounce-scan-command.js', inline: ['postal-mime'] },
+  // Every other command: the commander tree and, inside, every command module (each run only when its command is).
+  { name: 'cli', entry: 'src/cli/program.js', whole: true },
+  ...RUNNER_MODULES.map((runner) => ({ name: runnerBundleName(runner), entry: 'src/master/runner-main.js', runner, ...(ZOD_AT_START.includes(runner) ? { inline: ['zod'] } : {}) })),
 ];
 
 /** Where the bundles and their manifests are, relative to dist/. */
 export const BUNDLE_DIR = 'src/cli';
-export const MANIFEST_FORMAT = 1;
+/** 2: stamps in mtimeMs (1 had mtimeNs); a manifest of another format is stale. */
+export const MANIFEST_FORMAT = 2;
 
 /** dist/ of this build (this module is dist/src/cli/bundles.js). */
 const DIST = fileURLToPath(new URL('../../', import.meta.url));
@@ -68,10 +107,16 @@ export interface BundleManifest {
 
 export type BundleState = { fresh: true; bundle: string } | { fresh: false; reason: string };
 
-/** `size:mtimeNs` of a file, as a manifest records it. */
+/**
+ * `size:mtimeMs` of a file, as a manifest records it. Not the bigint
+ * mtimeNs: a bigint stat costs about twenty times a plain one, and a
+ * command's or a runner's start checks a few hundred files (mtimeMs, a
+ * double, still tells microseconds apart, finer than the file system's own
+ * clock ticks).
+ */
 export function fileStamp(path: string): string {
-  const facts = statSync(path, { bigint: true });
-  return `${facts.size}:${facts.mtimeNs}`;
+  const facts = statSync(path);
+  return `${facts.size}:${facts.mtimeMs}`;
 }
 
 export function bundlePath(name: string, dist: string = DIST): string {
@@ -131,24 +176,45 @@ export function bundleState(name: string, dist: string = DIST): BundleState {
 }
 
 /**
+ * Set to `1`, every command and runner process runs from the unbundled
+ * modules: for tests that look at which of our modules a process loads
+ * (in a bundle they are all one file), and for debugging.
+ */
+export const NO_BUNDLES_ENV = 'SWITCHYARD_NO_BUNDLES';
+
+/** The exports of the bundle `name` when it is fresh and loads (and bundles are not switched off), else undefined. */
+export function loadBundle(name: string): unknown {
+  if (process.env[NO_BUNDLES_ENV] === '1') return undefined;
+  const state = bundleState(name);
+  if (!state.fresh) return undefined;
+  try {
+    let cachedData: Buffer | undefined;
+    try {
+      cachedData = readFileSync(codeCachePath(name));
+    } catch {
+      // No code cache: compiled from source.
+    }
+    return runBundle(state.bundle, cachedData);
+  } catch {
+    // The caller falls back to the modules it was made from.
+    return undefined;
+  }
+}
+
+/**
  * The command module `name`: its bundle when fresh, else `unbundled()`
  * (the same module from dist/). A bundle that fails to load is passed over
  * too: `inject` must not exit 1 (a bounce) for want of a faster copy.
  */
 export async function loadBundled<T>(name: string, unbundled: () => Promise<T>): Promise<T> {
-  const state = bundleState(name);
-  if (state.fresh) {
-    try {
-      let cachedData: Buffer | undefined;
-      try {
-        cachedData = readFileSync(codeCachePath(name));
-      } catch {
-        // No code cache: compiled from source.
-      }
-      return runBundle(state.bundle, cachedData) as T;
-    } catch {
-      // Fall through to the modules it was made from.
-    }
-  }
-  return unbundled();
+  const loaded = loadBundle(name);
+  return loaded === undefined ? unbundled() : (loaded as T);
+}
+
+/** The runner bundle holding the runner module `module` (an absolute path) and fresh, else undefined. */
+export function loadRunnerBundle(module: string): RunnerBundle | undefined {
+  const runner = RUNNER_MODULES.find((candidate) => join(DIST, candidate) === module);
+  if (runner === undefined) return undefined;
+  const loaded = loadBundle(runnerBundleName(runner)) as Partial<RunnerBundle> | undefined;
+  return typeof loaded?.runnerProcessMain === 'function' && typeof loaded.loadRunner === 'function' ? (loaded as RunnerBundle) : undefined;
 }

@@ -4,7 +4,9 @@
  * anything heavy: `inject` runs once per message under the MTA, so it goes
  * straight to inject.ts, from its one-file bundle when the build made one
  * (bundles.ts; node built-ins only until it needs more); every other
- * command loads the commander tree in program.ts.
+ * command loads the commander tree in program.ts, from the `cli` bundle
+ * when the build made one (program.ts and every command module in one
+ * file, each module run only when its command needs it).
  *
  * Built-ins through require(), not `import`: the ESM facade of node:fs
  * evaluates every lazy getter of the module (ReadStream and the whole
@@ -53,7 +55,9 @@ if (isMainModule()) {
     guardProcess();
     process.exitCode = await runInject(process.argv);
   } else {
-    const { run } = await import('./program.js');
+    // The commander tree and every command from the `cli` bundle when fresh (the master's own process among them).
+    const { loadBundled } = await import('./bundles.js');
+    const { run } = await loadBundled('cli', () => import('./program.js'));
     // `switchyard queue show --raw ID | head` closes the pipe early: that is not an error.
     process.stdout.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') process.exit(0);

@@ -5,259 +5,64 @@
  *
  *     node runner-process.js --home DIR --runner NAME --slice S --slices N --heartbeat MS [--stdout]
  *
- * It parses the configuration the master validated (passed in its
- * environment, see supervisor.ts; the file itself only when there is none),
- * imports the runner's module, and runs it. Supervision lives here, not
- * in runners/: signals, the IPC messages for the master's watchdogs (a
- * liveness heartbeat every --heartbeat ms from the first moment, progress
- * while starting, entry progress, and the runner's status detail and work
- * counters, sent when they change), exit codes.
+ * What it does is runner-main.ts's (supervision, signals, IPC, exit codes).
+ * This file only picks where that code comes from: a master starts ten of
+ * these at every start and restart, and most of each one's start-up was
+ * Node's ES module loader resolving, reading, compiling and linking a
+ * hundred modules. So a built-in runner run under a master (its module
+ * named in the validated configuration the master passes, CONFIG_JSON_ENV)
+ * runs from its bundle `runner-NAME` (src/cli/bundles.ts, made by
+ * src/build/bundle-cli.ts: runner-main.ts, the runner and every module of
+ * ours they load, in one file with V8's code cache). Anything else (a
+ * runner from another module, whose Runner base class must be the one it
+ * imports from dist/; no configuration from a master; a bundle that is
+ * missing, stale or fails to load) runs from the unbundled modules: slower,
+ * the same.
  *
- * SIGTERM, SIGINT: take no new entry, finish those in flight, exit 0. A second
- *   one: in-flight entries give up and are released (`.bak` back to `.pck`).
- * SIGUSR1: the same, then exit RUNNER_EXIT_RESTART so the master restarts it.
- * SIGHUP: reopen the log file.
- * The master's IPC channel closing (the master died): stop as on SIGTERM, so
- * no orphan keeps a slice that a new master's runner will own.
- * Killed outright: whatever is in flight stays `.bak` and is recovered by the
- * next process of this slice.
+ * Built-ins through require(), not `import` (see src/cli/main.ts).
  */
-import { parseArgs } from 'node:util';
-import { pathToFileURL } from 'node:url';
-import type { ResolvedRunner } from '../config/load.js';
-import type { Runner, RunnerOptions } from '../../runners/runner.js';
-import type { Service, ServiceOptions } from '../../runners/service.js';
-import { RUNNER_EXIT_RESTART, type ReadyReport, type RunnerMessage } from './protocol.js';
-import { CONFIG_DEFAULTS_ENV, CONFIG_JSON_ENV, CONFIG_TEXT_ENV, type ValidatedConfig } from './supervisor-env.js';
-import type { Config } from '../config/schema.js';
-import type { CounterCounts } from '../work-counters.js';
+import { createRequire } from 'node:module';
+import type * as Url from 'node:url';
+import type * as Util from 'node:util';
+import { loadRunnerBundle } from '../cli/bundles.js';
 import { errorCode } from '../errors.js';
-// Everything else is imported in main(), after the first heartbeat: loading it takes seconds on a
-// loaded machine, and the master should hear from this process from the start.
+import type { RunnerModuleLoader } from './runner-main.js';
+import { CONFIG_JSON_ENV } from './supervisor-env.js';
 
-/** At most one state report per this many ms for progress and counts (entry start and end: at once). */
-const REPORT_INTERVAL_MS = 100;
+const require = createRequire(import.meta.url);
+const { pathToFileURL } = require('node:url') as typeof Url;
+const { parseArgs } = require('node:util') as typeof Util;
 
-type Loaded = { kind: 'runner'; Impl: new (options: RunnerOptions) => Runner } | { kind: 'service'; Impl: new (options: ServiceOptions) => Service };
-
-function send(message: RunnerMessage): void {
-  if (process.connected) process.send?.(message);
-}
-
-async function loadRunnerClass(runner: ResolvedRunner): Promise<Loaded> {
-  const { Runner } = await import('../../runners/runner.js');
-  const { Service } = await import('../../runners/service.js');
-  const { RunnerSetupError } = await import('../../runners/errors.js');
-  const specifier = runner.module.startsWith('/') ? pathToFileURL(runner.module).href : runner.module;
-  const loaded = (await import(specifier)) as { default?: unknown };
-  const candidate = loaded.default;
-  if (typeof candidate === 'function' && candidate.prototype instanceof Runner) return { kind: 'runner', Impl: candidate as new (options: RunnerOptions) => Runner };
-  if (typeof candidate === 'function' && candidate.prototype instanceof Service) return { kind: 'service', Impl: candidate as new (options: ServiceOptions) => Service };
-  throw new RunnerSetupError(`runner ${runner.name}: module ${runner.module} has no default export extending Runner or Service`);
-}
-
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      home: { type: 'string' },
-      runner: { type: 'string' },
-      slice: { type: 'string' },
-      slices: { type: 'string' },
-      heartbeat: { type: 'string' },
-      stdout: { type: 'boolean', default: false },
-    },
-  });
-  if (!values.home || !values.runner || values.slice === undefined || values.slices === undefined) {
-    throw new Error('usage: runner-process --home DIR --runner NAME --slice S --slices N [--heartbeat MS]');
-  }
-  const heartbeatMs = Number(values.heartbeat);
-  if (Number.isFinite(heartbeatMs) && heartbeatMs > 0) {
-    // Sent from the event loop: a stopped process or a loop blocked in a system call misses it, and the master
-    // notices. Unref'd: it must not keep a finished runner alive.
-    setInterval(() => send({ type: 'heartbeat' }), heartbeatMs).unref();
-  }
-  send({ type: 'starting', doing: 'loading its code and configuration' });
-  const { homePaths } = await import('../home.js');
-  const { createLogger, logFilePath } = await import('../logging.js');
-  const { RunnerSetupError } = await import('../../runners/errors.js');
-  const { TaskPool } = await import('../../runners/task-pool.js');
-  const paths = homePaths(values.home);
-  // The configuration the master validated (see supervisor.ts), not the file as it is now; read by hand only when run outside a master.
-  const masterJson = process.env[CONFIG_JSON_ENV];
-  const masterText = process.env[CONFIG_TEXT_ENV];
-  const masterDefaults = process.env[CONFIG_DEFAULTS_ENV] === '1';
-  delete process.env[CONFIG_JSON_ENV];
-  delete process.env[CONFIG_TEXT_ENV];
-  delete process.env[CONFIG_DEFAULTS_ENV];
-  // The TOML parser and zod (load.js) only when the master did not hand over the validated result.
-  const validate = async (): Promise<ValidatedConfig<Config, ResolvedRunner>> => {
-    const { loadConfig, parseConfig, resolveRunners, withBuiltinDefaults } = await import('../config/load.js');
-    const { configSchema } = await import('../config/schema.js');
-    if (masterText !== undefined) return parseConfig(masterText, paths.config);
-    if (!masterDefaults) return loadConfig(paths.config);
-    const defaults = configSchema.parse(withBuiltinDefaults({}));
-    return { config: defaults, runners: resolveRunners(defaults, paths.config) };
-  };
-  const { config, runners } = masterJson !== undefined ? (JSON.parse(masterJson) as ValidatedConfig<Config, ResolvedRunner>) : await validate();
-  process.umask(config.queues.umask);
-  const resolved = runners.find((r) => r.name === values.runner);
-  if (!resolved) throw new RunnerSetupError(`no enabled runner named ${values.runner} in ${paths.config}`);
-  const slice = Number(values.slice);
-  const numSlices = Number(values.slices);
-
-  const logs = await createLogger({
-    destination: values.stdout ? 'stdout' : logFilePath(paths.logs, resolved.name, slice, numSlices),
-    level: config.logging.level,
-    base: { runner: resolved.name, slice, numSlices },
-  });
-  const log = logs.logger;
-  send({ type: 'starting', doing: `loading ${resolved.module}` });
-  const loaded = await loadRunnerClass(resolved);
-  if (loaded.kind === 'service' && numSlices !== 1) {
-    throw new RunnerSetupError(`${resolved.name} is a service: instances must be 1 (it owns something, a port or the schedule, that one process holds)`);
-  }
-  const runner: Runner | Service =
-    loaded.kind === 'service'
-      ? new loaded.Impl({
-          name: resolved.name,
-          home: values.home,
-          spoolRoot: paths.queues,
-          durability: config.queues.durability,
-          logger: log,
-          options: resolved.options,
-          config,
-        })
-      : new loaded.Impl({
-    name: resolved.name,
-    queue: resolved.queue,
-    slice,
-    numSlices,
-    spoolRoot: paths.queues,
-    concurrency: resolved.concurrency,
-    durability: config.queues.durability,
-    maxRestores: resolved.maxRestores,
-    rescanIntervalMs: config.queues.rescanInterval,
-    tempMaxAgeMs: config.queues.tempMaxAge,
-    retry: {
-      initialDelayMs: config.retry.initialDelay,
-      maxDelayMs: config.retry.maxDelay,
-      jitter: config.retry.jitter,
-      lifetimeMs: config.retry.maximalQueueLifetime,
-    },
-    logger: log,
-    pool: new TaskPool({ maxThreads: config.pool.maxThreads, taskTimeoutMs: config.pool.taskTimeout }),
-    options: resolved.options,
-    config,
-    home: values.home,
-  });
-
-  let progressAt = Date.now();
-  let detail: string | undefined;
-  let info: string | undefined;
-  const infoOf = (): Record<string, unknown> | undefined => ('statusInfo' in runner ? runner.statusInfo() : undefined);
-  let reportedAt = 0;
-  let reportTimer: NodeJS.Timeout | undefined;
-  const report = (): void => {
-    clearTimeout(reportTimer);
-    reportTimer = undefined;
-    reportedAt = Date.now();
-    detail = runner.statusDetail();
-    const current = infoOf();
-    info = current === undefined ? undefined : JSON.stringify(current);
-    send({
-      type: 'state',
-      inFlight: runner.stats.inFlight,
-      processed: runner.stats.processed,
-      failed: runner.stats.failed,
-      retried: runner.stats.retried,
-      progressAt,
-      ...(runner.stats.lastError ? { lastError: runner.stats.lastError } : {}),
-      ...(detail !== undefined ? { detail } : {}),
-      ...(current !== undefined ? { info: current } : {}),
-      ...counted(),
-    });
-  };
-  // The work counters travel with every report; a count made between entries
-  // (an LMTP session, a refused recipient) and progress within an entry (an
-  // SMTP transaction: thousands a second for a VERP post) are sent at most
-  // once per REPORT_INTERVAL_MS, so a burst is one report, not one each (one
-  // JSON message over IPC per transaction was an eighth of the outgoing
-  // runner's CPU). The watchdog's clock is seconds at the least.
-  const counted = (): { counters?: CounterCounts } => {
-    const counts = runner.counters.counts();
-    return Object.keys(counts).length === 0 ? {} : { counters: counts };
-  };
-  const reportSoon = (): void => {
-    reportTimer ??= setTimeout(report, Math.max(0, reportedAt + REPORT_INTERVAL_MS - Date.now()));
-  };
-  runner.on('counters', reportSoon);
-  const onEntry = (): void => {
-    progressAt = Date.now();
-    report();
-  };
-  runner.on('entry-start', onEntry);
-  runner.on('entry-end', onEntry);
-  runner.on('progress', () => {
-    progressAt = Date.now();
-    reportSoon();
-  });
-  // Not progress: the watchdog's clock (progressAt) is left alone.
-  runner.on('status', () => {
-    const current = infoOf();
-    if (runner.statusDetail() !== detail || (current === undefined ? undefined : JSON.stringify(current)) !== info) report();
-  });
-  runner.on('starting', (doing: string) => send({ type: 'starting', doing }));
-  runner.once('ready', (readyReport?: ReadyReport) => {
-    // Debug: at info level the master's one "switchyard ready" line says it for every process.
-    if (loaded.kind === 'service') log.debug('service ready');
-    else log.debug({ queue: resolved.queue, concurrency: resolved.concurrency }, 'runner ready');
-    send({ type: 'ready', kind: loaded.kind, ...(readyReport === undefined ? {} : { report: readyReport }) });
-    // What it learnt while starting (a listen failure, the smarthost check) is in `status` from the first moment.
-    if (runner.statusDetail() !== undefined || infoOf() !== undefined) report();
-  });
-
-  let exitCode = 0;
-  let stopRequests = 0;
-  const stop = (why: string, code: number): void => {
-    stopRequests++;
-    if (stopRequests === 1) {
-      exitCode = code;
-      log.info({ why }, 'stopping: finishing entries in flight');
-      void runner.stop();
-    } else {
-      log.warn({ why }, 'stopping now: releasing entries in flight');
-      runner.abort();
-    }
-  };
-  process.on('SIGTERM', () => stop('SIGTERM', 0));
-  // Ctrl-C in a terminal reaches the whole process group; under a master the
-  // master decides (it sends TERM), so a second stop request does not turn a
-  // graceful stop into an abort.
-  process.on('SIGINT', () => {
-    if (!process.connected) stop('SIGINT', 0);
-  });
-  process.on('SIGUSR1', () => stop('SIGUSR1: restart requested', RUNNER_EXIT_RESTART));
-  process.on('SIGHUP', () => {
-    logs.reopen();
-    log.info('log file reopened');
-  });
-  process.on('disconnect', () => stop('the master went away', 0));
-
+/** The module of the runner `--runner` names, from the master's validated configuration; undefined without one. */
+function runnerModuleFromMaster(): string | undefined {
+  const json = process.env[CONFIG_JSON_ENV];
+  if (json === undefined) return undefined;
   try {
-    await runner.run();
-  } catch (error) {
-    log.fatal({ err: error }, 'runner failed');
-    logs.flush();
-    return 1;
+    // Not strict: the other options are runner-main.ts's to check.
+    const name = parseArgs({ options: { runner: { type: 'string' } }, strict: false }).values.runner;
+    const { runners } = JSON.parse(json) as { runners?: { name?: unknown; module?: unknown }[] };
+    const module = runners?.find((runner) => runner.name === name)?.module;
+    return typeof module === 'string' ? module : undefined;
+  } catch {
+    // runner-main.ts reports what is wrong with them.
+    return undefined;
   }
-  // Counts not yet reported are not lost with the process.
-  if (reportTimer !== undefined) report();
-  log.debug({ exitCode, processed: runner.stats.processed, failed: runner.stats.failed }, 'runner stopped');
-  logs.flush();
-  return exitCode;
 }
 
-main().then(
+const importModule: RunnerModuleLoader = (specifier) => import(specifier);
+
+async function start(): Promise<number> {
+  const module = runnerModuleFromMaster();
+  const bundle = module === undefined ? undefined : loadRunnerBundle(module);
+  if (bundle !== undefined && module !== undefined) {
+    const bundled = pathToFileURL(module).href;
+    return bundle.runnerProcessMain((specifier) => (specifier === bundled ? bundle.loadRunner() : importModule(specifier)));
+  }
+  const { runnerProcessMain } = await import('./runner-main.js');
+  return runnerProcessMain(importModule);
+}
+
+start().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(`switchyard runner: ${errorCode(error)}: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -24,6 +24,12 @@ beforeAll(async () => {
   await writeFile(cli('a.js'), "export const a = import.meta.url;\nexport async function later() { return (await import('./late.js')).v; }\n");
   await writeFile(cli('inlined.js'), "export const v = 'from the entry\\'s import()';\n");
   await writeFile(cli('late.js'), "export const v = 'loaded from dist when reached';\n");
+  // A whole-program bundle's modules, and a package of their own that says when it runs.
+  await writeFile(cli('whole-entry.js'), "export async function later() { return (await import('./whole-late.js')).v; }\n");
+  await writeFile(cli('whole-late.js'), "import counter from 'run-counter';\nglobalThis.wholeLateRuns = (globalThis.wholeLateRuns ?? 0) + 1;\nexport const v = `inside, run when reached, package run ${counter()} time(s)`;\n");
+  await mkdir(join(dist, 'node_modules/run-counter'), { recursive: true });
+  await writeFile(join(dist, 'node_modules/run-counter/package.json'), '{"name": "run-counter", "main": "index.js"}\n');
+  await writeFile(join(dist, 'node_modules/run-counter/index.js'), 'globalThis.runCounterRuns = (globalThis.runCounterRuns ?? 0) + 1;\nmodule.exports = () => globalThis.runCounterRuns;\n');
 });
 afterAll(async () => {
   await rm(dist, { recursive: true, force: true });
@@ -44,6 +50,20 @@ describe('bundle()', () => {
     expect(loaded.a).toBe(pathToFileURL(cli('a.js')).href);
     expect(await loaded.soon()).toBe("from the entry's import()");
     expect(await loaded.later()).toBe('loaded from dist when reached');
+  });
+
+  it('in a whole-program bundle holds every import() of ours, run when reached, and require()s a package when its importer first runs', async () => {
+    const { file, modules } = await bundle(dist, { name: 'whole', entry: 'src/cli/whole-entry.js', whole: true });
+    expect(modules.map((path) => path.slice(dist.length + 1)).sort()).toEqual(['src/cli/whole-entry.js', 'src/cli/whole-late.js']);
+    const text = await readFile(file, 'utf8');
+    expect(text).not.toContain('__switchyardImport');
+    const globals = globalThis as { wholeLateRuns?: number; runCounterRuns?: number };
+    const loaded = runBundle(file, await readFile(codeCachePath('whole', dist))) as { later: () => Promise<string> };
+    // Loaded, not run: neither the module reached by import() nor the package it imports.
+    expect([globals.wholeLateRuns, globals.runCounterRuns]).toEqual([undefined, undefined]);
+    expect(await loaded.later()).toBe('inside, run when reached, package run 1 time(s)');
+    expect(await loaded.later()).toBe('inside, run when reached, package run 1 time(s)');
+    expect([globals.wholeLateRuns, globals.runCounterRuns]).toEqual([1, 1]);
   });
 
   it('writes a manifest of what it was made from: fresh as built, stale once one of those files changes or it is gone', async () => {

@@ -74,6 +74,19 @@ describe('the inject bundle', () => {
   });
 });
 
+describe('the cli bundle', () => {
+  it('is what the built CLI runs for every other command: the bundle file, not the ES modules it was made from', async () => {
+    const run = await tracedCli(traces, ['--home', home, 'lists', 'list', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.urls).toContain(pathToFileURL(join(DIST, 'src/cli/cli.bundle.cjs')).href);
+    const esm = ['src/cli/program.js', 'src/cli/lists-command.js', 'src/app/lists.js', 'src/store/open.js'].map((path) => pathToFileURL(join(DIST, path)).href);
+    expect(run.urls.filter((url) => esm.includes(url))).toEqual([]);
+    // And it does what the command does.
+    const listed = await runCli(['--home', home, 'lists', 'list', '--json']);
+    expect(listed.stdout).toContain(LIST);
+  });
+});
+
 describe('the bounce-scan bundle', () => {
   it('is what the built CLI runs for bounce-scan (test/bounce/cli.test.ts checks what it prints)', async () => {
     const corpus = fileURLToPath(new URL('../bounce/corpus/dsn-postfix-user-unknown.eml', import.meta.url));

@@ -23,6 +23,15 @@ let traces: string;
 /** Run the CLI under the tracer: its exit code and the packages and own modules it loaded (a bundle's modules included). */
 const traced = (args: readonly string[], input?: string): Promise<Traced> => tracedCli(traces, args, input);
 
+/**
+ * The same without bundles: every command but inject runs from the `cli`
+ * bundle, whose modules each run when their command needs them, which the
+ * tracer cannot see inside one file; the unbundled modules show which of
+ * ours a command loads (the bundle runs those, and require()s a package
+ * when the first module importing it runs: checked below too).
+ */
+const tracedUnbundled = (args: readonly string[]): Promise<Traced> => tracedCli(traces, args, undefined, true);
+
 function heavy(loaded: readonly string[], names: readonly string[]): string[] {
   return loaded.filter((module) => names.some((name) => module === `pkg:${name}` || module.startsWith(name)));
 }
@@ -41,24 +50,36 @@ afterAll(async () => {
 
 describe('what a command loads', () => {
   it('the tracer sees what a command that needs the store and zod loads (so the checks below can fail)', async () => {
-    const { code, loaded } = await traced(['--home', home, 'lists', 'list']);
+    const { code, loaded } = await tracedUnbundled(['--home', home, 'lists', 'list']);
     expect(code).toBe(0);
     expect(loaded).toEqual(expect.arrayContaining(['pkg:zod', 'pkg:better-sqlite3', 'pkg:commander', 'src/cli/lists-command.js']));
+    // From the bundle: the packages, as the command's modules run.
+    const bundled = await traced(['--home', home, 'lists', 'list']);
+    expect(bundled.code).toBe(0);
+    expect(bundled.loaded).toEqual(expect.arrayContaining(['pkg:zod', 'pkg:better-sqlite3', 'pkg:commander', 'src/cli/cli.bundle.cjs']));
   });
 
   it('--help loads commander and the command table only: no command module, store, configuration or logging', async () => {
-    const { code, loaded } = await traced(['--help']);
+    const { code, loaded } = await tracedUnbundled(['--help']);
     expect(code).toBe(0);
     expect(heavy(loaded, ['zod', 'better-sqlite3', 'pino', 'mailparser', 'nodemailer', 'smol-toml', 'node-cron', 'src/store', 'src/config', 'queues/', 'src/cli/lists-command.js', 'src/cli/queue-command.js', 'src/cli/master-commands.js'])).toEqual([]);
+    const bundled = await traced(['--help']);
+    expect(bundled.code).toBe(0);
+    expect(bundled.loaded).toContain('src/cli/cli.bundle.cjs');
+    expect(heavy(bundled.loaded, ['zod', 'better-sqlite3', 'pino', 'mailparser', 'nodemailer', 'smol-toml', 'node-cron'])).toEqual([]);
   });
 
   it('status and queue count load neither zod nor the store', async () => {
-    const status = await traced(['--home', home, 'status']);
+    const status = await tracedUnbundled(['--home', home, 'status']);
     expect(status.code, status.stderr).toBe(3); // no master runs here
     expect(heavy(status.loaded, ['zod', 'better-sqlite3', 'pino', 'mailparser', 'src/store', 'src/config/schema.js'])).toEqual([]);
-    const count = await traced(['--home', home, 'queue', 'count']);
+    const count = await tracedUnbundled(['--home', home, 'queue', 'count']);
     expect(count.code, count.stderr).toBe(0);
     expect(heavy(count.loaded, ['zod', 'better-sqlite3', 'pino', 'mailparser', 'src/store', 'src/config/schema.js'])).toEqual([]);
+    const bundled = await traced(['--home', home, 'queue', 'count']);
+    expect(bundled.code, bundled.stderr).toBe(0);
+    expect(bundled.loaded).toContain('src/cli/cli.bundle.cjs');
+    expect(heavy(bundled.loaded, ['zod', 'better-sqlite3', 'pino', 'mailparser'])).toEqual([]);
   });
 
   it('inject with the configuration cached loads no zod, commander, pino or TOML parser, and queues the message', async () => {

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { loadConfig } from '../../src/config/load.js';
+import { NO_BUNDLES_ENV } from '../../src/cli/bundles.js';
 import { CONFIG_JSON_ENV, validatedConfigJson } from '../../src/master/supervisor-env.js';
 import type { RunnerMessage } from '../../src/master/protocol.js';
 import { freePort } from '../support/net.js';
@@ -42,10 +43,16 @@ afterAll(async () => {
   await rm(traces, { recursive: true, force: true });
 });
 
-/** The packages runner `name` loaded by the time it was ready (and stopped). */
-async function packagesOf(name: string): Promise<string[]> {
-  const traceFile = join(traces, `${name}.txt`);
-  const env: NodeJS.ProcessEnv = { ...process.env, [CONFIG_JSON_ENV]: json, SWITCHYARD_TRACE_IMPORTS: traceFile };
+/**
+ * The packages runner `name` loaded by the time it was ready (and stopped);
+ * the trace in `traces/NAME[-unbundled].txt`. As the master runs it: from
+ * its bundle (src/master/runner-process.ts), whose packages are require()d
+ * when the module importing them first runs, as unbundled. Which of our
+ * modules it loaded shows only `unbundled` (in the bundle they are one file).
+ */
+async function packagesOf(name: string, unbundled = false): Promise<string[]> {
+  const traceFile = join(traces, `${name}${unbundled ? '-unbundled' : ''}.txt`);
+  const env: NodeJS.ProcessEnv = { ...process.env, [CONFIG_JSON_ENV]: json, SWITCHYARD_TRACE_IMPORTS: traceFile, ...(unbundled ? { [NO_BUNDLES_ENV]: '1' } : {}) };
   delete env.SWITCHYARD_HOME;
   await new Promise<void>((resolve, reject) => {
     const child = fork(RUNNER_PROCESS, ['--home', home, '--runner', name, '--slice', '0', '--slices', '1'], { env, execArgv: ['--import', TRACER], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
@@ -89,14 +96,15 @@ const OURS_NOT_AT_START: Record<string, RegExp[]> = {
 describe('an idle runner process', () => {
   it.each(Object.entries(NOT_AT_START))('%s starts without %j', async (name, absent) => {
     const packages = await packagesOf(name);
-    // It did load its own packages (the tracer saw them), just not those.
+    // From its bundle, as under a master; it did load its own packages (the tracer saw them), just not those.
+    expect(await readFile(join(traces, `${name}.txt`), 'utf8')).toMatch(/\/dist\/src\/cli\/runner-[a-z]+\.bundle\.cjs$/m);
     expect(packages).toContain('pino');
     for (const name of absent) expect(packages).not.toContain(name);
   }, 120_000);
 
   it.each(Object.entries(OURS_NOT_AT_START))('%s starts without the modules it needs only later', async (name, absent) => {
-    await packagesOf(name);
-    const text = await readFile(join(traces, `${name}.txt`), 'utf8');
+    await packagesOf(name, true);
+    const text = await readFile(join(traces, `${name}-unbundled.txt`), 'utf8');
     expect(text).toMatch(/\/runners\/service\.js$/m);
     for (const pattern of absent) expect(text).not.toMatch(pattern);
   }, 120_000);

@@ -24,6 +24,7 @@
  * Inside a command module, import heavy modules (master.ts, mail parsing)
  * in the action with `await import()` when only some subcommands need them.
  */
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Help } from 'commander';
 import { resolveHome } from '../home.js';
 import { INTERNAL_CODE, isSwitchyardError } from '../errors.js';
@@ -104,10 +105,28 @@ export function commandNameIn(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
+/**
+ * This installation's version, from its package.json: three levels above
+ * dist/src/cli/, where the CLI runs from; two above src/cli/, where tests
+ * import this module from source.
+ */
+function packageVersion(): string {
+  for (const candidate of ['../../../package.json', '../../package.json']) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(candidate, import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+      if (manifest.name === 'switchyard' && typeof manifest.version === 'string') return manifest.version;
+    } catch {
+      // Not there from this copy of the module: the next candidate.
+    }
+  }
+  return 'unknown';
+}
+
 /** The program for `argv`: the command it names loaded, the others as stubs (see the module comment). */
 export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('switchyard')
     .description('A mailing-list server in the manner of GNU Mailman 3.')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .option('--home <dir>', 'home directory (default: $SWITCHYARD_HOME, else ./var if it exists, else /var/lib/switchyard if it exists; only start creates ./var)');
   const wanted = commandNameIn(argv);
   const stubs = new Map<Command, CommandEntry>();

@@ -3,6 +3,7 @@
  * `switchyard --help` lists from says what each command module says, and
  * the command an argument list names is the one loaded.
  */
+import { readFile } from 'node:fs/promises';
 import { Help } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { buildProgram, commandNameIn, COMMANDS } from '../../src/cli/program.js';
@@ -48,6 +49,15 @@ describe('switchyard --help and help COMMAND', () => {
     const lists = await runCli(['help', 'lists']);
     expect(lists.code).toBe(0);
     expect(lists.stdout).toMatch(/create.*\n[\s\S]*remove/);
+  });
+
+  it('--version (and -V) prints the version of package.json and exits 0, as `mailman --version` does', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const result = await runCli([flag]);
+      expect(result.code, flag).toBe(0);
+      expect(result.stdout.trim(), flag).toBe(version);
+    }
   });
 
   it('an unknown command still gets commander\'s suggestion and exit 2', async () => {

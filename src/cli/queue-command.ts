@@ -349,7 +349,8 @@ async function writeSetAside(id: string, path: string): Promise<void> {
   }
 }
 
-function describeEntry(info: EntryInfo) {
+/** One entry as `queue list --json` prints it (exported for the tests that check a queue's state in-process). */
+export function describeEntry(info: EntryInfo) {
   const listId = info.metadata?.listId;
   return {
     id: info.id,

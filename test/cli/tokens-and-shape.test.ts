@@ -11,12 +11,19 @@ import { join } from 'node:path';
 import { runCli } from '../support/cli.js';
 import { Spool } from '../../queues/index.js';
 import { SPOOL_OPTIONS } from '../../runners/queue-ids.js';
+import { openStore } from '../../src/store/index.js';
 
 let home: string;
 
 beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'sy-tokens-'));
-  expect((await runCli(['--home', home, 'lists', 'create', 'dev@lists.example.org'])).code).toBe(0);
+  // The list straight into the store, as `lists create` makes it (tested in lists.test.ts): a CLI start-up (~0.3 s of CPU) per test fewer.
+  const store = openStore(home);
+  try {
+    await store.createList({ address: 'dev@lists.example.org' });
+  } finally {
+    await store.close();
+  }
 });
 
 afterEach(async () => {

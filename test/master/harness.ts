@@ -87,6 +87,14 @@ export function builtInRunnersOff(keep: readonly string[] = []): string {
     .join('\n');
 }
 
+/**
+ * The config table turning the scheduler service off: for a test that needs none of its
+ * periodic jobs ([cron]), where it is one more node process to start (and stop) for nothing.
+ */
+export function schedulerOff(): string {
+  return '[runner.scheduler]\nenabled = false\n';
+}
+
 export class MasterHandle {
   readonly lines: LogLine[] = [];
   readonly stderr: string[] = [];

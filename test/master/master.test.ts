@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Spool, Switchboard } from '../../queues/index.js';
 import type { StatusReport } from '../../src/master/protocol.js';
-import { builtInRunnersOff, isAlive, makeHome, removeHome, runCli, runnerModule, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, isAlive, makeHome, removeHome, runCli, runnerModule, schedulerOff, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
 const homes: string[] = [];
@@ -53,10 +53,21 @@ async function filesIn(dir: string, suffix: string): Promise<string[]> {
   return found;
 }
 
-describe('master', () => {
+describe('master: checks that share one master (4 hop slices and retry)', () => {
+  // A master start is several node processes loading their modules: these checks leave the master
+  // serving as they found it, so they take turns on one. The restart check goes last: it restarts every runner.
+  let dir: string;
+  let m: MasterHandle;
+  beforeAll(async () => {
+    dir = await makeHome(testConfig(`${relay('hop', 'q1', 'done', 4)}\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`));
+    m = await startMaster(dir);
+  });
+  afterAll(async () => {
+    await m?.stop();
+    if (dir !== undefined) await removeHome(dir);
+  });
+
   it('starts every configured runner x slice, each owning its slice, and they process the queue', async () => {
-    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 4)}\n${builtInRunnersOff(['retry'])}`));
-    const m = await master(dir);
     const status = await m.status();
     const hops = status.runners.filter((r) => r.name === 'hop');
     expect(hops.map((r) => r.slice).sort()).toEqual([0, 1, 2, 3]);
@@ -74,8 +85,33 @@ describe('master', () => {
     expect(after.queues.done).toBe(40);
   });
 
+  it('refuses a second master on the same spool, naming the running one', async () => {
+    const second = await runCli(['--home', dir, 'start', '--foreground']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(String(m.child.pid));
+    expect((await m.status()).master.pid).toBe(m.child.pid);
+  });
+
+  it('USR1 (switchyard restart) restarts every runner at once, without counting a crash', async () => {
+    const before = (await m.status()).runners;
+    const ups = Promise.all(before.map((r) => m.nextLine((line) => line.msg === 'runner up' && line.runner === r.name && line.slice === r.slice && line.runnerPid !== r.pid)));
+    const restart = await runCli(['--home', dir, 'restart']);
+    expect(restart.code).toBe(0);
+    await ups;
+    const after = (await m.status()).runners;
+    for (const runner of after) {
+      const old = before.find((r) => r.name === runner.name && r.slice === runner.slice)!;
+      expect(runner.pid).not.toBe(old.pid);
+      expect(runner.restarts).toBe(1);
+      expect(runner.state).toBe('running');
+      expect(runner.lastError).toBeNull();
+    }
+  });
+});
+
+describe('master', () => {
   it('restarts a runner killed with SIGKILL, and the entry it held is processed again', async () => {
-    const dir = await home(testConfig(`${gate('to = "done"')}\n${builtInRunnersOff()}`));
+    const dir = await home(testConfig(`${gate('to = "done"')}\n${builtInRunnersOff()}\n${schedulerOff()}`));
     const m = await master(dir);
     const [id] = await enqueue(dir, 'gated', 1);
     await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is dequeued');
@@ -96,7 +132,7 @@ describe('master', () => {
   });
 
   it('stops restarting a crash-looping runner; status says it failed, flags it, exits 4, and the log says it at error level', async () => {
-    const toml = testConfig(`[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n\n${builtInRunnersOff(['retry'])}`, { maxRestarts: 3, restartWindow: '"1m"' });
+    const toml = testConfig(`[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`, { maxRestarts: 3, restartWindow: '"1m"' });
     const dir = await home(toml);
     const m = await master(dir);
     const fatal = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('NOT restarting'), 'crash-loop verdict');
@@ -122,7 +158,7 @@ describe('master', () => {
   });
 
   it('a runner that stops sending heartbeats (SIGSTOP while idle) is killed and restarted, the reason in status --json', async () => {
-    const dir = await home(`${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}`)}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n`);
+    const dir = await home(`${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}\n${schedulerOff()}`)}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n`);
     const m = await master(dir);
     const before = (await m.status()).runners.find((r) => r.name === 'hop')!;
     expect(before.state).toBe('running');
@@ -147,11 +183,13 @@ describe('master', () => {
 
   it('a slow start that reports progress is waited for past startTimeout; one silent for startTimeout fails, saying what it was doing', async () => {
     // Only this runner, so the machine's load does not decide the outcome.
-    const others = builtInRunnersOff();
+    const others = `${builtInRunnersOff()}\n${schedulerOff()}`;
     const slow = (options: string) => `${others}\n[runner.slow]\nmodule = "${runnerModule('slow-start')}"\nqueue = "q1"\n\n[runner.slow.options]\n${options}\n`;
-    // Eight steps of 1 s: 8 s of starting, twice the 4 s start timeout, each step well inside it.
-    const patient = await home(testConfig(slow('steps = 8\nstepMs = 1000'), { startTimeout: '"4s"' }));
-    const stuck = await home(testConfig(slow('steps = 2\nstepMs = 100\nsilentMs = 60000'), { startTimeout: '"4s"' }));
+    // Six steps of 1 s: 6 s of starting, half again the 4 s start timeout, each step well inside it.
+    const patient = await home(testConfig(slow('steps = 6\nstepMs = 1000'), { startTimeout: '"4s"' }));
+    // The failed start stops the stuck runner, which sleeps through its TERM (it never reaches its loop) and is
+    // killed at stopTimeout: 1 s, not testConfig's 10 s, which this test would otherwise wait out.
+    const stuck = await home(testConfig(slow('steps = 2\nstepMs = 100\nsilentMs = 60000'), { startTimeout: '"4s"', stopTimeout: '"1s"' }));
     // The two homes are independent: both starts run at once (their waits are timers, not CPU).
     const patientStart = async (): Promise<void> => {
       const m = await master(patient);
@@ -164,17 +202,9 @@ describe('master', () => {
     expect(existsSync(join(stuck, 'master.lock'))).toBe(false);
   });
 
-  it('refuses a second master on the same spool, naming the running one', async () => {
-    const dir = await home(testConfig(builtInRunnersOff()));
-    const m = await master(dir);
-    const second = await runCli(['--home', dir, 'start', '--foreground']);
-    expect(second.code).toBe(1);
-    expect(second.stderr).toContain(String(m.child.pid));
-    expect((await m.status()).master.pid).toBe(m.child.pid);
-  });
 
   it('takes over the lock of a master killed with SIGKILL, and its runners do not outlive it', async () => {
-    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2)}\n${builtInRunnersOff()}`));
+    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2)}\n${builtInRunnersOff()}\n${schedulerOff()}`));
     const first = await master(dir);
     const runnerPids = (await first.status()).runners.map((r) => r.pid!);
     first.child.kill('SIGKILL');
@@ -190,7 +220,7 @@ describe('master', () => {
 
   it('SIGTERM stops every runner within the timeout, finishing entries in flight: nothing lost, no .bak left', async () => {
     // A stop timeout no loaded machine reaches: the runners must stop by themselves, never be killed for it.
-    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2, 'concurrency = 4')}\n${builtInRunnersOff()}`, { stopTimeout: '"100s"' }));
+    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2, 'concurrency = 4')}\n${builtInRunnersOff()}\n${schedulerOff()}`, { stopTimeout: '"100s"' }));
     const m = await master(dir);
     const pids = (await m.status()).runners.map((r) => r.pid!);
     const ids = await enqueue(dir, 'q1', 300);
@@ -211,7 +241,7 @@ describe('master', () => {
   });
 
   it('a stop never shunts the entry in flight: past the stop timeout it stays .bak and is recovered next start', async () => {
-    const dir = await home(testConfig(`${gate('to = "done"')}\n${builtInRunnersOff()}`, { stopTimeout: '"1s"' }));
+    const dir = await home(testConfig(`${gate('to = "done"')}\n${builtInRunnersOff()}\n${schedulerOff()}`, { stopTimeout: '"1s"' }));
     const m = await master(dir);
     const [id] = await enqueue(dir, 'gated', 1);
     await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is held');
@@ -228,7 +258,7 @@ describe('master', () => {
   });
 
   it('the watchdog kills a runner holding an entry without progress, and the entry is recovered', async () => {
-    const dir = await home(testConfig(`${gate('to = "done"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"')}\n${builtInRunnersOff()}`));
+    const dir = await home(testConfig(`${gate('to = "done"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"')}\n${builtInRunnersOff()}\n${schedulerOff()}`));
     const m = await master(dir);
     const [id] = await enqueue(dir, 'gated', 1);
     const verdict = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('no progress'), 'watchdog');
@@ -241,26 +271,10 @@ describe('master', () => {
     expect(gateStatus.lastError).toMatch(/watchdog/);
   });
 
-  it('USR1 (switchyard restart) restarts every runner at once, without counting a crash', async () => {
-    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2)}\n${builtInRunnersOff(['retry'])}`));
-    const m = await master(dir);
-    const before = (await m.status()).runners;
-    const ups = Promise.all(before.map((r) => m.nextLine((line) => line.msg === 'runner up' && line.runner === r.name && line.slice === r.slice && line.runnerPid !== r.pid)));
-    const restart = await runCli(['--home', dir, 'restart']);
-    expect(restart.code).toBe(0);
-    await ups;
-    const after = (await m.status()).runners;
-    for (const runner of after) {
-      const old = before.find((r) => r.name === runner.name && r.slice === runner.slice)!;
-      expect(runner.pid).not.toBe(old.pid);
-      expect(runner.restarts).toBe(1);
-      expect(runner.state).toBe('running');
-      expect(runner.lastError).toBeNull();
-    }
-  });
 
   it('fails to start with a clear reason when a runner module is broken', async () => {
-    const dir = await home(testConfig(`[runner.broken]\nmodule = "${runnerModule('broken-module')}"\nqueue = "q1"\n`));
+    // One other runner (retry) that the failed start has to stop again; the rest of the built-in ones only add start-up work.
+    const dir = await home(testConfig(`[runner.broken]\nmodule = "${runnerModule('broken-module')}"\nqueue = "q1"\n\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`));
     const result = await runCli(['--home', dir, 'start', '--foreground']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/broken.*no default export extending Runner/);

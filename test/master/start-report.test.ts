@@ -11,7 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/master/protocol.js';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
-import { builtInRunnersOff, makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, makeHome, schedulerOff, removeHome, runCli, startMaster, testConfig, type MasterHandle } from './harness.js';
 
 const homes: string[] = [];
 const started: string[] = [];
@@ -25,9 +25,9 @@ afterEach(async () => {
   for (const dir of homes.splice(0)) await removeHome(dir);
 });
 
-/** What start reports comes from the LMTP service and the outgoing runner: the other built-in runners are off (each is seconds of module loading on a loaded machine). */
+/** What start reports comes from the LMTP service and the outgoing runner: the other built-in runners and the scheduler are off (each is seconds of module loading on a loaded machine). */
 async function home(toml: string): Promise<string> {
-  const dir = await makeHome(`${toml}\n${builtInRunnersOff(['outgoing'])}`);
+  const dir = await makeHome(`${toml}\n${builtInRunnersOff(['outgoing'])}\n${schedulerOff()}`);
   homes.push(dir);
   return dir;
 }

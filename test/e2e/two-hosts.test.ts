@@ -413,6 +413,9 @@ it.skipIf(!AVAILABLE)(
     await submitted;
     await untilEveryPair();
     phase('every pair delivered');
+    // Both hosts claim shared runs: A's scheduler races B's for each one after
+    // A's restart (before the kill it may have run too briefly for a claim).
+    await waitForCount(hostA2, 0, isSharedRun, 1, 'host A to run a shared scheduled job after its restart');
 
     // Both spools drain: nothing waits, nothing is in flight, and nothing went to shunt or bad.
     for (const host of [hostA2, hostB]) {

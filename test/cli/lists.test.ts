@@ -14,7 +14,8 @@ import { LIST_SETTING_REGISTRIES } from '../../runners/list-setting-registries.j
 import { setListValue, shownSettings } from '../../src/app/lists.js';
 import { addNonmemberPattern } from '../../src/app/nonmembers.js';
 import { listArgument } from '../../src/cli/lists-command.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import type { Store } from '../../src/store/index.js';
+import { withHomeStore } from '../support/home-store.js';
 import { SqliteStore } from '../../src/store/sqlite-store.js';
 import { runCli, runCliInProcess, type CliResult } from '../support/cli.js';
 
@@ -40,13 +41,8 @@ async function json<T>(...args: string[]): Promise<T> {
  * what the CLI itself does (parsing, output, exit codes); every command form
  * checked this way is run for real elsewhere in this file.
  */
-async function inStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore(home);
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
+function inStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
+  return withHomeStore(home, work);
 }
 
 /** A list as `lists create` makes it (store.createList, which the use case calls), for tests about other commands. */

@@ -11,6 +11,7 @@ import { BIN, runCli, runCliInProcess, type CliResult } from '../support/cli.js'
 import { listMembers } from '../../src/app/membership.js';
 import { parsePreferenceAssignments } from '../../src/app/member-preferences.js';
 import { openStore, type Member, type NewMember, type Role, type Store } from '../../src/store/index.js';
+import { withHomeStore } from '../support/home-store.js';
 
 const LIST = 'dev@example.org';
 /** util-linux script(1) runs a command on a pseudo-terminal: how the progress bar is seen. */
@@ -57,13 +58,8 @@ interface ImportJson {
  * checking through the store and the use cases keeps the CLI runs for what the
  * CLI itself does (parsing, output, exit codes).
  */
-async function inStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore(home);
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
+function inStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
+  return withHomeStore(home, work);
 }
 
 /** A member added as `members add` adds it (store.addMember, which the use case calls), for tests about other commands. */

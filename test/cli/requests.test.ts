@@ -11,6 +11,7 @@ import { AppEvents } from '../../src/app/events.js';
 import { requestSubscription } from '../../src/app/subscriptions.js';
 import { spoolEnqueue } from '../../src/app/spool-enqueue.js';
 import { openStore, type Store } from '../../src/store/index.js';
+import { withHomeStore } from '../support/home-store.js';
 import { runCli, type CliResult } from '../support/cli.js';
 
 const LIST = 'dev@example.org';
@@ -58,13 +59,8 @@ async function virginCount(): Promise<number> {
 }
 
 /** The home's store in this process: setup and state checks around the requests commands, without a node start-up (~0.3 s of CPU) each. */
-async function inStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
-  const store = openStore(home);
-  try {
-    return await work(store);
-  } finally {
-    await store.close();
-  }
+function inStore<T>(work: (store: Store) => Promise<T>): Promise<T> {
+  return withHomeStore(home, work);
 }
 
 beforeEach(async () => {

@@ -13,7 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { CONFIG_JSON_ENV, validatedConfigJson } from '../../src/master/supervisor-env.js';
 import type { RunnerMessage } from '../../src/master/protocol.js';
-import { makeHome, removeHome, ROOT, testConfig } from './harness.js';
+import { makeHome, masterConfigJson, removeHome, ROOT, testConfig } from './harness.js';
 
 const RUNNER_PROCESS = join(ROOT, 'dist/src/master/runner-process.js');
 
@@ -63,9 +63,7 @@ describe('the configuration a runner process gets from its master', () => {
 
   it('runs a runner on the JSON alone: a switchyard.toml broken since the master validated it is not read', async () => {
     const dir = await home(testConfig(''));
-    // Validated by the built module, as the master does: built-in runners resolve to their dist/ files.
-    const built = (await import(join(ROOT, 'dist/src/config/load.js'))) as { loadConfig: typeof loadConfig };
-    const json = validatedConfigJson(await built.loadConfig(join(dir, 'switchyard.toml')));
+    const json = await masterConfigJson(dir);
     await writeFile(join(dir, 'switchyard.toml'), '[queues\nthis is not TOML\n');
     // Without the JSON the runner reads the file, and fails on it: the JSON is what made the difference.
     const fromFile = await runRunner(dir, 'retry', {});

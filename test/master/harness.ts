@@ -13,6 +13,8 @@ import { createInterface } from 'node:readline';
 import { requestStatus } from '../../src/master/status-client.js';
 import type { StatusReport } from '../../src/master/protocol.js';
 import { holderState, readMasterLock } from '../../src/master/lock.js';
+import { validatedConfigJson } from '../../src/master/supervisor-env.js';
+import type { loadConfig } from '../../src/config/load.js';
 
 export const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const CLI = join(ROOT, 'dist/src/cli/main.js');
@@ -226,4 +228,14 @@ export async function waitForEntries(home: string, queue: string, count: number)
   } finally {
     watcher.close();
   }
+}
+
+/**
+ * The configuration of `home` as its master hands it to its runners
+ * (CONFIG_JSON_ENV): validated by the built module, as the master does, so
+ * built-in runners resolve to their dist/ files.
+ */
+export async function masterConfigJson(home: string): Promise<string> {
+  const built = (await import(join(ROOT, 'dist/src/config/load.js'))) as { loadConfig: typeof loadConfig };
+  return validatedConfigJson(await built.loadConfig(join(home, 'switchyard.toml')));
 }

@@ -16,11 +16,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Switchboard } from '../../queues/index.js';
 import { bundle } from '../../src/build/bundle-cli.js';
 import { BUNDLES, bundleState, RUNNER_MODULES } from '../../src/cli/bundles.js';
-import type { loadConfig } from '../../src/config/load.js';
 import type { RunnerMessage } from '../../src/master/protocol.js';
-import { CONFIG_JSON_ENV, validatedConfigJson } from '../../src/master/supervisor-env.js';
+import { CONFIG_JSON_ENV } from '../../src/master/supervisor-env.js';
 import type { BUILTIN_RUNNERS } from '../../runners/builtin.js';
-import { makeHome, removeHome, ROOT, testConfig } from './harness.js';
+import { makeHome, masterConfigJson, removeHome, ROOT, testConfig } from './harness.js';
 
 const DIST = join(ROOT, 'dist');
 const TRACER = join(DIST, 'test/fixtures/trace-imports.js');
@@ -34,8 +33,7 @@ let json: string;
 beforeAll(async () => {
   home = await makeHome(testConfig(''));
   scratch = await mkdtemp(join(tmpdir(), 'sy-runner-bundle-'));
-  const built = (await import(join(DIST, 'src/config/load.js'))) as { loadConfig: typeof loadConfig };
-  json = validatedConfigJson(await built.loadConfig(join(home, 'switchyard.toml')));
+  json = await masterConfigJson(home);
 });
 afterAll(async () => {
   await removeHome(home);

@@ -17,12 +17,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { loadConfig } from '../../src/config/load.js';
 import { NO_BUNDLES_ENV } from '../../src/cli/bundles.js';
-import { CONFIG_JSON_ENV, validatedConfigJson } from '../../src/master/supervisor-env.js';
+import { CONFIG_JSON_ENV } from '../../src/master/supervisor-env.js';
 import type { RunnerMessage } from '../../src/master/protocol.js';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, ROOT, testConfig } from './harness.js';
+import { makeHome, masterConfigJson, removeHome, ROOT, testConfig } from './harness.js';
 
 const RUNNER_PROCESS = join(ROOT, 'dist/src/master/runner-process.js');
 const TRACER = join(ROOT, 'dist/test/fixtures/trace-imports.js');
@@ -35,8 +34,7 @@ beforeAll(async () => {
   // LMTP and HTTP on ports of their own (test configurations leave them off otherwise).
   home = await makeHome(testConfig(`[lmtp]\nport = ${await freePort()}\n\n[http]\nport = ${await freePort()}\n`));
   traces = await mkdtemp(join(tmpdir(), 'sy-runner-imports-'));
-  const built = (await import(join(ROOT, 'dist/src/config/load.js'))) as { loadConfig: typeof loadConfig };
-  json = validatedConfigJson(await built.loadConfig(join(home, 'switchyard.toml')));
+  json = await masterConfigJson(home);
 });
 afterAll(async () => {
   await removeHome(home);

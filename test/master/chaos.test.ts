@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { Spool, Switchboard } from '../../queues/index.js';
-import { makeHome, removeHome, runnerModule, startMaster, testConfig, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runnerModule, schedulerOff, startMaster, testConfig, type LogLine, type MasterHandle } from './harness.js';
 
 const ENTRIES = Number(process.env.CHAOS_ENTRIES ?? 10_000);
 const KILLS = Number(process.env.CHAOS_KILLS ?? 100);
@@ -29,7 +29,13 @@ function hop(name: string, queue: string, to: string): string {
 }
 
 it(`carries ${ENTRIES} entries through three hops while runners are SIGKILLed ${KILLS} times: none lost, duplicates <= kills`, async () => {
-  const config = testConfig(`${hop('hop1', 'q1', 'q2')}${hop('hop2', 'q2', 'q3')}${hop('hop3', 'q3', 'done')}`, { maxRestarts: 1_000_000, restartBackoff: '"5ms"', restartBackoffMax: '"50ms"' })
+  // Only the chain's six processes: the built-in runners and the scheduler play no part in it, and each is
+  // one more node process to start and stop.
+  const config = testConfig(`${hop('hop1', 'q1', 'q2')}${hop('hop2', 'q2', 'q3')}${hop('hop3', 'q3', 'done')}${builtInRunnersOff()}\n${schedulerOff()}`, {
+    maxRestarts: 1_000_000,
+    restartBackoff: '"5ms"',
+    restartBackoffMax: '"50ms"',
+  })
     .replace('level = "debug"', 'level = "info"')
     .concat('\n[queues]\ndurability = "none"\n');
   home = await makeHome(config);
@@ -47,29 +53,49 @@ it(`carries ${ENTRIES} entries through three hops while runners are SIGKILLed ${
   // Up to KILLERS kills at once, each on a different runner process: the 100 kills take a
   // third of the time one-by-one would, and several hops are down together, which the
   // chain must survive as well. Each victim is still a live, working process.
+  //
+  // The live hop processes are known from the master's own account: its status once (every
+  // process is up when it says it is ready), then its log, which says "runner up" (pid and all)
+  // when a process is back and ready, and "runner crashed" when one died. Not a status request
+  // per kill: each counts every queue of the spool (thousands of names), a tenth of a second
+  // of the master's CPU, a hundred times over.
+  const live = new Map<string, number>();
+  const keyOf = (runner: unknown, slice: unknown): string => `${String(runner)}/${String(slice)}`;
+  for (const r of (await master.status()).runners) if (r.name.startsWith('hop') && r.state === 'running' && r.pid !== null) live.set(keyOf(r.name, r.slice), r.pid);
+  expect(live.size).toBe(6);
+  const track = (line: LogLine): boolean => {
+    if (typeof line.runner !== 'string' || !line.runner.startsWith('hop') || typeof line.runnerPid !== 'number') return false;
+    const key = keyOf(line.runner, line.slice);
+    if (line.msg === 'runner up') live.set(key, line.runnerPid);
+    else if (typeof line.msg === 'string' && line.msg.startsWith('runner crashed') && live.get(key) === line.runnerPid) live.delete(key);
+    return false;
+  };
+  // Never matches: a listener for every line until the master exits (which rejects it; nothing waits on that).
+  master.nextLine(track, 'the end of the log').catch(() => undefined);
   let kills = 0;
   const restarting = new Set<string>();
   const killer = async (): Promise<void> => {
     while (kills < KILLS) {
-      const running = (await master!.status()).runners.filter(
-        (r) => r.name.startsWith('hop') && r.state === 'running' && r.pid !== null && !restarting.has(`${r.name}/${r.slice}`),
-      );
-      if (kills >= KILLS) break;
+      const running = [...live].filter(([key]) => !restarting.has(key));
       if (running.length === 0) {
         await master!.nextLine((line) => line.msg === 'runner up', 'a runner back up');
         continue;
       }
-      const victim = running[Math.floor(Math.random() * running.length)]!;
-      const key = `${victim.name}/${victim.slice}`;
+      const [key, pid] = running[Math.floor(Math.random() * running.length)]!;
+      const [name, slice] = key.split('/') as [string, string];
+      restarting.add(key);
+      // Registered before the kill: its "runner up" line cannot have been read yet.
+      const back = master!.nextLine((line) => line.msg === 'runner up' && line.runner === name && line.slice === Number(slice) && line.runnerPid !== pid, `${key} restarted`);
       try {
-        process.kill(victim.pid!, 'SIGKILL');
+        process.kill(pid, 'SIGKILL');
       } catch {
-        continue; // it died on its own in between (or this status was stale); pick another
+        // It died on its own in between: no kill of ours. Wait for its successor, as after a kill.
+        await back;
+        restarting.delete(key);
+        continue;
       }
       kills++;
-      restarting.add(key);
-      // Registered in the same tick as the kill: its "runner up" line cannot have been read yet.
-      const back = master!.nextLine((line) => line.msg === 'runner up' && line.runner === victim.name && line.slice === victim.slice, `${victim.name} ${victim.slice} restarted`);
+      live.delete(key);
       // Kill it again only once it is back, so each kill lands on a live, working process.
       await back;
       restarting.delete(key);
@@ -77,14 +103,26 @@ it(`carries ${ENTRIES} entries through three hops while runners are SIGKILLed ${
   };
   await Promise.all(Array.from({ length: KILLERS }, killer));
 
+  // Done when no hop holds an entry any more (q1..q3: no .pck, no .bak). Counting the three queues
+  // is 768 directory listings: not at every arrival in `done` (thousands, when the kills are over
+  // before the work), only once `done` has had ENTRIES arrivals (fewer cannot be success: nothing
+  // takes from it), known from the watcher's names, or after half a second without one (work
+  // stopped short: the checks below then say what is missing).
   const spool = new Spool({ root });
   const done = new Switchboard({ root, name: 'done', rescanIntervalMs: 500 });
   const watcher = await done.watch();
   try {
+    let arrived = new Set(await done.files());
+    let quiet = false;
     for (;;) {
-      const pending = await Promise.all(['q1', 'q2', 'q3'].map(async (q) => spool.count(q)));
-      if (pending.every((c) => c.pck === 0 && c.bak === 0)) break;
-      await watcher.wait();
+      if (arrived.size >= ENTRIES || quiet) {
+        const pending = await Promise.all(['q1', 'q2', 'q3'].map(async (q) => spool.count(q)));
+        if (pending.every((c) => c.pck === 0 && c.bak === 0)) break;
+      }
+      quiet = (await watcher.wait()) === 'rescan';
+      const { names, complete } = watcher.takeNames();
+      if (complete) for (const name of names) arrived.add(name);
+      else arrived = new Set(await done.files()); // events were dropped: list it
     }
   } finally {
     watcher.close();

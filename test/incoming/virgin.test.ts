@@ -13,7 +13,7 @@ import { openStore, type Store } from '../../src/store/index.js';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { decideHeld, sendHeldNotices } from '../../src/app/moderation.js';
 import { spoolEnqueue } from '../../src/app/spool-enqueue.js';
-import { runHomeCliInProcess } from '../support/cli.js';
+import { runCli } from '../support/cli.js';
 import { cleanup, makeSpool, runnerOptions, startRunner, type RunnerWatch, type Spool } from '../runners/harness.js';
 import { LIST } from './fixtures/messages.js';
 
@@ -150,8 +150,7 @@ describe('virgin runner', () => {
     await virgin.dequeue(moderators);
     const shunted = await virgin.moveTo(moderators, 'shunt', { reason: 'NoRecipientsError' });
     await decideHeld(app, LIST, held.id, { decision: 'approve', by: 'mod' });
-    // The operator's command in this process (program.ts run(), what the binary runs; test/cli/queue.test.ts runs its binary).
-    const requeued = await runHomeCliInProcess(spool.dir, ['queue', 'requeue', shunted]);
+    const requeued = await runCli(['--home', spool.dir, 'queue', 'requeue', shunted]);
     expect(requeued.code, requeued.stderr).toBe(0);
 
     const watch = await start();

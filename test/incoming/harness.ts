@@ -14,12 +14,19 @@ import type { Config } from '../../src/config/schema.js';
 import { homePaths } from '../../src/home.js';
 import type { EntryOutcome } from '../../runners/runner.js';
 import { openStore, type ListSettings, type MailingList, type Store } from '../../src/store/index.js';
-import { makeSpool, runnerOptions, startRunner, type RunnerWatch, type Spool } from '../runners/harness.js';
+import { afterAll } from 'vitest';
+import { closeSharedTaskPool, makeSpool, runnerOptions, sharedTaskPool, startRunner, type RunnerWatch, type Spool } from '../runners/harness.js';
 import { LIST } from './fixtures/messages.js';
 
 export { cleanup } from '../runners/harness.js';
 
 const stores: Store[] = [];
+
+/**
+ * The runners of a test file share one worker pool (sharedTaskPool): one worker thread loading the
+ * parse worker's modules per file instead of one per test. Closed when the file is done.
+ */
+afterAll(closeSharedTaskPool);
 
 export async function closeStores(): Promise<void> {
   for (const store of stores.splice(0)) await store.close();
@@ -53,7 +60,7 @@ export class IncomingSetup {
   }
 
   startRunner(options: Record<string, unknown> = {}): RunnerWatch<IncomingRunner> {
-    const runner = new IncomingRunner(runnerOptions(this.spool, { name: 'incoming', queue: 'in', home: this.spool.dir, concurrency: 2, options, ...(this.config === undefined ? {} : { config: this.config }) }));
+    const runner = new IncomingRunner(runnerOptions(this.spool, { name: 'incoming', queue: 'in', home: this.spool.dir, concurrency: 2, options, pool: sharedTaskPool(), ...(this.config === undefined ? {} : { config: this.config }) }));
     this.watch = startRunner(runner);
     return this.watch;
   }

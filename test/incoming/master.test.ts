@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { decodeEntry, Spool, Switchboard } from '../../queues/index.js';
 import { openStore } from '../../src/store/index.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, waitForEntries, type MasterHandle } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, startMaster, testConfig, waitForEntries, type MasterHandle } from '../master/harness.js';
+import { runHomeCliInProcess } from '../support/cli.js';
 import { LIST, plainPost } from './fixtures/messages.js';
 
 let master: MasterHandle | undefined;
@@ -31,7 +32,9 @@ async function outEntries(dir: string) {
 }
 
 it('incoming and virgin run under the master: posts, holds, notices and approvals reach out', async () => {
-  home = await makeHome(testConfig('[runner.outgoing]\nenabled = false\n\n[runner.lmtp]\nenabled = false\n\n[runner.incoming.options]\nparseTimeout = "20s"\n'));
+  // Only incoming and virgin (outgoing off so that `out` keeps what arrives; the others and the scheduler
+  // would be a node process each to start and stop for nothing here).
+  home = await makeHome(testConfig(`${builtInRunnersOff(['incoming', 'virgin'])}\n${schedulerOff()}\n[runner.incoming.options]\nparseTimeout = "20s"\n`));
   const store = openStore(home);
   await store.createList({ address: LIST });
   await store.addMembers(LIST, [{ address: 'anne@example.org' }, { address: 'bob@example.net' }, { address: 'owner@example.org', role: 'owner' }]);
@@ -54,7 +57,8 @@ it('incoming and virgin run under the master: posts, holds, notices and approval
   const toGuest = out.find((entry) => entry.metadata.notice === 'post-held')!;
   expect(toGuest.metadata).toMatchObject({ recipients: ['guest@example.com'] });
 
-  const listed = JSON.parse((await runCli(['--home', home, 'held', 'list', LIST, '--json'])).stdout) as { held: Array<{ id: number; subject: string }> };
+  // The list in this process (program.ts run(), what the binary runs); the approval through the built binary.
+  const listed = JSON.parse((await runHomeCliInProcess(home, ['held', 'list', LIST, '--json'])).stdout) as { held: Array<{ id: number; subject: string }> };
   expect(listed.held.map((h) => h.subject)).toEqual(['guest post']);
   expect((await runCli(['--home', home, 'held', 'approve', LIST, String(listed.held[0]!.id)])).code).toBe(0);
   await waitForEntries(home, 'out', 4);
@@ -63,7 +67,7 @@ it('incoming and virgin run under the master: posts, holds, notices and approval
 });
 
 it('SIGKILL of the incoming runner mid-backlog: each post is forwarded or held exactly once', async () => {
-  home = await makeHome(testConfig('[runner.outgoing]\nenabled = false\n\n[runner.lmtp]\nenabled = false\n\n[runner.incoming]\nconcurrency = 4\n'));
+  home = await makeHome(testConfig(`${builtInRunnersOff(['incoming', 'virgin'])}\n${schedulerOff()}\n[runner.incoming]\nconcurrency = 4\n`));
   const store = openStore(home);
   await store.createList({ address: LIST });
   await store.addMembers(LIST, [{ address: 'anne@example.org' }, { address: 'owner@example.org', role: 'owner' }]);

@@ -239,6 +239,38 @@ export function runnerOptions(spool: Spool, overrides: Partial<RunnerOptions> = 
   };
 }
 
+/**
+ * A TaskPool that a runner's stop does not close (Runner.run() closes its pool as it ends), for the
+ * runners of one test file to share one pool, and so one worker thread, started once: each thread
+ * loads its worker modules (mailparser and all, ~0.2 s of CPU) when it starts. Still a real piscina
+ * pool: a task that crashes or times out takes its thread down and the next task gets a new one.
+ * closeSharedTaskPool() ends it (the file's afterAll).
+ */
+class SharedTaskPool extends TaskPool {
+  override async close(): Promise<void> {
+    // Left running for the file's next runner; closeSharedTaskPool() closes it.
+  }
+
+  destroy(): Promise<void> {
+    return super.close();
+  }
+}
+
+let sharedPool: SharedTaskPool | undefined;
+
+/** The test file's shared TaskPool (runnerOptions' own limits), made at the first call. */
+export function sharedTaskPool(): TaskPool {
+  sharedPool ??= new SharedTaskPool({ maxThreads: 1, taskTimeoutMs: 10_000 });
+  return sharedPool;
+}
+
+/** Close the shared TaskPool, if one was made; the next sharedTaskPool() makes a new one. */
+export async function closeSharedTaskPool(): Promise<void> {
+  const pool = sharedPool;
+  sharedPool = undefined;
+  await pool?.destroy();
+}
+
 /** Start `runner` (run()) and watch it; stopped and awaited by cleanup(). */
 export function startRunner<R extends Runner>(runner: R, pulse = new Pulse()): RunnerWatch<R> {
   const watch = new RunnerWatch(runner, pulse);

@@ -7,10 +7,11 @@
  * stops the runner being made (SY_DKIM_KEY); a signing failure sends the
  * entry to retry with nothing sent.
  */
-import { writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import OutgoingRunner from '../../runners/outgoing.js';
 import { TaskPool, type TaskOptions } from '../../runners/task-pool.js';
 import { outMetadata, type OutEntry } from '../../runners/outgoing/out-entry.js';
@@ -42,19 +43,38 @@ interface Setup {
   config: ReturnType<typeof configSchema.parse>;
 }
 
-/** A home (the spool's directory) with an RSA and an Ed25519 key for lists.example.org, made by keygen. */
+/**
+ * An RSA and an Ed25519 key for lists.example.org, made by keygen once for the file (an RSA 2048 key is
+ * a tenth of a second of CPU or more on a loaded machine) and copied into each test's home: no test
+ * changes them.
+ */
+let keys: Promise<{ dir: string; records: Records }> | undefined;
+
+async function makeKeys(): Promise<{ dir: string; records: Records }> {
+  const dir = join(await mkdtemp(join(tmpdir(), 'sy-dkim-keys-')), 'dkim');
+  const rsa = generateKey({ domain: 'lists.example.org', selector: 'r1', type: 'rsa', dir, force: false });
+  const ed = generateKey({ domain: 'lists.example.org', selector: 'e1', type: 'ed25519', dir, force: false });
+  return { dir, records: { [rsa.record.name]: rsa.record.text, [ed.record.name]: ed.record.text } };
+}
+
+afterAll(async () => {
+  const made = await keys?.catch(() => undefined);
+  if (made) await rm(join(made.dir, '..'), { recursive: true, force: true });
+});
+
+/** A home (the spool's directory) with the file's RSA and Ed25519 keys (makeKeys) in its dkim/. */
 async function setup(): Promise<Setup> {
   const spool = await makeSpool();
   const sink = await SmtpSink.start({ keepBodies: true });
   sinks.push(sink);
-  const dir = join(spool.dir, 'dkim');
-  const rsa = generateKey({ domain: 'lists.example.org', selector: 'r1', type: 'rsa', dir, force: false });
-  const ed = generateKey({ domain: 'lists.example.org', selector: 'e1', type: 'ed25519', dir, force: false });
+  keys ??= makeKeys();
+  const made = await keys;
+  await cp(made.dir, join(spool.dir, 'dkim'), { recursive: true });
   const config = configSchema.parse({
     smtp: { port: sink.port, maxRecipients: 2, probeTimeout: 0, connectionTimeout: '5s', greetingTimeout: '5s', socketTimeout: '5s' },
     dkim: { domains: { 'lists.example.org': { selector: 'r1', keys: ['dkim/lists.example.org.r1.pem', { file: 'dkim/lists.example.org.e1.pem', selector: 'e1' }] } } },
   });
-  return { spool, sink, config, records: { [rsa.record.name]: rsa.record.text, [ed.record.name]: ed.record.text } };
+  return { spool, sink, config, records: made.records };
 }
 
 function countingPool(counts: Record<string, number>, change?: (filename: string, data: unknown) => unknown): TaskPool {

@@ -47,6 +47,7 @@ export async function runCliOk(args: readonly string[]): Promise<CliResult> {
  * after: the CLI layer without a node start-up (~0.3 s of CPU each). Only
  * for calls that read no home and leave no state behind, such as `--help`;
  * each test file that uses it keeps a real run of the same kind (runCli) too.
+ * For commands on a home, runHomeCliInProcess below.
  */
 export async function runCliInProcess(args: readonly string[]): Promise<CliResult> {
   const { run } = await import('../../src/cli/program.js');
@@ -71,5 +72,26 @@ export async function runCliInProcess(args: readonly string[]): Promise<CliResul
     process.stdout.write = outWrite;
     process.stderr.write = errWrite;
     process.exitCode = exitCode;
+  }
+}
+
+/**
+ * `switchyard --home HOME ARGS` run in this process like runCliInProcess, for
+ * the commands that open the home's store for one piece of work and close it
+ * (store-access.ts withStore: lists, members, requests, tokens, queue ...),
+ * under the umask main.ts sets (restored after), so files come out as the
+ * binary makes them. Exit code, stdout and stderr are what run() gives
+ * main.ts, which only sets process.exitCode from it: the same as the binary's
+ * for everything but what the process boundary itself does (bundles, stdin,
+ * EPIPE, signals). A test file using it keeps real runs (runCli) of each kind
+ * of outcome it checks: success output, exit 1, exit 2 and --json errors.
+ * Not for commands that read stdin or leave anything running.
+ */
+export async function runHomeCliInProcess(home: string, args: readonly string[]): Promise<CliResult> {
+  const umask = process.umask(0o007);
+  try {
+    return await runCliInProcess(['--home', home, ...args]);
+  } finally {
+    process.umask(umask);
   }
 }

@@ -17,7 +17,7 @@ import { DnsResponder } from '../fixtures/dns-responder.js';
 import { arcverify, mailauthArc, mailauthVerify, type Records } from '../fixtures/dkim-verifiers.js';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../ingress/harness.js';
-import { makeHome, removeHome, runCli, testConfig } from '../master/harness.js';
+import { makeHome, removeHome, runCli, stopDaemon, testConfig } from '../master/harness.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { openStore } from '../../src/store/index.js';
 
@@ -58,7 +58,8 @@ beforeAll(async () => {
 }, TIMEOUT);
 
 afterAll(async () => {
-  if (started) await runCli(['--home', home, 'stop']);
+  // Cleanup, not the stop command: SIGTERM to the daemon, without a CLI process.
+  if (started) await stopDaemon(home);
   await sink?.close();
   await dns?.close();
   if (home) await removeHome(home);

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { dkimpyVerify, mailauthVerify, type Records } from '../fixtures/dkim-verifiers.js';
 import { freePort } from '../ingress/harness.js';
-import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, testConfig } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, stopDaemon, testConfig } from '../master/harness.js';
 import { openStore } from '../../src/store/index.js';
 
 const LIST = 'team@lists.example.org';
@@ -50,7 +50,8 @@ beforeAll(async () => {
 }, TIMEOUT);
 
 afterAll(async () => {
-  if (started) await runCli(['--home', home, 'stop']);
+  // Cleanup, not the stop command: SIGTERM to the daemon, without a CLI process.
+  if (started) await stopDaemon(home);
   await sink?.close();
   if (home) await removeHome(home);
 });

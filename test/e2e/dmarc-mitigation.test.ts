@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DnsResponder } from '../fixtures/dns-responder.js';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../ingress/harness.js';
-import { makeHome, removeHome, runCli, testConfig } from '../master/harness.js';
+import { makeHome, removeHome, runCli, stopDaemon, testConfig } from '../master/harness.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { openStore } from '../../src/store/index.js';
 
@@ -35,7 +35,8 @@ beforeAll(async () => {
 }, TIMEOUT);
 
 afterAll(async () => {
-  if (started) await runCli(['--home', home, 'stop']);
+  // Cleanup, not the stop command: SIGTERM to the daemon, without a CLI process.
+  if (started) await stopDaemon(home);
   await sink?.close();
   await dns?.close();
   if (home) await removeHome(home);

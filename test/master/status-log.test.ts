@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Switchboard } from '../../queues/index.js';
 import { freePort, serverGreeting } from '../support/net.js';
-import { builtInRunnersOff, isReadyLine, makeHome, MASTER_WAIT_MS, removeHome, runCli, runnerModule, schedulerOff, startMaster, testConfig, waitForEntries, type LogLine, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, isReadyLine, makeHome, MASTER_WAIT_MS, removeHome, runCli, runnerModule, schedulerOff, startMaster, stopDaemon, testConfig, waitForEntries, type LogLine, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
 const homes: string[] = [];
@@ -136,7 +136,7 @@ describe('status', () => {
       expect(log.filter(isReadyLine)).toHaveLength(1);
       expect(log.filter(isReadyLine)[0]!.msg).toContain('no lmtp listener');
     } finally {
-      await runCli(['--home', dir, 'stop']);
+      await stopDaemon(dir);
     }
   }, MASTER_WAIT_MS + 60_000);
 });

@@ -1,6 +1,7 @@
 /**
  * Digests through a real master and the built-in runners posts and digests
- * go through (bounces, command and retry, which none reaches, are off), LMTP in and a
+ * go through, and retry for a temporary failure on a loaded machine (bounces
+ * and command, which none reaches, are off), LMTP in and a
  * saving SMTP sink out: a member in MIME digest mode and one in plain digest
  * mode (set with `members set`), two in regular mode. Three posts: the
  * regular members get each post as it is sent, the digest members none;
@@ -68,7 +69,7 @@ beforeAll(async () => {
   lmtpPort = await freePort();
   // The scheduler's digests job every second: the size and periodic triggers are seen at once.
   home = await makeHome(
-    testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[cron]\ndigests = "* * * * * *"\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'virgin'])}`),
+    testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[cron]\ndigests = "* * * * * *"\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'virgin', 'retry'])}`),
   );
   await cli('lists', 'create', LIST, '--owner', 'owner@example.com');
   // No periodic send during the test (it could cross midnight): only `digests send`.

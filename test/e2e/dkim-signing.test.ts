@@ -1,6 +1,7 @@
 /**
  * DKIM through a real master and the runners a post passes through (lmtp,
- * incoming, archive, outgoing; the others and the scheduler are off: nothing
+ * incoming, archive, outgoing, and retry for a temporary failure on a loaded
+ * machine; the others and the scheduler are off: nothing
  * here goes through them, and each is a node process to start at `start` and
  * again at each `restart`): keys made with
  * `switchyard dkim keygen`, configured in switchyard.toml; `start` says what
@@ -34,7 +35,7 @@ beforeAll(async () => {
   lmtpPort = await freePort();
   home = await makeHome(
     testConfig(
-      `[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[dkim.domains."lists.example.org"]\nselector = "r1"\nkeys = ["dkim/lists.example.org.r1.pem", { file = "dkim/lists.example.org.e1.pem", selector = "e1" }]\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing'])}\n${schedulerOff()}`,
+      `[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[dkim.domains."lists.example.org"]\nselector = "r1"\nkeys = ["dkim/lists.example.org.r1.pem", { file = "dkim/lists.example.org.e1.pem", selector = "e1" }]\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'retry'])}\n${schedulerOff()}`,
     ),
   );
   for (const [selector, type] of [['r1', 'rsa'], ['e1', 'ed25519']]) {

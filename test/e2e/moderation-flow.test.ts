@@ -1,7 +1,8 @@
 /**
  * Moderation as a new operator meets it, through a real master and the
- * built-in runners a post, a notice and a reply go through (bounces, retry
- * and the scheduler, which none of them reaches, are off), LMTP in and a real SMTP sink out: a list created with
+ * built-in runners a post, a notice and a reply go through, and retry for a
+ * temporary failure on a loaded machine (bounces and the scheduler, which
+ * none of them reaches, are off), LMTP in and a real SMTP sink out: a list created with
  * `lists create --owner`; a non-member's post held; the owner gets the hold
  * notice and the poster the "awaits moderator approval" notice; approved
  * with `switchyard held approve`, the post reaches the members. And the
@@ -72,7 +73,7 @@ beforeAll(async () => {
   sink = await SmtpSink.start({ keepBodies: true });
   lmtpPort = await freePort();
   // Each runner off is a node process fewer at both starts.
-  config = `[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'virgin', 'command'])}\n${schedulerOff()}`;
+  config = `[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'virgin', 'command', 'retry'])}\n${schedulerOff()}`;
   // First without the virgin runner: the notices of the first post wait in `virgin`.
   home = await makeHome(testConfig(`${config}\n[runner.virgin]\nenabled = false\n`));
   const created = await cli('lists', 'create', LIST, '--owner', OWNER);

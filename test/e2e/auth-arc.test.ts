@@ -17,7 +17,7 @@ import { DnsResponder } from '../fixtures/dns-responder.js';
 import { arcverify, mailauthArc, mailauthVerify, type Records } from '../fixtures/dkim-verifiers.js';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../ingress/harness.js';
-import { makeHome, removeHome, runCli, testConfig } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, stopDaemon, testConfig } from '../master/harness.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { openStore } from '../../src/store/index.js';
 
@@ -41,9 +41,10 @@ beforeAll(async () => {
   records['author.example'] = 'v=spf1 ip4:192.0.2.25 -all';
   dns = await DnsResponder.start(records);
   lmtpPort = await freePort();
+  // Only the runners the post goes through (and retry): bounces, command, virgin and the scheduler take no part, and each is a node process to start.
   home = await makeHome(
     testConfig(
-      `[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[dns]\nservers = ["${dns.server}"]\ntimeout = "2s"\n\n[auth]\nauthservId = "lists.example.org"\n\n[dkim.domains."lists.example.org"]\nselector = "r1"\nkeys = ["dkim/lists.example.org.r1.pem"]\n`,
+      `[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[dns]\nservers = ["${dns.server}"]\ntimeout = "2s"\n\n[auth]\nauthservId = "lists.example.org"\n\n[dkim.domains."lists.example.org"]\nselector = "r1"\nkeys = ["dkim/lists.example.org.r1.pem"]\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'retry'])}\n${schedulerOff()}`,
     ),
   );
   const made = await runCli(['--home', home, 'dkim', 'keygen', 'lists.example.org', '--selector', 'r1', '--type', 'rsa', '--json']);
@@ -58,7 +59,8 @@ beforeAll(async () => {
 }, TIMEOUT);
 
 afterAll(async () => {
-  if (started) await runCli(['--home', home, 'stop']);
+  // Cleanup, not the stop command: SIGTERM to the daemon, without a CLI process.
+  if (started) await stopDaemon(home);
   await sink?.close();
   await dns?.close();
   if (home) await removeHome(home);

@@ -1,5 +1,7 @@
 /**
- * Digests through a real master and every built-in runner, LMTP in and a
+ * Digests through a real master and the built-in runners posts and digests
+ * go through, and retry for a temporary failure on a loaded machine (bounces
+ * and command, which none reaches, are off), LMTP in and a
  * saving SMTP sink out: a member in MIME digest mode and one in plain digest
  * mode (set with `members set`), two in regular mode. Three posts: the
  * regular members get each post as it is sent, the digest members none;
@@ -17,7 +19,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Switchboard } from '../../queues/index.js';
 import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
 import { freePort } from '../ingress/harness.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { withHomeStore } from '../support/home-store.js';
+import type { ListSettings } from '../../src/store/list-settings.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 
 const LIST = 'team@lists.example.org';
@@ -27,6 +31,14 @@ let sink: SmtpSink;
 let home: string;
 let master: MasterHandle | undefined;
 let lmtpPort: number;
+
+/**
+ * A list setting changed in the store, as `lists set` does: the CLI runs are kept
+ * for the commands this file is about (`members set`, `digests send`, `digests status`).
+ */
+async function setList(settings: Partial<ListSettings>): Promise<void> {
+  await withHomeStore(home, (store) => store.updateList(LIST, { settings }));
+}
 
 async function cli(...args: string[]) {
   const result = await runCli(['--home', home, ...args]);
@@ -56,12 +68,13 @@ beforeAll(async () => {
   sink = await SmtpSink.start({ keepBodies: true });
   lmtpPort = await freePort();
   // The scheduler's digests job every second: the size and periodic triggers are seen at once.
-  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[cron]\ndigests = "* * * * * *"\n`));
+  home = await makeHome(
+    testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[cron]\ndigests = "* * * * * *"\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'virgin', 'retry'])}`),
+  );
   await cli('lists', 'create', LIST, '--owner', 'owner@example.com');
   // No periodic send during the test (it could cross midnight): only `digests send`.
-  await cli('lists', 'set', LIST, 'digestSendPeriodic', '');
-  await cli('lists', 'set', LIST, 'requireExplicitDestination', 'false');
-  for (const address of ['ann@example.org', 'reg@example.org', 'mime@example.org', 'plain@example.org']) await cli('members', 'add', LIST, address);
+  await setList({ digestSendPeriodic: '', requireExplicitDestination: false });
+  await withHomeStore(home, (store) => store.addMembers(LIST, ['ann@example.org', 'reg@example.org', 'mime@example.org', 'plain@example.org'].map((address) => ({ address }))));
   await cli('members', 'set', LIST, 'mime@example.org', 'deliveryMode=mime_digests');
   await cli('members', 'set', LIST, 'plain@example.org', 'deliveryMode=plain');
   master = await startMaster(home);
@@ -110,23 +123,23 @@ it('the scheduler sends a digest once the waiting posts pass digestSizeThreshold
   expect(pending.pendingPosts).toBe(3);
   expect(pending.pendingSize).toBeGreaterThan(1024);
   // Over 1 KB waiting: the next run of the scheduler's job sends it.
-  await cli('lists', 'set', LIST, 'digestSizeThreshold', '1');
+  await setList({ digestSizeThreshold: 1 });
   await sink.until(() => sink.accepted.some(issue(2)), 'issue 2, sent by size');
   const second = await simpleParser(sink.accepted.find(issue(2))!.body!);
   expect(second.attachments.filter((a) => a.contentType === 'message/rfc822')).toHaveLength(3);
 
-  await cli('lists', 'set', LIST, 'digestSizeThreshold', '0');
+  await setList({ digestSizeThreshold: 0 });
   await deliver(post(7));
   await sink.until(() => sink.accepted.filter(to('reg@example.org')).length >= 7, 'post 7 at the regular member');
   expect(sink.accepted.some(issue(3))).toBe(false);
-  await cli('lists', 'set', LIST, 'digestSendPeriodic', '* * * * *');
+  await setList({ digestSendPeriodic: '* * * * *' });
   const plainIssue3 = (t: SinkTransaction) => to('plain@example.org')(t) && subjectOf(t) === 'Team Digest, Vol 1, Issue 3';
   await sink.until(() => sink.accepted.some(issue(3)) && sink.accepted.some(plainIssue3), 'issue 3, sent by the periodic schedule');
   expect(sink.accepted.filter(to('plain@example.org')).map(subjectOf)).toEqual(['Team Digest, Vol 1, Issue 1', 'Team Digest, Vol 1, Issue 2', 'Team Digest, Vol 1, Issue 3']);
 }, TIMEOUT);
 
 it('an entry run again (same bytes and receivedAt: a .bak recovered after SIGKILL, or back from retry) adds nothing more to the digest', async () => {
-  await cli('lists', 'set', LIST, 'digestSendPeriodic', '');
+  await setList({ digestSendPeriodic: '' });
   await cli('digests', 'send', LIST);
   const inbox = new Switchboard({ root: join(home, 'queues'), name: 'in', durability: 'none', hashKeyField: 'listId' });
   const metadata = { listId: LIST, envelopeSender: 'ann@example.org', receivedAt: '2026-12-05T12:00:00.000Z', receivedVia: 'test' };

@@ -1,5 +1,9 @@
 /**
- * DKIM through a real master and every built-in runner: keys made with
+ * DKIM through a real master and the runners a post passes through (lmtp,
+ * incoming, archive, outgoing, and retry for a temporary failure on a loaded
+ * machine; the others and the scheduler are off: nothing
+ * here goes through them, and each is a node process to start at `start` and
+ * again at each `restart`): keys made with
  * `switchyard dkim keygen`, configured in switchyard.toml; `start` says what
  * signs; a post over LMTP reaches the members (a real SMTP sink on loopback)
  * signed, and the copy as received verifies with mailauth and dkimpy. A
@@ -14,7 +18,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { dkimpyVerify, mailauthVerify, type Records } from '../fixtures/dkim-verifiers.js';
 import { freePort } from '../ingress/harness.js';
-import { makeHome, removeHome, runCli, testConfig } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, stopDaemon, testConfig } from '../master/harness.js';
 import { openStore } from '../../src/store/index.js';
 
 const LIST = 'team@lists.example.org';
@@ -31,7 +35,7 @@ beforeAll(async () => {
   lmtpPort = await freePort();
   home = await makeHome(
     testConfig(
-      `[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[dkim.domains."lists.example.org"]\nselector = "r1"\nkeys = ["dkim/lists.example.org.r1.pem", { file = "dkim/lists.example.org.e1.pem", selector = "e1" }]\n`,
+      `[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[dkim.domains."lists.example.org"]\nselector = "r1"\nkeys = ["dkim/lists.example.org.r1.pem", { file = "dkim/lists.example.org.e1.pem", selector = "e1" }]\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'retry'])}\n${schedulerOff()}`,
     ),
   );
   for (const [selector, type] of [['r1', 'rsa'], ['e1', 'ed25519']]) {
@@ -47,7 +51,8 @@ beforeAll(async () => {
 }, TIMEOUT);
 
 afterAll(async () => {
-  if (started) await runCli(['--home', home, 'stop']);
+  // Cleanup, not the stop command: SIGTERM to the daemon, without a CLI process.
+  if (started) await stopDaemon(home);
   await sink?.close();
   if (home) await removeHome(home);
 });

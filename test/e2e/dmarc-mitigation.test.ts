@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DnsResponder } from '../fixtures/dns-responder.js';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../ingress/harness.js';
-import { makeHome, removeHome, runCli, testConfig } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, stopDaemon, testConfig } from '../master/harness.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { openStore } from '../../src/store/index.js';
 
@@ -27,7 +27,8 @@ beforeAll(async () => {
   sink = await SmtpSink.start({ keepBodies: true });
   dns = await DnsResponder.start({ '_dmarc.reject.example': 'v=DMARC1; p=reject; rua=mailto:agg@reject.example', '_dmarc.none.example': 'v=DMARC1; p=none' });
   lmtpPort = await freePort();
-  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[dns]\nservers = ["${dns.server}"]\ntimeout = "2s"\n`));
+  // Only the runners the posts go through (and retry): bounces, command, virgin and the scheduler take no part, and each is a node process to start.
+  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[dns]\nservers = ["${dns.server}"]\ntimeout = "2s"\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'retry'])}\n${schedulerOff()}`));
   const store = openStore(home);
   await store.createList({ address: LIST, displayName: 'Team', settings: { defaultNonmemberAction: 'accept' } });
   await store.addMembers(LIST, [{ address: 'm1@members.example' }, { address: 'm2@members.example' }]);
@@ -35,7 +36,8 @@ beforeAll(async () => {
 }, TIMEOUT);
 
 afterAll(async () => {
-  if (started) await runCli(['--home', home, 'stop']);
+  // Cleanup, not the stop command: SIGTERM to the daemon, without a CLI process.
+  if (started) await stopDaemon(home);
   await sink?.close();
   await dns?.close();
   if (home) await removeHome(home);

@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
 import { freePort } from '../ingress/harness.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { decodeQuotedPrintable } from '../../src/mail/transfer-encoding.js';
 import { openStore } from '../../src/store/index.js';
@@ -99,7 +99,8 @@ function expectNoInjectedLine(raw: Buffer): void {
 beforeAll(async () => {
   sink = await SmtpSink.start({ keepBodies: true });
   lmtpPort = await freePort();
-  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n`));
+  // Bounces, command and the scheduler take no part: each is a node process fewer to start.
+  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'virgin', 'retry'])}\n${schedulerOff()}`));
   const store = openStore(home);
   try {
     for (const address of [LIST, OLD]) {

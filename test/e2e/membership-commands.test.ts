@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
 import { freePort } from '../ingress/harness.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type LogLine, type MasterHandle } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, startMaster, testConfig, type LogLine, type MasterHandle } from '../master/harness.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { openStore, type Store } from '../../src/store/index.js';
 
@@ -68,7 +68,8 @@ async function sentinel(): Promise<void> {
 beforeAll(async () => {
   sink = await SmtpSink.start({ keepBodies: true });
   lmtpPort = await freePort();
-  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n`));
+  // No bounce and no scheduled job takes part: two node processes fewer to start.
+  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'virgin', 'command', 'retry'])}\n${schedulerOff()}`));
   store = openStore(home);
   await store.createList({ address: TEAM, description: 'The team list.' });
   await store.createList({ address: CLUB, settings: { subscriptionPolicy: 'moderate' } });

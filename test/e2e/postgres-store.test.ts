@@ -21,7 +21,7 @@ import { openStore, type Store } from '../../src/store/index.js';
 import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
 import { startPostgres, type PostgresCluster } from '../support/postgres.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, waitForEntries, type MasterHandle } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, startMaster, testConfig, waitForEntries, type MasterHandle } from '../master/harness.js';
 
 const LIST = 'team@lists.example.org';
 const MEMBERS = ['ann@example.org', 'bob@example.net', 'cy@example.com'];
@@ -59,7 +59,10 @@ beforeAll(async () => {
   sink = await SmtpSink.start({ keepBodies: true });
   lmtpPort = await freePort();
   // A quick retry, so the test does not wait minutes for the entries the outage sent to retry.
-  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[store]\nurl = "${url}"\n\n[retry]\ninitialDelay = "1s"\nmaxDelay = "2s"\n`));
+  // Bounces, command and the scheduler off: no bounce, email command or scheduled job takes part, and each is a node process to start.
+  home = await makeHome(
+    testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[store]\nurl = "${url}"\n\n[retry]\ninitialDelay = "1s"\nmaxDelay = "2s"\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'virgin', 'retry'])}\n${schedulerOff()}`),
+  );
   store = openStore(home, { url });
   await store.createList({ address: LIST });
   await store.addMembers(LIST, MEMBERS.map((address) => ({ address })));
@@ -115,7 +118,8 @@ it('PostgreSQL stopped mid-run: runners send posts to retry, LMTP answers 4xx; b
 
 it('two hosts on one store: a post held through host B is approved with host A\'s CLI and delivered by host A, once', async () => {
   const portB = await freePort();
-  const homeB = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${portB}\n\n[store]\nurl = "${url}"\n`));
+  // Host B only holds the post: its LMTP listener and incoming runner, nothing else.
+  const homeB = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${portB}\n\n[store]\nurl = "${url}"\n\n${builtInRunnersOff(['incoming'])}\n${schedulerOff()}`));
   const masterB = await startMaster(homeB);
   try {
     const raw = Buffer.from(`From: Stranger <stranger@example.net>\r\nTo: ${LIST}\r\nSubject: held via B\r\nMessage-ID: <pg-held@example.net>\r\nDate: Fri, 27 Nov 2026 10:00:00 +0000\r\n\r\nHello.\r\n`);

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
 import { contentTypeOf, splitMultipart } from '../../src/mail/mime-entity.js';
 import { longestLine } from '../../src/mail/line-length.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
@@ -43,7 +43,8 @@ beforeAll(async () => {
     // Refuses a post for its content, by a field only that post carries at its top level.
     script: { message: (body) => (RawMessage.parse(body).has('X-Refuse-Me') ? 554 : undefined) },
   });
-  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n`));
+  // Bounces, command and the scheduler take no part: each is a node process fewer to start.
+  home = await makeHome(testConfig(`[smtp]\nport = ${sink.port}\n\n${builtInRunnersOff(['incoming', 'archive', 'outgoing', 'virgin', 'retry'])}\n${schedulerOff()}`));
   store = openStore(home);
   await store.createList({ address: LIST });
   await store.addMembers(LIST, [...MEMBERS.map((address) => ({ address })), { address: 'owner@example.com', role: 'owner' as const }]);

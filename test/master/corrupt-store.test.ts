@@ -16,7 +16,7 @@ import type { RunnerStatus, StatusReport } from '../../src/master/protocol.js';
 import { openStore } from '../../src/store/index.js';
 import { LIST, plainPost } from '../incoming/fixtures/messages.js';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, runCli, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, startMaster, testConfig, waitForEntries, type MasterHandle } from './harness.js';
 
 let master: MasterHandle | undefined;
 let home: string | undefined;
@@ -63,7 +63,8 @@ async function lmtpRcpt(port: number, recipient: string): Promise<string> {
 
 it('a damaged store: the post waits in retry, LMTP says 451, inject exits 75, the runners log errors and status shows it', async () => {
   const port = await freePort();
-  home = await makeHome(testConfig(`[runner.outgoing]\nenabled = false\n\n[lmtp]\nport = ${port}\n`));
+  // The store's users under test (lmtp, incoming) and retry; archive, bounces, virgin, command and the scheduler take no part.
+  home = await makeHome(testConfig(`[runner.outgoing]\nenabled = false\n\n[lmtp]\nport = ${port}\n\n${builtInRunnersOff(['incoming', 'retry', 'outgoing'])}\n${schedulerOff()}`));
   const store = openStore(home);
   await store.createList({ address: LIST });
   await store.addMember(LIST, { address: 'anne@example.org' });

@@ -13,7 +13,7 @@ import { outMetadata } from '../../runners/outgoing/out-entry.js';
 import type { RunnerStatus, StatusReport } from '../../src/master/protocol.js';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
-import { makeHome, MASTER_WAIT_MS, removeHome, runCli, startMaster, testConfig, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, makeHome, MASTER_WAIT_MS, removeHome, runCli, schedulerOff, startMaster, testConfig, type MasterHandle } from './harness.js';
 
 let master: MasterHandle | undefined;
 let home: string | undefined;
@@ -38,8 +38,9 @@ async function outgoingWhen(handle: MasterHandle, predicate: (status: RunnerStat
 it('status shows "smarthost HOST:PORT down since … (reason); next attempt …" while the outgoing runner backs off, and the detail clears once the smarthost is back and the entry delivered', async () => {
   // Free right now, so nothing listens on it.
   const port = await freePort();
+  // Only outgoing and retry: the entry is enqueued on `out` directly; the other runners and the scheduler would be more processes to start.
   const config = testConfig(
-    `[smtp]\nport = ${port}\nconnectionTimeout = "2s"\ndestinationBackoff = "3s"\ndestinationBackoffMax = "3s"\n\n[retry]\ninitialDelay = "1s"\nmaxDelay = "1s"\njitter = 0\n`,
+    `[smtp]\nport = ${port}\nconnectionTimeout = "2s"\ndestinationBackoff = "3s"\ndestinationBackoffMax = "3s"\n\n[retry]\ninitialDelay = "1s"\nmaxDelay = "1s"\njitter = 0\n\n${builtInRunnersOff(['outgoing', 'retry'])}\n${schedulerOff()}`,
   );
   home = await makeHome(config);
   master = await startMaster(home);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StatusReport } from '../../src/master/protocol.js';
 import { freePort } from '../support/net.js';
-import { builtInRunnersOff, isAlive, makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, isAlive, makeHome, removeHome, runCli, schedulerOff, startMaster, testConfig, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
 const homes: string[] = [];
@@ -23,12 +23,12 @@ afterEach(async () => {
 });
 
 /**
- * A master with the built-in runners in `keep` (the others off: each is seconds of
+ * A master with the built-in runners in `keep` (the others and the scheduler off: each is seconds of
  * module loading on a loaded machine, at every start and restart); the smarthost a
  * closed loopback port (the start's check is then quick).
  */
 async function running(smtpPort: number, keep: readonly string[]): Promise<{ dir: string; m: MasterHandle; toml: string }> {
-  const toml = testConfig(`[smtp]\nport = ${smtpPort}\n\n${builtInRunnersOff(keep)}`);
+  const toml = testConfig(`[smtp]\nport = ${smtpPort}\n\n${builtInRunnersOff(keep)}\n${schedulerOff()}`);
   const dir = await makeHome(toml);
   homes.push(dir);
   const m = await startMaster(dir);

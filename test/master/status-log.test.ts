@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Switchboard } from '../../queues/index.js';
 import { freePort, serverGreeting } from '../support/net.js';
-import { isReadyLine, makeHome, MASTER_WAIT_MS, removeHome, runCli, runnerModule, startMaster, testConfig, waitForEntries, type LogLine, type MasterHandle } from './harness.js';
+import { builtInRunnersOff, isReadyLine, makeHome, MASTER_WAIT_MS, removeHome, runCli, runnerModule, schedulerOff, startMaster, stopDaemon, testConfig, waitForEntries, type LogLine, type MasterHandle } from './harness.js';
 
 const masters: MasterHandle[] = [];
 const homes: string[] = [];
@@ -80,7 +80,8 @@ describe('the log of a foreground master', () => {
 
 describe('status', () => {
   it('LAST ERROR gives the reason, and once the runner succeeds again "(recovered ...)" with the error kept whole in --json', async () => {
-    const dir = await home(testConfig(`[runner.picky]\nmodule = "${runnerModule('picky')}"\nqueue = "picky"\n`));
+    // Only the fixture runner whose errors status shows: the built-in runners and the scheduler take no part.
+    const dir = await home(testConfig(`[runner.picky]\nmodule = "${runnerModule('picky')}"\nqueue = "picky"\n\n${builtInRunnersOff()}\n${schedulerOff()}`));
     const m = await master(dir);
     const picky = new Switchboard({ root: join(dir, 'queues'), name: 'picky' });
     const failing = await picky.enqueue('fail', {});
@@ -105,7 +106,10 @@ describe('status', () => {
 
   it('entries waiting in `command` with its runner turned off: a warning at start (log and `start`), "no runner for queue command" in status, exit 4', async () => {
     const smtpPort = await freePort();
-    const dir = await home(`[runner.lmtp]\nenabled = false\n\n[http]\nenabled = false\n\n[runner.command]\nenabled = false\n\n[smtp]\nport = ${smtpPort}\n\n[master]\nstartTimeout = "120s"\n`);
+    // The other built-in runners and the scheduler off too: what is checked is the queue nobody takes from, not them.
+    const dir = await home(
+      `[runner.lmtp]\nenabled = false\n\n[http]\nenabled = false\n\n[runner.command]\nenabled = false\n\n[smtp]\nport = ${smtpPort}\n\n[master]\nstartTimeout = "120s"\n\n${builtInRunnersOff(['command'])}\n${schedulerOff()}`,
+    );
     const command = new Switchboard({ root: join(dir, 'queues'), name: 'command' });
     await command.enqueue('Subject: subscribe\r\n\r\n', { listId: 'dev@lists.example.org', command: 'join' });
     await command.enqueue('Subject: help\r\n\r\n', { listId: 'dev@lists.example.org', command: 'request' });
@@ -132,7 +136,7 @@ describe('status', () => {
       expect(log.filter(isReadyLine)).toHaveLength(1);
       expect(log.filter(isReadyLine)[0]!.msg).toContain('no lmtp listener');
     } finally {
-      await runCli(['--home', dir, 'stop']);
+      await stopDaemon(dir);
     }
   }, MASTER_WAIT_MS + 60_000);
 });

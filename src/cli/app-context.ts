@@ -15,23 +15,26 @@ import { homePaths } from '../home.js';
 import { regenerateOnListChange } from '../mta/regenerate.js';
 import { webBaseUrlOf } from '../app/web-links.js';
 import { withStore, type StoreContext } from './store-access.js';
+import type { Store } from '../store/index.js';
 import { errorCode } from '../errors.js';
 
 export function withApp<T>(command: Command, work: (app: AppContext, context: StoreContext) => Promise<T>): Promise<T> {
-  return withStore(command, (store, context) => {
-    const events = new AppEvents();
-    regenerateOnListChange(events, context.home, context.config, store);
-    const app: AppContext = {
-      store,
-      now: () => new Date(),
-      enqueue: spoolEnqueue(homePaths(context.home).queues, context.config.queues.durability),
-      events,
-      settingRegistries: LIST_SETTING_REGISTRIES,
-      ...(context.config.site.owner === undefined ? {} : { siteOwner: context.config.site.owner }),
-      ...webBaseUrlOf(context.config.http),
-    };
-    return work(app, context);
-  });
+  return withStore(command, (store, context) => work(appContextOf(store, context), context));
+}
+
+/** The context a command gets, on an open store of a home (also what tests set a home up with, in their own process). */
+export function appContextOf(store: Store, context: StoreContext): AppContext {
+  const events = new AppEvents();
+  regenerateOnListChange(events, context.home, context.config, store);
+  return {
+    store,
+    now: () => new Date(),
+    enqueue: spoolEnqueue(homePaths(context.home).queues, context.config.queues.durability),
+    events,
+    settingRegistries: LIST_SETTING_REGISTRIES,
+    ...(context.config.site.owner === undefined ? {} : { siteOwner: context.config.site.owner }),
+    ...webBaseUrlOf(context.config.http),
+  };
 }
 
 /** Things the operator should fix that do not make the command fail (a list without owner): on stderr. */

@@ -9,8 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import nodemailer from 'nodemailer';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
-import { runCliOk } from '../support/cli.js';
+import { builtInRunnersOff, makeHome, removeHome, schedulerOff, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { strict, withHomeApp } from '../support/home-app.js';
+import { createApiToken } from '../../src/app/api-tokens.js';
+import { createList } from '../../src/app/lists.js';
+import { addMember, listMembers } from '../../src/app/membership.js';
+import { listHeld } from '../../src/app/moderation.js';
 import { logIn, mailedLoginLink, WebClient } from './admin-client.js';
 
 const A = 'alpha@lists.example.org';
@@ -29,8 +33,6 @@ let lmtpPort: number;
 const seen = new Set<string>();
 const enc = encodeURIComponent;
 
-const cli = (...args: string[]) => runCliOk(['--home', home, ...args]);
-
 async function deliver(list: string, raw: string): Promise<void> {
   const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: lmtpPort });
   try {
@@ -40,8 +42,12 @@ async function deliver(list: string, raw: string): Promise<void> {
   }
 }
 
+/**
+ * The list's held posts, read in this process (what `switchyard held list` shows; that command is
+ * tested in test/cli): polled below, where a CLI start-up per look cost ~0.35 s of CPU each.
+ */
 async function held(list: string): Promise<{ id: number; subject: string }[]> {
-  return (JSON.parse((await cli('held', 'list', list, '--json')).stdout) as { held: { id: number; subject: string }[] }).held;
+  return withHomeApp(home, (app) => listHeld(app, list));
 }
 
 async function waitHeld(list: string, count: number): Promise<{ id: number; subject: string }[]> {
@@ -91,11 +97,15 @@ beforeAll(async () => {
   const port = await freePort();
   lmtpPort = await freePort();
   base = `http://127.0.0.1:${port}`;
-  home = await makeHome(testConfig(`[http]\nport = ${port}\nrateLimit = 100000\n\n[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[site]\nowner = "site@example.org"\n`));
-  await cli('lists', 'create', A, '--owner', OWNER_A);
-  await cli('lists', 'create', B, '--owner', OWNER_B);
-  await cli('members', 'add', A, MOD_A, '--role', 'moderator');
-  await cli('members', 'add', A, MEMBER);
+  // Only the runners this test's mail goes through (posts held: incoming; login links and held notices: virgin, outgoing).
+  home = await makeHome(testConfig(`[http]\nport = ${port}\nrateLimit = 100000\n\n[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[site]\nowner = "site@example.org"\n\n${builtInRunnersOff(['incoming', 'virgin', 'outgoing'])}\n${schedulerOff()}`));
+  // Set up in this process, as `switchyard lists create`, `members add` would (the CLI is tested in test/cli).
+  await withHomeApp(home, async (app) => {
+    strict(await createList(app, { address: A, owners: [OWNER_A] }));
+    strict(await createList(app, { address: B, owners: [OWNER_B] }));
+    await addMember(app, A, { address: MOD_A, role: 'moderator' });
+    await addMember(app, A, { address: MEMBER });
+  });
   master = await startMaster(home);
   await deliver(A, plainPost('first held', 'held-1'));
   await deliver(A, plainPost('second held', 'held-2'));
@@ -199,7 +209,7 @@ describe('CSRF', () => {
     const settings = await owner.post(`/admin/lists/${enc(A)}/settings/identity`, { displayName: 'Hijacked', description: '', subjectPrefix: '' });
     expect(settings.status).toBe(403);
     expect((await held(A)).some((h) => h.id === post!.id)).toBe(true);
-    expect(JSON.parse((await cli('lists', 'show', A, '--json')).stdout).displayName).not.toBe('Hijacked');
+    expect((await withHomeApp(home, (app) => app.store.getList(A))).displayName).not.toBe('Hijacked');
     // The same form with its token works.
     const done = await owner.post(url, { decision: 'discard', _csrf: await owner.csrf(url) });
     expect(done.status).toBe(303);
@@ -236,7 +246,7 @@ describe('roles', () => {
     expect((await mod.get('/admin/status')).status).toBe(403);
     // A list that does not exist is no different from one without a role: 403, not 404.
     expect((await mod.get(`/admin/lists/${enc('ghost@lists.example.org')}`)).status).toBe(403);
-    const members = (await cli('members', 'list', A, '--role', 'owner')).stdout;
+    const members = (await withHomeApp(home, (app) => listMembers(app, A, { role: 'owner' }))).map((member) => member.address);
     expect(members).not.toContain('intruder@example.org');
     expect(members).toContain(OWNER_A);
   });
@@ -260,8 +270,9 @@ describe('roles', () => {
   });
 
   it('a site administrator API token logs in at /login/token; another token does not', async () => {
-    const token = (JSON.parse((await cli('tokens', 'create', 'ops', '--json')).stdout) as { token: string }).token;
-    const listToken = (JSON.parse((await cli('tokens', 'create', 'ann', '--list', A, '--role', 'owner', '--json')).stdout) as { token: string }).token;
+    // Made in this process, as `switchyard tokens create` would (tested in test/cli).
+    const { token } = await withHomeApp(home, (app) => createApiToken(app, { name: 'ops', role: 'admin' }));
+    const { token: listToken } = await withHomeApp(home, (app) => createApiToken(app, { name: 'ann', role: 'owner', list: A }));
     const refused = new WebClient(base);
     expect((await refused.post('/login/token', { token: listToken, _csrf: await refused.csrf('/login') })).status).toBe(401);
     const client = new WebClient(base);

@@ -12,8 +12,10 @@ import { request as httpRequest } from 'node:http';
 import nodemailer from 'nodemailer';
 import { SmtpSink } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
-import { runCliOk } from '../support/cli.js';
+import { builtInRunnersOff, makeHome, removeHome, schedulerOff, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { strict, withHomeApp } from '../support/home-app.js';
+import { createList, setListValue } from '../../src/app/lists.js';
+import { addMember } from '../../src/app/membership.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { logIn, WebClient } from './admin-client.js';
 
@@ -30,7 +32,8 @@ let port: number;
 let lmtpPort: number;
 const enc = encodeURIComponent;
 
-const cli = (...args: string[]) => runCliOk(['--home', home, ...args]);
+/** `switchyard lists set LIST KEY VALUE`, done in this process (the CLI is tested in test/cli): no CLI start-up (~0.35 s of CPU). */
+const setList = (key: string, value: string) => withHomeApp(home, (app) => setListValue(app, LIST, key, value));
 
 async function post(raw: string): Promise<void> {
   const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: lmtpPort });
@@ -74,12 +77,16 @@ beforeAll(async () => {
   port = await freePort();
   lmtpPort = await freePort();
   base = `http://127.0.0.1:${port}`;
-  home = await makeHome(testConfig(`[http]\nport = ${port}\nrateLimit = 100000\n\n[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n`));
-  await cli('lists', 'create', LIST, '--owner', 'owner@example.org');
-  await cli('lists', 'create', OTHER, '--owner', 'stranger@example.org');
-  await cli('members', 'add', LIST, MEMBER);
-  await cli('members', 'add', LIST, 'bob@example.org');
-  await cli('lists', 'set', LIST, 'archiveUrl', `${base}/archives/${LIST}/`);
+  // Only the runners the posts and login links go through (incoming, outgoing, archive; virgin), not bounces, command, retry, scheduler.
+  home = await makeHome(testConfig(`[http]\nport = ${port}\nrateLimit = 100000\n\n[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n${builtInRunnersOff(['incoming', 'outgoing', 'archive', 'virgin'])}\n${schedulerOff()}`));
+  // Set up in this process, as `lists create/set` and `members add` would.
+  await withHomeApp(home, async (app) => {
+    strict(await createList(app, { address: LIST, owners: ['owner@example.org'] }));
+    strict(await createList(app, { address: OTHER, owners: ['stranger@example.org'] }));
+    await addMember(app, LIST, { address: MEMBER });
+    await addMember(app, LIST, { address: 'bob@example.org' });
+    await setListValue(app, LIST, 'archiveUrl', `${base}/archives/${LIST}/`);
+  });
   master = await startMaster(home);
   await post(message('root', 'Plans for the release', 'What do we ship?'));
   await post(message('reply-1', 'Re: Plans for the release', 'The archive pages.', 'In-Reply-To: <root@example.org>\nReferences: <root@example.org>\n'));
@@ -163,7 +170,7 @@ describe('archive pages', () => {
 
 describe('a private archive', () => {
   it('is shown only to its logged-in members: others are sent to log in (anonymous) or refused (403)', async () => {
-    await cli('lists', 'set', LIST, 'archivePolicy', 'private');
+    await setList('archivePolicy', 'private');
     try {
       const anonymous = new WebClient(base);
       for (const path of [`/archives/${enc(LIST)}/`, `/archives/${enc(LIST)}/${month}/`]) {
@@ -181,7 +188,7 @@ describe('a private archive', () => {
       expect(shown.text).toContain('Plans for the release');
       expect((await member.get('/admin')).text).toContain(`/archives/${enc(LIST)}/`);
     } finally {
-      await cli('lists', 'set', LIST, 'archivePolicy', 'public');
+      await setList('archivePolicy', 'public');
     }
   });
 });

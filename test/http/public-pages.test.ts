@@ -11,7 +11,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SiteSecrets } from '../../src/http/site-secret.js';
-import { cli, confirmationLink, FormClient, members, startSite, type Site } from './public-harness.js';
+import { createList, setListValue } from '../../src/app/lists.js';
+import { addMember } from '../../src/app/membership.js';
+import { listRequests } from '../../src/app/subscriptions.js';
+import { strict, withHomeApp } from '../support/home-app.js';
+import { confirmationLink, FormClient, members, startSite, type Site } from './public-harness.js';
 
 const LIST = 'team@lists.example.org';
 const OPEN = 'open@lists.example.org';
@@ -23,8 +27,9 @@ const XSS_DESCRIPTION = '"><img src=x onerror=alert(1)>';
 
 let site: Site;
 
+/** The list's pending requests, read in this process (what `switchyard requests list` shows; that command is tested in test/cli). */
 async function pending(list: string): Promise<Array<{ address: string; kind: string }>> {
-  return (JSON.parse(await cli(site, ['requests', 'list', list, '--json'])) as { requests: Array<{ address: string; kind: string }> }).requests;
+  return withHomeApp(site.home, (app) => listRequests(app, list));
 }
 
 function mailsTo(address: string): number {
@@ -32,16 +37,20 @@ function mailsTo(address: string): number {
 }
 
 beforeAll(async () => {
-  site = await startSite({ dkim: false, extraToml: 'rateLimit = 80\n' });
-  await cli(site, ['lists', 'create', LIST, '--display-name', 'Team Talk', '--description', 'Where the team talks about the week.']);
-  await cli(site, ['lists', 'create', OPEN, '--display-name', 'Open House']);
-  await cli(site, ['lists', 'set', OPEN, 'subscriptionPolicy', 'open']);
-  await cli(site, ['lists', 'set', OPEN, 'unsubscriptionPolicy', 'open']);
-  await cli(site, ['lists', 'create', HIDDEN]);
-  await cli(site, ['lists', 'set', HIDDEN, 'advertised', 'false']);
-  await cli(site, ['lists', 'create', EVIL]);
-  await cli(site, ['lists', 'set', EVIL, 'displayName', XSS_NAME]);
-  await cli(site, ['lists', 'set', EVIL, 'description', XSS_DESCRIPTION]);
+  // Only what the pages need: the HTTP service, and virgin and outgoing for the confirmation mails (no posts: no LMTP, incoming, archive...).
+  site = await startSite({ dkim: false, extraToml: 'rateLimit = 80\n', runners: ['virgin', 'outgoing'], lmtp: false });
+  // The lists set up in this process, as `switchyard lists create/set` would (the CLI is tested in test/cli): nine CLI start-ups fewer.
+  await withHomeApp(site.home, async (app) => {
+    strict(await createList(app, { address: LIST, displayName: 'Team Talk', description: 'Where the team talks about the week.' }));
+    strict(await createList(app, { address: OPEN, displayName: 'Open House' }));
+    await setListValue(app, OPEN, 'subscriptionPolicy', 'open');
+    await setListValue(app, OPEN, 'unsubscriptionPolicy', 'open');
+    strict(await createList(app, { address: HIDDEN }));
+    await setListValue(app, HIDDEN, 'advertised', 'false');
+    strict(await createList(app, { address: EVIL }));
+    await setListValue(app, EVIL, 'displayName', XSS_NAME);
+    await setListValue(app, EVIL, 'description', XSS_DESCRIPTION);
+  });
 }, TIMEOUT);
 
 afterAll(async () => {
@@ -169,7 +178,7 @@ describe('CSRF: forms need the signed form token of the same browser', () => {
 
 describe('unsubscribing from the page', () => {
   it('sends a confirmation mail (even on an open list); its link and button remove the member', async () => {
-    await cli(site, ['members', 'add', OPEN, 'jan@example.org']);
+    await withHomeApp(site.home, (app) => addMember(app, OPEN, { address: 'jan@example.org' }));
     const client = new FormClient(site.base);
     const form = await client.get(`/lists/${OPEN}/unsubscribe`);
     expect(form.status).toBe(200);

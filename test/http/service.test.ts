@@ -8,7 +8,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer, type Server } from 'node:net';
 import { freePort } from '../support/net.js';
-import { builtInRunnersOff, makeHome, removeHome, runCli, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, runCli, schedulerOff, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { withHomeApp } from '../support/home-app.js';
+import { createApiToken } from '../../src/app/api-tokens.js';
 import type { StatusReport } from '../../src/master/protocol.js';
 
 const homes: string[] = [];
@@ -23,9 +25,13 @@ afterEach(async () => {
   for (const dir of homes.splice(0)) await removeHome(dir);
 });
 
-/** A home whose master runs the HTTP service (when `[http]` says so) and the scheduler: these tests are about the service, and each queue runner is one more node process to start. */
-async function home(toml: string): Promise<string> {
-  const dir = await makeHome(`${toml}\n${builtInRunnersOff()}`);
+/**
+ * A home whose master runs the HTTP service (when `[http]` says so) and, unless `scheduler` is false,
+ * the scheduler: these tests are about the service, and each queue runner or service is one more node
+ * process to start (~0.3 s of CPU). The master with the service off keeps the scheduler (it supervises something).
+ */
+async function home(toml: string, options: { scheduler?: boolean } = {}): Promise<string> {
+  const dir = await makeHome(`${toml}\n${builtInRunnersOff()}\n${options.scheduler === false ? schedulerOff() : ''}`);
   homes.push(dir);
   return dir;
 }
@@ -54,7 +60,7 @@ describe('start with the HTTP port taken', () => {
   it('exits 4 saying "started, but http is not listening on HOST:PORT: address in use"; status says so; the service takes the port once it is free', async () => {
     const port = await freePort();
     const holder = await holdPort(port);
-    const dir = await home(testConfig(`[http]\nport = ${port}\n\n[smtp]\nprobeTimeout = 0\n`));
+    const dir = await home(testConfig(`[http]\nport = ${port}\n\n[smtp]\nprobeTimeout = 0\n`), { scheduler: false });
     started.push(dir);
     const degraded = await runCli(['--home', dir, 'start']);
     expect(degraded.code).toBe(4);
@@ -83,7 +89,7 @@ describe('start with the HTTP port taken', () => {
 describe('limits', () => {
   it('the public routes answer 429 SY_API_RATE_LIMITED past http.rateLimit a minute; a body over http.bodyLimit is 413 SY_API_TOO_LARGE', async () => {
     const port = await freePort();
-    const dir = await home(testConfig(`[http]\nport = ${port}\nrateLimit = 3\nbodyLimit = 2048\n\n[smtp]\nprobeTimeout = 0\n`));
+    const dir = await home(testConfig(`[http]\nport = ${port}\nrateLimit = 3\nbodyLimit = 2048\n\n[smtp]\nprobeTimeout = 0\n`), { scheduler: false });
     const m = await startMaster(dir);
     masters.push(m);
     const base = `http://127.0.0.1:${port}`;
@@ -93,8 +99,8 @@ describe('limits', () => {
     const limited = await fetch(`${base}/api/openapi.json`);
     expect(limited.status).toBe(429);
     expect(((await limited.json()) as { error: { code: string; temporary: boolean } }).error).toMatchObject({ code: 'SY_API_RATE_LIMITED', temporary: true });
-    const { stdout } = await runCli(['--home', dir, 'tokens', 'create', 'ops', '--json']);
-    const token = (JSON.parse(stdout) as { token: string }).token;
+    // Made in this process, as `switchyard tokens create` would (tested in test/cli): no CLI start-up.
+    const { token } = await withHomeApp(dir, (app) => createApiToken(app, { name: 'ops', role: 'admin' }));
     const big = await fetch(`${base}/api/v1/lists`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -112,7 +118,7 @@ describe('limits', () => {
 describe('pages', () => {
   it('an unknown page is an HTML 404 under a strict Content-Security-Policy and no Referer; the stylesheet is served; the API still answers JSON', async () => {
     const port = await freePort();
-    const dir = await home(testConfig(`[http]\nport = ${port}\n\n[smtp]\nprobeTimeout = 0\n`));
+    const dir = await home(testConfig(`[http]\nport = ${port}\n\n[smtp]\nprobeTimeout = 0\n`), { scheduler: false });
     const m = await startMaster(dir);
     masters.push(m);
     const base = `http://127.0.0.1:${port}`;

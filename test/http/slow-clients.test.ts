@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { freePort } from '../support/net.js';
-import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { builtInRunnersOff, makeHome, removeHome, schedulerOff, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
 import { nodeTimeouts } from '../../src/http/server.js';
 
 const REQUEST_TIMEOUT_MS = 2_000;
@@ -24,7 +24,8 @@ let port: number;
 
 beforeAll(async () => {
   port = await freePort();
-  home = await makeHome(testConfig(`[http]\nport = ${port}\nrequestTimeout = "2s"\n\n[smtp]\nprobeTimeout = 0\n`));
+  // The HTTP service alone: no queue runner and no scheduler (each a node process to start, ~0.3 s of CPU); these tests send no mail.
+  home = await makeHome(testConfig(`[http]\nport = ${port}\nrequestTimeout = "2s"\n\n[smtp]\nprobeTimeout = 0\n\n${builtInRunnersOff()}\n${schedulerOff()}`));
   master = await startMaster(home);
 }, 240_000);
 

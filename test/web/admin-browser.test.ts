@@ -11,8 +11,10 @@ import nodemailer from 'nodemailer';
 import { SmtpSink, type SinkTransaction } from '../fixtures/smtp-sink.js';
 import { freePort } from '../support/net.js';
 import { launchBrowser, type BrowserHandle } from '../support/browser.js';
-import { makeHome, removeHome, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
-import { runCliOk } from '../support/cli.js';
+import { builtInRunnersOff, makeHome, removeHome, schedulerOff, startMaster, testConfig, type MasterHandle } from '../master/harness.js';
+import { strict, withHomeApp } from '../support/home-app.js';
+import { createList, getListSetting, setListValue } from '../../src/app/lists.js';
+import { addMember, listMembers } from '../../src/app/membership.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { mailedLoginLink } from '../http/admin-client.js';
 
@@ -26,8 +28,6 @@ let master: MasterHandle;
 let browser: BrowserHandle;
 let base: string;
 let lmtpPort: number;
-
-const cli = (...args: string[]) => runCliOk(['--home', home, ...args]);
 
 async function deliver(from: string, raw: string): Promise<void> {
   const transport = nodemailer.createTransport({ lmtp: true, host: '127.0.0.1', port: lmtpPort });
@@ -48,11 +48,16 @@ beforeAll(async () => {
   const port = await freePort();
   lmtpPort = await freePort();
   base = `http://127.0.0.1:${port}`;
-  home = await makeHome(testConfig(`[http]\nport = ${port}\nrateLimit = 100000\n\n[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[site]\nowner = "${OWNER}"\n`));
-  await cli('lists', 'create', LIST, '--owner', OWNER, '--display-name', 'Team');
-  await cli('lists', 'set', LIST, 'description', 'Planning and release talk for the team.');
-  await cli('lists', 'set', LIST, 'archiveUrl', `${base}/archives/${LIST}/`);
-  for (const member of ['ann@example.org', 'bob@example.org', 'carol@example.net']) await cli('members', 'add', LIST, member);
+  // Only the runners this test's mail goes through (posts: incoming, outgoing, archive; the login link and
+  // held-post notices: virgin), not bounces, command, retry or the scheduler: fewer node processes to start.
+  home = await makeHome(testConfig(`[http]\nport = ${port}\nrateLimit = 100000\n\n[smtp]\nport = ${sink.port}\n\n[lmtp]\nport = ${lmtpPort}\n\n[site]\nowner = "${OWNER}"\n\n${builtInRunnersOff(['incoming', 'outgoing', 'archive', 'virgin'])}\n${schedulerOff()}`));
+  // Set up in this process, as `switchyard lists create/set`, `members add` would (the CLI is tested in test/cli): six CLI start-ups fewer.
+  await withHomeApp(home, async (app) => {
+    strict(await createList(app, { address: LIST, owners: [OWNER], displayName: 'Team' }));
+    await setListValue(app, LIST, 'description', 'Planning and release talk for the team.');
+    await setListValue(app, LIST, 'archiveUrl', `${base}/archives/${LIST}/`);
+    for (const member of ['ann@example.org', 'bob@example.org', 'carol@example.net']) await addMember(app, LIST, { address: member });
+  });
   master = await startMaster(home);
   await deliver('ann@example.org', post('Ann <ann@example.org>', 'root', 'Release plan for January', 'Here is the plan:\n\n1. Freeze on the 10th\n2. Ship on the 20th\n\nComments welcome.'));
   await deliver('bob@example.org', post('Bob <bob@example.org>', 'reply', 'Re: Release plan for January', '> 1. Freeze on the 10th\n\nThe 12th works better for me.', 'In-Reply-To: <root@example.org>\nReferences: <root@example.org>\n'));
@@ -115,7 +120,8 @@ it('logs in by the mailed link, approves a held post (delivered to the members),
   await page.getByLabel('maxMessageSize').fill('100');
   await page.getByRole('button', { name: 'Save message acceptance' }).click();
   await page.getByText('Message acceptance saved.').waitFor();
-  expect(JSON.parse((await cli('lists', 'show', LIST, '--json')).stdout).settings.maxMessageSize).toBe(100);
+  // Read from the store in this process (what `lists show` prints; tested in test/cli).
+  expect(await withHomeApp(home, (app) => getListSetting(app, LIST, 'maxMessageSize'))).toBe(100);
 
   // A member.
   await page.getByRole('navigation', { name: 'list pages' }).getByRole('link', { name: 'Members' }).click();
@@ -124,7 +130,7 @@ it('logs in by the mailed link, approves a held post (delivered to the members),
   await page.getByRole('button', { name: 'Add', exact: true }).click();
   await page.getByText('dave@example.org added as member.').waitFor();
   await browser.screenshot('admin-11-members');
-  expect((await cli('members', 'list', LIST)).stdout).toContain('dave@example.org');
+  expect((await withHomeApp(home, (app) => listMembers(app, LIST))).map((member) => member.address)).toContain('dave@example.org');
 
   for (const [tab, name] of [['requests', 'admin-12-requests'], ['bounces', 'admin-13-bounces']] as const) {
     await page.goto(`${base}/admin/lists/${enc(LIST)}/${tab}`);

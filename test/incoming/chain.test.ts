@@ -2,6 +2,11 @@
  * Every rule and action of the posting chain, through a real incoming runner
  * (real spool, real list store, the parse worker in a real pool), on posts
  * shaped like real mail.
+ *
+ * The tests share one runner, spool and store (resetIncoming(): the list made
+ * again from each test's settings, the queues and the log emptied before each
+ * test); the two that need runner options of their own start their own
+ * (setupIncoming(), ended by cleanup() after each test).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { longestLine } from '../../src/mail/line-length.js';
@@ -9,7 +14,7 @@ import { RawMessage } from '../../src/mail/raw-message.js';
 import { decodeQuotedPrintable } from '../../src/mail/transfer-encoding.js';
 import { hashModeratorPassword } from '../../src/store/index.js';
 import { alternativePost, attachmentPost, base64Post, LIST, plainPost, replyPost, signedPost } from './fixtures/messages.js';
-import { cleanup, closeStores, setupIncoming, type IncomingSetup } from './harness.js';
+import { cleanup, closeStores, resetIncoming, setupIncoming, type IncomingSetup } from './harness.js';
 
 afterEach(async () => {
   await cleanup();
@@ -35,7 +40,7 @@ async function onlyHeld(setup: IncomingSetup) {
 
 describe('accept', () => {
   it('sends a member post through the pipeline to out, with the chain decision in its metadata', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     const { outcome } = await setup.post(plainPost());
     expect(outcome).toBe('forwarded');
     const [out] = await outEntries(setup);
@@ -52,7 +57,7 @@ describe('accept', () => {
     ['PGP/MIME signed', signedPost()],
     ['8-bit ISO-8859-1 reply with an encoded subject', replyPost()],
   ])('accepts a member %s post and keeps its body bytes', async (_, message) => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(message);
     const [out] = await outEntries(setup);
     expect(out).toBeDefined();
@@ -61,7 +66,7 @@ describe('accept', () => {
   });
 
   it('holds a post without From, recording the poster from Sender, else from the envelope (never delivered without a From)', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(plainPost({ from: null, sender: 'Bob <bob@example.net>' }), { envelopeSender: 'stranger@example.com' });
     await setup.post(plainPost({ from: null }), { envelopeSender: 'carol@example.com' });
     expect(await outEntries(setup)).toHaveLength(0);
@@ -76,7 +81,7 @@ describe('accept', () => {
 
 describe('moderation', () => {
   it('holds a non-member post, stores it with the reason, and notifies the moderators through virgin', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     const message = plainPost({ from: 'Mallory <mallory@example.com>', subject: 'Cheap watches' });
     const { outcome } = await setup.post(message, { envelopeSender: 'mallory@example.com' });
     expect(outcome).toBe('finished');
@@ -101,7 +106,7 @@ describe('moderation', () => {
   });
 
   it('applies the non-member lists (addresses and ^regex) before defaultNonmemberAction, in the order accept, hold, reject, discard', async () => {
-    const setup = await setupIncoming({
+    const setup = await resetIncoming({
       settings: {
         defaultNonmemberAction: 'discard',
         acceptTheseNonmembers: ['partner@example.com'],
@@ -124,7 +129,7 @@ describe('moderation', () => {
   });
 
   it('sends one address no more automatic replies a day than maxAutoResponsesPerDay (rejections and held-post notices together)', async () => {
-    const setup = await setupIncoming({ settings: { maxAutoResponsesPerDay: 2, defaultNonmemberAction: 'hold', rejectTheseNonmembers: ['^troll@'] } });
+    const setup = await resetIncoming({ settings: { maxAutoResponsesPerDay: 2, defaultNonmemberAction: 'hold', rejectTheseNonmembers: ['^troll@'] } });
     for (let i = 0; i < 2; i++) await setup.post(plainPost({ from: 'troll@example.com' }));
     for (let i = 0; i < 2; i++) await setup.post(plainPost({ from: 'guest@example.com' }));
     await setup.post(plainPost({ from: 'troll@example.com' }));
@@ -140,7 +145,7 @@ describe('moderation', () => {
   });
 
   it("holds a member whose own moderation action is hold, and accepts a non-member when the list's action is accept", async () => {
-    const setup = await setupIncoming({ settings: { defaultNonmemberAction: 'accept' } });
+    const setup = await resetIncoming({ settings: { defaultNonmemberAction: 'accept' } });
     await setup.store.updateMember(LIST, 'bob@example.net', 'member', { moderationAction: 'hold' });
     await setup.post(plainPost({ from: 'bob@example.net' }));
     await setup.post(plainPost({ from: 'someone@example.com' }));
@@ -149,14 +154,14 @@ describe('moderation', () => {
   });
 
   it('lets owners and moderators post as members', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(plainPost({ from: 'owner@example.org' }));
     await setup.post(plainPost({ from: 'mod@example.org' }));
     expect(await outEntries(setup)).toHaveLength(2);
   });
 
   it('rejects with a notice to the sender giving the reason and quoting the subject', async () => {
-    const setup = await setupIncoming({ settings: { defaultNonmemberAction: 'reject' } });
+    const setup = await resetIncoming({ settings: { defaultNonmemberAction: 'reject' } });
     const { outcome } = await setup.post(plainPost({ from: 'Stranger <stranger@example.com>', subject: 'Question about =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=', messageId: '<q1@example.com>' }));
     expect(outcome).toBe('finished');
     expect(await setup.store.countHeld(LIST)).toBe(0);
@@ -176,7 +181,7 @@ describe('moderation', () => {
     ['another list\'s bounces address', { from: 'other-bounces@lists.example.net' }, {}],
     ['an auto-submitted post', { from: 'stranger@example.com', extraHeaders: ['Auto-Submitted: auto-replied'] }, {}],
   ])('rejects without any notice for %s (no mail loops)', async (_, fields, metadata) => {
-    const setup = await setupIncoming({ settings: { defaultNonmemberAction: 'reject' } });
+    const setup = await resetIncoming({ settings: { defaultNonmemberAction: 'reject' } });
     const { outcome } = await setup.post(plainPost(fields), metadata);
     expect(outcome).toBe('finished');
     expect(await setup.entries('virgin')).toHaveLength(0);
@@ -185,7 +190,7 @@ describe('moderation', () => {
   });
 
   it('discards with a log line naming the rule', async () => {
-    const setup = await setupIncoming({ settings: { defaultNonmemberAction: 'discard' } });
+    const setup = await resetIncoming({ settings: { defaultNonmemberAction: 'discard' } });
     const { outcome } = await setup.post(plainPost({ from: 'spammer@example.com' }));
     expect(outcome).toBe('finished');
     expect(await setup.entries('virgin')).toHaveLength(0);
@@ -200,7 +205,7 @@ describe('approved', () => {
   const password = 'correct horse';
 
   it('accepts a non-member post with the right Approved: header, and removes the header', async () => {
-    const setup = await setupIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
+    const setup = await resetIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
     await setup.post(plainPost({ from: 'guest@example.com', extraHeaders: [`Approved: ${password}`] }));
     const [out] = await outEntries(setup);
     expect(out!.metadata.chain).toMatchObject({ rule: 'approved', action: 'accept' });
@@ -208,7 +213,7 @@ describe('approved', () => {
   });
 
   it('holds on a wrong password, and removes that header too', async () => {
-    const setup = await setupIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
+    const setup = await resetIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
     await setup.post(plainPost({ from: 'guest@example.com', extraHeaders: ['Approved: guess'] }));
     const held = await onlyHeld(setup);
     expect(held.reason).toBe('post from a non-member');
@@ -216,7 +221,7 @@ describe('approved', () => {
   });
 
   it('accepts on an Approved: first body line and cuts that line out of the body', async () => {
-    const setup = await setupIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
+    const setup = await resetIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
     await setup.post(plainPost({ from: 'guest@example.com' }, `\r\nApproved: ${password}\r\nThe real text.\r\n`));
     const [out] = await outEntries(setup);
     expect(out!.metadata.chain).toMatchObject({ rule: 'approved', reason: expect.stringContaining('body') });
@@ -229,7 +234,7 @@ describe('approved', () => {
     ['a base64 body', () => base64Post({ from: 'guest@example.com' }, `Approved: ${password}\r\nText.\r\n`)],
     ['a multipart/alternative post (its HTML part repeats the line)', () => alternativePost({ from: 'guest@example.com' }, `Approved: ${password}\r\nText.\r\n`)],
   ])('holds when the right password is in %s, where it cannot surely be cut out', async (_, build) => {
-    const setup = await setupIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
+    const setup = await resetIncoming({ settings: { moderatorPassword: hashModeratorPassword(password) } });
     await setup.post(build());
     expect((await onlyHeld(setup)).reason).toMatch(/cannot be removed from for sure/);
     expect(await outEntries(setup)).toHaveLength(0);
@@ -238,7 +243,7 @@ describe('approved', () => {
 
 describe('emergency', () => {
   it("holds even a member's post", async () => {
-    const setup = await setupIncoming({ settings: { emergency: true } });
+    const setup = await resetIncoming({ settings: { emergency: true } });
     await setup.post(plainPost());
     const held = await onlyHeld(setup);
     expect(held.metadata.chain).toMatchObject({ rule: 'emergency', action: 'hold' });
@@ -251,20 +256,20 @@ describe('administrivia', () => {
     ['a "remove me" body', plainPost({ subject: 'please' }, 'remove me\r\n\r\nthanks\r\n')],
     ['a subscribe line in the text part of a multipart/alternative post', alternativePost({ subject: 'hello' }, 'subscribe anne@example.org\r\n')],
   ])('holds %s', async (_, message) => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(message);
     expect((await onlyHeld(setup)).metadata.chain).toMatchObject({ rule: 'administrivia', action: 'hold' });
   });
 
   it('passes prose and quoted text that merely mention commands', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(plainPost({ subject: 'How do I unsubscribe from the digest?' }, 'I tried to unsubscribe twice.\r\n'));
     await setup.post(replyPost());
     expect(await outEntries(setup)).toHaveLength(2);
   });
 
   it('does nothing when the list turns it off', async () => {
-    const setup = await setupIncoming({ settings: { administrivia: false } });
+    const setup = await resetIncoming({ settings: { administrivia: false } });
     await setup.post(plainPost({ subject: 'unsubscribe' }));
     expect(await outEntries(setup)).toHaveLength(1);
   });
@@ -272,14 +277,14 @@ describe('administrivia', () => {
 
 describe('size', () => {
   it('holds a body over maxMessageSize (default 40 KB), naming its attachment', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(attachmentPost({}, 45_000));
     const held = await onlyHeld(setup);
     expect(held.reason).toMatch(/^the message body is \d+ KB, over the list's limit of 40 KB, 1 attachment\(s\) of 45000 bytes/);
   });
 
   it('accepts it with maxMessageSize 0 (no limit)', async () => {
-    const setup = await setupIncoming({ settings: { maxMessageSize: 0 } });
+    const setup = await resetIncoming({ settings: { maxMessageSize: 0 } });
     await setup.post(attachmentPost({}, 45_000));
     expect(await outEntries(setup)).toHaveLength(1);
   });
@@ -293,13 +298,13 @@ describe('size', () => {
 
 describe('destination and recipients', () => {
   it('holds a post that does not name the list in To or Cc (Bcc)', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(plainPost({ to: 'friends@example.com' }));
     expect((await onlyHeld(setup)).metadata.chain).toMatchObject({ rule: 'implicit-destination' });
   });
 
   it('accepts the list named in Cc, and any destination when requireExplicitDestination is off', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(plainPost({ to: 'bob@example.net', cc: `"Dev list" <${LIST.toUpperCase()}>` }));
     await setup.store.updateList(LIST, { settings: { requireExplicitDestination: false } });
     await setup.post(plainPost({ to: 'friends@example.com' }));
@@ -307,7 +312,7 @@ describe('destination and recipients', () => {
   });
 
   it('holds a post with more To/Cc addresses than maxNumRecipients', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     const cc = Array.from({ length: 10 }, (_, i) => `user${i}@example.com`).join(', ');
     await setup.post(plainPost({ cc }));
     expect((await onlyHeld(setup)).reason).toBe("the message has 11 recipients in To and Cc, more than the list's limit of 10");
@@ -316,7 +321,7 @@ describe('destination and recipients', () => {
 
 describe('suspicious headers', () => {
   it("holds a post with a header matching one of the list's patterns", async () => {
-    const setup = await setupIncoming({ settings: { suspiciousHeaders: ['^X-Spam-Flag: *yes'] } });
+    const setup = await resetIncoming({ settings: { suspiciousHeaders: ['^X-Spam-Flag: *yes'] } });
     await setup.post(plainPost({ extraHeaders: ['X-Spam-Flag: YES'] }));
     await setup.post(plainPost({ extraHeaders: ['X-Spam-Flag: NO'] }));
     expect((await onlyHeld(setup)).reason).toBe('header X-Spam-Flag matches the suspicious-header pattern "^X-Spam-Flag: *yes"');
@@ -326,7 +331,7 @@ describe('suspicious headers', () => {
 
 describe('no subject', () => {
   it('holds a post without a subject, or with only the prefix and Re:', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(plainPost({ subject: null }));
     await setup.post(plainPost({ subject: 'Re: [Dev] ' }));
     const held = await setup.store.heldMessages(LIST);
@@ -334,7 +339,7 @@ describe('no subject', () => {
   });
 
   it('accepts it when noSubjectAction is accept', async () => {
-    const setup = await setupIncoming({ settings: { noSubjectAction: 'accept' } });
+    const setup = await resetIncoming({ settings: { noSubjectAction: 'accept' } });
     await setup.post(plainPost({ subject: null }));
     expect(await outEntries(setup)).toHaveLength(1);
   });
@@ -342,7 +347,7 @@ describe('no subject', () => {
 
 describe('loop', () => {
   it('discards a post fed back through the list: the out message injected again on in', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(plainPost({ messageId: '<loop-1@example.org>' }));
     const [out] = await outEntries(setup);
     const sent = RawMessage.parse(out!.message);
@@ -359,7 +364,7 @@ describe('loop', () => {
 
 describe('entries that name no list', () => {
   it('moves an entry without listId, or with an unknown list, to shunt with ListUnknownError (SY_LIST_UNKNOWN)', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     const first = await setup.post(plainPost(), { listId: 'nosuch@lists.example.org' });
     const second = await setup.post(plainPost(), { listId: null });
     const third = await setup.post(plainPost(), { listId: '../../etc/passwd' });
@@ -373,7 +378,7 @@ describe('entries that name no list', () => {
 
 describe('header sanity: From, hops, line length', () => {
   it('holds From: <> and a From with no address, as no-from', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(plainPost({ from: '<>' }));
     await setup.post(plainPost({ from: 'undisclosed-recipients:;' }));
     const held = await setup.store.heldMessages(LIST);
@@ -382,7 +387,7 @@ describe('header sanity: From, hops, line length', () => {
   });
 
   it('holds a From naming hundreds of addresses (more than maxFromAddresses), even from a member', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     const many = ['Anne <anne@example.org>', ...Array.from({ length: 300 }, (_, i) => `u${i}@example.com`)].join(', ');
     await setup.post(plainPost({ from: many }));
     await setup.post(plainPost({ from: 'anne@example.org, bob@example.net' }));
@@ -403,7 +408,7 @@ describe('header sanity: From, hops, line length', () => {
   });
 
   it('has maxHops 25 by default (Postfix hopcount_limit)', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     const received = Array.from({ length: 26 }, (_, i) => `Received: by hop${i}.example.net; Tue, 14 May 2024 09:12:33 +0200`);
     await setup.post(plainPost({ extraHeaders: received }));
     expect(await setup.logLines('post discarded by rule max-hops')).toHaveLength(1);
@@ -411,7 +416,7 @@ describe('header sanity: From, hops, line length', () => {
   });
 
   it('holds a post with a header line over 998 octets that has no white space to fold at', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     await setup.post(plainPost({ extraHeaders: [`X-Tracking: ${'A'.repeat(1200)}`] }));
     const held = await onlyHeld(setup);
     expect(held.metadata.chain).toMatchObject({ rule: 'overlong-lines', action: 'hold' });
@@ -419,7 +424,7 @@ describe('header sanity: From, hops, line length', () => {
   });
 
   it('sends a post with a 3,000-octet text line re-encoded as quoted-printable, every line within 998, decoding to the same text', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     const line = 'Grüße, '.repeat(430);
     const body = `Hi all,\r\n${line}\r\nAnne\r\n`;
     const references = Array.from({ length: 40 }, (_, i) => `<thread-${i}-0123456789@mail.example.org>`).join(' ');
@@ -435,7 +440,7 @@ describe('header sanity: From, hops, line length', () => {
   });
 
   it('gives a post without Message-ID one in the list domain, the same on the archive copy and the out entry', async () => {
-    const setup = await setupIncoming();
+    const setup = await resetIncoming();
     const message = Buffer.from(plainPost().toString('utf8').replace(/^Message-ID: .*\r\n/m, ''), 'utf8');
     expect(RawMessage.parse(message).has('Message-ID')).toBe(false);
     await setup.post(message);
@@ -449,13 +454,11 @@ describe('header sanity: From, hops, line length', () => {
 
 describe('the chain a list names (postingChain)', () => {
   it('runs the chain the list names: with `approved`, a non-member post that `default` holds goes out', async () => {
-    const held = await setupIncoming();
+    const held = await resetIncoming();
     await held.post(plainPost({ from: 'stranger@example.com' }), { envelopeSender: 'stranger@example.com' });
     expect(await held.store.countHeld(LIST)).toBe(1);
-    await cleanup();
-    await closeStores();
 
-    const setup = await setupIncoming({ settings: { postingChain: 'approved' } });
+    const setup = await resetIncoming({ settings: { postingChain: 'approved' } });
     const { outcome } = await setup.post(plainPost({ from: 'stranger@example.com' }), { envelopeSender: 'stranger@example.com' });
     expect(outcome).toBe('forwarded');
     const [out] = await outEntries(setup);
@@ -464,7 +467,7 @@ describe('the chain a list names (postingChain)', () => {
 
   it('sends the post to shunt with UnknownChainError, unchanged, when the stored chain name is not registered', async () => {
     // A value stored before `lists set` checked chain names.
-    const setup = await setupIncoming({ settings: { postingChain: 'nosuch' } });
+    const setup = await resetIncoming({ settings: { postingChain: 'nosuch' } });
     const post = plainPost();
     const { outcome } = await setup.post(post);
     expect(outcome).toBe('shunt');

@@ -5,7 +5,7 @@
  * entries on `in`; tests await the entry's end (runner events, no sleeps) and
  * read where it went: `out`, `virgin`, `shunt`, the held messages.
  */
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JsonObject } from '../../queues/index.js';
@@ -15,7 +15,8 @@ import { homePaths } from '../../src/home.js';
 import type { EntryOutcome } from '../../runners/runner.js';
 import { openStore, type ListSettings, type MailingList, type Store } from '../../src/store/index.js';
 import { afterAll } from 'vitest';
-import { closeSharedTaskPool, makeSpool, runnerOptions, sharedTaskPool, startRunner, type RunnerWatch, type Spool } from '../runners/harness.js';
+import pino from 'pino';
+import { closeSharedTaskPool, makeSpool, Pulse, RunnerWatch, runnerOptions, sharedTaskPool, Spool, startRunner } from '../runners/harness.js';
 import { LIST } from './fixtures/messages.js';
 
 export { cleanup } from '../runners/harness.js';
@@ -122,19 +123,91 @@ async function freshStore(home: string): Promise<Store> {
   return openStore(home);
 }
 
-export async function setupIncoming(options: IncomingSetupOptions = {}): Promise<IncomingSetup> {
-  const spool = await makeSpool();
-  const store = await freshStore(spool.dir);
-  stores.push(store);
+/** The list LIST with its members, owners and moderators, as `options` says. */
+async function createTheList(store: Store, options: IncomingSetupOptions): Promise<MailingList> {
   const list = await store.createList({ address: LIST, displayName: 'Dev', settings: options.settings ?? {} });
   const members = options.members ?? ['anne@example.org', 'bob@example.net', 'carol@example.com'];
   await store.addMembers(LIST, members.map((address) => ({ address })));
   await store.addMembers(LIST, (options.owners ?? ['owner@example.org']).map((address) => ({ address, role: 'owner' as const })));
   await store.addMembers(LIST, (options.moderators ?? ['mod@example.org']).map((address) => ({ address, role: 'moderator' as const })));
+  return list;
+}
+
+export async function setupIncoming(options: IncomingSetupOptions = {}): Promise<IncomingSetup> {
+  const spool = await makeSpool();
+  const store = await freshStore(spool.dir);
+  stores.push(store);
+  const list = await createTheList(store, options);
   const setup = new IncomingSetup(spool, store, list, options.config);
   if (!options.noRunner) {
     const watch = setup.startRunner(options.options);
     await watch.whenReady();
   }
+  return setup;
+}
+
+/**
+ * One incoming runner, spool and store for every test of a file that uses
+ * resetIncoming(): starting a runner is the costly part of a test here
+ * (the spool's directories, an inotify watch per `in` slice directory, the
+ * store opened twice), not the posts. Kept out of cleanup()'s and
+ * closeStores()'s lists: those end what one test made; this ends in afterAll.
+ */
+interface Shared {
+  spool: Spool;
+  store: Store;
+  watch: RunnerWatch<IncomingRunner>;
+  destination: ReturnType<typeof pino.destination>;
+}
+
+let shared: Promise<Shared> | undefined;
+
+async function makeShared(): Promise<Shared> {
+  const spool = new Spool(await mkdtemp(join(tmpdir(), 'switchyard-incoming-')));
+  const store = await freshStore(spool.dir);
+  // Its own log destination, not runnerOptions' (cleanup() after each test destroys those).
+  const destination = pino.destination({ dest: spool.logFile, sync: true, append: true });
+  const runner = new IncomingRunner(
+    runnerOptions(spool, { name: 'incoming', queue: 'in', home: spool.dir, concurrency: 2, options: {}, pool: sharedTaskPool(), logger: pino({ level: 'debug' }, destination) }),
+  );
+  const watch = new RunnerWatch(runner, new Pulse());
+  await watch.whenReady();
+  return { spool, store, watch, destination };
+}
+
+afterAll(async () => {
+  const pending = shared;
+  shared = undefined;
+  if (pending === undefined) return;
+  const { spool, store, watch, destination } = await pending;
+  const stopped = watch.runner.stop();
+  watch.runner.abort();
+  await stopped;
+  await watch.done;
+  destination.destroy();
+  await store.close();
+  await rm(spool.dir, { recursive: true, force: true, maxRetries: 3 });
+});
+
+/**
+ * The file's shared runner, with everything a test can see reset to what
+ * setupIncoming() gives: the list removed (with its held messages, members
+ * and auto-response counts) and made again from `options`, every entry of
+ * every queue deleted, the runner's log emptied. For tests that need no
+ * runner options nor configuration of their own (those use setupIncoming()).
+ * Call it only between posts: no entry may be in flight (tests await each
+ * post's end).
+ */
+export async function resetIncoming(options: Pick<IncomingSetupOptions, 'settings' | 'members' | 'owners' | 'moderators'> = {}): Promise<IncomingSetup> {
+  shared ??= makeShared();
+  const { spool, store, watch } = await shared;
+  if ((await store.findList(LIST)) !== null) await store.removeList(LIST);
+  const list = await createTheList(store, options);
+  for (const queue of await readdir(spool.queues)) {
+    for (const entry of await spool.switchboard(queue).list(['pck', 'bak', 'psv'])) await unlink(entry.path);
+  }
+  await truncate(spool.logFile, 0);
+  const setup = new IncomingSetup(spool, store, list);
+  setup.watch = watch;
   return setup;
 }

@@ -1,16 +1,48 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Test files that share nothing through module state, process listeners or
- * fixed paths: they run without per-file isolation, one worker process
- * reusing its loaded modules across files (about 1 s of CPU saved per file
- * on a 2-core machine, where the suite is CPU-bound). Each directory here
- * passed a `--no-isolate --sequence.shuffle` run. The other directories
- * start masters, HTTP services and browsers through shared fixtures that
- * assume a fresh module graph per file, and keep isolation: a file added to
- * a directory below must not keep state in a module another file imports.
+ * Test files that share nothing through module state, process listeners,
+ * globals or environment variables: they run without per-file isolation, one
+ * worker process reusing its loaded modules across files (about 1 s of CPU
+ * saved per file on a 2-core machine, where the suite is CPU-bound).
+ *
+ * What decides is the test process itself, not what a file starts: masters,
+ * runners, HTTP services, Postfix and browsers are child processes, fresh
+ * either way, and files already run two at a time, so fixed ports and paths
+ * would collide with isolation too. What a shared worker adds is only that a
+ * file sees the modules, timers, listeners, process.env and globalThis the
+ * files before it left. Each directory here passed
+ * `npx vitest run test/DIR --no-isolate --sequence.shuffle.files` under
+ * several seeds (`--sequence.shuffle` alone also shuffles the tests inside a
+ * file, whose order some files rely on: not a leak between files).
+ *
+ * test/master and test/e2e keep isolation: they start and kill masters in
+ * ways still being changed. A file added to a directory below must restore
+ * what it changes in the process (env, listeners, fake timers) and close what
+ * it opens by the end of the file.
  */
-const SHARED_WORKER_DIRS = ['app', 'architecture', 'bounce', 'build', 'config', 'errors', 'mail', 'pipeline', 'queues', 'store'];
+const SHARED_WORKER_DIRS = [
+  'app',
+  'architecture',
+  'bounce',
+  'build',
+  'cli',
+  'config',
+  'deploy',
+  'errors',
+  'http',
+  'incoming',
+  'ingress',
+  'mail',
+  'migrate',
+  'mta',
+  'pipeline',
+  'queues',
+  'runners',
+  'store',
+  'support',
+  'web',
+];
 const sharedWorkerFiles = SHARED_WORKER_DIRS.map((dir) => `test/${dir}/**/*.test.ts`);
 
 export default defineConfig({

@@ -3,7 +3,7 @@
  *
  * A new queue file is durable once its data is fdatasynced and the directory
  * holding its name is fsynced after the rename. Concurrent enqueues into one
- * directory (a queue's staged/, switchboard.ts) need one directory fsync between them, not one each: an
+ * shard directory need one directory fsync between them, not one each: an
  * fsync of a directory covers every rename done in it before the fsync
  * started. So a caller that asks for a sync while one is in flight for the
  * same directory joins the next one, which starts as soon as the one in

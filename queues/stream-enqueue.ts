@@ -9,15 +9,14 @@
  * - A payload that ends within `spillBytes` never touches the disk before
  *   commit: each target is a plain Switchboard.enqueue (temp, fdatasync,
  *   rename, directory fsync).
- * - A larger one spills into the first target's temp file beside where the
- *   entry is committed (NewEntry.stagedPath: `<queue>/staged/<id>.pck.<random>.tmp`
- *   with fsync durability, else in its shard): header line (message length
+ * - A larger one spills into the first target's temp file
+ *   `<queue>/<shard>/<id>.pck.<random>.tmp`: header line (message length
  *   reserved as STREAMED_LENGTH_WIDTH zeros, file-format.ts) and JSON first,
  *   then each piece appended as it comes. commit() rewrites the header line in
  *   place with the real length (same width), fdatasyncs, renames the temp to
  *   `<id>.pck` and fsyncs the directory. Every further target gets its own
  *   temp file, with its own header and JSON and the payload copied from the
- *   first file's descriptor, then the same fdatasync, rename, directory fsync, move.
+ *   first file's descriptor, then the same fdatasync, rename, directory fsync.
  *
  * Crash windows: killed while the payload streams in, or at commit before a
  * target's rename, only `.tmp` files are left: not entries, never listed or
@@ -28,7 +27,7 @@
  * duplicate window every enqueue has. Killed between a rename and its
  * directory fsync: the entry exists; a power cut may forget it, which is why
  * commit resolves only after the fsync (shared with concurrent writers into
- * the same queue: directory-sync.ts). A directory fsync that fails
+ * the same directory: directory-sync.ts). A directory fsync that fails
  * withdraws (unlinks) its target's entry before that target's outcome is
  * a failure, so the sender's retry of it is no duplicate.
  */
@@ -37,7 +36,7 @@ import { fsyncDirectoryOrWithdraw, tempNameFor, writeAll, writeNewFile } from '.
 import { QueueOptionsError } from './errors.js';
 import { encodeEntry, encodeEntryHead, encodeHeaderLine, STREAMED_LENGTH_WIDTH } from './file-format.js';
 import type { JsonObject } from './json.js';
-import { publishEntry, type EnqueueOptions, type NewEntry, type Switchboard } from './switchboard.js';
+import type { EnqueueOptions, NewEntry, Switchboard } from './switchboard.js';
 
 /** Payload held in memory before it spills into a temp file: small messages cost no extra system calls. */
 export const DEFAULT_SPILL_BYTES = 64 * 1024;
@@ -153,8 +152,7 @@ export class StreamEnqueue {
     if (!offLoop) return target.switchboard.enqueue(payload, target.metadata, target.options);
     // Switchboard.enqueue's own steps, with one more write option.
     const entry = await target.switchboard.newEntry(target.metadata, target.options, payload);
-    await writeNewFile(entry.stagedPath, encodeEntry(target.metadata, entry.control, payload), { ...entry.write, openOffLoop: true });
-    publishEntry(entry);
+    await writeNewFile(entry.path, encodeEntry(target.metadata, entry.control, payload), { ...entry.write, openOffLoop: true });
     return entry.id;
   }
 
@@ -186,7 +184,7 @@ export class StreamEnqueue {
   private async openSpill(): Promise<SpillFile> {
     const target = this.targets[0]!;
     const entry = await target.switchboard.newEntry(target.metadata, target.options);
-    const temp = tempNameFor(entry.stagedPath);
+    const temp = tempNameFor(entry.path);
     // Read back for the other targets' copies: read-write, created exclusively.
     const handle = await open(temp, 'wx+', entry.write.mode);
     const head = encodeEntryHead(target.metadata, entry.control, 0, STREAMED_LENGTH_WIDTH);
@@ -198,10 +196,9 @@ export class StreamEnqueue {
   private async commitSpill(spill: SpillFile): Promise<string> {
     await writeAll(spill.handle, [encodeHeaderLine(spill.jsonLength, this.bytes, STREAMED_LENGTH_WIDTH)], 0);
     if (spill.entry.write.fsync) await spill.handle.datasync();
-    await rename(spill.temp, spill.entry.stagedPath);
+    await rename(spill.temp, spill.entry.path);
     spill.renamed = true;
-    if (spill.entry.write.fsync) await fsyncDirectoryOrWithdraw(spill.entry.stagedPath, spill.entry.write.directories);
-    publishEntry(spill.entry);
+    if (spill.entry.write.fsync) await fsyncDirectoryOrWithdraw(spill.entry.path, spill.entry.write.directories);
     return spill.entry.id;
   }
 
@@ -226,7 +223,7 @@ export class StreamEnqueue {
 
   private async copyTo(spill: SpillFile, target: StreamTarget, buffer: Buffer): Promise<string> {
     const entry = await target.switchboard.newEntry(target.metadata, target.options);
-    const temp = tempNameFor(entry.stagedPath);
+    const temp = tempNameFor(entry.path);
     const handle = await open(temp, 'wx', entry.write.mode);
     try {
       await writeAll(handle, encodeEntryHead(target.metadata, entry.control, this.bytes));
@@ -244,13 +241,12 @@ export class StreamEnqueue {
       throw error;
     }
     try {
-      await rename(temp, entry.stagedPath);
+      await rename(temp, entry.path);
     } catch (error) {
       await unlink(temp).catch(() => undefined);
       throw error;
     }
-    if (entry.write.fsync) await fsyncDirectoryOrWithdraw(entry.stagedPath, entry.write.directories);
-    publishEntry(entry);
+    if (entry.write.fsync) await fsyncDirectoryOrWithdraw(entry.path, entry.write.directories);
     return entry.id;
   }
 

@@ -2,24 +2,12 @@
  * A switchboard: one slice of one queue directory.
  *
  * Files (`<root>/<queue>/<shard>/<id>.<state>`):
- * - `<id>.pck`  waiting. With fsync durability, enqueue() commits it in the
- *   queue's one `staged/` directory first (writeNewFile: temp, fdatasync,
- *   rename, fsync of `staged/`), then renames it into its shard directory
- *   without a further fsync, and acknowledges only then. One commit directory
- *   per queue is what lets concurrent enqueues share their directory fsync
- *   (group commit, directory-sync.ts, and the file system's journal across
- *   processes): spread over 256 shard directories they would almost never
- *   share one. Killed or powered off before the fsync of `staged/` completed,
- *   none of its enqueues was acknowledged, and each entry is either there (a
- *   duplicate if its sender sends again) or not. Killed between that fsync
- *   and the rename into the shard, the entry is durable in `staged/`: the
- *   slice's owner moves it into its shard at its next recovery and at each
- *   rescan (sweepStaged()), and it is counted as waiting meanwhile. A rename
- *   lost in a power cut puts the entry back in `staged/`, the same case. A
- *   rename (same file system) is atomic, so the entry is always in exactly
- *   one of the two places; a producer that finds its staged file already
- *   moved by a sweep has nothing left to do. Without fsync durability,
- *   entries are written straight into their shard.
+ * - `<id>.pck`  waiting. enqueue() creates it via writeNewFile (temp, fdatasync,
+ *   rename, fsync of the directory); acknowledged only then. The directory
+ *   fsync is shared with the other enqueues into the same shard directory
+ *   in this process (group commit, directory-sync.ts): killed or powered off
+ *   before it completed, none of them was acknowledged, and each entry is
+ *   either there (a duplicate if its sender sends again) or not.
  * - `<id>.bak`  being processed. dequeue() renames `.pck` to `.bak` and reads it.
  *   Killed after that: the `.bak` stays, and the next recoverBackupFiles() of
  *   the slice's owner returns it to `.pck` with `restores` + 1, or to `bad`
@@ -56,7 +44,7 @@
  * between the two, the rewritten `.bak` is moved on by the next recovery. Only the slice's owner renames `.pck` to `.bak`, and only it
  * restores `.bak` files, which is why one runner process owns one slice.
  */
-import { existsSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
@@ -82,8 +70,6 @@ import { EntryIdListBuilder, type EntryIdList } from './entry-id-list.js';
 export type EntryState = 'pck' | 'bak' | 'psv';
 export const ENTRY_STATES: readonly EntryState[] = ['pck', 'bak', 'psv'];
 export const BAD_QUEUE = 'bad';
-/** Each queue's commit directory for new entries (see the module comment); never a shard's name (two hex digits). */
-export const STAGED_DIR = 'staged';
 const QUEUE_NAME_PATTERN = /^[a-z][a-z0-9_-]{0,31}$/;
 
 export interface SwitchboardOptions {
@@ -128,14 +114,8 @@ export interface EnqueueOptions {
 /** An entry about to be written (Switchboard.newEntry). */
 export interface NewEntry {
   id: string;
-  /** Where its `.pck` goes: its shard directory. */
+  /** Where its `.pck` goes. */
   path: string;
-  /**
-   * Where a writer creates and commits it (temp, fdatasync, rename, directory
-   * fsync) before publishEntry() moves it to `path`: the queue's `staged/`
-   * directory with fsync durability, `path` itself without.
-   */
-  stagedPath: string;
   control: EntryControl;
   /** This switchboard's durability and file mode. */
   write: WriteOptions;
@@ -182,8 +162,6 @@ export interface RecoveryReport {
   quarantined: string[];
   /** Moves a crash interrupted between rewrite and rename, now completed (new ids). */
   moved: string[];
-  /** Entries committed in `staged/` whose producer was stopped before moving them into their shard, moved now. */
-  staged: string[];
   /** `.bak` files that could not be read: set aside in `bad`, or left in place (see UnreadableEntryError). */
   unreadable: UnreadableEntryError[];
   /** Shard directories that could not be listed, and why: their entries wait until that is fixed. */
@@ -334,8 +312,7 @@ export class Switchboard {
   async enqueue(message: Uint8Array | string, metadata: JsonObject = {}, options: EnqueueOptions = {}): Promise<string> {
     const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
     const entry = await this.newEntry(metadata, options, bytes);
-    await writeNewFile(entry.stagedPath, encodeEntry(metadata, entry.control, bytes), this.write);
-    publishEntry(entry);
+    await writeNewFile(entry.path, encodeEntry(metadata, entry.control, bytes), this.write);
     return entry.id;
   }
 
@@ -350,48 +327,7 @@ export class Switchboard {
     const id = makeEntryId(payload, typeof hashKey === 'string' ? hashKey : '', micros);
     const control: EntryControl = { restores: 0, enqueuedAt: new Date().toISOString(), ...options.control };
     await this.ensureDir(join(this.queueDir, shardOf(parseEntryId(id).sha1)));
-    const path = this.path(id, 'pck');
-    if (!this.write.fsync) return { id, path, stagedPath: path, control, write: this.write };
-    await this.ensureDir(this.stagedDir);
-    return { id, path, stagedPath: join(this.stagedDir, `${id}.pck`), control, write: this.write };
-  }
-
-  /** The queue's commit directory (see the module comment): shared by every slice and every producer. */
-  get stagedDir(): string {
-    return join(this.queueDir, STAGED_DIR);
-  }
-
-  /**
-   * Move this slice's entries committed in `staged/` into their shards: those
-   * whose producer was stopped between its commit and its own move (or whose
-   * move a power cut undid). Called by recoverBackupFiles() and by a runner at
-   * each rescan. A producer still about to move one finds it gone and is
-   * done (publishEntry): the rename is atomic, so the entry is in exactly one
-   * place whoever wins. Returns the ids moved.
-   */
-  async sweepStaged(): Promise<string[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.stagedDir);
-    } catch (error) {
-      if (isMissing(error)) return [];
-      throw error;
-    }
-    const moved: string[] = [];
-    const pck = stateMask(['pck']);
-    for (const name of names) {
-      if (entryNameMicros(name, pck) < 0) continue;
-      const id = name.slice(0, ID_LENGTH);
-      if (!this.owns(id)) continue;
-      try {
-        await renameCreatingDir(join(this.stagedDir, name), this.path(id, 'pck'));
-        moved.push(id);
-      } catch (error) {
-        if (!isMissing(error)) throw error;
-        // Its producer moved it meanwhile.
-      }
-    }
-    return moved;
+    return { id, path: this.path(id, 'pck'), control, write: this.write };
   }
 
   /** Ids of this slice's waiting entries, oldest first. Throws when a shard directory cannot be listed (see scan()). */
@@ -455,23 +391,7 @@ export class Switchboard {
       }
     });
     for (let state = 0; state < NAME_STATES.length; state++) counts[NAME_STATES[state] as EntryState] = byState[state] as number;
-    counts.pck += await this.countStaged();
     return { counts, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
-  }
-
-  /** This slice's entries committed in `staged/` and not yet in their shard: waiting, as far as a count goes. */
-  private async countStaged(): Promise<number> {
-    let names: string[];
-    try {
-      names = await readdir(this.stagedDir);
-    } catch (error) {
-      if (isMissing(error) || isFileProblem(error)) return 0;
-      throw error;
-    }
-    const pck = stateMask(['pck']);
-    let staged = 0;
-    for (const name of names) if (entryNameMicros(name, pck) >= 0 && this.owns(name.slice(0, ID_LENGTH))) staged++;
-    return staged;
   }
 
   /** This slice's entry file names in `states`, in name (time) order. */
@@ -682,9 +602,8 @@ export class Switchboard {
    * leaving, not crashing. Call once at start, before dequeuing.
    */
   async recoverBackupFiles(): Promise<RecoveryReport> {
-    const staged = await this.sweepStaged();
     const { entries, unlistable } = await this.scan(['bak']);
-    const report: RecoveryReport = { restored: [], quarantined: [], moved: [], staged, unreadable: [], unlistable };
+    const report: RecoveryReport = { restored: [], quarantined: [], moved: [], unreadable: [], unlistable };
     for (const { id, path } of entries) {
       let entry: DecodedEntry;
       let bytes: Buffer;
@@ -766,7 +685,8 @@ export class Switchboard {
   /** Remove writers' temp files in this slice older than `maxAgeMs`. Returns how many. */
   async removeStaleTemps(maxAgeMs: number, now = Date.now()): Promise<number> {
     let removed = 0;
-    for (const dir of [...this.shards.map((shard) => join(this.queueDir, shard)), this.stagedDir]) {
+    for (const shard of this.shards) {
+      const dir = join(this.queueDir, shard);
       let names: string[];
       try {
         names = await readdir(dir);
@@ -849,49 +769,6 @@ export class Switchboard {
     await mkdirDurably(dir, this.write);
     this.knownDirs.add(dir);
   }
-}
-
-/**
- * Move a new entry committed at its stagedPath to its shard (see NewEntry and
- * the module comment): a synchronous rename, microseconds. Gone from
- * `staged/` means a sweep (sweepStaged) already moved it: nothing to do.
- */
-export function publishEntry(entry: NewEntry): void {
-  if (entry.stagedPath === entry.path) return;
-  try {
-    renameSync(entry.stagedPath, entry.path);
-    return;
-  } catch (error) {
-    // ENOENT: the staged file is gone (swept into its shard: done), or the
-    // shard directory is (removed by hand since newEntry() made it).
-    if (!isMissing(error)) withdrawStaged(entry, error);
-    if (!existsSync(entry.stagedPath)) return;
-  }
-  try {
-    renameCreatingDirSync(entry.stagedPath, entry.path);
-  } catch (error) {
-    withdrawStaged(entry, error);
-  }
-}
-
-/**
- * A staged entry that cannot be moved into its shard (EACCES on a shard
- * directory changed by hand, say) is removed before the error goes to the
- * caller, as a failed directory fsync withdraws its entry: the caller reports
- * a failure and its sender sends again, so a sweep must not deliver it too.
- */
-function withdrawStaged(entry: NewEntry, error: unknown): never {
-  try {
-    unlinkSync(entry.stagedPath);
-  } catch {
-    // Gone already (a sweep moved it just now: the one duplicate this can leave), or not removable: the error below says why.
-  }
-  throw error;
-}
-
-function renameCreatingDirSync(from: string, to: string): void {
-  mkdirSync(dirname(to), { recursive: true, mode: 0o770 });
-  renameSync(from, to);
 }
 
 /**

@@ -250,7 +250,7 @@ export abstract class Runner extends EventEmitter {
   private async loop(): Promise<void> {
     this.emit('starting', 'recovering entries left in flight');
     const recovered = await this.switchboard.recoverBackupFiles();
-    if (recovered.restored.length > 0 || recovered.quarantined.length > 0 || recovered.moved.length > 0 || recovered.staged.length > 0) {
+    if (recovered.restored.length > 0 || recovered.quarantined.length > 0 || recovered.moved.length > 0) {
       this.log.warn(recovered, 'recovered entries left in flight by a previous crash');
     }
     for (const id of recovered.quarantined) {
@@ -332,11 +332,6 @@ export abstract class Runner extends EventEmitter {
   private async fullRescan(): Promise<void> {
     this.needRescan = false;
     this.claimed.clear();
-    // Entries a producer committed but was stopped before moving into their
-    // shard (switchboard.ts): the rescan, not a watch of `staged/` waking every
-    // slice at every enqueue, is what finds them while the runner runs.
-    const staged = await this.switchboard.sweepStaged();
-    if (staged.length > 0) this.log.warn({ entries: staged }, 'moved entries left committed in staged/ by a stopped producer into their shards');
     const { ids, unlistable } = await this.switchboard.waitingIds();
     // The listing is the truth as of now (the watcher, started before it, brings anything newer): it
     // replaces the heap, which keeps the sorted array itself, rather than being pushed id by id.

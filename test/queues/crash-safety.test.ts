@@ -48,7 +48,7 @@ const PROCESS_KILLS = PROCESS_STOPS.length;
 // The entry id pattern without its anchors and capture groups, to embed in other patterns.
 const ID = ENTRY_ID_PATTERN.source.slice(1, -1).replace(/\((?!\?)/g, '(?:');
 const ACK_LINE = new RegExp(`^ack (${ID}) (\\d+)$`);
-const TEMP_FILE = new RegExp(`^(in|done|retry)/([0-9a-f]{2}|staged)/(${ID})\\.(pck|bak)\\.[0-9a-f]{12}\\.tmp$`);
+const TEMP_FILE = new RegExp(`^(in|done|retry)/([0-9a-f]{2})/(${ID})\\.(pck|bak)\\.[0-9a-f]{12}\\.tmp$`);
 
 let root: string;
 beforeEach(async () => {
@@ -185,12 +185,10 @@ describe('crash safety under SIGKILL', () => {
     const misplaced = temps.filter((path) => {
       const match = TEMP_FILE.exec(path);
       if (!match) return true;
-      const [, queue, dir, id, state] = match;
-      // Enqueues write in their queue's commit directory (in, done: switchboard.ts), nowhere else.
-      if (dir === 'staged') return queue === 'retry' || state !== 'pck';
-      if (dir !== parseEntryId(id!).sha1.slice(0, 2)) return true;
-      // In a shard, only recovery rewrites a .bak (in).
-      return queue !== 'in' || state !== 'bak';
+      const [, queue, shard, id, state] = match;
+      if (shard !== parseEntryId(id!).sha1.slice(0, 2)) return true;
+      // Enqueues write beside the new .pck (in, done); only recovery rewrites a .bak (in).
+      return queue === 'retry' || (state === 'bak' && queue !== 'in');
     });
     expect(misplaced).toEqual([]);
     const removed =

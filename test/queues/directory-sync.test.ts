@@ -1,5 +1,5 @@
 import { fsync, readFileSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeEntry, DirectorySync, StreamEnqueue, Switchboard, type FsyncDescriptor } from '../../queues/index.js';
@@ -61,17 +61,12 @@ function track<T>(promise: Promise<T>): { settled: () => boolean; promise: Promi
 
 /** Let every pending callback and microtask run (fs callbacks need turns of the loop). */
 /**
- * Makes a queue's shard directories (durably, with the real fsync) and its
- * commit directory (staged/) before a test holds or fails fsyncs: what these
- * tests count and fail is the entry's directory fsync, not the one-time
- * fsyncs of a directory's creation.
+ * Makes a queue's shard directories (durably, with the real fsync) before a
+ * test holds or fails fsyncs: what these tests count and fail is the entry's
+ * directory fsync, not the one-time fsyncs of a directory's creation.
  */
 async function madeQueues(...names: string[]): Promise<void> {
-  for (const name of names) {
-    const queue = new Switchboard({ root, name });
-    (await queue.watch()).close();
-    await mkdir(queue.stagedDir, { recursive: true });
-  }
+  for (const name of names) (await new Switchboard({ root, name }).watch()).close();
 }
 
 async function turns(count = 20): Promise<void> {
@@ -146,26 +141,6 @@ describe('group commit of directory fsyncs', () => {
 });
 
 describe('concurrent enqueues under group commit', () => {
-  it('enqueues bound for different shard directories share one directory fsync: the queue commit directory', async () => {
-    await madeQueues('in');
-    const held = new HeldFsync();
-    const syncer = new DirectorySync(held.fsync);
-    const queue = new Switchboard({ root, name: 'in', directorySync: syncer });
-    const enqueues = Array.from({ length: 16 }, (_, n) => track(queue.enqueue(payload('shared', n), { n })));
-    // Every enqueue has written, fdatasynced and renamed its file and asked for the directory fsync;
-    // the first fsync is held, so all the others wait for the next one.
-    while (syncer.stats.requests < 16) await turns(1);
-    expect(held.calls).toHaveLength(1);
-    expect(enqueues.some((enqueue) => enqueue.settled())).toBe(false);
-    held.releaseAll();
-    const ids = await Promise.all(enqueues.map((enqueue) => enqueue.promise));
-    expect(held.calls).toHaveLength(2);
-    // Sixteen entries over several shard directories (sha1 prefixes): one fsync was shared across shards.
-    expect(new Set(ids.map((id) => queue.path(id, 'pck').split('/').at(-2))).size).toBeGreaterThan(1);
-    expect(new Set(await queue.files())).toEqual(new Set(ids));
-    expect(await readdir(queue.stagedDir)).toEqual([]);
-  });
-
   it('resolves no enqueue before the directory fsync after its rename completes; all share fsyncs and are all on disk', async () => {
     await madeQueues('in');
     const held = new HeldFsync();
@@ -225,9 +200,6 @@ describe('concurrent enqueues under group commit', () => {
     });
     expect(accepted.length).toBeGreaterThanOrEqual(300);
     const queue = new Switchboard({ root, name: 'in' });
-    // What the killed writer had committed but not yet moved into its shard, the queue's runner moves at its recovery.
-    const { staged } = await queue.recoverBackupFiles();
-    expect(staged.filter((id) => accepted.some((entry) => entry.id === id))).toEqual([]);
     const onDisk = new Set(await queue.files());
     const missing = accepted.filter(({ id }) => !onDisk.has(id));
     expect(missing).toEqual([]);

@@ -1,18 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   BAD_QUEUE,
   decodeEntry,
   EntryNotFoundError,
-  encodeEntry,
   parseEntryId,
-  publishEntry,
   QueueOptionsError,
   sliceOf,
   Switchboard,
-  writeNewFile,
   type JsonObject,
 } from '../../queues/index.js';
 import { makeTempDir, removeTempDir, walkFiles } from './harness.js';
@@ -243,7 +240,7 @@ describe('Switchboard finish, quarantine and moves', () => {
     expect(await whereIs(id)).toEqual([join('in', shard, `${id}.bak`)]);
     await rm(board('retry').path(id, 'pck'), { recursive: true });
     // It was leaving, not crashing: recovery moves it on without counting a restore.
-    expect(await inQueue.recoverBackupFiles()).toEqual({ restored: [], quarantined: [], moved: [id], staged: [], unreadable: [], unlistable: [] });
+    expect(await inQueue.recoverBackupFiles()).toEqual({ restored: [], quarantined: [], moved: [id], unreadable: [], unlistable: [] });
     expect(await whereIs(id)).toEqual([join('retry', shard, `${id}.pck`)]);
     const entry = await board('retry').dequeue(id);
     expect(entry.message.equals(message)).toBe(true);
@@ -360,7 +357,7 @@ describe('Switchboard finish, quarantine and moves', () => {
     for (let i = 0; i < 3; i++) ids.push(await queue.enqueue(`m${i}`, { i }));
     await queue.dequeue(ids[0]!);
     expect(await queue.files()).toEqual(ids.slice(1));
-    expect(await queue.recoverBackupFiles()).toEqual({ restored: [ids[0]], quarantined: [], moved: [], staged: [], unreadable: [], unlistable: [] });
+    expect(await queue.recoverBackupFiles()).toEqual({ restored: [ids[0]], quarantined: [], moved: [], unreadable: [], unlistable: [] });
     expect(await queue.files()).toEqual(ids);
     const entry = await queue.dequeue(ids[0]!);
     expect(entry.control.restores).toBe(1);
@@ -376,78 +373,3 @@ describe('Switchboard finish, quarantine and moves', () => {
     expect(() => board('in', { slice: 2, numSlices: 2 })).toThrow(QueueOptionsError);
   });
 });
-
-describe('entries committed in staged/ and not yet moved into their shard', () => {
-  /** What a producer stopped between its commit and its move leaves: the entry durable in the queue's staged/. */
-  async function committedNotMoved(queue: Switchboard, n: number): Promise<{ id: string; publish: () => void }> {
-    const message = Buffer.from(`Subject: staged ${n}\r\n\r\nbody ${n}\r\n`);
-    const entry = await queue.newEntry({ n }, {}, message);
-    await writeNewFile(entry.stagedPath, encodeEntry({ n }, entry.control, message), { fsync: true, mode: 0o660 });
-    expect(dirname(entry.stagedPath)).toBe(queue.stagedDir);
-    return { id: entry.id, publish: () => publishEntry(entry) };
-  }
-
-  it('counts them as waiting, and the owning slice moves them into their shard at recovery, exactly once', async () => {
-    const slices = [0, 1].map((slice) => board('in', { slice, numSlices: 2 }));
-    const committed = [];
-    for (let n = 0; n < 12; n++) committed.push(await committedNotMoved(slices[0]!, n));
-    const owner = (id: string) => slices[sliceOf(parseEntryId(id).sha1, 2)]!;
-    // Both slices hold some of the twelve (a sha1 split of twelve all one way is 2 in 4096).
-    expect(new Set(committed.map(({ id }) => owner(id).slice)).size).toBe(2);
-    for (const slice of slices) {
-      const mine = committed.filter(({ id }) => owner(id) === slice).map(({ id }) => id);
-      expect((await slice.count()).counts.pck).toBe(mine.length);
-      expect(await slice.files()).toEqual([]);
-      expect((await slice.recoverBackupFiles()).staged.sort()).toEqual(mine.sort());
-      expect((await slice.files()).sort()).toEqual(mine.sort());
-      expect((await slice.count()).counts.pck).toBe(mine.length);
-    }
-    expect(await readdir(slices[0]!.stagedDir)).toEqual([]);
-    // The stopped producer's own move, had it come after all, finds the entry moved and changes nothing.
-    for (const { id, publish } of committed) {
-      publish();
-      expect(await whereIs(id)).toEqual([join('in', shardOfId(id), `${id}.pck`)]);
-    }
-    for (const { id } of committed) {
-      const entry = await owner(id).dequeue(id);
-      expect(entry.metadata.n).toBe(committed.findIndex((c) => c.id === id));
-    }
-  });
-
-  it('an enqueue leaves nothing in staged/ and its entry in its shard; without fsync durability staged/ is not used at all', async () => {
-    const durable = board('in');
-    const id = await durable.enqueue('Subject: a\r\n\r\nb\r\n', {});
-    expect(await readdir(durable.stagedDir)).toEqual([]);
-    expect(await whereIs(id)).toEqual([join('in', shardOfId(id), `${id}.pck`)]);
-    const fast = board('out', { durability: 'none' });
-    const other = await fast.enqueue('Subject: a\r\n\r\nb\r\n', {});
-    expect(await whereIs(other)).toEqual([join('out', shardOfId(other), `${other}.pck`)]);
-    await expect(stat(fast.stagedDir)).rejects.toMatchObject({ code: 'ENOENT' });
-  });
-
-  it('an entry that cannot be moved into its shard is withdrawn from staged/ before the error reaches the producer (no sweep delivers it too)', async () => {
-    const queue = board('in');
-    const message = Buffer.from('Subject: blocked\r\n\r\nbody\r\n');
-    const entry = await queue.newEntry({}, {}, message);
-    // Something that is not an entry sits at its final name: the rename fails (EISDIR), as EACCES on a shard changed by hand would.
-    await mkdir(entry.path);
-    await writeNewFile(entry.stagedPath, encodeEntry({}, entry.control, message), { fsync: true, mode: 0o660 });
-    expect(() => publishEntry(entry)).toThrow(expect.objectContaining({ code: 'EISDIR' }));
-    expect(await readdir(queue.stagedDir)).toEqual([]);
-    expect((await queue.recoverBackupFiles()).staged).toEqual([]);
-    await rm(entry.path, { recursive: true });
-    expect((await queue.count()).counts.pck).toBe(0);
-  });
-
-  it('removes a killed writer\'s stale temp file from staged/', async () => {
-    const queue = board('in');
-    await queue.enqueue('Subject: a\r\n\r\nb\r\n', {});
-    await writeFile(join(queue.stagedDir, `${'0'.repeat(10)}.pck.abcdefabcdef.tmp`), 'partial');
-    expect(await queue.removeStaleTemps(0, Date.now() + 1000)).toBe(1);
-    expect(await readdir(queue.stagedDir)).toEqual([]);
-  });
-});
-
-function shardOfId(id: string): string {
-  return parseEntryId(id).sha1.slice(0, 2);
-}

@@ -4,10 +4,10 @@
  * outcome of process(), concurrency, stop() and abort().
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encodeEntry, entryPath, makeEntryId, nowMicros, parseEntryId, sliceOf, withTime, writeNewFile } from '../../queues/index.js';
+import { entryPath, makeEntryId, nowMicros, parseEntryId, sliceOf, withTime } from '../../queues/index.js';
 import { TemporaryFailure } from '../../runners/errors.js';
 import type { RunnerOptions } from '../../runners/runner.js';
 import { cleanup, Gates, makeSpool, Pulse, runnerOptions, ScriptedRunner, startRunner, type Handler, type Spool } from './harness.js';
@@ -109,34 +109,6 @@ describe('Runner lifecycle', () => {
     expect(order).toEqual([...first, ...rest]);
     expect(watch.ends.every((end) => end.outcome === 'finished')).toBe(true);
     expect(await spool.entries('in')).toEqual([]);
-  }, TIMEOUT);
-
-  it('finds an entry a stopped producer left committed in staged/ (before ready at recovery, and while running at its rescan) and processes it once', async () => {
-    const spool = await makeSpool();
-    const durable = spool.switchboard('in', { durability: 'fsync' });
-    // A producer killed between committing an entry (durable in the queue's staged/) and moving it into its shard.
-    const leaveStaged = async (n: number): Promise<string> => {
-      const message = Buffer.from(`Subject: staged ${n}\r\n\r\nbody\r\n`);
-      const entry = await durable.newEntry({ n }, {}, message);
-      await writeNewFile(entry.stagedPath, encodeEntry({ n }, entry.control, message), { fsync: true, mode: 0o660 });
-      return entry.id;
-    };
-    const early = await leaveStaged(0);
-    const order: string[] = [];
-    // A rescan every 50 ms: the runner's own periodic wake-up, which is what finds staged entries while it runs.
-    const watch = startRunner(scripted(spool, async (entry) => void order.push(entry.id), { rescanIntervalMs: 50 }));
-    await watch.endsAtLeast(1);
-    expect(order).toEqual([early]);
-    const late = await leaveStaged(1);
-    await watch.endsAtLeast(2);
-    expect(order).toEqual([early, late]);
-    expect(await readdir(durable.stagedDir)).toEqual([]);
-    expect(await spool.entries('in')).toEqual([]);
-    const log = await spool.log();
-    const recovered = log.filter((line) => line.msg === 'recovered entries left in flight by a previous crash');
-    expect(recovered.map((line) => line.staged)).toEqual([[early]]);
-    const moved = log.filter((line) => line.msg === 'moved entries left committed in staged/ by a stopped producer into their shards');
-    expect(moved.map((line) => line.entries)).toEqual([[late]]);
   }, TIMEOUT);
 
   it('with 2 slices, each runner recovers and processes only its own slice, and together they process every entry', async () => {

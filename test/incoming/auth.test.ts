@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { configSchema, type Config } from '../../src/config/schema.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { DnsResponder } from '../fixtures/dns-responder.js';
-import { cleanup, closeStores, setupIncoming, type IncomingSetup } from './harness.js';
+import { cleanup, closeIncomingFile, closeStores, setupIncoming, type IncomingSetup } from './harness.js';
 import { LIST } from './fixtures/messages.js';
 
 const AUTHSERV = 'lists.example.org';
@@ -23,6 +23,8 @@ let dns: DnsResponder;
 let rsaKey: string;
 let edKey: string;
 let forwarderKey: string;
+
+afterAll(closeIncomingFile);
 
 beforeAll(async () => {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });

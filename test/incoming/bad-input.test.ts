@@ -5,9 +5,11 @@
  * message afterwards and sees it through), never a lost entry (every entry
  * is found in exactly one place).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { LIST, plainPost } from './fixtures/messages.js';
-import { cleanup, closeStores, setupIncoming, type IncomingSetup } from './harness.js';
+import { cleanup, closeIncomingFile, closeStores, setupIncoming, type IncomingSetup } from './harness.js';
+
+afterAll(closeIncomingFile);
 
 afterEach(async () => {
   await cleanup();

@@ -8,13 +8,15 @@
  * test); the two that need runner options of their own start their own
  * (setupIncoming(), ended by cleanup() after each test).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { longestLine } from '../../src/mail/line-length.js';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { decodeQuotedPrintable } from '../../src/mail/transfer-encoding.js';
 import { hashModeratorPassword } from '../../src/store/index.js';
 import { alternativePost, attachmentPost, base64Post, LIST, plainPost, replyPost, signedPost } from './fixtures/messages.js';
-import { cleanup, closeStores, resetIncoming, setupIncoming, type IncomingSetup } from './harness.js';
+import { cleanup, closeIncomingFile, closeStores, resetIncoming, setupIncoming, type IncomingSetup } from './harness.js';
+
+afterAll(closeIncomingFile);
 
 afterEach(async () => {
   await cleanup();

@@ -13,14 +13,16 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { afterEach, expect, it } from 'vitest';
+import { afterAll, afterEach, expect, it } from 'vitest';
 import { decodeEntry, Switchboard } from '../../queues/index.js';
 import { openStore } from '../../src/store/index.js';
 import { PROJECT_ROOT } from '../runners/harness.js';
 import { alternativePost, LIST, plainPost } from './fixtures/messages.js';
-import { cleanup, closeStores, setupIncoming } from './harness.js';
+import { cleanup, closeIncomingFile, closeStores, setupIncoming } from './harness.js';
 
 const homes: string[] = [];
+
+afterAll(closeIncomingFile);
 
 afterEach(async () => {
   await cleanup();

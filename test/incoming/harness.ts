@@ -14,7 +14,6 @@ import type { Config } from '../../src/config/schema.js';
 import { homePaths } from '../../src/home.js';
 import type { EntryOutcome } from '../../runners/runner.js';
 import { openStore, type ListSettings, type MailingList, type Store } from '../../src/store/index.js';
-import { afterAll } from 'vitest';
 import pino from 'pino';
 import { closeSharedTaskPool, makeSpool, Pulse, RunnerWatch, runnerOptions, sharedTaskPool, Spool, startRunner } from '../runners/harness.js';
 import { LIST } from './fixtures/messages.js';
@@ -22,12 +21,6 @@ import { LIST } from './fixtures/messages.js';
 export { cleanup } from '../runners/harness.js';
 
 const stores: Store[] = [];
-
-/**
- * The runners of a test file share one worker pool (sharedTaskPool): one worker thread loading the
- * parse worker's modules per file instead of one per test. Closed when the file is done.
- */
-afterAll(closeSharedTaskPool);
 
 export async function closeStores(): Promise<void> {
   for (const store of stores.splice(0)) await store.close();
@@ -175,19 +168,30 @@ async function makeShared(): Promise<Shared> {
   return { spool, store, watch, destination };
 }
 
-afterAll(async () => {
+/**
+ * Ends what a test file shared between its tests: the resetIncoming() runner,
+ * spool and store, and the worker pool its runners share (sharedTaskPool: one
+ * worker thread loading the parse worker's modules per file, not per test).
+ * Every file using this harness registers it: `afterAll(closeIncomingFile)`.
+ * A hook registered here, at module level, would belong only to the first
+ * file that imported the module: in the shared worker (vitest.config.ts) the
+ * module is loaded once for all the files that run there.
+ */
+export async function closeIncomingFile(): Promise<void> {
   const pending = shared;
   shared = undefined;
-  if (pending === undefined) return;
-  const { spool, store, watch, destination } = await pending;
-  const stopped = watch.runner.stop();
-  watch.runner.abort();
-  await stopped;
-  await watch.done;
-  destination.destroy();
-  await store.close();
-  await rm(spool.dir, { recursive: true, force: true, maxRetries: 3 });
-});
+  if (pending !== undefined) {
+    const { spool, store, watch, destination } = await pending;
+    const stopped = watch.runner.stop();
+    watch.runner.abort();
+    await stopped;
+    await watch.done;
+    destination.destroy();
+    await store.close();
+    await rm(spool.dir, { recursive: true, force: true, maxRetries: 3 });
+  }
+  await closeSharedTaskPool();
+}
 
 /**
  * The file's shared runner, with everything a test can see reset to what

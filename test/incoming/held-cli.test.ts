@@ -5,11 +5,13 @@
  * notice to its sender) or discarded, and each decision is recorded.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { RawMessage } from '../../src/mail/raw-message.js';
 import { runCli, runHomeCliInProcess } from '../support/cli.js';
 import { LIST, plainPost } from './fixtures/messages.js';
-import { cleanup, closeStores, setupIncoming, type IncomingSetup } from './harness.js';
+import { cleanup, closeIncomingFile, closeStores, setupIncoming, type IncomingSetup } from './harness.js';
+
+afterAll(closeIncomingFile);
 
 afterEach(async () => {
   await cleanup();

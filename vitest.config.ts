@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { testTmpDir } from './test/support/test-tmpdir.js';
 
 /**
  * Test files that share nothing through module state, process listeners,
@@ -44,10 +45,13 @@ const SHARED_WORKER_DIRS = [
   'web',
 ];
 const sharedWorkerFiles = SHARED_WORKER_DIRS.map((dir) => `test/${dir}/**/*.test.ts`);
+/** Temporary homes on tmpfs when the machine has room (test/support/test-tmpdir.ts). */
+const tmpDir = testTmpDir();
 
 export default defineConfig({
   test: {
     exclude: ['dist/**', 'node_modules/**'],
+    env: tmpDir === undefined ? {} : { TMPDIR: tmpDir },
     // Ceilings for a loaded 2-core machine, not paces: tests end at the event they await.
     // The waits inside them give up at 120 s (MASTER_WAIT_MS in test/master/harness.ts) with
     // a message saying what they waited for; the test's own limit is above that so the

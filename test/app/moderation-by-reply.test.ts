@@ -29,8 +29,9 @@ interface Setup {
   token: string;
 }
 
-/** A list with owner boss@ and moderator mod@, a post held on it, and its notices sent. */
+/** A list with owner boss@ and moderator mod@, a post held on it, and its notices sent (closing the test's earlier app, if any). */
 async function setup(settings: Partial<ListSettings> = {}): Promise<Setup> {
+  await app?.close();
   const a = (app = await testApp('2026-12-05T08:00:00Z'));
   await a.store.createList({
     address: LIST,

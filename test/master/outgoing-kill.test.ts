@@ -7,7 +7,7 @@
  * after a random number (1 to 10, drawn for each post) of further
  * transactions of each post were accepted, so kills land in every phase of
  * each post's delivery (mid-transaction, between acceptance and checkpoint,
- * during a journal write, during the other post's recovery).
+ * during a journal write, during recovery).
  *
  * Asserted, for each post: every member receives it; a recipient is delivered
  * twice only when its first transaction was in flight at a kill or accepted

@@ -55,11 +55,13 @@ async function filesIn(dir: string, suffix: string): Promise<string[]> {
 
 describe('master: checks that share one master (4 hop slices and retry)', () => {
   // A master start is several node processes loading their modules: these checks leave the master
-  // serving as they found it, so they take turns on one. The restart check goes last: it restarts every runner.
+  // serving as they found it, so they take turns on one. The restart check comes next to last (it
+  // restarts every runner), the stop check last (it stops the master).
+  // A stop timeout no loaded machine reaches: at the stop, the runners must stop by themselves, never be killed for it.
   let dir: string;
   let m: MasterHandle;
   beforeAll(async () => {
-    dir = await makeHome(testConfig(`${relay('hop', 'q1', 'done', 4)}\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`));
+    dir = await makeHome(testConfig(`${relay('hop', 'q1', 'done', 4, 'concurrency = 4')}\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`, { stopTimeout: '"100s"' }));
     m = await startMaster(dir);
   });
   afterAll(async () => {
@@ -106,6 +108,29 @@ describe('master: checks that share one master (4 hop slices and retry)', () => 
       expect(runner.state).toBe('running');
       expect(runner.lastError).toBeNull();
     }
+  });
+
+  it('SIGTERM stops every runner within the timeout, finishing entries in flight: nothing lost, no .bak left', async () => {
+    const pids = (await m.status()).runners.map((r) => r.pid!);
+    const settled = m.nextLine((line) => line.msg === 'entry settled', 'some progress');
+    const ids = await enqueue(dir, 'q1', 300);
+    await settled;
+    const fromStop = m.lines.length;
+    const { code } = await m.stop();
+    expect(code).toBe(0);
+    const stopLines = m.lines.slice(fromStop);
+    // Stopped by themselves after finishing their entries, not killed at the stop timeout.
+    expect(m.lines.filter((line) => typeof line.msg === 'string' && line.msg.includes('after TERM: killed'))).toEqual([]);
+    expect(stopLines.filter((line) => line.msg === 'runner stopped (exited with code 0)')).toHaveLength(pids.length);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect(await filesIn(dir, '.bak')).toEqual([]);
+    const spool = new Spool({ root: join(dir, 'queues') });
+    const left = (await spool.count('q1')).pck;
+    const done = (await spool.count('done')).pck;
+    // The 40 entries of the first check are in done too.
+    expect(left + done).toBe(ids.length + 40);
+    expect(existsSync(join(dir, 'master.lock'))).toBe(false);
+    expect(existsSync(join(dir, 'master.sock'))).toBe(false);
   });
 });
 
@@ -185,8 +210,8 @@ describe('master', () => {
     // Only this runner, so the machine's load does not decide the outcome.
     const others = `${builtInRunnersOff()}\n${schedulerOff()}`;
     const slow = (options: string) => `${others}\n[runner.slow]\nmodule = "${runnerModule('slow-start')}"\nqueue = "q1"\n\n[runner.slow.options]\n${options}\n`;
-    // Six steps of 1 s: 6 s of starting, half again the 4 s start timeout, each step well inside it.
-    const patient = await home(testConfig(slow('steps = 6\nstepMs = 1000'), { startTimeout: '"4s"' }));
+    // Five steps of 1 s: 5 s of starting, past the 4 s start timeout, each step well inside it.
+    const patient = await home(testConfig(slow('steps = 5\nstepMs = 1000'), { startTimeout: '"4s"' }));
     // The failed start stops the stuck runner, which sleeps through its TERM (it never reaches its loop) and is
     // killed at stopTimeout: 1 s, not testConfig's 10 s, which this test would otherwise wait out.
     const stuck = await home(testConfig(slow('steps = 2\nstepMs = 100\nsilentMs = 60000'), { startTimeout: '"4s"', stopTimeout: '"1s"' }));
@@ -216,28 +241,6 @@ describe('master', () => {
     for (const pid of runnerPids) expect(isAlive(pid)).toBe(false);
     await enqueue(dir, 'q1', 5);
     expect(await waitForEntries(dir, 'done', 5)).toHaveLength(5);
-  });
-
-  it('SIGTERM stops every runner within the timeout, finishing entries in flight: nothing lost, no .bak left', async () => {
-    // A stop timeout no loaded machine reaches: the runners must stop by themselves, never be killed for it.
-    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2, 'concurrency = 4')}\n${builtInRunnersOff()}\n${schedulerOff()}`, { stopTimeout: '"100s"' }));
-    const m = await master(dir);
-    const pids = (await m.status()).runners.map((r) => r.pid!);
-    const ids = await enqueue(dir, 'q1', 300);
-    await m.waitForLine((line) => line.msg === 'entry settled', 'some progress');
-    const { code } = await m.stop();
-    expect(code).toBe(0);
-    // Stopped by themselves after finishing their entries, not killed at the stop timeout.
-    expect(m.lines.filter((line) => typeof line.msg === 'string' && line.msg.includes('after TERM: killed'))).toEqual([]);
-    expect(m.lines.filter((line) => line.msg === 'runner stopped (exited with code 0)')).toHaveLength(pids.length);
-    for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    expect(await filesIn(dir, '.bak')).toEqual([]);
-    const spool = new Spool({ root: join(dir, 'queues') });
-    const left = (await spool.count('q1')).pck;
-    const done = (await spool.count('done')).pck;
-    expect(left + done).toBe(ids.length);
-    expect(existsSync(join(dir, 'master.lock'))).toBe(false);
-    expect(existsSync(join(dir, 'master.sock'))).toBe(false);
   });
 
   it('a stop never shunts the entry in flight: past the stop timeout it stays .bak and is recovered next start', async () => {
@@ -324,14 +327,16 @@ describe('periodic maintenance', () => {
 
 describe('logs', () => {
   it('HUP reopens every log file: after logrotate renames them, new files are written', async () => {
-    const dir = await home(testConfig(relay('hop', 'q1', 'done')).replace('destination = "stdout"', 'destination = "files"'));
+    // One built-in runner (retry) and the scheduler service beside the fixture runner: a file each is what is checked,
+    // and the other built-in runners are only more node processes to start (and stop) for it.
+    const dir = await home(testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff(['retry'])}`).replace('destination = "stdout"', 'destination = "files"'));
     const { code, stdout } = await runCli(['--home', dir, 'start']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/master started \(pid \d+/);
     try {
       const logs = join(dir, 'logs');
       // One file per runner and service process (the built-in ones' too) and the master's.
-      expect((await readdir(logs)).sort()).toEqual(['archive-0of1.log', 'bounces-0of1.log', 'command-0of1.log', 'hop-0of1.log', 'incoming-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log', 'scheduler-0of1.log', 'virgin-0of1.log']);
+      expect((await readdir(logs)).sort()).toEqual(['hop-0of1.log', 'master.log', 'retry-0of1.log', 'scheduler-0of1.log']);
       for (const name of ['master.log', 'hop-0of1.log']) await rename(join(logs, name), join(logs, `${name}.1`));
       const { watch } = await import('node:fs');
       const reopened = new Promise<void>((resolve) => {

@@ -30,8 +30,16 @@ function relay(name: string, queue: string, to: string, instances = 1, extra = '
   return `[runner.${name}]\nmodule = "${runnerModule('relay')}"\nqueue = "${queue}"\ninstances = ${instances}\n${extra}\n[runner.${name}.options]\nto = "${to}"\n`;
 }
 
-function gate(options: string, runnerExtra = ''): string {
-  return `[runner.gate]\nmodule = "${runnerModule('gate')}"\nqueue = "gated"\n${runnerExtra}\n[runner.gate.options]\n${options}\n`;
+function gate(options: string, runnerExtra = '', name = 'gate', queue = 'gated'): string {
+  return `[runner.${name}]\nmodule = "${runnerModule('gate')}"\nqueue = "${queue}"\n${runnerExtra}\n[runner.${name}.options]\n${options}\n`;
+}
+
+/** The attempts the gate runners of `dir` recorded for entry `id` (all of them write to one file). */
+async function attemptsOf(dir: string, id: string): Promise<string[]> {
+  return (await readFile(join(dir, 'attempts'), 'utf8'))
+    .trim()
+    .split('\n')
+    .filter((line) => line.startsWith(`${id} `));
 }
 
 async function enqueue(dir: string, queue: string, count: number): Promise<string[]> {
@@ -134,34 +142,28 @@ describe('master: checks that share one master (4 hop slices and retry)', () => 
   });
 });
 
-describe('master', () => {
-  it('restarts a runner killed with SIGKILL, and the entry it held is processed again', async () => {
-    const dir = await home(testConfig(`${gate('to = "done"')}\n${builtInRunnersOff()}\n${schedulerOff()}`));
-    const m = await master(dir);
-    const [id] = await enqueue(dir, 'gated', 1);
-    await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is dequeued');
-    const before = (await m.status()).runners.find((r) => r.name === 'gate')!;
-    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'gate' && line.runnerPid !== before.pid);
-    process.kill(before.pid!, 'SIGKILL');
-    await restarted;
-    await writeFile(join(dir, 'gate'), '');
-    const done = await waitForEntries(dir, 'done', 1);
-    expect(done[0]!.endsWith(id!.split('+')[1]!)).toBe(true);
-    const attempts = (await readFile(join(dir, 'attempts'), 'utf8')).trim().split('\n');
-    expect(attempts).toEqual([`${id} 0`, `${id} 1`]);
-    const after = (await m.status()).runners.find((r) => r.name === 'gate')!;
-    expect(after.restarts).toBe(1);
-    expect(after.pid).not.toBe(before.pid);
-    expect(after.lastError).toMatch(/SIGKILL/);
-    expect(await filesIn(dir, '.bak')).toEqual([]);
+describe('master: supervision checks that share one master (a crash loop, a gate, a stuck gate and retry)', () => {
+  // Each check watches a runner of its own (its restarts, its entries, its log lines), which the others leave
+  // alone: they take turns on one master rather than start one each. The crash loop runs from the start; the
+  // SIGKILL check goes before the watchdog one, whose entry is held (.bak) until the watchdog kills its runner.
+  let dir: string;
+  let m: MasterHandle;
+  beforeAll(async () => {
+    const loop = `[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n`;
+    const held = gate('to = "done"');
+    const stuck = gate('to = "done2"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"', 'stuck', 'stuckq');
+    dir = await makeHome(testConfig(`${loop}\n${held}\n${stuck}\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`, { maxRestarts: 3, restartWindow: '"1m"' }));
+    m = await startMaster(dir);
+  });
+  afterAll(async () => {
+    await m?.stop();
+    if (dir !== undefined) await removeHome(dir);
   });
 
   it('stops restarting a crash-looping runner; status says it failed, flags it, exits 4, and the log says it at error level', async () => {
-    const toml = testConfig(`[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`, { maxRestarts: 3, restartWindow: '"1m"' });
-    const dir = await home(toml);
-    const m = await master(dir);
     const fatal = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('NOT restarting'), 'crash-loop verdict');
     expect(fatal.msg).toContain('crashed 3 times');
+    expect(fatal.msg).toContain('loop');
     expect(fatal.level).toBe(50);
     const loop = (await m.status()).runners.find((r) => r.name === 'loop')!;
     expect(loop.state).toBe('failed');
@@ -179,9 +181,43 @@ describe('master', () => {
     expect(report.healthy).toBe(false);
     expect(report.problems).toEqual([expect.stringMatching(/^loop 0\/1 FAILED.*crashed 3 times/)]);
     // The other runners are unaffected.
-    expect((await m.status()).runners.find((r) => r.name === 'retry')!.state).toBe('running');
+    const others = (await m.status()).runners.filter((r) => r.name !== 'loop');
+    expect(others.map((r) => r.name).sort()).toEqual(['gate', 'retry', 'stuck']);
+    expect(others.every((r) => r.state === 'running' && r.restarts === 0)).toBe(true);
   });
 
+  it('restarts a runner killed with SIGKILL, and the entry it held is processed again', async () => {
+    const [id] = await enqueue(dir, 'gated', 1);
+    await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is dequeued');
+    const before = (await m.status()).runners.find((r) => r.name === 'gate')!;
+    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'gate' && line.runnerPid !== before.pid);
+    process.kill(before.pid!, 'SIGKILL');
+    await restarted;
+    await writeFile(join(dir, 'gate'), '');
+    const done = await waitForEntries(dir, 'done', 1);
+    expect(done[0]!.endsWith(id!.split('+')[1]!)).toBe(true);
+    expect(await attemptsOf(dir, id!)).toEqual([`${id} 0`, `${id} 1`]);
+    const after = (await m.status()).runners.find((r) => r.name === 'gate')!;
+    expect(after.restarts).toBe(1);
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.lastError).toMatch(/SIGKILL/);
+    expect(await filesIn(dir, '.bak')).toEqual([]);
+  });
+
+  it('the watchdog kills a runner holding an entry without progress, and the entry is recovered', async () => {
+    const [id] = await enqueue(dir, 'stuckq', 1);
+    const verdict = await m.waitForLine((line) => line.runner === 'stuck' && typeof line.msg === 'string' && line.msg.includes('no progress'), 'watchdog');
+    expect(verdict.watchdogTimeout).toBe(1000);
+    const done = await waitForEntries(dir, 'done2', 1);
+    expect(done).toHaveLength(1);
+    expect(await attemptsOf(dir, id!)).toEqual([`${id} 0`, `${id} 1`]);
+    const stuckStatus = (await m.status()).runners.find((r) => r.name === 'stuck')!;
+    expect(stuckStatus.restarts).toBe(1);
+    expect(stuckStatus.lastError).toMatch(/watchdog/);
+  });
+});
+
+describe('master', () => {
   it('a runner that stops sending heartbeats (SIGSTOP while idle) is killed and restarted, the reason in status --json', async () => {
     const dir = await home(`${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}\n${schedulerOff()}`)}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n`);
     const m = await master(dir);
@@ -259,21 +295,6 @@ describe('master', () => {
     expect(done).toHaveLength(1);
     expect((await readFile(join(dir, 'attempts'), 'utf8')).trim().split('\n')).toEqual([`${id} 0`, `${id} 1`]);
   });
-
-  it('the watchdog kills a runner holding an entry without progress, and the entry is recovered', async () => {
-    const dir = await home(testConfig(`${gate('to = "done"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"')}\n${builtInRunnersOff()}\n${schedulerOff()}`));
-    const m = await master(dir);
-    const [id] = await enqueue(dir, 'gated', 1);
-    const verdict = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('no progress'), 'watchdog');
-    expect(verdict.watchdogTimeout).toBe(1000);
-    const done = await waitForEntries(dir, 'done', 1);
-    expect(done).toHaveLength(1);
-    expect((await readFile(join(dir, 'attempts'), 'utf8')).trim().split('\n')).toEqual([`${id} 0`, `${id} 1`]);
-    const gateStatus = (await m.status()).runners.find((r) => r.name === 'gate')!;
-    expect(gateStatus.restarts).toBe(1);
-    expect(gateStatus.lastError).toMatch(/watchdog/);
-  });
-
 
   it('fails to start with a clear reason when a runner module is broken', async () => {
     // One other runner (retry) that the failed start has to stop again; the rest of the built-in ones only add start-up work.

@@ -218,30 +218,6 @@ describe('master: supervision checks that share one master (a crash loop, a gate
 });
 
 describe('master', () => {
-  it('a runner that stops sending heartbeats (SIGSTOP while idle) is killed and restarted, the reason in status --json', async () => {
-    const dir = await home(`${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}\n${schedulerOff()}`)}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n`);
-    const m = await master(dir);
-    const before = (await m.status()).runners.find((r) => r.name === 'hop')!;
-    expect(before.state).toBe('running');
-    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'hop' && line.runnerPid !== before.pid, 'the restarted runner');
-    process.kill(before.pid!, 'SIGSTOP');
-    const verdict = await m.nextLine((line) => typeof line.msg === 'string' && line.msg.includes('sent no heartbeat'), 'the heartbeat verdict');
-    expect(verdict.level).toBe(50);
-    expect(verdict.runnerPid).toBe(before.pid);
-    await restarted;
-    const { code, stdout } = await runCli(['--home', dir, 'status', '--json']);
-    expect(code).toBe(0);
-    const hop = (JSON.parse(stdout) as StatusReport).runners.find((r) => r.name === 'hop')!;
-    expect(hop.state).toBe('running');
-    expect(hop.restarts).toBe(1);
-    expect(hop.pid).not.toBe(before.pid);
-    expect(hop.lastError).toMatch(/^watchdog: no heartbeat for \d+ ms \(watchdog.heartbeatTimeout 3000 ms\): process stopped or its event loop blocked; killed/);
-    expect(isAlive(before.pid!)).toBe(false);
-    // The new process serves the slice.
-    await enqueue(dir, 'q1', 3);
-    expect(await waitForEntries(dir, 'done', 3)).toHaveLength(3);
-  });
-
   it('a slow start that reports progress is waited for past startTimeout; one silent for startTimeout fails, saying what it was doing', async () => {
     // Only this runner, so the machine's load does not decide the outcome.
     const others = `${builtInRunnersOff()}\n${schedulerOff()}`;
@@ -328,21 +304,59 @@ describe('master', () => {
   });
 });
 
-describe('periodic maintenance', () => {
-  it('node-cron runs the configured tasks: a stats line per runner, and stale temp files removed', async () => {
-    const dir = await home(`${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}`)}\n[cron]\nstats = "* * * * * *"\ntempCleanup = "* * * * * *"\n\n[queues]\ntempMaxAge = "1s"\n`);
+describe('master: heartbeats and the periodic tasks, on one master (hop and the scheduler)', () => {
+  // The scheduler's tasks run every second from the start and leave the runners alone; the heartbeat check then
+  // stops and restarts hop: they take turns on one master rather than start one each.
+  let dir: string;
+  let m: MasterHandle;
+  let stale: string;
+  beforeAll(async () => {
+    // tempMaxAge is the default 1 h: the stale file below is older, a live writer's temp file never is.
+    dir = await makeHome(
+      `${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}`)}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n\n[cron]\nstats = "* * * * * *"\ntempCleanup = "* * * * * *"\n\n[queues]\ntempMaxAge = "1h"\n`,
+    );
     // A temp file a crashed writer left two hours ago, in a queue no runner consumes.
-    const stale = join(dir, 'queues', 'parked', 'ab', '1700000000.000000+ab00000000000000000000000000000000000000.pck.0123456789ab.tmp');
+    stale = join(dir, 'queues', 'parked', 'ab', '1700000000.000000+ab00000000000000000000000000000000000000.pck.0123456789ab.tmp');
     await mkdir(join(stale, '..'), { recursive: true });
     await writeFile(stale, 'partial');
     const old = new Date(Date.now() - 2 * 3600_000);
     await utimes(stale, old, old);
-    const m = await master(dir);
+    m = await startMaster(dir);
+  });
+  afterAll(async () => {
+    await m?.stop();
+    if (dir !== undefined) await removeHome(dir);
+  });
+
+  it('node-cron runs the configured tasks: a stats line per runner, and stale temp files removed', async () => {
     const stats = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('stats hop'), 'stats line');
     expect(stats.stats).toMatchObject({ name: 'hop', slice: 0, state: 'running' });
     const cleaned = await m.waitForLine((line) => line.msg === 'removed temp files left by crashed writers', 'temp cleanup');
     expect(cleaned.removed).toBe(1);
     expect(existsSync(stale)).toBe(false);
+  });
+
+  it('a runner that stops sending heartbeats (SIGSTOP while idle) is killed and restarted, the reason in status --json', async () => {
+    const before = (await m.status()).runners.find((r) => r.name === 'hop')!;
+    expect(before.state).toBe('running');
+    expect(before.restarts).toBe(0);
+    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'hop' && line.runnerPid !== before.pid, 'the restarted runner');
+    process.kill(before.pid!, 'SIGSTOP');
+    const verdict = await m.nextLine((line) => line.runner === 'hop' && typeof line.msg === 'string' && line.msg.includes('sent no heartbeat'), 'the heartbeat verdict');
+    expect(verdict.level).toBe(50);
+    expect(verdict.runnerPid).toBe(before.pid);
+    await restarted;
+    const { code, stdout } = await runCli(['--home', dir, 'status', '--json']);
+    expect(code).toBe(0);
+    const hop = (JSON.parse(stdout) as StatusReport).runners.find((r) => r.name === 'hop')!;
+    expect(hop.state).toBe('running');
+    expect(hop.restarts).toBe(1);
+    expect(hop.pid).not.toBe(before.pid);
+    expect(hop.lastError).toMatch(/^watchdog: no heartbeat for \d+ ms \(watchdog.heartbeatTimeout 3000 ms\): process stopped or its event loop blocked; killed/);
+    expect(isAlive(before.pid!)).toBe(false);
+    // The new process serves the slice.
+    await enqueue(dir, 'q1', 3);
+    expect(await waitForEntries(dir, 'done', 3)).toHaveLength(3);
   });
 });
 

@@ -57,7 +57,7 @@ describe('one master asked to restart', () => {
   let toml: string;
   beforeAll(async () => {
     port = await freePort();
-    toml = configKeeping(port, ['retry', 'outgoing', 'incoming']);
+    toml = configKeeping(port, ['retry', 'outgoing']);
     dir = await makeHome(toml);
     m = await startMaster(dir);
   });
@@ -69,10 +69,10 @@ describe('one master asked to restart', () => {
   describe('restart with a valid file that changes which runners run', () => {
     it('is refused (exit 1) naming the keys: only a master start applies them; the runners keep their pids', async () => {
       const before = await m.status();
-      await writeFile(join(dir, 'switchyard.toml'), `${toml}\n[runner.incoming]\nenabled = false\n`);
+      await writeFile(join(dir, 'switchyard.toml'), `${toml}\n[runner.outgoing]\nenabled = false\n`);
       const refused = await runCli(['--home', dir, 'restart']);
       expect(refused.code).toBe(1);
-      expect(refused.stderr).toContain('not restarting: runner.incoming.enabled');
+      expect(refused.stderr).toContain('not restarting: runner.outgoing.enabled');
       expect(refused.stderr).toContain('changed: which runners run and their slices change only when the master starts (`switchyard stop`, then `switchyard start`)');
       const after = await m.status();
       expect(pids(after)).toEqual(pids(before));

@@ -30,8 +30,16 @@ function relay(name: string, queue: string, to: string, instances = 1, extra = '
   return `[runner.${name}]\nmodule = "${runnerModule('relay')}"\nqueue = "${queue}"\ninstances = ${instances}\n${extra}\n[runner.${name}.options]\nto = "${to}"\n`;
 }
 
-function gate(options: string, runnerExtra = ''): string {
-  return `[runner.gate]\nmodule = "${runnerModule('gate')}"\nqueue = "gated"\n${runnerExtra}\n[runner.gate.options]\n${options}\n`;
+function gate(options: string, runnerExtra = '', name = 'gate', queue = 'gated'): string {
+  return `[runner.${name}]\nmodule = "${runnerModule('gate')}"\nqueue = "${queue}"\n${runnerExtra}\n[runner.${name}.options]\n${options}\n`;
+}
+
+/** The attempts the gate runners of `dir` recorded for entry `id` (all of them write to one file). */
+async function attemptsOf(dir: string, id: string): Promise<string[]> {
+  return (await readFile(join(dir, 'attempts'), 'utf8'))
+    .trim()
+    .split('\n')
+    .filter((line) => line.startsWith(`${id} `));
 }
 
 async function enqueue(dir: string, queue: string, count: number): Promise<string[]> {
@@ -55,11 +63,13 @@ async function filesIn(dir: string, suffix: string): Promise<string[]> {
 
 describe('master: checks that share one master (4 hop slices and retry)', () => {
   // A master start is several node processes loading their modules: these checks leave the master
-  // serving as they found it, so they take turns on one. The restart check goes last: it restarts every runner.
+  // serving as they found it, so they take turns on one. The restart check comes next to last (it
+  // restarts every runner), the stop check last (it stops the master).
+  // A stop timeout no loaded machine reaches: at the stop, the runners must stop by themselves, never be killed for it.
   let dir: string;
   let m: MasterHandle;
   beforeAll(async () => {
-    dir = await makeHome(testConfig(`${relay('hop', 'q1', 'done', 4)}\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`));
+    dir = await makeHome(testConfig(`${relay('hop', 'q1', 'done', 4, 'concurrency = 4')}\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`, { stopTimeout: '"100s"' }));
     m = await startMaster(dir);
   });
   afterAll(async () => {
@@ -107,36 +117,53 @@ describe('master: checks that share one master (4 hop slices and retry)', () => 
       expect(runner.lastError).toBeNull();
     }
   });
+
+  it('SIGTERM stops every runner within the timeout, finishing entries in flight: nothing lost, no .bak left', async () => {
+    const pids = (await m.status()).runners.map((r) => r.pid!);
+    const settled = m.nextLine((line) => line.msg === 'entry settled', 'some progress');
+    const ids = await enqueue(dir, 'q1', 300);
+    await settled;
+    const fromStop = m.lines.length;
+    const { code } = await m.stop();
+    expect(code).toBe(0);
+    const stopLines = m.lines.slice(fromStop);
+    // Stopped by themselves after finishing their entries, not killed at the stop timeout.
+    expect(m.lines.filter((line) => typeof line.msg === 'string' && line.msg.includes('after TERM: killed'))).toEqual([]);
+    expect(stopLines.filter((line) => line.msg === 'runner stopped (exited with code 0)')).toHaveLength(pids.length);
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+    expect(await filesIn(dir, '.bak')).toEqual([]);
+    const spool = new Spool({ root: join(dir, 'queues') });
+    const left = (await spool.count('q1')).pck;
+    const done = (await spool.count('done')).pck;
+    // The 40 entries of the first check are in done too.
+    expect(left + done).toBe(ids.length + 40);
+    expect(existsSync(join(dir, 'master.lock'))).toBe(false);
+    expect(existsSync(join(dir, 'master.sock'))).toBe(false);
+  });
 });
 
-describe('master', () => {
-  it('restarts a runner killed with SIGKILL, and the entry it held is processed again', async () => {
-    const dir = await home(testConfig(`${gate('to = "done"')}\n${builtInRunnersOff()}\n${schedulerOff()}`));
-    const m = await master(dir);
-    const [id] = await enqueue(dir, 'gated', 1);
-    await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is dequeued');
-    const before = (await m.status()).runners.find((r) => r.name === 'gate')!;
-    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'gate' && line.runnerPid !== before.pid);
-    process.kill(before.pid!, 'SIGKILL');
-    await restarted;
-    await writeFile(join(dir, 'gate'), '');
-    const done = await waitForEntries(dir, 'done', 1);
-    expect(done[0]!.endsWith(id!.split('+')[1]!)).toBe(true);
-    const attempts = (await readFile(join(dir, 'attempts'), 'utf8')).trim().split('\n');
-    expect(attempts).toEqual([`${id} 0`, `${id} 1`]);
-    const after = (await m.status()).runners.find((r) => r.name === 'gate')!;
-    expect(after.restarts).toBe(1);
-    expect(after.pid).not.toBe(before.pid);
-    expect(after.lastError).toMatch(/SIGKILL/);
-    expect(await filesIn(dir, '.bak')).toEqual([]);
+describe('master: supervision checks that share one master (a crash loop, a gate, a stuck gate and retry)', () => {
+  // Each check watches a runner of its own (its restarts, its entries, its log lines), which the others leave
+  // alone: they take turns on one master rather than start one each. The crash loop runs from the start; the
+  // SIGKILL check goes before the watchdog one, whose entry is held (.bak) until the watchdog kills its runner.
+  let dir: string;
+  let m: MasterHandle;
+  beforeAll(async () => {
+    const loop = `[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n`;
+    const held = gate('to = "done"');
+    const stuck = gate('to = "done2"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"', 'stuck', 'stuckq');
+    dir = await makeHome(testConfig(`${loop}\n${held}\n${stuck}\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`, { maxRestarts: 3, restartWindow: '"1m"' }));
+    m = await startMaster(dir);
+  });
+  afterAll(async () => {
+    await m?.stop();
+    if (dir !== undefined) await removeHome(dir);
   });
 
   it('stops restarting a crash-looping runner; status says it failed, flags it, exits 4, and the log says it at error level', async () => {
-    const toml = testConfig(`[runner.loop]\nmodule = "${runnerModule('crash-after-ready')}"\nqueue = "q1"\n\n${builtInRunnersOff(['retry'])}\n${schedulerOff()}`, { maxRestarts: 3, restartWindow: '"1m"' });
-    const dir = await home(toml);
-    const m = await master(dir);
     const fatal = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('NOT restarting'), 'crash-loop verdict');
     expect(fatal.msg).toContain('crashed 3 times');
+    expect(fatal.msg).toContain('loop');
     expect(fatal.level).toBe(50);
     const loop = (await m.status()).runners.find((r) => r.name === 'loop')!;
     expect(loop.state).toBe('failed');
@@ -154,39 +181,49 @@ describe('master', () => {
     expect(report.healthy).toBe(false);
     expect(report.problems).toEqual([expect.stringMatching(/^loop 0\/1 FAILED.*crashed 3 times/)]);
     // The other runners are unaffected.
-    expect((await m.status()).runners.find((r) => r.name === 'retry')!.state).toBe('running');
+    const others = (await m.status()).runners.filter((r) => r.name !== 'loop');
+    expect(others.map((r) => r.name).sort()).toEqual(['gate', 'retry', 'stuck']);
+    expect(others.every((r) => r.state === 'running' && r.restarts === 0)).toBe(true);
   });
 
-  it('a runner that stops sending heartbeats (SIGSTOP while idle) is killed and restarted, the reason in status --json', async () => {
-    const dir = await home(`${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}\n${schedulerOff()}`)}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n`);
-    const m = await master(dir);
-    const before = (await m.status()).runners.find((r) => r.name === 'hop')!;
-    expect(before.state).toBe('running');
-    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'hop' && line.runnerPid !== before.pid, 'the restarted runner');
-    process.kill(before.pid!, 'SIGSTOP');
-    const verdict = await m.nextLine((line) => typeof line.msg === 'string' && line.msg.includes('sent no heartbeat'), 'the heartbeat verdict');
-    expect(verdict.level).toBe(50);
-    expect(verdict.runnerPid).toBe(before.pid);
+  it('restarts a runner killed with SIGKILL, and the entry it held is processed again', async () => {
+    const [id] = await enqueue(dir, 'gated', 1);
+    await m.waitForLine((line) => line.runner === 'gate' && line.entry === id, 'the entry is dequeued');
+    const before = (await m.status()).runners.find((r) => r.name === 'gate')!;
+    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'gate' && line.runnerPid !== before.pid);
+    process.kill(before.pid!, 'SIGKILL');
     await restarted;
-    const { code, stdout } = await runCli(['--home', dir, 'status', '--json']);
-    expect(code).toBe(0);
-    const hop = (JSON.parse(stdout) as StatusReport).runners.find((r) => r.name === 'hop')!;
-    expect(hop.state).toBe('running');
-    expect(hop.restarts).toBe(1);
-    expect(hop.pid).not.toBe(before.pid);
-    expect(hop.lastError).toMatch(/^watchdog: no heartbeat for \d+ ms \(watchdog.heartbeatTimeout 3000 ms\): process stopped or its event loop blocked; killed/);
-    expect(isAlive(before.pid!)).toBe(false);
-    // The new process serves the slice.
-    await enqueue(dir, 'q1', 3);
-    expect(await waitForEntries(dir, 'done', 3)).toHaveLength(3);
+    await writeFile(join(dir, 'gate'), '');
+    const done = await waitForEntries(dir, 'done', 1);
+    expect(done[0]!.endsWith(id!.split('+')[1]!)).toBe(true);
+    expect(await attemptsOf(dir, id!)).toEqual([`${id} 0`, `${id} 1`]);
+    const after = (await m.status()).runners.find((r) => r.name === 'gate')!;
+    expect(after.restarts).toBe(1);
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.lastError).toMatch(/SIGKILL/);
+    expect(await filesIn(dir, '.bak')).toEqual([]);
   });
 
+  it('the watchdog kills a runner holding an entry without progress, and the entry is recovered', async () => {
+    const [id] = await enqueue(dir, 'stuckq', 1);
+    const verdict = await m.waitForLine((line) => line.runner === 'stuck' && typeof line.msg === 'string' && line.msg.includes('no progress'), 'watchdog');
+    expect(verdict.watchdogTimeout).toBe(1000);
+    const done = await waitForEntries(dir, 'done2', 1);
+    expect(done).toHaveLength(1);
+    expect(await attemptsOf(dir, id!)).toEqual([`${id} 0`, `${id} 1`]);
+    const stuckStatus = (await m.status()).runners.find((r) => r.name === 'stuck')!;
+    expect(stuckStatus.restarts).toBe(1);
+    expect(stuckStatus.lastError).toMatch(/watchdog/);
+  });
+});
+
+describe('master', () => {
   it('a slow start that reports progress is waited for past startTimeout; one silent for startTimeout fails, saying what it was doing', async () => {
     // Only this runner, so the machine's load does not decide the outcome.
     const others = `${builtInRunnersOff()}\n${schedulerOff()}`;
     const slow = (options: string) => `${others}\n[runner.slow]\nmodule = "${runnerModule('slow-start')}"\nqueue = "q1"\n\n[runner.slow.options]\n${options}\n`;
-    // Six steps of 1 s: 6 s of starting, half again the 4 s start timeout, each step well inside it.
-    const patient = await home(testConfig(slow('steps = 6\nstepMs = 1000'), { startTimeout: '"4s"' }));
+    // Five steps of 1 s: 5 s of starting, past the 4 s start timeout, each step well inside it.
+    const patient = await home(testConfig(slow('steps = 5\nstepMs = 1000'), { startTimeout: '"4s"' }));
     // The failed start stops the stuck runner, which sleeps through its TERM (it never reaches its loop) and is
     // killed at stopTimeout: 1 s, not testConfig's 10 s, which this test would otherwise wait out.
     const stuck = await home(testConfig(slow('steps = 2\nstepMs = 100\nsilentMs = 60000'), { startTimeout: '"4s"', stopTimeout: '"1s"' }));
@@ -218,28 +255,6 @@ describe('master', () => {
     expect(await waitForEntries(dir, 'done', 5)).toHaveLength(5);
   });
 
-  it('SIGTERM stops every runner within the timeout, finishing entries in flight: nothing lost, no .bak left', async () => {
-    // A stop timeout no loaded machine reaches: the runners must stop by themselves, never be killed for it.
-    const dir = await home(testConfig(`${relay('hop', 'q1', 'done', 2, 'concurrency = 4')}\n${builtInRunnersOff()}\n${schedulerOff()}`, { stopTimeout: '"100s"' }));
-    const m = await master(dir);
-    const pids = (await m.status()).runners.map((r) => r.pid!);
-    const ids = await enqueue(dir, 'q1', 300);
-    await m.waitForLine((line) => line.msg === 'entry settled', 'some progress');
-    const { code } = await m.stop();
-    expect(code).toBe(0);
-    // Stopped by themselves after finishing their entries, not killed at the stop timeout.
-    expect(m.lines.filter((line) => typeof line.msg === 'string' && line.msg.includes('after TERM: killed'))).toEqual([]);
-    expect(m.lines.filter((line) => line.msg === 'runner stopped (exited with code 0)')).toHaveLength(pids.length);
-    for (const pid of pids) expect(isAlive(pid)).toBe(false);
-    expect(await filesIn(dir, '.bak')).toEqual([]);
-    const spool = new Spool({ root: join(dir, 'queues') });
-    const left = (await spool.count('q1')).pck;
-    const done = (await spool.count('done')).pck;
-    expect(left + done).toBe(ids.length);
-    expect(existsSync(join(dir, 'master.lock'))).toBe(false);
-    expect(existsSync(join(dir, 'master.sock'))).toBe(false);
-  });
-
   it('a stop never shunts the entry in flight: past the stop timeout it stays .bak and is recovered next start', async () => {
     const dir = await home(testConfig(`${gate('to = "done"')}\n${builtInRunnersOff()}\n${schedulerOff()}`, { stopTimeout: '"1s"' }));
     const m = await master(dir);
@@ -256,21 +271,6 @@ describe('master', () => {
     expect(done).toHaveLength(1);
     expect((await readFile(join(dir, 'attempts'), 'utf8')).trim().split('\n')).toEqual([`${id} 0`, `${id} 1`]);
   });
-
-  it('the watchdog kills a runner holding an entry without progress, and the entry is recovered', async () => {
-    const dir = await home(testConfig(`${gate('to = "done"\nneverProgress = true\nholdOnlyFirstAttempt = true', 'watchdogTimeout = "1s"')}\n${builtInRunnersOff()}\n${schedulerOff()}`));
-    const m = await master(dir);
-    const [id] = await enqueue(dir, 'gated', 1);
-    const verdict = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.includes('no progress'), 'watchdog');
-    expect(verdict.watchdogTimeout).toBe(1000);
-    const done = await waitForEntries(dir, 'done', 1);
-    expect(done).toHaveLength(1);
-    expect((await readFile(join(dir, 'attempts'), 'utf8')).trim().split('\n')).toEqual([`${id} 0`, `${id} 1`]);
-    const gateStatus = (await m.status()).runners.find((r) => r.name === 'gate')!;
-    expect(gateStatus.restarts).toBe(1);
-    expect(gateStatus.lastError).toMatch(/watchdog/);
-  });
-
 
   it('fails to start with a clear reason when a runner module is broken', async () => {
     // One other runner (retry) that the failed start has to stop again; the rest of the built-in ones only add start-up work.
@@ -304,34 +304,74 @@ describe('master', () => {
   });
 });
 
-describe('periodic maintenance', () => {
-  it('node-cron runs the configured tasks: a stats line per runner, and stale temp files removed', async () => {
-    const dir = await home(`${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}`)}\n[cron]\nstats = "* * * * * *"\ntempCleanup = "* * * * * *"\n\n[queues]\ntempMaxAge = "1s"\n`);
+describe('master: heartbeats and the periodic tasks, on one master (hop and the scheduler)', () => {
+  // The scheduler's tasks run every second from the start and leave the runners alone; the heartbeat check then
+  // stops and restarts hop: they take turns on one master rather than start one each.
+  let dir: string;
+  let m: MasterHandle;
+  let stale: string;
+  beforeAll(async () => {
+    // tempMaxAge is the default 1 h: the stale file below is older, a live writer's temp file never is.
+    dir = await makeHome(
+      `${testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff()}`)}\n[watchdog]\nheartbeatInterval = "100ms"\nheartbeatTimeout = "3s"\n\n[cron]\nstats = "* * * * * *"\ntempCleanup = "* * * * * *"\n\n[queues]\ntempMaxAge = "1h"\n`,
+    );
     // A temp file a crashed writer left two hours ago, in a queue no runner consumes.
-    const stale = join(dir, 'queues', 'parked', 'ab', '1700000000.000000+ab00000000000000000000000000000000000000.pck.0123456789ab.tmp');
+    stale = join(dir, 'queues', 'parked', 'ab', '1700000000.000000+ab00000000000000000000000000000000000000.pck.0123456789ab.tmp');
     await mkdir(join(stale, '..'), { recursive: true });
     await writeFile(stale, 'partial');
     const old = new Date(Date.now() - 2 * 3600_000);
     await utimes(stale, old, old);
-    const m = await master(dir);
+    m = await startMaster(dir);
+  });
+  afterAll(async () => {
+    await m?.stop();
+    if (dir !== undefined) await removeHome(dir);
+  });
+
+  it('node-cron runs the configured tasks: a stats line per runner, and stale temp files removed', async () => {
     const stats = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('stats hop'), 'stats line');
     expect(stats.stats).toMatchObject({ name: 'hop', slice: 0, state: 'running' });
     const cleaned = await m.waitForLine((line) => line.msg === 'removed temp files left by crashed writers', 'temp cleanup');
     expect(cleaned.removed).toBe(1);
     expect(existsSync(stale)).toBe(false);
   });
+
+  it('a runner that stops sending heartbeats (SIGSTOP while idle) is killed and restarted, the reason in status --json', async () => {
+    const before = (await m.status()).runners.find((r) => r.name === 'hop')!;
+    expect(before.state).toBe('running');
+    expect(before.restarts).toBe(0);
+    const restarted = m.nextLine((line) => line.msg === 'runner up' && line.runner === 'hop' && line.runnerPid !== before.pid, 'the restarted runner');
+    process.kill(before.pid!, 'SIGSTOP');
+    const verdict = await m.nextLine((line) => line.runner === 'hop' && typeof line.msg === 'string' && line.msg.includes('sent no heartbeat'), 'the heartbeat verdict');
+    expect(verdict.level).toBe(50);
+    expect(verdict.runnerPid).toBe(before.pid);
+    await restarted;
+    const { code, stdout } = await runCli(['--home', dir, 'status', '--json']);
+    expect(code).toBe(0);
+    const hop = (JSON.parse(stdout) as StatusReport).runners.find((r) => r.name === 'hop')!;
+    expect(hop.state).toBe('running');
+    expect(hop.restarts).toBe(1);
+    expect(hop.pid).not.toBe(before.pid);
+    expect(hop.lastError).toMatch(/^watchdog: no heartbeat for \d+ ms \(watchdog.heartbeatTimeout 3000 ms\): process stopped or its event loop blocked; killed/);
+    expect(isAlive(before.pid!)).toBe(false);
+    // The new process serves the slice.
+    await enqueue(dir, 'q1', 3);
+    expect(await waitForEntries(dir, 'done', 3)).toHaveLength(3);
+  });
 });
 
 describe('logs', () => {
   it('HUP reopens every log file: after logrotate renames them, new files are written', async () => {
-    const dir = await home(testConfig(relay('hop', 'q1', 'done')).replace('destination = "stdout"', 'destination = "files"'));
+    // One built-in runner (retry) and the scheduler service beside the fixture runner: a file each is what is checked,
+    // and the other built-in runners are only more node processes to start (and stop) for it.
+    const dir = await home(testConfig(`${relay('hop', 'q1', 'done')}\n${builtInRunnersOff(['retry'])}`).replace('destination = "stdout"', 'destination = "files"'));
     const { code, stdout } = await runCli(['--home', dir, 'start']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/master started \(pid \d+/);
     try {
       const logs = join(dir, 'logs');
       // One file per runner and service process (the built-in ones' too) and the master's.
-      expect((await readdir(logs)).sort()).toEqual(['archive-0of1.log', 'bounces-0of1.log', 'command-0of1.log', 'hop-0of1.log', 'incoming-0of1.log', 'master.log', 'outgoing-0of1.log', 'retry-0of1.log', 'scheduler-0of1.log', 'virgin-0of1.log']);
+      expect((await readdir(logs)).sort()).toEqual(['hop-0of1.log', 'master.log', 'retry-0of1.log', 'scheduler-0of1.log']);
       for (const name of ['master.log', 'hop-0of1.log']) await rename(join(logs, name), join(logs, `${name}.1`));
       const { watch } = await import('node:fs');
       const reopened = new Promise<void>((resolve) => {

@@ -63,16 +63,17 @@ describe('the log of a foreground master', () => {
       expect(Number.isNaN(Date.parse(String(line.time)))).toBe(false);
     }
 
-    // Two stats runs: one info line each, the processes' own counters only at debug (not logged at info).
+    // A stats run before any counter moved: one info line, the processes' own counters only at debug (not logged at info).
     const first = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('stats: '), 'a stats line');
-    await m.nextLine((line) => typeof line.msg === 'string' && line.msg.startsWith('stats: '), 'a second stats line');
     expect(first.msg).toMatch(/^stats: 9\/9 processes running, 0 processed, 0 failed, 0 in flight; waiting: none$/);
-    expect(m.lines.filter((line) => typeof line.msg === 'string' && /^stats \S+ \d+\/\d+$/.test(line.msg))).toEqual([]);
     // Once a counter moves (an LMTP session here), the line says so: what the site did, not only what waits.
+    // The run that says it is a later one than the first: the check of per-process lines below spans two runs or more.
     await serverGreeting(lmtpPort);
     const counting = await m.waitForLine((line) => typeof line.msg === 'string' && line.msg.startsWith('stats: ') && line.msg.includes('; counted: '), 'a stats line with counters');
     expect(counting.msg).toMatch(/; waiting: none; counted: lmtp sessions 1$/);
     expect(counting).toMatchObject({ counters: { lmtpSessions: 1 } });
+    expect(m.lines.filter((line) => typeof line.msg === 'string' && line.msg.startsWith('stats: ')).length).toBeGreaterThanOrEqual(2);
+    expect(m.lines.filter((line) => typeof line.msg === 'string' && /^stats \S+ \d+\/\d+$/.test(line.msg))).toEqual([]);
     const stopped = await m.stop();
     expect(stopped.code).toBe(0);
   });

@@ -17,8 +17,12 @@ import { testTmpDir } from './test/support/test-tmpdir.js';
  * several seeds (`--sequence.shuffle` alone also shuffles the tests inside a
  * file, whose order some files rely on: not a leak between files).
  *
- * test/master and test/e2e keep isolation: they start and kill masters in
- * ways still being changed. A file added to a directory below must restore
+ * test/master keeps isolation: its files start and kill masters in ways
+ * still being changed. test/e2e shares its worker: its harnesses (master,
+ * ingress, SMTP sink, DNS responder, PostgreSQL, verifiers) register no
+ * hooks or listeners at module level and keep no state a file depends on
+ * (port and database counters only move on), and each file closes its
+ * sinks, stores, clusters and masters in its own afterAll. A file added to a directory below must restore
  * what it changes in the process (env, listeners, fake timers) and close what
  * it opens by the end of the file.
  */
@@ -30,6 +34,7 @@ const SHARED_WORKER_DIRS = [
   'cli',
   'config',
   'deploy',
+  'e2e',
   'errors',
   'http',
   'incoming',

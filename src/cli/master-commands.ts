@@ -140,7 +140,9 @@ async function startInBackground(home: string, force: boolean, allowDegraded: bo
   let lastProgress: string | undefined;
   const outcome = await new Promise<Outcome>((resolve) => {
     const timers: NodeJS.Timeout[] = [];
+    let settled = false;
     const done = (value: Outcome): void => {
+      settled = true;
       for (const timer of timers) clearTimeout(timer);
       clearTimeout(silence);
       resolve(value);
@@ -160,6 +162,9 @@ async function startInBackground(home: string, force: boolean, allowDegraded: bo
     // 'close' rather than 'exit': by then its stderr has been read to the end.
     child.once('close', (code, signal) => done({ type: 'gone', why: `exited with ${signal ?? `code ${code}`}` }));
     child.once('disconnect', () => {
+      // Once decided (its report, or our own disconnect() below after it), nothing is left to wait for: a timer
+      // armed then would keep this process alive 2 s after its answer.
+      if (settled) return;
       // Its last message, if any, is emitted before 'disconnect'; give the exit that normally follows a moment to show its stderr.
       timers.push(setTimeout(() => done({ type: 'gone', why: 'closed its IPC channel' }), 2_000));
     });

@@ -217,14 +217,14 @@ export function runnerModule(name: string): string {
 /**
  * Resolves once the queue holds no waiting (.pck) and no in-flight (.bak) entry. The watcher wakes
  * for .pck names only (an entry arriving, or a runner taking it); the .bak a runner removes when it
- * finishes the last entry is none, so without the 1 s rescan that last step would be seen only at
- * the default 60 s one.
+ * finishes the last entry is none, so without the 250 ms rescan that last step would be seen only at
+ * the default 60 s one (a count of the queue's files 4 times a second: a test's wait, not its CPU).
  */
 export async function waitForDrained(home: string, queue: string): Promise<void> {
   const { Spool, Switchboard } = await import('../../queues/index.js');
   const root = join(home, 'queues');
   const spool = new Spool({ root });
-  const watcher = await new Switchboard({ root, name: queue, rescanIntervalMs: 1_000 }).watch();
+  const watcher = await new Switchboard({ root, name: queue, rescanIntervalMs: 250 }).watch();
   try {
     for (;;) {
       const counts = await spool.count(queue);

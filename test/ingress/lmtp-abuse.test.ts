@@ -35,139 +35,146 @@ async function tempFiles(dir: string): Promise<string[]> {
   return entries.filter((entry) => entry.isFile() && entry.name.endsWith('.tmp')).map((entry) => join(entry.parentPath, entry.name));
 }
 
-describe('LMTP connection slots', () => {
-  let home: string;
-  let port: number;
-  let runner: RunnerChild;
-  const open: LmtpClient[] = [];
+/**
+ * The three light describes, each with its own runner on its own port, run at once: the idle timeout's
+ * 3 s of waiting and the runners' start-ups overlap instead of following each other. The memory test,
+ * which loads the machine, runs alone after them.
+ */
+describe.concurrent('LMTP slots, replies and idle timeout', () => {
+  describe('LMTP connection slots', () => {
+    let home: string;
+    let port: number;
+    let runner: RunnerChild;
+    const open: LmtpClient[] = [];
 
-  beforeAll(async () => {
-    port = await freePort();
-    // 6 slots, 2 of them only for the MTA (127.0.0.1); at most 3 per other address.
-    home = await makeHome(
-      toml(port, 'maxClients = 6\nreservedClients = 2\nmaxClientsPerAddress = 3\nmtaAddresses = ["127.0.0.1"]\nidleTimeout = "5m"', '[ingress]\nmaxMessageSize = 4096\n'),
-      [LIST],
-    );
-    runner = await startLmtpRunner(home);
+    beforeAll(async () => {
+      port = await freePort();
+      // 6 slots, 2 of them only for the MTA (127.0.0.1); at most 3 per other address.
+      home = await makeHome(
+        toml(port, 'maxClients = 6\nreservedClients = 2\nmaxClientsPerAddress = 3\nmtaAddresses = ["127.0.0.1"]\nidleTimeout = "5m"', '[ingress]\nmaxMessageSize = 4096\n'),
+        [LIST],
+      );
+      runner = await startLmtpRunner(home);
+    });
+
+    afterAll(async () => {
+      for (const client of open) client.socket.destroy();
+      await runner?.stop();
+      await rm(home, { recursive: true, force: true });
+    });
+
+    it('refuses a client address over maxClientsPerAddress, keeps reservedClients for the MTA, and the MTA still delivers', async () => {
+      for (let i = 0; i < 3; i++) open.push(await LmtpClient.open(port, { localAddress: '127.0.0.2' }));
+      const fourth = await LmtpClient.connect(port, { localAddress: '127.0.0.2' });
+      expect((await fourth.replies(1))[0]).toMatch(/^421 .*127\.0\.0\.2/);
+      await fourth.closedEvent;
+
+      // 4 of the 6 slots are for everyone: the 4th other client gets in, the 5th does not.
+      open.push(await LmtpClient.open(port, { localAddress: '127.0.0.3' }));
+      const fifth = await LmtpClient.connect(port, { localAddress: '127.0.0.3' });
+      expect((await fifth.replies(1))[0]).toMatch(/^421 /);
+      await fifth.closedEvent;
+
+      // The reserve: the MTA's address gets the last two slots and delivers.
+      const mta = await LmtpClient.open(port, { localAddress: '127.0.0.1' });
+      open.push(mta, await LmtpClient.open(port, { localAddress: '127.0.0.1' }));
+      mta.send(`LHLO mta\r\nMAIL FROM:<anne@example.net>\r\nRCPT TO:<${LIST}>\r\nDATA\r\n`);
+      await mta.replies(4);
+      mta.send('Subject: through the reserve\r\n\r\nhi\r\n.\r\n');
+      expect((await mta.replies(1))[0]).toMatch(/^250 .*queued as in\//);
+
+      // Every slot taken: even the MTA waits now.
+      const seventh = await LmtpClient.connect(port, { localAddress: '127.0.0.1' });
+      expect((await seventh.replies(1))[0]).toMatch(/^421 /);
+      await seventh.closedEvent;
+
+      // A slot freed is a slot for the address again.
+      const leaving = open.shift()!;
+      leaving.send('QUIT\r\n');
+      await leaving.closedEvent;
+      open.push(await LmtpClient.open(port, { localAddress: '127.0.0.2' }));
+    });
   });
 
-  afterAll(async () => {
-    for (const client of open) client.socket.destroy();
-    await runner?.stop();
-    await rm(home, { recursive: true, force: true });
+  describe('LMTP replies per RCPT', () => {
+    let home: string;
+    let port: number;
+    let runner: RunnerChild;
+
+    beforeAll(async () => {
+      port = await freePort();
+      home = await makeHome(toml(port, '', '[ingress]\nmaxMessageSize = 4096\n'), [LIST]);
+      runner = await startLmtpRunner(home);
+    });
+
+    afterAll(async () => {
+      await runner?.stop();
+      await rm(home, { recursive: true, force: true });
+    });
+
+    it('answers each RCPT of a repeated address after DATA (one entry for it), so the MTA counts as many replies as it sent RCPTs', async () => {
+      const before = (await queueIds(home, 'in')).length;
+      let client = await LmtpClient.open(port);
+      client.send(`LHLO t\r\nMAIL FROM:<anne@example.net>\r\nRCPT TO:<${LIST}>\r\nRCPT TO:<${LIST.toUpperCase()}>\r\nRCPT TO:<${BOUNCES}>\r\nDATA\r\n`);
+      const accepted = await client.replies(6);
+      expect(accepted.slice(1)).toEqual([expect.stringMatching(/^250/), expect.stringMatching(/^250/), expect.stringMatching(/^250/), expect.stringMatching(/^250/), expect.stringMatching(/^354/)]);
+      // A NOOP right behind the message: its reply must come fourth, after exactly three DATA replies
+      // (a server that answers too few shows the NOOP's reply and QUIT's 221 in their place).
+      client.send('Subject: twice\r\n\r\nhi\r\n.\r\nNOOP\r\n');
+      client.send('QUIT\r\n');
+      const [first, second, third, noop] = await client.replies(4);
+      expect(first).toMatch(/^250 .*queued as in\//);
+      expect(second).toBe(first);
+      expect(third).toMatch(/^250 .*queued as bounces\//);
+      expect(noop).toMatch(/^250 .*OK/);
+      expect((await queueIds(home, 'in')).length).toBe(before + 1);
+
+      expect((await client.replies(1))[0]).toMatch(/^221/);
+
+      // The same count when the message is refused as a whole (oversize).
+      client = await LmtpClient.open(port);
+      client.send(`LHLO t\r\nMAIL FROM:<anne@example.net>\r\nRCPT TO:<${LIST}>\r\nRCPT TO:<${LIST}>\r\nDATA\r\n`);
+      await client.replies(5);
+      client.send(`Subject: big\r\n\r\n${'x'.repeat(8000)}\r\n.\r\nNOOP\r\nQUIT\r\n`);
+      const refused = await client.replies(3);
+      expect(refused).toEqual([expect.stringMatching(/^552 5\.3\.4 /), expect.stringMatching(/^552 5\.3\.4 /), expect.stringMatching(/^250 .*OK/)]);
+      expect((await queueIds(home, 'in')).length).toBe(before + 1);
+    });
   });
 
-  it('refuses a client address over maxClientsPerAddress, keeps reservedClients for the MTA, and the MTA still delivers', async () => {
-    for (let i = 0; i < 3; i++) open.push(await LmtpClient.open(port, { localAddress: '127.0.0.2' }));
-    const fourth = await LmtpClient.connect(port, { localAddress: '127.0.0.2' });
-    expect((await fourth.replies(1))[0]).toMatch(/^421 .*127\.0\.0\.2/);
-    await fourth.closedEvent;
+  describe('LMTP idle timeout', () => {
+    let home: string;
+    let port: number;
+    let runner: RunnerChild;
 
-    // 4 of the 6 slots are for everyone: the 4th other client gets in, the 5th does not.
-    open.push(await LmtpClient.open(port, { localAddress: '127.0.0.3' }));
-    const fifth = await LmtpClient.connect(port, { localAddress: '127.0.0.3' });
-    expect((await fifth.replies(1))[0]).toMatch(/^421 /);
-    await fifth.closedEvent;
+    beforeAll(async () => {
+      port = await freePort();
+      home = await makeHome(toml(port, 'idleTimeout = "3s"\nsocketTimeout = "5m"'), [LIST]);
+      runner = await startLmtpRunner(home);
+    });
 
-    // The reserve: the MTA's address gets the last two slots and delivers.
-    const mta = await LmtpClient.open(port, { localAddress: '127.0.0.1' });
-    open.push(mta, await LmtpClient.open(port, { localAddress: '127.0.0.1' }));
-    mta.send(`LHLO mta\r\nMAIL FROM:<anne@example.net>\r\nRCPT TO:<${LIST}>\r\nDATA\r\n`);
-    await mta.replies(4);
-    mta.send('Subject: through the reserve\r\n\r\nhi\r\n.\r\n');
-    expect((await mta.replies(1))[0]).toMatch(/^250 .*queued as in\//);
+    afterAll(async () => {
+      await runner?.stop();
+      await rm(home, { recursive: true, force: true });
+    });
 
-    // Every slot taken: even the MTA waits now.
-    const seventh = await LmtpClient.connect(port, { localAddress: '127.0.0.1' });
-    expect((await seventh.replies(1))[0]).toMatch(/^421 /);
-    await seventh.closedEvent;
-
-    // A slot freed is a slot for the address again.
-    const leaving = open.shift()!;
-    leaving.send('QUIT\r\n');
-    await leaving.closedEvent;
-    open.push(await LmtpClient.open(port, { localAddress: '127.0.0.2' }));
-  });
-});
-
-describe('LMTP replies per RCPT', () => {
-  let home: string;
-  let port: number;
-  let runner: RunnerChild;
-
-  beforeAll(async () => {
-    port = await freePort();
-    home = await makeHome(toml(port, '', '[ingress]\nmaxMessageSize = 4096\n'), [LIST]);
-    runner = await startLmtpRunner(home);
-  });
-
-  afterAll(async () => {
-    await runner?.stop();
-    await rm(home, { recursive: true, force: true });
-  });
-
-  it('answers each RCPT of a repeated address after DATA (one entry for it), so the MTA counts as many replies as it sent RCPTs', async () => {
-    const before = (await queueIds(home, 'in')).length;
-    let client = await LmtpClient.open(port);
-    client.send(`LHLO t\r\nMAIL FROM:<anne@example.net>\r\nRCPT TO:<${LIST}>\r\nRCPT TO:<${LIST.toUpperCase()}>\r\nRCPT TO:<${BOUNCES}>\r\nDATA\r\n`);
-    const accepted = await client.replies(6);
-    expect(accepted.slice(1)).toEqual([expect.stringMatching(/^250/), expect.stringMatching(/^250/), expect.stringMatching(/^250/), expect.stringMatching(/^250/), expect.stringMatching(/^354/)]);
-    // A NOOP right behind the message: its reply must come fourth, after exactly three DATA replies
-    // (a server that answers too few shows the NOOP's reply and QUIT's 221 in their place).
-    client.send('Subject: twice\r\n\r\nhi\r\n.\r\nNOOP\r\n');
-    client.send('QUIT\r\n');
-    const [first, second, third, noop] = await client.replies(4);
-    expect(first).toMatch(/^250 .*queued as in\//);
-    expect(second).toBe(first);
-    expect(third).toMatch(/^250 .*queued as bounces\//);
-    expect(noop).toMatch(/^250 .*OK/);
-    expect((await queueIds(home, 'in')).length).toBe(before + 1);
-
-    expect((await client.replies(1))[0]).toMatch(/^221/);
-
-    // The same count when the message is refused as a whole (oversize).
-    client = await LmtpClient.open(port);
-    client.send(`LHLO t\r\nMAIL FROM:<anne@example.net>\r\nRCPT TO:<${LIST}>\r\nRCPT TO:<${LIST}>\r\nDATA\r\n`);
-    await client.replies(5);
-    client.send(`Subject: big\r\n\r\n${'x'.repeat(8000)}\r\n.\r\nNOOP\r\nQUIT\r\n`);
-    const refused = await client.replies(3);
-    expect(refused).toEqual([expect.stringMatching(/^552 5\.3\.4 /), expect.stringMatching(/^552 5\.3\.4 /), expect.stringMatching(/^250 .*OK/)]);
-    expect((await queueIds(home, 'in')).length).toBe(before + 1);
-  });
-});
-
-describe('LMTP idle timeout', () => {
-  let home: string;
-  let port: number;
-  let runner: RunnerChild;
-
-  beforeAll(async () => {
-    port = await freePort();
-    home = await makeHome(toml(port, 'idleTimeout = "3s"\nsocketTimeout = "5m"'), [LIST]);
-    runner = await startLmtpRunner(home);
-  });
-
-  afterAll(async () => {
-    await runner?.stop();
-    await rm(home, { recursive: true, force: true });
-  });
-
-  it('closes a connection that opens no transaction within idleTimeout with 421, and leaves one in a transaction alone', async () => {
-    const busy = await LmtpClient.open(port);
-    busy.send('LHLO t\r\nMAIL FROM:<anne@example.net>\r\n');
-    await busy.replies(2);
-    const idle = await LmtpClient.open(port);
-    idle.send('LHLO idle\r\n');
-    await idle.replies(1);
-    // Armed later than busy's, so busy's timer has fired by the time idle is closed.
-    expect((await idle.replies(1))[0]).toMatch(/^421 .*idle/);
-    await idle.closedEvent;
-    busy.send(`RCPT TO:<${LIST}>\r\nDATA\r\n`);
-    await busy.replies(2);
-    busy.send('Subject: slow sender\r\n\r\nhi\r\n.\r\n');
-    expect((await busy.replies(1))[0]).toMatch(/^250 .*queued as in\//);
-    busy.send('QUIT\r\n');
-    expect((await busy.replies(1))[0]).toMatch(/^221/);
+    it('closes a connection that opens no transaction within idleTimeout with 421, and leaves one in a transaction alone', async () => {
+      const busy = await LmtpClient.open(port);
+      busy.send('LHLO t\r\nMAIL FROM:<anne@example.net>\r\n');
+      await busy.replies(2);
+      const idle = await LmtpClient.open(port);
+      idle.send('LHLO idle\r\n');
+      await idle.replies(1);
+      // Armed later than busy's, so busy's timer has fired by the time idle is closed.
+      expect((await idle.replies(1))[0]).toMatch(/^421 .*idle/);
+      await idle.closedEvent;
+      busy.send(`RCPT TO:<${LIST}>\r\nDATA\r\n`);
+      await busy.replies(2);
+      busy.send('Subject: slow sender\r\n\r\nhi\r\n.\r\n');
+      expect((await busy.replies(1))[0]).toMatch(/^250 .*queued as in\//);
+      busy.send('QUIT\r\n');
+      expect((await busy.replies(1))[0]).toMatch(/^221/);
+    });
   });
 });
 

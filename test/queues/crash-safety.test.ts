@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeEntry, ENTRY_ID_PATTERN, parseEntryId, Switchboard, type DecodedEntry } from '../../queues/index.js';
 import { payload } from '../fixtures/queue-payload.js';
-import { killLiveChildren, makeTempDir, mapLimit, removeTempDir, startFixture, walkFiles, type Child } from './harness.js';
+import { FixturePool, killLiveChildren, makeTempDir, mapLimit, removeTempDir, walkFiles, type Child } from './harness.js';
 
 /**
  * Where each enqueuer is stopped: its 1st, 4th, 7th, ... call. An enqueue is
@@ -50,9 +50,14 @@ const ID = ENTRY_ID_PATTERN.source.slice(1, -1).replace(/\((?!\?)/g, '(?:');
 const ACK_LINE = new RegExp(`^ack (${ID}) (\\d+)$`);
 const TEMP_FILE = new RegExp(`^(in|done|retry)/([0-9a-f]{2})/(${ID})\\.(pck|bak)\\.[0-9a-f]{12}\\.tmp$`);
 
+/** Children started two ahead of need: the next ones start while one works (harness.ts FixturePool). */
+const CHILDREN_AHEAD = 2;
+
 let root: string;
+let workers: FixturePool;
 beforeEach(async () => {
   root = await makeTempDir();
+  workers = new FixturePool('queue-crash-worker', CHILDREN_AHEAD);
 });
 afterEach(async () => {
   await killLiveChildren();
@@ -109,7 +114,7 @@ describe('crash safety under SIGKILL', () => {
       if (enqueueKills < ENQUEUE_KILLS || backlogEmpty) {
         // Past the schedule (more backlog was needed), its stops again.
         const stop = ENQUEUE_STOPS[enqueueKills % ENQUEUE_KILLS]!;
-        const child = startFixture('queue-crash-worker', ['--stop-at', String(stop), 'enqueue', root, 'crash', String(enqueueCycles++ * 1_000_000), '4', '1000000']);
+        const child = workers.take(['--stop-at', String(stop), 'enqueue', root, 'crash', String(enqueueCycles++ * 1_000_000), '4', '1000000']);
         if (await killAtStop(child)) enqueueKills++;
         const fresh: string[] = [];
         for (const line of workLines(child)) {
@@ -125,7 +130,7 @@ describe('crash safety under SIGKILL', () => {
       }
       if (processKills < PROCESS_KILLS) {
         // A processor that drains the backlog before its stop is not a kill: the same stop is tried again after more enqueueing.
-        const child = startFixture('queue-crash-worker', ['--stop-at', String(PROCESS_STOPS[processKills]!), 'process', root, '1000']);
+        const child = workers.take(['--stop-at', String(PROCESS_STOPS[processKills]!), 'process', root, '1000']);
         if (await killAtStop(child)) {
           processKills++;
           if (workLines(child).at(-1)?.startsWith('took ')) killsWithEntryInFlight++;
@@ -135,7 +140,7 @@ describe('crash safety under SIGKILL', () => {
     }
 
     // One last consumer, left alone, finishes the work.
-    const last = startFixture('queue-crash-worker', ['process', root, '1000']);
+    const last = workers.take(['process', root, '1000']);
     await last.succeeded();
     expect(last.lines.at(-1)).toBe('drained');
 
@@ -227,12 +232,12 @@ describe('crash safety under SIGKILL', () => {
     let kills = 0;
     for (let cycle = 0; kills < MOVE_STOPS.length; cycle++) {
       expect(cycle, 'entries left to move while killing').toBeLessThan(200);
-      const child = startFixture('queue-crash-worker', ['--stop-at', String(MOVE_STOPS[kills]!), 'move', root]);
+      const child = workers.take(['--stop-at', String(MOVE_STOPS[kills]!), 'move', root]);
       if (await killAtStop(child)) kills++;
       await checkExactlyOnce();
       if (child.lines.includes('drained')) break;
     }
-    const last = startFixture('queue-crash-worker', ['move', root]);
+    const last = workers.take(['move', root]);
     await last.succeeded();
     await checkExactlyOnce();
 

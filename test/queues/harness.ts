@@ -130,6 +130,36 @@ export function startFixture(name: string, args: readonly string[]): Child {
   return new Child(name, args);
 }
 
+/**
+ * Children of a fixture that takes its arguments on stdin (`--args-on-stdin`: queue-crash-worker),
+ * started `ahead` at a time before they are needed: a kill loop then waits for one child's work, not
+ * for its node start-up and module loading, which the next ones do meanwhile. They touch nothing
+ * before they are given their arguments; those not taken are SIGKILLed with the rest
+ * (killLiveChildren).
+ */
+export class FixturePool {
+  private readonly spares: Child[] = [];
+
+  constructor(
+    private readonly name: string,
+    private readonly ahead: number,
+  ) {
+    this.fill();
+  }
+
+  /** A child of the fixture, told `args` now. */
+  take(args: readonly string[]): Child {
+    const child = this.spares.shift()!;
+    this.fill();
+    child.send(JSON.stringify(args));
+    return child;
+  }
+
+  private fill(): void {
+    while (this.spares.length < this.ahead) this.spares.push(new Child(this.name, ['--args-on-stdin']));
+  }
+}
+
 /** SIGKILL every child this test file started and that still runs (for afterEach). */
 export async function killLiveChildren(): Promise<void> {
   const running = [...live];

@@ -37,6 +37,20 @@ describe('entry file names', () => {
     expect(entryNameMicros(name.replace('.pck', '.raw'), ALL)).toBe(-1);
   });
 
+  it('rejects a name with any one character changed to anything its place does not allow, as the id pattern does', () => {
+    const name = entryName(1765000000, 4838, 1);
+    const shape = /^\d{10}\.\d{6}\+[0-9a-f]{40}\.(?:pck|bak|psv)$/;
+    // Each place's neighbours of the allowed ranges, other ranges, and characters beyond Latin-1.
+    const characters = ['\0', ' ', '+', '-', '.', '/', '0', '5', '9', ':', '@', 'A', 'F', 'G', '`', 'a', 'c', 'f', 'g', 'z', '\u00b2', '\u0130', '\u0660', '\uffff'];
+    for (let at = 0; at < name.length; at++) {
+      for (const character of characters) {
+        const changed = `${name.slice(0, at)}${character}${name.slice(at + 1)}`;
+        const expected = shape.test(changed) ? Number(changed.slice(0, 10)) * 1_000_000 + Number(changed.slice(11, 17)) : -1;
+        expect(entryNameMicros(changed, ALL), JSON.stringify(changed)).toBe(expected);
+      }
+    }
+  });
+
   it('counts by shape: states of entry-shaped names, -1 for temp files and strangers', () => {
     expect(stateIndexOfEntryShape(entryName(1765000000, 0, 1, 'pck'))).toBe(0);
     expect(stateIndexOfEntryShape(entryName(1765000000, 0, 1, 'bak'))).toBe(1);

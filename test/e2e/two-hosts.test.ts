@@ -53,8 +53,8 @@ const LIST = 'crowd@lists.example.org';
 const POSTER = 'm0@d0.example.net';
 /** Host A is killed once it has queued this many posts (about 30%). */
 const KILL_AT = Math.max(1, Math.round(POSTS * 0.3));
-/** How long A's sink holds each reply at the end of DATA around the kill: far longer than the kill takes once a held delivery is seen. */
-const HOLD_AT_KILL_MS = 5_000;
+/** How long A's sink holds each reply at the end of DATA until A is killed: its outgoing runner is always mid-delivery. */
+const HOLD_MS = 1_000;
 /** Host B must queue this many posts after the kill before A comes back. */
 const B_AFTER_KILL = Math.min(50, POSTS - KILL_AT);
 
@@ -201,12 +201,6 @@ async function inFlight(home: string): Promise<string[]> {
   const root = join(home, 'queues');
   const entries = await readdir(root, { recursive: true, withFileTypes: true });
   return entries.filter((entry) => entry.isFile() && entry.name.endsWith('.bak')).map((entry) => entry.name.slice(0, -'.bak'.length));
-}
-
-/** Whether the outgoing queue of a spool has an entry in flight (a `.bak`). */
-async function holdsDelivery(home: string): Promise<boolean> {
-  const entries = await readdir(join(home, 'queues', 'out'), { recursive: true, withFileTypes: true });
-  return entries.some((entry) => entry.isFile() && entry.name.endsWith('.bak'));
 }
 
 async function queueFiles(home: string, queue: string): Promise<string[]> {
@@ -389,19 +383,25 @@ it.skipIf(!AVAILABLE)(
     // SUBMIT_AHEAD posts ahead of what the hosts have queued (so the kill comes in the middle of the
     // stream, not after Postfix has handed everything to A), and paused while A is down once B has
     // shown it takes the mail, so that A gets posts again after its restart.
+    // A's sink holds its replies at the end of DATA until the kill, so that A surely dies holding
+    // deliveries (.bak entries): without it, an idle moment of A's runners at the kill (a quiet machine)
+    // left nothing in flight, and the recovery below would be checked on nothing. The held
+    // transactions are counted when their delay ends, after the kill: the re-sends that follow are
+    // the in-flight duplicates the bound allows. (Set before the stream, not at the kill: waiting
+    // for a hold there let A take the rest of the posts before it died.)
+    sinks.A.dataDelayMs = HOLD_MS;
     const submitted = submitPosts();
     submitted.catch(() => undefined); // awaited below; a refusal must not go unhandled meanwhile
 
     // A takes everything while it is up (first destination); at about 30% it dies.
     await waitForCount(hostA, 0, isQueued, KILL_AT, `host A to queue ${KILL_AT} posts`);
+    // No more posts until the kill is done: on a loaded machine the status request below can take
+    // seconds, and A took every post meanwhile, leaving none for B to show it takes over.
+    const resumeAfterKill = pauseSubmission();
     const statusPids = (await hostA.status()).runners.map((runner) => runner.pid).filter((pid): pid is number => pid !== null);
-    // A's sink holds its replies to the end of DATA while A dies, so that A surely dies holding
-    // deliveries (.bak entries in `out`): without it, an idle moment of A's runners at the kill (a quiet
-    // machine) left nothing in flight, and the recovery below would be checked on nothing. The held
-    // transactions are counted when their delay ends, after the kill: the re-sends that follow are
-    // the in-flight duplicates the bound allows.
-    sinks.A.dataDelayMs = HOLD_AT_KILL_MS;
-    await until(() => holdsDelivery(homeA), 'host A to hold a delivery to its sink');
+    // A's deliveries were slowed from the start (HOLD_MS at the end of each DATA), so its outgoing
+    // runner is in the middle of some whenever it dies: checked here, before the kill.
+    await until(async () => (await inFlight(homeA)).length > 0, 'host A to hold entries in flight');
     const bLinesAtKill = hostB.lines.length;
     // The master, the runners its lock file names, the ones its status named, and anything else running on its home: all at once.
     const lock = JSON.parse(readFileSync(join(homeA, 'master.lock'), 'utf8')) as { pid: number; runners: number[] };
@@ -415,6 +415,7 @@ it.skipIf(!AVAILABLE)(
     }
     phase('A killed');
     sinks.A.dataDelayMs = 0;
+    resumeAfterKill();
     expect(await hostA.exited).toEqual({ code: null, signal: 'SIGKILL' });
     // The lock file named every runner the master reported, and none of them outlived the kill.
     expect(lock.runners).toEqual(expect.arrayContaining(statusPids));

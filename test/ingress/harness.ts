@@ -5,11 +5,12 @@
  * `switchyard` user the MTA pipe runs as.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chown, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { chown, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { Switchboard, type DequeuedEntry } from '../../queues/index.js';
 import { runCli } from '../support/cli.js';
 
@@ -17,7 +18,9 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const RUNNER_PROCESS = join(ROOT, 'dist/src/master/runner-process.js');
 export const MAIN = join(ROOT, 'dist/src/cli/main.js');
 
-export { freePort } from '../support/net.js';
+import { freePort } from '../support/net.js';
+
+export { freePort };
 
 /** A temp home with switchyard.toml and the given lists created through the CLI. */
 export async function makeHome(toml: string, lists: readonly string[], parent?: string): Promise<string> {
@@ -115,6 +118,33 @@ export class RunnerChild {
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM');
     return this.exited;
   }
+}
+
+/** What lmtpRunnerPerSuite gives a suite: its home, port and runner (reassign `runner` after restarting it). */
+export interface LmtpRunnerFixture {
+  home: string;
+  port: number;
+  runner: RunnerChild;
+}
+
+/**
+ * An LMTP runner of its own for the describe (or file) this is called in: a
+ * fresh port, a home with `lists` and the configuration `toml(port)` made and
+ * the runner started before its tests; the runner stopped and the home
+ * removed after them. Its fields are set once the suite's beforeAll has run.
+ */
+export function lmtpRunnerPerSuite(toml: (port: number) => string, lists: readonly string[]): LmtpRunnerFixture {
+  const fixture = {} as LmtpRunnerFixture;
+  beforeAll(async () => {
+    fixture.port = await freePort();
+    fixture.home = await makeHome(toml(fixture.port), lists);
+    fixture.runner = await startLmtpRunner(fixture.home);
+  });
+  afterAll(async () => {
+    await fixture.runner?.stop();
+    if (fixture.home !== undefined) await rm(fixture.home, { recursive: true, force: true });
+  });
+  return fixture;
 }
 
 /** The real LMTP runner of `home`, as the master runs it; resolves once it listens. */

@@ -8,11 +8,11 @@
  * left besides is temp files, which the stale-temp cleanup removes; and the
  * runner started again accepts mail.
  */
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeEntry, Switchboard } from '../../queues/index.js';
-import { freePort, ingressToml, makeHome, startLmtpRunner, waitForQueue, type RunnerChild } from './harness.js';
+import { ingressToml, lmtpRunnerPerSuite, startLmtpRunner, waitForQueue } from './harness.js';
 import { LmtpClient } from './lmtp-client.js';
 
 const LIST = 'dev@lists.example.org';
@@ -24,20 +24,7 @@ function messageFor(tag: string): string {
   return `Subject: crash ${tag}\r\nX-Tag: ${tag}\r\n\r\n${`${tag} `.repeat(400)}\r\n`;
 }
 
-let home: string;
-let port: number;
-let runner: RunnerChild;
-
-beforeAll(async () => {
-  port = await freePort();
-  home = await makeHome(ingressToml(port, '[queues]\ndurability = "fsync"\n'), [LIST]);
-  runner = await startLmtpRunner(home);
-});
-
-afterAll(async () => {
-  await runner?.stop();
-  await rm(home, { recursive: true, force: true });
-});
+const lmtp = lmtpRunnerPerSuite((port) => ingressToml(port, '[queues]\ndurability = "fsync"\n'), [LIST]);
 
 describe('the LMTP runner killed during concurrent commits', () => {
   it('loses no acknowledged message, leaves no partial entry, and takes mail again after a restart', async () => {
@@ -48,7 +35,7 @@ describe('the LMTP runner killed during concurrent commits', () => {
 
     /** One connection delivering until the runner dies; resolves then. */
     const deliver = async (connection: number): Promise<void> => {
-      const client = await LmtpClient.open(port);
+      const client = await LmtpClient.open(lmtp.port);
       client.send('LHLO crash.example\r\n');
       await client.replies(1);
       try {
@@ -72,11 +59,11 @@ describe('the LMTP runner killed during concurrent commits', () => {
 
     const loops = Array.from({ length: CONNECTIONS }, (_, connection) => deliver(connection));
     await killPoint;
-    runner.child.kill('SIGKILL');
-    expect((await runner.exited).signal).toBe('SIGKILL');
+    lmtp.runner.child.kill('SIGKILL');
+    expect((await lmtp.runner.exited).signal).toBe('SIGKILL');
     await Promise.all(loops);
 
-    const queueRoot = join(home, 'queues');
+    const queueRoot = join(lmtp.home, 'queues');
     const files = (await readdir(join(queueRoot, 'in'), { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile());
     const entries = files.filter((entry) => entry.name.endsWith('.pck'));
     const temps = files.filter((entry) => entry.name.endsWith('.tmp'));
@@ -100,11 +87,11 @@ describe('the LMTP runner killed during concurrent commits', () => {
     expect(found.size - acked.size).toBeLessThanOrEqual(CONNECTIONS);
 
     expect(await new Switchboard({ root: queueRoot, name: 'in' }).removeStaleTemps(0, Date.now() + 1000)).toBe(temps.length);
-    runner = await startLmtpRunner(home);
-    const after = await LmtpClient.open(port);
+    lmtp.runner = await startLmtpRunner(lmtp.home);
+    const after = await LmtpClient.open(lmtp.port);
     after.send(`LHLO t\r\nMAIL FROM:<anne@example.net>\r\nRCPT TO:<${LIST}>\r\nDATA\r\n${messageFor('after')}.\r\n`);
     expect((await after.replies(5))[4]).toMatch(/^250 /);
-    expect(await waitForQueue(home, 'in', found.size + 1)).toHaveLength(found.size + 1);
+    expect(await waitForQueue(lmtp.home, 'in', found.size + 1)).toHaveLength(found.size + 1);
     after.socket.destroy();
   });
 });

@@ -5,31 +5,17 @@
  * addresses, oversize and empty messages, and a graceful SIGTERM in the
  * middle of a transaction.
  */
-import { rm } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LmtpClient as Client } from './lmtp-client.js';
-import { bodyOf, freePort, ingressToml, makeHome, startLmtpRunner, waitForQueue, type RunnerChild } from './harness.js';
+import { bodyOf, ingressToml, lmtpRunnerPerSuite, startLmtpRunner, waitForQueue } from './harness.js';
 
 const LIST = 'dev@lists.example.org';
 
-let home: string;
-let port: number;
-let runner: RunnerChild;
-
-beforeAll(async () => {
-  port = await freePort();
-  home = await makeHome(ingressToml(port, '[ingress]\nmaxMessageSize = 4096\n'), [LIST]);
-  runner = await startLmtpRunner(home);
-});
-
-afterAll(async () => {
-  await runner?.stop();
-  await rm(home, { recursive: true, force: true });
-});
+const lmtp = lmtpRunnerPerSuite((port) => ingressToml(port, '[ingress]\nmaxMessageSize = 4096\n'), [LIST]);
 
 describe('the LMTP runner', () => {
   it('offers PIPELINING, 8BITMIME, SMTPUTF8 and SIZE; a pipelined transaction for three recipients gets per-recipient replies', async () => {
-    const client = await Client.open(port);
+    const client = await Client.open(lmtp.port);
     client.send(`LHLO test.example\r\nMAIL FROM:<anne@example.net> BODY=8BITMIME\r\nRCPT TO:<${LIST}>\r\nRCPT TO:<nope@lists.example.org>\r\nRCPT TO:<dev-bounces+bob=example.com@lists.example.org>\r\nDATA\r\n`);
     const [lhlo, mail, rcpt1, rcpt2, rcpt3, data] = await client.replies(6);
     expect(lhlo).toMatch(/PIPELINING/);
@@ -46,8 +32,8 @@ describe('the LMTP runner', () => {
     const [first, second] = await client.replies(2);
     expect(first).toMatch(/^250 .*queued as in\//);
     expect(second).toMatch(/^250 .*queued as bounces\//);
-    const [post] = await waitForQueue(home, 'in', 1);
-    const [bounce] = await waitForQueue(home, 'bounces', 1);
+    const [post] = await waitForQueue(lmtp.home, 'in', 1);
+    const [bounce] = await waitForQueue(lmtp.home, 'bounces', 1);
     expect(bodyOf(post!.message).toString('utf8')).toBe('Grüße\r\n.leading dot\r\n');
     expect(post!.metadata).toMatchObject({ listId: LIST, envelopeSender: 'anne@example.net', envelopeRecipient: LIST, receivedVia: 'lmtp' });
     expect(bounce!.metadata).toMatchObject({ envelopeRecipient: 'dev-bounces+bob=example.com@lists.example.org' });
@@ -56,7 +42,7 @@ describe('the LMTP runner', () => {
   });
 
   it('answers 552 5.3.4 per recipient for an oversize message, 554 for an empty one, and the null sender is kept as ""', async () => {
-    const client = await Client.open(port);
+    const client = await Client.open(lmtp.port);
     client.send(`LHLO t\r\nMAIL FROM:<>\r\nRCPT TO:<${LIST}>\r\nRCPT TO:<dev-owner@lists.example.org>\r\nDATA\r\n`);
     await client.replies(5);
     client.send(`Subject: big\r\n\r\n${'x'.repeat(8000)}\r\n.\r\n`);
@@ -68,27 +54,27 @@ describe('the LMTP runner', () => {
     client.send(`MAIL FROM:<>\r\nRCPT TO:<dev-owner@lists.example.org>\r\nDATA\r\nSubject: to owners\r\n\r\nhi\r\n.\r\n`);
     const replies = await client.replies(4);
     expect(replies[3]).toMatch(/^250 .*queued as virgin\//);
-    const [owner] = await waitForQueue(home, 'virgin', 1);
+    const [owner] = await waitForQueue(lmtp.home, 'virgin', 1);
     expect(owner!.metadata).toMatchObject({ envelopeSender: '', toOwners: true, listId: LIST });
     client.socket.destroy();
   });
 
   it('on SIGTERM stops listening, tells idle connections 421, finishes the transaction in DATA with 250, and exits 0', async () => {
-    const before = (await waitForQueue(home, 'in', 0)).length;
-    const idle = await Client.open(port);
-    const busy = await Client.open(port);
+    const before = (await waitForQueue(lmtp.home, 'in', 0)).length;
+    const idle = await Client.open(lmtp.port);
+    const busy = await Client.open(lmtp.port);
     busy.send(`LHLO t\r\nMAIL FROM:<anne@example.net>\r\nRCPT TO:<${LIST}>\r\nDATA\r\n`);
     await busy.replies(4);
     busy.send('Subject: in flight\r\n\r\nfirst half\r\n');
-    runner.child.kill('SIGTERM');
+    lmtp.runner.child.kill('SIGTERM');
     expect((await idle.replies(1))[0]).toMatch(/^421 /);
-    await runner.waitForLine((line) => line.msg === 'stopping: finishing entries in flight', 'stopping');
+    await lmtp.runner.waitForLine((line) => line.msg === 'stopping: finishing entries in flight', 'stopping');
     busy.send('second half\r\n.\r\n');
     expect((await busy.replies(1))[0]).toMatch(/^250 /);
-    expect(await runner.exited).toEqual({ code: 0, signal: null });
-    const after = await waitForQueue(home, 'in', before + 1);
+    expect(await lmtp.runner.exited).toEqual({ code: 0, signal: null });
+    const after = await waitForQueue(lmtp.home, 'in', before + 1);
     expect(after.some((entry) => bodyOf(entry.message).toString() === 'first half\r\nsecond half\r\n')).toBe(true);
-    await expect(Client.open(port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    runner = await startLmtpRunner(home);
+    await expect(Client.open(lmtp.port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    lmtp.runner = await startLmtpRunner(lmtp.home);
   });
 });

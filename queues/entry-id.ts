@@ -43,8 +43,15 @@ export function makeEntryId(payload: Uint8Array, hashKey: string, micros: bigint
 }
 
 export function parseEntryId(id: string): ParsedEntryId {
+  const parsed = tryParseEntryId(id);
+  if (!parsed) throw new InvalidEntryIdError(id);
+  return parsed;
+}
+
+/** The parts of `id`, or undefined when it is not an entry id. */
+export function tryParseEntryId(id: string): ParsedEntryId | undefined {
   const match = ENTRY_ID_PATTERN.exec(id);
-  if (!match) throw new InvalidEntryIdError(id);
+  if (!match) return undefined;
   const [, seconds, micros, sha1] = match as unknown as [string, string, string, string];
   return { micros: BigInt(seconds) * 1_000_000n + BigInt(micros), sha1 };
 }

@@ -6,7 +6,7 @@
  * retry queue the name carries when the entry is due, so an entry not due
  * yet counts as age 0. Reads directories only; changes nothing.
  */
-import { parseEntryId } from './entry-id.js';
+import { tryParseEntryId } from './entry-id.js';
 import type { Spool } from './spool.js';
 
 /** qshape's buckets: upper bounds in minutes, each twice the last; the final bucket is everything older. */
@@ -35,13 +35,17 @@ export async function queueShape(spool: Spool, now = Date.now(), bucketsMinutes:
       const buckets = new Array<number>(bucketsMinutes.length + 1).fill(0);
       let oldest: number | null = null;
       const { entries } = await spool.switchboard(queue).scan(['pck']);
+      let total = 0;
       for (const { id } of entries) {
-        const written = Number(parseEntryId(id).micros / 1000n);
+        const parsed = tryParseEntryId(id);
+        if (!parsed) continue; // a hand-made file of an entry's shape (Switchboard.scan): not an entry
+        total++;
+        const written = Number(parsed.micros / 1000n);
         const age = Math.max(0, now - written);
         buckets[bucketIndex(age, bucketsMinutes)]!++;
         if (oldest === null || age > oldest) oldest = age;
       }
-      return { queue, total: entries.length, oldestAgeSeconds: oldest === null ? null : Math.floor(oldest / 1000), buckets };
+      return { queue, total, oldestAgeSeconds: oldest === null ? null : Math.floor(oldest / 1000), buckets };
     }),
   );
 }

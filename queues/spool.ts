@@ -33,7 +33,7 @@
  * next requeue or move of that id removes.
  */
 import { lstat, readdir, rename, rm, unlink } from 'node:fs/promises';
-import { parseEntryId } from './entry-id.js';
+import { isEntryId, parseEntryId, tryParseEntryId } from './entry-id.js';
 import { FileFormatError, QueueError, QueueOptionsError, UnreadableFileError } from './errors.js';
 import { openQueueFile, readQueueFile } from './queue-file.js';
 import { decodeEntry, FORMAT_MAGIC, FORMAT_VERSION, type EntryControl } from './file-format.js';
@@ -287,7 +287,9 @@ export class Spool {
   async entries(name: string, numSlices = 1, states: readonly EntryState[] = ENTRY_STATES): Promise<EntryInfo[]> {
     const infos: EntryInfo[] = [];
     for (const { id, state, path } of await this.switchboard(name).list(states)) {
-      const { micros, sha1 } = parseEntryId(id);
+      const parsed = tryParseEntryId(id);
+      if (!parsed) continue; // a hand-made file of an entry's shape (Switchboard.scan): not an entry
+      const { micros, sha1 } = parsed;
       const info: EntryInfo = { id, queue: name, state, path, size: 0, time: Number(micros / 1000n), slice: sliceOf(sha1, numSlices) };
       try {
         info.size = (await lstat(path)).size;
@@ -513,6 +515,7 @@ export class Spool {
   async purge(name: string, olderThanMs: number, now = Date.now()): Promise<string[]> {
     const removed: string[] = [];
     for (const { id, path } of await this.switchboard(name).list(['pck', 'psv'])) {
+      if (!isEntryId(id)) continue; // a hand-made file of an entry's shape: not ours to delete
       try {
         const stats = await lstat(path);
         if (now - stats.mtimeMs >= olderThanMs) {

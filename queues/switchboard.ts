@@ -47,7 +47,7 @@
 import { renameSync } from 'node:fs';
 import { readdir, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, sep } from 'node:path';
-import { nowMicros, makeEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
+import { nowMicros, makeEntryId, isEntryId, parseEntryId, withTime, ENTRY_ID_PATTERN } from './entry-id.js';
 import {
   CorruptEntryError,
   EntryNotFoundError,
@@ -63,7 +63,7 @@ import type { DirectorySync } from './directory-sync.js';
 import type { JsonObject } from './json.js';
 import { assertSlicing, shardOf, shardsOfSlice, sliceOf } from './slice.js';
 import { SliceWatcher } from './slice-watcher.js';
-import { entryNameMicros, ID_LENGTH, NAME_STATES, sortEntryNames, stateIndexOfEntryShape, stateIndexOfName, stateMask } from './entry-names.js';
+import { entryNameMicros, entryNameOrder, ID_LENGTH, NAME_STATES, stateIndexOfEntryShape, stateIndexOfName, stateMask } from './entry-names.js';
 import { explainDirectoryError, isFileProblem, readQueueFile } from './queue-file.js';
 import { EntryIdListBuilder, type EntryIdList } from './entry-id-list.js';
 
@@ -330,12 +330,14 @@ export class Switchboard {
     return { id, path: this.path(id, 'pck'), control, write: this.write };
   }
 
-  /** Ids of this slice's waiting entries, oldest first. Throws when a shard directory cannot be listed (see scan()). */
+  /**
+   * Ids of this slice's waiting entries, oldest first. Throws when a shard
+   * directory cannot be listed (see scan()). A hand-made name of an entry's
+   * shape whose sha1 is not hex is among them (see scan()), and dequeue()
+   * refuses it with InvalidEntryIdError.
+   */
   async files(): Promise<string[]> {
-    const names = await this.sortedNames(ENTRY_STATES_PCK, undefined);
-    const ids = new Array<string>(names.length);
-    for (let i = 0; i < names.length; i++) ids[i] = (names[i] as string).slice(0, ID_LENGTH);
-    return ids;
+    return this.sortedEntries(ENTRY_STATES_PCK, undefined, (name) => name.slice(0, ID_LENGTH));
   }
 
   /**
@@ -364,13 +366,16 @@ export class Switchboard {
    * This slice's entries in the given states, oldest first, and the shard
    * directories that could not be listed (root's after a root `inject`, say):
    * a consumer lists the rest and reports those, instead of failing on all.
+   * An entry is a name of an entry file's shape; its sha1 is not read (see
+   * entry-names.ts), so a hand-made name of that shape with other
+   * characters there is listed too, and whoever uses its id checks it
+   * (isEntryId) and leaves the file alone: recovery, Spool.entries, purge,
+   * the queue shape and the runners' waitingIds() do.
    */
   async scan(states: readonly EntryState[] = ENTRY_STATES, tolerant = true): Promise<SliceScan> {
     const unlistable: UnlistableDirectory[] = [];
-    const names = await this.sortedNames(states, tolerant ? unlistable : undefined);
     const queueDir = this.queueDir;
-    const entries = new Array<EntryListing>(names.length);
-    for (let i = 0; i < names.length; i++) entries[i] = new Listing(queueDir, names[i] as string);
+    const entries: EntryListing[] = await this.sortedEntries(states, tolerant ? unlistable : undefined, (name) => new Listing(queueDir, name));
     return { entries, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
   }
 
@@ -394,59 +399,64 @@ export class Switchboard {
     return { counts, unlistable: unlistable.sort((a, b) => (a.path < b.path ? -1 : 1)) };
   }
 
-  /** This slice's entry file names in `states`, in name (time) order. */
-  private async sortedNames(states: readonly EntryState[], unlistable: UnlistableDirectory[] | undefined): Promise<string[]> {
+  /**
+   * `make(name)` for each of this slice's entry file names in `states`, in
+   * name (time) order: names of an entry's shape (entry-names.ts; a
+   * hand-made one whose sha1 is not hex among them, which whoever parses
+   * its id skips).
+   */
+  private async sortedEntries<T>(states: readonly EntryState[], unlistable: UnlistableDirectory[] | undefined, make: (name: string) => T): Promise<T[]> {
     const mask = stateMask(states);
     // Each shard's names are read as its readdir returns, while the others'
     // are still in the thread pool: the parse, most of the work per name,
-    // overlaps the listing instead of following it. -1 marks a name that is not
-    // an entry in `states`.
+    // overlaps the listing instead of following it. Each readdir's array is
+    // kept as it is, its times written into one array for all (doubled as
+    // it fills, outside the V8 heap; -1 for a name not kept); then the kept
+    // names are gathered once, and the results made straight from their
+    // sorted order. Every array of 100,000 more made along the way was
+    // garbage V8 had to copy with the names while they lived, a tenth of a
+    // listing's time beyond readdir.
     const lists: (readonly string[])[] = [];
-    const times: Float64Array[] = [];
-    let total = 0;
-    await this.eachShard(unlistable, (listed) => {
-      const micros = new Float64Array(listed.length);
-      let kept = 0;
-      for (let i = 0; i < listed.length; i++) {
-        const time = entryNameMicros(listed[i] as string, mask);
-        micros[i] = time;
-        if (time >= 0) kept++;
+    let micros = new Float64Array(1024);
+    let kept = 0;
+    await this.eachShard(unlistable, (names) => {
+      if (kept + names.length > micros.length) {
+        const grown = new Float64Array(Math.max(micros.length * 2, kept + names.length));
+        grown.set(micros.subarray(0, kept));
+        micros = grown;
+      }
+      let keptHere = 0;
+      for (let i = 0; i < names.length; i++) {
+        const time = entryNameMicros(names[i] as string, mask);
+        micros[kept + i] = time;
+        if (time >= 0) keptHere++;
       }
       // Only the names in the states asked for are held until every shard is
       // read: recovery's scan of `.bak` files would otherwise keep every name
-      // of a 100,000-entry backlog (promoted to V8's old generation by then).
-      if (kept === 0) return;
-      total += kept;
-      if (kept === listed.length) {
-        lists.push(listed);
-        times.push(micros);
-        return;
+      // of a 100,000-entry backlog.
+      if (keptHere < names.length) {
+        if (keptHere === 0) return;
+        const some = new Array<string>(keptHere);
+        for (let i = 0, k = 0; i < names.length; i++) {
+          const time = micros[kept + i] as number;
+          if (time < 0) continue;
+          some[k] = names[i] as string;
+          micros[kept + k++] = time;
+        }
+        names = some;
       }
-      const keptNames = new Array<string>(kept);
-      const keptMicros = new Float64Array(kept);
-      for (let i = 0, k = 0; i < listed.length; i++) {
-        if ((micros[i] as number) < 0) continue;
-        keptNames[k] = listed[i] as string;
-        keptMicros[k++] = micros[i] as number;
-      }
-      lists.push(keptNames);
-      times.push(keptMicros);
+      lists.push(names);
+      kept += keptHere;
     });
-    // One array of names and one of times, each allocated once: a queue of 100,000 entries makes little garbage here but the names.
-    const names = new Array<string>(total);
-    const micros = new Float64Array(total);
-    let count = 0;
-    for (let list = 0; list < lists.length; list++) {
-      const listed = lists[list] as readonly string[];
-      const listedMicros = times[list] as Float64Array;
-      for (let i = 0; i < listed.length; i++) {
-        const time = listedMicros[i] as number;
-        if (time < 0) continue;
-        names[count] = listed[i] as string;
-        micros[count++] = time;
-      }
+    const names = new Array<string>(kept);
+    for (let list = 0, at = 0; list < lists.length; list++) {
+      const shard = lists[list] as readonly string[];
+      for (let i = 0; i < shard.length; i++) names[at++] = shard[i] as string;
     }
-    return sortEntryNames(names, micros);
+    const order = entryNameOrder(names, micros.subarray(0, kept));
+    const made = new Array<T>(kept);
+    for (let i = 0; i < kept; i++) made[i] = make(names[order[i] as number] as string);
+    return made;
   }
 
   /**
@@ -605,6 +615,8 @@ export class Switchboard {
     const { entries, unlistable } = await this.scan(['bak']);
     const report: RecoveryReport = { restored: [], quarantined: [], moved: [], unreadable: [], unlistable };
     for (const { id, path } of entries) {
+      // A hand-made file of an entry's shape (scan()): not ours to restore or move.
+      if (!isEntryId(id)) continue;
       let entry: DecodedEntry;
       let bytes: Buffer;
       try {

@@ -25,8 +25,9 @@ describe('entry file names', () => {
     const name = entryName(1765000000, 4838, 1);
     expect(entryNameMicros(name, ALL)).toBe(1765000000_004838);
     expect(entryNameMicros(name, stateMask(['bak']))).toBe(-1);
-    for (const bad of ['g', 'A', 'F', '/', ':', '`', '{', 'İ']) {
-      expect(entryNameMicros(`${name.slice(0, 30)}${bad}${name.slice(31)}`, ALL)).toBe(-1);
+    // The sha1 is not read: a queue writes only hex there, and ids are checked where they are used.
+    for (const other of ['g', 'A', 'F', '/', ':', '`', '{', 'İ']) {
+      expect(entryNameMicros(`${name.slice(0, 30)}${other}${name.slice(31)}`, ALL)).toBe(1765000000_004838);
     }
     for (const bad of ['/', ':', 'a']) {
       expect(entryNameMicros(`${bad}${name.slice(1)}`, ALL)).toBe(-1);
@@ -37,9 +38,9 @@ describe('entry file names', () => {
     expect(entryNameMicros(name.replace('.pck', '.raw'), ALL)).toBe(-1);
   });
 
-  it('rejects a name with any one character changed to anything its place does not allow, as the id pattern does', () => {
+  it('rejects a name with any one character changed to anything its place does not allow, the sha1 read by its length alone', () => {
     const name = entryName(1765000000, 4838, 1);
-    const shape = /^\d{10}\.\d{6}\+[0-9a-f]{40}\.(?:pck|bak|psv)$/;
+    const shape = /^\d{10}\.\d{6}\+[^]{40}\.(?:pck|bak|psv)$/;
     // Each place's neighbours of the allowed ranges, other ranges, and characters beyond Latin-1.
     const characters = ['\0', ' ', '+', '-', '.', '/', '0', '5', '9', ':', '@', 'A', 'F', 'G', '`', 'a', 'c', 'f', 'g', 'z', '\u00b2', '\u0130', '\u0660', '\uffff'];
     for (let at = 0; at < name.length; at++) {

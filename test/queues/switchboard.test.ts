@@ -6,9 +6,12 @@ import {
   BAD_QUEUE,
   decodeEntry,
   EntryNotFoundError,
+  InvalidEntryIdError,
   parseEntryId,
+  queueShape,
   QueueOptionsError,
   sliceOf,
+  Spool,
   Switchboard,
   type JsonObject,
 } from '../../queues/index.js';
@@ -170,6 +173,29 @@ describe('Switchboard enqueue and dequeue', () => {
     expect(await queue.files()).toEqual([id]);
     expect((await queue.list()).map((e) => [e.id, e.state])).toEqual([id, other].sort().map((x) => [x, x === id ? 'pck' : 'bak']));
     expect((await queue.count()).counts).toEqual({ pck: 1, bak: 1, psv: 0 });
+  });
+
+  it('leaves a hand-made file of an entry\'s shape whose sha1 is not hex where it is, whoever lists the queue', async () => {
+    const queue = board();
+    const spool = new Spool({ root });
+    const waiting = await queue.enqueue('waiting', {}, { micros: 1_000_000_000_000_000n });
+    const crashed = await queue.enqueue('crashed');
+    await queue.dequeue(crashed);
+    const shard = dirname(queue.path(waiting, 'pck'));
+    // The listing reads a name's shape, not its sha1 (entry-names.ts): these two are listed, and each user of an id checks it.
+    const stranger = `${waiting.slice(0, 20)}${'z'.repeat(38)}`;
+    const strangers = [join(shard, `${stranger}.pck`), join(shard, `${stranger}.bak`)];
+    for (const path of strangers) await writeFile(path, 'not an entry');
+
+    const recovery = await queue.recoverBackupFiles();
+    expect(recovery.restored).toEqual([crashed]);
+    expect([...recovery.quarantined, ...recovery.moved, ...recovery.unreadable.map((e) => e.id)]).toEqual([]);
+    expect((await spool.entries('in')).map((e) => e.id)).toEqual([waiting, crashed]);
+    expect((await queue.waitingIds()).ids.toArray()).toEqual([waiting, crashed]);
+    expect((await queueShape(spool)).find((shape) => shape.queue === 'in')?.total).toBe(2);
+    await expect(queue.dequeue(stranger)).rejects.toBeInstanceOf(InvalidEntryIdError);
+    expect(await spool.purge('in', 0)).toEqual([waiting, crashed]);
+    for (const path of strangers) expect(await readFile(path, 'utf8')).toBe('not an entry');
   });
 });
 

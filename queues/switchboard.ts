@@ -413,9 +413,8 @@ export class Switchboard {
     // kept as it is, its times written into one array for all (doubled as
     // it fills, outside the V8 heap; -1 for a name not kept); then the kept
     // names are gathered once, and the results made straight from their
-    // sorted order. Every array of 100,000 more made along the way was
-    // garbage V8 had to copy with the names while they lived, a tenth of a
-    // listing's time beyond readdir.
+    // sorted order: each array of 100,000 more (a copy per shard, a sorted
+    // copy) was more for V8's scavenges to copy while the names lived.
     const lists: (readonly string[])[] = [];
     let micros = new Float64Array(1024);
     let kept = 0;
@@ -434,8 +433,10 @@ export class Switchboard {
       // Only the names in the states asked for are held until every shard is
       // read: recovery's scan of `.bak` files would otherwise keep every name
       // of a 100,000-entry backlog.
-      if (keptHere < names.length) {
-        if (keptHere === 0) return;
+      if (keptHere === 0) return;
+      if (keptHere === names.length) {
+        lists.push(names);
+      } else {
         const some = new Array<string>(keptHere);
         for (let i = 0, k = 0; i < names.length; i++) {
           const time = micros[kept + i] as number;
@@ -443,9 +444,8 @@ export class Switchboard {
           some[k] = names[i] as string;
           micros[kept + k++] = time;
         }
-        names = some;
+        lists.push(some);
       }
-      lists.push(names);
       kept += keptHere;
     });
     const names = new Array<string>(kept);

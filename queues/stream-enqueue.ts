@@ -147,12 +147,15 @@ export class StreamEnqueue {
     }
   }
 
-  /** A payload held in memory: Switchboard.enqueue, with the open off the event loop when asked. */
+  /**
+   * A payload held in memory: Switchboard.enqueue's own steps, with the open
+   * where the caller asked for it. Not Switchboard.enqueue itself, whose open
+   * is always off the loop: a message committing alone would pay the
+   * thread-pool round trip that openOffLoop false exists to save.
+   */
   private async enqueueHeld(target: StreamTarget, payload: Buffer, offLoop: boolean): Promise<string> {
-    if (!offLoop) return target.switchboard.enqueue(payload, target.metadata, target.options);
-    // Switchboard.enqueue's own steps, with one more write option.
     const entry = await target.switchboard.newEntry(target.metadata, target.options, payload);
-    await writeNewFile(entry.path, encodeEntry(target.metadata, entry.control, payload), { ...entry.write, openOffLoop: true });
+    await writeNewFile(entry.path, encodeEntry(target.metadata, entry.control, payload), { ...entry.write, openOffLoop: offLoop });
     return entry.id;
   }
 

@@ -1,8 +1,10 @@
+import { execFile, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeEntry, readEntryHead, StreamEnqueue, Switchboard, type JsonObject } from '../../queues/index.js';
-import { makeTempDir, removeTempDir, walkFiles } from './harness.js';
+import { fixturePath, makeTempDir, removeTempDir, walkFiles } from './harness.js';
 
 let root: string;
 beforeEach(async () => {
@@ -125,6 +127,28 @@ describe('StreamEnqueue', () => {
     expect(await inQueue.files()).toEqual([]);
     expect(await inQueue.removeStaleTemps(0, Date.now() + 1000)).toBe(1);
     expect(await walkFiles(root)).toEqual([]);
+    // The descriptor a killed process would have lost: closed here, not by the garbage collector.
+    await stream.discard();
+  });
+
+  // Where a held payload's file is created: with the process's only
+  // thread-pool thread held (test/fixtures/stream-enqueue-open.ts), a commit
+  // that opens on the loop finishes before the next macrotask; one that opens
+  // on the pool waits for the thread. The LMTP runner's message committing
+  // alone, and inject, take the first path: a pool round trip less each.
+  it.each([
+    ['no', /^synchronous (\S+)$/],
+    ['yes', /^pool$/],
+  ])('with openOffLoop %s, creates the entry file of a held payload where asked', async (offLoop, expected) => {
+    const fifo = `${root}/pool-holder`;
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    const { stdout } = await promisify(execFile)(process.execPath, [fixturePath('stream-enqueue-open'), root, fifo, offLoop], {
+      env: { ...process.env, UV_THREADPOOL_SIZE: '1' },
+    });
+    expect(stdout.trim()).toMatch(expected);
+    const [id] = await board('in').files();
+    expect(await read(board('in'), id!)).toMatchObject({ metadata: { n: 1 }, message: Buffer.from('Subject: alone\r\n\r\nhi\r\n') });
+    if (offLoop === 'no') expect(stdout.trim()).toBe(`synchronous ${id}`);
   });
 
   it('refuses a second write while one is in progress', async () => {

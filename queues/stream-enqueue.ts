@@ -32,9 +32,9 @@
  * a failure, so the sender's retry of it is no duplicate.
  */
 import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
-import { fsyncDirectoryOrWithdraw, tempNameFor, writeAll, writeNewFile } from './durable-file.js';
+import { fsyncDirectoryOrWithdraw, tempNameFor, writeAll } from './durable-file.js';
 import { QueueOptionsError } from './errors.js';
-import { encodeEntry, encodeEntryHead, encodeHeaderLine, STREAMED_LENGTH_WIDTH } from './file-format.js';
+import { encodeEntryHead, encodeHeaderLine, STREAMED_LENGTH_WIDTH } from './file-format.js';
 import type { JsonObject } from './json.js';
 import type { EnqueueOptions, NewEntry, Switchboard } from './switchboard.js';
 
@@ -147,16 +147,9 @@ export class StreamEnqueue {
     }
   }
 
-  /**
-   * A payload held in memory: Switchboard.enqueue's own steps, with the open
-   * where the caller asked for it. Not Switchboard.enqueue itself, whose open
-   * is always off the loop: a message committing alone would pay the
-   * thread-pool round trip that openOffLoop false exists to save.
-   */
-  private async enqueueHeld(target: StreamTarget, payload: Buffer, offLoop: boolean): Promise<string> {
-    const entry = await target.switchboard.newEntry(target.metadata, target.options, payload);
-    await writeNewFile(entry.path, encodeEntry(target.metadata, entry.control, payload), { ...entry.write, openOffLoop: offLoop });
-    return entry.id;
+  /** A payload held in memory: Switchboard.enqueue, with the open where the caller asked for it. */
+  private enqueueHeld(target: StreamTarget, payload: Buffer, offLoop: boolean): Promise<string> {
+    return target.switchboard.enqueue(payload, target.metadata, { ...target.options, openOffLoop: offLoop });
   }
 
   /** Give up: nothing is enqueued, the temp file (if any) is removed. Safe to call at any time, and more than once. */

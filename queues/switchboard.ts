@@ -109,6 +109,12 @@ export interface EnqueueOptions {
   micros?: bigint;
   /** Extra control fields to record. */
   control?: Partial<EntryControl>;
+  /**
+   * Create the entry file on the thread pool (the default) or, when false,
+   * on the event loop: for a caller that knows nobody else is writing
+   * (durable-file.ts, WriteOptions.openOffLoop).
+   */
+  openOffLoop?: boolean;
 }
 
 /** An entry about to be written (Switchboard.newEntry). */
@@ -312,7 +318,8 @@ export class Switchboard {
   async enqueue(message: Uint8Array | string, metadata: JsonObject = {}, options: EnqueueOptions = {}): Promise<string> {
     const bytes = typeof message === 'string' ? Buffer.from(message, 'utf8') : message;
     const entry = await this.newEntry(metadata, options, bytes);
-    await writeNewFile(entry.path, encodeEntry(metadata, entry.control, bytes), this.write);
+    const write = options.openOffLoop === undefined ? this.write : { ...this.write, openOffLoop: options.openOffLoop };
+    await writeNewFile(entry.path, encodeEntry(metadata, entry.control, bytes), write);
     return entry.id;
   }
 
